@@ -1,0 +1,71 @@
+// Command-line parsing: global flags anywhere, then the command and its own arguments.
+import type { Flags } from "../config/load";
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: switchyard [command] [flags]
+
+commands:
+  serve                                   run the gateway (default command)
+  demo                                    run the gateway against the built-in upstream simulator
+  accounts add --refresh-token TOKEN      add/update one account (validates it upstream first)
+  accounts login [--no-browser]           Google OAuth; prints a URL, accepts the pasted redirect URL or code
+  accounts list [--json]                  table: email, state, tier, project, quota, cooldowns
+  accounts remove EMAIL|ID
+  accounts enable|disable EMAIL|ID
+  accounts import PATH                    our export, an Antigravity-Manager data dir or accounts/*.json,
+                                          a JSON array of {refresh_token|refreshToken}, or text holding tokens
+  accounts export [--out FILE]            JSON with refresh tokens (file mode 0600)
+  accounts refresh [EMAIL|ID]             refresh tokens, project and quota now
+  service install|uninstall [--user|--system] [--print]   systemd unit (Linux) / launchd plist (macOS)
+  version | --version | --help
+
+global flags:
+  --data-dir DIR      data directory (default: $SWITCHYARD_DATA_DIR, $STATE_DIRECTORY, ~/.switchyard)
+  --config FILE       config file (default: DATA_DIR/config.json)
+  --port N            listen port (default 8045)
+  --host ADDR         listen address (default 127.0.0.1)
+  --log-level LEVEL   debug | info | warn | error | silent
+`;
+
+const GLOBAL: Record<string, keyof Flags> = {
+  "--data-dir": "dataDir",
+  "--config": "config",
+  "--port": "port",
+  "--host": "host",
+  "--log-level": "logLevel",
+};
+
+export interface Parsed {
+  command: string;
+  rest: string[];
+  flags: Flags;
+}
+
+export function parseArgs(argv: string[]): Parsed {
+  const flags: Flags = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf("=");
+    const name = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
+    const key = GLOBAL[name];
+    if (key) {
+      const value = eq > 0 && a.startsWith("--") ? a.slice(eq + 1) : argv[++i];
+      if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
+      flags[key] = value;
+      continue;
+    }
+    rest.push(a);
+  }
+  let command = "serve";
+  if (rest.length > 0 && !rest[0]!.startsWith("-")) command = rest.shift()!;
+  else if (rest[0] === "--version" || rest[0] === "-v") (command = "version"), rest.shift();
+  else if (rest[0] === "--help" || rest[0] === "-h") (command = "help"), rest.shift();
+  return { command, rest, flags };
+}
+
+/** for commands that take no arguments of their own */
+export function noExtraArgs(command: string, rest: string[]) {
+  if (rest.length > 0) throw new UsageError(`${command}: unknown ${rest[0]!.startsWith("-") ? "flag" : "argument"} ${rest[0]}`);
+}

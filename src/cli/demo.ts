@@ -1,0 +1,65 @@
+// `switchyard demo`: the gateway against the built-in upstream simulator with one demo account.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureDataDir, loadConfig, type Flags } from "../config/load";
+import { createLogger } from "../server/log";
+import { startGateway } from "../server/start";
+import { startSimulator } from "../simulator/index";
+import { untilSignal } from "./serve";
+
+export async function demo(flags: Flags): Promise<number> {
+  const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), "switchyard-demo-"));
+  const dataDir = flags.dataDir ?? tempDir!;
+  ensureDataDir(dataDir);
+  const sim = await startSimulator({ port: 0, hostname: "127.0.0.1" });
+  const key = "sk-demo-" + Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex");
+  const loaded = loadConfig({ ...flags, dataDir, config: flags.config }, process.env, {
+    auth: { mode: "all_except_health", apiKeys: [key] },
+    upstream: { endpoints: [sim.url], oauthTokenUrl: `${sim.url}/token`, userinfoUrl: `${sim.url}/oauth2/v2/userinfo` },
+    oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` },
+  });
+  const log = createLogger(loaded.config.log.level);
+  let gw;
+  try {
+    gw = await startGateway({ config: loaded.config, dataDir, log });
+  } catch (e) {
+    await sim.stop();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    throw e;
+  }
+  const account = sim.addAccount({ email: "demo@switchyard.local", name: "Demo Account" });
+  await gw.pool.addByRefreshToken(account.refreshToken);
+  process.stdout.write(demoBanner(gw.url, key));
+  await untilSignal(gw, log, async () => {
+    await sim.stop();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  });
+  return 0;
+}
+
+export function demoBanner(url: string, key: string): string {
+  const json = "-H 'content-type: application/json'";
+  return `
+Switchyard demo is running against the built-in upstream simulator (no Google account needed).
+
+  base URL   ${url}
+  API key    ${key}
+  docs       ${url}/swagger
+
+Gemini native:
+  curl -s ${url}/v1beta/models/gemini-2.5-flash:generateContent -H 'x-goog-api-key: ${key}' ${json} \\
+    -d '{"contents":[{"role":"user","parts":[{"text":"Hello"}]}]}'
+OpenAI chat:
+  curl -s ${url}/v1/chat/completions -H 'Authorization: Bearer ${key}' ${json} \\
+    -d '{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hello"}]}'
+OpenAI images:
+  curl -s ${url}/v1/images/generations -H 'Authorization: Bearer ${key}' ${json} \\
+    -d '{"prompt":"a lighthouse at dawn","size":"1920x1080","quality":"hd"}'
+Anthropic messages:
+  curl -s ${url}/v1/messages -H 'x-api-key: ${key}' -H 'anthropic-version: 2023-06-01' ${json} \\
+    -d '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"Hello"}]}'
+
+Press Ctrl-C to stop.
+`;
+}

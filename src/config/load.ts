@@ -1,0 +1,135 @@
+// Resolves the configuration: flag > environment > config.json > default (CONTRACT §3).
+import { Value } from "@sinclair/typebox/value";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { ConfigSchema, type Config } from "./schema";
+import { writeFileAtomic } from "../shared/atomic";
+
+/** A problem the user must fix; the CLI prints it and exits 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export interface Flags {
+  dataDir?: string;
+  config?: string;
+  port?: string;
+  host?: string;
+  logLevel?: string;
+}
+
+export function resolveDataDir(flags: Flags, env: NodeJS.ProcessEnv = process.env): string {
+  const dir = flags.dataDir ?? env.SWITCHYARD_DATA_DIR ?? env.STATE_DIRECTORY?.split(":")[0] ?? join(homedir(), ".switchyard");
+  return resolve(dir);
+}
+
+export function ensureDataDir(dir: string): void {
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+type Json = Record<string, any>;
+
+function readConfigFile(path: string): Json {
+  if (!existsSync(path)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`${path}: expected a JSON object`);
+  return parsed as Json;
+}
+
+function set(obj: Json, path: string[], value: unknown) {
+  let o = obj;
+  for (const k of path.slice(0, -1)) o = o[k] && typeof o[k] === "object" ? o[k] : (o[k] = {});
+  o[path.at(-1)!] = value;
+}
+
+const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+
+function intFrom(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: expected an integer, got "${raw}"`);
+  return Number(raw);
+}
+
+/** env vars → a partial config object (CONTRACT §3 table) */
+function fromEnv(env: NodeJS.ProcessEnv): Json {
+  const o: Json = {};
+  if (env.SWITCHYARD_HOST) set(o, ["server", "host"], env.SWITCHYARD_HOST);
+  if (env.SWITCHYARD_PORT) set(o, ["server", "port"], intFrom("SWITCHYARD_PORT", env.SWITCHYARD_PORT));
+  if (env.SWITCHYARD_API_KEY) set(o, ["auth", "apiKeys"], list(env.SWITCHYARD_API_KEY));
+  if (env.SWITCHYARD_ADMIN_KEY) set(o, ["auth", "adminKey"], env.SWITCHYARD_ADMIN_KEY);
+  if (env.SWITCHYARD_AUTH_MODE) set(o, ["auth", "mode"], env.SWITCHYARD_AUTH_MODE);
+  if (env.SWITCHYARD_UPSTREAM_ENDPOINTS) set(o, ["upstream", "endpoints"], list(env.SWITCHYARD_UPSTREAM_ENDPOINTS));
+  if (env.SWITCHYARD_OAUTH_TOKEN_URL) set(o, ["upstream", "oauthTokenUrl"], env.SWITCHYARD_OAUTH_TOKEN_URL);
+  if (env.SWITCHYARD_USERINFO_URL) set(o, ["upstream", "userinfoUrl"], env.SWITCHYARD_USERINFO_URL);
+  if (env.SWITCHYARD_LOG_LEVEL) set(o, ["log", "level"], env.SWITCHYARD_LOG_LEVEL);
+  return o;
+}
+
+function fromFlags(flags: Flags): Json {
+  const o: Json = {};
+  if (flags.host !== undefined) set(o, ["server", "host"], flags.host);
+  if (flags.port !== undefined) set(o, ["server", "port"], intFrom("--port", flags.port));
+  if (flags.logLevel !== undefined) set(o, ["log", "level"], flags.logLevel);
+  return o;
+}
+
+/** deep merge of plain objects; arrays and scalars from `b` replace */
+export function deepMerge(a: Json, b: Json): Json {
+  const out: Json = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    out[k] = v && typeof v === "object" && !Array.isArray(v) && out[k] && typeof out[k] === "object" && !Array.isArray(out[k]) ? deepMerge(out[k], v) : v;
+  }
+  return out;
+}
+
+/** Validate a raw object against the schema, filling defaults; the error names the key path. */
+export function validateConfig(raw: Json, source: string): Config {
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw)) as Json;
+  const first = Value.Errors(ConfigSchema, withDefaults).First();
+  if (first) {
+    const key = first.path.replace(/^\//, "").replace(/\//g, ".") || "(root)";
+    const unknown = first.message.toLowerCase().includes("unexpected property") || first.message.includes("additional");
+    const expected = unknown ? "unknown key" : first.message.replace(/^Expected /, "expected ");
+    throw new ConfigError(`${source}: ${key}: ${expected}${unknown ? "" : `, got ${JSON.stringify(first.value)}`}`);
+  }
+  return withDefaults as Config;
+}
+
+export interface Loaded {
+  config: Config;
+  dataDir: string;
+  configPath: string;
+  /** the raw config.json content (to write back additions such as a generated key) */
+  fileRaw: Json;
+}
+
+export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env, overrides: Json = {}): Loaded {
+  const dataDir = resolveDataDir(flags, env);
+  const configPath = resolve(flags.config ?? join(dataDir, "config.json"));
+  if (flags.config && !existsSync(configPath)) throw new ConfigError(`--config: ${configPath} does not exist`);
+  const fileRaw = readConfigFile(configPath);
+  // validate the file alone first so its errors name the file
+  validateConfig(fileRaw, configPath);
+  const merged = deepMerge(deepMerge(deepMerge(fileRaw, fromEnv(env)), fromFlags(flags)), overrides);
+  const config = validateConfig(merged, "configuration (flags/environment)");
+  return { config, dataDir, configPath, fileRaw };
+}
+
+/** First serve with no key: generate one, store it in config.json (0600). Returns the key. */
+export async function generateApiKey(loaded: Loaded): Promise<string> {
+  const key = "sk-sy-" + Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("hex");
+  const next = deepMerge(loaded.fileRaw, { auth: { ...(loaded.fileRaw.auth ?? {}), apiKeys: [key] } });
+  await writeFileAtomic(loaded.configPath, JSON.stringify(next, null, 2) + "\n", 0o600);
+  chmodSync(loaded.configPath, 0o600);
+  loaded.fileRaw = next;
+  loaded.config.auth.apiKeys = [key];
+  return key;
+}

@@ -1,0 +1,101 @@
+// The configuration schema (CONTRACT §3). Every key has a default; unknown keys are rejected.
+import { Type as T, type Static } from "@sinclair/typebox";
+
+export const DEFAULT_ENDPOINTS = [
+  "https://daily-cloudcode-pa.sandbox.googleapis.com",
+  "https://daily-cloudcode-pa.googleapis.com",
+  "https://cloudcode-pa.googleapis.com",
+];
+
+// The public "installed app" OAuth client of the reference product (not a secret: it ships in open-source clients).
+export const DEFAULT_OAUTH_CLIENT_ID = "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com";
+export const DEFAULT_OAUTH_CLIENT_SECRET = "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";
+
+const strict = { additionalProperties: false } as const;
+
+export const ConfigSchema = T.Object(
+  {
+    server: T.Object(
+      {
+        host: T.String({ default: "127.0.0.1", minLength: 1 }),
+        port: T.Integer({ default: 8045, minimum: 0, maximum: 65535 }),
+        maxBodyBytes: T.Integer({ default: 100 * 1024 * 1024, minimum: 1024 }),
+        shutdownGraceSeconds: T.Number({ default: 10, minimum: 0, maximum: 600 }),
+        /** a stream quiet for this long gets a keep-alive (SSE comment, Anthropic ping) */
+        keepAliveSeconds: T.Number({ default: 15, minimum: 0.05 }),
+      },
+      { ...strict, default: {} },
+    ),
+    auth: T.Object(
+      {
+        mode: T.Union([T.Literal("off"), T.Literal("strict"), T.Literal("all_except_health"), T.Literal("auto")], { default: "auto" }),
+        apiKeys: T.Array(T.String({ minLength: 1 }), { default: [] }),
+        adminKey: T.Optional(T.String({ minLength: 1 })),
+      },
+      { ...strict, default: {} },
+    ),
+    upstream: T.Object(
+      {
+        endpoints: T.Array(T.String({ pattern: "^https?://" }), { default: DEFAULT_ENDPOINTS, minItems: 1 }),
+        oauthTokenUrl: T.String({ default: "https://oauth2.googleapis.com/token", pattern: "^https?://" }),
+        userinfoUrl: T.String({ default: "https://www.googleapis.com/oauth2/v2/userinfo", pattern: "^https?://" }),
+        /** deadline for one upstream call (a whole unary answer, or the gap between stream chunks) */
+        requestTimeoutSeconds: T.Number({ default: 600, minimum: 1 }),
+        userAgent: T.String({ default: "antigravity" }),
+      },
+      { ...strict, default: {} },
+    ),
+    oauth: T.Object(
+      {
+        clientId: T.String({ default: DEFAULT_OAUTH_CLIENT_ID }),
+        clientSecret: T.String({ default: DEFAULT_OAUTH_CLIENT_SECRET }),
+        authUrl: T.String({ default: "https://accounts.google.com/o/oauth2/v2/auth", pattern: "^https?://" }),
+      },
+      { ...strict, default: {} },
+    ),
+    log: T.Object(
+      {
+        level: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
+      },
+      { ...strict, default: {} },
+    ),
+    pool: T.Object(
+      {
+        quotaRefreshMinutes: T.Number({ default: 10, minimum: 0 }),
+        /** refresh access tokens this long before they expire */
+        tokenRefreshAheadSeconds: T.Number({ default: 300, minimum: 0 }),
+        /** how often hot counters (last used, request counts) are written to the store */
+        flushIntervalSeconds: T.Number({ default: 5, minimum: 0.1 }),
+      },
+      { ...strict, default: {} },
+    ),
+    scheduling: T.Object(
+      {
+        mode: T.Union([T.Literal("sticky"), T.Literal("round-robin"), T.Literal("quota-first")], { default: "sticky" }),
+        sessionTtlMinutes: T.Number({ default: 60, minimum: 0 }),
+        maxSessions: T.Integer({ default: 10000, minimum: 1 }),
+        maxAttempts: T.Integer({ default: 3, minimum: 1, maximum: 10 }),
+      },
+      { ...strict, default: {} },
+    ),
+    models: T.Object(
+      {
+        /** client model name (exact or with `*` wildcards) → upstream model */
+        aliases: T.Record(T.String(), T.String(), { default: {} }),
+        defaultImageModel: T.String({ default: "gemini-3-pro-image" }),
+      },
+      { ...strict, default: {} },
+    ),
+    openai: T.Object(
+      {
+        fetchRemoteImages: T.Boolean({ default: false }),
+        remoteImageMaxBytes: T.Integer({ default: 20 * 1024 * 1024, minimum: 1 }),
+        remoteImageTimeoutMs: T.Integer({ default: 10000, minimum: 1 }),
+      },
+      { ...strict, default: {} },
+    ),
+  },
+  { ...strict, default: {} },
+);
+
+export type Config = Static<typeof ConfigSchema>;

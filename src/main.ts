@@ -1,0 +1,60 @@
+#!/usr/bin/env bun
+// The switchyard command (CONTRACT §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+import { parseArgs, noExtraArgs, USAGE, UsageError } from "./cli/args";
+import { ConfigError, ensureDataDir, loadConfig } from "./config/load";
+import { ListenError } from "./server/listen";
+import { createLogger } from "./server/log";
+import { COMMIT, VERSION } from "./version";
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { command, rest, flags } = parseArgs(argv);
+    switch (command) {
+      case "serve":
+        noExtraArgs(command, rest);
+        return await (await import("./cli/serve")).serve(flags);
+      case "demo":
+        noExtraArgs(command, rest);
+        return await (await import("./cli/demo")).demo(flags);
+      case "version":
+        noExtraArgs(command, rest);
+        process.stdout.write(`switchyard ${VERSION} (commit ${COMMIT}, bun ${Bun.version})\n`);
+        return 0;
+      case "help":
+        process.stdout.write(USAGE);
+        return 0;
+      case "accounts": {
+        const loaded = loadConfig(flags);
+        ensureDataDir(loaded.dataDir);
+        const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
+        return await (await import("./cli/accounts")).runAccounts(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
+      }
+      case "service": {
+        const loaded = loadConfig(flags);
+        return await (await import("./ops/service")).runService(rest, { config: loaded.config, dataDir: loaded.dataDir, flags });
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`switchyard: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`switchyard: invalid configuration: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ListenError) {
+      process.stderr.write(`switchyard: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`switchyard: ${(e as Error)?.message ?? e}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

@@ -1,0 +1,74 @@
+// Client model name → upstream model. Config aliases (exact, then `*` wildcards, most specific
+// first) win over the built-in table; anything else passes through unchanged (upstream says 404
+// for names it does not serve).
+import { stripModelsPrefix } from "./catalog";
+
+/**
+ * Built-in rewrites for names clients commonly send that upstream does not serve under that name
+ * (preview names, legacy OpenAI/Anthropic ids that SDKs and tools default to). Keys may use `*`.
+ */
+export const BUILTIN_ALIASES: Record<string, string> = {
+  "gemini-3-pro": "gemini-3-pro-high",
+  "gemini-3-pro-preview": "gemini-3-pro-high",
+  "gemini-3-flash-preview": "gemini-3-flash",
+  "gemini-3-pro-image-preview": "gemini-3-pro-image",
+  "gemini-2.5-flash-thinking": "gemini-2.5-flash",
+  "gpt-4": "gemini-2.5-flash",
+  "gpt-4-turbo": "gemini-2.5-flash",
+  "gpt-4o": "gemini-2.5-flash",
+  "gpt-4o-mini": "gemini-2.5-flash",
+  "gpt-3.5-turbo": "gemini-2.5-flash",
+  // dated Anthropic ids (the bare family names are real upstream models and pass through)
+  "claude-3-5-sonnet-2*": "claude-sonnet-4-5",
+  "claude-3-7-sonnet-2*": "claude-sonnet-4-5",
+  "claude-3-haiku-2*": "claude-sonnet-4-5",
+  "claude-3-5-haiku-2*": "claude-sonnet-4-5",
+  "claude-haiku-4-5-2*": "claude-sonnet-4-5",
+  "claude-sonnet-4-5-2*": "claude-sonnet-4-5",
+  "claude-opus-4-5-2*": "claude-opus-4-5-thinking",
+  "claude-opus-4-1-2*": "claude-opus-4-5-thinking",
+};
+
+interface Wildcard {
+  key: string;
+  re: RegExp;
+  specificity: number;
+  stars: number;
+}
+
+// Compiled wildcard lists, keyed by the alias table object (config tables are long-lived).
+const compiled = new WeakMap<Record<string, string>, Wildcard[]>();
+
+function wildcards(aliases: Record<string, string>): Wildcard[] {
+  let list = compiled.get(aliases);
+  if (list) return list;
+  list = Object.keys(aliases)
+    .filter((k) => k.includes("*"))
+    .map((key) => ({
+      key,
+      re: new RegExp("^" + key.split("*").map(escapeRe).join(".*") + "$", "s"),
+      specificity: key.replace(/\*/g, "").length,
+      stars: key.split("*").length - 1,
+    }))
+    // most literal characters first; then fewer stars; then by key so ties are deterministic
+    .sort((a, b) => b.specificity - a.specificity || a.stars - b.stars || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  compiled.set(aliases, list);
+  return list;
+}
+
+const escapeRe = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+
+/** The alias target for `name` (case-sensitive): an exact key, else the most specific matching wildcard. */
+export function resolveAlias(name: string, aliases: Record<string, string>): string | undefined {
+  if (Object.hasOwn(aliases, name)) return aliases[name];
+  for (const w of wildcards(aliases)) if (w.re.test(name)) return aliases[w.key];
+  return undefined;
+}
+
+export function mapModel(requested: string, aliases: Record<string, string> = {}): string {
+  const name = stripModelsPrefix(requested);
+  const fromConfig = resolveAlias(name, aliases);
+  if (fromConfig !== undefined && fromConfig.trim() !== "") return stripModelsPrefix(fromConfig);
+  const builtin = resolveAlias(name, BUILTIN_ALIASES);
+  return builtin ?? name;
+}

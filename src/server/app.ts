@@ -1,0 +1,114 @@
+// The server shell: one Elysia app with docs, operations routes and the protocol plugins, wrapped by
+// `handle` which does what must happen before routing (request id, body limit, auth) and after
+// (request log line, metrics).
+import { Elysia, type AnyElysia } from "elysia";
+import { Gauge } from "prom-client";
+import type { AppContext } from "./context";
+import { ApiError, errorResponse, familyOf, toApiError } from "./errors";
+import { checkAuth } from "./auth";
+import { docs } from "./docs";
+import { operationsRoutes } from "./health";
+import { validationToApiError } from "./validation";
+
+export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
+  const app = new Elysia({ name: "switchyard" })
+    .onError({ as: "global" }, ({ code, error, request }) => {
+      const path = new URL(request.url).pathname;
+      let err: ApiError;
+      if (code === "VALIDATION") err = validationToApiError(error);
+      else if (code === "PARSE") err = new ApiError(400, "malformed JSON in the request body", { param: "body", reason: "malformed_json" });
+      else if (code === "NOT_FOUND") err = notFound(app, request.method, path);
+      else {
+        err = toApiError(error);
+        if (!(error instanceof ApiError) && err.status >= 500) ctx.log.error("unhandled error", { path, error: String((error as Error)?.stack ?? error) });
+      }
+      return errorResponse(familyOf(path), err);
+    })
+    .use(docs())
+    .use(operationsRoutes(ctx));
+  for (const p of plugins) app.use(p);
+  return app;
+}
+
+function routePattern(path: string): RegExp {
+  const esc = path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*");
+  return new RegExp(`^${esc}$`);
+}
+
+/** 405 when the path exists under another method, else 404 */
+function notFound(app: AnyElysia, method: string, path: string): ApiError {
+  const allowed = new Set<string>();
+  for (const r of app.routes) if (r.method !== method && routePattern(r.path).test(path)) allowed.add(r.method);
+  if (allowed.size > 0)
+    return new ApiError(405, `method ${method} is not allowed on ${path}; use ${[...allowed].join(", ")}`, {
+      reason: "method_not_allowed",
+      headers: { allow: [...allowed].join(", ") },
+    });
+  return new ApiError(404, `no route for ${method} ${path}`, { reason: "not_found" });
+}
+
+const SAFE_ID = /^[\w.\-:]{1,128}$/;
+
+/** The request handler behind Bun.serve. */
+export function createHandler(ctx: AppContext, app: AnyElysia) {
+  const { config, metrics, log } = ctx;
+  const max = config.server.maxBodyBytes;
+  return async function handle(req: Request): Promise<Response> {
+    const t0 = performance.now();
+    const url = new URL(req.url);
+    const path = url.pathname;
+    const family = familyOf(path);
+    const given = req.headers.get("x-request-id");
+    const requestId = given && SAFE_ID.test(given) ? given : crypto.randomUUID();
+    metrics.inflight.inc();
+    let res: Response;
+    try {
+      // the UI loads its spec from the relative URL "swagger/json": a trailing slash breaks it
+      if (path === "/swagger/") return new Response(null, { status: 301, headers: { location: `/swagger${url.search}` } });
+      const len = Number(req.headers.get("content-length") ?? 0);
+      if (len > max)
+        throw new ApiError(413, `request body is ${len} bytes; the limit is ${max} bytes (server.maxBodyBytes)`, { param: "body", reason: "payload_too_large" });
+      checkAuth(config, req, url);
+      res = await app.handle(req);
+    } catch (e) {
+      res = errorResponse(family, toApiError(e));
+    } finally {
+      metrics.inflight.dec();
+    }
+    try {
+      res.headers.set("x-request-id", requestId);
+    } catch {
+      res = new Response(res.body, res);
+      res.headers.set("x-request-id", requestId);
+    }
+    const ms = performance.now() - t0;
+    metrics.requests.inc({ family, status: String(res.status) });
+    metrics.latency.observe({ family }, ms / 1000);
+    const level = res.status >= 500 ? "error" : res.status >= 400 ? "warn" : "info";
+    log[level]("request", {
+      method: req.method,
+      path, // never the query: it may carry ?key=
+      status: res.status,
+      ms: Math.round(ms * 10) / 10,
+      requestId,
+      account: res.headers.get("x-account-email") ?? undefined,
+      model: res.headers.get("x-mapped-model") ?? undefined,
+    });
+    return res;
+  };
+}
+
+/** pool series for /metrics, read at scrape time */
+export function registerPoolMetrics(ctx: AppContext) {
+  new Gauge({
+    name: "switchyard_pool_accounts",
+    help: "accounts in the pool (total, and available = eligible for some model now)",
+    labelNames: ["kind"] as const,
+    registers: [ctx.metrics.registry],
+    collect() {
+      const c = ctx.pool.counts();
+      this.set({ kind: "total" }, c.total);
+      this.set({ kind: "available" }, c.available);
+    },
+  });
+}

@@ -1,0 +1,65 @@
+// Client and admin authentication (CONTRACT §5). Runs before routing and body parsing, so a keyless
+// request with a bad body gets 401, not 400.
+import { timingSafeEqual, createHash } from "node:crypto";
+import type { Config } from "../config/schema";
+import { ApiError } from "./errors";
+
+export type AuthMode = Config["auth"]["mode"];
+
+const HEALTH = new Set(["/healthz", "/health"]);
+// The docs hold no secrets and a browser cannot easily send a header: public unless mode is strict.
+const isDocs = (path: string) => path === "/swagger" || path === "/swagger/json" || path.startsWith("/swagger/assets/");
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** `auto` is `off` on a loopback listener, else `all_except_health`. */
+export function effectiveMode(config: Config): Exclude<AuthMode, "auto"> {
+  const m = config.auth.mode;
+  if (m !== "auto") return m;
+  return isLoopback(config.server.host) ? "off" : "all_except_health";
+}
+
+/** The client's key from, in order: Authorization: Bearer, x-api-key, x-goog-api-key, ?key= */
+export function presentedKey(req: Request, url: URL): string | undefined {
+  const auth = req.headers.get("authorization");
+  if (auth) {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m) return m[1]!.trim();
+  }
+  return req.headers.get("x-api-key")?.trim() || req.headers.get("x-goog-api-key")?.trim() || url.searchParams.get("key") || undefined;
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** constant-time: compares fixed-length digests, and checks every key */
+export function keyMatches(given: string, keys: readonly string[]): boolean {
+  const g = digest(given);
+  let ok = false;
+  for (const k of keys) ok = timingSafeEqual(g, digest(k)) || ok;
+  return ok;
+}
+
+/** Throws ApiError(401) when the request may not pass; returns nothing when it may. */
+export function checkAuth(config: Config, req: Request, url: URL): void {
+  const path = url.pathname;
+  const key = presentedKey(req, url);
+  if (path === "/admin" || path.startsWith("/admin/")) {
+    const keys = config.auth.adminKey ? [config.auth.adminKey] : config.auth.apiKeys;
+    if (keys.length === 0)
+      throw new ApiError(401, "the admin API needs a key: set SWITCHYARD_ADMIN_KEY (or auth.adminKey, or an API key) and send it as Authorization: Bearer <key>", { reason: "no_key_configured" });
+    if (!key) throw new ApiError(401, "missing admin key: send it as Authorization: Bearer <key> or x-api-key", { reason: "missing_key" });
+    if (!keyMatches(key, keys)) throw new ApiError(401, "invalid admin key", { reason: "invalid_key" });
+    return;
+  }
+  const mode = effectiveMode(config);
+  if (mode === "off") return;
+  if (mode === "all_except_health" && (HEALTH.has(path) || isDocs(path))) return;
+  const keys = config.auth.apiKeys;
+  if (keys.length === 0)
+    throw new ApiError(401, "authentication is on but no API key is configured: set SWITCHYARD_API_KEY or auth.apiKeys in config.json", { reason: "no_key_configured" });
+  if (!key) throw new ApiError(401, "missing API key: send Authorization: Bearer <key>, x-api-key, x-goog-api-key or ?key=", { reason: "missing_key" });
+  if (!keyMatches(key, keys)) throw new ApiError(401, "invalid API key", { reason: "invalid_key" });
+}

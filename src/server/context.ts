@@ -1,0 +1,23 @@
+// What every route plugin gets: the resolved config and the services behind the routes.
+import type { Config } from "../config/schema";
+import type { ModelCatalog } from "../models/catalog";
+import type { Gateway } from "../upstream/types";
+import type { Logger } from "./log";
+import type { Metrics } from "./metrics";
+
+/** The part of the account pool the server shell needs (health, shutdown). */
+export interface PoolStatus {
+  counts(): { total: number; available: number };
+  /** flush hot counters and stop background timers */
+  close(): Promise<void>;
+}
+
+export interface AppContext {
+  config: Config;
+  dataDir: string;
+  gateway: Gateway;
+  catalog: ModelCatalog;
+  pool: PoolStatus;
+  log: Logger;
+  metrics: Metrics;
+}

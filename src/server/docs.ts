@@ -1,0 +1,70 @@
+// /swagger: Swagger UI served from files embedded in the binary (no CDN), /swagger/json the OpenAPI
+// document. @elysiajs/openapi is the maintained successor of @elysiajs/swagger.
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+import { VERSION } from "../version";
+
+const ASSETS: Record<string, { path: string; type: string }> = {
+  "swagger-ui-bundle.js": { path: bundlePath, type: "text/javascript; charset=utf-8" },
+  "swagger-ui.css": { path: cssPath, type: "text/css; charset=utf-8" },
+};
+
+export const TAGS = [
+  { name: "Gemini", description: "Google Gemini native API (`/v1beta`), as Google's SDKs and Gemini CLI call it" },
+  { name: "OpenAI", description: "OpenAI-compatible chat, models and images" },
+  { name: "Anthropic", description: "Anthropic Messages API, as the Anthropic SDK and Claude Code call it" },
+  { name: "Admin", description: "Account and pool management; always needs the admin key" },
+  { name: "Operations", description: "Health, metrics, docs" },
+];
+
+export function docs() {
+  return new Elysia({ name: "docs" })
+    .get(
+      "/swagger/assets/:file",
+      ({ params, set }) => {
+        const a = ASSETS[params.file];
+        if (!a) {
+          set.status = 404;
+          return { error: { message: `no asset ${params.file}`, code: "not_found" } };
+        }
+        return new Response(Bun.file(a.path), { headers: { "content-type": a.type, "cache-control": "public, max-age=86400" } });
+      },
+      { detail: { hide: true } },
+    )
+    .use(
+      openapi({
+        path: "/swagger",
+        specPath: "/swagger/json",
+        provider: "swagger-ui",
+        swagger: {
+          cdn: "/swagger/assets/swagger-ui-bundle.js",
+          theme: "/swagger/assets/swagger-ui.css",
+          autoDarkMode: false,
+          validatorUrl: "none",
+          persistAuthorization: true,
+        } as never,
+        exclude: { paths: [/^\/swagger/] },
+        documentation: {
+          info: {
+            title: "Switchyard",
+            version: VERSION,
+            description:
+              "Local AI gateway: a pool of Google accounts behind the Gemini, OpenAI and Anthropic APIs. " +
+              "Send your key as `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.",
+          },
+          tags: TAGS,
+          components: {
+            securitySchemes: {
+              bearer: { type: "http", scheme: "bearer", description: "Authorization: Bearer <key>" },
+              xApiKey: { type: "apiKey", in: "header", name: "x-api-key" },
+              googApiKey: { type: "apiKey", in: "header", name: "x-goog-api-key" },
+              queryKey: { type: "apiKey", in: "query", name: "key" },
+            },
+          },
+          security: [{ bearer: [] }, { xApiKey: [] }, { googApiKey: [] }, { queryKey: [] }],
+        },
+      }),
+    );
+}

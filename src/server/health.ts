@@ -1,0 +1,24 @@
+// Operations routes: health and Prometheus metrics.
+import { Elysia, t } from "elysia";
+import type { AppContext } from "./context";
+import { VERSION } from "../version";
+
+const Health = t.Object({
+  status: t.Literal("ok"),
+  version: t.String(),
+  accounts: t.Object({ total: t.Integer(), available: t.Integer() }),
+});
+
+export function operationsRoutes(ctx: AppContext) {
+  const health = () => ({ status: "ok" as const, version: VERSION, accounts: ctx.pool.counts() });
+  const detail = (summary: string) => ({ tags: ["Operations"], summary, security: [] });
+  return new Elysia({ name: "operations" })
+    .get("/healthz", health, { response: Health, detail: detail("Liveness and account counts") })
+    .get("/health", health, { response: Health, detail: detail("Same as /healthz") })
+    .get(
+      "/metrics",
+      async () =>
+        new Response(await ctx.metrics.registry.metrics(), { headers: { "content-type": ctx.metrics.registry.contentType } }),
+      { detail: { tags: ["Operations"], summary: "Prometheus metrics (text format)" } },
+    );
+}

@@ -1,0 +1,31 @@
+// Prometheus metrics (prom-client: the standard Node client, runs on Bun). One registry per app so
+// tests and in-process servers do not share series.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "switchyard_" });
+  const requests = new Counter({
+    name: "switchyard_http_requests_total",
+    help: "HTTP requests by route family and status",
+    labelNames: ["family", "status"] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "switchyard_http_request_duration_seconds",
+    help: "HTTP request latency (until the response headers; streams are counted at their start)",
+    labelNames: ["family"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const inflight = new Gauge({ name: "switchyard_http_in_flight_requests", help: "requests being served", registers: [registry] });
+  const upstreamCalls = new Counter({
+    name: "switchyard_upstream_calls_total",
+    help: "calls to Google by method and outcome class (ok, quota_exhausted, rate_limited, capacity, unauthenticated, forbidden, not_found, invalid_request, server_error, network)",
+    labelNames: ["method", "outcome"] as const,
+    registers: [registry],
+  });
+  return { registry, requests, latency, inflight, upstreamCalls };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

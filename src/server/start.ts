@@ -1,0 +1,53 @@
+// Composes a running gateway: pool, catalogue, app, listener. Used by `serve`, `demo` and the tests.
+import type { Config } from "../config/schema";
+import { openPool, type Pool } from "../pool/index";
+import { adminRoutes } from "../pool/admin-routes";
+import { ModelCatalog } from "../models/catalog";
+import { geminiRoutes } from "../gemini/routes";
+import { openaiRoutes } from "../openai/routes";
+import { anthropicRoutes } from "../anthropic/routes";
+import type { AppContext } from "./context";
+import { buildApp, createHandler, registerPoolMetrics } from "./app";
+import { listen, type Listener } from "./listen";
+import type { Logger } from "./log";
+import { createMetrics } from "./metrics";
+
+export interface Gateway {
+  ctx: AppContext;
+  pool: Pool;
+  listener: Listener;
+  url: string;
+  /** graceful: stop accepting, finish requests up to server.shutdownGraceSeconds, flush the pool */
+  stop(): Promise<void>;
+}
+
+export async function startGateway(opts: { config: Config; dataDir: string; log: Logger }): Promise<Gateway> {
+  const { config, dataDir, log } = opts;
+  const metrics = createMetrics();
+  const pool = await openPool({ config, dataDir, log, metrics, background: true });
+  const catalog = new ModelCatalog(pool, config.models.aliases);
+  const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog, pool, log, metrics };
+  registerPoolMetrics(ctx);
+  const app = buildApp(ctx, [geminiRoutes(ctx), openaiRoutes(ctx), anthropicRoutes(ctx), adminRoutes(ctx, pool)]);
+  let listener: Listener;
+  try {
+    listener = listen({ host: config.server.host, port: config.server.port, maxBodyBytes: config.server.maxBodyBytes, fetch: createHandler(ctx, app) });
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    ctx,
+    pool,
+    listener,
+    url: listener.url,
+    stop() {
+      stopping ??= (async () => {
+        await listener.stop(config.server.shutdownGraceSeconds * 1000);
+        await pool.close();
+      })();
+      return stopping;
+    },
+  };
+}

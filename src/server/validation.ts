@@ -1,0 +1,43 @@
+// Elysia's validation error → a short 400 naming the offending field (its own body is verbose and
+// never reaches a client).
+import { ApiError } from "./errors";
+
+/** "/messages/0/content" → "messages[0].content" */
+export function fieldName(pointer: string): string {
+  const parts = pointer.split("/").filter(Boolean).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let out = "";
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+interface ValueErrorLike {
+  path?: string;
+  message?: string;
+  summary?: string;
+  value?: unknown;
+  schema?: { required?: string[] };
+}
+
+export function validationToApiError(error: unknown): ApiError {
+  const e = error as { type?: string; all?: ValueErrorLike[]; valueError?: ValueErrorLike };
+  let first: ValueErrorLike | undefined;
+  try {
+    first = e.valueError ?? e.all?.[0];
+  } catch {
+    first = undefined;
+  }
+  const where = e.type && e.type !== "body" ? e.type : "";
+  let field = fieldName(first?.path ?? "");
+  let message = first?.message ?? "invalid value";
+  // a missing required property is reported on the parent: name the property itself
+  const m = /property '?([\w$-]+)'?/i.exec(first?.summary ?? "") ?? /Expected required property (\S+)/i.exec(first?.message ?? "");
+  if (message.toLowerCase().includes("required") && m) field = field ? `${field}.${m[1]}` : m[1]!;
+  if (message === "Unexpected property") message = "unknown field";
+  if (/required property/i.test(message)) message = "required field is missing";
+  const name = field || where || "body";
+  const label = where && field ? `${where} parameter ${field}` : name;
+  return new ApiError(400, `invalid request: ${label}: ${message.replace(/^Expected/, "expected")}`, {
+    param: name,
+    reason: "invalid_request",
+  });
+}

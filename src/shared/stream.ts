@@ -1,0 +1,82 @@
+// Turns an async source of ready-made frames into a streaming Response: frames are written as they
+// arrive, a keep-alive frame is written after `keepAliveMs` of silence, a failure after the first
+// byte becomes one final error frame (never a silent cut), and a client disconnect stops the source
+// (which cancels the upstream request).
+import { toApiError, type ApiError } from "../server/errors";
+
+export interface StreamOptions {
+  frames: AsyncIterable<string>;
+  /** written after keepAliveMs without a frame; omit for no keep-alives */
+  keepAlive?: string;
+  keepAliveMs?: number;
+  /** the final frame(s) for a failure after the stream started */
+  onError: (err: ApiError) => string;
+  /** written once before the first frame (e.g. "[" for a JSON array stream) */
+  prefix?: string;
+  /** written once after the last frame (e.g. "]") */
+  suffix?: string;
+  headers?: Record<string, string>;
+  status?: number;
+}
+
+const enc = new TextEncoder();
+
+export function streamingResponse(opts: StreamOptions): Response {
+  const it = opts.frames[Symbol.asyncIterator]();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const write = (s: string) => {
+        if (!closed && s) controller.enqueue(enc.encode(s));
+      };
+      const arm = () => {
+        if (!opts.keepAlive || !opts.keepAliveMs) return;
+        clearTimeout(timer);
+        timer = setTimeout(function tick() {
+          if (closed) return;
+          write(opts.keepAlive!);
+          timer = setTimeout(tick, opts.keepAliveMs);
+        }, opts.keepAliveMs);
+      };
+      if (opts.prefix) write(opts.prefix);
+      arm();
+      try {
+        for (;;) {
+          const next = await it.next();
+          if (next.done) break;
+          write(next.value);
+          arm();
+        }
+        if (opts.suffix) write(opts.suffix);
+      } catch (e) {
+        if (!closed) write(opts.onError(toApiError(e)));
+      } finally {
+        clearTimeout(timer);
+        if (!closed) {
+          closed = true;
+          controller.close();
+        }
+      }
+    },
+    async cancel() {
+      closed = true;
+      clearTimeout(timer);
+      await it.return?.();
+    },
+  });
+
+  return new Response(body, {
+    status: opts.status ?? 200,
+    headers: { "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no", ...opts.headers },
+  });
+}
+
+/** one SSE frame: optional event name, JSON data */
+export function sseFrame(data: unknown, event?: string): string {
+  const payload = typeof data === "string" ? data : JSON.stringify(data);
+  return (event ? `event: ${event}\n` : "") + `data: ${payload}\n\n`;
+}
+
+export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8" };

@@ -1,0 +1,103 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync, statSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, generateApiKey, loadConfig, resolveDataDir } from "../../src/config/load";
+
+const dir = () => mkdtempSync(join(tmpdir(), "switchyard-cfg-"));
+
+describe("configuration precedence: flag > env > config.json > default", () => {
+  const cases: { name: string; file?: object; env?: Record<string, string>; flags?: object; expectPort: number }[] = [
+    { name: "default", expectPort: 8045 },
+    { name: "file", file: { server: { port: 9001 } }, expectPort: 9001 },
+    { name: "env over file", file: { server: { port: 9001 } }, env: { SWITCHYARD_PORT: "9002" }, expectPort: 9002 },
+    { name: "flag over env", file: { server: { port: 9001 } }, env: { SWITCHYARD_PORT: "9002" }, flags: { port: "9003" }, expectPort: 9003 },
+  ];
+  for (const c of cases)
+    test(c.name, () => {
+      const d = dir();
+      if (c.file) writeFileSync(join(d, "config.json"), JSON.stringify(c.file));
+      const { config } = loadConfig({ dataDir: d, ...(c.flags ?? {}) }, c.env ?? {});
+      expect(config.server.port).toBe(c.expectPort);
+    });
+
+  test("env vars map to their keys", () => {
+    const { config } = loadConfig(
+      { dataDir: dir() },
+      {
+        SWITCHYARD_HOST: "0.0.0.0",
+        SWITCHYARD_API_KEY: "a, b",
+        SWITCHYARD_ADMIN_KEY: "adm",
+        SWITCHYARD_AUTH_MODE: "strict",
+        SWITCHYARD_UPSTREAM_ENDPOINTS: "http://127.0.0.1:1,http://127.0.0.1:2",
+        SWITCHYARD_OAUTH_TOKEN_URL: "http://127.0.0.1:1/token",
+        SWITCHYARD_USERINFO_URL: "http://127.0.0.1:1/userinfo",
+        SWITCHYARD_LOG_LEVEL: "debug",
+      },
+    );
+    expect(config.server.host).toBe("0.0.0.0");
+    expect(config.auth.apiKeys).toEqual(["a", "b"]);
+    expect(config.auth.adminKey).toBe("adm");
+    expect(config.auth.mode).toBe("strict");
+    expect(config.upstream.endpoints).toEqual(["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+    expect(config.upstream.oauthTokenUrl).toBe("http://127.0.0.1:1/token");
+    expect(config.upstream.userinfoUrl).toBe("http://127.0.0.1:1/userinfo");
+    expect(config.log.level).toBe("debug");
+  });
+
+  test("defaults match the contract", () => {
+    const { config } = loadConfig({ dataDir: dir() }, {});
+    expect(config.server.host).toBe("127.0.0.1");
+    expect(config.auth.mode).toBe("auto");
+    expect(config.upstream.endpoints[0]).toBe("https://daily-cloudcode-pa.sandbox.googleapis.com");
+    expect(config.upstream.oauthTokenUrl).toBe("https://oauth2.googleapis.com/token");
+    expect(config.server.maxBodyBytes).toBe(100 * 1024 * 1024);
+  });
+});
+
+describe("invalid configuration names the key", () => {
+  const bad: [string, object, RegExp][] = [
+    ["unknown key", { server: { prot: 1 } }, /server\.prot: unknown key/],
+    ["wrong type", { server: { port: "x" } }, /server\.port: expected/],
+    ["bad enum", { auth: { mode: "sometimes" } }, /auth\.mode/],
+    ["unknown section", { nope: {} }, /nope: unknown key/],
+    ["bad url", { upstream: { endpoints: ["ftp://x"] } }, /upstream\.endpoints\.0|upstream\.endpoints\[0\]/],
+  ];
+  for (const [name, file, re] of bad)
+    test(name, () => {
+      const d = dir();
+      writeFileSync(join(d, "config.json"), JSON.stringify(file));
+      expect(() => loadConfig({ dataDir: d }, {})).toThrow(re);
+    });
+
+  test("malformed JSON file", () => {
+    const d = dir();
+    writeFileSync(join(d, "config.json"), "{nope");
+    expect(() => loadConfig({ dataDir: d }, {})).toThrow(ConfigError);
+  });
+
+  test("a non-numeric port in the environment names the variable", () => {
+    expect(() => loadConfig({ dataDir: dir() }, { SWITCHYARD_PORT: "80x" })).toThrow(/SWITCHYARD_PORT/);
+  });
+});
+
+describe("data dir", () => {
+  test("SWITCHYARD_DATA_DIR, then STATE_DIRECTORY, then ~/.switchyard", () => {
+    expect(resolveDataDir({}, { SWITCHYARD_DATA_DIR: "/a", STATE_DIRECTORY: "/b" })).toBe("/a");
+    expect(resolveDataDir({}, { STATE_DIRECTORY: "/b" })).toBe("/b");
+    expect(resolveDataDir({}, {})).toMatch(/\.switchyard$/);
+    expect(resolveDataDir({ dataDir: "/c" }, { SWITCHYARD_DATA_DIR: "/a" })).toBe("/c");
+  });
+
+  test("a generated key is stored in config.json with mode 0600", async () => {
+    const d = dir();
+    writeFileSync(join(d, "config.json"), JSON.stringify({ log: { level: "warn" } }));
+    const loaded = loadConfig({ dataDir: d }, {});
+    const key = await generateApiKey(loaded);
+    expect(key).toMatch(/^sk-sy-[0-9a-f]{48}$/);
+    expect(statSync(join(d, "config.json")).mode & 0o777).toBe(0o600);
+    const saved = JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
+    expect(saved).toEqual({ log: { level: "warn" }, auth: { apiKeys: [key] } });
+    expect(loadConfig({ dataDir: d }, {}).config.auth.apiKeys).toEqual([key]);
+  });
+});

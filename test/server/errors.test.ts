@@ -1,0 +1,114 @@
+// Error shapes by route family (CONTRACT §7) for every failure the shell produces.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startStack, type Stack } from "../helpers/stack";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ config: { server: { maxBodyBytes: 4096 } } });
+});
+afterAll(() => stack.stop());
+
+const auth = () => ({ authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" });
+const post = (path: string, body: string, headers: Record<string, string> = auth()) => fetch(stack.url + path, { method: "POST", headers, body });
+
+const isGemini = (b: any, code: number) => b.error?.code === code && typeof b.error.message === "string" && typeof b.error.status === "string";
+const isOpenAI = (b: any) => typeof b.error?.message === "string" && typeof b.error.type === "string" && "param" in b.error && "code" in b.error;
+const isAnthropic = (b: any) => b.type === "error" && typeof b.error?.type === "string" && typeof b.error.message === "string";
+const isPlain = (b: any) => typeof b.error?.message === "string" && typeof b.error.code === "string" && !("type" in b.error) && !("status" in b.error);
+
+describe("malformed JSON → 400 in the family's shape", () => {
+  test("gemini", async () => {
+    const r = await post("/v1beta/models/gemini-2.5-flash:generateContent", "{oops");
+    expect(r.status).toBe(400);
+    const b = await r.json();
+    expect(isGemini(b, 400)).toBe(true);
+    expect(b.error.status).toBe("INVALID_ARGUMENT");
+  });
+  test("openai", async () => {
+    const r = await post("/v1/chat/completions", "{oops");
+    expect(r.status).toBe(400);
+    const b = await r.json();
+    expect(isOpenAI(b)).toBe(true);
+    expect(b.error.type).toBe("invalid_request_error");
+  });
+  test("anthropic", async () => {
+    const r = await post("/v1/messages", "{oops");
+    expect(r.status).toBe(400);
+    const b = await r.json();
+    expect(isAnthropic(b)).toBe(true);
+    expect(b.error.type).toBe("invalid_request_error");
+  });
+});
+
+describe("validation names the field", () => {
+  test("openai: messages missing", async () => {
+    const r = await post("/v1/chat/completions", JSON.stringify({ model: "gemini-2.5-flash" }));
+    expect(r.status).toBe(400);
+    const b = await r.json();
+    expect(b.error.param).toBe("messages");
+    expect(b.error.message).toContain("messages");
+  });
+  test("anthropic: max_tokens of the wrong type", async () => {
+    const r = await post("/v1/messages", JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: "lots", messages: [{ role: "user", content: "hi" }] }));
+    expect(r.status).toBe(400);
+    const b = await r.json();
+    expect(isAnthropic(b)).toBe(true);
+    expect(b.error.message).toContain("max_tokens");
+  });
+  test("gemini: contents of the wrong type", async () => {
+    const r = await post("/v1beta/models/gemini-2.5-flash:generateContent", JSON.stringify({ contents: "hello" }));
+    expect(r.status).toBe(400);
+    const b = await r.json();
+    expect(isGemini(b, 400)).toBe(true);
+    expect(b.error.message).toContain("contents");
+  });
+});
+
+describe("404, 405, 413", () => {
+  test("unknown routes get 404 in each shape", async () => {
+    const h = { authorization: `Bearer ${stack.apiKey}` };
+    const g = await fetch(stack.url + "/v1beta/nothing/here", { headers: h });
+    expect(g.status).toBe(404);
+    expect(isGemini(await g.json(), 404)).toBe(true);
+    const o = await fetch(stack.url + "/v1/nothing", { headers: h });
+    expect(o.status).toBe(404);
+    expect(isOpenAI(await o.json())).toBe(true);
+    const a = await fetch(stack.url + "/v1/messages/nothing", { headers: h });
+    expect(a.status).toBe(404);
+    expect(isAnthropic(await a.json())).toBe(true);
+    const p = await fetch(stack.url + "/nothing", { headers: h });
+    expect(p.status).toBe(404);
+    expect(isPlain(await p.json())).toBe(true);
+  });
+
+  test("a known path with the wrong method gets 405 with Allow", async () => {
+    const r = await fetch(stack.url + "/v1/chat/completions", { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    expect(r.status).toBe(405);
+    expect(r.headers.get("allow")).toContain("POST");
+    expect(isOpenAI(await r.json())).toBe(true);
+  });
+
+  test("a body over server.maxBodyBytes gets a JSON 413", async () => {
+    const r = await post("/v1/messages", JSON.stringify({ pad: "x".repeat(8000) }));
+    expect(r.status).toBe(413);
+    const b = await r.json();
+    expect(isAnthropic(b)).toBe(true);
+    expect(b.error.message).toContain("maxBodyBytes");
+  });
+});
+
+describe("every response", () => {
+  test("carries X-Request-Id, and keeps a sane client-given one", async () => {
+    const r1 = await fetch(stack.url + "/healthz", { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    expect(r1.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    const r2 = await fetch(stack.url + "/nothing", { headers: { "x-request-id": "abc-123" } });
+    expect(r2.headers.get("x-request-id")).toBe("abc-123");
+  });
+
+  test("error bodies never carry a stack trace", async () => {
+    const r = await post("/v1/chat/completions", JSON.stringify({ model: 5, messages: "x" }));
+    const text = await r.text();
+    expect(r.status).toBe(400);
+    expect(text).not.toMatch(/at .+\.ts:\d+/);
+  });
+});

@@ -1,0 +1,137 @@
+// The real CLI as a child process: start-up, port conflicts, signals, configuration errors.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cleanEnv, freePort, MAIN, ROOT, runCli, waitForHealth } from "../helpers/cli";
+import { startSimulator, type Simulator } from "../../src/simulator/index";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "switchyard-proc-"));
+
+function spawnServe(args: string[], env: Record<string, string> = {}) {
+  return Bun.spawn([process.execPath, MAIN, "serve", "--log-level", "warn", ...args], {
+    cwd: ROOT,
+    env: { ...cleanEnv(), ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+describe("command line", () => {
+  test("version prints the version, the commit and Bun's version", async () => {
+    const r = await runCli(["version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^switchyard \d+\.\d+\.\d+ \(commit \S+, bun \d+\.\d+\.\d+\)/);
+    expect((await runCli(["--version"])).stdout).toBe(r.stdout);
+  });
+
+  test("--help prints the usage", async () => {
+    const r = await runCli(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("accounts import PATH");
+  });
+
+  test("an unknown command exits 2 with a reason and the usage", async () => {
+    const r = await runCli(["frobnicate"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+    expect(r.stderr).toContain("usage: switchyard");
+  });
+
+  test("a bad flag exits 2 naming it", async () => {
+    const r = await runCli(["serve", "--frob"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--frob");
+    const r2 = await runCli(["serve", "--port"]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain("--port needs a value");
+  });
+
+  test("an invalid config file exits 2 naming the key and what was expected", async () => {
+    const d = tmp();
+    writeFileSync(join(d, "config.json"), JSON.stringify({ server: { port: "eighty" } }));
+    const r = await runCli(["serve", "--data-dir", d]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("server.port");
+    expect(r.stderr).toMatch(/expected/i);
+    writeFileSync(join(d, "config.json"), JSON.stringify({ scheduling: { mod: "sticky" } }));
+    const r2 = await runCli(["serve", "--data-dir", d]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain("scheduling.mod: unknown key");
+  });
+});
+
+describe("serve", () => {
+  test("first start generates an API key, stores it 0600, prints it once; a second instance on the port fails", async () => {
+    const d = tmp();
+    const port = await freePort();
+    const a = spawnServe(["--data-dir", d, "--port", String(port)]);
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}`);
+      const cfg = join(d, "config.json");
+      expect(statSync(cfg).mode & 0o777).toBe(0o600);
+      expect(statSync(d).mode & 0o777).toBe(0o700);
+      const key = JSON.parse(readFileSync(cfg, "utf8")).auth.apiKeys[0];
+      expect(key).toMatch(/^sk-sy-/);
+
+      const b = spawnServe(["--data-dir", tmp(), "--port", String(port)]);
+      const code = await b.exited;
+      expect(code).toBe(1);
+      expect(await new Response(b.stderr).text()).toContain("already in use");
+      // the first instance still serves alone
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      a.kill("SIGTERM");
+      expect(await a.exited).toBe(0);
+    }
+    const out = await new Response(a.stdout).text();
+    const key = JSON.parse(readFileSync(join(d, "config.json"), "utf8")).auth.apiKeys[0];
+    expect(out.split(key).length - 1).toBe(1);
+
+    // second start: key exists, nothing printed
+    const again = spawnServe(["--data-dir", d, "--port", String(port)]);
+    await waitForHealth(`http://127.0.0.1:${port}`);
+    again.kill("SIGINT");
+    expect(await again.exited).toBe(0);
+    expect(await new Response(again.stdout).text()).not.toContain(key);
+  });
+});
+
+describe("graceful shutdown", () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, hostname: "127.0.0.1" });
+  });
+  afterAll(() => sim.stop());
+
+  test("SIGTERM lets a slow request finish, then exits 0", async () => {
+    const d = tmp();
+    const port = await freePort();
+    const account = sim.addAccount({ email: "slow@example.com" });
+    const env = {
+      SWITCHYARD_UPSTREAM_ENDPOINTS: sim.url,
+      SWITCHYARD_OAUTH_TOKEN_URL: `${sim.url}/token`,
+      SWITCHYARD_USERINFO_URL: `${sim.url}/oauth2/v2/userinfo`,
+      SWITCHYARD_API_KEY: "k",
+      SWITCHYARD_ADMIN_KEY: "adm",
+    };
+    const add = await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env });
+    expect(add.code).toBe(0);
+    const p = spawnServe(["--data-dir", d, "--port", String(port)], env);
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHealth(base);
+    sim.addFault({ kind: "delay", delayMs: 1500, method: "generateContent" });
+    const slow = fetch(`${base}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: "POST",
+      headers: { "x-goog-api-key": "k", "content-type": "application/json" },
+      body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "take your time" }] }] }),
+    });
+    await Bun.sleep(400);
+    p.kill("SIGTERM");
+    const r = await slow;
+    expect(r.status).toBe(200);
+    expect((await r.json()).candidates.length).toBeGreaterThan(0);
+    expect(await p.exited).toBe(0);
+    sim.clearFaults();
+  });
+});
