@@ -1,0 +1,286 @@
+// Which account serves a request (pure: no I/O, the clock is passed in). Eligible = active, has a
+// project, not cooling down for the model or account-wide, quota for the model not exhausted.
+// sticky: a session keeps its account while eligible; new sessions go to the account with the
+// fewest bindings. round-robin: next eligible in order. quota-first: most remaining quota for the
+// model (whole percent), ties to the least recently used. One pick is O(accounts) at worst; usually
+// O(1) (sticky hit, round-robin, quota-first with its index).
+import { SessionTable } from "./sessions";
+import type { Account } from "./types";
+
+export { SessionTable } from "./sessions";
+
+export type Mode = "sticky" | "round-robin" | "quota-first";
+
+/** a 0 % quota with no reset time blocks the model at most this long after it was fetched */
+export const UNKNOWN_RESET_MS = 3_600_000;
+
+/** until when the account is blocked for `model` by quota or cooldown; 0 = not blocked */
+export function blockedUntil(a: Account, model: string, now: number): number {
+  let until = 0;
+  for (const c of a.cooldowns) if (c.until > now && c.until > until && (c.model === "*" || c.model === model)) until = c.until;
+  const q = a.quota?.[model];
+  if (q && q.remainingFraction <= 0) {
+    const reset = q.resetTime ?? q.fetchedAt + UNKNOWN_RESET_MS;
+    if (reset > now && reset > until) until = reset;
+  }
+  return until;
+}
+
+export function isEligible(a: Account, model: string, now: number): boolean {
+  if (a.state !== "active" || !a.projectId) return false;
+  const cds = a.cooldowns;
+  for (let i = 0; i < cds.length; i++) {
+    const c = cds[i]!;
+    if (c.until > now && (c.model === "*" || c.model === model)) return false;
+  }
+  const q = a.quota?.[model];
+  if (q !== undefined && q.remainingFraction <= 0 && (q.resetTime ?? q.fetchedAt + UNKNOWN_RESET_MS) > now) return false;
+  return true;
+}
+
+export interface PickRequest {
+  accounts: readonly Account[];
+  model: string;
+  now: number;
+  /** accounts already tried for this request */
+  exclude?: ReadonlySet<string>;
+  sessionKey?: string;
+  byId?: (id: string) => Account | undefined;
+  /**
+   * bump when quotas, the account list or their order change (not for cooldowns or states, which
+   * are checked on every pick): lets quota-first keep a sorted index instead of scanning
+   */
+  generation?: number;
+}
+
+export class Scheduler {
+  readonly sessions: SessionTable;
+  private cursor = 0;
+  private quotaIndex = new Map<string, QuotaIndex>();
+
+  constructor(readonly mode: Mode, sessionTtlMs: number, maxSessions: number) {
+    this.sessions = new SessionTable(sessionTtlMs, maxSessions);
+  }
+
+  pick(req: PickRequest): Account | undefined {
+    const { accounts, model, now, exclude } = req;
+    if (accounts.length === 0) return undefined;
+    if (this.mode === "quota-first") return this.quotaFirst(req);
+    if (this.mode === "sticky" && req.sessionKey !== undefined) {
+      const id = this.sessions.get(req.sessionKey, now);
+      const bound = id !== undefined ? (req.byId?.(id) ?? accounts.find((a) => a.id === id)) : undefined;
+      if (bound && !exclude?.has(bound.id) && isEligible(bound, model, now)) return bound;
+      return this.fewestBindings(req);
+    }
+    return this.roundRobin(req);
+  }
+
+  /** record that `key` was served by `accountId` (sticky mode) */
+  bind(sessionKey: string | undefined, accountId: string, now: number): void {
+    if (this.mode === "sticky" && sessionKey !== undefined) this.sessions.bind(sessionKey, accountId, now);
+  }
+
+  private roundRobin({ accounts, model, now, exclude }: PickRequest): Account | undefined {
+    const n = accounts.length;
+    const start = this.cursor % n;
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
+      const a = accounts[i]!;
+      if (exclude?.has(a.id) || !isEligible(a, model, now)) continue;
+      this.cursor = i + 1;
+      return a;
+    }
+    return undefined;
+  }
+
+  private fewestBindings({ accounts, model, now, exclude }: PickRequest): Account | undefined {
+    const n = accounts.length;
+    const start = this.cursor % n;
+    let best: Account | undefined;
+    let bestCount = Infinity;
+    let bestIdx = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
+      const a = accounts[i]!;
+      if (exclude?.has(a.id) || !isEligible(a, model, now)) continue;
+      const c = this.sessions.bindings(a.id);
+      if (c < bestCount) {
+        best = a;
+        bestCount = c;
+        bestIdx = i;
+        if (c === 0) break;
+      }
+    }
+    if (best) this.cursor = bestIdx + 1;
+    return best;
+  }
+
+  private quotaFirst(req: PickRequest): Account | undefined {
+    if (req.generation === undefined) return this.quotaFirstScan(req);
+    const { model, now, exclude } = req;
+    let idx = this.quotaIndex.get(model);
+    if (!idx || idx.generation !== req.generation) {
+      this.dropStaleIndexes(req.generation);
+      idx = buildQuotaIndex(req.accounts, model, req.generation);
+      this.quotaIndex.set(model, idx);
+    }
+    // groups run from most to least remaining quota; inside a group the cursor walks in
+    // least-recently-used order (each pick moves the picked account to the back)
+    for (let g = 0; g < idx.groups.length; g++) {
+      const grp = idx.groups[g]!;
+      const n = grp.length;
+      const start = idx.cursors[g]! % n;
+      for (let k = 0; k < n; k++) {
+        const a = grp[(start + k) % n]!;
+        if (exclude?.has(a.id) || !isEligible(a, model, now)) continue;
+        idx.cursors[g] = (start + k + 1) % n;
+        return a;
+      }
+    }
+    return undefined;
+  }
+
+  private dropStaleIndexes(generation: number) {
+    for (const [m, i] of this.quotaIndex) if (i.generation !== generation) this.quotaIndex.delete(m);
+  }
+
+  /** the same choice without an index: one pass over all accounts */
+  private quotaFirstScan({ accounts, model, now, exclude }: PickRequest): Account | undefined {
+    let best: Account | undefined;
+    let bestRank = -Infinity;
+    let bestUsed = Infinity;
+    for (let i = 0; i < accounts.length; i++) {
+      const a = accounts[i]!;
+      if (exclude?.has(a.id) || !isEligible(a, model, now)) continue;
+      const rank = quotaRank(a, model);
+      const used = a.lastUsedAt ?? 0;
+      if (rank > bestRank || (rank === bestRank && used < bestUsed)) {
+        best = a;
+        bestRank = rank;
+        bestUsed = used;
+      }
+    }
+    return best;
+  }
+}
+
+/** whole percent of quota left; unknown (-1) ranks below any known value */
+export function quotaRank(a: Account, model: string): number {
+  const q = a.quota?.[model];
+  return q === undefined ? -1 : Math.floor(q.remainingFraction * 100 + 1e-9);
+}
+
+interface QuotaIndex {
+  generation: number;
+  groups: Account[][];
+  cursors: number[];
+}
+
+function buildQuotaIndex(accounts: readonly Account[], model: string, generation: number): QuotaIndex {
+  const byRank = new Map<number, Account[]>();
+  for (const a of accounts) {
+    const r = quotaRank(a, model);
+    let g = byRank.get(r);
+    if (!g) byRank.set(r, (g = []));
+    g.push(a);
+  }
+  const ranks = [...byRank.keys()].sort((x, y) => y - x);
+  const groups = ranks.map((r) => byRank.get(r)!.sort((x, y) => (x.lastUsedAt ?? 0) - (y.lastUsedAt ?? 0)));
+  return { generation, groups, cursors: groups.map(() => 0) };
+}
+
+export interface NoAccount {
+  status: 429 | 503;
+  message: string;
+  reason: string;
+  /** seconds until the soonest account comes back (429 only) */
+  retryAfter?: number;
+}
+
+const human = (reason: string) => reason.replace(/_/g, " ");
+
+/** Why nothing is eligible for `model`: the client's 429 (someone comes back later) or 503. */
+export function explainNoAccount(accounts: readonly Account[], model: string, now: number): NoAccount {
+  if (accounts.length === 0) {
+    return { status: 503, reason: "no_accounts", message: "no Google accounts configured: add one with `switchyard accounts add` or `switchyard accounts login`" };
+  }
+  let soonest = Infinity;
+  const waiting = new Map<string, number>();
+  const unusable = new Map<string, number>();
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  for (const a of accounts) {
+    if (a.state === "disabled") bump(unusable, "disabled");
+    else if (a.state === "needs_verification") bump(unusable, "need verification");
+    else if (!a.projectId) bump(unusable, "have no project");
+    else {
+      const until = blockedUntil(a, model, now);
+      if (until > now) {
+        soonest = Math.min(soonest, until);
+        const cd = a.cooldowns.find((c) => c.until === until && (c.model === "*" || c.model === model));
+        bump(waiting, cd ? human(cd.reason) : "quota exhausted");
+      } else bump(waiting, "busy"); // eligible now (only possible when all were tried already)
+    }
+  }
+  const list = (m: Map<string, number>) => [...m].map(([k, n]) => `${n} ${k}`).join(", ");
+  const all = accounts.length === 1 ? "the only account is" : `all ${accounts.length} accounts are`;
+  if (soonest === Infinity) {
+    return { status: 503, reason: "no_usable_account", message: `no account can serve ${model}: ${all} unusable (${list(unusable)})` };
+  }
+  const secs = Math.max(1, Math.ceil((soonest - now) / 1000));
+  const single = waiting.size === 1 && unusable.size === 0;
+  const why = single ? `(${[...waiting.keys()][0]})` : `(${list(waiting)}${unusable.size ? `; ${list(unusable)}` : ""})`;
+  const state = single && waiting.has("quota exhausted") ? "out of quota" : "cooling down";
+  return {
+    status: 429,
+    reason: "no_account_available",
+    retryAfter: secs,
+    message: `${all} ${state} for ${model} ${why}; soonest reset in ${secs} s`,
+  };
+}
+
+/**
+ * Bench hook: time `picks` picks over `n` synthetic accounts per mode (ns per pick). "quota-first
+ * (scan)" is the same choice without the sorted index: the O(accounts) worst case.
+ */
+export function benchPick(n: number, picks = 2000): { accounts: number; mode: string; nsPerPick: number }[] {
+  const now = Date.now();
+  const model = "gemini-2.5-flash";
+  const accounts: Account[] = Array.from({ length: n }, (_, i) => ({
+    id: `acc-${i}`,
+    email: `user${i}@example.com`,
+    refreshToken: "x",
+    projectId: `p-${i}`,
+    state: "active",
+    // a realistic mix: some cooling down, some exhausted, the rest with varied quota
+    quota: { [model]: { remainingFraction: i % 10 === 0 ? 0 : (i % 97) / 97, resetTime: now + 3_600_000, fetchedAt: now } },
+    cooldowns: i % 7 === 0 ? [{ model, until: now + 60_000, reason: "rate_limited" }] : [],
+    lastUsedAt: now - i,
+    requests: 0,
+    failures: 0,
+    createdAt: now,
+  }));
+  const byId = new Map(accounts.map((a) => [a.id, a]));
+  const out: { accounts: number; mode: string; nsPerPick: number }[] = [];
+  const variants: [string, Mode, number | undefined][] = [
+    ["sticky", "sticky", 1],
+    ["round-robin", "round-robin", 1],
+    ["quota-first", "quota-first", 1],
+    ["quota-first (scan)", "quota-first", undefined],
+  ];
+  for (const [label, mode, generation] of variants) {
+    const s = new Scheduler(mode, 3_600_000, 10_000);
+    const sessions = Array.from({ length: 64 }, (_, i) => `session-${i}`);
+    const run = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const sessionKey = sessions[i % sessions.length];
+        const a = s.pick({ accounts, model, now, sessionKey, byId: (id) => byId.get(id), generation });
+        if (a) s.bind(sessionKey, a.id, now);
+      }
+    };
+    run(Math.min(200, picks)); // warm up the JIT
+    const t0 = Bun.nanoseconds();
+    run(picks);
+    out.push({ accounts: n, mode: label, nsPerPick: Math.round((Bun.nanoseconds() - t0) / picks) });
+  }
+  return out;
+}

@@ -1,0 +1,72 @@
+// Sticky-session bindings (session key → account id): an idle TTL and a size cap, least recently
+// used evicted first, with per-account counts for the pool view. All operations O(1) except prune
+// and unbindAccount.
+
+/** Session → account bindings with an idle TTL and a size cap (least recently used evicted). */
+export class SessionTable {
+  // Map keeps insertion order: re-inserting on use makes the first entry the least recently used
+  private map = new Map<string, { id: string; at: number }>();
+  private perAccount = new Map<string, number>();
+
+  constructor(
+    private ttlMs: number,
+    private max: number,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string, now: number): string | undefined {
+    const b = this.map.get(key);
+    if (!b) return undefined;
+    if (this.ttlMs > 0 && now - b.at > this.ttlMs) {
+      this.delete(key);
+      return undefined;
+    }
+    return b.id;
+  }
+
+  bind(key: string, id: string, now: number): void {
+    const old = this.map.get(key);
+    if (old) {
+      this.map.delete(key);
+      this.dec(old.id);
+    }
+    this.map.set(key, { id, at: now });
+    this.perAccount.set(id, (this.perAccount.get(id) ?? 0) + 1);
+    while (this.map.size > this.max) this.delete(this.map.keys().next().value!);
+  }
+
+  delete(key: string): void {
+    const b = this.map.get(key);
+    if (!b) return;
+    this.map.delete(key);
+    this.dec(b.id);
+  }
+
+  bindings(id: string): number {
+    return this.perAccount.get(id) ?? 0;
+  }
+
+  /** drop idle bindings (oldest first, so this stops at the first live one) */
+  prune(now: number): void {
+    if (this.ttlMs <= 0) return;
+    for (const [k, b] of this.map) {
+      if (now - b.at <= this.ttlMs) break;
+      this.delete(k);
+    }
+  }
+
+  /** forget every binding to an account (removed, disabled) */
+  unbindAccount(id: string): void {
+    if (!this.perAccount.get(id)) return;
+    for (const [k, b] of this.map) if (b.id === id) this.delete(k);
+  }
+
+  private dec(id: string) {
+    const n = (this.perAccount.get(id) ?? 1) - 1;
+    if (n <= 0) this.perAccount.delete(id);
+    else this.perAccount.set(id, n);
+  }
+}

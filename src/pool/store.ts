@@ -1,0 +1,285 @@
+// accounts.json: the account store. Schema-versioned JSON, mode 0600, written atomically (temp file
+// in the same folder, fsync, rename, fsync the folder) under a cross-process flock, as a
+// read-modify-write so the CLI and a running server never lose each other's edits. The previous
+// good version is kept as accounts.json.bak (a hard link to the replaced file: no extra copy).
+import { randomUUID } from "node:crypto";
+import {
+  closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync,
+  renameSync, statSync, unlinkSync, writeSync, chmodSync,
+} from "node:fs";
+import { join } from "node:path";
+import { FileLock, Mutex } from "./lock";
+import { parseStore, serializeStore, type Mutator, type StoreDoc } from "./store-format";
+import { PoolError, type Account } from "./types";
+
+export { parseStore, serializeStore, STORE_VERSION, type Mutator, type StoreDoc } from "./store-format";
+export const STORE_FILE = "accounts.json";
+const TEMP_MARK = ".tmp-";
+/** identity of the file on disk: a rename always gives a new inode */
+function stampOf(path: string): string | undefined {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StoreOptions {
+  /** called after the document was replaced by what another process wrote */
+  onExternalChange?: (doc: StoreDoc) => void;
+  /** called when a poll finds the file unreadable (the store keeps its last good state) */
+  onError?: (err: Error) => void;
+}
+
+export class AccountStore {
+  readonly path: string;
+  readonly backupPath: string;
+  private doc: StoreDoc;
+  private stamp: string | undefined;
+  private pending: { fn: Mutator; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+  private mutex = new Mutex();
+  private lock: FileLock;
+  private watchTimer: ReturnType<typeof setInterval> | undefined;
+  private badStamp: string | undefined;
+  private arrayCache: Account[] | undefined;
+  private throttle: ReturnType<typeof setTimeout> | undefined;
+  /** how long the last write took (serialize + write + fsync + rename) */
+  private writeMs = 0;
+
+  private constructor(readonly dir: string, private opts: StoreOptions) {
+    this.path = join(dir, STORE_FILE);
+    this.backupPath = this.path + ".bak";
+    this.lock = new FileLock(this.path + ".lock");
+    this.doc = { accounts: new Map(), models: {}, revision: 0 };
+  }
+
+  /** Load the store (creating the folder); a corrupt file throws PoolError and is left untouched. */
+  static async open(dir: string, opts: StoreOptions = {}): Promise<AccountStore> {
+    const s = new AccountStore(dir, opts);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      await s.lock.acquire();
+    } catch (e) {
+      if (e instanceof PoolError) throw e;
+      throw new PoolError(`cannot open the account store in ${dir}: ${(e as Error).message}`);
+    }
+    try {
+      s.removeStaleTemps();
+      s.load();
+    } catch (e) {
+      s.lock.close();
+      throw e;
+    } finally {
+      s.lock.release();
+    }
+    return s;
+  }
+
+  /** the live in-memory document (mutate only through update) */
+  get current(): StoreDoc {
+    return this.doc;
+  }
+
+  /** all accounts as an array (cached until the next change) */
+  accounts(): Account[] {
+    return (this.arrayCache ??= [...this.doc.accounts.values()]);
+  }
+
+  get(id: string): Account | undefined {
+    return this.doc.accounts.get(id);
+  }
+
+  /**
+   * Apply `fn` to the in-memory document now and persist it soon (updates close together share one
+   * write). If another process changed the file meanwhile, `fn` is re-applied to its version, so
+   * mutators must look records up by id (never capture an Account object).
+   */
+  update(fn: Mutator): Promise<void> {
+    try {
+      fn(this.doc);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.arrayCache = undefined;
+    const p = new Promise<void>((resolve, reject) => this.pending.push({ fn, resolve, reject }));
+    this.scheduleFlush();
+    return p;
+  }
+
+  /** wait until everything updated so far is on disk */
+  async flush(): Promise<void> {
+    while (this.pending.length || this.flushing) {
+      this.scheduleFlush(true);
+      await this.flushing?.catch(() => {});
+    }
+  }
+
+  /** Poll: apply another process's changes. Returns true when the document was replaced. */
+  async reloadIfChanged(): Promise<boolean> {
+    return this.mutex.run(() => {
+      if (this.pending.length) return false; // the coming flush re-reads under the lock anyway
+      const st = stampOf(this.path);
+      if (st === this.stamp || st === undefined || st === this.badStamp) return false;
+      try {
+        this.replace(this.readFile(), st);
+        this.badStamp = undefined;
+        return true;
+      } catch (e) {
+        this.badStamp = st;
+        this.opts.onError?.(e as Error);
+        return false;
+      }
+    });
+  }
+
+  watch(intervalMs: number): void {
+    this.watchTimer ??= setInterval(() => void this.reloadIfChanged().catch((e) => this.opts.onError?.(e)), intervalMs);
+    (this.watchTimer as any).unref?.();
+  }
+
+  async close(): Promise<void> {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
+    await this.flush();
+    this.lock.close();
+  }
+
+  /**
+   * Start a write unless one is running. Back-to-back writes are spaced by a few times the last
+   * write's duration, so a big file under a storm of updates cannot hog the event loop.
+   */
+  private scheduleFlush(now = false): void {
+    if (this.flushing || (this.throttle && !now)) return;
+    clearTimeout(this.throttle);
+    this.throttle = undefined;
+    let settle = () => {};
+    this.flushing = this.mutex
+      .run(async () => {
+        settle = await this.writePending();
+      })
+      .finally(() => {
+        this.flushing = undefined;
+        // updates that arrived during the write: the next write waits a little
+        if (this.pending.length) {
+          const wait = Math.min(1000, this.writeMs * 4);
+          if (wait < 2) this.scheduleFlush();
+          else
+            this.throttle = setTimeout(() => {
+              this.throttle = undefined;
+              this.scheduleFlush();
+            }, wait);
+        }
+        settle(); // only now: a caller that awaits and updates again starts a write at once
+      });
+  }
+
+  /** write what is pending; returns how to settle the callers' promises */
+  private async writePending(): Promise<() => void> {
+    if (!this.pending.length) return () => {};
+    await this.lock.acquire();
+    // from here to the write everything is synchronous: no update can slip between read and write
+    const batch = this.pending.splice(0);
+    try {
+      const st = stampOf(this.path);
+      if (st !== undefined && st !== this.stamp) {
+        const fresh = this.readFile();
+        for (const b of batch) b.fn(fresh);
+        this.replace(fresh, st);
+      }
+      this.doc.revision++;
+      const t0 = performance.now();
+      this.writeFile(serializeStore(this.doc));
+      this.writeMs = performance.now() - t0;
+      return () => batch.forEach((b) => b.resolve());
+    } catch (e) {
+      return () => batch.forEach((b) => b.reject(e));
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  private replace(doc: StoreDoc, stamp: string | undefined): void {
+    this.doc = doc;
+    this.stamp = stamp;
+    this.arrayCache = undefined;
+    this.opts.onExternalChange?.(doc);
+  }
+
+  private load(): void {
+    const st = stampOf(this.path);
+    if (st === undefined) return;
+    this.doc = this.readFile();
+    this.stamp = st;
+  }
+
+  private readFile(): StoreDoc {
+    let text: string;
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch (e) {
+      throw new PoolError(`cannot read the account store ${this.path}: ${(e as Error).message}`);
+    }
+    try {
+      return parseStore(text);
+    } catch (e) {
+      const hint = existsSync(this.backupPath) ? `; the previous good version is ${this.backupPath}` : "";
+      throw new PoolError(`the account store ${this.path} is unreadable (${(e as Error).message}); it was left untouched — fix it or restore a backup${hint}`);
+    }
+  }
+
+  private writeFile(text: string): void {
+    const tmp = join(this.dir, `.${STORE_FILE}${TEMP_MARK}${process.pid}-${randomUUID().slice(0, 8)}`);
+    const fd = openSync(tmp, "wx", 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(tmp, 0o600);
+    if (existsSync(this.path)) this.keepBackup();
+    renameSync(tmp, this.path);
+    fsyncDir(this.dir);
+    this.stamp = stampOf(this.path);
+  }
+
+  /** the file about to be replaced becomes accounts.json.bak (it was read and validated before) */
+  private keepBackup(): void {
+    const tmp = join(this.dir, `.${STORE_FILE}.bak${TEMP_MARK}${process.pid}-${randomUUID().slice(0, 8)}`);
+    try {
+      linkSync(this.path, tmp);
+    } catch {
+      copyFileSync(this.path, tmp); // file systems without hard links
+    }
+    renameSync(tmp, this.backupPath);
+  }
+
+  /** temp files left by a writer that died mid-write (we hold the lock: no live writer has one) */
+  private removeStaleTemps(): void {
+    for (const f of readdirSync(this.dir)) {
+      if (f.startsWith(`.${STORE_FILE}`) && f.includes(TEMP_MARK)) {
+        try {
+          unlinkSync(join(this.dir, f));
+        } catch {
+          /* raced with another cleaner */
+        }
+      }
+    }
+  }
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    /* some platforms cannot fsync a directory */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export const newAccountId = () => randomUUID();

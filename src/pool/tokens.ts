@@ -1,0 +1,101 @@
+// Access tokens: cached in the store, refreshed ahead of expiry, one refresh in flight per account
+// (200 concurrent requests on a cold account make exactly one token call). A revoked refresh token
+// (invalid_grant) disables the account with Google's reason.
+import type { Config } from "../config/schema";
+import type { Logger } from "../server/log";
+import { OAuthError, refreshAccessToken } from "./oauth";
+import type { AccountStore } from "./store";
+import { PoolError } from "./types";
+
+/** a cached token with less than this left is not handed out even if a refresh failed */
+const MIN_LEFT_MS = 10_000;
+
+export class TokenManager {
+  private inflight = new Map<string, Promise<string>>();
+
+  constructor(
+    private config: Config,
+    private store: AccountStore,
+    private log: Logger,
+    private onRevoked: (id: string) => void = () => {},
+  ) {}
+
+  private get aheadMs() {
+    return this.config.pool.tokenRefreshAheadSeconds * 1000;
+  }
+
+  /** whether the cached token is due for a refresh */
+  due(id: string, now = Date.now()): boolean {
+    const a = this.store.get(id);
+    return !a?.accessToken || (a.accessTokenExpiresAt ?? 0) - now <= this.aheadMs;
+  }
+
+  /**
+   * A usable access token. `rejected`: upstream answered 401 to this token, so refresh even if it
+   * looks valid, unless another request already replaced it.
+   */
+  async get(id: string, opts: { rejected?: string } = {}): Promise<string> {
+    const a = this.store.get(id);
+    if (!a) throw new PoolError(`account ${id} no longer exists`);
+    const now = Date.now();
+    const force = opts.rejected !== undefined && a.accessToken === opts.rejected;
+    if (!force && a.accessToken && !this.due(id, now)) return a.accessToken;
+    try {
+      return await this.refresh(id);
+    } catch (e) {
+      // refresh ahead failed for a passing reason: the old token still works for a while
+      const cur = this.store.get(id);
+      if (!force && !(e instanceof OAuthError && e.revoked) && cur?.accessToken && (cur.accessTokenExpiresAt ?? 0) - Date.now() > MIN_LEFT_MS) {
+        return cur.accessToken;
+      }
+      throw e;
+    }
+  }
+
+  /** Refresh now; concurrent callers share one call. */
+  refresh(id: string): Promise<string> {
+    let p = this.inflight.get(id);
+    if (!p) {
+      p = this.doRefresh(id).finally(() => this.inflight.delete(id));
+      this.inflight.set(id, p);
+    }
+    return p;
+  }
+
+  private async doRefresh(id: string): Promise<string> {
+    const a = this.store.get(id);
+    if (!a) throw new PoolError(`account ${id} no longer exists`);
+    const usedToken = a.refreshToken;
+    try {
+      const g = await refreshAccessToken(this.config, usedToken);
+      void this.store
+        .update((doc) => {
+          const x = doc.accounts.get(id);
+          if (!x || x.refreshToken !== usedToken) return; // re-added meanwhile with a new token
+          x.accessToken = g.accessToken;
+          x.accessTokenExpiresAt = g.expiresAt;
+          if (g.refreshToken) x.refreshToken = g.refreshToken;
+        })
+        .catch((e) => this.log.error("could not save a refreshed token", { account: a.email, error: (e as Error).message }));
+      return g.accessToken;
+    } catch (e) {
+      if (e instanceof OAuthError && e.revoked) {
+        const now = Date.now();
+        this.log.warn("refresh token rejected: account disabled", { account: a.email, reason: e.message });
+        this.onRevoked(id);
+        await this.store
+          .update((doc) => {
+            const x = doc.accounts.get(id);
+            if (!x || x.refreshToken !== usedToken) return;
+            x.state = "disabled";
+            x.disabledReason = e.message.slice(0, 800);
+            x.disabledAt = now;
+            x.accessToken = undefined;
+            x.accessTokenExpiresAt = undefined;
+          })
+          .catch((err) => this.log.error("could not save a disabled account", { account: a.email, error: (err as Error).message }));
+      }
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,92 @@
+// The account record as the pool holds it in memory (times as ms since epoch; the store file keeps
+// ISO strings), the secret-free view the CLI and admin API show, and the pool's error type.
+
+export class PoolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PoolError";
+  }
+}
+
+export type AccountState = "active" | "disabled" | "needs_verification";
+
+export interface QuotaEntry {
+  /** 0..1 as Google reports it */
+  remainingFraction: number;
+  resetTime?: number;
+  fetchedAt: number;
+}
+
+export interface Cooldown {
+  /** upstream model id, or "*" for the whole account */
+  model: string;
+  until: number;
+  reason: string;
+}
+
+export interface Account {
+  id: string;
+  email: string;
+  name?: string;
+  refreshToken: string;
+  accessToken?: string;
+  accessTokenExpiresAt?: number;
+  projectId?: string;
+  tier?: string;
+  state: AccountState;
+  disabledReason?: string;
+  disabledAt?: number;
+  verificationUrl?: string;
+  /** null = never fetched (unknown); a model missing from the record is unknown too */
+  quota: Record<string, QuotaEntry> | null;
+  cooldowns: Cooldown[];
+  lastUsedAt?: number;
+  requests: number;
+  failures: number;
+  createdAt: number;
+}
+
+export interface AccountView {
+  id: string;
+  email: string;
+  name?: string;
+  state: AccountState;
+  disabledReason?: string;
+  disabledAt?: string;
+  verificationUrl?: string;
+  tier?: string;
+  projectId?: string;
+  quota: Record<string, { remainingFraction: number; resetTime?: string; fetchedAt: string }> | null;
+  cooldowns: { model: string; until: string; reason: string }[];
+  lastUsedAt?: string;
+  requests: number;
+  failures: number;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** The secret-free view; expired cooldowns are left out. */
+export function viewOf(a: Account, now = Date.now(), pending?: { requests: number; failures: number; lastUsedAt?: number }): AccountView {
+  const quota = a.quota
+    ? Object.fromEntries(
+        Object.entries(a.quota).map(([m, q]) => [m, { remainingFraction: q.remainingFraction, resetTime: iso(q.resetTime), fetchedAt: iso(q.fetchedAt)! }]),
+      )
+    : null;
+  const last = Math.max(a.lastUsedAt ?? 0, pending?.lastUsedAt ?? 0);
+  return {
+    id: a.id,
+    email: a.email,
+    name: a.name,
+    state: a.state,
+    disabledReason: a.disabledReason,
+    disabledAt: iso(a.disabledAt),
+    verificationUrl: a.verificationUrl,
+    tier: a.tier,
+    projectId: a.projectId,
+    quota,
+    cooldowns: a.cooldowns.filter((c) => c.until > now).map((c) => ({ model: c.model, until: iso(c.until)!, reason: c.reason })),
+    lastUsedAt: last ? iso(last) : undefined,
+    requests: a.requests + (pending?.requests ?? 0),
+    failures: a.failures + (pending?.failures ?? 0),
+  };
+}

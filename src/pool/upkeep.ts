@@ -1,0 +1,136 @@
+// Keeping accounts current: project (loadCodeAssist / onboarding), quota, ahead-of-expiry tokens.
+// Used by the Pool's API (add, refresh) and by its background timers.
+import type { Config } from "../config/schema";
+import type { Logger } from "../server/log";
+import type { Failure } from "../upstream/classify";
+import type { UpstreamClient } from "../upstream/client";
+import { resolveProject, type ProjectResult } from "./project";
+import { fetchQuota } from "./quota";
+import type { AccountStore } from "./store";
+import type { TokenManager } from "./tokens";
+import { PoolError } from "./types";
+
+const CONCURRENCY = 4;
+
+export interface UpkeepOptions {
+  onboardPollMs?: number;
+  onboardMaxPolls?: number;
+}
+
+/** run `fn` over `items`, at most `limit` at a time */
+export async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export class Upkeep {
+  constructor(
+    private config: Config,
+    private store: AccountStore,
+    private client: UpstreamClient,
+    private tokens: TokenManager,
+    private log: Logger,
+    /** quota values changed (the scheduler re-sorts) */
+    private onQuota: () => void,
+    private opts: UpkeepOptions = {},
+  ) {}
+
+  resolveProject(token: string): Promise<ProjectResult> {
+    return resolveProject(this.client, token, {
+      pollIntervalMs: this.opts.onboardPollMs ?? 1000,
+      maxPolls: this.opts.onboardMaxPolls ?? 30,
+    });
+  }
+
+  /** a call with the account's token, refreshing once on 401 */
+  private async withToken<T extends { ok: boolean; failure?: Failure }>(id: string, fn: (token: string) => Promise<T>): Promise<T> {
+    const token = await this.tokens.get(id);
+    let r = await fn(token);
+    if (!r.ok && r.failure?.class === "unauthenticated") r = await fn(await this.tokens.get(id, { rejected: token }));
+    return r;
+  }
+
+  async refreshQuota(id: string): Promise<void> {
+    const a = this.store.get(id);
+    if (!a || a.state === "disabled") return;
+    const project = a.projectId;
+    const r = await this.withToken(id, (t) => fetchQuota(this.client, t, project));
+    if (!r.ok) throw new PoolError(`fetchAvailableModels: ${r.failure.message}`);
+    const report = r.report;
+    await this.store.update((doc) => {
+      const x = doc.accounts.get(id);
+      if (!x) return;
+      x.quota = report.quota;
+      for (const m of report.models) doc.models[m.id] = m;
+    });
+    this.onQuota();
+  }
+
+  /** token, project and quota now; throws with the reason when one of them fails */
+  async refreshAccount(id: string): Promise<void> {
+    await this.tokens.refresh(id);
+    const r = await this.withToken(id, async (t) => {
+      const p = await this.resolveProject(t);
+      return p.kind === "error" ? { ok: false, failure: p.failure, p } : { ok: true, p };
+    });
+    const p = r.p;
+    await this.store.update((doc) => {
+      const x = doc.accounts.get(id);
+      if (!x) return;
+      if (p.tier) x.tier = p.tier;
+      if (p.kind === "ok") {
+        x.projectId = p.projectId;
+        if (x.state === "needs_verification") Object.assign(x, { state: "active", verificationUrl: undefined });
+      }
+      if (p.kind === "verification") Object.assign(x, { state: "needs_verification", verificationUrl: p.url });
+    });
+    if (p.kind === "error") throw new PoolError(p.message);
+    if (p.kind === "verification") throw new PoolError(`Google asks to verify this account${p.url ? `: ${p.url}` : ""}`);
+    await this.refreshQuota(id);
+  }
+
+  async refreshMany(ids: string[]): Promise<Map<string, string | undefined>> {
+    const errors = new Map<string, string | undefined>();
+    await eachLimited(ids, CONCURRENCY, async (id) => {
+      try {
+        await this.refreshAccount(id);
+        errors.set(id, undefined);
+      } catch (e) {
+        errors.set(id, (e as Error).message);
+      }
+    });
+    return errors;
+  }
+
+  /**
+   * Refresh cached tokens that expire within pool.tokenRefreshAheadSeconds. Accounts without a live
+   * token (never used, or idle past expiry) are left to refresh on demand.
+   */
+  async refreshDueTokens(): Promise<void> {
+    const now = Date.now();
+    const due = this.store
+      .accounts()
+      .filter((a) => a.state === "active" && a.accessToken && (a.accessTokenExpiresAt ?? 0) > now && this.tokens.due(a.id, now));
+    await eachLimited(due, CONCURRENCY, async (a) => {
+      await this.tokens.refresh(a.id).catch((e) => this.log.warn("background token refresh failed", { account: a.email, error: (e as Error).message }));
+    });
+  }
+
+  /** re-read quota of active accounts whose data is older than pool.quotaRefreshMinutes */
+  async refreshStaleQuotas(): Promise<void> {
+    const now = Date.now();
+    const period = this.config.pool.quotaRefreshMinutes * 60_000;
+    const stale = this.store.accounts().filter((a) => {
+      if (a.state !== "active" || !a.projectId) return false;
+      const times = Object.values(a.quota ?? {}).map((q) => q.fetchedAt);
+      const oldest = times.length ? Math.min(...times) : 0;
+      return now - oldest >= period * 0.9; // a little early, so a timer tick never just misses it
+    });
+    await eachLimited(stale, CONCURRENCY, async (a) => {
+      await this.refreshQuota(a.id).catch((e) => this.log.warn("quota refresh failed", { account: a.email, error: (e as Error).message }));
+    });
+  }
+}

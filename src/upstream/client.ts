@@ -1,0 +1,115 @@
+// Calls `{endpoint}/v1internal:{method}`, trying the configured endpoints in order when one fails
+// in a way another endpoint may not (5xx, 408, a non-Google 404, network). 429 and other 4xx are
+// about the account or the request, so they are returned at once.
+import { classify, networkFailure, type Failure } from "./classify";
+
+export interface ClientConfig {
+  endpoints: string[];
+  userAgent: string;
+  requestTimeoutSeconds: number;
+}
+
+export type Outcome<T> = { ok: true; value: T; endpoint: string } | { ok: false; failure: Failure; endpoint?: string };
+
+const NEXT_ENDPOINT = new Set(["server_error", "network"]);
+
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export class UpstreamClient {
+  constructor(
+    private cfg: ClientConfig,
+    private fetchImpl: typeof fetch = fetch,
+  ) {}
+
+  private headers(token: string, accept: string): Record<string, string> {
+    return { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": this.cfg.userAgent, accept };
+  }
+
+  private get timeoutMs() {
+    return this.cfg.requestTimeoutSeconds * 1000;
+  }
+
+  /** Unary JSON call. A 200 whose body is `{error}` is a failure. */
+  async unary(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+    return this.tryEndpoints(async (endpoint) => {
+      const deadline = AbortSignal.timeout(this.timeoutMs);
+      const sig = signal ? AbortSignal.any([signal, deadline]) : deadline;
+      const res = await this.fetchImpl(`${endpoint}/v1internal:${method}`, {
+        method: "POST",
+        headers: this.headers(token, "application/json"),
+        body: JSON.stringify(body),
+        signal: sig,
+        redirect: "manual",
+        timeout: false,
+      } as RequestInit);
+      const parsed = parseBody(await res.text());
+      if (res.ok && !(parsed && typeof parsed === "object" && "error" in parsed)) return { ok: true, value: parsed, endpoint };
+      return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
+    }, signal);
+  }
+
+  /** GET `{endpoint}/v1internal/{path}` (long-running operations). */
+  async get(path: string, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+    return this.tryEndpoints(async (endpoint) => {
+      const deadline = AbortSignal.timeout(this.timeoutMs);
+      const res = await this.fetchImpl(`${endpoint}/v1internal/${path}`, {
+        method: "GET",
+        headers: this.headers(token, "application/json"),
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        redirect: "manual",
+        timeout: false,
+      } as RequestInit);
+      const parsed = parseBody(await res.text());
+      if (res.ok && !(parsed && typeof parsed === "object" && "error" in parsed)) return { ok: true, value: parsed, endpoint };
+      return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
+    }, signal);
+  }
+
+  /**
+   * Streaming call: resolves with the Response once upstream answered 200 (the headers). The deadline
+   * covers the wait for the headers; the caller bounds the gaps between chunks. Aborting `abort`
+   * (returned) cancels the request.
+   */
+  async stream(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<{ response: Response; abort: AbortController }>> {
+    return this.tryEndpoints(async (endpoint) => {
+      const abort = new AbortController();
+      const sig = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
+      const timer = setTimeout(() => abort.abort(new DOMException("upstream did not answer in time", "TimeoutError")), this.timeoutMs);
+      try {
+        const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
+          method: "POST",
+          headers: this.headers(token, "text/event-stream"),
+          body: JSON.stringify(body),
+          signal: sig,
+          redirect: "manual",
+          timeout: false,
+        } as RequestInit);
+        if (res.ok && res.body) return { ok: true, value: { response: res, abort }, endpoint };
+        const parsed = parseBody(await res.text());
+        return { ok: false, failure: classify({ status: res.ok ? 502 : res.status, body: parsed, headers: res.headers }), endpoint };
+      } finally {
+        clearTimeout(timer);
+      }
+    }, signal);
+  }
+
+  private async tryEndpoints<T>(attempt: (endpoint: string) => Promise<Outcome<T>>, signal?: AbortSignal): Promise<Outcome<T>> {
+    let last: Outcome<T> | undefined;
+    for (const endpoint of this.cfg.endpoints) {
+      try {
+        last = await attempt(endpoint);
+      } catch (e) {
+        if (signal?.aborted) throw signal.reason ?? e; // the client went away: not the endpoint's fault
+        last = { ok: false, failure: networkFailure(e), endpoint };
+      }
+      if (last.ok || !NEXT_ENDPOINT.has(last.failure.class)) return last;
+    }
+    return last!;
+  }
+}

@@ -1,0 +1,319 @@
+// Each upstream error class against the real simulator over HTTP: which account serves, what
+// cooldown or state the failing account gets, whether the request rotated or went back to the client.
+import { afterEach, describe, expect, test } from "bun:test";
+import { ApiError } from "../../src/server/errors";
+import { createMetrics } from "../../src/server/metrics";
+import type { FaultSpec } from "../../src/simulator";
+import { memoryLogger, startRig, userText, type Rig } from "./helpers";
+
+const M = "gemini-2.5-flash";
+const A = "a@x.com";
+const B = "b@x.com";
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  await rig?.stop();
+  rig = undefined;
+});
+
+async function twoAccounts(over = {}) {
+  rig = await startRig([{ email: A }, { email: B }], over);
+  return rig;
+}
+
+const generate = (r: Rig, model = M, text = "hello") => r.pool.gateway.generate({ model, request: userText(text) });
+const calls = (r: Rig, email: string, method = "generateContent") => r.sim.requests({ method, email }).length;
+const cooldowns = (r: Rig, email: string) => r.pool.get(email)!.cooldowns;
+const secondsLeft = (until: string) => (Date.parse(until) - Date.now()) / 1000;
+
+async function failingA(r: Rig, fault: Omit<FaultSpec, "email">) {
+  r.sim.addFault({ ...fault, email: A });
+  return generate(r);
+}
+
+describe("error classes (account a fails, b is healthy)", () => {
+  test("quota exhausted: a cools for that model until the reset, the request rotates, a's quota is re-read", async () => {
+    const r = await twoAccounts();
+    const res = await failingA(r, { kind: "quota_exhausted", resetSeconds: 120 });
+    expect(res.accountEmail).toBe(B);
+    const [cd] = cooldowns(r, A);
+    expect(cd).toMatchObject({ model: M, reason: "quota_exhausted" });
+    expect(secondsLeft(cd!.until)).toBeGreaterThan(100);
+    expect(secondsLeft(cd!.until)).toBeLessThanOrEqual(121);
+    // only that model: another model still goes to a
+    expect(r.pool.eligible(A, M)).toBe(false);
+    expect(r.pool.eligible(A, "gemini-2.5-pro")).toBe(true);
+    await r.pool.sync();
+    for (let i = 0; i < 50 && calls(r, A, "fetchAvailableModels") === 0; i++) await Bun.sleep(10);
+    expect(calls(r, A, "fetchAvailableModels")).toBe(1);
+    expect(r.pool.get(A)!.failures).toBe(1);
+  });
+
+  test("short rate limit: a cools for the model at least 1 s, the request rotates", async () => {
+    const r = await twoAccounts();
+    const res = await failingA(r, { kind: "rate_limited", resetSeconds: 0.2 });
+    expect(res.accountEmail).toBe(B);
+    const [cd] = cooldowns(r, A);
+    expect(cd).toMatchObject({ model: M, reason: "rate_limited" });
+    expect(secondsLeft(cd!.until)).toBeGreaterThan(0.5); // 0.2 s was raised to the 1 s minimum
+  });
+
+  test("429 without details: a short cooldown on the model (growing backoff: see classify.test.ts)", async () => {
+    const r = await twoAccounts();
+    r.sim.addFault({ kind: "no_details_429", email: A });
+    expect((await generate(r)).accountEmail).toBe(B);
+    expect(cooldowns(r, A)[0]).toMatchObject({ model: M, reason: "rate_limited" });
+    expect(secondsLeft(cooldowns(r, A)[0]!.until)).toBeLessThanOrEqual(2);
+  });
+
+  test("capacity (503 MODEL_CAPACITY_EXHAUSTED): rotates, short cooldown, not counted against a", async () => {
+    const r = await twoAccounts();
+    const res = await failingA(r, { kind: "capacity_503", resetSeconds: 3 });
+    expect(res.accountEmail).toBe(B);
+    expect(cooldowns(r, A)[0]).toMatchObject({ model: M, reason: "capacity" });
+    expect(secondsLeft(cooldowns(r, A)[0]!.until)).toBeLessThanOrEqual(3);
+    expect(r.pool.get(A)!.failures).toBe(0);
+  });
+
+  test("401 once: one refresh and one retry on the same account", async () => {
+    const r = await twoAccounts();
+    const res = await failingA(r, { kind: "unauthenticated_401", times: 1 });
+    expect(res.accountEmail).toBe(A);
+    expect(calls(r, A)).toBe(2);
+    expect(r.sim.stats().token).toBe(1);
+    expect(cooldowns(r, A)).toEqual([]);
+  });
+
+  test("401 even with a fresh token: a cools account-wide, the request rotates", async () => {
+    const r = await twoAccounts();
+    const res = await failingA(r, { kind: "unauthenticated_401" });
+    expect(res.accountEmail).toBe(B);
+    expect(calls(r, A)).toBe(2);
+    expect(cooldowns(r, A)[0]).toMatchObject({ model: "*", reason: "unauthenticated" });
+  });
+
+  test.each([
+    ["permission_403", "The caller does not have permission"],
+    ["tos_403", "Terms of Service"],
+  ] as const)("%s: a is disabled with Google's reason, the request rotates", async (kind, text) => {
+    const r = await twoAccounts();
+    const res = await failingA(r, { kind });
+    expect(res.accountEmail).toBe(B);
+    const a = r.pool.get(A)!;
+    expect(a.state).toBe("disabled");
+    expect(a.disabledReason).toContain(text);
+    expect(a.disabledAt).toBeDefined();
+  });
+
+  test("403 VALIDATION_REQUIRED: a needs verification, with the link", async () => {
+    const r = await twoAccounts();
+    const res = await failingA(r, { kind: "validation_403" });
+    expect(res.accountEmail).toBe(B);
+    const a = r.pool.get(A)!;
+    expect(a.state).toBe("needs_verification");
+    expect(a.verificationUrl).toStartWith(r.sim.url + "/_sim/verify");
+  });
+
+  test.each(["internal_500", "error_in_200"] as const)("%s: the request rotates, no cooldown", async (kind) => {
+    const r = await twoAccounts();
+    const res = await failingA(r, { kind });
+    expect(res.accountEmail).toBe(B);
+    expect(cooldowns(r, A)).toEqual([]);
+    expect(r.pool.get(A)!.state).toBe("active");
+  });
+
+  test("400: returned to the client with Google's body, no rotation, no cooldown", async () => {
+    const r = await twoAccounts();
+    const err = await failingA(r, { kind: "bad_request_400" }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(400);
+    expect(err.message).toBe("Request contains an invalid argument.");
+    expect(err.options.upstreamBody).toMatchObject({ error: { code: 400, status: "INVALID_ARGUMENT" } });
+    expect(calls(r, B)).toBe(0);
+    expect(cooldowns(r, A)).toEqual([]);
+  });
+
+  test("404 unknown model: returned, no rotation, no cooldown", async () => {
+    const r = await twoAccounts();
+    const err = await generate(r, "gemini-does-not-exist").catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(404);
+    expect(err.message).toBe("Requested entity was not found.");
+    expect(r.sim.stats().generateContent).toBe(1);
+    expect(cooldowns(r, A)).toEqual([]);
+  });
+});
+
+describe("streams", () => {
+  test("a failure before the first chunk rotates; the stream then serves normally", async () => {
+    const r = await twoAccounts();
+    r.sim.addFault({ kind: "quota_exhausted", email: A, method: "streamGenerateContent" });
+    const s = await r.pool.gateway.stream({ model: M, request: userText("stream me") });
+    expect(s.accountEmail).toBe(B);
+    let text = "";
+    for await (const c of s.chunks) text += c.candidates?.[0]?.content?.parts?.map((p) => p.text ?? "").join("") ?? "";
+    expect(text).toBe("Echo: stream me");
+  });
+
+  test("an error event as the first chunk (error in a 200) rotates", async () => {
+    const r = await twoAccounts();
+    r.sim.addFault({ kind: "error_in_200", email: A, method: "streamGenerateContent" });
+    const s = await r.pool.gateway.stream({ model: M, request: userText("x") });
+    expect(s.accountEmail).toBe(B);
+    for await (const _ of s.chunks);
+  });
+
+  test("a stream cut after its first chunk fails mid-stream with an ApiError", async () => {
+    const r = await twoAccounts();
+    r.sim.addFault({ kind: "stream_cut", email: A, method: "streamGenerateContent" });
+    const s = await r.pool.gateway.stream({ model: M, request: userText("a longer answer to cut") });
+    expect(s.accountEmail).toBe(A);
+    const got: unknown[] = [];
+    const err = await (async () => {
+      for await (const c of s.chunks) got.push(c);
+    })().catch((e) => e);
+    expect(got.length).toBe(1);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(502);
+  });
+});
+
+describe("nothing eligible", () => {
+  test("all accounts out of quota: 429 with Retry-After = the soonest reset, saying why", async () => {
+    const r = await twoAccounts();
+    r.sim.addFault({ kind: "quota_exhausted", email: A, resetSeconds: 300 });
+    r.sim.addFault({ kind: "quota_exhausted", email: B, resetSeconds: 60 });
+    const err = await generate(r).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(429);
+    expect(err.retryAfter).toBeGreaterThan(50);
+    expect(err.retryAfter).toBeLessThanOrEqual(61);
+    expect(err.message).toContain(`all 2 accounts are out of quota for ${M}`);
+    // the next request does not even reach Google
+    r.sim.clearRequests();
+    const again = await generate(r).catch((e) => e);
+    expect(again.status).toBe(429);
+    expect(r.sim.requests({ method: "generateContent" })).toHaveLength(0);
+  });
+
+  test("maxAttempts bounds the rotation", async () => {
+    rig = await startRig([{ email: "1@x.com" }, { email: "2@x.com" }, { email: "3@x.com" }], { scheduling: { maxAttempts: 2 } });
+    rig.sim.addFault({ kind: "internal_500" });
+    const err = await generate(rig).catch((e) => e);
+    expect(err.status).toBe(500);
+    expect(rig.sim.requests({ method: "generateContent" })).toHaveLength(2);
+  });
+
+  test("attempts ran out while other accounts are still fine: 429 with a short Retry-After", async () => {
+    rig = await startRig([{ email: "1@x.com" }, { email: "2@x.com" }, { email: "3@x.com" }], { scheduling: { maxAttempts: 2, mode: "round-robin" } });
+    rig.sim.addFault({ kind: "quota_exhausted", resetSeconds: 3600, times: 2 });
+    const err = await generate(rig).catch((e) => e);
+    expect(err.status).toBe(429);
+    expect(err.retryAfter).toBe(1);
+    expect(err.message).toStartWith(`2 accounts tried for ${M}`);
+    expect((await generate(rig)).accountEmail).toBe("3@x.com");
+  });
+
+  test("quota reported at 0 % keeps the account out for that model", async () => {
+    rig = await startRig([{ email: A, quota: { [M]: 0 } }, { email: B }]);
+    for (let i = 0; i < 4; i++) expect((await generate(rig)).accountEmail).toBe(B);
+    expect(rig.pool.get(A)!.quota![M]!.remainingFraction).toBe(0);
+    expect(calls(rig, A)).toBe(0);
+  });
+});
+
+describe("endpoints", () => {
+  test("a dead endpoint and a 5xx endpoint are skipped, in order", async () => {
+    const broken = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("oops", { status: 502 }) });
+    try {
+      rig = await startRig([{ email: A }]);
+      await rig.reopen({ upstream: { endpoints: ["http://127.0.0.1:1", `http://127.0.0.1:${broken.port}`, rig.sim.url] } });
+      expect((await generate(rig)).accountEmail).toBe(A);
+    } finally {
+      broken.stop(true);
+    }
+  });
+
+  test("a 429 does not move to the next endpoint", async () => {
+    rig = await startRig([{ email: A }]);
+    await rig.reopen({ upstream: { endpoints: [rig.sim.url, rig.sim.url] } });
+    rig.sim.addFault({ kind: "quota_exhausted", email: A });
+    await generate(rig).catch(() => {});
+    expect(calls(rig, A)).toBe(1);
+  });
+});
+
+test("one log line per upstream failure, with account, model and class; never a token", async () => {
+  const log = memoryLogger();
+  const metrics = createMetrics();
+  rig = await startRig([{ email: A }, { email: B }], {}, { log, metrics });
+  rig.sim.addFault({ kind: "quota_exhausted", email: A });
+  await generate(rig);
+  const lines = log.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "upstream call failed");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ account: A, model: M, class: "quota_exhausted", status: 429 });
+  const text = log.lines.join("\n");
+  for (const a of rig.pool.exportAccounts().accounts) expect(text).not.toContain(a.refreshToken);
+  expect(text).not.toMatch(/sim-at-|ya29/);
+  const counts = (await metrics.upstreamCalls.get()).values.map((v) => `${v.labels.method}:${v.labels.outcome}=${v.value}`);
+  expect(counts).toContain("generateContent:quota_exhausted=1");
+  expect(counts).toContain("generateContent:ok=1");
+});
+
+describe("stream deadlines", () => {
+  /** an upstream that sends one chunk and then goes quiet */
+  function quietUpstream() {
+    const enc = new TextEncoder();
+    return Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      idleTimeout: 0,
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(enc.encode(`data: ${JSON.stringify({ response: { candidates: [{ content: { role: "model", parts: [{ text: "first" }] } }] } })}\r\n\r\n`));
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+    });
+  }
+
+  test("a gap between chunks longer than upstream.requestTimeoutSeconds ends the stream with a 504", async () => {
+    const quiet = quietUpstream();
+    try {
+      rig = await startRig([{ email: A }]);
+      await rig.reopen({ upstream: { endpoints: [`http://127.0.0.1:${quiet.port}`], requestTimeoutSeconds: 0.2 } });
+      const s = await rig.pool.gateway.stream({ model: M, request: userText("x") });
+      const it = s.chunks[Symbol.asyncIterator]();
+      expect((await it.next()).value.candidates[0].content.parts[0].text).toBe("first");
+      const err = await it.next().catch((e) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err.status).toBe(504);
+    } finally {
+      quiet.stop(true);
+    }
+  });
+
+  test("a client leaving mid-stream cancels upstream and blames nobody", async () => {
+    const quiet = quietUpstream();
+    const log = memoryLogger();
+    try {
+      rig = await startRig([{ email: A }], {}, { log });
+      await rig.reopen({ upstream: { endpoints: [`http://127.0.0.1:${quiet.port}`] } });
+      const ac = new AbortController();
+      const s = await rig.pool.gateway.stream({ model: M, request: userText("x"), signal: ac.signal });
+      const it = s.chunks[Symbol.asyncIterator]();
+      await it.next();
+      setTimeout(() => ac.abort(), 20);
+      const err = await it.next().catch((e) => e);
+      expect(err.name).toBe("AbortError");
+      expect(log.lines.filter((l) => l.includes("upstream call failed"))).toEqual([]);
+      await rig.pool.sync();
+      expect(rig.pool.get(A)!.failures).toBe(0);
+    } finally {
+      quiet.stop(true);
+    }
+  });
+});

@@ -1,0 +1,263 @@
+// Tokens, scheduling modes, sessions, persistence and external edits, against the real simulator.
+import { afterEach, describe, expect, test } from "bun:test";
+import { openPool, type Pool } from "../../src/pool";
+import { AccountStore } from "../../src/pool/store";
+import { silentLogger } from "../../src/server/log";
+import { ApiError } from "../../src/server/errors";
+import { startSimulator, type SimAccount, type Simulator } from "../../src/simulator";
+import { simConfig, startRig, tempDir, until, userText, type Rig } from "./helpers";
+
+const M = "gemini-2.5-flash";
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function rigWith(...args: Parameters<typeof startRig>): Promise<Rig> {
+  const r = await startRig(...args);
+  cleanups.push(() => r.stop());
+  return r;
+}
+
+const gen = (p: Pool, sessionKey?: string, model = M) => p.gateway.generate({ model, request: userText("hi"), sessionKey });
+
+/** accounts written straight into the store: no access token cached yet (a cold pool) */
+async function seed(dir: string, accounts: SimAccount[]) {
+  const s = await AccountStore.open(dir);
+  await s.update((doc) => {
+    for (const a of accounts) {
+      doc.accounts.set(a.email, { id: a.email, email: a.email, refreshToken: a.refreshToken, projectId: a.project, state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: Date.now() });
+    }
+  });
+  await s.close();
+}
+
+async function coldPool(sim: Simulator, accounts: SimAccount[], over = {}) {
+  const { dir, cleanup } = tempDir("cold");
+  await seed(dir, accounts);
+  const pool = await openPool({ config: simConfig(sim, over), dataDir: dir, log: silentLogger(), background: false });
+  cleanups.push(async () => {
+    await pool.close();
+    cleanup();
+  });
+  return { pool, dir };
+}
+
+async function sim() {
+  const s = await startSimulator({ delays: false });
+  cleanups.push(() => s.stop());
+  return s;
+}
+
+describe("tokens", () => {
+  test("200 concurrent requests on a cold account make exactly one token call", async () => {
+    const s = await sim();
+    const { pool } = await coldPool(s, [s.addAccount({ email: "cold@x.com" })]);
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => pool.gateway.generate({ model: M, request: userText(`q${i}`) })));
+    expect(results.every((r) => r.accountEmail === "cold@x.com")).toBe(true);
+    expect(s.stats().token).toBe(1);
+    expect(s.stats().generateContent).toBe(200);
+  });
+
+  test("a token revoked early (401 with a cached token) is refreshed once and the request retried", async () => {
+    const r = await rigWith([{ email: "a@x.com" }]);
+    r.sim.expireTokens("a@x.com");
+    expect((await gen(r.pool)).accountEmail).toBe("a@x.com");
+    expect(r.sim.stats()).toMatchObject({ token: 1, generateContent: 2 });
+  });
+
+  test("50 requests in flight when Google drops the token: still one token call", async () => {
+    const r = await rigWith([{ email: "a@x.com" }]);
+    r.sim.expireTokens("a@x.com");
+    const results = await Promise.all(Array.from({ length: 50 }, () => gen(r.pool)));
+    expect(results.every((x) => x.accountEmail === "a@x.com")).toBe(true);
+    expect(r.sim.stats().token).toBe(1);
+  });
+
+  test("invalid_grant disables the account with Google's reason, persisted; it is never picked again until re-added", async () => {
+    const r = await rigWith([{ email: "a@x.com" }, { email: "b@x.com" }]);
+    r.sim.revoke("a@x.com"); // also kills its access token
+    expect((await gen(r.pool)).accountEmail).toBe("b@x.com");
+    const a = r.pool.get("a@x.com")!;
+    expect(a.state).toBe("disabled");
+    expect(a.disabledReason).toBe("invalid_grant: Token has been expired or revoked.");
+    for (let i = 0; i < 3; i++) expect((await gen(r.pool)).accountEmail).toBe("b@x.com");
+    expect(r.sim.requests({ method: "token", email: "a@x.com" })).toHaveLength(1);
+    const p2 = await r.reopen();
+    expect(p2.get("a@x.com")!.state).toBe("disabled");
+    // re-adding with a new token brings it back
+    const fresh = r.sim.addAccount({ email: "a@x.com", refreshToken: "1//sim-new-token-for-a" });
+    const added = await p2.addByRefreshToken(fresh.refreshToken);
+    expect(added.created).toBe(false);
+    expect(added.account).toMatchObject({ id: a.id, state: "active" });
+  });
+
+  test("tokens are refreshed ahead of expiry in the background", async () => {
+    const r = await rigWith([{ email: "a@x.com" }], { pool: { tokenRefreshAheadSeconds: 2 } }, { internal: { tokenSweepMs: 30 } }, { tokenTtlSeconds: 2.3 });
+    await r.reopen({}, { background: true });
+    await until(() => (r.sim.stats().token ?? 0) >= 1, "a background refresh");
+    r.sim.clearRequests();
+    await gen(r.pool);
+    expect(r.sim.requests({ method: "token" })).toHaveLength(0);
+  });
+});
+
+describe("modes", () => {
+  const emails = ["a@x.com", "b@x.com", "c@x.com"];
+
+  test("sticky: a session keeps its account; sessions spread over accounts", async () => {
+    const r = await rigWith(emails.map((email) => ({ email })));
+    const first = new Map<string, string>();
+    for (const s of ["s1", "s2", "s3"]) first.set(s, (await gen(r.pool, s)).accountEmail);
+    expect(new Set(first.values()).size).toBe(3);
+    for (let i = 0; i < 3; i++) for (const s of ["s1", "s2", "s3"]) expect((await gen(r.pool, s)).accountEmail).toBe(first.get(s)!);
+    expect(r.pool.poolView()).toMatchObject({ sessions: 3, mode: "sticky" });
+    expect(r.pool.poolView().accounts.map((a) => a.sessionBindings)).toEqual([1, 1, 1]);
+  });
+
+  test("sticky: a session moves when its account cools down", async () => {
+    const r = await rigWith(emails.map((email) => ({ email })));
+    const home = (await gen(r.pool, "s")).accountEmail;
+    r.sim.addFault({ kind: "rate_limited", email: home, resetSeconds: 60 });
+    const moved = (await gen(r.pool, "s")).accountEmail;
+    expect(moved).not.toBe(home);
+    expect((await gen(r.pool, "s")).accountEmail).toBe(moved);
+  });
+
+  test("sticky: bindings expire after the idle TTL", async () => {
+    const r = await rigWith(emails.map((email) => ({ email })), { scheduling: { sessionTtlMinutes: 0.002 } }); // 120 ms
+    await gen(r.pool, "s");
+    expect(r.pool.poolView().sessions).toBe(1);
+    await Bun.sleep(200);
+    expect(r.pool.poolView().sessions).toBe(0);
+  });
+
+  test("sticky: the number of bindings is capped", async () => {
+    const r = await rigWith(emails.map((email) => ({ email })), { scheduling: { maxSessions: 2 } });
+    for (const s of ["s1", "s2", "s3", "s4"]) await gen(r.pool, s);
+    expect(r.pool.poolView().sessions).toBe(2);
+  });
+
+  test("round-robin: every account in turn, sessions ignored", async () => {
+    const r = await rigWith(emails.map((email) => ({ email })), { scheduling: { mode: "round-robin" } });
+    const served = [];
+    for (let i = 0; i < 6; i++) served.push((await gen(r.pool, "same-session")).accountEmail);
+    expect(served).toEqual([...emails, ...emails]);
+  });
+
+  test("quota-first: the most remaining quota for the model; ties to the least recently used", async () => {
+    const r = await rigWith(
+      [
+        { email: "a@x.com", quota: { [M]: 0.3 } },
+        { email: "b@x.com", quota: { [M]: 0.9 } },
+        { email: "c@x.com", quota: { [M]: 0.9, "gemini-2.5-pro": 0.1 } },
+      ],
+      { scheduling: { mode: "quota-first" } },
+    );
+    const served = [];
+    for (let i = 0; i < 4; i++) served.push((await gen(r.pool)).accountEmail);
+    expect(served).toEqual(["b@x.com", "c@x.com", "b@x.com", "c@x.com"]);
+    expect((await gen(r.pool, undefined, "gemini-2.5-pro")).accountEmail).not.toBe("c@x.com");
+  });
+});
+
+describe("persistence", () => {
+  test("cooldowns, states and counters survive a restart", async () => {
+    const r = await rigWith([{ email: "a@x.com" }, { email: "b@x.com" }, { email: "c@x.com" }], { scheduling: { mode: "round-robin" } });
+    r.sim.addFault({ kind: "quota_exhausted", email: "a@x.com", resetSeconds: 600 });
+    r.sim.addFault({ kind: "permission_403", email: "b@x.com" });
+    expect((await gen(r.pool)).accountEmail).toBe("c@x.com");
+    await gen(r.pool);
+    const p2 = await r.reopen();
+    expect(p2.get("a@x.com")!.cooldowns).toMatchObject([{ model: M, reason: "quota_exhausted" }]);
+    expect(p2.get("b@x.com")!.state).toBe("disabled");
+    expect(p2.get("c@x.com")!.requests).toBe(2);
+    expect(p2.get("c@x.com")!.lastUsedAt).toBeDefined();
+    r.sim.clearFaults();
+    r.sim.clearRequests();
+    expect((await gen(p2)).accountEmail).toBe("c@x.com");
+    expect(r.sim.requests({ method: "generateContent" }).map((q) => q.email)).toEqual(["c@x.com"]);
+  });
+
+  test("hot counters are flushed on a timer, not per request", async () => {
+    const r = await rigWith([{ email: "a@x.com" }], { pool: { flushIntervalSeconds: 0.1 } });
+    await r.reopen({}, { background: true });
+    const readFile = async () => (await Bun.file(`${r.dir}/accounts.json`).json()).accounts[0].requests as number;
+    const before = await readFile();
+    await gen(r.pool);
+    await gen(r.pool);
+    expect(r.pool.get("a@x.com")!.requests).toBe(before + 2);
+    await until(async () => (await readFile()) === before + 2, "the counter flush");
+  });
+
+  test("a running pool picks up edits from another process (the CLI) without a restart", async () => {
+    const r = await rigWith([{ email: "a@x.com" }, { email: "b@x.com" }], { scheduling: { mode: "round-robin" } });
+    const server = await r.reopen({}, { background: true });
+    const cli = await openPool({ config: r.config, dataDir: r.dir, log: silentLogger(), background: false });
+    await cli.setEnabled("a@x.com", false);
+    await until(() => server.get("a@x.com")!.state === "disabled", "the server to see the disable");
+    for (let i = 0; i < 3; i++) expect((await gen(server)).accountEmail).toBe("b@x.com");
+    const c = await cli.addByRefreshToken(r.sim.addAccount({ email: "c@x.com" }).refreshToken);
+    await cli.remove("b@x.com");
+    await cli.close();
+    await until(() => server.list().map((a) => a.email).join() === "a@x.com,c@x.com", "the server to see the add and remove");
+    expect((await gen(server)).accountId).toBe(c.account.id);
+    // and the server's own writes keep the CLI's edits
+    await server.sync();
+    const after = await openPool({ config: r.config, dataDir: r.dir, log: silentLogger(), background: false });
+    expect(after.list().map((a) => [a.email, a.state])).toEqual([
+      ["a@x.com", "disabled"],
+      ["c@x.com", "active"],
+    ]);
+    expect(after.get("c@x.com")!.requests).toBe(1);
+    await after.close();
+  });
+});
+
+describe("the envelope", () => {
+  test("stable field order, agent- request ids, a stable sessionId per session, our User-Agent", async () => {
+    const r = await rigWith([{ email: "a@x.com" }], { upstream: { userAgent: "switchyard-test/1" } });
+    await gen(r.pool, "conv-1");
+    await gen(r.pool, "conv-1");
+    await gen(r.pool, "conv-2");
+    const reqs = r.sim.requests({ method: "generateContent" });
+    expect(Object.keys(reqs[0]!.body)).toEqual(["model", "project", "requestId", "requestType", "userAgent", "request"]);
+    expect(reqs[0]!.body).toMatchObject({ model: M, project: r.pool.get("a@x.com")!.projectId, requestType: "agent", userAgent: "antigravity" });
+    expect(reqs[0]!.body.requestId).toMatch(/^agent-[0-9a-f-]{36}$/);
+    expect(reqs[0]!.body.requestId).not.toBe(reqs[1]!.body.requestId);
+    const sid = reqs.map((q) => q.body.request.sessionId);
+    expect(sid[0]).toBe(sid[1]);
+    expect(sid[2]).not.toBe(sid[0]);
+    expect(reqs[0]!.headers["user-agent"]).toBe("switchyard-test/1");
+  });
+
+  test("image models go as image_gen; aliases are applied", async () => {
+    const r = await rigWith([{ email: "a@x.com" }], { models: { aliases: { "my-*": "gemini-2.5-pro" } } });
+    const img = await r.pool.gateway.generate({ model: "models/gemini-3-pro-image", request: userText("a cat") });
+    expect(img.mappedModel).toBe("gemini-3-pro-image");
+    expect(r.sim.requests({ method: "generateContent" })[0]!.body.requestType).toBe("image_gen");
+    expect((await gen(r.pool, undefined, "my-model")).mappedModel).toBe("gemini-2.5-pro");
+  });
+
+  test("countTokens asks upstream and returns its count", async () => {
+    const r = await rigWith([{ email: "a@x.com" }]);
+    const request = { ...userText("count these words please"), systemInstruction: { parts: [{ text: "be brief" }] } };
+    const c = await r.pool.gateway.countTokens({ model: M, request });
+    expect(c.totalTokens).toBe(r.sim.countTokens(request));
+    expect(c.totalTokens).toBeGreaterThan(0);
+    expect(r.sim.requests({ method: "countTokens" })[0]!.body).toEqual({ request: { model: `models/${M}`, contents: request.contents, systemInstruction: request.systemInstruction } });
+  });
+
+  test("a client that goes away cancels the call without blaming the account", async () => {
+    const r = await rigWith([{ email: "a@x.com" }]);
+    r.sim.addFault({ kind: "delay", delayMs: 2000 });
+    const ac = new AbortController();
+    const p = r.pool.gateway.generate({ model: M, request: userText("slow"), signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    const err = await p.catch((e) => e);
+    expect(err).toBeDefined();
+    expect(err).not.toBeInstanceOf(ApiError);
+    expect(err.name).toBe("AbortError");
+    expect(r.pool.get("a@x.com")!).toMatchObject({ cooldowns: [], failures: 0, state: "active" });
+  });
+});

@@ -1,0 +1,89 @@
+// The SSE parser over byte streams split at awkward places.
+import { describe, expect, test } from "bun:test";
+import { sseEvents, StreamIdleTimeout, unwrapResponse } from "../../src/upstream/sse";
+
+const enc = new TextEncoder();
+
+/** a body that delivers `pieces` one read at a time; records whether it was cancelled */
+function body(pieces: string[], opts: { hang?: boolean } = {}) {
+  const state = { cancelled: false };
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (i < pieces.length) c.enqueue(enc.encode(pieces[i++]!));
+      else if (!opts.hang) c.close();
+      else return new Promise(() => {}); // never answers
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  });
+  return { stream, state };
+}
+
+async function all(pieces: string[]) {
+  const out: unknown[] = [];
+  for await (const e of sseEvents(body(pieces).stream)) out.push(e);
+  return out;
+}
+
+/** every way to cut `text` in two */
+function splits(text: string): string[][] {
+  return Array.from({ length: text.length + 1 }, (_, i) => [text.slice(0, i), text.slice(i)]);
+}
+
+describe("sseEvents", () => {
+  test("\\r\\n\\r\\n framing, cut at every byte", async () => {
+    const text = 'data: {"a":1}\r\n\r\ndata: {"b":2}\r\n\r\n';
+    for (const parts of splits(text)) expect(await all(parts)).toEqual([{ a: 1 }, { b: 2 }]);
+  });
+
+  test("\\n\\n framing, data: without a space, multi-line data", async () => {
+    expect(await all(['data:{"a":1}\n\n', 'data: {"b":\n', "data: 2}\n\n"])).toEqual([{ a: 1 }, { b: 2 }]);
+  });
+
+  test("comments, event/id lines and junk are skipped; [DONE] ends", async () => {
+    const text = ': keep-alive\n\nevent: message\nid: 1\ndata: {"a":1}\n\ndata: {not json\n\ndata: [DONE]\n\ndata: {"late":1}\n\n';
+    const bad: string[] = [];
+    const out: unknown[] = [];
+    for await (const e of sseEvents(body([text]).stream, { onMalformed: (d) => bad.push(d) })) out.push(e);
+    expect(out).toEqual([{ a: 1 }]);
+    expect(bad).toEqual(["{not json"]);
+  });
+
+  test("a last event without a blank line after it still counts", async () => {
+    expect(await all(['data: {"a":1}'])).toEqual([{ a: 1 }]);
+  });
+
+  test("stopping the loop cancels the body", async () => {
+    const b = body(['data: {"a":1}\n\n', 'data: {"b":2}\n\n'], { hang: true });
+    for await (const _ of sseEvents(b.stream)) break;
+    expect(b.state.cancelled).toBe(true);
+  });
+
+  test("the signal aborting cancels the body and throws", async () => {
+    const b = body(['data: {"a":1}\n\n'], { hang: true });
+    const ac = new AbortController();
+    const it = sseEvents(b.stream, { signal: ac.signal });
+    expect((await it.next()).value).toEqual({ a: 1 });
+    const pending = it.next();
+    ac.abort();
+    await expect(pending).rejects.toBeDefined();
+    expect(b.state.cancelled).toBe(true);
+  });
+
+  test("a gap longer than the idle timeout fails with a TimeoutError", async () => {
+    const b = body(['data: {"a":1}\n\n'], { hang: true });
+    const it = sseEvents(b.stream, { idleTimeoutMs: 30 });
+    await it.next();
+    const err = await it.next().catch((e) => e);
+    expect(err).toBeInstanceOf(StreamIdleTimeout);
+    expect(err.name).toBe("TimeoutError");
+    expect(b.state.cancelled).toBe(true);
+  });
+
+  test("unwrapResponse", () => {
+    expect(unwrapResponse({ response: { x: 1 }, traceId: "t" })).toEqual({ x: 1 });
+    expect(unwrapResponse({ x: 1 })).toEqual({ x: 1 });
+  });
+});

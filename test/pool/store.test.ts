@@ -1,0 +1,190 @@
+// The account store: atomic 0600 writes, backup, refusing a corrupt file, stale temp files,
+// merging edits from other writers (in this process and in child processes).
+import { afterEach, describe, expect, test } from "bun:test";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { AccountStore, STORE_FILE, type StoreDoc } from "../../src/pool/store";
+import { PoolError, type Account } from "../../src/pool/types";
+import { tempDir } from "./helpers";
+
+const BUN = process.execPath;
+const STORE_TS = resolve(import.meta.dir, "../../src/pool/store.ts");
+
+function account(id: string, extra: Partial<Account> = {}): Account {
+  return { id, email: `${id}@x.com`, refreshToken: `1//rt-${id}`, state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: Date.now(), ...extra };
+}
+const add = (a: Account) => (doc: StoreDoc) => void doc.accounts.set(a.id, a);
+
+const cleanups: (() => void)[] = [];
+function dir() {
+  const t = tempDir("store");
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+describe("account store", () => {
+  test("writes schema-versioned JSON, mode 0600, and reads it back", async () => {
+    const d = dir();
+    const s = await AccountStore.open(d);
+    expect(existsSync(join(d, STORE_FILE))).toBe(false); // nothing written until there is something to write
+    const until = Date.now() + 60_000;
+    await s.update(add(account("a", { quota: { m: { remainingFraction: 0.25, resetTime: until, fetchedAt: 1 } }, cooldowns: [{ model: "m", until, reason: "rate_limited" }] })));
+    const file = join(d, STORE_FILE);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const raw = JSON.parse(readFileSync(file, "utf8"));
+    expect(raw.version).toBe(1);
+    expect(raw.accounts[0].cooldowns[0].until).toBe(new Date(until).toISOString());
+    await s.close();
+    const again = await AccountStore.open(d);
+    expect(again.get("a")).toMatchObject({ email: "a@x.com", quota: { m: { remainingFraction: 0.25, resetTime: until } }, cooldowns: [{ model: "m", until }] });
+    await again.close();
+  });
+
+  test("a write replaces the file whole (new inode by rename): a reader never sees a half-written file", async () => {
+    const d = dir();
+    const s = await AccountStore.open(d);
+    await s.update(add(account("a")));
+    const file = join(d, STORE_FILE);
+    const before = readFileSync(file, "utf8");
+    const ino = statSync(file).ino;
+    const fd = openSync(file, "r"); // a reader that opened the file before the write
+    await s.update(add(account("b", { name: "x".repeat(100_000) })));
+    expect(statSync(file).ino).not.toBe(ino);
+    expect(readFileSync(fd, "utf8")).toBe(before);
+    closeSync(fd);
+    expect(readdirSync(d).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    await s.close();
+  });
+
+  test("keeps the previous version as accounts.json.bak", async () => {
+    const d = dir();
+    const s = await AccountStore.open(d);
+    await s.update(add(account("a")));
+    const first = readFileSync(join(d, STORE_FILE), "utf8");
+    await s.update(add(account("b")));
+    expect(readFileSync(join(d, STORE_FILE + ".bak"), "utf8")).toBe(first);
+    expect(statSync(join(d, STORE_FILE + ".bak")).mode & 0o777).toBe(0o600);
+    await s.close();
+  });
+
+  test.each([
+    ["not JSON", '{"version":1,"accounts":[{"id":"a"'],
+    ["empty", ""],
+    ["wrong shape", '{"version":1,"accounts":{}}'],
+    ["an account without a refresh token", '{"version":1,"accounts":[{"id":"a","email":"a@x.com"}]}'],
+    ["a newer schema", '{"version":99,"accounts":[]}'],
+  ])("a corrupt file (%s) stops start-up, names the file, and is never overwritten", async (_n, text) => {
+    const d = dir();
+    const file = join(d, STORE_FILE);
+    writeFileSync(file, text, { mode: 0o600 });
+    const err = await AccountStore.open(d).catch((e) => e);
+    expect(err).toBeInstanceOf(PoolError);
+    expect(err.message).toContain(file);
+    expect(readFileSync(file, "utf8")).toBe(text);
+  });
+
+  test("a file corrupted while running: the last good state stays, writes are refused, the file is untouched", async () => {
+    const d = dir();
+    const errors: Error[] = [];
+    const s = await AccountStore.open(d, { onError: (e) => errors.push(e) });
+    await s.update(add(account("a")));
+    await s.update(add(account("a2")));
+    writeFileSync(join(d, STORE_FILE), "garbage{");
+    expect(await s.reloadIfChanged()).toBe(false);
+    expect(errors).toHaveLength(1);
+    expect(s.get("a")).toBeDefined();
+    await expect(s.update(add(account("b")))).rejects.toBeInstanceOf(PoolError);
+    expect(readFileSync(join(d, STORE_FILE), "utf8")).toBe("garbage{");
+    expect(JSON.parse(readFileSync(join(d, STORE_FILE + ".bak"), "utf8")).accounts).toHaveLength(1);
+    await s.close().catch(() => {});
+  });
+
+  test("a data dir that cannot be created is a PoolError naming it", async () => {
+    const d = dir();
+    writeFileSync(join(d, "file"), "");
+    const err = await AccountStore.open(join(d, "file", "sub")).catch((e) => e);
+    expect(err).toBeInstanceOf(PoolError);
+    expect(err.message).toContain(join(d, "file", "sub"));
+  });
+
+  test("stale temp files are removed at start", async () => {
+    const d = dir();
+    writeFileSync(join(d, `.${STORE_FILE}.tmp-123-abc`), "half a fi");
+    writeFileSync(join(d, `.${STORE_FILE}.bak.tmp-123-abc`), "x");
+    writeFileSync(join(d, "unrelated.tmp-1"), "keep me");
+    const s = await AccountStore.open(d);
+    expect(readdirSync(d).sort()).toEqual([STORE_FILE + ".lock", "unrelated.tmp-1"]);
+    await s.close();
+  });
+
+  test("two writers never lose each other's edits (read-modify-write under the lock)", async () => {
+    const d = dir();
+    const a = await AccountStore.open(d);
+    const b = await AccountStore.open(d); // loaded before a writes anything
+    await a.update(add(account("from-a")));
+    await b.update(add(account("from-b")));
+    // a has not seen from-b yet: the mutator runs again on the file's version under the lock
+    await a.update((doc) => {
+      const x = doc.accounts.get("from-b");
+      if (x) x.requests += 5;
+    });
+    const c = await AccountStore.open(d);
+    expect([...c.current.accounts.keys()].sort()).toEqual(["from-a", "from-b"]);
+    expect(c.get("from-b")!.requests).toBe(5);
+    for (const s of [a, b, c]) await s.close();
+  });
+
+  test("updates close together share one write", async () => {
+    const d = dir();
+    const s = await AccountStore.open(d);
+    const rev0 = s.current.revision;
+    await Promise.all(Array.from({ length: 50 }, (_, i) => s.update(add(account(`a${i}`)))));
+    expect(s.current.accounts.size).toBe(50);
+    expect(s.current.revision - rev0).toBeLessThanOrEqual(2);
+    await s.close();
+  });
+
+  test("another process's change is picked up by reloadIfChanged and announced", async () => {
+    const d = dir();
+    const seen: number[] = [];
+    const s = await AccountStore.open(d, { onExternalChange: (doc) => seen.push(doc.accounts.size) });
+    await s.update(add(account("a")));
+    expect(await s.reloadIfChanged()).toBe(false);
+    const other = await AccountStore.open(d);
+    await other.update(add(account("b")));
+    await other.close();
+    expect(await s.reloadIfChanged()).toBe(true);
+    expect(s.get("b")).toBeDefined();
+    expect(seen).toEqual([2]);
+    await s.close();
+  });
+
+  test("writers in separate processes are serialized (flock): no lost update", async () => {
+    const d = dir();
+    const s = await AccountStore.open(d);
+    await s.update(add(account("shared")));
+    await s.close();
+    const N = 4;
+    const EACH = 25;
+    const code = `
+      const { AccountStore } = await import(${JSON.stringify(STORE_TS)});
+      const s = await AccountStore.open(${JSON.stringify(d)});
+      const me = process.argv.at(-1);
+      for (let i = 0; i < ${EACH}; i++) {
+        await s.update((doc) => { doc.accounts.get("shared").requests += 1; });
+      }
+      await s.update((doc) => doc.accounts.set(me, { id: me, email: me + "@x.com", refreshToken: "r", state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: 0 }));
+      await s.close();
+    `;
+    const procs = Array.from({ length: N }, (_, i) => Bun.spawn([BUN, "-e", code, `child-${i}`], { stdout: "pipe", stderr: "pipe" }));
+    const codes = await Promise.all(procs.map((p) => p.exited));
+    for (const [i, p] of procs.entries()) if (codes[i] !== 0) throw new Error(await new Response(p.stderr).text());
+    const final = await AccountStore.open(d);
+    expect(final.get("shared")!.requests).toBe(N * EACH);
+    expect(final.current.accounts.size).toBe(N + 1);
+    await final.close();
+  });
+});
