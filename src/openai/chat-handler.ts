@@ -1,0 +1,73 @@
+// POST /v1/chat/completions: map the request, call the gateway (unary or stream), map the answer.
+import { isClaudeModel, isImageModel } from "../models/catalog";
+import { mapModel } from "../models/mapping";
+import type { AppContext } from "../server/context";
+import { errorBody } from "../server/errors";
+import { explicitSession, sessionFromConversation } from "../shared/session";
+import { sseFrame, SSE_HEADERS, streamingResponse } from "../shared/stream";
+import type { Served } from "../upstream/types";
+import { toGeminiRequest } from "./chat-request";
+import { newCompletionId, toChatCompletion } from "./chat-response";
+import { ChatStreamMapper } from "./chat-stream";
+import { parseImageModel } from "./images";
+import { fetchRemoteImages } from "./remote-images";
+import type { ChatRequest } from "./schemas";
+import type { ToolCallMemory } from "./tool-memory";
+
+export const servedHeaders = (s: Served) => ({ "x-account-email": s.accountEmail, "x-mapped-model": s.mappedModel });
+
+const DONE = "data: [DONE]\n\n";
+
+export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: ChatRequest, request: Request): Promise<Response> {
+  const requested = body.model;
+  const aliases = ctx.config.models.aliases;
+  const image = isImageModel(requested) || isImageModel(mapModel(requested, aliases)) ? parseImageModel(requested) : undefined;
+  const clientModel = image?.model ?? requested;
+  const upstream = mapModel(clientModel, aliases);
+  const claude = isClaudeModel(upstream);
+  const thinkingModel = !!ctx.catalog.get(upstream)?.thinking || /thinking/i.test(upstream);
+
+  const fetched = await fetchRemoteImages(body, ctx.config.openai, request.signal);
+  const mapped = toGeminiRequest(body, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
+  const sessionKey = explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText);
+  const args = { model: clientModel, request: mapped.request, sessionKey, signal: request.signal, requestType: image ? ("image_gen" as const) : undefined };
+  const base = {
+    id: newCompletionId(),
+    model: requested,
+    created: Math.floor(Date.now() / 1000),
+    toolNames: mapped.toolNames,
+    toolSchemas: mapped.toolSchemas,
+    memory,
+    claude,
+  };
+
+  if (!body.stream) {
+    const r = await ctx.gateway.generate(args);
+    return Response.json(toChatCompletion(r.response, base), { headers: servedHeaders(r) });
+  }
+
+  const r = await ctx.gateway.stream(args);
+  const mapper = new ChatStreamMapper({ ...base, includeUsage: body.stream_options?.include_usage === true });
+  async function* frames(): AsyncGenerator<string> {
+    for (const c of mapper.start()) yield sseFrame(c);
+    for await (const resp of r.chunks) {
+      const out = mapper.push(resp);
+      if (out.length) yield out.map((c) => sseFrame(c)).join("");
+    }
+    yield mapper
+      .finish()
+      .map((c) => sseFrame(c))
+      .join("");
+    yield DONE;
+  }
+  return streamingResponse({
+    frames: frames(),
+    keepAlive: ": keep-alive\n\n",
+    keepAliveMs: ctx.config.server.keepAliveSeconds * 1000,
+    onError: (err) => {
+      ctx.log.warn("chat stream failed after the first byte", { status: err.status, reason: err.reason, error: err.message });
+      return sseFrame(errorBody("openai", err)) + DONE;
+    },
+    headers: { ...SSE_HEADERS, ...servedHeaders(r) },
+  });
+}

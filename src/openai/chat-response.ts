@@ -1,0 +1,147 @@
+// Gemini GenerateContentResponse → OpenAI chat.completion (and the pieces the stream mapper shares:
+// finish reasons, usage, tool calls, images as markdown). Pure apart from recording tool-call
+// signatures in the memory handed in.
+import { ApiError } from "../server/errors";
+import { restoreArgTypes } from "../shared/json-schema";
+import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
+import type { ToolCallMemory } from "./tool-memory";
+
+export interface ToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+export interface ChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+  completion_tokens_details: { reasoning_tokens: number };
+}
+
+export interface ResponseOptions {
+  id: string;
+  /** the model name the client asked for */
+  model: string;
+  created: number;
+  toolNames: Map<string, string>;
+  toolSchemas: Map<string, unknown>;
+  memory: ToolCallMemory;
+  /** Claude: remember the signed thoughts of a turn that made tool calls */
+  claude?: boolean;
+  newCallId?: () => string;
+}
+
+export const newCallId = () => "call_" + crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+export const newCompletionId = () => "chatcmpl-" + crypto.randomUUID().replace(/-/g, "");
+
+const FILTERED = /^(SAFETY|RECITATION|BLOCKLIST|PROHIBITED_CONTENT|SPII|IMAGE_SAFETY|IMAGE_PROHIBITED_CONTENT|IMAGE_RECITATION)$/;
+
+/** Gemini finishReason → OpenAI finish_reason (a tool call always wins) */
+export function finishReason(reason: string | undefined, sawToolCall: boolean): "stop" | "length" | "tool_calls" | "content_filter" {
+  if (sawToolCall) return "tool_calls";
+  if (reason === "MAX_TOKENS") return "length";
+  if (reason && FILTERED.test(reason)) return "content_filter";
+  return "stop";
+}
+
+/** OpenAI counts reasoning inside completion_tokens; Gemini reports thoughts apart */
+export function chatUsage(u: GeminiUsage | undefined): ChatUsage {
+  const prompt = u?.promptTokenCount ?? 0;
+  const thoughts = u?.thoughtsTokenCount ?? 0;
+  const completion = (u?.candidatesTokenCount ?? 0) + thoughts;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: u?.totalTokenCount ?? prompt + completion,
+    prompt_tokens_details: { cached_tokens: u?.cachedContentTokenCount ?? 0 },
+    completion_tokens_details: { reasoning_tokens: thoughts },
+  };
+}
+
+export const markdownImage = (mime: string, data: string) => `![image](data:${mime || "image/png"};base64,${data})`;
+
+/** visible text of a non-thought part: text, an image as markdown, code and its result as blocks */
+export function partText(p: GeminiPart): string | undefined {
+  if (typeof p.text === "string" && !p.thought) return p.text;
+  if (p.inlineData?.data) return markdownImage(p.inlineData.mimeType, p.inlineData.data);
+  const code = p.executableCode as { language?: string; code?: string } | undefined;
+  if (code?.code) return `\n\`\`\`${(code.language ?? "").toLowerCase().replace("language_unspecified", "")}\n${code.code}\n\`\`\`\n`;
+  const result = p.codeExecutionResult as { output?: string } | undefined;
+  if (result?.output !== undefined) return `\n\`\`\`\n${result.output}\n\`\`\`\n`;
+  return undefined;
+}
+
+/** join visible pieces; an image gets its own paragraph */
+export function appendText(acc: string, piece: string, isImage: boolean): string {
+  if (!acc) return piece;
+  return isImage && !acc.endsWith("\n") ? `${acc}\n\n${piece}` : acc + piece;
+}
+
+/** functionCall part → OpenAI tool call, remembering its signature under the call id */
+export function toolCallOf(p: GeminiPart, o: ResponseOptions): ToolCall | undefined {
+  const fc = p.functionCall;
+  if (!fc) return undefined;
+  const id = fc.id || (o.newCallId ?? newCallId)();
+  const name = o.toolNames.get(fc.name) ?? fc.name;
+  const schema = o.toolSchemas.get(name);
+  const args = schema === undefined ? (fc.args ?? {}) : restoreArgTypes(fc.args ?? {}, schema);
+  const sig = p.thoughtSignature ?? (p.thought_signature as string | undefined);
+  if (sig) o.memory.remember(id, { signature: sig });
+  return { id, type: "function", function: { name, arguments: JSON.stringify(args) } };
+}
+
+/** Claude's signed thinking, as one part to replay before the turn's tool calls */
+export function signedThought(text: string, signature: string | undefined): GeminiPart[] {
+  return signature ? [{ text, thought: true, thoughtSignature: signature }] : [];
+}
+
+export function toChatCompletion(resp: GeminiResponse, o: ResponseOptions) {
+  const candidates = resp.candidates ?? [];
+  const block = (resp.promptFeedback as { blockReason?: string } | undefined)?.blockReason;
+  if (!candidates.length && !block) throw new ApiError(502, "upstream returned no candidates", { reason: "empty_response" });
+
+  const choices = candidates.map((c, i) => {
+    let content = "";
+    let reasoning = "";
+    let thoughtSig: string | undefined;
+    const toolCalls: ToolCall[] = [];
+    for (const p of c.content?.parts ?? []) {
+      if (p.thought) {
+        if (typeof p.text === "string") reasoning += p.text;
+        if (p.thoughtSignature) thoughtSig = p.thoughtSignature;
+        continue;
+      }
+      const call = toolCallOf(p, o);
+      if (call) {
+        toolCalls.push(call);
+        continue;
+      }
+      const piece = partText(p);
+      if (piece !== undefined) content = appendText(content, piece, !!p.inlineData);
+    }
+    if (o.claude && toolCalls.length && thoughtSig) o.memory.remember(toolCalls[0]!.id, { thoughts: signedThought(reasoning, thoughtSig) });
+    const message: Record<string, unknown> = { role: "assistant", content: content || (toolCalls.length ? null : "") };
+    if (reasoning) message.reasoning_content = reasoning;
+    if (toolCalls.length) message.tool_calls = toolCalls;
+    message.refusal = null;
+    return { index: c.index ?? i, message, logprobs: null, finish_reason: finishReason(c.finishReason, toolCalls.length > 0) };
+  });
+  if (!choices.length) {
+    choices.push({
+      index: 0,
+      message: { role: "assistant", content: null, refusal: `The prompt was blocked by the upstream safety filter (${block}).` },
+      logprobs: null,
+      finish_reason: "content_filter",
+    });
+  }
+  return {
+    id: o.id,
+    object: "chat.completion" as const,
+    created: o.created,
+    model: o.model,
+    choices,
+    usage: chatUsage(resp.usageMetadata),
+  };
+}

@@ -1,0 +1,443 @@
+// Tool and response schemas (JSON Schema as MCP servers and agents write it) → the OpenAPI-style subset
+// Gemini accepts. Upstream answers 400 "Unknown name" for any other keyword, so everything else is
+// dropped; constraints a client relied on are kept as words in `description` so the model still sees them.
+type Schema = Record<string, unknown>;
+
+/** The schema keywords Gemini accepts; anything else is a 400 upstream. */
+export const GEMINI_SCHEMA_KEYS = [
+  "type", "format", "title", "description", "nullable", "enum", "default", "example",
+  "properties", "required", "propertyOrdering", "items", "minItems", "maxItems",
+  "minimum", "maximum", "minLength", "maxLength", "pattern", "anyOf",
+] as const;
+
+const TYPES = new Set(["string", "number", "integer", "boolean", "object", "array"]);
+/** the only `format` values Gemini takes, per type; others become a description note */
+const FORMATS: Record<string, Set<string>> = {
+  string: new Set(["enum", "date-time"]),
+  number: new Set(["float", "double"]),
+  integer: new Set(["int32", "int64"]),
+};
+/** dropped keywords whose meaning is worth telling the model */
+const NOTED = [
+  "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "uniqueItems", "minProperties", "maxProperties",
+  "contains", "minContains", "maxContains", "contentEncoding", "contentMediaType", "dependentRequired", "deprecated",
+];
+/** keywords that give a schema its shape (a branch without any of them only adds constraints) */
+const SHAPE = ["type", "properties", "items", "prefixItems", "enum", "const", "$ref", "anyOf", "oneOf", "allOf", "format"];
+/** the numeric limits Gemini keeps, per type */
+const LIMITS: Record<string, string[]> = {
+  array: ["minItems", "maxItems"],
+  number: ["minimum", "maximum"],
+  integer: ["minimum", "maximum"],
+  string: ["minLength", "maxLength"],
+};
+/** keywords that only make sense on an object (used to infer a missing type) */
+const OBJECT_HINTS = ["additionalProperties", "patternProperties", "propertyNames", "required", "minProperties", "maxProperties"];
+const MAX_DEPTH = 48;
+const MAX_REF_HOPS = 16;
+
+interface Ctx {
+  root: unknown;
+  defs: Map<string, unknown>;
+}
+
+const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Clean a JSON Schema to what Gemini accepts. Never throws; a non-object input gives an empty object schema. */
+export function cleanSchema(schema: unknown): Schema {
+  if (!isObj(schema)) return { type: "object", properties: {} };
+  const ctx: Ctx = { root: schema, defs: collectDefs(schema) };
+  // a root without any shape (`{}`, only a description) is an argument object, not a scalar
+  const root = SHAPE.some((k) => k in schema) ? schema : { ...schema, type: "object" };
+  const out = clean(root, ctx, ["#"], 0);
+  return Array.isArray(out.anyOf) ? mergeRootBranches(out) : out;
+}
+
+/**
+ * Function parameters must be one OBJECT upstream: a root union of object shapes (zod discriminated
+ * unions, pydantic Union models) becomes one object with every property; only what all shapes require
+ * stays required, and same-named enums are united.
+ */
+function mergeRootBranches(s: Schema): Schema {
+  const branches = (s.anyOf as Schema[]).filter((b) => b.type === "object");
+  if (branches.length !== (s.anyOf as Schema[]).length) return s;
+  const properties: Record<string, Schema> = {};
+  for (const b of branches)
+    for (const [k, v] of Object.entries((b.properties as Record<string, Schema>) ?? {})) {
+      const prev = properties[k];
+      if (!prev) properties[k] = v;
+      else if (Array.isArray(prev.enum) && Array.isArray(v.enum)) properties[k] = { ...prev, enum: [...new Set([...prev.enum, ...v.enum])] };
+    }
+  const requireds = branches.map((b) => (Array.isArray(b.required) ? (b.required as string[]) : []));
+  const required = requireds.reduce((acc, r) => acc.filter((x) => r.includes(x)));
+  const shapes = branches.map((b, i) => (requireds[i]!.length ? requireds[i]! : Object.keys(b.properties ?? {})).join(" + ")).join(" | ");
+  const r: Schema = { type: "object" };
+  if (s.title) r.title = s.title;
+  r.description = withNotes(s.description, [`one of these shapes: ${shapes}`]);
+  if (s.nullable) r.nullable = true;
+  r.properties = properties;
+  if (required.length) r.required = required;
+  return r;
+}
+
+/** `$defs` / `definitions` at every level, by pointer and by bare name (the first one wins). */
+function collectDefs(root: Schema): Map<string, unknown> {
+  const defs = new Map<string, unknown>();
+  const seen = new WeakSet<object>();
+  const walk = (node: unknown, depth: number) => {
+    if (typeof node !== "object" || node === null || seen.has(node) || depth > MAX_DEPTH) return;
+    seen.add(node);
+    if (Array.isArray(node)) return node.forEach((n) => walk(n, depth + 1));
+    for (const key of ["$defs", "definitions"]) {
+      const group = (node as Schema)[key];
+      if (!isObj(group)) continue;
+      for (const [name, def] of Object.entries(group)) {
+        if (!defs.has(name)) defs.set(name, def);
+        if (depth === 0 && !defs.has(`#/${key}/${name}`)) defs.set(`#/${key}/${name}`, def);
+      }
+    }
+    for (const v of Object.values(node)) walk(v, depth + 1);
+  };
+  walk(root, 0);
+  return defs;
+}
+
+function resolveRef(ref: string, ctx: Ctx): unknown {
+  const hash = ref.indexOf("#");
+  const fragment = hash >= 0 ? ref.slice(hash) : ref;
+  if (ctx.defs.has(fragment)) return ctx.defs.get(fragment);
+  if (fragment === "#") return ctx.root;
+  if (fragment.startsWith("#/")) {
+    let cur: unknown = ctx.root;
+    for (const raw of fragment.slice(2).split("/")) {
+      const seg = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+      cur = isObj(cur) || Array.isArray(cur) ? (cur as Schema)[seg] : undefined;
+      if (cur === undefined) break;
+    }
+    if (cur !== undefined) return cur;
+  }
+  const last = fragment.split("/").pop() ?? "";
+  return ctx.defs.get(last);
+}
+
+const refName = (ref: string) => ref.split("/").pop() || ref;
+
+/** follow a top-level `$ref` chain; sibling keywords override the target (2019-09+ semantics) */
+function derefTop(node: unknown, ctx: Ctx): { schema: unknown; refs: string[]; unresolved?: string; cycle?: string } {
+  let cur = node;
+  const refs: string[] = [];
+  while (isObj(cur) && typeof cur.$ref === "string") {
+    const ref = cur.$ref;
+    if (refs.includes(ref) || refs.length >= MAX_REF_HOPS) return { schema: omit(cur, ["$ref"]), refs, cycle: ref };
+    const target = resolveRef(ref, ctx);
+    const { $ref: _, ...siblings } = cur;
+    if (target === undefined) return { schema: siblings, refs, unresolved: ref };
+    refs.push(ref);
+    cur = isObj(target) ? { ...target, ...siblings } : target === true || target === undefined ? siblings : target;
+  }
+  return { schema: cur, refs };
+}
+
+function omit(s: Schema, keys: string[]): Schema {
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s)) if (!keys.includes(k)) out[k] = v;
+  return out;
+}
+
+/** allOf semantics, approximately: union of properties and required, otherwise the first value wins */
+function mergeRaw(a: Schema, b: Schema): Schema {
+  const out: Schema = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (!(k in out)) out[k] = v;
+    else if (k === "properties" && isObj(out[k]) && isObj(v)) {
+      const props: Schema = { ...(out[k] as Schema) };
+      for (const [name, ps] of Object.entries(v)) props[name] = name in props ? { allOf: [props[name], ps] } : ps;
+      out[k] = props;
+    } else if (k === "required" && Array.isArray(out[k]) && Array.isArray(v)) out[k] = [...new Set([...(out[k] as unknown[]), ...v])];
+  }
+  return out;
+}
+
+/** flatten an allOf (and the allOfs of its branches) into one raw schema */
+function flattenAllOf(node: Schema, ctx: Ctx, seen: string[], depth: number): Schema {
+  let merged = omit(node, ["allOf"]);
+  for (const branch of node.allOf as unknown[]) {
+    const d = derefTop(branch, ctx);
+    if (d.cycle || d.refs.some((r) => seen.includes(r)) || !isObj(d.schema)) continue;
+    const b = Array.isArray(d.schema.allOf) && depth < MAX_DEPTH ? flattenAllOf(d.schema, ctx, [...seen, ...d.refs], depth + 1) : d.schema;
+    merged = mergeRaw(merged, b);
+  }
+  return merged;
+}
+
+function brief(v: unknown): string {
+  if (typeof v === "string") return v;
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? s.slice(0, 77) + "..." : s;
+}
+
+function withNotes(description: unknown, notes: string[]): string | undefined {
+  const d = typeof description === "string" && description.trim() ? description : undefined;
+  if (notes.length === 0) return d;
+  const n = `(${notes.join("; ")})`;
+  return d ? `${d} ${n}` : n;
+}
+
+const DESCRIPTIVE = ["description", "title", "default", "example", "examples", "$comment", "$id", "$schema"];
+
+function typeList(node: Schema): string[] {
+  const raw = Array.isArray(node.type) ? node.type : node.type === undefined ? [] : [node.type];
+  return raw.map((t) => String(t).toLowerCase());
+}
+
+const isNullSchema = (s: Schema) => {
+  const types = typeList(s);
+  if (types.length > 0 && types.every((t) => t === "null")) return true;
+  if ("const" in s && s.const === null) return true;
+  return Array.isArray(s.enum) && s.enum.length > 0 && s.enum.every((v) => v === null);
+};
+
+function clean(input: unknown, ctx: Ctx, seen: string[], depth: number): Schema {
+  if (!isObj(input)) return { type: "string" }; // `true`: accept anything → the freest scalar
+  if (depth > MAX_DEPTH) return { type: "string", description: "(schema nested too deeply; shape omitted)" };
+
+  const notes: string[] = [];
+  let node: Schema = input;
+  if (typeof node.$ref === "string") {
+    const d = derefTop(node, ctx);
+    const loop = d.cycle ?? d.refs.find((r) => seen.includes(r));
+    if (loop) return recursiveStub(node, loop, ctx, depth);
+    if (d.unresolved) notes.push(`unresolved $ref: ${d.unresolved}`);
+    node = isObj(d.schema) ? d.schema : {};
+    seen = [...seen, ...d.refs];
+  }
+  if (Array.isArray(node.allOf)) node = flattenAllOf(node, ctx, seen, depth);
+
+  const alt = alternatives(node, ctx, seen, depth, notes);
+  if (alt.branches.length === 1) return single(alt.branches[0]!, node, notes, alt.nullable);
+  if (alt.branches.length > 1) {
+    const r: Schema = { anyOf: alt.branches };
+    if (typeof node.title === "string") r.title = node.title;
+    const description = withNotes(node.description, notes);
+    if (description) r.description = description;
+    if (alt.nullable) r.nullable = true;
+    if (node.default !== undefined) r.default = node.default;
+    return r;
+  }
+  return plain(node, ctx, seen, depth, notes, alt.nullable);
+}
+
+/** anyOf / oneOf / `type: [a, b]` → cleaned branches; null branches become `nullable` */
+function alternatives(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: string[]) {
+  let nullable = false;
+  const types = [...new Set(typeList(node).filter((t) => TYPES.has(t)))];
+  let raw: unknown[] | undefined;
+  let parent: Schema = {};
+  if (types.length > 1) raw = types.map((t) => ({ ...omit(node, [...DESCRIPTIVE, "type", "anyOf", "oneOf", "nullable"]), type: t }));
+  else {
+    raw = Array.isArray(node.anyOf) ? node.anyOf : Array.isArray(node.oneOf) ? node.oneOf : undefined;
+    if (Array.isArray(node.anyOf) && Array.isArray(node.oneOf)) notes.push("also one of: " + brief(node.oneOf));
+    // JSON Schema ANDs the parent with each branch: give every branch the parent's own keywords
+    parent = omit(node, [...DESCRIPTIVE, "anyOf", "oneOf", "nullable"]);
+  }
+  const branches: Schema[] = [];
+  if (!raw) return { branches, nullable };
+  const requiredSets = raw.filter((b): b is Schema => isObj(b) && !SHAPE.some((k) => k in b) && Array.isArray(b.required));
+  if (requiredSets.length) notes.push("requires one of: " + requiredSets.map((b) => (b.required as unknown[]).join(" + ")).join(" | "));
+  const keys = new Set<string>();
+  for (const b of raw) {
+    if (!isObj(b) || !SHAPE.some((k) => k in b)) continue;
+    const d = derefTop(b, ctx);
+    const loop = d.cycle ?? d.refs.find((r) => seen.includes(r));
+    let c: Schema;
+    if (loop) c = recursiveStub(b, loop, ctx, depth);
+    else if (d.unresolved || !isObj(d.schema)) c = clean(b, ctx, seen, depth + 1);
+    else if (isNullSchema(d.schema)) {
+      nullable = true;
+      continue;
+    } else c = clean(Object.keys(parent).length ? mergeRaw(d.schema, parent) : d.schema, ctx, [...seen, ...d.refs], depth + 1);
+    const key = JSON.stringify(c);
+    if (!keys.has(key)) (keys.add(key), branches.push(c));
+  }
+  return { branches, nullable };
+}
+
+/** one real branch (typically `X | null`): inline it; the parent's own words come first */
+function single(only: Schema, node: Schema, notes: string[], nullable: boolean): Schema {
+  const r: Schema = { ...only };
+  if (typeof node.title === "string") r.title = node.title;
+  const text = [node.description, only.description].filter((d): d is string => typeof d === "string" && d.trim() !== "").join(" ");
+  const description = withNotes(text, notes);
+  if (description) r.description = description;
+  if (nullable) r.nullable = true;
+  if (node.default !== undefined) r.default = Array.isArray(r.enum) && node.default !== null && typeof node.default !== "string" ? brief(node.default) : node.default;
+  if ("example" in node) r.example = node.example;
+  return r;
+}
+
+/** a node without alternatives */
+function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: string[], nullableIn: boolean): Schema {
+  const types = typeList(node);
+  let nullable = nullableIn || node.nullable === true || types.includes("null");
+  let t = types.find((x) => TYPES.has(x));
+
+  // enum / const: strings only upstream; null → nullable
+  let values = Array.isArray(node.enum) ? node.enum : "const" in node ? [node.const] : undefined;
+  let stringified = false;
+  if (values) {
+    if (values.includes(null)) nullable = true;
+    values = values.filter((v) => v !== null);
+    stringified = values.some((v) => typeof v !== "string");
+    values = [...new Set(values.map((v) => (typeof v === "string" ? v : brief(v))))];
+    if (values.length === 0) values = undefined;
+  }
+
+  let properties: Schema | undefined;
+  if (isObj(node.properties)) {
+    properties = {};
+    for (const [name, ps] of Object.entries(node.properties)) if (ps !== false) properties[name] = clean(ps, ctx, seen, depth + 1);
+  }
+  if (isObj(node.patternProperties)) notes.push("patternProperties: " + Object.keys(node.patternProperties).join(", "));
+  if (isObj(node.additionalProperties) && !properties) {
+    const ap = derefTop(node.additionalProperties, ctx).schema;
+    notes.push("additionalProperties: " + (isObj(ap) && typeof ap.type === "string" ? ap.type : brief(ap)));
+  }
+  if (node.propertyNames !== undefined) {
+    const pn = node.propertyNames;
+    notes.push("propertyNames: " + (isObj(pn) && typeof pn.pattern === "string" ? pn.pattern : brief(pn)));
+  }
+
+  // a tuple (prefixItems, or draft-4 `items: [...]`) becomes anyOf of its item types
+  let items: Schema | undefined;
+  const tuple = Array.isArray(node.prefixItems) ? node.prefixItems : Array.isArray(node.items) ? node.items : undefined;
+  if (isObj(node.items) || node.items === true) items = clean(node.items, ctx, seen, depth + 1);
+  else if (tuple && tuple.length > 0) {
+    const cleaned = tuple.map((x) => clean(x, ctx, seen, depth + 1));
+    const uniq = [...new Map(cleaned.map((i) => [JSON.stringify(i), i])).values()];
+    items = uniq.length === 1 ? uniq[0] : { anyOf: uniq };
+    notes.push(`tuple of ${tuple.length} items`);
+  }
+
+  for (const k of NOTED) {
+    const v = node[k];
+    if (v !== undefined && v !== false) notes.push(v === true ? k : `${k}: ${brief(v)}`);
+  }
+  if (Array.isArray(node.enumDescriptions) && values) {
+    const descs = node.enumDescriptions;
+    const pairs = values.map((v, i) => [v, descs[i]] as const).filter(([, d]) => typeof d === "string" && d);
+    if (pairs.length) notes.push(pairs.map(([v, d]) => `${v}: ${d}`).join(", "));
+  }
+
+  if (values) t = "string";
+  else if (!t) t = properties || OBJECT_HINTS.some((k) => k in node) ? "object" : items ? "array" : "string";
+  // Gemini rejects an OBJECT without properties below the root ("should be non-empty for OBJECT type"):
+  // a free-form object travels as JSON text, and restoreArgTypes parses it back
+  if (t === "object" && depth > 0 && Object.keys(properties ?? {}).length === 0) {
+    t = "string";
+    notes.push("a JSON object, written as a string");
+  }
+  let format: string | undefined;
+  if (typeof node.format === "string") {
+    if (FORMATS[t]?.has(node.format)) format = node.format;
+    else notes.push(`format: ${node.format}`);
+  }
+  if (stringified) notes.push("send the value as text");
+
+  const r: Schema = { type: t };
+  if (format) r.format = format;
+  if (typeof node.title === "string") r.title = node.title;
+  const description = withNotes(node.description, notes);
+  if (description) r.description = description;
+  if (nullable) r.nullable = true;
+  if (values) r.enum = values;
+  if (node.default !== undefined) r.default = stringified && node.default !== null ? brief(node.default) : node.default;
+  if ("example" in node) r.example = node.example;
+  else if (Array.isArray(node.examples) && node.examples.length > 0) r.example = node.examples[0];
+  if (t === "object") {
+    const props = properties ?? {};
+    r.properties = props;
+    const req = Array.isArray(node.required) ? [...new Set(node.required.filter((x): x is string => typeof x === "string" && x in props))] : [];
+    if (req.length) r.required = req;
+    if (Array.isArray(node.propertyOrdering)) {
+      const order = node.propertyOrdering.filter((p): p is string => typeof p === "string" && p in props);
+      if (order.length) r.propertyOrdering = order;
+    }
+  }
+  if (t === "array") r.items = items ?? { type: "string" };
+  for (const k of LIMITS[t] ?? []) if (typeof node[k] === "number" && Number.isFinite(node[k])) r[k] = node[k];
+  if (t === "string" && typeof node.pattern === "string") r.pattern = node.pattern;
+  return r;
+}
+
+/** a reference back into itself: keep the type and say so, instead of expanding forever */
+function recursiveStub(node: Schema, ref: string, ctx: Ctx, depth: number): Schema {
+  const target = derefTop({ $ref: ref }, ctx).schema;
+  const shallow = isObj(target) ? omit(target, ["properties", "items", "prefixItems", "anyOf", "oneOf", "allOf", "$ref", "additionalProperties", "required"]) : {};
+  if (isObj(target) && shallow.type === undefined) shallow.type = target.properties ? "object" : target.items ? "array" : undefined;
+  if (typeof node.description === "string") shallow.description = node.description;
+  const name = ref === "#" ? "the whole schema" : refName(ref);
+  return plain(shallow, { ...ctx, defs: new Map() }, [], depth + 1, [`recursive: same shape as ${name}`], false);
+}
+
+/**
+ * Tool-call arguments from the model → the types the client's original schema declares. Cleaning turns
+ * numeric and boolean enums into strings, so the model may answer "2" where the tool expects 2.
+ */
+export function restoreArgTypes(value: unknown, schema: unknown): unknown {
+  if (!isObj(schema)) return value;
+  return restore(value, schema, { root: schema, defs: collectDefs(schema) }, 0);
+}
+
+function restore(value: unknown, schema: unknown, ctx: Ctx, depth: number): unknown {
+  if (depth > MAX_DEPTH) return value;
+  const d = derefTop(schema, ctx).schema;
+  if (!isObj(d)) return value;
+  const s: Schema = Array.isArray(d.allOf) ? flattenAllOf(d, ctx, [], depth) : d;
+  const types = Array.isArray(s.type) ? s.type : s.type !== undefined ? [s.type] : [];
+  const branches = Array.isArray(s.anyOf) ? s.anyOf : Array.isArray(s.oneOf) ? s.oneOf : undefined;
+  if (branches) {
+    if (branches.some((b) => isObj(b) && fits(value, b))) return value;
+    for (const b of branches) {
+      const r = restore(value, b, ctx, depth + 1);
+      if (r !== value) return r;
+    }
+    return value;
+  }
+  const enumVals = Array.isArray(s.enum) ? s.enum : "const" in s ? [s.const] : undefined;
+  if (typeof value === "string") {
+    if (enumVals && !enumVals.includes(value)) {
+      const hit = enumVals.find((v) => typeof v !== "string" && brief(v) === value);
+      if (hit !== undefined) return hit;
+    }
+    if (types.includes("object") && !types.includes("string") && value.trim().startsWith("{")) {
+      try {
+        const parsed: unknown = JSON.parse(value);
+        if (isObj(parsed)) return restore(parsed, s, ctx, depth + 1);
+      } catch {
+        return value;
+      }
+    }
+    if (types.length > 0 && !types.includes("string")) {
+      if ((types.includes("number") || types.includes("integer")) && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
+      if (types.includes("boolean") && (value === "true" || value === "false")) return value === "true";
+    }
+    return value;
+  }
+  if ((typeof value === "number" || typeof value === "boolean") && types.length === 1 && types[0] === "string") return String(value);
+  if (Array.isArray(value) && (isObj(s.items) || s.items === true)) return value.map((v) => restore(v, s.items, ctx, depth + 1));
+  if (isObj(value) && isObj(s.properties)) {
+    const out: Schema = {};
+    for (const [k, v] of Object.entries(value)) out[k] = k in s.properties ? restore(v, s.properties[k], ctx, depth + 1) : v;
+    return out;
+  }
+  return value;
+}
+
+/** does the value already have a type this (raw) schema declares? */
+function fits(value: unknown, s: Schema): boolean {
+  const types = typeList(s);
+  if (types.length === 0) return !("$ref" in s) && !Array.isArray(s.enum);
+  const kind = value === null ? "null" : Array.isArray(value) ? "array" : typeof value === "object" ? "object" : typeof value;
+  if (kind === "number") return types.includes("number") || (types.includes("integer") && Number.isInteger(value));
+  return types.includes(kind);
+}

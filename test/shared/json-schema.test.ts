@@ -1,0 +1,421 @@
+import { describe, expect, test } from "bun:test";
+import { cleanSchema, GEMINI_SCHEMA_KEYS, restoreArgTypes } from "../../src/shared/json-schema";
+import { checkSchema, SUPPORTED_SCHEMA_KEYS } from "../../src/simulator/schema";
+
+const ALLOWED = new Set<string>(GEMINI_SCHEMA_KEYS);
+const DRAFT7 = "http://json-schema.org/draft-07/schema#";
+
+/** every keyword at every schema position is one Gemini knows (property names are not keywords) */
+function badKeys(s: unknown, path = "$"): string[] {
+  if (typeof s !== "object" || s === null || Array.isArray(s)) return [`${path}: not a schema object`];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(s)) {
+    if (!ALLOWED.has(k)) out.push(`${path}.${k}`);
+    if (k === "properties") for (const [name, p] of Object.entries(v as object)) out.push(...badKeys(p, `${path}.properties.${name}`));
+    if (k === "items") out.push(...badKeys(v, `${path}.items`));
+    if (k === "anyOf") (v as unknown[]).forEach((b, i) => out.push(...badKeys(b, `${path}.anyOf[${i}]`)));
+    if (k === "enum" && !(v as unknown[]).every((e) => typeof e === "string")) out.push(`${path}.enum: non-string value`);
+    if (k === "type" && !["string", "number", "integer", "boolean", "object", "array"].includes(v as string)) out.push(`${path}.type=${v}`);
+    if (k === "required") for (const r of v as string[]) if (!(r in ((s as any).properties ?? {}))) out.push(`${path}.required: ${r} missing`);
+  }
+  if (s && (s as any).type === "array" && !(s as any).items) out.push(`${path}: array without items`);
+  return out;
+}
+
+// Schemas real MCP servers and agents send (trimmed to the interesting parts).
+const MCP: Record<string, unknown> = {
+  "filesystem edit_file": {
+    type: "object",
+    properties: {
+      path: { type: "string" },
+      edits: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { oldText: { type: "string", description: "Text to search for - must match exactly" }, newText: { type: "string" } },
+          required: ["oldText", "newText"],
+          additionalProperties: false,
+        },
+      },
+      dryRun: { type: "boolean", default: false, description: "Preview changes using git-style diff format" },
+    },
+    required: ["path", "edits"],
+    additionalProperties: false,
+    $schema: DRAFT7,
+  },
+  "filesystem list_directory (no arguments beyond path)": {
+    type: "object",
+    properties: { path: { type: "string" } },
+    required: ["path"],
+    additionalProperties: false,
+    $schema: DRAFT7,
+  },
+  "github search_issues": {
+    type: "object",
+    properties: {
+      q: { type: "string", description: "Search query" },
+      sort: { type: "string", enum: ["comments", "reactions", "created", "updated"] },
+      order: { type: "string", enum: ["asc", "desc"] },
+      per_page: { type: "number", minimum: 1, maximum: 100 },
+      page: { type: "number", exclusiveMinimum: 0 },
+      labels: { type: "array", items: { type: "string" }, uniqueItems: true },
+      state: { type: ["string", "null"], enum: ["open", "closed", null] },
+    },
+    required: ["q"],
+    additionalProperties: false,
+    $schema: DRAFT7,
+  },
+  "playwright browser_click": {
+    type: "object",
+    properties: {
+      element: { type: "string", description: "Human-readable element description" },
+      ref: { type: "string", description: "Exact target element reference from the page snapshot" },
+      doubleClick: { type: "boolean" },
+      button: { type: "string", enum: ["left", "right", "middle"] },
+      modifiers: { type: "array", items: { type: "string", enum: ["Alt", "Control", "ControlOrMeta", "Meta", "Shift"] } },
+    },
+    required: ["element", "ref"],
+    additionalProperties: false,
+    $schema: DRAFT7,
+  },
+  "pydantic FastMCP tool with $defs, recursion and Optional": {
+    $defs: {
+      Priority: { enum: [1, 2, 3], title: "Priority", type: "integer" },
+      Task: {
+        properties: {
+          name: { title: "Name", type: "string" },
+          priority: { $ref: "#/$defs/Priority" },
+          subtasks: { items: { $ref: "#/$defs/Task" }, type: "array", default: [] },
+        },
+        required: ["name", "priority"],
+        title: "Task",
+        type: "object",
+      },
+    },
+    properties: {
+      task: { $ref: "#/$defs/Task" },
+      due: { anyOf: [{ format: "date-time", type: "string" }, { type: "null" }], default: null, title: "Due" },
+    },
+    required: ["task"],
+    title: "add_taskArguments",
+    type: "object",
+  },
+  "agent tool with defer_loading, $comment, $id, patternProperties, propertyNames": {
+    $id: "https://example.com/tools/config",
+    $comment: "generated",
+    defer_loading: true,
+    type: "object",
+    properties: {
+      env: { type: "object", patternProperties: { "^[A-Z_]+$": { type: "string" } }, propertyNames: { pattern: "^[A-Z_]+$" } },
+      mode: { type: "string", enum: ["fast", "safe"], enumDescriptions: ["Skip checks", "Run every check"], markdownDescription: "**mode**" },
+      retries: { type: "integer", minimum: 0, exclusiveMaximum: 10, multipleOf: 1 },
+    },
+  },
+};
+
+describe("cleanSchema: only Gemini keywords survive", () => {
+  test("our keyword list is the simulator's (the project's model of upstream)", () => {
+    expect(new Set(GEMINI_SCHEMA_KEYS)).toEqual(new Set(SUPPORTED_SCHEMA_KEYS));
+  });
+  for (const [name, schema] of Object.entries(MCP)) {
+    test(name, () => {
+      const out = cleanSchema(schema);
+      expect(badKeys(out)).toEqual([]);
+      expect(() => checkSchema(out, "parameters")).not.toThrow();
+      expect(() => checkSchema(schema, "parameters")).toThrow(); // the raw schema would be a 400
+      expect(out.type).toBe("object");
+    });
+  }
+});
+
+type Row = [string, unknown, Record<string, unknown>];
+const ROWS: Row[] = [
+  ["non-object input → empty object schema", undefined, { type: "object", properties: {} }],
+  ["empty object schema stays valid", { type: "object" }, { type: "object", properties: {} }],
+  ["{} at the root → empty object schema", {}, { type: "object", properties: {} }],
+  ["{} (anything) as a property → the freest scalar", { type: "object", properties: { v: {} } }, { type: "object", properties: { v: { type: "string" } } }],
+  [
+    "$schema, additionalProperties:false, $id, $comment, defer_loading dropped",
+    { $schema: DRAFT7, $id: "x", $comment: "c", defer_loading: true, type: "object", properties: { a: { type: "string" } }, additionalProperties: false },
+    { type: "object", properties: { a: { type: "string" } } },
+  ],
+  [
+    "required filtered to existing properties",
+    { type: "object", properties: { a: { type: "string" } }, required: ["a", "ghost", "a"] },
+    { type: "object", properties: { a: { type: "string" } }, required: ["a"] },
+  ],
+  [
+    "required naming nothing is removed",
+    { type: "object", properties: { a: { type: "string" } }, required: ["ghost"] },
+    { type: "object", properties: { a: { type: "string" } } },
+  ],
+  ["const → enum", { const: "circle" }, { type: "string", enum: ["circle"] }],
+  [
+    "numeric enum → strings, told to the model",
+    { type: "integer", enum: [1, 2, 3], description: "Level" },
+    { type: "string", description: "Level (send the value as text)", enum: ["1", "2", "3"] },
+  ],
+  ["boolean enum → strings", { enum: [true, false] }, { type: "string", description: "(send the value as text)", enum: ["true", "false"] }],
+  ["type [x, null] → x + nullable", { type: ["string", "null"] }, { type: "string", nullable: true }],
+  ["enum with null → nullable", { type: "string", enum: ["a", null] }, { type: "string", nullable: true, enum: ["a"] }],
+  [
+    "several types → anyOf",
+    { type: ["string", "number"], description: "id" },
+    { anyOf: [{ type: "string" }, { type: "number" }], description: "id" },
+  ],
+  [
+    "oneOf → anyOf",
+    { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+    { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+  ],
+  [
+    "anyOf [X, null] → X nullable, outer words kept",
+    { anyOf: [{ type: "string", format: "date-time" }, { type: "null" }], default: null, title: "Due", description: "when" },
+    { type: "string", format: "date-time", title: "Due", description: "when", nullable: true, default: null },
+  ],
+  [
+    "unsupported constraints kept as words",
+    { type: "number", exclusiveMinimum: 0, multipleOf: 0.5, description: "Amount" },
+    { type: "number", description: "Amount (exclusiveMinimum: 0; multipleOf: 0.5)" },
+  ],
+  [
+    "uniqueItems noted, item limits kept",
+    { type: "array", items: { type: "string" }, uniqueItems: true, minItems: 1, maxItems: 5 },
+    { type: "array", description: "(uniqueItems)", items: { type: "string" }, minItems: 1, maxItems: 5 },
+  ],
+  [
+    "exclusiveMinimum + uniqueItems example from the brief",
+    { type: "array", items: { type: "integer" }, exclusiveMinimum: 0, uniqueItems: true },
+    { type: "array", description: "(exclusiveMinimum: 0; uniqueItems)", items: { type: "integer" } },
+  ],
+  ["format uri → words; date-time kept", { type: "string", format: "uri" }, { type: "string", description: "(format: uri)" }],
+  ["int format kept", { type: "integer", format: "int64", minimum: 0 }, { type: "integer", format: "int64", minimum: 0 }],
+  [
+    "string limits and pattern kept",
+    { type: "string", minLength: 1, maxLength: 9, pattern: "^a" },
+    { type: "string", minLength: 1, maxLength: 9, pattern: "^a" },
+  ],
+  [
+    "patternProperties and propertyNames noted",
+    { type: "object", patternProperties: { "^x-": { type: "string" } }, propertyNames: { pattern: "^x-" } },
+    { type: "object", description: "(patternProperties: ^x-; propertyNames: ^x-)", properties: {} },
+  ],
+  [
+    "map via additionalProperties schema noted",
+    { type: "object", additionalProperties: { type: "number" } },
+    { type: "object", description: "(additionalProperties: number)", properties: {} },
+  ],
+  [
+    "enumDescriptions folded into description",
+    { type: "string", enum: ["a", "b"], enumDescriptions: ["Alpha", "Beta"], description: "Pick" },
+    { type: "string", description: "Pick (a: Alpha, b: Beta)", enum: ["a", "b"] },
+  ],
+  [
+    "allOf merged (properties and required unioned)",
+    {
+      allOf: [
+        { type: "object", properties: { a: { type: "string" } }, required: ["a"] },
+        { properties: { b: { type: "integer" } }, required: ["b"] },
+      ],
+    },
+    { type: "object", properties: { a: { type: "string" }, b: { type: "integer" } }, required: ["a", "b"] },
+  ],
+  [
+    "$ref into $defs with sibling description",
+    { type: "object", properties: { p: { $ref: "#/$defs/P", description: "the point" } }, $defs: { P: { type: "object", properties: { x: { type: "number" } } } } },
+    { type: "object", properties: { p: { type: "object", description: "the point", properties: { x: { type: "number" } } } } },
+  ],
+  [
+    "draft-07 definitions",
+    { type: "object", properties: { c: { $ref: "#/definitions/Color" } }, definitions: { Color: { type: "string", enum: ["red", "blue"] } } },
+    { type: "object", properties: { c: { type: "string", enum: ["red", "blue"] } } },
+  ],
+  [
+    "recursive $ref stops with a note",
+    { $defs: { Node: { type: "object", properties: { kids: { type: "array", items: { $ref: "#/$defs/Node" } } } } }, $ref: "#/$defs/Node" },
+    {
+      type: "object",
+      properties: { kids: { type: "array", items: { type: "string", description: "(recursive: same shape as Node; a JSON object, written as a string)" } } },
+    },
+  ],
+  [
+    "self-referencing root (#)",
+    { type: "object", properties: { next: { $ref: "#" } } },
+    { type: "object", properties: { next: { type: "string", description: "(recursive: same shape as the whole schema; a JSON object, written as a string)" } } },
+  ],
+  ["unresolved $ref → string with a note", { $ref: "#/$defs/Missing" }, { type: "string", description: "(unresolved $ref: #/$defs/Missing)" }],
+  [
+    "boolean property schemas: true → any scalar, false → dropped",
+    { type: "object", properties: { a: true, b: false }, required: ["a", "b"] },
+    { type: "object", properties: { a: { type: "string" } }, required: ["a"] },
+  ],
+  ["array without items gets string items", { type: "array" }, { type: "array", items: { type: "string" } }],
+  [
+    "tuple → anyOf items",
+    { type: "array", prefixItems: [{ type: "string" }, { type: "number" }] },
+    { type: "array", description: "(tuple of 2 items)", items: { anyOf: [{ type: "string" }, { type: "number" }] } },
+  ],
+  ["shape inferred from properties", { properties: { a: { type: "string" } } }, { type: "object", properties: { a: { type: "string" } } }],
+  [
+    "anyOf of required-sets becomes words",
+    { type: "object", properties: { a: { type: "string" }, b: { type: "string" } }, anyOf: [{ required: ["a"] }, { required: ["b"] }] },
+    { type: "object", description: "(requires one of: a | b)", properties: { a: { type: "string" }, b: { type: "string" } } },
+  ],
+  [
+    "discriminated union with const (below the root stays anyOf)",
+    {
+      type: "object",
+      properties: { shape: { oneOf: [
+        { type: "object", properties: { kind: { const: "circle" }, r: { type: "number" } }, required: ["kind", "r"] },
+        { type: "object", properties: { kind: { const: "square" }, side: { type: "number" } }, required: ["kind", "side"] },
+      ] } },
+    },
+    {
+      type: "object",
+      properties: {
+        shape: {
+          anyOf: [
+            { type: "object", properties: { kind: { type: "string", enum: ["circle"] }, r: { type: "number" } }, required: ["kind", "r"] },
+            { type: "object", properties: { kind: { type: "string", enum: ["square"] }, side: { type: "number" } }, required: ["kind", "side"] },
+          ],
+        },
+      },
+    },
+  ],
+  [
+    "a root union of object shapes becomes one object (function parameters must be an OBJECT)",
+    {
+      description: "Draw",
+      oneOf: [
+        { type: "object", properties: { kind: { const: "circle" }, r: { type: "number" } }, required: ["kind", "r"] },
+        { type: "object", properties: { kind: { const: "square" }, side: { type: "number" } }, required: ["kind", "side"] },
+      ],
+    },
+    {
+      type: "object",
+      description: "Draw (one of these shapes: kind + r | kind + side)",
+      properties: { kind: { type: "string", enum: ["circle", "square"] }, r: { type: "number" }, side: { type: "number" } },
+      required: ["kind"],
+    },
+  ],
+  [
+    "parent keywords reach untyped branches",
+    { type: "string", anyOf: [{ format: "date-time" }, { format: "email" }] },
+    { anyOf: [{ type: "string", format: "date-time" }, { type: "string", description: "(format: email)" }] },
+  ],
+  [
+    "property names that look like keywords are left alone",
+    { type: "object", properties: { type: { type: "string" }, properties: { type: "string" }, $ref: { type: "string" } } },
+    { type: "object", properties: { type: { type: "string" }, properties: { type: "string" }, $ref: { type: "string" } } },
+  ],
+  ["types are lowercased", { type: "OBJECT", properties: { a: { type: "STRING" } } }, { type: "object", properties: { a: { type: "string" } } }],
+  ["untyped map inferred as object", { additionalProperties: { type: "string" } }, { type: "object", description: "(additionalProperties: string)", properties: {} }],
+  [
+    "a free-form object below the root travels as JSON text (Gemini rejects empty OBJECT properties)",
+    { type: "object", properties: { headers: { type: "object", additionalProperties: { type: "string" }, description: "HTTP headers" }, opts: { type: "object" } } },
+    {
+      type: "object",
+      properties: {
+        headers: { type: "string", description: "HTTP headers (additionalProperties: string; a JSON object, written as a string)" },
+        opts: { type: "string", description: "(a JSON object, written as a string)" },
+      },
+    },
+  ],
+  ["examples → example", { type: "string", examples: ["x", "y"] }, { type: "string", example: "x" }],
+  ["deprecated noted", { type: "string", deprecated: true, description: "old" }, { type: "string", description: "old (deprecated)" }],
+];
+
+describe("cleanSchema: table", () => {
+  for (const [name, input, expected] of ROWS) {
+    test(name, () => {
+      const out = cleanSchema(input);
+      expect(out).toEqual(expected);
+      expect(badKeys(out)).toEqual([]);
+    });
+  }
+});
+
+describe("cleanSchema: real schemas, exact", () => {
+  test("pydantic: $defs, recursion, numeric enum, Optional", () => {
+    expect(cleanSchema(MCP["pydantic FastMCP tool with $defs, recursion and Optional"])).toEqual({
+      type: "object",
+      title: "add_taskArguments",
+      properties: {
+        task: {
+          type: "object",
+          title: "Task",
+          properties: {
+            name: { type: "string", title: "Name" },
+            priority: { type: "string", title: "Priority", description: "(send the value as text)", enum: ["1", "2", "3"] },
+            subtasks: {
+              type: "array",
+              default: [],
+              items: { type: "string", title: "Task", description: "(recursive: same shape as Task; a JSON object, written as a string)" },
+            },
+          },
+          required: ["name", "priority"],
+        },
+        due: { type: "string", format: "date-time", title: "Due", nullable: true, default: null },
+      },
+      required: ["task"],
+    });
+  });
+
+  test("github: exclusiveMinimum, uniqueItems, nullable enum", () => {
+    const out = cleanSchema(MCP["github search_issues"]) as any;
+    expect(out.properties.page).toEqual({ type: "number", description: "(exclusiveMinimum: 0)" });
+    expect(out.properties.labels).toEqual({ type: "array", description: "(uniqueItems)", items: { type: "string" } });
+    expect(out.properties.state).toEqual({ type: "string", nullable: true, enum: ["open", "closed"] });
+    expect(out.properties.per_page).toEqual({ type: "number", minimum: 1, maximum: 100 });
+  });
+
+  test("agent tool: defer_loading dropped, meaning kept", () => {
+    const out = cleanSchema(MCP["agent tool with defer_loading, $comment, $id, patternProperties, propertyNames"]) as any;
+    expect(out).not.toHaveProperty("defer_loading");
+    expect(out.properties.env).toEqual({ type: "string", description: "(patternProperties: ^[A-Z_]+$; propertyNames: ^[A-Z_]+$; a JSON object, written as a string)" });
+    expect(out.properties.mode.description).toBe("(fast: Skip checks, safe: Run every check)");
+    expect(out.properties.retries).toEqual({ type: "integer", description: "(exclusiveMaximum: 10; multipleOf: 1)", minimum: 0 });
+  });
+
+  test("does not mutate its input", () => {
+    const input = structuredClone(MCP["pydantic FastMCP tool with $defs, recursion and Optional"]);
+    cleanSchema(input);
+    expect(input).toEqual(MCP["pydantic FastMCP tool with $defs, recursion and Optional"] as any);
+  });
+
+  test("mutual recursion and allOf cycles terminate", () => {
+    const s = {
+      $defs: {
+        A: { type: "object", properties: { b: { $ref: "#/$defs/B" } } },
+        B: { allOf: [{ $ref: "#/$defs/B" }, { type: "object", properties: { a: { $ref: "#/$defs/A" } } }] },
+      },
+      $ref: "#/$defs/A",
+    };
+    const out = cleanSchema(s);
+    expect(badKeys(out)).toEqual([]);
+  });
+
+  test("very deep nesting is cut, not a stack overflow", () => {
+    let s: any = { type: "string" };
+    for (let i = 0; i < 500; i++) s = { type: "object", properties: { x: s } };
+    expect(badKeys(cleanSchema(s))).toEqual([]);
+  });
+});
+
+describe("restoreArgTypes", () => {
+  const schema = MCP["pydantic FastMCP tool with $defs, recursion and Optional"];
+  const rows: [string, unknown, unknown, unknown][] = [
+    ["numeric enum string → number via $ref", schema, { task: { name: "x", priority: "2" } }, { task: { name: "x", priority: 2 } }],
+    ["nested through recursion", schema, { task: { name: "x", priority: "1", subtasks: [{ name: "y", priority: "3" }] } }, { task: { name: "x", priority: 1, subtasks: [{ name: "y", priority: 3 }] } }],
+    ["boolean text → boolean", { type: "object", properties: { f: { type: "boolean" } } }, { f: "true" }, { f: true }],
+    ["number where string declared → text", { type: "object", properties: { s: { type: "string" } } }, { s: 12 }, { s: "12" }],
+    ["string left alone when string is allowed", { type: "object", properties: { s: { anyOf: [{ type: "string" }, { type: "integer" }] } } }, { s: "5" }, { s: "5" }],
+    ["anyOf integer|null", { type: "object", properties: { n: { anyOf: [{ type: "integer" }, { type: "null" }] } } }, { n: "7" }, { n: 7 }],
+    ["non-numeric text kept", { type: "object", properties: { n: { type: "integer" } } }, { n: "many" }, { n: "many" }],
+    ["unknown keys kept", { type: "object", properties: {} }, { extra: "1" }, { extra: "1" }],
+    ["free-form object sent as JSON text → object", { type: "object", properties: { h: { type: "object", additionalProperties: { type: "integer" } } } }, { h: '{"a":1}' }, { h: { a: 1 } }],
+    ["recursive node sent as JSON text → object, restored inside", schema, { task: { name: "x", priority: "1", subtasks: ['{"name":"y","priority":"2"}'] } }, { task: { name: "x", priority: 1, subtasks: [{ name: "y", priority: 2 }] } }],
+    ["text that is not JSON stays text", { type: "object", properties: { h: { type: "object" } } }, { h: "{oops" }, { h: "{oops" }],
+  ];
+  for (const [name, s, input, expected] of rows) test(name, () => expect(restoreArgTypes(input, s)).toEqual(expected));
+});
