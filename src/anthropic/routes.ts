@@ -1,0 +1,147 @@
+// Anthropic Messages routes (/v1/messages, /v1/messages/count_tokens) and the `/` probe Claude Code
+// sends before anything else. Query strings (`?beta=true`) and anthropic-* headers are accepted and
+// ignored: the app's auth reads both x-api-key and Authorization: Bearer.
+import { Elysia, t } from "elysia";
+import { mapModel } from "../models/mapping";
+import type { AppContext } from "../server/context";
+import { errorBody, type ApiError } from "../server/errors";
+import { explicitSession, sessionFromConversation } from "../shared/session";
+import { SSE_HEADERS, sseFrame, streamingResponse } from "../shared/stream";
+import type { Served, StreamResult } from "../upstream/types";
+import { VERSION } from "../version";
+import { fetchSources } from "./remote";
+import { toGeminiRequest, urlSources, type Mapped } from "./request";
+import { upstreamToolName } from "./tools";
+import { toAnthropicMessage } from "./response";
+import { CountTokensBody, CountTokensResult, MessagesBody, type AnyMessagesRequest, type MessagesRequest } from "./schemas";
+import { withSignatureRepair } from "./repair";
+import { familyOfModel, type Family } from "./signature";
+import { MessageTranslator, type TranslatorOptions } from "./stream";
+
+const detail = (summary: string, description: string) => ({ tags: ["Anthropic"], summary, description });
+const served = (s: Served) => ({ "x-account-email": s.accountEmail, "x-mapped-model": s.mappedModel });
+const newMessageId = () => "msg_" + crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+const PING = sseFrame({ type: "ping" }, "ping");
+const repairLog = (ctx: AppContext, model: string) => (error: string) =>
+  ctx.log.warn("upstream rejected a thinking signature; retrying once without signatures", { model, error });
+
+interface Prepared extends Mapped {
+  family: Family;
+  sessionKey?: string;
+}
+
+async function prepare(ctx: AppContext, body: AnyMessagesRequest, headers: Headers, signal: AbortSignal): Promise<Prepared> {
+  const upstream = mapModel(body.model, ctx.config.models.aliases);
+  const family = familyOfModel(upstream);
+  const remote = await fetchSources(urlSources(body), ctx.config.openai, signal);
+  const mapped = toGeminiRequest(body, { family, outputLimit: ctx.catalog.get(upstream)?.outputTokenLimit, remote });
+  const userId = (body as MessagesRequest).metadata?.user_id;
+  const sessionKey = userId ? metaSession(userId) : explicitSession(headers) ?? sessionFromConversation(mapped.systemText, mapped.firstUserText);
+  return { ...mapped, family, sessionKey };
+}
+
+/** metadata.user_id may be an email: hash it so it never shows up as a session key */
+function metaSession(userId: string): string {
+  const h = new Bun.CryptoHasher("sha256");
+  h.update(userId);
+  return "user-" + h.digest("hex").slice(0, 32);
+}
+
+function translatorOptions(body: MessagesRequest, s: Served): TranslatorOptions {
+  return {
+    id: newMessageId(),
+    model: body.model,
+    family: familyOfModel(s.mappedModel),
+    stopSequences: body.stop_sequences,
+    tools: new Map((body.tools ?? []).map((tool) => [upstreamToolName(tool.name), { name: tool.name, schema: tool.input_schema }])),
+  };
+}
+
+/** Waits up to `ms`; a later rejection stays handled because the caller awaits the promise again. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
+async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared, signal: AbortSignal): Promise<Response> {
+  const keepAliveMs = Math.max(1, ctx.config.server.keepAliveSeconds * 1000);
+  const pending = withSignatureRepair(p, repairLog(ctx, body.model), (request) =>
+    ctx.gateway.stream({ model: body.model, request, sessionKey: p.sessionKey, signal }),
+  );
+  // errors before upstream answers keep their HTTP status; a long silent wait starts the stream so pings flow
+  const early: StreamResult | undefined = await within(pending, keepAliveMs);
+
+  const frames = (async function* () {
+    const res = early ?? (await pending);
+    const tr = new MessageTranslator(translatorOptions(body, res));
+    for await (const chunk of res.chunks) {
+      const events = tr.push(chunk);
+      if (events.length) yield events.map((ev) => sseFrame(ev, ev.type)).join("");
+      // a stop sequence matched: leaving the loop cancels upstream (usage is what upstream reported so far)
+      if (tr.done) break;
+    }
+    yield tr.end(true).map((ev) => sseFrame(ev, ev.type)).join("");
+  })();
+
+  return streamingResponse({
+    frames,
+    keepAlive: PING,
+    keepAliveMs,
+    onError: (err: ApiError) => {
+      ctx.log.warn("anthropic stream failed after start", { status: err.status, error: err.message, model: body.model });
+      return sseFrame(errorBody("anthropic", err), "error");
+    },
+    headers: { ...SSE_HEADERS, ...(early ? served(early) : {}) },
+  });
+}
+
+export function anthropicRoutes(ctx: AppContext) {
+  return new Elysia({ name: "anthropic" })
+    .get("/", () => ({ name: "switchyard", version: VERSION, docs: "/swagger", health: "/healthz" }), {
+      response: t.Object({ name: t.String(), version: t.String(), docs: t.String(), health: t.String() }),
+      detail: { tags: ["Operations"], summary: "Identify the gateway", description: "A small JSON answer; Claude Code probes `HEAD /` before its first request." },
+    })
+    .head("/", () => new Response(null, { status: 200 }), {
+      detail: { tags: ["Operations"], summary: "Connectivity probe (Claude Code)", description: "200 with no body." },
+    })
+    .post(
+      "/v1/messages",
+      async ({ body, request, set }) => {
+        const p = await prepare(ctx, body, request.headers, request.signal);
+        if (body.stream) return streamMessage(ctx, body, p, request.signal);
+        const res = await withSignatureRepair(p, repairLog(ctx, body.model), (request_) =>
+          ctx.gateway.generate({ model: body.model, request: request_, sessionKey: p.sessionKey, signal: request.signal }),
+        );
+        Object.assign(set.headers, served(res));
+        return toAnthropicMessage(res.response, translatorOptions(body, res));
+      },
+      {
+        body: MessagesBody,
+        detail: detail(
+          "Create a message (stream or not)",
+          "Anthropic Messages API. `stream: true` gives the SSE event sequence (message_start, content_block_*, message_delta, " +
+            "message_stop, with `ping` during quiet periods). Claude and Gemini models are both served; thinking signatures are " +
+            "only ever echoed to the model family that made them. `?beta=true` and anthropic-* headers are accepted.",
+        ),
+      },
+    )
+    .post(
+      "/v1/messages/count_tokens",
+      async ({ body, request, set }) => {
+        const p = await prepare(ctx, body, request.headers, request.signal);
+        const res = await ctx.gateway.countTokens({ model: body.model, request: p.request, signal: request.signal });
+        Object.assign(set.headers, served(res));
+        return { input_tokens: res.totalTokens };
+      },
+      {
+        body: CountTokensBody,
+        response: CountTokensResult,
+        detail: detail("Count input tokens", "The real count from upstream for the mapped request (system, tools and messages included)."),
+      },
+    );
+}

@@ -1,0 +1,219 @@
+// Upstream Gemini chunks → the Anthropic Messages event sequence (pure, stateful). One translator
+// per response: push() each chunk as it arrives, end() once upstream is done. The non-stream
+// response is built from the same events (response.ts), so both paths agree by construction.
+import { ApiError } from "../server/errors";
+import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
+import { restoreArgTypes } from "../shared/json-schema";
+import { tagSignature, type Family } from "./signature";
+
+export type AnthropicEvent = { type: string; [k: string]: unknown };
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+export interface TranslatorOptions {
+  /** message id (msg_…) */
+  id: string;
+  /** the model name the client asked for, echoed back as Anthropic does */
+  model: string;
+  /** family of the upstream model: tags the signatures handed out */
+  family: Family;
+  /** the request's stop sequences (matched here, see text()) */
+  stopSequences?: string[];
+  newToolId?: () => string;
+  /** upstream function name → the client's tool name and input_schema (arguments get its types back) */
+  tools?: ReadonlyMap<string, { name: string; schema: unknown }>;
+}
+
+export function mapUsage(u: GeminiUsage | undefined): Usage {
+  const prompt = u?.promptTokenCount ?? 0;
+  const cached = u?.cachedContentTokenCount ?? 0;
+  return {
+    input_tokens: Math.max(0, prompt - cached),
+    // Anthropic counts thinking as output
+    output_tokens: (u?.candidatesTokenCount ?? 0) + (u?.thoughtsTokenCount ?? 0),
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: cached,
+  };
+}
+
+const REFUSALS = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"]);
+
+export class MessageTranslator {
+  private started = false;
+  private index = -1;
+  private open: { type: string; signed: boolean } | undefined;
+  private sawTool = false;
+  private finish: string | undefined;
+  private usage: GeminiUsage | undefined;
+  private held = "";
+  private stopped: string | undefined;
+  private readonly newToolId: () => string;
+
+  constructor(private opts: TranslatorOptions) {
+    this.newToolId = opts.newToolId ?? (() => "toolu_" + crypto.randomUUID().replace(/-/g, "").slice(0, 24));
+  }
+
+  /** a stop sequence ended the answer: the caller stops reading upstream */
+  get done(): boolean {
+    return this.stopped !== undefined;
+  }
+
+  push(chunk: GeminiResponse): AnthropicEvent[] {
+    const out: AnthropicEvent[] = [];
+    if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    if (!this.started) {
+      this.started = true;
+      out.push({
+        type: "message_start",
+        message: {
+          id: this.opts.id,
+          type: "message",
+          role: "assistant",
+          model: this.opts.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { ...mapUsage(this.usage), output_tokens: 0 },
+        },
+      });
+    }
+    if (this.done) return out;
+    const cand = chunk.candidates?.[0];
+    for (const part of cand?.content?.parts ?? []) if (!this.done) this.part(part, out);
+    if (cand?.finishReason) this.finish = cand.finishReason;
+    return out;
+  }
+
+  /**
+   * Closes the message. With `requireFinish`, a stream that ended without a finish reason (cut
+   * upstream) throws, so the client gets an error event rather than a silently short answer.
+   */
+  end(requireFinish = false): AnthropicEvent[] {
+    if (requireFinish && !this.finish && !this.done) throw new ApiError(502, "upstream stream ended before the answer was finished", { reason: "stream_cut" });
+    const out: AnthropicEvent[] = this.started ? [] : this.push({});
+    this.flush(out);
+    this.close(out);
+    const stop = this.stopReason();
+    out.push({ type: "message_delta", delta: { stop_reason: stop.reason, stop_sequence: stop.sequence }, usage: mapUsage(this.usage) });
+    out.push({ type: "message_stop" });
+    return out;
+  }
+
+  private stopReason(): { reason: string; sequence: string | null } {
+    if (this.stopped !== undefined) return { reason: "stop_sequence", sequence: this.stopped };
+    if (this.sawTool) return { reason: "tool_use", sequence: null };
+    const f = this.finish ?? "STOP";
+    if (f === "MAX_TOKENS") return { reason: "max_tokens", sequence: null };
+    if (REFUSALS.has(f)) return { reason: "refusal", sequence: null };
+    return { reason: "end_turn", sequence: null };
+  }
+
+  private part(p: GeminiPart, out: AnthropicEvent[]) {
+    const sig = typeof p.thoughtSignature === "string" && p.thoughtSignature ? p.thoughtSignature : undefined;
+    if (p.thought || p.functionCall || p.inlineData || sig) this.flush(out);
+    if (p.thought) {
+      if (this.open?.type !== "thinking" || this.open.signed) this.start(out, { type: "thinking", thinking: "", signature: "" });
+      if (p.text) out.push(this.delta({ type: "thinking_delta", thinking: p.text }));
+      if (sig) this.sign(tagSignature(this.opts.family, "thought", sig), out);
+      return;
+    }
+    // a signature on a non-thought part (Gemini: on a call or the final text) travels as a thinking
+    // block just before it, so the client echoes it back in the right place
+    if (sig) {
+      if (this.open?.type !== "thinking" || this.open.signed) this.start(out, { type: "thinking", thinking: "", signature: "" });
+      this.sign(tagSignature(this.opts.family, "part", sig), out);
+    }
+    if (p.functionCall) {
+      this.sawTool = true;
+      const fc = p.functionCall;
+      const tool = this.opts.tools?.get(fc.name);
+      this.start(out, { type: "tool_use", id: fc.id || this.newToolId(), name: tool?.name ?? fc.name, input: {} });
+      const args = restoreArgTypes(fc.args ?? {}, tool?.schema);
+      out.push(this.delta({ type: "input_json_delta", partial_json: JSON.stringify(args) }));
+      this.close(out);
+      return;
+    }
+    if (p.inlineData?.data) return this.emitText(`![image](data:${p.inlineData.mimeType};base64,${p.inlineData.data})`, out);
+    if (typeof p.text === "string" && p.text) this.text(p.text, out);
+  }
+
+  /**
+   * Stop sequences are matched here rather than upstream: Google reports a stop sequence as a plain
+   * STOP, so only a local match can tell the client which one ended the answer. Text that could be
+   * the start of a stop sequence is held back until the next chunk decides.
+   */
+  private text(s: string, out: AnthropicEvent[]) {
+    const seqs = this.opts.stopSequences?.filter(Boolean) ?? [];
+    let buf = this.held + s;
+    this.held = "";
+    if (seqs.length) {
+      let cut = -1;
+      let which: string | undefined;
+      for (const q of seqs) {
+        const i = buf.indexOf(q);
+        if (i >= 0 && (cut < 0 || i < cut)) [cut, which] = [i, q];
+      }
+      if (which !== undefined) {
+        this.emitText(buf.slice(0, cut), out);
+        this.stopped = which;
+        return;
+      }
+      const keep = partialMatch(buf, seqs);
+      this.held = buf.slice(buf.length - keep);
+      buf = buf.slice(0, buf.length - keep);
+    }
+    this.emitText(buf, out);
+  }
+
+  private flush(out: AnthropicEvent[]) {
+    const h = this.held;
+    this.held = "";
+    this.emitText(h, out);
+  }
+
+  private emitText(text: string, out: AnthropicEvent[]) {
+    if (!text) return;
+    if (this.open?.type !== "text") this.start(out, { type: "text", text: "" });
+    out.push(this.delta({ type: "text_delta", text }));
+  }
+
+  private start(out: AnthropicEvent[], block: Record<string, unknown>) {
+    this.close(out);
+    this.index++;
+    out.push({ type: "content_block_start", index: this.index, content_block: block });
+    this.open = { type: block.type as string, signed: false };
+  }
+
+  private sign(tagged: string, out: AnthropicEvent[]) {
+    out.push(this.delta({ type: "signature_delta", signature: tagged }));
+    this.open!.signed = true;
+    this.close(out);
+  }
+
+  private delta(delta: Record<string, unknown>): AnthropicEvent {
+    return { type: "content_block_delta", index: this.index, delta };
+  }
+
+  private close(out: AnthropicEvent[]) {
+    if (!this.open) return;
+    out.push({ type: "content_block_stop", index: this.index });
+    this.open = undefined;
+  }
+}
+
+/** length of the longest tail of `text` that is a proper prefix of some stop sequence */
+function partialMatch(text: string, seqs: string[]): number {
+  let best = 0;
+  for (const q of seqs)
+    for (let k = Math.min(q.length - 1, text.length); k > best; k--)
+      if (text.endsWith(q.slice(0, k))) {
+        best = k;
+        break;
+      }
+  return best;
+}

@@ -1,0 +1,125 @@
+// Error shapes on /v1/messages (Anthropic's {"type":"error","error":{type,message}}), failures after
+// the stream started (an `error` event), and ping keep-alives while upstream is quiet.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Anthropic from "@anthropic-ai/sdk";
+import { startStack, type Stack } from "../helpers/stack";
+import { ApiError, errorBody } from "../../src/server/errors";
+
+let stack: Stack;
+let client: Anthropic;
+
+beforeAll(async () => {
+  // a short keep-alive so a delayed upstream shows pings
+  stack = await startStack({ delays: false, config: { server: { keepAliveSeconds: 0.05 } } });
+  client = new Anthropic({ apiKey: stack.apiKey, baseURL: stack.url, maxRetries: 0 });
+});
+afterAll(() => stack?.stop());
+
+const ask = (model: string, extra: Record<string, unknown> = {}) =>
+  client.messages.create({ model, max_tokens: 50, messages: [{ role: "user", content: "hi" }], ...extra } as any).catch((e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
+
+const raw = (body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+
+describe("error shapes", () => {
+  test("400 invalid_request_error naming the field (validation)", async () => {
+    const err = (await client.messages.create({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "x" }] } as any).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("max_tokens") } });
+  });
+
+  test("400 naming a block field (mapper) and malformed JSON", async () => {
+    const res = await raw({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "nope", content: "x" }] }] });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.type).toBe("error");
+    expect(body.error.type).toBe("invalid_request_error");
+    expect(body.error.message).toContain("messages[0].content[0].tool_use_id");
+    const bad = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "application/json" }, body: "{not json" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.type).toBe("invalid_request_error");
+  });
+
+  test("401 authentication_error for a wrong key", async () => {
+    const wrong = new Anthropic({ apiKey: "sk-wrong", baseURL: stack.url, maxRetries: 0 });
+    const err = (await wrong.messages.create({ model: "claude-sonnet-4-5", max_tokens: 5, messages: [{ role: "user", content: "x" }] }).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
+    expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(err.error).toMatchObject({ type: "error", error: { type: "authentication_error" } });
+  });
+
+  test("404 not_found_error for an unknown model", async () => {
+    const err = await ask("no-such-model-1");
+    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((err as any).error.error.type).toBe("not_found_error");
+  });
+
+  test("429 rate_limit_error with retry-after when the only account's quota is gone", async () => {
+    stack.sim.addFault({ kind: "quota_exhausted", model: "gemini-2.5-pro", resetSeconds: 120 });
+    try {
+      const err = (await ask("gemini-2.5-pro")) as InstanceType<typeof Anthropic.APIError>;
+      expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+      expect(err.error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+      expect(Number(err.headers?.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      stack.sim.clearFaults();
+    }
+  });
+
+  test("no upstream capacity on the only account: the pool answers 429 with retry-after (Claude Code retries it)", async () => {
+    stack.sim.addFault({ kind: "capacity_503", model: "gemini-3-pro-low", resetSeconds: 30 });
+    try {
+      const err = (await ask("gemini-3-pro-low")) as InstanceType<typeof Anthropic.APIError>;
+      expect(err.status).toBe(429);
+      expect(err.error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+      expect(Number(err.headers?.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      stack.sim.clearFaults();
+    }
+  });
+
+  test("every status gets Anthropic's error type", () => {
+    const table: [number, string][] = [
+      [400, "invalid_request_error"],
+      [401, "authentication_error"],
+      [403, "permission_error"],
+      [404, "not_found_error"],
+      [413, "request_too_large"],
+      [429, "rate_limit_error"],
+      [500, "api_error"],
+      [502, "api_error"],
+      [503, "overloaded_error"],
+      [529, "overloaded_error"],
+    ];
+    for (const [status, type] of table) expect(errorBody("anthropic", new ApiError(status, "m"))).toEqual({ type: "error", error: { type, message: "m" } });
+  });
+});
+
+describe("streaming failures and keep-alives", () => {
+  test("an upstream cut after the first byte becomes an `error` event (the SDK throws)", async () => {
+    stack.sim.addFault({ kind: "stream_cut", model: "gemini-2.5-flash-lite", times: 1 });
+    const res = await raw({ model: "gemini-2.5-flash-lite", max_tokens: 100, stream: true, messages: [{ role: "user", content: "a longer answer please, several words" }] });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain("event: message_start");
+    expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"\w+_error"/);
+    expect(text).not.toContain("event: message_stop");
+
+    stack.sim.addFault({ kind: "stream_cut", model: "gemini-2.5-flash-lite", times: 1 });
+    const err = await client.messages
+      .stream({ model: "gemini-2.5-flash-lite", max_tokens: 100, messages: [{ role: "user", content: "again please" }] })
+      .finalMessage()
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+  });
+
+  test("ping events while upstream is slow to answer; the message still arrives whole", async () => {
+    stack.sim.addFault({ kind: "delay", delayMs: 1000, times: 1 });
+    const res = await raw({ model: "claude-sonnet-4-5", max_tokens: 100, stream: true, messages: [{ role: "user", content: "slow one" }] });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('event: ping\ndata: {"type":"ping"}');
+    const answer = [...text.matchAll(/"text_delta","text":("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!)).join("");
+    expect(answer).toBe("Echo: slow one");
+    expect(text).toContain("event: message_stop");
+  });
+});

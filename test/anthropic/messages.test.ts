@@ -1,0 +1,276 @@
+// /v1/messages and /v1/messages/count_tokens with the real Anthropic SDK against a real gateway and
+// the upstream simulator (test/helpers/stack.ts).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Anthropic from "@anthropic-ai/sdk";
+import { startStack, type Stack } from "../helpers/stack";
+import { tagSignature } from "../../src/anthropic/signature";
+
+let stack: Stack;
+let client: Anthropic;
+
+beforeAll(async () => {
+  stack = await startStack({ delays: false });
+  client = new Anthropic({ apiKey: stack.apiKey, baseURL: stack.url, maxRetries: 0 });
+});
+afterAll(() => stack?.stop());
+
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const weather: Anthropic.Tool = {
+  name: "get_weather",
+  description: "Current weather for a city",
+  input_schema: { type: "object", properties: { city: { type: "string", description: "city name" } }, required: ["city"] },
+};
+const upstreamCalls = (method: string) => stack.sim.requests({ method });
+const lastUpstream = (method: string) => upstreamCalls(method).at(-1)!.body.request;
+/** everything but the ids and signature bytes (fresh per response) and the SDK's own stream-helper fields */
+function withoutIds(m: Anthropic.Message) {
+  const { parsed_output: _p, stop_details: _s, ...rest } = m as any;
+  return {
+    ...rest,
+    id: "msg",
+    content: m.content.map((b) => {
+      const { parsed_output: _bp, ...block } = b as any;
+      if (block.type === "thinking") return { ...block, signature: block.signature.replace(/^(sy1\.\w+\.[tp]\.).+$/s, "$1<sig>") };
+      return block.type === "tool_use" ? { ...block, id: "toolu" } : block;
+    }),
+  };
+}
+
+describe("POST /v1/messages", () => {
+  test("non-stream: text, stop reason, usage, served-by headers", async () => {
+    const { data, response } = await client.messages
+      .create({ model: "claude-sonnet-4-5", max_tokens: 256, system: "be brief", messages: [{ role: "user", content: "hello there" }] })
+      .withResponse();
+    expect(data.type).toBe("message");
+    expect(data.role).toBe("assistant");
+    expect(data.model).toBe("claude-sonnet-4-5");
+    expect(data.id).toMatch(/^msg_/);
+    expect(data.content).toEqual([{ type: "text", text: "Echo: hello there" } as any]);
+    expect(data.stop_reason).toBe("end_turn");
+    const sent = lastUpstream("generateContent");
+    expect(data.usage.input_tokens).toBe(stack.sim.countTokens(sent));
+    expect(data.usage.output_tokens).toBeGreaterThan(0);
+    expect(data.usage.cache_read_input_tokens).toBe(0);
+    expect(data.usage.cache_creation_input_tokens).toBe(0);
+    expect(response.headers.get("x-account-email")).toBe(stack.accounts[0]!.email);
+    expect(response.headers.get("x-mapped-model")).toBe("claude-sonnet-4-5");
+    expect(sent.systemInstruction).toEqual({ role: "user", parts: [{ text: "be brief" }] });
+  });
+
+  test("stream: the SDK's collected message equals the non-stream one; events in protocol order", async () => {
+    for (const model of ["claude-sonnet-4-5-thinking", "gemini-2.5-flash"]) {
+      const params: Anthropic.MessageCreateParamsNonStreaming = {
+        model,
+        max_tokens: 4096,
+        thinking: { type: "enabled", budget_tokens: 1024 },
+        messages: [{ role: "user", content: "tell me about streams" }],
+      };
+      const plain = await client.messages.create(params);
+      const stream = client.messages.stream(params);
+      const types: string[] = [];
+      stream.on("streamEvent", (ev) => types.push(ev.type));
+      const streamed = await stream.finalMessage();
+      expect(withoutIds(streamed)).toEqual(withoutIds(plain));
+      expect(plain.content.map((b) => b.type)).toEqual(["thinking", "text"]);
+      expect((plain.content[0] as Anthropic.ThinkingBlock).signature).toStartWith(`sy1.${model.startsWith("claude") ? "claude" : "gemini"}.t.`);
+      expect(types[0]).toBe("message_start");
+      expect(types.slice(-2)).toEqual(["message_delta", "message_stop"]);
+      expect(types.filter((t) => t === "content_block_delta").length).toBeGreaterThan(2);
+    }
+  });
+
+  test("stream over raw HTTP: SSE framing with event names, served-by headers", async () => {
+    const res = await fetch(`${stack.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": stack.apiKey, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 100, stream: true, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+    expect(res.headers.get("x-mapped-model")).toBe("claude-sonnet-4-5");
+    const text = await res.text();
+    const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => [m[1], JSON.parse(m[2]!).type]);
+    for (const [name, type] of events) expect(name).toBe(type);
+    expect(events[0]![0]).toBe("message_start");
+    expect(events.at(-1)![0]).toBe("message_stop");
+  });
+
+  test("tool-use round trip with thinking signatures carried across turns (Claude)", async () => {
+    const model = "claude-sonnet-4-5-thinking";
+    const q: Anthropic.MessageParam = { role: "user", content: "please call get_weather for Paris" };
+    const base = { model, max_tokens: 4096, thinking: { type: "enabled" as const, budget_tokens: 2048 }, tools: [weather] };
+    const first = await client.messages.stream({ ...base, messages: [q] }).finalMessage();
+    expect(first.stop_reason).toBe("tool_use");
+    const call = first.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+    expect(call).toMatchObject({ name: "get_weather", input: { city: expect.any(String) } });
+    const signed = first.content.filter((b) => b.type === "thinking") as Anthropic.ThinkingBlock[];
+    expect(signed.length).toBeGreaterThan(0);
+    const before = upstreamCalls("generateContent").length;
+
+    const second = await client.messages.create({
+      ...base,
+      messages: [q, { role: "assistant", content: first.content as any }, { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "18C and sunny" }] }],
+    });
+    expect(second.stop_reason).toBe("end_turn");
+    expect((second.content.find((b) => b.type === "text") as Anthropic.TextBlock).text).toContain('Function get_weather returned {"output":"18C and sunny"}');
+    // one upstream call (no repair needed), and the history carries upstream's own signatures where they came from
+    expect(upstreamCalls("generateContent").slice(before).map((c) => c.status)).toEqual([200]);
+    const sent = lastUpstream("generateContent");
+    const model1 = sent.contents[1];
+    expect(model1.role).toBe("model");
+    const upstreamSig: string = model1.parts[0].thoughtSignature;
+    expect(model1.parts[0]).toMatchObject({ thought: true, text: (signed[0] as Anthropic.ThinkingBlock).thinking });
+    expect(signed[0]!.signature).toBe(tagSignature("claude", "thought", upstreamSig));
+    expect(model1.parts.at(-1)).toMatchObject({ functionCall: { name: "get_weather", id: call.id } });
+    expect(sent.contents[2].parts[0]).toEqual({ functionResponse: { name: "get_weather", response: { output: "18C and sunny" }, id: call.id } });
+  });
+
+  test("tool-use round trip on Gemini 3 (its call signature must come back on the call)", async () => {
+    const model = "gemini-3-flash";
+    const q: Anthropic.MessageParam = { role: "user", content: "use get_weather for Rome" };
+    const first = await client.messages.create({ model, max_tokens: 1024, tools: [weather], messages: [q] });
+    const call = first.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+    expect(first.content.map((b) => b.type)).toEqual(["thinking", "tool_use"]);
+    const second = await client.messages.create({
+      model,
+      max_tokens: 1024,
+      tools: [weather],
+      messages: [q, { role: "assistant", content: first.content as any }, { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "rainy" }] }],
+    });
+    expect((second.content[0] as Anthropic.TextBlock).text).toContain("Function get_weather returned");
+    const sent = lastUpstream("generateContent");
+    expect(sent.contents[1].parts).toEqual([{ functionCall: { name: "get_weather", args: call.input, id: call.id }, thoughtSignature: expect.any(String) }]);
+    expect(sent.contents[1].parts[0].thoughtSignature).not.toBe("skip_thought_signature_validator");
+  });
+
+  test("a bogus signature upstream rejects is repaired once: exactly 2 upstream calls, then success", async () => {
+    stack.sim.clearRequests();
+    const bogus = tagSignature("claude", "thought", "forged".repeat(12));
+    const res = await client.messages.create({
+      model: "claude-sonnet-4-5-thinking",
+      max_tokens: 4096,
+      thinking: { type: "enabled", budget_tokens: 1024 },
+      messages: [
+        { role: "user", content: "first question" },
+        { role: "assistant", content: [{ type: "thinking", thinking: "old thoughts", signature: bogus }, { type: "text", text: "old answer" }] },
+        { role: "user", content: "second question" },
+      ],
+    });
+    expect(res.content.find((b) => b.type === "text")).toMatchObject({ text: "Echo: second question" });
+    const calls = upstreamCalls("generateContent");
+    expect(calls.map((c) => c.status)).toEqual([400, 200]);
+    expect(JSON.stringify(calls[1]!.body)).not.toContain("forged");
+  });
+
+  test("images: base64 is inlined; URL sources are refused when fetching is off (400 naming the block)", async () => {
+    const ok = await client.messages.create({
+      model: "gemini-2.5-flash",
+      max_tokens: 100,
+      messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: PNG } }, { type: "text", text: "what is this" }] }],
+    });
+    expect((ok.content[0] as Anthropic.TextBlock).text).toBe("Echo: what is this");
+    expect(lastUpstream("generateContent").contents[0].parts[0]).toEqual({ inlineData: { mimeType: "image/png", data: PNG } });
+    expect(ok.usage.input_tokens).toBeGreaterThanOrEqual(258); // the simulator's flat image charge
+
+    const err = await client.messages
+      .create({
+        model: "gemini-2.5-flash",
+        max_tokens: 100,
+        messages: [{ role: "user", content: [{ type: "text", text: "and this?" }, { type: "image", source: { type: "url", url: "http://127.0.0.1:1/x.png" } }] }],
+      })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("messages[0].content[1].source") } });
+  });
+
+  test("stop_sequences end the answer where they match (stop_reason stop_sequence)", async () => {
+    const params = { model: "claude-sonnet-4-5", max_tokens: 100, stop_sequences: ["world"], messages: [{ role: "user" as const, content: "hello world again" }] };
+    const plain = await client.messages.create(params);
+    expect(plain).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "world", content: [{ type: "text", text: "Echo: hello " }] });
+    // streaming stops reading upstream at the match, so only usage may differ
+    const streamed = await client.messages.stream(params).finalMessage();
+    expect({ ...withoutIds(streamed), usage: null }).toEqual({ ...withoutIds(plain), usage: null });
+  });
+
+  test("tool_choice reaches upstream (tool → ANY with the name)", async () => {
+    const res = await client.messages.create({
+      model: "gemini-2.5-flash",
+      max_tokens: 100,
+      tools: [weather, { ...weather, name: "get_time" }],
+      tool_choice: { type: "tool", name: "get_time" },
+      messages: [{ role: "user", content: "anything" }],
+    });
+    expect(res.content.find((b) => b.type === "tool_use")).toMatchObject({ name: "get_time" });
+    expect(lastUpstream("generateContent").toolConfig).toEqual({ functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["get_time"] } });
+  });
+});
+
+describe("POST /v1/messages/count_tokens", () => {
+  test("the real upstream count of the mapped request, system and tools included", async () => {
+    const params = { model: "claude-sonnet-4-5", system: "you are a weather bot", tools: [weather], messages: [{ role: "user" as const, content: "weather in Oslo?" }] };
+    const { input_tokens } = await client.messages.countTokens(params);
+    const sent = lastUpstream("countTokens");
+    expect(sent.systemInstruction).toBeDefined();
+    expect(sent.tools).toBeDefined();
+    expect(input_tokens).toBe(stack.sim.countTokens(sent));
+    const bare = await client.messages.countTokens({ model: params.model, messages: params.messages });
+    expect(input_tokens).toBeGreaterThan(bare.input_tokens);
+    expect(bare.input_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe("Claude Code specifics", () => {
+  const body = JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 50, messages: [{ role: "user", content: "probe" }] });
+  test("HEAD / and GET / answer 200", async () => {
+    const head = await fetch(stack.url + "/", { method: "HEAD", headers: { authorization: `Bearer ${stack.apiKey}` } });
+    expect(head.status).toBe(200);
+    const get = await fetch(stack.url + "/", { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    expect(get.status).toBe(200);
+    expect(await get.json()).toMatchObject({ name: "switchyard" });
+  });
+
+  test("?beta=true, unknown query parameters and anthropic-* headers are accepted", async () => {
+    const res = await fetch(`${stack.url}/v1/messages?beta=true&foo=bar`, {
+      method: "POST",
+      headers: {
+        "x-api-key": stack.apiKey,
+        "content-type": "application/json",
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14",
+      },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()).content[0].text).toBe("Echo: probe");
+    const beta = await client.beta.messages.create({ model: "claude-sonnet-4-5", max_tokens: 50, messages: [{ role: "user", content: "beta probe" }], betas: ["interleaved-thinking-2025-05-14"] });
+    expect(beta.content[0]).toMatchObject({ type: "text", text: "Echo: beta probe" });
+  });
+
+  test("both x-api-key (SDK 0.x, ANTHROPIC_API_KEY) and Authorization: Bearer (SDK 1.x, ANTHROPIC_AUTH_TOKEN) carry the key", async () => {
+    for (const headers of [{ "x-api-key": stack.apiKey }, { authorization: `Bearer ${stack.apiKey}` }] as Record<string, string>[]) {
+      const res = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+      expect(res.status).toBe(200);
+    }
+    const viaToken = new Anthropic({ authToken: stack.apiKey, apiKey: null, baseURL: stack.url, maxRetries: 0 });
+    expect((await viaToken.messages.create({ model: "claude-sonnet-4-5", max_tokens: 50, messages: [{ role: "user", content: "t" }] })).content[0]).toMatchObject({ text: "Echo: t" });
+  });
+
+  test("a mid-conversation system message (Claude Code's mid-conversation-system beta) is accepted", async () => {
+    const res = await client.messages.create({
+      model: "gemini-3-flash",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "question" }, { role: "system", content: "extra instructions" } as any],
+    });
+    expect(res.content.at(-1)).toMatchObject({ type: "text", text: expect.stringContaining("extra instructions") });
+    expect(lastUpstream("generateContent").contents).toEqual([{ role: "user", parts: [{ text: "question" }, { text: "<system>\nextra instructions\n</system>" }] }]);
+  });
+
+  test("metadata.user_id makes a stable session (same upstream sessionId for the same user)", async () => {
+    const send = (text: string) =>
+      client.messages.create({ model: "claude-sonnet-4-5", max_tokens: 50, metadata: { user_id: "user_abc_session_1" }, messages: [{ role: "user", content: text }] });
+    await send("one");
+    const a = lastUpstream("generateContent").sessionId;
+    await send("two, a different conversation start");
+    expect(lastUpstream("generateContent").sessionId).toBe(a);
+  });
+});
