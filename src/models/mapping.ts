@@ -24,6 +24,8 @@ export const BUILTIN_ALIASES: Record<string, string> = {
   "claude-3-haiku-2*": "claude-sonnet-4-5",
   "claude-3-5-haiku-2*": "claude-sonnet-4-5",
   "claude-haiku-4-5-2*": "claude-sonnet-4-5",
+  // upstream serves no Haiku; Claude Code uses it for background work
+  "claude-haiku-*": "claude-sonnet-4-5",
   "claude-sonnet-4-5-2*": "claude-sonnet-4-5",
   "claude-opus-4-5-2*": "claude-opus-4-5-thinking",
   "claude-opus-4-1-2*": "claude-opus-4-5-thinking",

@@ -1,0 +1,189 @@
+// Pure mappers for the Gemini-native surface: path parsing, snake_case → camelCase request
+// normalisation, session keys, the model list and the stream frames.
+import { stripModelsPrefix, type ModelInfo } from "../models/catalog";
+import { ApiError, badRequest, errorBody } from "../server/errors";
+import { sessionFromConversation } from "../shared/session";
+import type { GeminiContent, GeminiRequest, GeminiResponse } from "../upstream/types";
+
+export const ACTIONS = ["generateContent", "streamGenerateContent", "countTokens"] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/**
+ * The `{model}` path segment (e.g. "gemini-2.5-flash:generateContent") → model and action. Accepts a doubled "models/" prefix
+ * and a URL-encoded colon. No action → action undefined (a GET of one model).
+ */
+export function parseModelPath(tail: string): { model: string; action?: string } {
+  let s = tail;
+  try {
+    if (/%[0-9a-f]{2}/i.test(s)) s = decodeURIComponent(s);
+  } catch {
+    // already decoded by the router and holding a literal "%": keep it as it is
+  }
+  const colon = s.lastIndexOf(":");
+  const model = stripModelsPrefix(colon >= 0 ? s.slice(0, colon) : s);
+  const action = colon >= 0 ? s.slice(colon + 1) : undefined;
+  if (!model || model.includes("/")) throw badRequest(`invalid model name "${s.slice(0, colon >= 0 ? colon : undefined)}"`, "model");
+  return { model, action };
+}
+
+export function isAction(a: string | undefined): a is Action {
+  return (ACTIONS as readonly string[]).includes(a ?? "");
+}
+
+// ---- snake_case → camelCase -------------------------------------------------------------------
+
+const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** Values whose keys are the user's own names (or free JSON): copied as they are. */
+const OPAQUE = new Set(["args", "response", "labels", "parametersJsonSchema", "responseJsonSchema", "example", "default", "enum", "metadata"]);
+/** Values that are Gemini `Schema` objects: keywords are converted, property names are not. */
+const SCHEMA = new Set(["parameters", "responseSchema"]);
+
+/** Deep snake_case → camelCase of the field names Gemini defines, leaving user-named keys alone. */
+export function camelizeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelizeKeys);
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const key = camel(k);
+    // when both spellings are present the camelCase one wins
+    if (key !== k && Object.hasOwn(value, key)) continue;
+    out[key] = OPAQUE.has(key) ? v : SCHEMA.has(key) ? camelizeSchema(v) : camelizeKeys(v);
+  }
+  return out;
+}
+
+function camelizeSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(camelizeSchema);
+  if (!isPlainObject(schema)) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    const key = camel(k);
+    if (key !== k && Object.hasOwn(schema, key)) continue;
+    if (key === "properties" && isPlainObject(v)) {
+      out[key] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, camelizeSchema(s)]));
+    } else if (key === "items" || key === "anyOf") {
+      out[key] = camelizeSchema(v);
+    } else {
+      out[key] = v; // enum, required, propertyOrdering, example, default, …: values kept
+    }
+  }
+  return out;
+}
+
+/** The order upstream sees (stable so its prompt cache can match), then any other field by name. */
+const FIELD_ORDER = ["systemInstruction", "tools", "toolConfig", "generationConfig", "safetySettings", "cachedContent", "contents"];
+
+/** A client body (either spelling) → a camelCase GeminiRequest in a stable field order. */
+export function normalizeRequest(body: Record<string, unknown>): GeminiRequest {
+  const c = camelizeKeys(body) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of FIELD_ORDER) if (c[k] !== undefined) out[k] = c[k];
+  for (const k of Object.keys(c).sort()) if (!(k in out) && c[k] !== undefined && k !== "model") out[k] = c[k];
+  // a bare string systemInstruction is common in hand-written bodies
+  if (typeof out.systemInstruction === "string") out.systemInstruction = { parts: [{ text: out.systemInstruction }] };
+  return out as GeminiRequest;
+}
+
+/** The countTokens body: `{contents}` or `{generateContentRequest: {…}}` → the request to count. */
+export function countTokensRequest(body: Record<string, unknown>): GeminiRequest {
+  const c = camelizeKeys(body) as Record<string, unknown>;
+  const inner = isPlainObject(c.generateContentRequest) ? c.generateContentRequest : c;
+  const req = normalizeRequest(inner);
+  delete req.safetySettings; // upstream countTokens rejects it (upstream-protocol §2.2)
+  if (!Array.isArray(req.contents)) {
+    const field = isPlainObject(c.generateContentRequest) ? "generateContentRequest.contents" : "contents";
+    throw badRequest(`${field} is required and must be an array`, field);
+  }
+  return req;
+}
+
+// ---- sessions ---------------------------------------------------------------------------------
+
+const textOf = (c: GeminiContent | undefined) =>
+  (c?.parts ?? [])
+    .map((p) => (typeof p?.text === "string" && !p.thought ? p.text : ""))
+    .join("");
+
+/** Sticky-session fingerprint: the system instruction and the first user turn's text. */
+export function conversationSession(req: GeminiRequest): string | undefined {
+  const firstUser = req.contents.find((c) => c && (c.role === "user" || c.role === undefined));
+  return sessionFromConversation(textOf(req.systemInstruction) || undefined, textOf(firstUser) || undefined);
+}
+
+// ---- model list -------------------------------------------------------------------------------
+
+export interface GeminiModel {
+  name: string;
+  version: string;
+  displayName: string;
+  description: string;
+  inputTokenLimit?: number;
+  outputTokenLimit?: number;
+  supportedGenerationMethods: string[];
+  thinking?: boolean;
+}
+
+/** One catalogue entry in Gemini's shape; displayName is the bare id (what clients send back). */
+export function toGeminiModel(m: ModelInfo): GeminiModel {
+  const out: GeminiModel = {
+    name: `models/${m.id}`,
+    version: "001",
+    displayName: m.id,
+    description: m.description ?? (m.displayName && m.displayName !== m.id ? m.displayName : ""),
+    inputTokenLimit: m.inputTokenLimit,
+    outputTokenLimit: m.outputTokenLimit,
+    supportedGenerationMethods: ["generateContent", "streamGenerateContent", "countTokens"],
+  };
+  if (m.thinking) out.thinking = true;
+  return JSON.parse(JSON.stringify(out));
+}
+
+/** A configured alias as a list entry (clients may call it by that name). */
+export function aliasModel(name: string, target: string, base?: ModelInfo): ModelInfo {
+  return { ...base, id: name, displayName: name, description: `alias of ${target}` };
+}
+
+export const MAX_PAGE_SIZE = 1000;
+
+/** Paging over the list: no pageSize → everything; the token is an opaque offset. */
+export function pageModels<T>(items: T[], pageSize?: string, pageToken?: string): { page: T[]; nextPageToken?: string } {
+  let start = 0;
+  if (pageToken) {
+    const m = /^o(\d+)$/.exec(decodeToken(pageToken));
+    if (!m) throw badRequest("invalid pageToken", "pageToken");
+    start = Number(m[1]);
+  }
+  if (pageSize === undefined || pageSize === "") return { page: items.slice(start) };
+  const size = Number(pageSize);
+  if (!Number.isInteger(size) || size < 0) throw badRequest("pageSize must be a non-negative integer", "pageSize");
+  const n = size === 0 ? 50 : Math.min(size, MAX_PAGE_SIZE); // Google: 0 → server default
+  const page = items.slice(start, start + n);
+  return start + n < items.length ? { page, nextPageToken: encodeToken(`o${start + n}`) } : { page };
+}
+
+const encodeToken = (s: string) => Buffer.from(s).toString("base64url");
+function decodeToken(t: string): string {
+  try {
+    return Buffer.from(t, "base64url").toString("utf8");
+  } catch {
+    return "";
+  }
+}
+
+// ---- stream frames ----------------------------------------------------------------------------
+
+/** Google separates SSE events with CRLF CRLF. */
+export const sseData = (data: unknown) => `data: ${JSON.stringify(data)}\r\n\r\n`;
+export const SSE_KEEPALIVE = ": keep-alive\r\n\r\n";
+
+export const errorPayload = (err: ApiError) => errorBody("gemini", err);
+
+/** The frames of the JSON-array form ("[" prefix and "]" suffix are written by the stream). */
+export function arrayFrame(chunk: GeminiResponse | unknown, first: boolean): string {
+  return (first ? "" : ",\r\n") + JSON.stringify(chunk);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,131 @@
+// Gemini-native routes (/v1beta/models…, and the /v1/models/{model}:{action} spelling some SDKs use).
+import { Elysia } from "elysia";
+import { stripModelsPrefix } from "../models/catalog";
+import type { AppContext } from "../server/context";
+import { ApiError, badRequest } from "../server/errors";
+import { explicitSession } from "../shared/session";
+import type { GenerateArgs } from "../upstream/types";
+import {
+  ACTIONS,
+  aliasModel,
+  conversationSession,
+  countTokensRequest,
+  isAction,
+  normalizeRequest,
+  pageModels,
+  parseModelPath,
+  toGeminiModel,
+} from "./mappers";
+import { check, CountTokensRequest, GenerateContentRequest, ListQuery, ModelActionBody, ModelActionQuery } from "./schemas";
+import { servedHeaders, streamResponse } from "./stream";
+
+const detail = (summary: string, description: string) => ({ tags: ["Gemini"], summary, description });
+
+/** The catalogue plus configured exact aliases, as the Gemini list offers them. */
+function catalogue(ctx: AppContext) {
+  const models = ctx.catalog.list();
+  const ids = new Set(models.map((m) => m.id));
+  const aliases = ctx.catalog
+    .aliasNames()
+    .filter((a) => !ids.has(a))
+    .map((a) => {
+      const target = ctx.catalog.aliasTarget(a) ?? "";
+      return aliasModel(a, target, ctx.catalog.get(target));
+    });
+  return [...models, ...aliases];
+}
+
+/**
+ * `{models, nextPageToken?}` in Gemini's shape. Exported because @google/genai 3.x lists models at
+ * GET /v1/models (the OpenAI route): that route can answer Google clients with this.
+ */
+export function geminiModelList(ctx: AppContext, query: { pageSize?: string; pageToken?: string }) {
+  const { page, nextPageToken } = pageModels(catalogue(ctx), query.pageSize, query.pageToken);
+  const models = page.map(toGeminiModel);
+  return nextPageToken ? { models, nextPageToken } : { models };
+}
+
+/** One model in Gemini's shape, or ApiError 404. */
+export function geminiModel(ctx: AppContext, id: string) {
+  const model = stripModelsPrefix(id);
+  const found = catalogue(ctx).find((m) => m.id === model);
+  if (!found) throw new ApiError(404, `models/${model} is not found`, { reason: "not_found" });
+  return toGeminiModel(found);
+}
+
+/** Google's SDKs identify themselves (x-goog-api-client) or send their key as x-goog-api-key. */
+export const isGoogleClient = (h: Headers) => h.has("x-goog-api-client") || h.has("x-goog-api-key");
+
+export function geminiRoutes(ctx: AppContext) {
+  type Set = { headers: Record<string, string | number> };
+  const handleAction = async (segment: string, body: unknown, alt: string | undefined, request: Request, set: Set, v1: boolean) => {
+    const { model, action } = parseModelPath(segment);
+    if (action === undefined) {
+      if (v1) throw new ApiError(404, `no route for POST ${new URL(request.url).pathname}`, { reason: "not_found" });
+      throw badRequest(`missing action: POST /v1beta/models/${model}:{${ACTIONS.join("|")}}`, "action");
+    }
+    if (!isAction(action)) throw badRequest(`unknown action "${action}"; expected one of ${ACTIONS.join(", ")}`, "action");
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("the body must be a JSON object", "body");
+    const raw = body as Record<string, unknown>;
+
+    if (action === "countTokens") {
+      check(CountTokensRequest, raw);
+      const req = countTokensRequest(raw);
+      const res = await ctx.gateway.countTokens({ model, request: req, signal: request.signal });
+      Object.assign(set.headers, servedHeaders(res));
+      return { totalTokens: res.totalTokens };
+    }
+
+    const req = normalizeRequest(raw);
+    check(GenerateContentRequest, req);
+    const args: GenerateArgs = {
+      model,
+      request: req,
+      sessionKey: explicitSession(request.headers) ?? conversationSession(req),
+      signal: request.signal,
+    };
+    if (action === "streamGenerateContent") return streamResponse(ctx, args, alt === "sse");
+    const res = await ctx.gateway.generate(args);
+    Object.assign(set.headers, servedHeaders(res));
+    return res.response;
+  };
+
+  const actionDetail = detail(
+    "Generate content, stream it, or count tokens",
+    "`{model}:generateContent`, `{model}:streamGenerateContent` (`?alt=sse` → text/event-stream, otherwise a streamed JSON array) " +
+      "or `{model}:countTokens` (`contents` or `generateContentRequest`). A doubled `models/` prefix is tolerated; " +
+      "camelCase and snake_case field names are accepted. Served by a pooled account, named in `X-Account-Email`; " +
+      "the upstream model is in `X-Mapped-Model`.",
+  );
+
+  const getOne = ({ params }: { params: { model: string } }) => {
+    const { model, action } = parseModelPath(params.model);
+    if (action !== undefined) throw badRequest(`:${action} needs POST`, "action");
+    return geminiModel(ctx, model);
+  };
+  type PostContext = { params: { model: string }; body: unknown; query: { alt?: string }; request: Request; set: Set };
+  const post = (v1: boolean) => (c: PostContext) => handleAction(c.params.model, c.body, c.query.alt, c.request, c.set, v1);
+  const postOptions = (summary?: string) => ({
+    parse: "json" as const,
+    body: ModelActionBody,
+    query: ModelActionQuery,
+    detail: summary ? { ...actionDetail, summary } : actionDetail,
+  });
+  // the doubled prefix (a list entry's `name` pasted as the model) routes the same way, undocumented
+  const hidden = { detail: { hide: true } };
+
+  return new Elysia({ name: "gemini" })
+    .get("/v1beta/models", ({ query }) => geminiModelList(ctx, query), {
+      query: ListQuery,
+      detail: detail(
+        "List models",
+        "The models the pooled accounts offer (built-in defaults until an account reports its list), plus configured aliases. `pageSize`/`pageToken` page through it.",
+      ),
+    })
+    .get("/v1beta/models/:model", getOne, { detail: detail("Get one model", "One entry of the model list, or 404 NOT_FOUND.") })
+    .get("/v1beta/models/models/:model", getOne, hidden)
+    .post("/v1beta/models/:model", post(false), postOptions())
+    .post("/v1beta/models/models/:model", post(false), { ...postOptions(), ...hidden })
+    .post("/v1/models/:model", post(true), postOptions("Same as /v1beta/models/{model}:{action} (the /v1 spelling some SDKs use)"))
+    .post("/v1/models/models/:model", post(true), { ...postOptions(), ...hidden });
+}

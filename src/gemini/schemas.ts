@@ -1,0 +1,69 @@
+// TypeBox schemas for the Gemini-native routes. Bodies are validated loosely (real SDK bodies carry
+// many optional fields we pass through) after snake_case → camelCase normalisation.
+import { Type as T, type TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { validationToApiError } from "../server/validation";
+
+const Obj = (description?: string) => T.Object({}, { additionalProperties: true, description });
+
+const Part = Obj("text, inlineData, fileData, functionCall, functionResponse, thought, thoughtSignature, …");
+const Content = T.Object(
+  { role: T.Optional(T.String({ description: '"user" or "model"' })), parts: T.Array(Part) },
+  { additionalProperties: true },
+);
+
+/** generateContent / streamGenerateContent body (after normalisation). */
+export const GenerateContentRequest = T.Object(
+  {
+    contents: T.Array(Content, { minItems: 1 }),
+    systemInstruction: T.Optional(T.Union([T.Partial(Content), T.String()])),
+    tools: T.Optional(T.Array(Obj("functionDeclarations, googleSearch, codeExecution, …"))),
+    toolConfig: T.Optional(Obj()),
+    generationConfig: T.Optional(Obj("temperature, topP, topK, maxOutputTokens, thinkingConfig, responseMimeType, …")),
+    safetySettings: T.Optional(T.Array(Obj())),
+    cachedContent: T.Optional(T.String()),
+  },
+  { additionalProperties: true },
+);
+
+/** countTokens body: `contents`, or a whole `generateContentRequest`. */
+export const CountTokensRequest = T.Object(
+  {
+    contents: T.Optional(T.Array(Content)),
+    generateContentRequest: T.Optional(T.Object({ contents: T.Array(Content) }, { additionalProperties: true })),
+  },
+  { additionalProperties: true },
+);
+
+/** What the route declares (for /swagger and the JSON check); each action is then checked precisely. */
+export const ModelActionBody = T.Object(
+  {
+    contents: T.Optional(T.Array(Content, { description: "the conversation (generateContent, streamGenerateContent, countTokens)" })),
+    generateContentRequest: T.Optional(Obj("countTokens only: a whole GenerateContentRequest")),
+    systemInstruction: T.Optional(T.Unknown()),
+    tools: T.Optional(T.Unknown()),
+    toolConfig: T.Optional(T.Unknown()),
+    generationConfig: T.Optional(T.Unknown()),
+    safetySettings: T.Optional(T.Unknown()),
+  },
+  { additionalProperties: true, description: "A Gemini GenerateContentRequest; snake_case field names are accepted too" },
+);
+
+export const ListQuery = T.Object(
+  {
+    pageSize: T.Optional(T.String({ description: "items per page (max 1000); omit for the whole list" })),
+    pageToken: T.Optional(T.String({ description: "nextPageToken from the previous page" })),
+  },
+  { additionalProperties: true },
+);
+
+export const ModelActionQuery = T.Object(
+  { alt: T.Optional(T.String({ description: '"sse" → text/event-stream; otherwise a streamed JSON array' })) },
+  { additionalProperties: true },
+);
+
+/** Throws a 400 naming the first offending field ("contents[0].parts"), like route validation does. */
+export function check(schema: TSchema, value: unknown): void {
+  const first = Value.Errors(schema, value).First();
+  if (first) throw validationToApiError({ valueError: first });
+}
