@@ -54,7 +54,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
-  process.exit(code);
-}
+// no top-level await: the binary is compiled to bytecode, which needs a CommonJS-compatible entry
+if (import.meta.main) void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -6,7 +6,8 @@ import { ApiError } from "./errors";
 
 export type AuthMode = Config["auth"]["mode"];
 
-const HEALTH = new Set(["/healthz", "/health"]);
+// "/" too: Claude Code probes HEAD / without its key before the first request
+const HEALTH = new Set(["/healthz", "/health", "/"]);
 // The docs hold no secrets and a browser cannot easily send a header: public unless mode is strict.
 const isDocs = (path: string) => path === "/swagger" || path === "/swagger/json" || path.startsWith("/swagger/assets/");
 
@@ -54,6 +55,9 @@ export function checkAuth(config: Config, req: Request, url: URL): void {
     if (!keyMatches(key, keys)) throw new ApiError(401, "invalid admin key", { reason: "invalid_key" });
     return;
   }
+  // A browser redirect cannot carry a key; the single-use, unguessable `state` issued by the
+  // admin-authenticated /admin/oauth/start is the credential there.
+  if (path === "/oauth-callback") return;
   const mode = effectiveMode(config);
   if (mode === "off") return;
   if (mode === "all_except_health" && (HEALTH.has(path) || isDocs(path))) return;

@@ -60,10 +60,11 @@ export function streamingResponse(opts: StreamOptions): Response {
         }
       }
     },
-    async cancel() {
+    cancel() {
       closed = true;
       clearTimeout(timer);
-      await it.return?.();
+      // not awaited: return() queues behind a pending next(); the request's signal cancels upstream
+      void Promise.resolve(it.return?.()).catch(() => {});
     },
   });
 

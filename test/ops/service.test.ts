@@ -1,0 +1,43 @@
+import { describe, expect, test } from "bun:test";
+import { launchdPlist, systemdUnit } from "../../src/ops/service";
+import { runCli } from "../helpers/cli";
+
+const spec = { exec: ["/usr/local/bin/switchyard"], dataDir: "/home/u/.switchyard", user: true };
+
+describe("service files", () => {
+  test("systemd unit: Type=exec, restart on failure, hardening without MemoryDenyWriteExecute", () => {
+    const u = systemdUnit(spec);
+    expect(u).toContain("ExecStart=/usr/local/bin/switchyard serve");
+    expect(u).toContain("Type=exec");
+    expect(u).toContain("Restart=on-failure");
+    expect(u).toContain("Environment=SWITCHYARD_DATA_DIR=/home/u/.switchyard");
+    expect(u).not.toMatch(/^MemoryDenyWriteExecute/m);
+    expect(u).toContain("WantedBy=default.target");
+    const sys = systemdUnit({ ...spec, user: false });
+    expect(sys).toContain("StateDirectory=switchyard");
+    expect(sys).toContain("WantedBy=multi-user.target");
+  });
+
+  test("launchd plist is well-formed XML with absolute paths and KeepAlive on failure", async () => {
+    const p = launchdPlist({ ...spec, exec: ["/opt/a & b/switchyard"] }, "/Users/u/Library/Logs/switchyard");
+    expect(p).toContain("<string>/opt/a &amp; b/switchyard</string>");
+    expect(p).toContain("<key>SuccessfulExit</key>");
+    // python's plistlib is the reference parser for plists
+    const py = Bun.spawnSync(["python3", "-c", "import plistlib,sys; d=plistlib.loads(sys.stdin.buffer.read()); print(d['ProgramArguments'][-1], d['KeepAlive']['SuccessfulExit'])"], {
+      stdin: new TextEncoder().encode(p),
+    });
+    expect(py.stdout.toString().trim()).toBe("serve False");
+  });
+
+  test("`service install --print` prints the unit for this program without writing it", async () => {
+    const r = await runCli(["service", "install", "--user", "--print"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ExecStart=\S+ \S+main\.ts serve|<string>serve<\/string>/);
+  });
+
+  test("a bad service action exits 2", async () => {
+    const r = await runCli(["service", "restart"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("install or uninstall");
+  });
+});
