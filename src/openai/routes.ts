@@ -7,6 +7,7 @@ import { handleChat } from "./chat-handler";
 import { handleImageEdit, handleImageGeneration, type ImageEditBody } from "./images-handler";
 import { ChatRequest, ImagesRequest } from "./schemas";
 import { ToolCallMemory } from "./tool-memory";
+import { geminiModel, geminiModelList, isGoogleClient } from "../gemini/routes";
 
 const detail = (summary: string, description: string) => ({ tags: ["OpenAI"], summary, description });
 
@@ -48,12 +49,18 @@ const ImageEditRequest = t.Object(
 export function openaiRoutes(ctx: AppContext) {
   const memory = new ToolCallMemory();
   return new Elysia({ name: "openai" })
-    .get("/v1/models", () => modelList(ctx), {
-      detail: detail("List models", "The gateway's model catalogue and configured aliases, in OpenAI's list shape."),
+    // @google/genai 3.x lists models at /v1/models: Google clients get Gemini's shape there
+    .get("/v1/models", ({ request, query }) => (isGoogleClient(request.headers) ? geminiModelList(ctx, query) : modelList(ctx)), {
+      query: t.Object({ pageSize: t.Optional(t.String()), pageToken: t.Optional(t.String()) }, { additionalProperties: true }),
+      detail: detail(
+        "List models",
+        "The gateway's model catalogue and configured aliases, in OpenAI's list shape (in Gemini's shape for Google SDKs, which send x-goog-api-key or x-goog-api-client).",
+      ),
     })
     .get(
       "/v1/models/:id",
-      ({ params }) => {
+      ({ params, request }) => {
+        if (isGoogleClient(request.headers)) return geminiModel(ctx, params.id);
         const m = modelList(ctx).data.find((x) => x.id === params.id);
         if (!m) throw new ApiError(404, `model ${params.id} does not exist; see GET /v1/models`, { param: "model", reason: "model_not_found" });
         return m;

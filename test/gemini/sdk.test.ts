@@ -26,6 +26,19 @@ describe("@google/genai", () => {
     expect(one.supportedActions).toContain("generateContent");
   });
 
+  test("with apiVersion v1 (the default of @google/genai 3.x) models are listed from /v1/models in Gemini's shape", async () => {
+    const v1 = new GoogleGenAI({ apiKey: stack.apiKey, httpOptions: { baseUrl: stack.url, apiVersion: "v1" } });
+    const names: string[] = [];
+    for await (const m of await v1.models.list()) names.push(m.name!);
+    expect(names).toEqual(stack.ctx.catalog.list().map((m) => `models/${m.id}`));
+    expect((await v1.models.get({ model: "gemini-2.5-flash" })).name).toBe("models/gemini-2.5-flash");
+    const r = await v1.models.generateContent({ model: "gemini-2.5-flash", contents: "via v1" });
+    expect(r.text).toBe("Echo: via v1");
+    // an OpenAI client on the same route still gets OpenAI's list
+    const openai = await (await fetch(stack.url + "/v1/models", { headers: { authorization: `Bearer ${stack.apiKey}` } })).json();
+    expect(openai.object).toBe("list");
+  });
+
   test("generateContent returns the unwrapped response", async () => {
     const r = await ai.models.generateContent({
       model: "gemini-2.5-flash",
