@@ -2,15 +2,13 @@
 // or rejected with a 400 naming it; nothing is silently dropped except thinking that the target
 // model could not verify (see signature.ts).
 import { badRequest } from "../server/errors";
+import { SKIP_SIGNATURE, upstreamToolName } from "../shared/function-calls";
+import type { InlineData } from "../shared/media";
+import type { RemoteSource } from "../shared/remote";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
 import type { AnyMessagesRequest } from "./schemas";
-import { readSignature, SKIP_SIGNATURE, type Family } from "./signature";
-import { mapToolChoice, mapTools, upstreamToolName } from "./tools";
-
-export interface Media {
-  mimeType: string;
-  data: string;
-}
+import { readSignature, type Family } from "./signature";
+import { mapToolChoice, mapTools } from "./tools";
 
 export interface MapOptions {
   /** family of the upstream model (after mapping) */
@@ -18,7 +16,7 @@ export interface MapOptions {
   /** the upstream model's output limit; maxOutputTokens is capped to it */
   outputLimit?: number;
   /** URL sources fetched by the route (url → media); a URL missing here is a 400 */
-  remote?: ReadonlyMap<string, Media>;
+  remote?: ReadonlyMap<string, InlineData>;
 }
 
 export interface Mapped {
@@ -202,7 +200,7 @@ function toolResultParts(b: Block, path: string, ctx: BlockCtx): GeminiPart[] {
   return [{ functionResponse: { name, response, id: b.tool_use_id } }, ...extra];
 }
 
-function mediaParts(b: Block, path: string, remote: ReadonlyMap<string, Media> | undefined): GeminiPart[] {
+function mediaParts(b: Block, path: string, remote: ReadonlyMap<string, InlineData> | undefined): GeminiPart[] {
   const src = b.source;
   if (!isObj(src) || !str(src.type)) throw badRequest(`${path}.source: required`, `${path}.source`);
   switch (src.type) {
@@ -231,12 +229,12 @@ function mediaParts(b: Block, path: string, remote: ReadonlyMap<string, Media> |
 }
 
 /** URL sources anywhere in the request (the route fetches them, or refuses), with their paths */
-export function urlSources(body: AnyMessagesRequest): { url: string; path: string; kind: string }[] {
-  const out: { url: string; path: string; kind: string }[] = [];
+export function urlSources(body: AnyMessagesRequest): RemoteSource[] {
+  const out: RemoteSource[] = [];
   const visit = (b: unknown, path: string) => {
     if (!isObj(b)) return;
     const src = b.source;
-    if ((b.type === "image" || b.type === "document") && isObj(src) && src.type === "url" && str(src.url)) out.push({ url: src.url, path: `${path}.source`, kind: b.type });
+    if ((b.type === "image" || b.type === "document") && isObj(src) && src.type === "url" && str(src.url)) out.push({ url: src.url, param: `${path}.source`, kind: b.type });
     if (b.type === "tool_result" && Array.isArray(b.content)) b.content.forEach((c, k) => visit(c, `${path}.content[${k}]`));
   };
   body.messages.forEach((m, i) => {

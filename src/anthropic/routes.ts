@@ -5,13 +5,14 @@ import { Elysia, t } from "elysia";
 import { mapModel } from "../models/mapping";
 import type { AppContext } from "../server/context";
 import { errorBody, type ApiError } from "../server/errors";
-import { explicitSession, sessionFromConversation } from "../shared/session";
-import { SSE_HEADERS, sseFrame, streamingResponse } from "../shared/stream";
+import { upstreamToolName } from "../shared/function-calls";
+import { fetchRemote, type RemoteSource } from "../shared/remote";
+import { randomId, servedHeaders } from "../shared/reply";
+import { explicitSession, sessionFromConversation, sessionFromUser } from "../shared/session";
+import { SSE_HEADERS, sseFrame, streamingResponse, within } from "../shared/stream";
 import type { Served, StreamResult } from "../upstream/types";
 import { VERSION } from "../version";
-import { fetchSources } from "./remote";
 import { toGeminiRequest, urlSources, type Mapped } from "./request";
-import { upstreamToolName } from "./tools";
 import { toAnthropicMessage } from "./response";
 import { CountTokensBody, CountTokensResult, MessagesBody, type AnyMessagesRequest, type MessagesRequest } from "./schemas";
 import { withSignatureRepair } from "./repair";
@@ -19,8 +20,6 @@ import { familyOfModel, type Family } from "./signature";
 import { MessageTranslator, type TranslatorOptions } from "./stream";
 
 const detail = (summary: string, description: string) => ({ tags: ["Anthropic"], summary, description });
-const served = (s: Served) => ({ "x-account-email": s.accountEmail, "x-mapped-model": s.mappedModel });
-const newMessageId = () => "msg_" + crypto.randomUUID().replace(/-/g, "").slice(0, 24);
 const PING = sseFrame({ type: "ping" }, "ping");
 const repairLog = (ctx: AppContext, model: string) => (error: string) =>
   ctx.log.warn("upstream rejected a thinking signature; retrying once without signatures", { model, error });
@@ -33,39 +32,23 @@ interface Prepared extends Mapped {
 async function prepare(ctx: AppContext, body: AnyMessagesRequest, headers: Headers, signal: AbortSignal): Promise<Prepared> {
   const upstream = mapModel(body.model, ctx.config.models.aliases);
   const family = familyOfModel(upstream);
-  const remote = await fetchSources(urlSources(body), ctx.config.openai, signal);
+  const remote = await fetchRemote(urlSources(body), ctx.config.openai, { signal, disabled: urlSourcesOff });
   const mapped = toGeminiRequest(body, { family, outputLimit: ctx.catalog.get(upstream)?.outputTokenLimit, remote });
   const userId = (body as MessagesRequest).metadata?.user_id;
-  const sessionKey = userId ? metaSession(userId) : explicitSession(headers) ?? sessionFromConversation(mapped.systemText, mapped.firstUserText);
+  const sessionKey = userId ? sessionFromUser(userId) : explicitSession(headers) ?? sessionFromConversation(mapped.systemText, mapped.firstUserText);
   return { ...mapped, family, sessionKey };
 }
 
-/** metadata.user_id may be an email: hash it so it never shows up as a session key */
-function metaSession(userId: string): string {
-  const h = new Bun.CryptoHasher("sha256");
-  h.update(userId);
-  return "user-" + h.digest("hex").slice(0, 32);
-}
+const urlSourcesOff = (s: RemoteSource) => `URL ${s.kind} sources are disabled on this gateway (openai.fetchRemoteImages); send the ${s.kind} as base64`;
 
 function translatorOptions(body: MessagesRequest, s: Served): TranslatorOptions {
   return {
-    id: newMessageId(),
+    id: randomId("msg_"),
     model: body.model,
     family: familyOfModel(s.mappedModel),
     stopSequences: body.stop_sequences,
     tools: new Map((body.tools ?? []).map((tool) => [upstreamToolName(tool.name), { name: tool.name, schema: tool.input_schema }])),
   };
-}
-
-/** Waits up to `ms`; a later rejection stays handled because the caller awaits the promise again. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    p.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e) => (clearTimeout(timer), reject(e)),
-    );
-  });
 }
 
 async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared, signal: AbortSignal): Promise<Response> {
@@ -96,7 +79,7 @@ async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared
       ctx.log.warn("anthropic stream failed after start", { status: err.status, error: err.message, model: body.model });
       return sseFrame(errorBody("anthropic", err), "error");
     },
-    headers: { ...SSE_HEADERS, ...(early ? served(early) : {}) },
+    headers: { ...SSE_HEADERS, ...(early ? servedHeaders(early) : {}) },
   });
 }
 
@@ -117,7 +100,7 @@ export function anthropicRoutes(ctx: AppContext) {
         const res = await withSignatureRepair(p, repairLog(ctx, body.model), (request_) =>
           ctx.gateway.generate({ model: body.model, request: request_, sessionKey: p.sessionKey, signal: request.signal }),
         );
-        Object.assign(set.headers, served(res));
+        Object.assign(set.headers, servedHeaders(res));
         return toAnthropicMessage(res.response, translatorOptions(body, res));
       },
       {
@@ -135,7 +118,7 @@ export function anthropicRoutes(ctx: AppContext) {
       async ({ body, request, set }) => {
         const p = await prepare(ctx, body, request.headers, request.signal);
         const res = await ctx.gateway.countTokens({ model: body.model, request: p.request, signal: request.signal });
-        Object.assign(set.headers, served(res));
+        Object.assign(set.headers, servedHeaders(res));
         return { input_tokens: res.totalTokens };
       },
       {

@@ -26,9 +26,6 @@ export function readSignature(tagged: unknown): { family: Family; on: Place; sig
   return { family: m[1] as Family, on: m[2] === "t" ? "thought" : "part", signature: m[3]! };
 }
 
-/** Gemini accepts this in place of a lost functionCall signature (it skips the check). */
-export const SKIP_SIGNATURE = "skip_thought_signature_validator";
-
 /** An upstream 400 caused by a thinking signature it will not accept. */
 export function isSignatureError(status: number, message: string): boolean {
   if (status !== 400) return false;

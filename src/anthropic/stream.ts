@@ -3,7 +3,10 @@
 // response is built from the same events (response.ts), so both paths agree by construction.
 import { ApiError } from "../server/errors";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
+import { isFiltered, tokenCounts } from "../shared/answer";
 import { restoreArgTypes } from "../shared/json-schema";
+import { randomId } from "../shared/reply";
+import { markdownImage } from "../shared/media";
 import { tagSignature, type Family } from "./signature";
 
 export type AnthropicEvent = { type: string; [k: string]: unknown };
@@ -30,18 +33,15 @@ export interface TranslatorOptions {
 }
 
 export function mapUsage(u: GeminiUsage | undefined): Usage {
-  const prompt = u?.promptTokenCount ?? 0;
-  const cached = u?.cachedContentTokenCount ?? 0;
+  const t = tokenCounts(u);
   return {
-    input_tokens: Math.max(0, prompt - cached),
-    // Anthropic counts thinking as output
-    output_tokens: (u?.candidatesTokenCount ?? 0) + (u?.thoughtsTokenCount ?? 0),
+    // Anthropic's input excludes what was read from cache
+    input_tokens: Math.max(0, t.prompt - t.cached),
+    output_tokens: t.output,
     cache_creation_input_tokens: 0,
-    cache_read_input_tokens: cached,
+    cache_read_input_tokens: t.cached,
   };
 }
-
-const REFUSALS = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"]);
 
 export class MessageTranslator {
   private started = false;
@@ -55,7 +55,7 @@ export class MessageTranslator {
   private readonly newToolId: () => string;
 
   constructor(private opts: TranslatorOptions) {
-    this.newToolId = opts.newToolId ?? (() => "toolu_" + crypto.randomUUID().replace(/-/g, "").slice(0, 24));
+    this.newToolId = opts.newToolId ?? (() => randomId("toolu_"));
   }
 
   /** a stop sequence ended the answer: the caller stops reading upstream */
@@ -109,7 +109,7 @@ export class MessageTranslator {
     if (this.sawTool) return { reason: "tool_use", sequence: null };
     const f = this.finish ?? "STOP";
     if (f === "MAX_TOKENS") return { reason: "max_tokens", sequence: null };
-    if (REFUSALS.has(f)) return { reason: "refusal", sequence: null };
+    if (isFiltered(f)) return { reason: "refusal", sequence: null };
     return { reason: "end_turn", sequence: null };
   }
 
@@ -138,7 +138,7 @@ export class MessageTranslator {
       this.close(out);
       return;
     }
-    if (p.inlineData?.data) return this.emitText(`![image](data:${p.inlineData.mimeType};base64,${p.inlineData.data})`, out);
+    if (p.inlineData?.data) return this.emitText(markdownImage(p.inlineData.mimeType, p.inlineData.data), out);
     if (typeof p.text === "string" && p.text) this.text(p.text, out);
   }
 

@@ -1,21 +1,8 @@
 // Anthropic tools and tool_choice → Gemini functionDeclarations and toolConfig (pure).
 import { badRequest } from "../server/errors";
+import { upstreamToolName } from "../shared/function-calls";
 import { cleanSchema } from "../shared/json-schema";
 import type { AnyMessagesRequest } from "./schemas";
-
-const FUNCTION_NAME = /^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/;
-
-/**
- * Upstream accepts function names of at most 64 characters starting with a letter or underscore;
- * Anthropic clients (long MCP tool names) may use others. Such a name gets a stable alias (readable
- * prefix + hash), so history maps the same way every turn; the response maps it back.
- */
-export function upstreamToolName(name: string): string {
-  if (FUNCTION_NAME.test(name)) return name;
-  const h = new Bun.CryptoHasher("sha256").update(name).digest("hex").slice(0, 8);
-  const safe = name.replace(/[^a-zA-Z0-9_.:-]/g, "_").replace(/^(?![a-zA-Z_])/, "_");
-  return `${safe.slice(0, 55)}_${h}`;
-}
 
 export function mapTools(body: AnyMessagesRequest): { tools?: Record<string, unknown>[]; names: Set<string> } {
   const names = new Set<string>();

@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import { stripModelsPrefix } from "../models/catalog";
 import type { AppContext } from "../server/context";
 import { ApiError, badRequest } from "../server/errors";
+import { servedHeaders } from "../shared/reply";
 import { explicitSession } from "../shared/session";
 import type { GenerateArgs } from "../upstream/types";
 import {
@@ -17,7 +18,7 @@ import {
   toGeminiModel,
 } from "./mappers";
 import { check, CountTokensRequest, GenerateContentRequest, ListQuery, ModelActionBody, ModelActionQuery } from "./schemas";
-import { servedHeaders, streamResponse } from "./stream";
+import { streamResponse } from "./stream";
 
 const detail = (summary: string, description: string) => ({ tags: ["Gemini"], summary, description });
 

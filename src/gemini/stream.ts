@@ -1,26 +1,10 @@
 // streamGenerateContent responses: SSE (`alt=sse`) or Google's incrementally written JSON array.
 import type { AppContext } from "../server/context";
 import type { ApiError } from "../server/errors";
-import { streamingResponse } from "../shared/stream";
+import { servedHeaders } from "../shared/reply";
+import { SSE_HEADERS, streamingResponse, within } from "../shared/stream";
 import type { GenerateArgs, StreamResult } from "../upstream/types";
 import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./mappers";
-
-type Settled<T> = { state: "fulfilled"; value: T } | { state: "rejected"; error: unknown } | { state: "pending" };
-
-/** Waits up to `ms` for a promise; a rejection after that stays handled (the caller awaits it later). */
-function settleWithin<T>(p: Promise<T>, ms: number): Promise<Settled<T>> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ state: "pending" }), ms);
-    p.then(
-      (value) => (clearTimeout(timer), resolve({ state: "fulfilled", value })),
-      (error) => (clearTimeout(timer), resolve({ state: "rejected", error })),
-    );
-  });
-}
-
-export function servedHeaders(s: { accountEmail: string; mappedModel: string }): Record<string, string> {
-  return { "x-account-email": s.accountEmail, "x-mapped-model": s.mappedModel };
-}
 
 /**
  * Failures before upstream answers keep their HTTP status (429 with Retry-After, 404, …). If upstream
@@ -30,9 +14,7 @@ export function servedHeaders(s: { accountEmail: string; mappedModel: string }):
 export async function streamResponse(ctx: AppContext, args: GenerateArgs, sse: boolean): Promise<Response> {
   const keepAliveMs = Math.max(1, ctx.config.server.keepAliveSeconds * 1000);
   const pending = ctx.gateway.stream(args);
-  const early = await settleWithin(pending, keepAliveMs);
-  if (early.state === "rejected") throw early.error;
-  const served: StreamResult | undefined = early.state === "fulfilled" ? early.value : undefined;
+  const served: StreamResult | undefined = await within(pending, keepAliveMs);
 
   let wrote = false;
   const frames = (async function* () {
@@ -58,7 +40,7 @@ export async function streamResponse(ctx: AppContext, args: GenerateArgs, sse: b
     prefix: sse ? (served ? undefined : SSE_KEEPALIVE) : "[",
     suffix: sse ? undefined : "]",
     headers: {
-      "content-type": sse ? "text/event-stream; charset=utf-8" : "application/json; charset=utf-8",
+      "content-type": sse ? SSE_HEADERS["content-type"] : "application/json; charset=utf-8",
       ...(served ? servedHeaders(served) : {}),
     },
   });

@@ -5,16 +5,14 @@ import type { AppContext } from "../server/context";
 import { errorBody } from "../server/errors";
 import { explicitSession, sessionFromConversation } from "../shared/session";
 import { sseFrame, SSE_HEADERS, streamingResponse } from "../shared/stream";
-import type { Served } from "../upstream/types";
-import { toGeminiRequest } from "./chat-request";
+import { fetchRemote } from "../shared/remote";
+import { servedHeaders } from "../shared/reply";
+import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./chat-request";
 import { newCompletionId, toChatCompletion } from "./chat-response";
 import { ChatStreamMapper } from "./chat-stream";
 import { parseImageModel } from "./images";
-import { fetchRemoteImages } from "./remote-images";
 import type { ChatRequest } from "./schemas";
 import type { ToolCallMemory } from "./tool-memory";
-
-export const servedHeaders = (s: Served) => ({ "x-account-email": s.accountEmail, "x-mapped-model": s.mappedModel });
 
 const DONE = "data: [DONE]\n\n";
 
@@ -27,7 +25,7 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
   const claude = isClaudeModel(upstream);
   const thinkingModel = !!ctx.catalog.get(upstream)?.thinking || /thinking/i.test(upstream);
 
-  const fetched = await fetchRemoteImages(body, ctx.config.openai, request.signal);
+  const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGeminiRequest(body, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
   const sessionKey = explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText);
   const args = { model: clientModel, request: mapped.request, sessionKey, signal: request.signal, requestType: image ? ("image_gen" as const) : undefined };

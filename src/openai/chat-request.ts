@@ -2,16 +2,14 @@
 // memory (signatures upstream attached to earlier tool calls). Remote images are fetched by the route
 // beforehand and handed in; local paths are never read.
 import { badRequest } from "../server/errors";
+import { SKIP_SIGNATURE, upstreamToolName } from "../shared/function-calls";
 import { cleanSchema } from "../shared/json-schema";
+import { parseDataUri, type InlineData } from "../shared/media";
+import type { RemoteSource } from "../shared/remote";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
 import { imageConfigFor, type ImageModel } from "./images";
 import type { ChatMessage, ChatRequest } from "./schemas";
-import { SKIP_SIGNATURE, type ToolCallMemory } from "./tool-memory";
-
-export interface InlineData {
-  mimeType: string;
-  data: string;
-}
+import type { ToolCallMemory } from "./tool-memory";
 
 export interface ChatMapOptions {
   /** the upstream model after aliases: decides thinking and signature handling */
@@ -43,26 +41,20 @@ export const EFFORT_BUDGET: Record<string, number> = { none: 0, minimal: 512, lo
 const CLAUDE_MIN_BUDGET = 1024;
 const CLAUDE_DEFAULT_BUDGET = 8192;
 const SEARCH_TOOLS = new Set(["web_search", "web_search_preview", "google_search", "google_search_retrieval", "builtin_web_search"]);
-const GEMINI_NAME = /^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/;
 
-/** data:[mime][;base64],payload → inlineData; undefined when it is not a usable data URI */
-export function parseDataUri(uri: string): InlineData | undefined {
-  const m = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(uri.trim());
-  if (!m) return undefined;
-  const mimeType = m[1]?.trim() || "application/octet-stream";
-  const base64 = /;base64/i.test(m[2] ?? "");
-  let data: string;
-  if (base64) {
-    data = m[3]!.replace(/\s+/g, "");
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(data)) return undefined;
-  } else {
-    try {
-      data = Buffer.from(decodeURIComponent(m[3]!)).toString("base64");
-    } catch {
-      return undefined;
-    }
-  }
-  return data ? { mimeType, data } : undefined;
+export const REMOTE_OFF = "remote image URLs are not fetched by this gateway (openai.fetchRemoteImages is off); send a data: URI";
+
+/** every http(s) image_url in the conversation, with the field that holds it (the route fetches them) */
+export function remoteImageSources(body: ChatRequest): RemoteSource[] {
+  const out: RemoteSource[] = [];
+  body.messages.forEach((m, i) => {
+    if (!Array.isArray(m.content)) return;
+    m.content.forEach((p, j) => {
+      const url = typeof p.image_url === "string" ? p.image_url : p.image_url?.url;
+      if (url && /^https?:\/\//i.test(url)) out.push({ url, param: `messages[${i}].content[${j}].image_url`, kind: "image_url" });
+    });
+  });
+  return out;
 }
 
 const MD_IMAGE = /!\[[^\]]*\]\((data:[^)\s]+)\)/g;
@@ -84,23 +76,12 @@ export function textParts(text: string): GeminiPart[] {
   return out.filter((p) => p.inlineData || (p.text ?? "") !== "");
 }
 
-/** a Gemini-acceptable function name for a client name, unique within the request */
-function geminiNameFor(name: string, taken: Set<string>): string {
-  let n = name.replace(/[^a-zA-Z0-9_.:-]/g, "_");
-  if (!/^[a-zA-Z_]/.test(n)) n = "_" + n;
-  n = n.slice(0, 64);
-  let candidate = n;
-  for (let i = 2; taken.has(candidate); i++) candidate = n.slice(0, 64 - String(i).length - 1) + "_" + i;
-  return candidate;
-}
-
+/** the request's function names both ways (the response maps upstream's names back) */
 class ToolNames {
   readonly toGemini = new Map<string, string>();
   readonly toClient = new Map<string, string>();
   get(client: string): string {
-    let g = this.toGemini.get(client);
-    if (g) return g;
-    g = GEMINI_NAME.test(client) && !this.toClient.has(client) ? client : geminiNameFor(client, new Set(this.toClient.keys()));
+    const g = upstreamToolName(client);
     this.toGemini.set(client, g);
     this.toClient.set(g, client);
     return g;
@@ -156,7 +137,7 @@ export function toGeminiRequest(body: ChatRequest, opts: ChatMapOptions): Mapped
     }
     if (/^https?:\/\//i.test(url)) {
       const got = opts.fetched?.get(url);
-      if (!got) throw badRequest(`${param}: remote image URLs are not fetched by this gateway (openai.fetchRemoteImages is off); send a data: URI`, param);
+      if (!got) throw badRequest(`${param}: ${REMOTE_OFF}`, param);
       return { inlineData: got };
     }
     throw badRequest(`${param} must be a data: URI or an http(s) URL (local files are never read)`, param);

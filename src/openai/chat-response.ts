@@ -2,7 +2,10 @@
 // finish reasons, usage, tool calls, images as markdown). Pure apart from recording tool-call
 // signatures in the memory handed in.
 import { ApiError } from "../server/errors";
+import { blockReason, isFiltered, tokenCounts } from "../shared/answer";
 import { restoreArgTypes } from "../shared/json-schema";
+import { markdownImage } from "../shared/media";
+import { randomId } from "../shared/reply";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
 import type { ToolCallMemory } from "./tool-memory";
 
@@ -33,34 +36,28 @@ export interface ResponseOptions {
   newCallId?: () => string;
 }
 
-export const newCallId = () => "call_" + crypto.randomUUID().replace(/-/g, "").slice(0, 24);
-export const newCompletionId = () => "chatcmpl-" + crypto.randomUUID().replace(/-/g, "");
-
-const FILTERED = /^(SAFETY|RECITATION|BLOCKLIST|PROHIBITED_CONTENT|SPII|IMAGE_SAFETY|IMAGE_PROHIBITED_CONTENT|IMAGE_RECITATION)$/;
+export const newCallId = () => randomId("call_");
+export const newCompletionId = () => randomId("chatcmpl-", 32);
 
 /** Gemini finishReason → OpenAI finish_reason (a tool call always wins) */
 export function finishReason(reason: string | undefined, sawToolCall: boolean): "stop" | "length" | "tool_calls" | "content_filter" {
   if (sawToolCall) return "tool_calls";
   if (reason === "MAX_TOKENS") return "length";
-  if (reason && FILTERED.test(reason)) return "content_filter";
+  if (isFiltered(reason)) return "content_filter";
   return "stop";
 }
 
 /** OpenAI counts reasoning inside completion_tokens; Gemini reports thoughts apart */
 export function chatUsage(u: GeminiUsage | undefined): ChatUsage {
-  const prompt = u?.promptTokenCount ?? 0;
-  const thoughts = u?.thoughtsTokenCount ?? 0;
-  const completion = (u?.candidatesTokenCount ?? 0) + thoughts;
+  const t = tokenCounts(u);
   return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: u?.totalTokenCount ?? prompt + completion,
-    prompt_tokens_details: { cached_tokens: u?.cachedContentTokenCount ?? 0 },
-    completion_tokens_details: { reasoning_tokens: thoughts },
+    prompt_tokens: t.prompt,
+    completion_tokens: t.output,
+    total_tokens: t.total,
+    prompt_tokens_details: { cached_tokens: t.cached },
+    completion_tokens_details: { reasoning_tokens: t.thoughts },
   };
 }
-
-export const markdownImage = (mime: string, data: string) => `![image](data:${mime || "image/png"};base64,${data})`;
 
 /** visible text of a non-thought part: text, an image as markdown, code and its result as blocks */
 export function partText(p: GeminiPart): string | undefined {
@@ -99,7 +96,7 @@ export function signedThought(text: string, signature: string | undefined): Gemi
 
 export function toChatCompletion(resp: GeminiResponse, o: ResponseOptions) {
   const candidates = resp.candidates ?? [];
-  const block = (resp.promptFeedback as { blockReason?: string } | undefined)?.blockReason;
+  const block = blockReason(resp);
   if (!candidates.length && !block) throw new ApiError(502, "upstream returned no candidates", { reason: "empty_response" });
 
   const choices = candidates.map((c, i) => {

@@ -1,6 +1,7 @@
 // Gemini stream chunks → OpenAI chat.completion.chunk objects. Stateful per response (tool-call
 // indexes, finish reasons, usage) but free of I/O: the route turns the chunks into SSE frames.
 import { ApiError } from "../server/errors";
+import { blockReason } from "../shared/answer";
 import type { GeminiResponse, GeminiUsage } from "../upstream/types";
 import { chatUsage, finishReason, partText, signedThought, toolCallOf, type ResponseOptions } from "./chat-response";
 
@@ -57,7 +58,7 @@ export class ChatStreamMapper {
   push(resp: GeminiResponse): ChatChunk[] {
     const out: ChatChunk[] = [];
     if (resp.usageMetadata) this.usage = resp.usageMetadata;
-    const block = (resp.promptFeedback as { blockReason?: string } | undefined)?.blockReason;
+    const block = blockReason(resp);
     if (block) this.blocked = block;
     (resp.candidates ?? []).forEach((cand, i) => {
       const index = cand.index ?? i;

@@ -3,7 +3,9 @@
 import type { AppContext } from "../server/context";
 import { ApiError, badRequest, toApiError } from "../server/errors";
 import type { GeminiPart, GeminiRequest, GeminiUsage } from "../upstream/types";
-import { imageConfigFor, imageRequest, sniffImageType, imagesFromResponse, imagesUsage, noImageReason, parseImageModel, type ImageItem } from "./images";
+import { sniffImageType } from "../shared/media";
+import { servedHeaders } from "../shared/reply";
+import { imageConfigFor, imageRequest, imagesFromResponse, imagesUsage, noImageReason, parseImageModel, type ImageItem } from "./images";
 import type { ImagesRequest } from "./schemas";
 
 type Format = "b64_json" | "url";
@@ -37,7 +39,7 @@ async function run(ctx: AppContext, model: string, request: GeminiRequest, n: nu
   const body: Record<string, unknown> = { created: Math.floor(Date.now() / 1000), data };
   const usage = imagesUsage(usages);
   if (usage) body.usage = usage;
-  const headers: Record<string, string> = { "x-account-email": accounts.join(", "), "x-mapped-model": mappedModel ?? model };
+  const headers = servedHeaders({ accountEmail: accounts.join(", "), mappedModel: mappedModel ?? model });
   if (failures.length) headers["x-images-failed"] = String(failures.length);
   return Response.json(body, { headers });
 }

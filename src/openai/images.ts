@@ -1,5 +1,7 @@
 // OpenAI Images ↔ Gemini image models (seed 000): size → aspect ratio, quality → image size, model-name
 // suffixes, the per-call Gemini request and the merged OpenAI answer. Pure functions.
+import { blockReason, isFiltered, tokenCounts } from "../shared/answer";
+import { dataUri } from "../shared/media";
 import type { GeminiPart, GeminiRequest, GeminiResponse, GeminiUsage } from "../upstream/types";
 
 /** the aspect ratios Gemini image models produce */
@@ -116,7 +118,7 @@ export function imagesFromResponse(resp: GeminiResponse, format: "b64_json" | "u
   const out: ImageItem[] = [];
   for (const p of parts) {
     if (!p.inlineData?.data) continue;
-    const item: ImageItem = format === "url" ? { url: `data:${p.inlineData.mimeType || "image/png"};base64,${p.inlineData.data}` } : { b64_json: p.inlineData.data };
+    const item: ImageItem = format === "url" ? { url: dataUri(p.inlineData.mimeType, p.inlineData.data) } : { b64_json: p.inlineData.data };
     if (text) item.revised_prompt = text;
     out.push(item);
   }
@@ -134,9 +136,9 @@ export interface ImagesUsage {
 export function imagesUsage(usages: (GeminiUsage | undefined)[]): ImagesUsage | undefined {
   const known = usages.filter((u): u is GeminiUsage => !!u);
   if (!known.length) return undefined;
-  const input = known.reduce((s, u) => s + (u.promptTokenCount ?? 0), 0);
-  const output = known.reduce((s, u) => s + (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0), 0);
-  const total = known.reduce((s, u) => s + (u.totalTokenCount ?? (u.promptTokenCount ?? 0) + (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0)), 0);
+  const counts = known.map(tokenCounts);
+  const sum = (k: "prompt" | "output" | "total") => counts.reduce((s, t) => s + t[k], 0);
+  const [input, output, total] = [sum("prompt"), sum("output"), sum("total")];
   return { total_tokens: total, input_tokens: input, output_tokens: output, input_tokens_details: { text_tokens: input, image_tokens: 0 } };
 }
 
@@ -144,22 +146,13 @@ export function imagesUsage(usages: (GeminiUsage | undefined)[]): ImagesUsage | 
 export function noImageReason(resp: GeminiResponse): { status: number; message: string } {
   const cand = resp.candidates?.[0];
   const finish = cand?.finishReason ?? "";
-  const block = (resp.promptFeedback as { blockReason?: string } | undefined)?.blockReason;
+  const block = blockReason(resp);
   const text = (cand?.content?.parts ?? [])
     .filter((p) => typeof p.text === "string" && !p.thought)
     .map((p) => p.text)
     .join("")
     .trim();
-  if (block || /SAFETY|PROHIBITED|BLOCKLIST|SPII|RECITATION/.test(finish))
+  if (block || isFiltered(finish))
     return { status: 400, message: `the image request was refused by the upstream safety filter (${block ?? finish})${text ? `: ${text}` : ""}` };
   return { status: 502, message: `upstream answered without an image${finish ? ` (finishReason ${finish})` : ""}${text ? `: ${text.slice(0, 300)}` : ""}` };
-}
-
-/** PNG, JPEG, GIF or WebP by their magic bytes */
-export function sniffImageType(b: Uint8Array): string | undefined {
-  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "image/png";
-  if (b[0] === 0xff && b[1] === 0xd8) return "image/jpeg";
-  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return "image/gif";
-  if (b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 && b[8] === 0x57 && b[9] === 0x45) return "image/webp";
-  return undefined;
 }

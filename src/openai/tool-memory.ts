@@ -46,5 +46,3 @@ export class ToolCallMemory {
     this.bytes -= weight(v);
   }
 }
-
-export const SKIP_SIGNATURE = "skip_thought_signature_validator";

@@ -1,10 +1,15 @@
-// Sticky-session keys. A client may name its session with X-Session-Id; otherwise each protocol
-// derives one from the conversation (see sessionFromConversation).
+// Sticky-session keys. A client may name its session with X-Session-Id or (Anthropic) metadata.user_id;
+// otherwise each protocol derives one from the conversation (see sessionFromConversation).
 const MAX_ID = 200;
 
 export function explicitSession(headers: Headers): string | undefined {
   const v = headers.get("x-session-id")?.trim();
   return v ? v.slice(0, MAX_ID) : undefined;
+}
+
+/** A client's own user id (Anthropic metadata.user_id), hashed: it may be an email and must not show up as a key. */
+export function sessionFromUser(userId: string): string {
+  return "user-" + new Bun.CryptoHasher("sha256").update(userId).digest("hex").slice(0, 32);
 }
 
 /** A stable fingerprint of a conversation: its system prompt and first user message. */

@@ -74,6 +74,21 @@ export function streamingResponse(opts: StreamOptions): Response {
   });
 }
 
+/**
+ * Waits up to `ms` for upstream to answer: its value, or undefined once the time is up (the caller
+ * then starts the response so keep-alives flow, and awaits the promise again — a later rejection
+ * stays handled). A rejection within the time rejects, so early errors keep their HTTP status.
+ */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
 /** one SSE frame: optional event name, JSON data */
 export function sseFrame(data: unknown, event?: string): string {
   const payload = typeof data === "string" ? data : JSON.stringify(data);

@@ -37,30 +37,21 @@ export class UpstreamClient {
 
   /** Unary JSON call. A 200 whose body is `{error}` is a failure. */
   async unary(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    return this.tryEndpoints(async (endpoint) => {
-      const deadline = AbortSignal.timeout(this.timeoutMs);
-      const sig = signal ? AbortSignal.any([signal, deadline]) : deadline;
-      const res = await this.fetchImpl(`${endpoint}/v1internal:${method}`, {
-        method: "POST",
-        headers: this.headers(token, "application/json"),
-        body: JSON.stringify(body),
-        signal: sig,
-        redirect: "manual",
-        timeout: false,
-      } as RequestInit);
-      const parsed = parseBody(await res.text());
-      if (res.ok && !(parsed && typeof parsed === "object" && "error" in parsed)) return { ok: true, value: parsed, endpoint };
-      return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
-    }, signal);
+    return this.json("POST", `v1internal:${method}`, body, token, signal);
   }
 
   /** GET `{endpoint}/v1internal/{path}` (long-running operations). */
   async get(path: string, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+    return this.json("GET", `v1internal/${path}`, undefined, token, signal);
+  }
+
+  private json(verb: "GET" | "POST", path: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
     return this.tryEndpoints(async (endpoint) => {
       const deadline = AbortSignal.timeout(this.timeoutMs);
-      const res = await this.fetchImpl(`${endpoint}/v1internal/${path}`, {
-        method: "GET",
+      const res = await this.fetchImpl(`${endpoint}/${path}`, {
+        method: verb,
         headers: this.headers(token, "application/json"),
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
         redirect: "manual",
         timeout: false,

@@ -4,7 +4,8 @@ import { statSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startSimulator, type Simulator, type SimAccount } from "../../src/simulator/index";
 import type { Config } from "../../src/config/schema";
-import { cli, configFor, tempDir } from "./helpers";
+import { tempDir } from "../helpers/util";
+import { cli, configFor } from "./helpers";
 
 let sim: Simulator;
 let config: Config;

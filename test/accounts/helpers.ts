@@ -1,8 +1,5 @@
 // Shared by the accounts tests: run `runAccounts` in-process against a temp data dir, and a stdin
 // the test can type into.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { runAccounts } from "../../src/cli/accounts";
 import type { Config } from "../../src/config/schema";
 import { deepMerge, validateConfig } from "../../src/config/load";
@@ -12,11 +9,6 @@ import { simConfig } from "../helpers/stack";
 /** a config whose Google URLs point at the simulator */
 export function configFor(simUrl: string, extra: Record<string, unknown> = {}): Config {
   return validateConfig(deepMerge({ log: { level: "silent" }, ...simConfig(simUrl) }, extra), "accounts test");
-}
-
-export function tempDir(prefix = "sy-accounts-"): { dir: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** An async line source that yields what the test `type`s, and ends on `end()`. */

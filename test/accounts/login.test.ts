@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator, type SimAccount } from "../../src/simulator/index";
 import type { Config } from "../../src/config/schema";
-import { cli, configFor, tempDir, typedInput, waitFor } from "./helpers";
+import { tempDir } from "../helpers/util";
+import { cli, configFor, typedInput, waitFor } from "./helpers";
 
 let sim: Simulator;
 let config: Config;

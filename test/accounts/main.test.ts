@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { cleanEnv, MAIN, ROOT, runCli } from "../helpers/cli";
-import { tempDir } from "./helpers";
+import { tempDir } from "../helpers/util";
 
 let sim: Simulator;
-const dir = tempDir("sy-main-");
+const dir = tempDir("main");
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, hostname: "127.0.0.1", delays: false });
 });

@@ -1,8 +1,8 @@
 // Table-driven tests for the Anthropic → Gemini request mapper.
 import { describe, expect, test } from "bun:test";
 import { toGeminiRequest, urlSources, withoutSignatures, type MapOptions } from "../../src/anthropic/request";
-import { upstreamToolName } from "../../src/anthropic/tools";
-import { SKIP_SIGNATURE, tagSignature } from "../../src/anthropic/signature";
+import { tagSignature } from "../../src/anthropic/signature";
+import { SKIP_SIGNATURE, upstreamToolName } from "../../src/shared/function-calls";
 import { ApiError } from "../../src/server/errors";
 
 const SIG = "s".repeat(60);
@@ -387,23 +387,6 @@ describe("toGeminiRequest", () => {
   });
 });
 
-describe("upstreamToolName", () => {
-  const table: [string, (n: string) => void][] = [
-    ["get_weather", (n) => expect(n).toBe("get_weather")],
-    ["mcp__srv__tool", (n) => expect(n).toBe("mcp__srv__tool")],
-    [LONG, (n) => expect(n).toMatch(/^mcp__my-very-long.{30,}_[0-9a-f]{8}$/)],
-    ["9lives", (n) => expect(n).toMatch(/^_9lives_[0-9a-f]{8}$/)],
-    ["has space", (n) => expect(n).toMatch(/^has_space_[0-9a-f]{8}$/)],
-  ];
-  for (const [name, check] of table)
-    test(name.slice(0, 40), () => {
-      const n = upstreamToolName(name);
-      check(n);
-      expect(n).toMatch(/^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/);
-      expect(upstreamToolName(name)).toBe(n);
-    });
-});
-
 describe("urlSources", () => {
   test("finds URL sources in messages and tool results, with paths", () => {
     const body = base({
@@ -414,8 +397,8 @@ describe("urlSources", () => {
       ],
     });
     expect(urlSources(body)).toEqual([
-      { url: "https://a/1.png", path: "messages[0].content[0].source", kind: "image" },
-      { url: "https://a/2.pdf", path: "messages[2].content[0].content[0].source", kind: "document" },
+      { url: "https://a/1.png", param: "messages[0].content[0].source", kind: "image" },
+      { url: "https://a/2.pdf", param: "messages[2].content[0].content[0].source", kind: "document" },
     ]);
   });
 });

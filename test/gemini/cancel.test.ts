@@ -1,14 +1,11 @@
 // A client that goes away mid-stream must cancel the upstream call: the route passes the request's
 // signal to the Gateway and stops reading its chunks. A scripted Gateway records what happened.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { validateConfig } from "../../src/config/load";
 import { geminiRoutes } from "../../src/gemini/routes";
-import { ModelCatalog } from "../../src/models/catalog";
 import { buildApp, createHandler } from "../../src/server/app";
-import type { AppContext } from "../../src/server/context";
-import { silentLogger } from "../../src/server/log";
-import { createMetrics } from "../../src/server/metrics";
 import type { Gateway, GenerateArgs, StreamResult } from "../../src/upstream/types";
+import { scriptedContext } from "../helpers/context";
+import { until } from "../helpers/util";
 
 const events: string[] = [];
 let server: ReturnType<typeof Bun.serve>;
@@ -39,23 +36,10 @@ const gateway: Gateway = {
 };
 
 beforeAll(() => {
-  const config = validateConfig({ auth: { mode: "off" }, log: { level: "silent" }, server: { keepAliveSeconds: 0.1 } }, "test");
-  const ctx: AppContext = {
-    config,
-    dataDir: "/nonexistent",
-    gateway,
-    catalog: new ModelCatalog(undefined),
-    pool: { counts: () => ({ total: 1, available: 1 }), close: async () => {} },
-    log: silentLogger(),
-    metrics: createMetrics(),
-  };
+  const ctx = scriptedContext(gateway, { auth: { mode: "off" }, log: { level: "silent" }, server: { keepAliveSeconds: 0.1 } });
   server = Bun.serve({ port: 0, hostname: "127.0.0.1", idleTimeout: 0, fetch: createHandler(ctx, buildApp(ctx, [geminiRoutes(ctx)])) });
 });
 afterAll(() => server?.stop(true));
-
-async function until(cond: () => boolean) {
-  for (let i = 0; i < 200 && !cond(); i++) await Bun.sleep(10);
-}
 
 test.each([
   ["while chunks flow", "flowing"],
@@ -74,7 +58,7 @@ test.each([
   const first = new TextDecoder().decode((await reader.read()).value);
   expect(first).toMatch(model === "held" ? /^: keep-alive/ : /^data: /);
   ac.abort();
-  await until(() => events.includes("signal aborted") && events.includes("chunks closed"));
+  await until(() => events.includes("signal aborted") && events.includes("chunks closed"), "the upstream call to be cancelled");
   expect(events).toContain("signal aborted");
   expect(events).toContain("chunks closed");
 });

@@ -2,7 +2,8 @@
 // keep-alives while upstream is silent, a stream cut after the first byte.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { startStack, type Stack } from "../helpers/stack";
-import { partsText, post, sseData, sseEvents, userText } from "./util";
+import { userText } from "../helpers/util";
+import { partsText, post, sseData, sseEvents } from "./util";
 
 let stack: Stack;
 let slow: Stack;

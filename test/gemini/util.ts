@@ -1,8 +1,6 @@
 // Small helpers for the Gemini integration tests.
 import type { Stack } from "../helpers/stack";
 
-export const userText = (text: string) => ({ contents: [{ role: "user", parts: [{ text }] }] });
-
 export function post(stack: Stack, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(stack.url + path, {
     method: "POST",

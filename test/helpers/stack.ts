@@ -9,8 +9,7 @@ import { startGateway, type Gateway } from "../../src/server/start";
 import { startSimulator, type Simulator, type SimAccount, type SimAccountSpec } from "../../src/simulator/index";
 import type { AppContext } from "../../src/server/context";
 import type { Pool } from "../../src/pool/index";
-
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+import type { DeepPartial } from "./util";
 
 export interface StackOptions {
   accounts?: number | SimAccountSpec[];

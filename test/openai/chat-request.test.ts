@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { parseDataUri, textParts, toGeminiRequest, type ChatMapOptions } from "../../src/openai/chat-request";
+import { textParts, toGeminiRequest, type ChatMapOptions } from "../../src/openai/chat-request";
 import { parseImageModel } from "../../src/openai/images";
 import type { ChatRequest } from "../../src/openai/schemas";
-import { SKIP_SIGNATURE, ToolCallMemory } from "../../src/openai/tool-memory";
+import { ToolCallMemory } from "../../src/openai/tool-memory";
+import { SKIP_SIGNATURE, upstreamToolName } from "../../src/shared/function-calls";
 import { ApiError } from "../../src/server/errors";
 
 const PNG = "iVBORw0KGgo=";
@@ -173,8 +174,8 @@ const ROWS: Row[] = [
     { tools: [{ type: "function", function: { name: "1st/tool name" } }], tool_choice: { type: "function", function: { name: "1st/tool name" } } },
     {
       contents: [user("hi")],
-      tools: [{ functionDeclarations: [{ name: "_1st_tool_name" }] }],
-      toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["_1st_tool_name"] } },
+      tools: [{ functionDeclarations: [{ name: upstreamToolName("1st/tool name") }] }],
+      toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [upstreamToolName("1st/tool name")] } },
     },
   ],
   [
@@ -301,9 +302,11 @@ describe("tool call round trip", () => {
         { role: "tool", tool_call_id: "c1", content: "ok" },
       ],
     });
-    expect(c.request.contents[1]!.parts[0]!.functionCall!.name).toBe("fs_read");
-    expect(c.request.contents[2]!.parts[0]!.functionResponse!.name).toBe("fs_read");
-    expect(c.toolNames.get("fs_read")).toBe("fs/read");
+    const alias = upstreamToolName("fs/read");
+    expect(alias).toMatch(/^fs_read_[0-9a-f]{8}$/);
+    expect(c.request.contents[1]!.parts[0]!.functionCall!.name).toBe(alias);
+    expect(c.request.contents[2]!.parts[0]!.functionResponse!.name).toBe(alias);
+    expect(c.toolNames.get(alias)).toBe("fs/read");
   });
 });
 
@@ -346,12 +349,6 @@ describe("bad input → 400 naming the field", () => {
 });
 
 describe("helpers", () => {
-  test("parseDataUri", () => {
-    expect(parseDataUri(`data:image/png;base64,${PNG}`)).toEqual({ mimeType: "image/png", data: PNG });
-    expect(parseDataUri("data:text/plain,hello%20world")).toEqual({ mimeType: "text/plain", data: Buffer.from("hello world").toString("base64") });
-    expect(parseDataUri("data:image/png;base64,$$")).toBeUndefined();
-    expect(parseDataUri("http://x")).toBeUndefined();
-  });
   test("textParts keeps plain text whole", () => {
     expect(textParts("a ![x](http://not-data) b")).toEqual([{ text: "a ![x](http://not-data) b" }]);
     expect(textParts("")).toEqual([]);

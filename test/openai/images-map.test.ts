@@ -10,17 +10,11 @@ import {
   noImageReason,
   parseImageModel,
 } from "../../src/openai/images";
+import { SEED_SIZES } from "./seed-sizes";
 
 // seed 000's table, row by row, plus the other OpenAI sizes clients send
 const SIZES: [string | undefined, string | undefined][] = [
-  ["1024x1024", "1:1"],
-  ["1920x1080", "16:9"],
-  ["1280x720", "16:9"],
-  ["1080x1920", "9:16"],
-  ["720x1280", "9:16"],
-  ["800x600", "4:3"],
-  ["600x800", "3:4"],
-  ["2560x1080", "21:9"],
+  ...SEED_SIZES,
   ["1792x1024", "16:9"],
   ["1024x1792", "9:16"],
   ["1536x1024", "3:2"],

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI, { toFile } from "openai";
 import { startStack, type Stack } from "../helpers/stack";
+import { SEED_SIZES } from "./seed-sizes";
 
 let stack: Stack;
 let client: OpenAI;
@@ -41,14 +42,7 @@ describe("POST /v1/images/generations", () => {
 
   // seed 000's size table (every row) plus literal ratios; what upstream received is the check
   const SIZES: [string, string][] = [
-    ["1024x1024", "1:1"],
-    ["1920x1080", "16:9"],
-    ["1280x720", "16:9"],
-    ["1080x1920", "9:16"],
-    ["720x1280", "9:16"],
-    ["800x600", "4:3"],
-    ["600x800", "3:4"],
-    ["2560x1080", "21:9"],
+    ...SEED_SIZES,
     ["widescreen", "1:1"],
     ["12x", "1:1"],
     ["0x0", "1:1"],

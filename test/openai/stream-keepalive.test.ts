@@ -2,13 +2,9 @@
 // handed to the upstream call. The upstream here is a hand-driven Gateway: the test decides when each chunk arrives,
 // so nothing depends on timing.
 import { expect, test } from "bun:test";
-import { validateConfig } from "../../src/config/load";
-import { ModelCatalog } from "../../src/models/catalog";
 import { openaiRoutes } from "../../src/openai/routes";
-import type { AppContext } from "../../src/server/context";
-import { silentLogger } from "../../src/server/log";
-import { createMetrics } from "../../src/server/metrics";
 import type { Gateway, GeminiResponse } from "../../src/upstream/types";
+import { scriptedContext } from "../helpers/context";
 
 /** an upstream stream the test feeds by hand */
 function handDriven() {
@@ -29,16 +25,7 @@ function app(upstream: ReturnType<typeof handDriven>, onSignal?: (s: AbortSignal
     countTokens: () => Promise.reject(new Error("not used")),
     stream: async (args) => (onSignal?.(args.signal), { chunks: upstream.chunks, accountEmail: "a@example.com", accountId: "a", mappedModel: "gemini-2.5-flash" }),
   };
-  const ctx: AppContext = {
-    config: validateConfig({ server: { keepAliveSeconds: 0.05 } }, "test"),
-    dataDir: "/nonexistent",
-    gateway,
-    catalog: new ModelCatalog(undefined),
-    pool: { counts: () => ({ total: 1, available: 1 }), close: async () => {} },
-    log: silentLogger(),
-    metrics: createMetrics(),
-  };
-  return openaiRoutes(ctx);
+  return openaiRoutes(scriptedContext(gateway, { server: { keepAliveSeconds: 0.05 } }));
 }
 
 const request = () =>

@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { exchangeCode, fetchUserInfo, OAuthError, PoolError } from "../../src/pool";
-import { startRig, until, userText, type Rig } from "./helpers";
+import { until, userText } from "../helpers/util";
+import { startRig, type Rig } from "./helpers";
 
 let rig: Rig | undefined;
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { AccountStore } from "../../src/pool/store";
 import { startSimulator, type Simulator } from "../../src/simulator";
-import { tempDir } from "./helpers";
+import { tempDir } from "../helpers/util";
 
 const CHILD = resolve(import.meta.dir, "fixtures/crash-child.ts");
 const ROUNDS = 20;

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/server/errors";
 import { createMetrics } from "../../src/server/metrics";
 import type { FaultSpec } from "../../src/simulator";
-import { memoryLogger, startRig, userText, type Rig } from "./helpers";
+import { userText } from "../helpers/util";
+import { memoryLogger, startRig, type Rig } from "./helpers";
 
 const M = "gemini-2.5-flash";
 const A = "a@x.com";

@@ -5,7 +5,8 @@ import { AccountStore } from "../../src/pool/store";
 import { silentLogger } from "../../src/server/log";
 import { ApiError } from "../../src/server/errors";
 import { startSimulator, type SimAccount, type Simulator } from "../../src/simulator";
-import { simConfig, startRig, tempDir, until, userText, type Rig } from "./helpers";
+import { tempDir, until, userText } from "../helpers/util";
+import { simConfig, startRig, type Rig } from "./helpers";
 
 const M = "gemini-2.5-flash";
 const cleanups: (() => Promise<void> | void)[] = [];

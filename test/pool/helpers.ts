@@ -1,42 +1,19 @@
-// Shared bits for the pool tests: a full Config from the schema defaults, temp data dirs, and a
-// simulator-backed pool.
+// Shared bits for the pool tests: a full Config from the schema defaults and a simulator-backed pool.
 import { Value } from "@sinclair/typebox/value";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { deepMerge } from "../../src/config/load";
 import { ConfigSchema, type Config } from "../../src/config/schema";
 import { openPool, type Pool, type PoolOptions } from "../../src/pool";
 import { createLogger, silentLogger, type Logger } from "../../src/server/log";
 import { startSimulator, type SimAccountSpec, type Simulator, type SimulatorOptions } from "../../src/simulator";
-
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
-
-function merge(base: any, over: any): any {
-  if (!over || typeof over !== "object" || Array.isArray(over)) return over ?? base;
-  const out = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = v && typeof v === "object" && !Array.isArray(v) ? merge(base?.[k] ?? {}, v) : v;
-  return out;
-}
+import { simConfig as simUrls } from "../helpers/stack";
+import { tempDir, type DeepPartial } from "../helpers/util";
 
 export function makeConfig(over: DeepPartial<Config> = {}): Config {
-  return merge(Value.Default(ConfigSchema, {}), over) as Config;
+  return deepMerge(Value.Default(ConfigSchema, {}) as Config, over) as Config;
 }
 
 export function simConfig(sim: Simulator, over: DeepPartial<Config> = {}): Config {
-  return makeConfig(
-    merge(
-      {
-        upstream: { endpoints: [sim.url], oauthTokenUrl: sim.url + "/token", userinfoUrl: sim.url + "/oauth2/v2/userinfo", requestTimeoutSeconds: 10 },
-        oauth: { authUrl: sim.url + "/o/oauth2/v2/auth" },
-      },
-      over,
-    ),
-  );
-}
-
-export function tempDir(prefix = "pool"): { dir: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), `.switchyard-test-${prefix}-`));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return makeConfig(deepMerge(deepMerge(simUrls(sim.url), { upstream: { requestTimeoutSeconds: 10 } }), over));
 }
 
 /** a logger that keeps its lines (to check what was logged, e.g. that no token leaks) */
@@ -64,7 +41,7 @@ export async function startRig(
   simOpts: SimulatorOptions = {},
 ): Promise<Rig> {
   const sim = await startSimulator({ delays: false, ...simOpts });
-  const { dir, cleanup } = tempDir();
+  const { dir, cleanup } = tempDir("pool");
   const config = simConfig(sim, over);
   const open = (c: Config, o: Partial<PoolOptions>) =>
     openPool({ config: c, dataDir: dir, log: silentLogger(), background: false, internal: { onboardPollMs: 5 }, ...o });
@@ -75,7 +52,7 @@ export async function startRig(
     pool: await open(config, opts),
     async reopen(o2 = {}, opts2 = {}) {
       await rig.pool.close();
-      rig.config = simConfig(sim, merge(over, o2));
+      rig.config = simConfig(sim, deepMerge(over, o2));
       rig.pool = await open(rig.config, { ...opts, ...opts2 });
       return rig.pool;
     },
@@ -89,14 +66,3 @@ export async function startRig(
   sim.reset();
   return rig;
 }
-
-/** wait until `check` holds (polling), or fail with `what` after `ms` */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
-
-export const userText = (text: string) => ({ contents: [{ role: "user", parts: [{ text }] }] });

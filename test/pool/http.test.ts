@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
 import { openPool } from "../../src/pool";
 import { silentLogger } from "../../src/server/log";
 import { startStack, type Stack } from "../helpers/stack";
-import { until } from "./helpers";
+import { until } from "../helpers/util";
 
 let st: Stack;
 beforeAll(async () => {

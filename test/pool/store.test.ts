@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, w
 import { join, resolve } from "node:path";
 import { AccountStore, STORE_FILE, type StoreDoc } from "../../src/pool/store";
 import { PoolError, type Account } from "../../src/pool/types";
-import { tempDir } from "./helpers";
+import { tempDir } from "../helpers/util";
 
 const BUN = process.execPath;
 const STORE_TS = resolve(import.meta.dir, "../../src/pool/store.ts");

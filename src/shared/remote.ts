@@ -1,0 +1,104 @@
+// The one fetcher for remote (http/https) images and documents a client names by URL, for every
+// protocol. Only when openai.fetchRemoteImages is on (one switch for all); http(s) only, redirects
+// included; a size cap and a timeout; the content type must fit the kind. Never reads files.
+// I/O lives here, not in the mappers: the routes fetch first and hand the results in.
+import type { Config } from "../config/schema";
+import { ApiError, badRequest } from "../server/errors";
+import { sniffImageType, type InlineData } from "./media";
+
+export type RemoteRules = Pick<Config["openai"], "fetchRemoteImages" | "remoteImageMaxBytes" | "remoteImageTimeoutMs">;
+
+/** what the client's field may hold: image → image/*; document → PDF or text; image_url (OpenAI) → image or PDF */
+export type RemoteKind = "image" | "document" | "image_url";
+
+export interface RemoteSource {
+  url: string;
+  /** the request field that holds the URL: named in every error */
+  param: string;
+  kind: RemoteKind;
+}
+
+const ACCEPT: Record<RemoteKind, RegExp> = {
+  image: /^image\//,
+  document: /^(application\/pdf$|text\/)/,
+  image_url: /^(image\/|application\/pdf$)/,
+};
+const MAX_URLS = 32;
+const MAX_REDIRECTS = 5;
+
+const httpUrl = (u: URL) => u.protocol === "http:" || u.protocol === "https:";
+
+/**
+ * Fetches every distinct URL (url → inlineData). Nothing to fetch → an empty map, no network.
+ * `disabled` words the 400 for the first source when fetching is off (each protocol names its own
+ * alternative: a data: URI, base64).
+ */
+export async function fetchRemote(
+  sources: RemoteSource[],
+  rules: RemoteRules,
+  opts: { signal?: AbortSignal; disabled: (first: RemoteSource) => string },
+): Promise<Map<string, InlineData>> {
+  const out = new Map<string, InlineData>();
+  if (!sources.length) return out;
+  const first = sources[0]!;
+  if (!rules.fetchRemoteImages) throw badRequest(`${first.param}: ${opts.disabled(first)}`, first.param);
+  const unique = new Map<string, RemoteSource>(); // a URL named twice is fetched once; errors name its first place
+  for (const s of sources) if (!unique.has(s.url)) unique.set(s.url, s);
+  if (unique.size > MAX_URLS) throw badRequest(`at most ${MAX_URLS} remote URLs per request`, first.param);
+  await Promise.all([...unique.values()].map(async (s) => out.set(s.url, await fetchOne(s, rules, opts.signal))));
+  return out;
+}
+
+async function fetchOne(s: RemoteSource, rules: RemoteRules, signal?: AbortSignal): Promise<InlineData> {
+  const fail = (why: string) => badRequest(`${s.param}: could not fetch ${s.url}: ${why}`, s.param);
+  let u: URL;
+  try {
+    u = new URL(s.url);
+  } catch {
+    throw fail("not a valid URL");
+  }
+  if (!httpUrl(u)) throw fail("only http and https URLs are fetched");
+  const deadline = AbortSignal.timeout(rules.remoteImageTimeoutMs);
+  const sig = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  try {
+    return await download(u, s.kind, rules.remoteImageMaxBytes, sig, fail);
+  } catch (e) {
+    if (e instanceof ApiError || signal?.aborted) throw e;
+    if (deadline.aborted) throw fail(`no answer within ${rules.remoteImageTimeoutMs} ms (openai.remoteImageTimeoutMs)`);
+    throw fail(`network error (${(e as Error).message})`);
+  }
+}
+
+async function download(u: URL, kind: RemoteKind, max: number, signal: AbortSignal, fail: (why: string) => ApiError): Promise<InlineData> {
+  let res: Response;
+  for (let hop = 0; ; hop++) {
+    res = await fetch(u.href, { signal, redirect: "manual" });
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
+    if (!location) break;
+    await res.body?.cancel();
+    u = new URL(location, u);
+    if (hop >= MAX_REDIRECTS || !httpUrl(u)) throw fail("too many or non-http redirects");
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw fail(`HTTP ${res.status}`);
+  }
+  const tooLarge = `larger than ${max} bytes (openai.remoteImageMaxBytes)`;
+  if (Number(res.headers.get("content-length") ?? 0) > max) {
+    await res.body?.cancel();
+    throw fail(tooLarge);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of res.body ?? []) {
+    size += c.byteLength;
+    if (size > max) throw fail(tooLarge);
+    chunks.push(c);
+  }
+  const bytes = Buffer.concat(chunks);
+  const declared = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  // a server that does not say (or says octet-stream) may still be serving an image
+  const mimeType = ACCEPT[kind].test(declared) ? declared : sniffImageType(bytes);
+  if (!mimeType || !ACCEPT[kind].test(mimeType)) throw fail(`unexpected content type "${declared || "none"}"`);
+  return { mimeType, data: bytes.toString("base64") };
+}

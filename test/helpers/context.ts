@@ -1,0 +1,20 @@
+// An AppContext around a scripted Gateway (no pool, no simulator), for route tests that decide
+// themselves what upstream does and when.
+import { validateConfig } from "../../src/config/load";
+import { ModelCatalog } from "../../src/models/catalog";
+import type { AppContext } from "../../src/server/context";
+import { silentLogger } from "../../src/server/log";
+import { createMetrics } from "../../src/server/metrics";
+import type { Gateway } from "../../src/upstream/types";
+
+export function scriptedContext(gateway: Gateway, config: Record<string, unknown> = {}): AppContext {
+  return {
+    config: validateConfig(config, "test"),
+    dataDir: "/nonexistent",
+    gateway,
+    catalog: new ModelCatalog(undefined),
+    pool: { counts: () => ({ total: 1, available: 1 }), close: async () => {} },
+    log: silentLogger(),
+    metrics: createMetrics(),
+  };
+}

@@ -1,0 +1,23 @@
+// Small helpers every test area uses: temp dirs, polling, a one-line Gemini request.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+export function tempDir(prefix = "tmp"): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `switchyard-test-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** wait until `check` holds (polling), or fail with `what` after `ms` */
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** a GenerateContent request with one user text */
+export const userText = (text: string) => ({ contents: [{ role: "user", parts: [{ text }] }] });
