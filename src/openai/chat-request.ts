@@ -52,6 +52,8 @@ export function remoteImageSources(body: ChatRequest): RemoteSource[] {
     m.content.forEach((p, j) => {
       const url = typeof p.image_url === "string" ? p.image_url : p.image_url?.url;
       if (url && /^https?:\/\//i.test(url)) out.push({ url, param: `messages[${i}].content[${j}].image_url`, kind: "image_url" });
+      const file = p.file?.file_data;
+      if (file && /^https?:\/\//i.test(file)) out.push({ url: file, param: `messages[${i}].content[${j}].file.file_data`, kind: "image_url" });
     });
   });
   return out;

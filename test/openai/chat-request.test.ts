@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { textParts, toGeminiRequest, type ChatMapOptions } from "../../src/openai/chat-request";
+import { remoteImageSources, textParts, toGeminiRequest, type ChatMapOptions } from "../../src/openai/chat-request";
 import { parseImageModel } from "../../src/openai/images";
 import type { ChatRequest } from "../../src/openai/schemas";
 import { ToolCallMemory } from "../../src/openai/tool-memory";
@@ -352,5 +352,28 @@ describe("helpers", () => {
   test("textParts keeps plain text whole", () => {
     expect(textParts("a ![x](http://not-data) b")).toEqual([{ text: "a ![x](http://not-data) b" }]);
     expect(textParts("")).toEqual([]);
+  });
+});
+
+describe("remote sources the route fetches (when openai.fetchRemoteImages is on)", () => {
+  test("http(s) image_url and file.file_data URLs, never data: URIs or paths", () => {
+    const body = {
+      model: "gemini-2.5-flash",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: "https://example.test/a.png" } },
+            { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+            { type: "file", file: { file_data: "http://example.test/b.pdf" } },
+            { type: "file", file: { file_data: "/etc/passwd" } },
+          ],
+        },
+      ],
+    } as unknown as ChatRequest;
+    expect(remoteImageSources(body).map((s) => [s.url, s.param])).toEqual([
+      ["https://example.test/a.png", "messages[0].content[0].image_url"],
+      ["http://example.test/b.pdf", "messages[0].content[2].file.file_data"],
+    ]);
   });
 });
