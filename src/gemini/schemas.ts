@@ -1,7 +1,7 @@
 // TypeBox schemas for the Gemini-native routes. Bodies are validated loosely (real SDK bodies carry
 // many optional fields we pass through) after snake_case → camelCase normalisation.
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { Type as T, type TSchema } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
 import { validationToApiError } from "../server/validation";
 
 const Obj = (description?: string) => T.Object({}, { additionalProperties: true, description });
@@ -62,8 +62,13 @@ export const ModelActionQuery = T.Object(
   { additionalProperties: true },
 );
 
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
 /** Throws a 400 naming the first offending field ("contents[0].parts"), like route validation does. */
 export function check(schema: TSchema, value: unknown): void {
-  const first = Value.Errors(schema, value).First();
+  let c = compiled.get(schema);
+  if (!c) compiled.set(schema, (c = TypeCompiler.Compile(schema)));
+  if (c.Check(value)) return; // the fast path: errors are only collected for bad input
+  const first = c.Errors(value).First();
   if (first) throw validationToApiError({ valueError: first });
 }
