@@ -30,7 +30,7 @@ export async function demo(flags: Flags): Promise<number> {
   }
   const account = sim.addAccount({ email: "demo@switchyard.local", name: "Demo Account" });
   await gw.pool.addByRefreshToken(account.refreshToken);
-  process.stdout.write(demoBanner(gw.url, key));
+  process.stdout.write(demoBanner(gw.url, key, sim.url, dataDir));
   await untilSignal(gw, log, async () => {
     await sim.stop();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
@@ -38,7 +38,7 @@ export async function demo(flags: Flags): Promise<number> {
   return 0;
 }
 
-export function demoBanner(url: string, key: string): string {
+export function demoBanner(url: string, key: string, simUrl: string, dataDir: string): string {
   const json = "-H 'content-type: application/json'";
   return `
 Switchyard demo is running against the built-in upstream simulator (no Google account needed).
@@ -46,6 +46,8 @@ Switchyard demo is running against the built-in upstream simulator (no Google ac
   base URL   ${url}
   API key    ${key}
   docs       ${url}/swagger
+  simulator  ${simUrl}   (fake Google; control API under /_sim/)
+  data dir   ${dataDir}${dataDir.includes("switchyard-demo-") ? "   (temporary: removed on exit)" : ""}
 
 Gemini native:
   curl -s ${url}/v1beta/models/gemini-2.5-flash:generateContent -H 'x-goog-api-key: ${key}' ${json} \\

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigSchema, type Config } from "./schema";
 import { writeFileAtomic } from "../shared/atomic";
+import { describeExpected } from "../server/validation";
 
 /** A problem the user must fix; the CLI prints it and exits 2. */
 export class ConfigError extends Error {
@@ -97,10 +98,21 @@ export function validateConfig(raw: Json, source: string): Config {
   if (first) {
     const key = first.path.replace(/^\//, "").replace(/\//g, ".") || "(root)";
     const unknown = first.message.toLowerCase().includes("unexpected property") || first.message.includes("additional");
-    const expected = unknown ? "unknown key" : first.message.replace(/^Expected /, "expected ");
+    const expected = unknown ? "unknown key" : (describeExpected(first.schema) ?? first.message.replace(/^Expected /, "expected "));
     throw new ConfigError(`${source}: ${key}: ${expected}${unknown ? "" : `, got ${JSON.stringify(first.value)}`}`);
   }
   return withDefaults as Config;
+}
+
+const ENV_KEYS = ["SWITCHYARD_HOST", "SWITCHYARD_PORT", "SWITCHYARD_API_KEY", "SWITCHYARD_ADMIN_KEY", "SWITCHYARD_AUTH_MODE", "SWITCHYARD_UPSTREAM_ENDPOINTS", "SWITCHYARD_OAUTH_TOKEN_URL", "SWITCHYARD_USERINFO_URL", "SWITCHYARD_LOG_LEVEL"];
+
+/** names what was set besides the file, so an error points at the right place */
+function sourceOf(flags: Flags, env: NodeJS.ProcessEnv): string {
+  const set = [
+    ...ENV_KEYS.filter((k) => env[k] !== undefined && env[k] !== ""),
+    ...(["host", "port", "logLevel"] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k === "logLevel" ? "log-level" : k}`),
+  ];
+  return set.length ? `configuration from ${set.join(", ")}` : "configuration";
 }
 
 export interface Loaded {
@@ -119,7 +131,7 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env, o
   // validate the file alone first so its errors name the file
   validateConfig(fileRaw, configPath);
   const merged = deepMerge(deepMerge(deepMerge(fileRaw, fromEnv(env)), fromFlags(flags)), overrides);
-  const config = validateConfig(merged, "configuration (flags/environment)");
+  const config = validateConfig(merged, sourceOf(flags, env));
   return { config, dataDir, configPath, fileRaw };
 }
 

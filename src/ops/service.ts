@@ -24,7 +24,11 @@ export function selfCommand(): string[] {
 const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\$`])/g, "\\$1")}"`);
 
 export function systemdUnit(spec: ServiceSpec): string {
-  const state = spec.user ? `Environment=SWITCHYARD_DATA_DIR=${spec.dataDir}` : "StateDirectory=switchyard\nStateDirectoryMode=0700";
+  // a system service runs as a throwaway user owning only /var/lib/switchyard
+  const state = spec.user ? `Environment=SWITCHYARD_DATA_DIR=${spec.dataDir}` : "DynamicUser=yes\nStateDirectory=switchyard\nStateDirectoryMode=0700";
+  // ProtectHome=yes would hide a program that lives under /home or /root (a clone, ~/.local/bin)
+  const underHome = spec.exec.some((p) => p.startsWith("/home/") || p.startsWith("/root/"));
+  const protectHome = spec.user ? "no" : underHome ? "read-only" : "yes";
   return `[Unit]
 Description=Switchyard local AI gateway
 After=network-online.target
@@ -40,7 +44,7 @@ EnvironmentFile=-${spec.user ? join(homedir(), ".config", "switchyard", "env") :
 Environment=NODE_ENV=production
 NoNewPrivileges=yes
 ProtectSystem=strict
-ProtectHome=${spec.user ? "no" : "yes"}
+ProtectHome=${protectHome}
 PrivateTmp=yes
 SystemCallFilter=@system-service
 ${spec.user ? `ReadWritePaths=${spec.dataDir}\n` : ""}# Do not set MemoryDenyWriteExecute=yes: it disables Bun's JIT.
@@ -112,6 +116,7 @@ export async function runService(argv: string[], env: { config: Config; dataDir:
   if (action !== "install" && action !== "uninstall") throw new UsageError(`service: expected install or uninstall, got ${action ?? "nothing"}`);
   let user = process.getuid?.() !== 0;
   let print = false;
+  if (opts.includes("--user") && opts.includes("--system")) throw new UsageError("service: --user and --system exclude each other");
   for (const o of opts) {
     if (o === "--user") user = true;
     else if (o === "--system") user = false;

@@ -49,6 +49,27 @@ function notFound(app: AnyElysia, method: string, path: string): ApiError {
 
 const SAFE_ID = /^[\w.\-:]{1,128}$/;
 
+const tooLarge = (what: string, max: number) =>
+  new ApiError(413, `${what}; the limit is ${max} bytes (server.maxBodyBytes)`, { param: "body", reason: "payload_too_large" });
+
+/** reads a body of unknown length, failing with 413 as soon as it passes `max` bytes */
+async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      void reader.cancel();
+      throw tooLarge(`request body is over ${max} bytes`, max);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** The request handler behind Bun.serve. */
 export function createHandler(ctx: AppContext, app: AnyElysia) {
   const { config, metrics, log } = ctx;
@@ -65,10 +86,11 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     try {
       // the UI loads its spec from the relative URL "swagger/json": a trailing slash breaks it
       if (path === "/swagger/") return new Response(null, { status: 301, headers: { location: `/swagger${url.search}` } });
-      const len = Number(req.headers.get("content-length") ?? 0);
-      if (len > max)
-        throw new ApiError(413, `request body is ${len} bytes; the limit is ${max} bytes (server.maxBodyBytes)`, { param: "body", reason: "payload_too_large" });
+      const declared = req.headers.get("content-length");
+      if (declared !== null && Number(declared) > max) throw tooLarge(`request body is ${declared} bytes`, max);
       checkAuth(config, req, url);
+      // a body without a declared length (chunked) is read here under the same cap
+      if (declared === null && req.body) req = new Request(req, { body: await readCapped(req.body, max), signal: req.signal });
       res = await app.handle(req);
     } catch (e) {
       res = errorResponse(family, toApiError(e));

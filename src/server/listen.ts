@@ -20,8 +20,9 @@ export function listen(opts: { host: string; port: number; maxBodyBytes: number;
       reusePort: false,
       idleTimeout: 0,
       development: false,
-      // hard cap for chunked bodies; declared lengths get a JSON 413 in the handler first
-      maxRequestBodySize: opts.maxBodyBytes + 1024 * 1024,
+      // the handler enforces server.maxBodyBytes with a JSON 413 (declared lengths up front, chunked
+      // bodies while reading); Bun's own cap would answer a bare 413 before the handler runs
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       fetch: opts.fetch,
       error: () => new Response(JSON.stringify({ error: { message: "internal error", code: "internal" } }), { status: 500, headers: { "content-type": "application/json" } }),
     });

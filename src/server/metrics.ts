@@ -1,10 +1,44 @@
 // Prometheus metrics (prom-client: the standard Node client, runs on Bun). One registry per app so
 // tests and in-process servers do not share series.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+const START = Date.now() / 1000;
+
+/**
+ * Process series read from Bun itself. prom-client's default collectors read Node internals that
+ * Bun reports differently (a heap "size" of GBs, a made-up Node version), so they are not used.
+ */
+function processMetrics(registry: Registry) {
+  const registers = [registry];
+  new Gauge({ name: "switchyard_process_resident_memory_bytes", help: "resident memory (RSS)", registers, collect() { this.set(process.memoryUsage.rss()); } });
+  new Gauge({
+    name: "switchyard_process_heap_bytes",
+    help: "JavaScript heap (kind: used, total)",
+    labelNames: ["kind"] as const,
+    registers,
+    collect() {
+      const m = process.memoryUsage();
+      this.set({ kind: "used" }, m.heapUsed);
+      this.set({ kind: "total" }, m.heapTotal);
+    },
+  });
+  new Gauge({
+    name: "switchyard_process_cpu_seconds_total",
+    help: "CPU time used by the process (mode: user, system)",
+    labelNames: ["mode"] as const,
+    registers,
+    collect() {
+      const c = process.cpuUsage();
+      this.set({ mode: "user" }, c.user / 1e6);
+      this.set({ mode: "system" }, c.system / 1e6);
+    },
+  });
+  new Gauge({ name: "switchyard_process_start_time_seconds", help: "start time (unix seconds)", registers, collect() { this.set(START); } });
+}
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "switchyard_" });
+  processMetrics(registry);
   const requests = new Counter({
     name: "switchyard_http_requests_total",
     help: "HTTP requests by route family and status",

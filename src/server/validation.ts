@@ -15,7 +15,7 @@ interface ValueErrorLike {
   message?: string;
   summary?: string;
   value?: unknown;
-  schema?: { required?: string[] };
+  schema?: unknown;
 }
 
 export function validationToApiError(error: unknown): ApiError {
@@ -34,10 +34,26 @@ export function validationToApiError(error: unknown): ApiError {
   if (message.toLowerCase().includes("required") && m) field = field ? `${field}.${m[1]}` : m[1]!;
   if (message === "Unexpected property") message = "unknown field";
   if (/required property/i.test(message)) message = "required field is missing";
+  if (/union/i.test(message)) message = describeExpected(first?.schema) ?? message;
   const name = field || where || "body";
   const label = where && field ? `${where} parameter ${field}` : name;
   return new ApiError(400, `invalid request: ${label}: ${message.replace(/^Expected/, "expected")}`, {
     param: name,
     reason: "invalid_request",
   });
+}
+
+/** "expected union value" says nothing: list what a union accepts ("one of: off, strict" / "number or null") */
+export function describeExpected(schema: unknown): string | undefined {
+  const s = schema as { anyOf?: unknown[]; const?: unknown; type?: unknown; enum?: unknown[] } | undefined;
+  if (!s || !Array.isArray(s.anyOf)) return undefined;
+  const parts = s.anyOf.map((m) => {
+    const x = m as { const?: unknown; type?: unknown; enum?: unknown[] };
+    if (x.const !== undefined) return { lit: JSON.stringify(x.const) };
+    if (Array.isArray(x.enum)) return { lit: x.enum.map((v) => JSON.stringify(v)).join(", ") };
+    return { type: typeof x.type === "string" ? x.type : "value" };
+  });
+  if (parts.every((p) => "lit" in p)) return `expected one of: ${parts.map((p) => (p as { lit: string }).lit).join(", ")}`;
+  const names = [...new Set(parts.map((p) => ("lit" in p ? p.lit : p.type)))];
+  return `expected ${names.join(" or ")}`;
 }

@@ -15,6 +15,9 @@ describe("service files", () => {
     expect(u).toContain("WantedBy=default.target");
     const sys = systemdUnit({ ...spec, user: false });
     expect(sys).toContain("StateDirectory=switchyard");
+    expect(sys).toContain("DynamicUser=yes");
+    expect(sys).toContain("ProtectHome=yes");
+    expect(systemdUnit({ ...spec, user: false, exec: ["/home/u/.local/bin/switchyard"] })).toContain("ProtectHome=read-only");
     expect(sys).toContain("WantedBy=multi-user.target");
   });
 
@@ -35,9 +38,27 @@ describe("service files", () => {
     expect(r.stdout).toMatch(/ExecStart=\S+ \S+main\.ts serve|<string>serve<\/string>/);
   });
 
+  test("--user with --system exits 2", async () => {
+    const r = await runCli(["service", "install", "--user", "--system", "--print"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("exclude each other");
+  });
+
   test("a bad service action exits 2", async () => {
     const r = await runCli(["service", "restart"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("install or uninstall");
+  });
+});
+
+describe("systemd-analyze (when installed)", () => {
+  const analyze = Bun.which("systemd-analyze");
+  test.skipIf(!analyze)("the system unit passes `systemd-analyze verify`", async () => {
+    const dir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-unit-");
+    const path = `${dir}/switchyard.service`;
+    await Bun.write(path, systemdUnit({ exec: [process.execPath], dataDir: "/var/lib/switchyard", user: false }));
+    const r = Bun.spawnSync([analyze!, "verify", path]);
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
   });
 });

@@ -97,6 +97,60 @@ describe("404, 405, 413", () => {
   });
 });
 
+describe("413 for every oversize body", () => {
+  test("a chunked body (no Content-Length) is cut off at the limit with a JSON 413", async () => {
+    const chunk = new TextEncoder().encode("x".repeat(1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 16) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+    const r = await fetch(stack.url + "/v1/chat/completions", { method: "POST", headers: auth(), body, duplex: "half" } as RequestInit);
+    expect(r.status).toBe(413);
+    expect(isOpenAI(await r.json())).toBe(true);
+  });
+
+  test("a chunked body under the limit still works", async () => {
+    const payload = JSON.stringify({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "hi" }] });
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(payload));
+        c.close();
+      },
+    });
+    const r = await fetch(stack.url + "/v1/chat/completions", { method: "POST", headers: auth(), body, duplex: "half" } as RequestInit);
+    expect(r.status).toBe(200);
+  });
+
+  test("a huge declared Content-Length gets a JSON 413 with a request id, before any body is sent", async () => {
+    const { port, hostname } = new URL(stack.url);
+    let raw = "";
+    const done = Promise.withResolvers<void>();
+    const sock = await Bun.connect({
+      hostname,
+      port: Number(port),
+      socket: {
+        data(_s, d) {
+          raw += new TextDecoder().decode(d);
+          if (raw.includes("\r\n\r\n") && raw.includes("}")) done.resolve();
+        },
+        close() {
+          done.resolve();
+        },
+      },
+    });
+    sock.write(`POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${stack.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 9999999999\r\n\r\n`);
+    await done.promise;
+    sock.end();
+    expect(raw).toMatch(/^HTTP\/1\.1 413/);
+    expect(raw.toLowerCase()).toContain("x-request-id:");
+    const json = JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4));
+    expect(isAnthropic(json)).toBe(true);
+  });
+});
+
 describe("every response", () => {
   test("carries X-Request-Id, and keeps a sane client-given one", async () => {
     const r1 = await fetch(stack.url + "/healthz", { headers: { authorization: `Bearer ${stack.apiKey}` } });
