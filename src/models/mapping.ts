@@ -18,17 +18,22 @@ export const BUILTIN_ALIASES: Record<string, string> = {
   "gpt-4o": "gemini-2.5-flash",
   "gpt-4o-mini": "gemini-2.5-flash",
   "gpt-3.5-turbo": "gemini-2.5-flash",
-  // dated Anthropic ids (the bare family names are real upstream models and pass through)
-  "claude-3-5-sonnet-2*": "claude-sonnet-4-5",
-  "claude-3-7-sonnet-2*": "claude-sonnet-4-5",
-  "claude-3-haiku-2*": "claude-sonnet-4-5",
-  "claude-3-5-haiku-2*": "claude-sonnet-4-5",
-  "claude-haiku-4-5-2*": "claude-sonnet-4-5",
+  // Anthropic names. Upstream serves claude-sonnet-4-5[-thinking], claude-opus-4-5-thinking and (on
+  // newer accounts) claude-sonnet-4-6[-thinking], claude-opus-4-6-thinking; every other family name a
+  // client may send (dated, "-latest", 3.x, 4.0, 4.1) goes to the nearest of those. The more specific
+  // keys map the served ids to themselves, so the family catch-alls never rewrite them.
+  "claude-opus-*": "claude-opus-4-5-thinking",
+  "claude-opus-4-6*": "claude-opus-4-6-thinking",
+  "claude-3-opus*": "claude-opus-4-5-thinking",
+  "claude-sonnet-*": "claude-sonnet-4-5",
+  "claude-sonnet-*thinking*": "claude-sonnet-4-5-thinking",
+  "claude-sonnet-4-6*": "claude-sonnet-4-6",
+  "claude-sonnet-4-6*thinking*": "claude-sonnet-4-6-thinking",
+  "claude-3-*sonnet*": "claude-sonnet-4-5",
+  "claude-3-*sonnet*thinking*": "claude-sonnet-4-5-thinking",
   // upstream serves no Haiku; Claude Code uses it for background work
   "claude-haiku-*": "claude-sonnet-4-5",
-  "claude-sonnet-4-5-2*": "claude-sonnet-4-5",
-  "claude-opus-4-5-2*": "claude-opus-4-5-thinking",
-  "claude-opus-4-1-2*": "claude-opus-4-5-thinking",
+  "claude-3-*haiku*": "claude-sonnet-4-5",
 };
 
 interface Wildcard {

@@ -53,7 +53,7 @@ const tooLarge = (what: string, max: number) =>
   new ApiError(413, `${what}; the limit is ${max} bytes (server.maxBodyBytes)`, { param: "body", reason: "payload_too_large" });
 
 /** reads a body of unknown length, failing with 413 as soon as it passes `max` bytes */
-async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<ArrayBuffer> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
@@ -67,7 +67,8 @@ async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promis
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks);
+  const all = Buffer.concat(chunks);
+  return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
 }
 
 /** The request handler behind Bun.serve. */

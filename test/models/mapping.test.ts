@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { BUILTIN_ALIASES, mapModel, resolveAlias } from "../../src/models/mapping";
+import { SIM_MODELS } from "../../src/simulator/models";
 
 describe("resolveAlias", () => {
   const aliases = {
@@ -71,5 +72,47 @@ describe("mapModel", () => {
       expect(target).not.toContain("*");
       expect(mapModel(target)).toBe(target); // targets are not rewritten again
     }
+  });
+});
+
+describe("built-in Claude family names", () => {
+  test.each([
+    ["claude-opus-4-5", "claude-opus-4-5-thinking"],
+    ["claude-opus-4-5-20251101", "claude-opus-4-5-thinking"],
+    ["claude-opus-4-1", "claude-opus-4-5-thinking"],
+    ["claude-opus-4-1-20250805", "claude-opus-4-5-thinking"],
+    ["claude-opus-4-20250514", "claude-opus-4-5-thinking"],
+    ["claude-opus-4-0", "claude-opus-4-5-thinking"],
+    ["claude-3-opus-20240229", "claude-opus-4-5-thinking"],
+    ["claude-3-opus-latest", "claude-opus-4-5-thinking"],
+    ["claude-opus-4-6", "claude-opus-4-6-thinking"],
+    ["claude-opus-4-6-20260205", "claude-opus-4-6-thinking"],
+    ["claude-sonnet-4-20250514", "claude-sonnet-4-5"],
+    ["claude-sonnet-4-0", "claude-sonnet-4-5"],
+    ["claude-sonnet-4-5-20250929", "claude-sonnet-4-5"],
+    ["claude-sonnet-4-5-latest", "claude-sonnet-4-5"],
+    ["claude-sonnet-4-thinking", "claude-sonnet-4-5-thinking"],
+    ["claude-sonnet-4-6-20260217", "claude-sonnet-4-6"],
+    ["claude-3-5-sonnet-20241022", "claude-sonnet-4-5"],
+    ["claude-3-5-sonnet-latest", "claude-sonnet-4-5"],
+    ["claude-3-7-sonnet-20250219", "claude-sonnet-4-5"],
+    ["claude-3-7-sonnet-thinking", "claude-sonnet-4-5-thinking"],
+    ["claude-haiku-4-5", "claude-sonnet-4-5"],
+    ["claude-haiku-4-5-20251001", "claude-sonnet-4-5"],
+    ["claude-3-5-haiku-latest", "claude-sonnet-4-5"],
+    ["claude-3-haiku-20240307", "claude-sonnet-4-5"],
+  ])("%s → %s", (name, want) => {
+    expect(mapModel(name)).toBe(want);
+  });
+
+  test("every Claude id upstream serves maps to itself", () => {
+    const served = SIM_MODELS.map((m) => m.id).filter((id) => id.startsWith("claude-"));
+    expect(served.length).toBeGreaterThan(3);
+    for (const id of served) expect(mapModel(id)).toBe(id);
+  });
+
+  test("every Claude target is served upstream", () => {
+    const served = new Set(SIM_MODELS.map((m) => m.id));
+    for (const target of Object.values(BUILTIN_ALIASES)) expect(served.has(target)).toBe(true);
   });
 });
