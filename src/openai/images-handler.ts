@@ -1,11 +1,13 @@
 // POST /v1/images/generations and /v1/images/edits: n parallel upstream calls (each scheduled on its
 // own), merged in order; the images that came back are returned even when some calls failed.
+import { isImageModel } from "../models/catalog";
+import { mapModel } from "../models/mapping";
 import type { AppContext } from "../server/context";
 import { ApiError, badRequest, toApiError } from "../server/errors";
 import type { GeminiPart, GeminiRequest, GeminiUsage } from "../upstream/types";
 import { sniffImageType } from "../shared/media";
 import { servedHeaders } from "../shared/reply";
-import { imageConfigFor, imageRequest, imagesFromResponse, imagesUsage, noImageReason, parseImageModel, type ImageItem } from "./images";
+import { imageConfigFor, imageRequest, imagesFromResponse, imagesUsage, noImageReason, parseImageModel, type ImageItem, type ImageModel } from "./images";
 import type { ImagesRequest } from "./schemas";
 
 type Format = "b64_json" | "url";
@@ -30,7 +32,10 @@ async function run(ctx: AppContext, model: string, request: GeminiRequest, n: nu
         return;
       }
       const why = noImageReason(c.value.response);
-      err = new ApiError(why.status, why.message, { reason: why.status === 400 ? "content_policy_violation" : "no_image" });
+      err = new ApiError(why.status, why.message, {
+        reason: why.status === 400 ? "content_policy_violation" : "no_image",
+        headers: servedHeaders(c.value),
+      });
     }
     failures.push(err);
     ctx.log.warn("image call failed", { call: i + 1, of: n, model, status: err.status, reason: err.reason, error: err.message });
@@ -44,8 +49,34 @@ async function run(ctx: AppContext, model: string, request: GeminiRequest, n: nu
   return Response.json(body, { headers });
 }
 
+/** OpenAI image model names (SDK and tool defaults) mean the configured default image model */
+const OPENAI_IMAGE_MODEL = /^(dall-e-|gpt-image-)/i;
+
+/**
+ * The image model for a request; a text model is refused here, before any upstream call (it would
+ * spend a call and answer without an image).
+ */
+export function imageModelFor(ctx: AppContext, requested: string | undefined): ImageModel {
+  const defaultModel = ctx.config.models.defaultImageModel;
+  const name = requested === undefined || OPENAI_IMAGE_MODEL.test(requested.trim()) ? defaultModel : requested;
+  const model = parseImageModel(name);
+  const mapped = mapModel(model.model, ctx.config.models.aliases);
+  if (!isImageModel(mapped)) {
+    const images = ctx.catalog
+      .list()
+      .filter((m) => m.image || isImageModel(m.id))
+      .map((m) => m.id);
+    const via = mapped === name ? "" : ` (mapped to "${mapped}")`;
+    throw badRequest(
+      `model "${requested ?? name}"${via} is not an image model; use one of ${images.join(", ") || defaultModel}, or leave model out for ${defaultModel}`,
+      "model",
+    );
+  }
+  return model;
+}
+
 export function handleImageGeneration(ctx: AppContext, body: ImagesRequest, signal: AbortSignal): Promise<Response> {
-  const model = parseImageModel(body.model ?? ctx.config.models.defaultImageModel);
+  const model = imageModelFor(ctx, body.model);
   const cfg = imageConfigFor(model, { size: body.size ?? undefined, quality: body.quality ?? undefined, image_size: body.image_size });
   return run(ctx, model.model, imageRequest(body.prompt, cfg), body.n ?? 1, body.response_format ?? "b64_json", signal);
 }
@@ -85,7 +116,7 @@ export async function handleImageEdit(ctx: AppContext, body: ImageEditBody, sign
     parts.push(await filePart(body.mask, "mask"));
     prompt = `${prompt}\n\n${MASK_NOTE}`;
   }
-  const model = parseImageModel(body.model ?? ctx.config.models.defaultImageModel);
+  const model = imageModelFor(ctx, body.model);
   const cfg = imageConfigFor(model, { size: body.size, quality: body.quality, image_size: body.image_size });
   return run(ctx, model.model, imageRequest(prompt, cfg, parts), body.n ?? 1, body.response_format ?? "b64_json", signal);
 }

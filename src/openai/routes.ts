@@ -2,7 +2,8 @@
 import { Elysia, t } from "elysia";
 import { isClaudeModel } from "../models/catalog";
 import type { AppContext } from "../server/context";
-import { ApiError } from "../server/errors";
+import { ApiError, errorResponse } from "../server/errors";
+import { anthropicModels, anthropicPage, isAnthropicClient } from "./anthropic-models";
 import { handleChat } from "./chat-handler";
 import { handleImageEdit, handleImageGeneration, type ImageEditBody } from "./images-handler";
 import { ChatRequest, ImagesRequest } from "./schemas";
@@ -13,6 +14,7 @@ const detail = (summary: string, description: string) => ({ tags: ["OpenAI"], su
 
 /** a fixed date: upstream does not say when a model was published */
 const CREATED = 1735689600; // 2025-01-01
+const CREATED_AT = new Date(CREATED * 1000).toISOString();
 
 export interface OpenAIModel {
   id: string;
@@ -50,18 +52,42 @@ export function openaiRoutes(ctx: AppContext) {
   const memory = new ToolCallMemory();
   return new Elysia({ name: "openai" })
     // @google/genai 3.x lists models at /v1/models: Google clients get Gemini's shape there
-    .get("/v1/models", ({ request, query }) => (isGoogleClient(request.headers) ? geminiModelList(ctx, query) : modelList(ctx)), {
-      query: t.Object({ pageSize: t.Optional(t.String()), pageToken: t.Optional(t.String()) }, { additionalProperties: true }),
-      detail: detail(
-        "List models",
-        "The gateway's model catalogue and configured aliases, in OpenAI's list shape (in Gemini's shape for Google SDKs, which send x-goog-api-key or x-goog-api-client).",
-      ),
-    })
+    .get(
+      "/v1/models",
+      ({ request, query }) => {
+        if (isGoogleClient(request.headers)) return geminiModelList(ctx, query);
+        const list = modelList(ctx);
+        if (isAnthropicClient(request.headers)) return anthropicPage(anthropicModels(ctx, list.data.map((m) => m.id), CREATED_AT), query);
+        return list;
+      },
+      {
+        query: t.Object(
+          {
+            pageSize: t.Optional(t.String()),
+            pageToken: t.Optional(t.String()),
+            limit: t.Optional(t.String()),
+            after_id: t.Optional(t.String()),
+            before_id: t.Optional(t.String()),
+          },
+          { additionalProperties: true },
+        ),
+        detail: detail(
+          "List models",
+          "The gateway's model catalogue and configured aliases, in OpenAI's list shape (in Gemini's shape for Google SDKs, which send " +
+            "x-goog-api-key or x-goog-api-client; in Anthropic's paged shape for Anthropic SDKs, which send anthropic-version).",
+        ),
+      },
+    )
     .get(
       "/v1/models/:id",
       ({ params, request }) => {
         if (isGoogleClient(request.headers)) return geminiModel(ctx, params.id);
         const m = modelList(ctx).data.find((x) => x.id === params.id);
+        if (isAnthropicClient(request.headers)) {
+          // the path is OpenAI's family, but an Anthropic SDK expects its own error shape
+          if (!m) return errorResponse("anthropic", new ApiError(404, `model ${params.id} does not exist; see GET /v1/models`, { reason: "model_not_found" }));
+          return anthropicModels(ctx, [m.id], CREATED_AT)[0];
+        }
         if (!m) throw new ApiError(404, `model ${params.id} does not exist; see GET /v1/models`, { param: "model", reason: "model_not_found" });
         return m;
       },
@@ -69,6 +95,8 @@ export function openaiRoutes(ctx: AppContext) {
     )
     .post("/v1/chat/completions", ({ body, request }) => handleChat(ctx, memory, body, request), {
       body: ChatRequest,
+      // clients that forget Content-Type (curl -d sends a form type) still mean JSON
+      parse: "json",
       detail: detail(
         "Chat completion",
         "OpenAI Chat Completions on Gemini/Claude models: streaming (SSE, keep-alive comments, final usage chunk with " +
@@ -78,6 +106,7 @@ export function openaiRoutes(ctx: AppContext) {
     })
     .post("/v1/images/generations", ({ body, request }) => handleImageGeneration(ctx, body, request.signal), {
       body: ImagesRequest,
+      parse: "json",
       detail: detail(
         "Generate images",
         "OpenAI Images on Gemini image models. size WxH → nearest aspect ratio (1:1 16:9 9:16 4:3 3:4 3:2 2:3 5:4 4:5 21:9) " +

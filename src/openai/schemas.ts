@@ -100,7 +100,12 @@ export const ChatRequest = t.Object(
     size: t.Optional(t.String({ description: "image models only: WxH or W:H → aspect ratio" })),
     quality: t.Optional(t.String({ description: "image models only: hd → 4K, medium → 2K" })),
   },
-  { ...open, description: "OpenAI Chat Completions request. Unlisted fields are accepted and ignored." },
+  {
+    ...open,
+    description: "OpenAI Chat Completions request. Unlisted fields are accepted and ignored.",
+    // Swagger UI's "Try it out" starts from the first example
+    examples: [{ model: "gemini-2.5-flash", messages: [{ role: "user", content: "Hello" }] }],
+  },
 );
 export type ChatRequest = Static<typeof ChatRequest>;
 export type ChatMessage = Static<typeof Message>;
@@ -118,6 +123,6 @@ export const ImagesRequest = t.Object(
     response_format: t.Optional(t.Union([t.Literal("b64_json"), t.Literal("url"), t.Null()])),
     user: t.Optional(t.String()),
   },
-  { ...open, description: "OpenAI Images request" },
+  { ...open, description: "OpenAI Images request", examples: [{ prompt: "A lighthouse on a cliff at sunset", size: "1920x1080" }] },
 );
 export type ImagesRequest = Static<typeof ImagesRequest>;

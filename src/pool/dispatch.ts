@@ -69,12 +69,35 @@ const retryAfterOf = (f: Failure, now: number) => {
   return at === undefined ? undefined : Math.max(1, Math.ceil((at - now) / 1000));
 };
 
+/** What the client asked for and who answered: named in messages and the served-by headers. */
+export interface FailureContext {
+  /** the model name the client sent */
+  requested?: string;
+  /** the upstream model it was mapped to */
+  model?: string;
+  /** the last account tried, when one was */
+  accountEmail?: string;
+}
+
+/** x-mapped-model always, x-account-email when an account was tried (they also feed the request log) */
+export function failureHeaders(c: FailureContext): Record<string, string> | undefined {
+  const h: Record<string, string> = {};
+  if (c.model) h["x-mapped-model"] = c.model;
+  if (c.accountEmail) h["x-account-email"] = c.accountEmail;
+  return Object.keys(h).length ? h : undefined;
+}
+
 /** The client-facing error for an upstream failure we are not retrying. */
-export function clientError(f: Failure, now = Date.now()): ApiError {
-  const base = { upstreamBody: f.body, reason: f.class, googleStatus: f.googleStatus };
+export function clientError(f: Failure, now = Date.now(), c: FailureContext = {}): ApiError {
+  const base = { upstreamBody: f.body, reason: f.class, googleStatus: f.googleStatus, headers: failureHeaders(c) };
   switch (f.class) {
-    case "not_found":
-      return new ApiError(404, f.message, base);
+    case "not_found": {
+      // Gemini routes still get Google's own body (upstreamBody); the others get a hint what to send
+      const msg = c.model
+        ? `model "${c.requested ?? c.model}" is not served upstream (mapped to "${c.model}"); see GET /v1/models`
+        : f.message;
+      return new ApiError(404, msg, base);
+    }
     case "invalid_request":
       return new ApiError(f.status >= 400 && f.status < 500 ? f.status : 400, f.message, base);
     case "quota_exhausted":
@@ -85,10 +108,12 @@ export function clientError(f: Failure, now = Date.now()): ApiError {
     case "server_error":
       return new ApiError(f.status >= 500 && f.status < 600 ? f.status : 502, f.message, base);
     case "network":
-      return new ApiError(502, `could not reach Google: ${f.message}`, { reason: "network" });
+      return f.reason === "timeout"
+        ? new ApiError(504, f.message, { reason: "timeout", headers: base.headers })
+        : new ApiError(502, f.message, { reason: "network", headers: base.headers });
     default:
       // our account was refused (401/403): not the client's fault, so not a 401/403 for them
-      return new ApiError(502, `Google refused the account: ${f.message}`, { reason: f.class });
+      return new ApiError(502, `Google refused the account: ${f.message}`, { reason: f.class, headers: base.headers });
   }
 }
 
@@ -136,7 +161,7 @@ export class PoolGateway implements Gateway {
       } catch (e) {
         abort.abort();
         if (args.signal?.aborted) throw e;
-        return { ok: false, failure: networkFailure(e) };
+        return { ok: false, failure: networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds }) };
       }
       const fail = (failure: Failure): Outcome<never> => {
         void events.return(undefined);
@@ -148,7 +173,7 @@ export class PoolGateway implements Gateway {
       return { ok: true, value: { first: first.value, events, abort }, endpoint: opened.endpoint };
     });
     const { first, events, abort } = r.value;
-    return { chunks: this.chunks(first, events, abort, r.account, r.model, args.signal), accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
+    return { chunks: this.chunks(first, events, abort, r.account, r.model, args.model, args.signal), accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
   }
 
   private async *chunks(
@@ -157,8 +182,10 @@ export class PoolGateway implements Gateway {
     abort: AbortController,
     account: Account,
     model: string,
+    requested: string,
     signal?: AbortSignal,
   ): AsyncGenerator<GeminiResponse> {
+    const served = { requested, model, accountEmail: account.email };
     try {
       yield unwrapResponse<GeminiResponse>(first);
       for (;;) {
@@ -167,17 +194,18 @@ export class PoolGateway implements Gateway {
           next = await events.next();
         } catch (e) {
           if (signal?.aborted || abort.signal.aborted) throw e; // the client left: nobody's fault
-          const f = networkFailure(e);
+          const f = networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds });
           this.report(account, model, "streamGenerateContent", f, "mid-stream");
+          const headers = failureHeaders(served);
           throw e instanceof StreamIdleTimeout
-            ? new ApiError(504, `upstream stream stalled: ${e.message}`, { reason: "timeout" })
-            : new ApiError(502, `upstream stream interrupted: ${f.message}`, { reason: "network" });
+            ? new ApiError(504, `upstream stream stalled: ${e.message}`, { reason: "timeout", headers })
+            : new ApiError(502, `upstream stream interrupted: ${f.message}`, { reason: f.reason ?? "network", headers });
         }
         if (next.done) return;
         if (isErrorEnvelope(next.value)) {
           const f = classify({ status: 200, body: next.value });
           this.report(account, model, "streamGenerateContent", f, "mid-stream");
-          throw clientError(f);
+          throw clientError(f, Date.now(), served);
         }
         yield unwrapResponse<GeminiResponse>(next.value);
       }
@@ -216,6 +244,7 @@ export class PoolGateway implements Gateway {
     const model = mapModel(args.model, config.models.aliases);
     const tried = new Set<string>();
     let last: Failure | undefined;
+    let lastAccount: Account | undefined;
     for (let attempt = 0; attempt < config.scheduling.maxAttempts; attempt++) {
       if (args.signal?.aborted) throw args.signal.reason;
       const account = scheduler.pick({
@@ -229,6 +258,7 @@ export class PoolGateway implements Gateway {
       });
       if (!account) break;
       tried.add(account.id);
+      lastAccount = account;
       const sessionId = upstreamSessionId(args.sessionKey, account.id);
       let out: Outcome<T> | undefined;
       let token: string | undefined;
@@ -257,19 +287,20 @@ export class PoolGateway implements Gateway {
       }
       last = out.failure;
       const effect = this.report(account, model, method, out.failure, "auto");
-      if (!effect.rotate) throw clientError(out.failure);
+      if (!effect.rotate) throw clientError(out.failure, Date.now(), { requested: args.model, model, accountEmail: account.email });
     }
-    throw this.exhausted(model, last, tried.size);
+    throw this.exhausted(model, last, tried.size, { requested: args.model, model, accountEmail: lastAccount?.email });
   }
 
-  private exhausted(model: string, last: Failure | undefined, tried: number): ApiError {
+  private exhausted(model: string, last: Failure | undefined, tried: number, c: FailureContext): ApiError {
     const now = Date.now();
     const accounts = this.rt.accounts();
     if (!last || !accounts.some((a) => isEligible(a, model, now))) {
+      // x-account-email only when an account was actually tried (and then benched)
       const why = explainNoAccount(accounts, model, now);
-      return new ApiError(why.status, why.message, { retryAfter: why.retryAfter, reason: why.reason });
+      return new ApiError(why.status, why.message, { retryAfter: why.retryAfter, reason: why.reason, headers: failureHeaders(c) });
     }
-    const err = clientError(last, now);
+    const err = clientError(last, now, c);
     if (err.retryAfter !== undefined) {
       // the attempts ran out, not the pool: another account can take a retry right away
       return new ApiError(err.status, `${tried} accounts tried for ${model}; the last said: ${last.message}`, { ...err.options, retryAfter: 1 });

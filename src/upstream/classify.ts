@@ -150,7 +150,45 @@ export function classify(reply: UpstreamReply, now = Date.now()): Failure {
   return f("server_error");
 }
 
-export function networkFailure(err: unknown): Failure {
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return { class: "network", status: 0, message };
+export interface NetworkContext {
+  /** the host we were calling (named in "could not connect to …") */
+  host?: string;
+  /** the deadline that applied, for "did not answer within N s" */
+  timeoutSeconds?: number;
+}
+
+const CONNECT_CODES: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ConnectionRefused: "connection refused",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host not found",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  FailedToOpenSocket: "could not open a socket",
+  CERT_HAS_EXPIRED: "TLS certificate problem",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS certificate problem",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "TLS certificate problem",
+};
+
+/**
+ * A transport failure (no HTTP answer) as a short message for clients and logs: the runtime's own
+ * text (error class names, hints such as "pass `verbose: true` to fetch()") never leaves here.
+ */
+export function networkFailure(err: unknown, ctx: NetworkContext = {}): Failure {
+  const e = (err && typeof err === "object" ? err : {}) as { name?: unknown; code?: unknown; message?: unknown };
+  const name = typeof e.name === "string" ? e.name : "";
+  const code = typeof e.code === "string" ? e.code : "";
+  const text = typeof e.message === "string" ? e.message : typeof err === "string" ? err : "";
+  const f = (message: string, reason?: string): Failure => ({ class: "network", status: 0, message, ...(reason ? { reason } : {}) });
+  if (name === "TimeoutError" || code === "ETIMEDOUT" || code === "UND_ERR_HEADERS_TIMEOUT") {
+    return f(ctx.timeoutSeconds ? `upstream did not answer within ${ctx.timeoutSeconds} s` : "upstream did not answer in time", "timeout");
+  }
+  if (code === "ECONNRESET" || code === "EPIPE" || /ECONNRESET|EPIPE|socket connection was closed|socket hang up/i.test(text)) {
+    return f("connection reset by upstream");
+  }
+  const where = ctx.host ? `could not connect to ${ctx.host}` : "could not connect to upstream";
+  const known = CONNECT_CODES[code] ?? Object.entries(CONNECT_CODES).find(([k]) => text.includes(k))?.[1];
+  if (known) return f(`${where} (${known})`);
+  if (/unable to connect|connect/i.test(text)) return f(where);
+  return f(`upstream connection failed${/^E[A-Z]+$/.test(code) ? ` (${code})` : ""}`);
 }

@@ -21,6 +21,14 @@ function parseBody(text: string): unknown {
   }
 }
 
+function hostOf(endpoint: string): string {
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return endpoint;
+  }
+}
+
 export class UpstreamClient {
   constructor(
     private cfg: ClientConfig,
@@ -97,7 +105,7 @@ export class UpstreamClient {
         last = await attempt(endpoint);
       } catch (e) {
         if (signal?.aborted) throw signal.reason ?? e; // the client went away: not the endpoint's fault
-        last = { ok: false, failure: networkFailure(e), endpoint };
+        last = { ok: false, failure: networkFailure(e, { host: hostOf(endpoint), timeoutSeconds: this.cfg.requestTimeoutSeconds }), endpoint };
       }
       if (last.ok || !NEXT_ENDPOINT.has(last.failure.class)) return last;
     }

@@ -139,7 +139,9 @@ describe("error classes (account a fails, b is healthy)", () => {
     const err = await generate(r, "gemini-does-not-exist").catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.status).toBe(404);
-    expect(err.message).toBe("Requested entity was not found.");
+    expect(err.message).toBe('model "gemini-does-not-exist" is not served upstream (mapped to "gemini-does-not-exist"); see GET /v1/models');
+    // Gemini routes forward Google's own body
+    expect(err.options.upstreamBody.error.message).toBe("Requested entity was not found.");
     expect(r.sim.stats().generateContent).toBe(1);
     expect(cooldowns(r, A)).toEqual([]);
   });

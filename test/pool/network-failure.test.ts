@@ -1,0 +1,64 @@
+// Transport failures → short human messages (table-driven over the errors Bun's fetch throws), and
+// the client error each failure class becomes.
+import { describe, expect, test } from "bun:test";
+import { networkFailure, type Failure } from "../../src/upstream/classify";
+import { clientError } from "../../src/pool/dispatch";
+
+const bunError = (code: string, message: string) => Object.assign(new TypeError(message), { code });
+const RUNTIME_TEXT = /TypeError|TimeoutError|DOMException|verbose|fetch\(\)|Error:/;
+
+describe("networkFailure", () => {
+  const ctx = { host: "cloudcode-pa.googleapis.com", timeoutSeconds: 30 };
+  test.each([
+    ["reset", bunError("ECONNRESET", "ECONNRESET: The socket connection was closed unexpectedly. For more information, pass `verbose: true` in the second argument to fetch()"), "connection reset by upstream", undefined],
+    ["reset without code", new TypeError("The socket connection was closed unexpectedly."), "connection reset by upstream", undefined],
+    ["refused", bunError("ECONNREFUSED", "ECONNREFUSED: Unable to connect. Is the computer able to access the url?"), "could not connect to cloudcode-pa.googleapis.com (connection refused)", undefined],
+    ["dns", bunError("ENOTFOUND", "getaddrinfo ENOTFOUND cloudcode-pa.googleapis.com"), "could not connect to cloudcode-pa.googleapis.com (host not found)", undefined],
+    ["unable to connect, no code", new TypeError("Unable to connect. Is the computer able to access the url?"), "could not connect to cloudcode-pa.googleapis.com", undefined],
+    ["AbortSignal.timeout", new DOMException("The operation timed out.", "TimeoutError"), "upstream did not answer within 30 s", "timeout"],
+    ["our stream deadline", new DOMException("upstream did not answer in time", "TimeoutError"), "upstream did not answer within 30 s", "timeout"],
+    ["unknown error", new Error("weird internal thing"), "upstream connection failed", undefined],
+    ["unknown code", bunError("EPROTO", "EPROTO: something"), "upstream connection failed (EPROTO)", undefined],
+    ["not an Error", "boom", "upstream connection failed", undefined],
+  ] as [string, unknown, string, string | undefined][])("%s", (_name, err, message, reason) => {
+    const f = networkFailure(err, ctx);
+    expect(f).toMatchObject({ class: "network", status: 0, message });
+    expect(f.reason).toBe(reason as string);
+    expect(f.message).not.toMatch(RUNTIME_TEXT);
+  });
+
+  test("without context: no host, no number", () => {
+    expect(networkFailure(bunError("ECONNREFUSED", "x")).message).toBe("could not connect to upstream (connection refused)");
+    expect(networkFailure(new DOMException("t", "TimeoutError")).message).toBe("upstream did not answer in time");
+  });
+});
+
+describe("clientError", () => {
+  const served = { requested: "claude-opus-9", model: "claude-opus-4-5-thinking", accountEmail: "a@example.com" };
+  const f = (over: Partial<Failure>): Failure => ({ class: "network", status: 0, message: "m", ...over });
+  test.each([
+    // [failure, status, message, reason]
+    [f({ message: "upstream did not answer within 30 s", reason: "timeout" }), 504, "upstream did not answer within 30 s", "timeout"],
+    [f({ message: "connection reset by upstream" }), 502, "connection reset by upstream", "network"],
+    [f({ class: "not_found", status: 404, message: "Requested entity was not found." }), 404, 'model "claude-opus-9" is not served upstream (mapped to "claude-opus-4-5-thinking"); see GET /v1/models', "not_found"],
+    [f({ class: "invalid_request", status: 400, message: "bad" }), 400, "bad", "invalid_request"],
+    [f({ class: "unauthenticated", status: 401, message: "nope" }), 502, "Google refused the account: nope", "unauthenticated"],
+  ] as [Failure, number, string, string][])("%j → %d", (failure, status, message, reason) => {
+    const e = clientError(failure, Date.now(), served);
+    expect(e.status).toBe(status);
+    expect(e.message).toBe(message);
+    expect(e.reason).toBe(reason);
+    expect(e.options.headers).toEqual({ "x-mapped-model": "claude-opus-4-5-thinking", "x-account-email": "a@example.com" });
+  });
+
+  test("the 404 keeps Google's body for Gemini routes", () => {
+    const body = { error: { code: 404, message: "Requested entity was not found.", status: "NOT_FOUND" } };
+    const e = clientError(f({ class: "not_found", status: 404, message: "x", body }), Date.now(), served);
+    expect(e.options.upstreamBody).toEqual(body);
+  });
+
+  test("without an account tried: only x-mapped-model", () => {
+    const e = clientError(f({ class: "not_found", status: 404 }), Date.now(), { model: "m" });
+    expect(e.options.headers).toEqual({ "x-mapped-model": "m" });
+  });
+});
