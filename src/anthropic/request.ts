@@ -3,11 +3,11 @@
 // model could not verify (see signature.ts).
 import { badRequest } from "../server/errors";
 import { SKIP_SIGNATURE, upstreamToolName } from "../shared/function-calls";
-import type { InlineData } from "../shared/media";
+import { parseDataUri, type InlineData } from "../shared/media";
 import type { RemoteSource } from "../shared/remote";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
 import type { AnyMessagesRequest } from "./schemas";
-import { readSignature, type Family } from "./signature";
+import { readSignature, splitToolId, type Family } from "./signature";
 import { mapToolChoice, mapTools } from "./tools";
 
 export interface MapOptions {
@@ -151,7 +151,12 @@ function mapBlocks(blocks: Block[], at: string, role: "user" | "model", ctx: Blo
         if (b.input !== undefined && !isObj(b.input)) throw badRequest(`${path}.input: must be an object`, `${path}.input`);
         const name = upstreamToolName(b.name);
         ctx.toolNames.set(b.id, name);
-        push({ functionCall: { name, args: (b.input as Record<string, unknown>) ?? {}, id: b.id } });
+        // a call signature may ride in the id (see signToolId); upstream gets the plain id
+        const { id, tagged } = splitToolId(b.id);
+        const part: GeminiPart = { functionCall: { name, args: (b.input as Record<string, unknown>) ?? {}, id } };
+        const sig = readSignature(tagged);
+        if (sig?.family === ctx.family && sig.on === "part" && !pending) part.thoughtSignature = sig.signature;
+        push(part);
         return;
       }
       case "tool_result":
@@ -197,7 +202,7 @@ function toolResultParts(b: Block, path: string, ctx: BlockCtx): GeminiPart[] {
   else throw badRequest(`${path}.content: must be a string or an array of blocks`, `${path}.content`);
   const text = texts.join("\n");
   const response = b.is_error === true ? { error: text } : { output: text };
-  return [{ functionResponse: { name, response, id: b.tool_use_id } }, ...extra];
+  return [{ functionResponse: { name, response, id: splitToolId(b.tool_use_id).id } }, ...extra];
 }
 
 function mediaParts(b: Block, path: string, remote: ReadonlyMap<string, InlineData> | undefined): GeminiPart[] {
@@ -207,7 +212,10 @@ function mediaParts(b: Block, path: string, remote: ReadonlyMap<string, InlineDa
     case "base64":
       if (!str(src.media_type) || !src.media_type) throw badRequest(`${path}.source.media_type: required`, `${path}.source.media_type`);
       if (!str(src.data) || !src.data) throw badRequest(`${path}.source.data: required`, `${path}.source.data`);
-      return [{ inlineData: { mimeType: src.media_type, data: src.data } }];
+      // the data: URI parser is the one base64 check every protocol uses
+      const media = parseDataUri(`data:;base64,${src.data}`);
+      if (!media) throw badRequest(`${path}.source.data: not valid base64`, `${path}.source.data`);
+      return [{ inlineData: { mimeType: src.media_type, data: media.data } }];
     case "url": {
       const media = str(src.url) ? remote?.get(src.url) : undefined;
       if (!media) throw badRequest(`${path}.source: URL sources are not fetched by this gateway; send the ${b.type} as base64`, `${path}.source`);

@@ -17,7 +17,7 @@ import { toAnthropicMessage } from "./response";
 import { CountTokensBody, CountTokensResult, MessagesBody, type AnyMessagesRequest, type MessagesRequest } from "./schemas";
 import { withSignatureRepair } from "./repair";
 import { familyOfModel, type Family } from "./signature";
-import { MessageTranslator, type TranslatorOptions } from "./stream";
+import { MessageTranslator, messageStart, type TranslatorOptions } from "./stream";
 
 const detail = (summary: string, description: string) => ({ tags: ["Anthropic"], summary, description });
 const PING = sseFrame({ type: "ping" }, "ping");
@@ -41,11 +41,12 @@ async function prepare(ctx: AppContext, body: AnyMessagesRequest, headers: Heade
 
 const urlSourcesOff = (s: RemoteSource) => `URL ${s.kind} sources are disabled on this gateway (openai.fetchRemoteImages); send the ${s.kind} as base64`;
 
-function translatorOptions(body: MessagesRequest, s: Served): TranslatorOptions {
+function translatorOptions(body: MessagesRequest, p: Prepared, s: Served, id = randomId("msg_")): TranslatorOptions {
   return {
-    id: randomId("msg_"),
+    id,
     model: body.model,
     family: familyOfModel(s.mappedModel),
+    thinking: p.thinking,
     stopSequences: body.stop_sequences,
     tools: new Map((body.tools ?? []).map((tool) => [upstreamToolName(tool.name), { name: tool.name, schema: tool.input_schema }])),
   };
@@ -59,9 +60,13 @@ async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared
   // errors before upstream answers keep their HTTP status; a long silent wait starts the stream so pings flow
   const early: StreamResult | undefined = await within(pending, keepAliveMs);
 
+  const id = randomId("msg_");
   const frames = (async function* () {
+    // the SDK wants message_start before anything else, pings included: send it now (usage is a
+    // placeholder; message_delta carries the real counts), before upstream's first chunk
+    yield sseFrame(messageStart(id, body.model), "message_start");
     const res = early ?? (await pending);
-    const tr = new MessageTranslator(translatorOptions(body, res));
+    const tr = new MessageTranslator({ ...translatorOptions(body, p, res, id), started: true });
     for await (const chunk of res.chunks) {
       const events = tr.push(chunk);
       if (events.length) yield events.map((ev) => sseFrame(ev, ev.type)).join("");
@@ -101,9 +106,11 @@ export function anthropicRoutes(ctx: AppContext) {
           ctx.gateway.generate({ model: body.model, request: request_, sessionKey: p.sessionKey, signal: request.signal }),
         );
         Object.assign(set.headers, servedHeaders(res));
-        return toAnthropicMessage(res.response, translatorOptions(body, res));
+        return toAnthropicMessage(res.response, translatorOptions(body, p, res));
       },
       {
+        // curl -d sends JSON as a form type: the body is JSON whatever the content type says
+        parse: "json",
         body: MessagesBody,
         detail: detail(
           "Create a message (stream or not)",
@@ -122,6 +129,7 @@ export function anthropicRoutes(ctx: AppContext) {
         return { input_tokens: res.totalTokens };
       },
       {
+        parse: "json",
         body: CountTokensBody,
         response: CountTokensResult,
         detail: detail("Count input tokens", "The real count from upstream for the mapped request (system, tools and messages included)."),

@@ -1,6 +1,9 @@
 // TypeBox schemas for the Anthropic Messages surface. They check the envelope (types, required
 // fields, enums); content blocks are checked by the request mapper, which names the exact block.
 // Unknown fields are allowed: Claude Code sends newer keys (context_management, output_config, …).
+// Integers use TypeBox's own Integer: Elysia's t.Integer also accepts numeric strings ("10"), which
+// Anthropic rejects.
+import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 
 const Block = t.Object({ type: t.String({ minLength: 1 }) }, { additionalProperties: true });
@@ -36,7 +39,7 @@ const ToolChoice = t.Object(
 const Thinking = t.Object(
   {
     type: t.Union([t.Literal("enabled"), t.Literal("disabled"), t.Literal("adaptive")]),
-    budget_tokens: t.Optional(t.Integer({ minimum: 1 })),
+    budget_tokens: t.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: true },
 );
@@ -54,22 +57,23 @@ const common = {
 export const MessagesBody = t.Object(
   {
     ...common,
-    max_tokens: t.Integer({ minimum: 1 }),
+    max_tokens: Type.Integer({ minimum: 1 }),
     stream: t.Optional(t.Boolean()),
     temperature: t.Optional(t.Number({ minimum: 0, maximum: 2 })),
     top_p: t.Optional(t.Number({ minimum: 0, maximum: 1 })),
-    top_k: t.Optional(t.Integer({ minimum: 0 })),
+    top_k: t.Optional(Type.Integer({ minimum: 0 })),
     stop_sequences: t.Optional(t.Array(t.String())),
     metadata: t.Optional(t.Object({ user_id: t.Optional(t.Union([t.String(), t.Null()])) }, { additionalProperties: true })),
   },
-  { additionalProperties: true },
+  // the body Swagger's "Try it out" starts from
+  { additionalProperties: true, examples: [{ model: "claude-sonnet-4-5", max_tokens: 256, messages: [{ role: "user", content: "Hello" }] }] },
 );
 
-export const CountTokensBody = t.Object(common, { additionalProperties: true });
+export const CountTokensBody = t.Object(common, { additionalProperties: true, examples: [{ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "Hello" }] }] });
 
 export type MessagesRequest = Static<typeof MessagesBody>;
 export type CountTokensRequest = Static<typeof CountTokensBody>;
 /** what the mapper needs: both bodies fit */
 export type AnyMessagesRequest = CountTokensRequest & Partial<Omit<MessagesRequest, keyof CountTokensRequest>>;
 
-export const CountTokensResult = t.Object({ input_tokens: t.Integer() });
+export const CountTokensResult = t.Object({ input_tokens: Type.Integer() });

@@ -31,3 +31,21 @@ export function isSignatureError(status: number, message: string): boolean {
   if (status !== 400) return false;
   return /signature|thinking block|must be `?thinking`?|Found `text`/i.test(message);
 }
+
+/**
+ * Without thinking requested there is no thinking block to carry a call's signature, yet Gemini 3
+ * wants it back on that call: it rides in the tool_use id, the one field every client echoes
+ * (tool_result refers to it too). base64url keeps the id within Anthropic's [A-Za-z0-9_-] pattern.
+ */
+const ID_MARK = "__sy1_";
+
+export function signToolId(id: string, tagged: string): string {
+  return `${id}${ID_MARK}${Buffer.from(tagged).toString("base64url")}`;
+}
+
+/** a client tool id → the id upstream knows and the tagged signature it carried, if any */
+export function splitToolId(id: string): { id: string; tagged?: string } {
+  const at = id.lastIndexOf(ID_MARK);
+  if (at < 0) return { id };
+  return { id: id.slice(0, at), tagged: Buffer.from(id.slice(at + ID_MARK.length), "base64url").toString() };
+}

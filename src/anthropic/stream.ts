@@ -7,7 +7,7 @@ import { isFiltered, tokenCounts } from "../shared/answer";
 import { restoreArgTypes } from "../shared/json-schema";
 import { randomId } from "../shared/reply";
 import { markdownImage } from "../shared/media";
-import { tagSignature, type Family } from "./signature";
+import { signToolId, tagSignature, type Family } from "./signature";
 
 export type AnthropicEvent = { type: string; [k: string]: unknown };
 
@@ -25,6 +25,10 @@ export interface TranslatorOptions {
   model: string;
   /** family of the upstream model: tags the signatures handed out */
   family: Family;
+  /** the client asked for thinking: only then may a thinking block carry a signature without thought text */
+  thinking?: boolean;
+  /** message_start was already sent (the route sends it early while upstream is slow) */
+  started?: boolean;
   /** the request's stop sequences (matched here, see text()) */
   stopSequences?: string[];
   newToolId?: () => string;
@@ -43,6 +47,14 @@ export function mapUsage(u: GeminiUsage | undefined): Usage {
   };
 }
 
+/** the opening event; usage is a placeholder until upstream reports it */
+export function messageStart(id: string, model: string, usage: Usage = mapUsage(undefined)): AnthropicEvent {
+  return {
+    type: "message_start",
+    message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 0 } },
+  };
+}
+
 export class MessageTranslator {
   private started = false;
   private index = -1;
@@ -56,6 +68,7 @@ export class MessageTranslator {
 
   constructor(private opts: TranslatorOptions) {
     this.newToolId = opts.newToolId ?? (() => randomId("toolu_"));
+    this.started = opts.started ?? false;
   }
 
   /** a stop sequence ended the answer: the caller stops reading upstream */
@@ -68,19 +81,7 @@ export class MessageTranslator {
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
     if (!this.started) {
       this.started = true;
-      out.push({
-        type: "message_start",
-        message: {
-          id: this.opts.id,
-          type: "message",
-          role: "assistant",
-          model: this.opts.model,
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { ...mapUsage(this.usage), output_tokens: 0 },
-        },
-      });
+      out.push(messageStart(this.opts.id, this.opts.model, mapUsage(this.usage)));
     }
     if (this.done) return out;
     const cand = chunk.candidates?.[0];
@@ -116,23 +117,29 @@ export class MessageTranslator {
   private part(p: GeminiPart, out: AnthropicEvent[]) {
     const sig = typeof p.thoughtSignature === "string" && p.thoughtSignature ? p.thoughtSignature : undefined;
     if (p.thought || p.functionCall || p.inlineData || sig) this.flush(out);
+    const openThinking = this.open?.type === "thinking" && !this.open.signed;
     if (p.thought) {
-      if (this.open?.type !== "thinking" || this.open.signed) this.start(out, { type: "thinking", thinking: "", signature: "" });
+      // no thought text and nothing to sign that the client asked for: no (empty) thinking block
+      if (!p.text && !openThinking && !(sig && this.opts.thinking)) return;
+      if (!openThinking) this.start(out, { type: "thinking", thinking: "", signature: "" });
       if (p.text) out.push(this.delta({ type: "thinking_delta", thinking: p.text }));
       if (sig) this.sign(tagSignature(this.opts.family, "thought", sig), out);
       return;
     }
     // a signature on a non-thought part (Gemini: on a call or the final text) travels as a thinking
-    // block just before it, so the client echoes it back in the right place
-    if (sig) {
-      if (this.open?.type !== "thinking" || this.open.signed) this.start(out, { type: "thinking", thinking: "", signature: "" });
+    // block just before it, so the client echoes it back in the right place. Without thinking
+    // requested a call keeps it in its tool id; one on text is dropped (upstream checks calls only).
+    let callSig: string | undefined;
+    if (sig && (this.opts.thinking || openThinking)) {
+      if (!openThinking) this.start(out, { type: "thinking", thinking: "", signature: "" });
       this.sign(tagSignature(this.opts.family, "part", sig), out);
-    }
+    } else if (sig) callSig = tagSignature(this.opts.family, "part", sig);
     if (p.functionCall) {
       this.sawTool = true;
       const fc = p.functionCall;
       const tool = this.opts.tools?.get(fc.name);
-      this.start(out, { type: "tool_use", id: fc.id || this.newToolId(), name: tool?.name ?? fc.name, input: {} });
+      const id = fc.id || this.newToolId();
+      this.start(out, { type: "tool_use", id: callSig ? signToolId(id, callSig) : id, name: tool?.name ?? fc.name, input: {} });
       const args = restoreArgTypes(fc.args ?? {}, tool?.schema);
       out.push(this.delta({ type: "input_json_delta", partial_json: JSON.stringify(args) }));
       this.close(out);

@@ -106,11 +106,13 @@ export function geminiRoutes(ctx: AppContext) {
   };
   type PostContext = { params: { model: string }; body: unknown; query: { alt?: string }; request: Request; set: Set };
   const post = (v1: boolean) => (c: PostContext) => handleAction(c.params.model, c.body, c.query.alt, c.request, c.set, v1);
+  // The body is documented, not declared: Elysia's normalizer rewrites a declared field of the wrong
+  // type before validation (3 → {}, {} → [null]); the handler checks it untouched, per action.
+  const requestBody = { required: true, content: { "application/json": { schema: ModelActionBody } } };
   const postOptions = (summary?: string) => ({
     parse: "json" as const,
-    body: ModelActionBody,
     query: ModelActionQuery,
-    detail: summary ? { ...actionDetail, summary } : actionDetail,
+    detail: { ...actionDetail, ...(summary ? { summary } : {}), requestBody },
   });
   // the doubled prefix (a list entry's `name` pasted as the model) routes the same way, undocumented
   const hidden = { detail: { hide: true } };

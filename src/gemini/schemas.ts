@@ -12,19 +12,17 @@ const Content = T.Object(
   { additionalProperties: true },
 );
 
+const fields = {
+  systemInstruction: T.Optional(T.Union([T.Partial(Content), T.String()])),
+  tools: T.Optional(T.Array(Obj("functionDeclarations, googleSearch, codeExecution, …"))),
+  toolConfig: T.Optional(Obj()),
+  generationConfig: T.Optional(Obj("temperature, topP, topK, maxOutputTokens, thinkingConfig, responseMimeType, …")),
+  safetySettings: T.Optional(T.Array(Obj())),
+  cachedContent: T.Optional(T.String()),
+};
+
 /** generateContent / streamGenerateContent body (after normalisation). */
-export const GenerateContentRequest = T.Object(
-  {
-    contents: T.Array(Content, { minItems: 1 }),
-    systemInstruction: T.Optional(T.Union([T.Partial(Content), T.String()])),
-    tools: T.Optional(T.Array(Obj("functionDeclarations, googleSearch, codeExecution, …"))),
-    toolConfig: T.Optional(Obj()),
-    generationConfig: T.Optional(Obj("temperature, topP, topK, maxOutputTokens, thinkingConfig, responseMimeType, …")),
-    safetySettings: T.Optional(T.Array(Obj())),
-    cachedContent: T.Optional(T.String()),
-  },
-  { additionalProperties: true },
-);
+export const GenerateContentRequest = T.Object({ contents: T.Array(Content, { minItems: 1 }), ...fields }, { additionalProperties: true });
 
 /** countTokens body: `contents`, or a whole `generateContentRequest`. */
 export const CountTokensRequest = T.Object(
@@ -35,18 +33,21 @@ export const CountTokensRequest = T.Object(
   { additionalProperties: true },
 );
 
-/** What the route declares (for /swagger and the JSON check); each action is then checked precisely. */
+/**
+ * The body as /swagger documents it; each action is checked precisely by the handler. The fields
+ * have the types the server accepts, so Swagger's default body is a valid one.
+ */
 export const ModelActionBody = T.Object(
   {
     contents: T.Optional(T.Array(Content, { description: "the conversation (generateContent, streamGenerateContent, countTokens)" })),
     generateContentRequest: T.Optional(Obj("countTokens only: a whole GenerateContentRequest")),
-    systemInstruction: T.Optional(T.Unknown()),
-    tools: T.Optional(T.Unknown()),
-    toolConfig: T.Optional(T.Unknown()),
-    generationConfig: T.Optional(T.Unknown()),
-    safetySettings: T.Optional(T.Unknown()),
+    ...fields,
   },
-  { additionalProperties: true, description: "A Gemini GenerateContentRequest; snake_case field names are accepted too" },
+  {
+    additionalProperties: true,
+    description: "A Gemini GenerateContentRequest; snake_case field names are accepted too",
+    examples: [{ contents: [{ role: "user", parts: [{ text: "Hello" }] }] }],
+  },
 );
 
 export const ListQuery = T.Object(

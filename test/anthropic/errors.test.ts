@@ -40,6 +40,50 @@ describe("error shapes", () => {
     expect((await bad.json()).error.type).toBe("invalid_request_error");
   });
 
+  test("numbers must be JSON numbers: a string max_tokens or budget_tokens is a 400 naming the field", async () => {
+    const table: [Record<string, unknown>, string][] = [
+      [{ max_tokens: "10" }, "max_tokens"],
+      [{ max_tokens: 10, thinking: { type: "enabled", budget_tokens: "1024" } }, "budget_tokens"],
+      [{ max_tokens: 10, top_k: "3" }, "top_k"],
+    ];
+    for (const [extra, field] of table) {
+      const res = await raw({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "x" }], ...extra });
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect(body).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining(field) } });
+    }
+  });
+
+  test("JSON is read whatever the content type (curl -d sends a form type), on both routes", async () => {
+    const msg = { model: "claude-sonnet-4-5", max_tokens: 20, messages: [{ role: "user", content: "typed" }] };
+    for (const type of ["application/x-www-form-urlencoded", "text/plain", undefined]) {
+      const headers: Record<string, string> = { "x-api-key": stack.apiKey, ...(type ? { "content-type": type } : {}) };
+      const res = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers, body: JSON.stringify(msg) });
+      expect(res.status).toBe(200);
+      expect((await res.json()).content[0].text).toBe("Echo: typed");
+      const count = await fetch(`${stack.url}/v1/messages/count_tokens`, { method: "POST", headers, body: JSON.stringify({ model: msg.model, messages: msg.messages }) });
+      expect(count.status).toBe(200);
+      expect((await count.json()).input_tokens).toBeGreaterThan(0);
+    }
+    const bad = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "text/plain" }, body: "model=x" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.type).toBe("invalid_request_error");
+  });
+
+  test("/swagger/json offers a ready request body for both routes", async () => {
+    const doc = await (await fetch(`${stack.url}/swagger/json`, { headers: { "x-api-key": stack.apiKey } })).json();
+    for (const path of ["/v1/messages", "/v1/messages/count_tokens"]) {
+      const schema = doc.paths[path].post.requestBody.content["application/json"].schema;
+      const example = schema.examples[0];
+      expect(example).toMatchObject({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "Hello" }] });
+      if (path === "/v1/messages") expect(schema.properties.max_tokens).toEqual({ type: "integer", minimum: 1 });
+      // the example is a body the route accepts
+      const res = await fetch(`${stack.url}${path}`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "application/json" }, body: JSON.stringify(example) });
+      expect(res.status).toBe(200);
+    }
+    expect(doc.paths["/v1/messages"].post.requestBody.content["application/json"].schema.examples[0].max_tokens).toBe(256);
+  });
+
   test("401 authentication_error for a wrong key", async () => {
     const wrong = new Anthropic({ apiKey: "sk-wrong", baseURL: stack.url, maxRetries: 0 });
     const err = (await wrong.messages.create({ model: "claude-sonnet-4-5", max_tokens: 5, messages: [{ role: "user", content: "x" }] }).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
@@ -118,8 +162,22 @@ describe("streaming failures and keep-alives", () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('event: ping\ndata: {"type":"ping"}');
+    // message_start comes first, before any ping (the SDK requires it); one message id throughout
+    expect(text).toStartWith("event: message_start\n");
+    expect(text.match(/event: message_start/g)).toHaveLength(1);
     const answer = [...text.matchAll(/"text_delta","text":("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!)).join("");
     expect(answer).toBe("Echo: slow one");
     expect(text).toContain("event: message_stop");
+  });
+
+  test("the SDK streams through a slow start (message_start, pings, then the answer with its usage)", async () => {
+    stack.sim.addFault({ kind: "delay", delayMs: 500, times: 1 });
+    const stream = client.messages.stream({ model: "gemini-3-flash", max_tokens: 100, messages: [{ role: "user", content: "patience" }] });
+    const types: string[] = [];
+    stream.on("streamEvent", (ev) => types.push(ev.type));
+    const msg = await stream.finalMessage();
+    expect(types[0]).toBe("message_start");
+    expect(msg.content).toEqual([{ type: "text", text: "Echo: patience" } as any]);
+    expect(msg.usage.output_tokens).toBeGreaterThan(0);
   });
 });

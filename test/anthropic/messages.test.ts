@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { startStack, type Stack } from "../helpers/stack";
-import { tagSignature } from "../../src/anthropic/signature";
+import { readSignature, splitToolId, tagSignature } from "../../src/anthropic/signature";
 
 let stack: Stack;
 let client: Anthropic;
@@ -128,9 +128,13 @@ describe("POST /v1/messages", () => {
   test("tool-use round trip on Gemini 3 (its call signature must come back on the call)", async () => {
     const model = "gemini-3-flash";
     const q: Anthropic.MessageParam = { role: "user", content: "use get_weather for Rome" };
-    const first = await client.messages.create({ model, max_tokens: 1024, tools: [weather], messages: [q] });
+    // thinking was not requested: no thinking block; the call's signature rides in its tool id
+    const first = await client.messages.stream({ model, max_tokens: 1024, tools: [weather], messages: [q] }).finalMessage();
     const call = first.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
-    expect(first.content.map((b) => b.type)).toEqual(["thinking", "tool_use"]);
+    expect(first.content.map((b) => b.type)).toEqual(["tool_use"]);
+    const carried = readSignature(splitToolId(call.id).tagged);
+    expect(carried).toMatchObject({ family: "gemini", on: "part" });
+    expect(upstreamCalls("streamGenerateContent").at(-1)!.body.request.contents).toHaveLength(1);
     const second = await client.messages.create({
       model,
       max_tokens: 1024,
@@ -139,8 +143,28 @@ describe("POST /v1/messages", () => {
     });
     expect((second.content[0] as Anthropic.TextBlock).text).toContain("Function get_weather returned");
     const sent = lastUpstream("generateContent");
-    expect(sent.contents[1].parts).toEqual([{ functionCall: { name: "get_weather", args: call.input, id: call.id }, thoughtSignature: expect.any(String) }]);
+    // upstream gets its own signature back on the call, and the plain id on call and response
+    const plainId = splitToolId(call.id).id;
+    expect(sent.contents[1].parts).toEqual([{ functionCall: { name: "get_weather", args: call.input, id: plainId }, thoughtSignature: carried!.signature }]);
     expect(sent.contents[1].parts[0].thoughtSignature).not.toBe("skip_thought_signature_validator");
+    expect(sent.contents[2].parts[0].functionResponse.id).toBe(plainId);
+  });
+
+  test("no thinking requested → no thinking block, stream or not (Claude and Gemini 3)", async () => {
+    for (const model of ["claude-sonnet-4-5", "gemini-3-flash"]) {
+      const params = { model, max_tokens: 256, messages: [{ role: "user" as const, content: "hello without thinking" }] };
+      const plain = await client.messages.create(params);
+      expect(plain.content).toEqual([{ type: "text", text: "Echo: hello without thinking" } as any]);
+      const res = await fetch(`${stack.url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": stack.apiKey, "content-type": "application/json" },
+        body: JSON.stringify({ ...params, stream: true }),
+      });
+      const text = await res.text();
+      expect(text).toContain("event: message_stop");
+      expect(text).not.toContain('"type":"thinking"');
+      expect(text).not.toContain("signature");
+    }
   });
 
   test("a bogus signature upstream rejects is repaired once: exactly 2 upstream calls, then success", async () => {
@@ -181,6 +205,20 @@ describe("POST /v1/messages", () => {
       .catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("messages[0].content[1].source") } });
+  });
+
+  test("a base64 image whose data is not base64 is a 400 naming source.data, and nothing is sent upstream", async () => {
+    const before = upstreamCalls("generateContent").length;
+    const err = await client.messages
+      .create({
+        model: "gemini-2.5-flash",
+        max_tokens: 100,
+        messages: [{ role: "user", content: [{ type: "text", text: "look" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "%%%" } }] }],
+      })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.error.error.message).toContain("messages[0].content[1].source.data");
+    expect(upstreamCalls("generateContent").length).toBe(before);
   });
 
   test("stop_sequences end the answer where they match (stop_reason stop_sequence)", async () => {

@@ -1,7 +1,7 @@
 // Table-driven tests for the Anthropic → Gemini request mapper.
 import { describe, expect, test } from "bun:test";
 import { toGeminiRequest, urlSources, withoutSignatures, type MapOptions } from "../../src/anthropic/request";
-import { tagSignature } from "../../src/anthropic/signature";
+import { signToolId, tagSignature } from "../../src/anthropic/signature";
 import { SKIP_SIGNATURE, upstreamToolName } from "../../src/shared/function-calls";
 import { ApiError } from "../../src/server/errors";
 
@@ -246,6 +246,38 @@ const cases: Case[] = [
     }),
     opts: gemini,
     want: { contents: [{}, { role: "model", parts: [{ functionCall: { name: "get_weather" }, thoughtSignature: SKIP_SIGNATURE }] }, {}] },
+  },
+  {
+    name: "Gemini: a signature carried in the tool id goes back on the call; upstream sees the plain id",
+    body: base({
+      messages: [
+        user("q"),
+        assistant([{ ...toolUse, id: signToolId("toolu_1", geminiSig) }]),
+        user([{ type: "tool_result", tool_use_id: signToolId("toolu_1", geminiSig), content: "ok" }]),
+      ],
+    }),
+    opts: gemini,
+    want: {
+      contents: [
+        {},
+        { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" }, id: "toolu_1" }, thoughtSignature: "g".repeat(60) }] },
+        { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { output: "ok" }, id: "toolu_1" } }] },
+      ],
+    },
+  },
+  {
+    name: "Claude: a Gemini signature in a tool id is not sent",
+    body: base({
+      messages: [user("q"), assistant([{ ...toolUse, id: signToolId("toolu_1", geminiSig) }]), user([{ type: "tool_result", tool_use_id: signToolId("toolu_1", geminiSig), content: "ok" }])],
+    }),
+    opts: claude,
+    want: { contents: [{}, { role: "model", parts: [{ functionCall: { name: "get_weather", id: "toolu_1" } }] }, {}] },
+    absent: ["contents.1.parts.0.thoughtSignature"],
+  },
+  {
+    name: "base64 image whose data is not base64 is a 400 naming source.data",
+    body: base({ messages: [user([{ type: "text", text: "see" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "%%%" } }])] }),
+    error: ["not valid base64", "messages[0].content[1].source.data"],
   },
   {
     name: "tool_choice any → ANY",

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isSignatureError, readSignature, tagSignature } from "../../src/anthropic/signature";
+import { isSignatureError, readSignature, signToolId, splitToolId, tagSignature } from "../../src/anthropic/signature";
 
 describe("signature tags", () => {
   test("round trip keeps family, place and the exact upstream bytes", () => {
@@ -28,4 +28,15 @@ describe("isSignatureError", () => {
     [429, "Invalid signature in thinking block", false],
   ];
   for (const [status, msg, want] of table) test(`${status} ${msg}`, () => expect(isSignatureError(status, msg)).toBe(want));
+});
+
+describe("signatures carried in tool ids", () => {
+  const tagged = tagSignature("gemini", "part", "EqQBCkgIARABGAIiQL+/=.x\nmore");
+  const table: [string, string, { id: string; tagged?: string }][] = [
+    ["a plain id stays as it is", "toolu_abc", { id: "toolu_abc" }],
+    ["a signed id splits back into id and signature", signToolId("toolu_abc", tagged), { id: "toolu_abc", tagged }],
+    ["an upstream id with underscores", signToolId("call__1", tagged), { id: "call__1", tagged }],
+  ];
+  for (const [name, id, want] of table) test(name, () => expect(splitToolId(id)).toEqual(want));
+  test("a signed id keeps Anthropic's id alphabet", () => expect(signToolId("toolu_abc", tagged)).toMatch(/^[A-Za-z0-9_-]+$/));
 });

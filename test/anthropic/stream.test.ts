@@ -5,7 +5,7 @@ import { MessageStream } from "@anthropic-ai/sdk/lib/MessageStream";
 import { Stream } from "@anthropic-ai/sdk/core/streaming";
 import { MessageTranslator, mapUsage, type AnthropicEvent } from "../../src/anthropic/stream";
 import { accumulate } from "../../src/anthropic/response";
-import { tagSignature, type Family } from "../../src/anthropic/signature";
+import { signToolId, tagSignature, type Family } from "../../src/anthropic/signature";
 import { sseFrame } from "../../src/shared/stream";
 import type { GeminiPart, GeminiResponse } from "../../src/upstream/types";
 
@@ -48,15 +48,17 @@ async function sdkFinal(events: AnthropicEvent[]) {
   return MessageStream.fromReadableStream(raw.toReadableStream()).finalMessage();
 }
 
-function run(chunks: GeminiResponse[], family: Family = "claude") {
+function run(chunks: GeminiResponse[], family: Family = "claude", thinking = false) {
   let n = 0;
-  const tr = new MessageTranslator({ id: "msg_1", model: "claude-sonnet-4-5", family, newToolId: () => `toolu_gen${++n}`, stopSequences: ["END"] });
+  const tr = new MessageTranslator({ id: "msg_1", model: "claude-sonnet-4-5", family, thinking, newToolId: () => `toolu_gen${++n}`, stopSequences: ["END"] });
   return [...chunks.flatMap((c) => tr.push(c)), ...tr.end()];
 }
 
 interface Case {
   name: string;
   family?: Family;
+  /** the request asked for thinking */
+  thinking?: boolean;
   chunks: GeminiResponse[];
   content: unknown[];
   stop: string;
@@ -110,8 +112,9 @@ const cases: Case[] = [
     stop: "tool_use",
   },
   {
-    name: "Gemini: a signature on a call travels in a thinking block right before it",
+    name: "Gemini, thinking requested: a signature on a call travels in a thinking block right before it",
     family: "gemini",
+    thinking: true,
     chunks: [chunk([{ functionCall: { name: "f", args: {}, id: "c1" }, thoughtSignature: SIG }], "STOP")],
     content: [
       { type: "thinking", thinking: "", signature: tagSignature("gemini", "part", SIG) },
@@ -130,12 +133,44 @@ const cases: Case[] = [
     stop: "tool_use",
   },
   {
-    name: "Gemini: a trailing empty signed text part becomes a signed empty thinking block",
+    name: "Gemini, thinking requested: a trailing empty signed text part becomes a signed empty thinking block",
     family: "gemini",
+    thinking: true,
     chunks: [chunk([{ text: "hi" }]), chunk([{ text: "", thoughtSignature: SIG }], "STOP")],
     content: [
       { type: "text", text: "hi" },
       { type: "thinking", thinking: "", signature: tagSignature("gemini", "part", SIG) },
+    ],
+    stop: "end_turn",
+  },
+  {
+    name: "Gemini, no thinking requested: a call's signature rides in its tool id, no thinking block",
+    family: "gemini",
+    chunks: [chunk([{ functionCall: { name: "f", args: {}, id: "c1" }, thoughtSignature: SIG }], "STOP")],
+    content: [{ type: "tool_use", id: signToolId("c1", tagSignature("gemini", "part", SIG)), name: "f", input: {} }],
+    stop: "tool_use",
+  },
+  {
+    name: "Gemini, no thinking requested: a signature on text is dropped (upstream checks calls only)",
+    family: "gemini",
+    chunks: [chunk([{ text: "hi" }]), chunk([{ text: "", thoughtSignature: SIG }], "STOP")],
+    content: [{ type: "text", text: "hi" }],
+    stop: "end_turn",
+  },
+  {
+    name: "no thinking requested: a signed thought part without text makes no block",
+    family: "claude",
+    chunks: [chunk([{ text: "", thought: true, thoughtSignature: SIG }]), chunk([{ text: "ok" }], "STOP")],
+    content: [{ type: "text", text: "ok" }],
+    stop: "end_turn",
+  },
+  {
+    name: "no thinking requested: thought text that arrives anyway is still shown, signed",
+    family: "gemini",
+    chunks: [chunk([{ text: "plan", thought: true, thoughtSignature: SIG }]), chunk([{ text: "ok" }], "STOP")],
+    content: [
+      { type: "thinking", thinking: "plan", signature: tagSignature("gemini", "thought", SIG) },
+      { type: "text", text: "ok" },
     ],
     stop: "end_turn",
   },
@@ -195,7 +230,7 @@ const cases: Case[] = [
 describe("MessageTranslator", () => {
   for (const c of cases)
     test(c.name, async () => {
-      const events = run(c.chunks, c.family);
+      const events = run(c.chunks, c.family, c.thinking);
       checkSequence(events);
       const mine = accumulate(events);
       expect(mine.content).toEqual(c.content as any);

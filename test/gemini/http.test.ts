@@ -326,3 +326,29 @@ describe("what the upstream received", () => {
     expect(c).not.toBe(a);
   });
 });
+
+describe("/swagger/json", () => {
+  test("the documented body has the types the server accepts, and its example works", async () => {
+    const doc = await (await fetch(`${stack.url}/swagger/json`, { headers: { "x-goog-api-key": stack.apiKey } })).json();
+    const schema = doc.paths["/v1beta/models/{model}"].post.requestBody.content["application/json"].schema;
+    const p = schema.properties;
+    expect([p.tools.type, p.safetySettings.type, p.contents.type]).toEqual(["array", "array", "array"]);
+    expect([p.toolConfig.type, p.generationConfig.type]).toEqual(["object", "object"]);
+    expect(p.systemInstruction.anyOf.map((s: { type: string }) => s.type)).toEqual(["object", "string"]);
+    expect(schema.examples).toEqual([{ contents: [{ role: "user", parts: [{ text: "Hello" }] }] }]);
+    const res = await post(stack, GEN, schema.examples[0]);
+    expect(res.status).toBe(200);
+    expect(partsText([await res.json()])).toBe("Echo: Hello");
+    expect(doc.paths["/v1/models/{model}"].post.requestBody.content["application/json"].schema.examples).toEqual(schema.examples);
+  });
+
+  test("a body with the documented types passes; the wrong type is a 400 naming the field (not rewritten)", async () => {
+    const ok = { ...userText("x"), tools: [], toolConfig: {}, generationConfig: {}, safetySettings: [], systemInstruction: { parts: [{ text: "be brief" }] } };
+    expect((await post(stack, GEN, ok)).status).toBe(200);
+    for (const [field, value] of [["tools", {}], ["safetySettings", {}], ["toolConfig", 3], ["systemInstruction", 3]] as const) {
+      const res = await post(stack, GEN, { ...userText("x"), [field]: value });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.message).toContain(field);
+    }
+  });
+});
