@@ -11,7 +11,8 @@ import { operationsRoutes } from "./health";
 import { validationToApiError } from "./validation";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
-  const app = new Elysia({ name: "switchyard" })
+  // normalize off: a wrong-typed field is a 400, never silently rewritten (Elysia turned {"m": 3} into {"m": {}})
+  const app = new Elysia({ name: "switchyard", normalize: false })
     .onError({ as: "global" }, ({ code, error, request }) => {
       const path = new URL(request.url).pathname;
       let err: ApiError;

@@ -64,6 +64,20 @@ describe("validation names the field", () => {
   });
 });
 
+describe("wrong-typed optional fields are a 400, never silently rewritten", () => {
+  const cases: [string, object, string][] = [
+    ["/v1/messages", { model: "claude-sonnet-4-5", max_tokens: 20, output_config: 3, messages: [{ role: "user", content: "hi" }] }, "output_config"],
+    ["/v1/messages", { model: "claude-sonnet-4-5", max_tokens: 20, metadata: "x", messages: [{ role: "user", content: "hi" }] }, "metadata"],
+    ["/v1/chat/completions", { model: "gemini-2.5-flash", stream_options: 5, messages: [{ role: "user", content: "hi" }] }, "stream_options"],
+  ];
+  for (const [path, body, field] of cases)
+    test(`${path} ${field}`, async () => {
+      const r = await post(path, JSON.stringify(body));
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(await r.json())).toContain(field);
+    });
+});
+
 describe("404, 405, 413", () => {
   test("unknown routes get 404 in each shape", async () => {
     const h = { authorization: `Bearer ${stack.apiKey}` };
