@@ -5,7 +5,7 @@ import type { Logger } from "../server/log";
 import { openPool, type Pool } from "../pool/index";
 import type { AccountView } from "../pool/types";
 import { importTokens, ImportSourceError, readImportSource, type ImportSummary } from "../pool/import";
-import { LOGIN_TIMEOUT_MS, runLogin } from "../pool/login";
+import { LOGIN_TIMEOUT_MS, runLogin, tryOpenBrowser } from "../pool/login";
 import { writeFileAtomicSync } from "../shared/atomic";
 import { accountsTable } from "./table";
 
@@ -17,6 +17,8 @@ export interface AccountsEnv {
   stderr?: (s: string) => void;
   /** pasted input for `login` (and `add --refresh-token -`); defaults to the process's stdin */
   stdin?: AsyncIterable<string>;
+  /** how `login` opens the authorization URL (tests stub it); default: the system's browser */
+  openBrowser?: (url: string) => void;
 }
 
 export const ACCOUNTS_USAGE = `usage: switchyard accounts <command>
@@ -89,7 +91,7 @@ export async function runAccounts(argv: string[], env: AccountsEnv): Promise<num
   // Parse everything before opening the pool: a usage error must not touch the store.
   let run: (pool: Pool) => Promise<number>;
   try {
-    run = plan(sub, args, { out, err, stdin, config: env.config });
+    run = plan(sub, args, { out, err, stdin, config: env.config, openBrowser: env.openBrowser ?? tryOpenBrowser });
   } catch (e) {
     if (!(e instanceof Usage)) throw e;
     err(`switchyard accounts ${sub}: ${e.message}\n\n${ACCOUNTS_USAGE}`);
@@ -118,6 +120,7 @@ interface Io {
   err: (s: string) => void;
   stdin: () => AsyncIterable<string>;
   config: Config;
+  openBrowser: (url: string) => void;
 }
 
 function accountLine(a: AccountView): string {
@@ -165,7 +168,7 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
             adder: pool,
             input: io.stdin(),
             print: io.err,
-            openBrowser: !on.has("no-browser"),
+            openBrowser: on.has("no-browser") ? undefined : io.openBrowser,
             timeoutMs: timeoutS * 1000,
           });
           io.out(`${created ? "added" : "updated"} ${accountLine(account)}\n`);

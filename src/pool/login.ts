@@ -59,7 +59,8 @@ export function buildAuthUrl(
   return url.toString();
 }
 
-export type PastedInput = { code: string; state?: string } | { error: string };
+/** `refused`: Google's own `error` code (e.g. access_denied): the sign-in ended, retrying this URL cannot help */
+export type PastedInput = { code: string; state?: string } | { error: string; refused?: string };
 
 /**
  * What a user pastes: the whole redirect URL, its query string, or the bare code.
@@ -82,14 +83,19 @@ export function parsePastedInput(input: string, expectedState?: string): PastedI
     if (/\s/.test(text)) return { error: "expected the redirect URL or the code (no spaces)" };
     return { code: text.includes("%") ? safeDecode(text) : text };
   }
-  const error = params.get("error");
-  if (error) return { error: `Google returned an error: ${error}${params.get("error_description") ? ` (${params.get("error_description")})` : ""}` };
-  const code = params.get("code");
-  if (!code) return { error: "the URL has no `code` parameter" };
   const state = params.get("state") ?? undefined;
   if (expectedState !== undefined && state !== undefined && state !== expectedState)
     return { error: "state mismatch: this redirect belongs to a different login attempt" };
+  const error = params.get("error");
+  if (error) return { error: refusalMessage(error, params.get("error_description")), refused: error };
+  const code = params.get("code");
+  if (!code) return { error: "the URL has no `code` parameter" };
   return { code, state };
+}
+
+function refusalMessage(error: string, description: string | null): string {
+  if (error === "access_denied") return "sign-in was cancelled in the browser (access_denied)";
+  return `Google ended the sign-in with an error (${error}${description ? `: ${description}` : ""})`;
 }
 
 function safeDecode(s: string): string {
@@ -118,7 +124,8 @@ export interface LoginOptions<A> {
   input: AsyncIterable<string>;
   /** instructions and notices */
   print: (s: string) => void;
-  openBrowser?: boolean;
+  /** opens the URL in a browser; absent with --no-browser (then only a paste can finish a headless login) */
+  openBrowser?: (url: string) => void;
   timeoutMs?: number;
   /** false: do not listen for the callback (tests of the paste path; default true) */
   listen?: boolean;
@@ -154,11 +161,19 @@ export async function runLogin<A>(o: LoginOptions<A>): Promise<{ account: A; cre
       "",
     ].join("\n"),
   );
-  if (o.openBrowser) tryOpenBrowser(url);
+  o.openBrowser?.(url);
 
   let timer: ReturnType<typeof setTimeout> | undefined;
-  // with no callback listener, closed input means nothing can arrive any more
-  const pasted = readPasted(o.input, state, o.print, !cb);
+  let waiting = true;
+  // Closed input ends the wait unless an opened browser can still reach the callback: without a
+  // listener, or with --no-browser (typically headless), nobody is left to finish the sign-in.
+  const pasted = readPasted(o.input, state, o.print, () => {
+    if (!waiting) return; // the code is already in
+    const closed = "the input closed before a redirect URL or code was pasted";
+    if (!cb) return new LoginError(closed);
+    if (!o.openBrowser) return new LoginError(`${closed}, and with --no-browser nothing else can finish the sign-in`);
+    o.print(`Input closed; still waiting for the browser's redirect (gives up after ${Math.round(timeoutMs / 1000)} s).\n`);
+  });
   try {
     const waits: Promise<string>[] = [
       pasted.code,
@@ -171,6 +186,7 @@ export async function runLogin<A>(o: LoginOptions<A>): Promise<{ account: A; cre
     ];
     if (cb) waits.push(cb.code);
     const code = await Promise.race(waits);
+    waiting = false;
     o.print("Got the authorization code; exchanging it and checking the account…\n");
     const exchange = o.exchange ?? ((c, r, v) => exchangeCode(o.config, c, r, v));
     const tokens = await exchange(code, redirectUri, pkce.verifier).catch((e) => {
@@ -192,8 +208,11 @@ export async function runLogin<A>(o: LoginOptions<A>): Promise<{ account: A; cre
   }
 }
 
-/** Lines from the input; the first valid one gives the code. Bad lines are explained, not fatal. */
-function readPasted(input: AsyncIterable<string>, state: string, print: (s: string) => void, failOnEnd: boolean) {
+/**
+ * Lines from the input; the first valid one gives the code. Bad lines are explained, not fatal; Google's
+ * refusal is. When the input ends first, `onEnd` says whether that fails the login.
+ */
+function readPasted(input: AsyncIterable<string>, state: string, print: (s: string) => void, onEnd: () => LoginError | undefined) {
   const result = Promise.withResolvers<string>();
   result.promise.catch(() => {}); // the race may already be over
   let stopped = false;
@@ -205,6 +224,10 @@ function readPasted(input: AsyncIterable<string>, state: string, print: (s: stri
       const r = parsePastedInput(line, state);
       if ("code" in r) {
         result.resolve(r.code);
+        return true;
+      }
+      if (r.refused) {
+        result.reject(new LoginError(r.error));
         return true;
       }
       print(`That did not work: ${r.error}. Paste the full redirect URL (or the code) again.\n`);
@@ -222,10 +245,13 @@ function readPasted(input: AsyncIterable<string>, state: string, print: (s: stri
           if (handle(line)) return;
         }
       }
-      if (!stopped && !handle(buf) && failOnEnd) result.reject(new LoginError("the input closed before a redirect URL or code was pasted"));
+      if (stopped || handle(buf)) return;
     } catch {
-      if (failOnEnd) result.reject(new LoginError("could not read the pasted input"));
+      if (stopped) return;
+      // unreadable input counts as closed
     }
+    const failure = onEnd();
+    if (failure) result.reject(failure);
   })();
   return {
     code: result.promise,
@@ -267,7 +293,11 @@ function startCallback(state: string, finished: Promise<string>) {
         const r = parsePastedInput(url.toString(), state);
         if ("error" in r) {
           // a stray or forged request must not end a login the user is still doing, except Google's own refusal
-          if (url.searchParams.get("error") && url.searchParams.get("state") === state) code.reject(new LoginError(r.error));
+          if (r.refused && url.searchParams.get("state") === state) {
+            code.reject(new LoginError(r.error));
+            const what = r.refused === "access_denied" ? "Sign-in was cancelled" : `Sign-in failed: ${r.error}`;
+            return htmlPage(200, `${what}. You can close this tab; run \`switchyard accounts login\` again to retry.`);
+          }
           return htmlPage(400, r.error);
         }
         if (r.state !== state) return htmlPage(400, "this callback has no state; ignored");
@@ -295,7 +325,7 @@ function startCallback(state: string, finished: Promise<string>) {
   };
 }
 
-function tryOpenBrowser(url: string) {
+export function tryOpenBrowser(url: string) {
   const cmd = process.platform === "darwin" ? ["open", url] : process.platform === "win32" ? ["cmd", "/c", "start", "", url] : ["xdg-open", url];
   try {
     const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });

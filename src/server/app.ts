@@ -1,6 +1,6 @@
 // The server shell: one Elysia app with docs, operations routes and the protocol plugins, wrapped by
 // `handle` which does what must happen before routing (request id, body limit, auth) and after
-// (request log line, metrics).
+// (request log line, metrics; for a stream, once its body ends).
 import { Elysia, type AnyElysia } from "elysia";
 import { Gauge } from "prom-client";
 import type { AppContext } from "./context";
@@ -9,6 +9,7 @@ import { checkAuth } from "./auth";
 import { docs } from "./docs";
 import { operationsRoutes } from "./health";
 import { validationToApiError } from "./validation";
+import { observeStream } from "../shared/stream";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
   // normalize off: a wrong-typed field is a 400, never silently rewritten (Elysia turned {"m": 3} into {"m": {}})
@@ -99,28 +100,38 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     } finally {
       metrics.inflight.dec();
     }
+    const ttfb = performance.now() - t0;
+    const status = res.status;
+    metrics.requests.inc({ family, status: String(status) });
+    const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+    const account = res.headers.get("x-account-email") ?? undefined;
+    const model = res.headers.get("x-mapped-model") ?? undefined;
+    // never the query in `path`: it may carry ?key=
+    const line = (ms: number, more?: object) => ({ method: req.method, path, status, ms: round(ms), ...more, requestId, account, model });
+    // a stream is logged when its body ends, so `ms` is its whole duration and a failure after the
+    // first byte (already the stream's final error frame) is tied to this request id
+    const streamed = observeStream(res.body, (stream, failure) => {
+      const ms = performance.now() - t0;
+      metrics.latency.observe({ family }, ms / 1000);
+      const lvl = failure ? (failure.status >= 500 ? "error" : "warn") : level;
+      log[lvl]("request", line(ms, { ttfbMs: round(ttfb), stream, error: failure?.message, errorStatus: failure?.status }));
+    });
+    if (streamed) res = new Response(streamed, res);
     try {
       res.headers.set("x-request-id", requestId);
     } catch {
       res = new Response(res.body, res);
       res.headers.set("x-request-id", requestId);
     }
-    const ms = performance.now() - t0;
-    metrics.requests.inc({ family, status: String(res.status) });
-    metrics.latency.observe({ family }, ms / 1000);
-    const level = res.status >= 500 ? "error" : res.status >= 400 ? "warn" : "info";
-    log[level]("request", {
-      method: req.method,
-      path, // never the query: it may carry ?key=
-      status: res.status,
-      ms: Math.round(ms * 10) / 10,
-      requestId,
-      account: res.headers.get("x-account-email") ?? undefined,
-      model: res.headers.get("x-mapped-model") ?? undefined,
-    });
+    if (!streamed) {
+      metrics.latency.observe({ family }, ttfb / 1000);
+      log[level]("request", line(ttfb));
+    }
     return res;
   };
 }
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** pool series for /metrics, read at scrape time */
 export function registerPoolMetrics(ctx: AppContext) {

@@ -47,7 +47,7 @@ export function createMetrics() {
   });
   const latency = new Histogram({
     name: "switchyard_http_request_duration_seconds",
-    help: "HTTP request latency (until the response headers; streams are counted at their start)",
+    help: "HTTP request latency (until the response headers; for streams, until the body ends)",
     labelNames: ["family"] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],

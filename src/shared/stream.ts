@@ -1,7 +1,7 @@
 // Turns an async source of ready-made frames into a streaming Response: frames are written as they
 // arrive, a keep-alive frame is written after `keepAliveMs` of silence, a failure after the first
 // byte becomes one final error frame (never a silent cut), and a client disconnect stops the source
-// (which cancels the upstream request).
+// (which cancels the upstream request). observeStream lets the server see when such a body ends.
 import { toApiError, type ApiError } from "../server/errors";
 
 export interface StreamOptions {
@@ -21,10 +21,14 @@ export interface StreamOptions {
 
 const enc = new TextEncoder();
 
+/** bodies made here → the failure that became their final frame; read when the body ends (observeStream) */
+const made = new WeakMap<ReadableStream, { failure?: ApiError }>();
+
 export function streamingResponse(opts: StreamOptions): Response {
   const it = opts.frames[Symbol.asyncIterator]();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  const state: { failure?: ApiError } = {};
 
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -51,7 +55,10 @@ export function streamingResponse(opts: StreamOptions): Response {
         }
         if (opts.suffix) write(opts.suffix);
       } catch (e) {
-        if (!closed) write(opts.onError(toApiError(e)));
+        if (!closed) {
+          state.failure = toApiError(e);
+          write(opts.onError(state.failure));
+        }
       } finally {
         clearTimeout(timer);
         if (!closed) {
@@ -68,10 +75,53 @@ export function streamingResponse(opts: StreamOptions): Response {
     },
   });
 
+  made.set(body, state);
   return new Response(body, {
     status: opts.status ?? 200,
     headers: { "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no", ...opts.headers },
   });
+}
+
+export type StreamOutcome = "completed" | "cancelled" | "failed";
+
+/**
+ * For a body made by streamingResponse: the same bytes, passed on one read at a time (no buffering,
+ * the reader sets the pace), calling `done` once as it ends. Cancelling it cancels the source, which
+ * stops upstream. Undefined for any other body: it needs no watching.
+ */
+export function observeStream(
+  body: ReadableStream<Uint8Array> | null,
+  done: (outcome: StreamOutcome, failure?: ApiError) => void,
+): ReadableStream<Uint8Array> | undefined {
+  const state = body && made.get(body);
+  if (!body || !state) return undefined;
+  const reader = body.getReader();
+  let ended = false;
+  const end = (outcome: StreamOutcome, failure?: ApiError) => {
+    if (ended) return false;
+    ended = true;
+    done(outcome, failure);
+    return true;
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await reader.read().catch((e: unknown) => {
+          if (end("failed", toApiError(e))) controller.error(e);
+          return undefined;
+        });
+        if (!next || ended) return; // failed, or cancelled while reading
+        if (!next.done) return controller.enqueue(next.value);
+        end(state.failure ? "failed" : "completed", state.failure);
+        controller.close();
+      },
+      cancel(reason) {
+        end("cancelled");
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /**

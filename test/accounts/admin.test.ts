@@ -7,7 +7,7 @@ let stack: Stack;
 const BOGUS = "1//0gBogusTokenNobodyIssued_abcdefghijklmnop";
 
 beforeAll(async () => {
-  stack = await startStack({ accounts: [{ email: "first@example.com", quota: { "claude-sonnet-4-5": 0.5 } }], delays: false });
+  stack = await startStack({ accounts: [{ email: "first@example.com", quota: { "claude-sonnet-4-6": 0.5 } }], delays: false });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -33,7 +33,7 @@ describe("admin accounts", () => {
     expect(r.status).toBe(200);
     expect(r.json).toHaveLength(1);
     expect(r.json[0]).toMatchObject({ email: "first@example.com", state: "active" });
-    expect(r.json[0].quota["claude-sonnet-4-5"].remainingFraction).toBe(0.5);
+    expect(r.json[0].quota["claude-sonnet-4-6"].remainingFraction).toBe(0.5);
     expect(r.text).not.toContain(stack.accounts[0]!.refreshToken);
     expect(r.text).not.toMatch(/refresh_?token|accessToken/i);
   });

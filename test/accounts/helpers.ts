@@ -46,7 +46,7 @@ export interface CliRun {
 
 export async function cli(
   argv: string[],
-  opts: { config: Config; dataDir: string; stdin?: AsyncIterable<string>; onErr?: (s: string) => void },
+  opts: { config: Config; dataDir: string; stdin?: AsyncIterable<string>; onErr?: (s: string) => void; openBrowser?: (url: string) => void },
 ): Promise<CliRun> {
   let out = "";
   let err = "";
@@ -60,6 +60,8 @@ export async function cli(
       opts.onErr?.(s);
     },
     stdin: opts.stdin ?? typedInputEnded(),
+    // never a real browser from a test
+    openBrowser: opts.openBrowser ?? (() => {}),
   });
   return { code, out, err };
 }

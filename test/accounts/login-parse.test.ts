@@ -64,7 +64,13 @@ describe("parsePastedInput", () => {
   });
 
   test("Google's error in the redirect, a URL without code, empty input and prose are errors", () => {
-    expect(parsePastedInput("http://127.0.0.1/cb?error=access_denied&state=S1", "S1")).toEqual({ error: expect.stringContaining("access_denied") });
+    expect(parsePastedInput("http://127.0.0.1/cb?error=access_denied&state=S1", "S1")).toEqual({
+      error: "sign-in was cancelled in the browser (access_denied)",
+      refused: "access_denied",
+    });
+    expect(parsePastedInput("?error=invalid_scope&error_description=bad", "S1")).toEqual({ error: expect.stringContaining("invalid_scope: bad"), refused: "invalid_scope" });
+    // someone else's refusal does not end this login
+    expect(parsePastedInput("http://127.0.0.1/cb?error=access_denied&state=OTHER", "S1")).toEqual({ error: expect.stringContaining("state mismatch") });
     expect(parsePastedInput("http://127.0.0.1/cb?state=S1", "S1")).toEqual({ error: expect.stringContaining("no `code`") });
     expect(parsePastedInput("   ", "S1")).toEqual({ error: "empty input" });
     expect(parsePastedInput("i do not know", "S1")).toEqual({ error: expect.stringContaining("no spaces") });

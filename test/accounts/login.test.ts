@@ -32,11 +32,11 @@ async function consent(authUrl: string, email: string): Promise<string> {
   return res.headers.get("location")!;
 }
 
-function startLogin(argv: string[], stdin: AsyncIterable<string>) {
+function startLogin(argv: string[], stdin: AsyncIterable<string>, openBrowser?: (url: string) => void) {
   const d = tempDir();
   dirs.push(d);
   const url = waitFor(URL_RE);
-  const done = cli(["login", ...argv], { config, dataDir: d.dir, stdin, onErr: url.feed });
+  const done = cli(["login", ...argv], { config, dataDir: d.dir, stdin, onErr: url.feed, openBrowser });
   return { dataDir: d.dir, url: url.found.then((m) => m[1]!), done };
 }
 
@@ -53,10 +53,10 @@ describe("login", () => {
     expect(q.get("client_id")).toBe(config.oauth.clientId);
     expect(q.get("redirect_uri")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/oauth-callback$/);
     input.type("not a code at all\n");
-    input.end();
     // the loopback listener is still waiting: finish through it so the run ends
     await fetch(await consent(await run.url, alice.email));
     expect((await run.done).code).toBe(0);
+    input.end();
   });
 
   test("pasted redirect URL (headless): a wrong-state URL is refused, the right one adds the account", async () => {
@@ -127,5 +127,81 @@ describe("login", () => {
     const t = await slow.done;
     expect(t.code).toBe(1);
     expect(t.err).toContain("run `switchyard accounts login` again");
+  });
+
+  test("closed stdin with --no-browser fails at once: nobody is left to finish the sign-in", async () => {
+    const input = typedInput();
+    input.end();
+    const started = Date.now();
+    const r = await startLogin(["--no-browser"], input.iterable).done;
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("login failed: the input closed before a redirect URL or code was pasted");
+    expect(r.err).toContain("--no-browser");
+    expect(Date.now() - started).toBeLessThan(5000); // far below the 600 s default limit
+  });
+
+  test("closed stdin with a browser opened keeps waiting for the callback", async () => {
+    const opened: string[] = [];
+    const input = typedInput();
+    input.end();
+    const run = startLogin([], input.iterable, (u) => opened.push(u));
+    const url = await run.url;
+    expect(opened).toEqual([url]);
+    await Bun.sleep(50); // the input has ended by now, the login has not
+    const tab = await fetch(await consent(url, alice.email));
+    expect(await tab.text()).toContain("Account added");
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("Input closed; still waiting for the browser's redirect");
+  });
+
+  test("closed stdin with a browser opened still ends at the time limit", async () => {
+    const input = typedInput();
+    input.end();
+    const r = await startLogin(["--timeout", "0.2"], input.iterable).done;
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("run `switchyard accounts login` again");
+  });
+
+  /** what Google sends the browser to when the user clicks Cancel on the consent screen */
+  function deniedRedirect(authUrl: string, state?: string): URL {
+    const q = new URL(authUrl).searchParams;
+    const u = new URL(q.get("redirect_uri")!);
+    u.searchParams.set("error", "access_denied");
+    u.searchParams.set("state", state ?? q.get("state")!);
+    return u;
+  }
+
+  test("a callback with error=access_denied ends the login: the tab says so, exit 1", async () => {
+    const input = typedInput();
+    const run = startLogin(["--no-browser"], input.iterable);
+    const tab = await fetch(deniedRedirect(await run.url));
+    expect(tab.headers.get("content-type")).toContain("text/html");
+    expect(await tab.text()).toContain("Sign-in was cancelled");
+    const r = await run.done;
+    input.end();
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("login failed: sign-in was cancelled in the browser (access_denied)");
+  });
+
+  test("a callback with error= and a foreign state is ignored", async () => {
+    const input = typedInput();
+    const run = startLogin(["--no-browser"], input.iterable);
+    const url = await run.url;
+    expect((await fetch(deniedRedirect(url, "forged"))).status).toBe(400);
+    expect((await fetch(await consent(url, alice.email))).status).toBe(200);
+    expect((await run.done).code).toBe(0);
+    input.end();
+  });
+
+  test("a pasted redirect URL with error=access_denied ends the login, exit 1", async () => {
+    const input = typedInput();
+    const run = startLogin(["--no-browser"], input.iterable);
+    input.type(deniedRedirect(await run.url).toString() + "\n");
+    const r = await run.done;
+    input.end();
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("login failed: sign-in was cancelled in the browser (access_denied)");
+    expect(r.err).not.toContain("That did not work");
   });
 });

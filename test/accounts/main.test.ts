@@ -75,3 +75,11 @@ test("accounts login through src/main.ts reads the pasted redirect from the real
   expect(code).toBe(0);
   expect(out).toContain("added pasted@example.com");
 });
+
+test("accounts login --no-browser with stdin already closed fails at once instead of waiting 10 minutes", async () => {
+  const configFile = `${dir.dir}/eof-config.json`;
+  await Bun.write(configFile, JSON.stringify({ upstream: { endpoints: [sim.url], oauthTokenUrl: `${sim.url}/token` }, oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` } }));
+  const r = await runCli(["accounts", "login", "--no-browser", "--data-dir", dir.dir, "--config", configFile], { stdin: "", timeoutMs: 15000 });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("login failed: the input closed before a redirect URL or code was pasted");
+});

@@ -1,0 +1,139 @@
+// The request log line of a stream is written when its body ends: `ms` is the whole duration, with
+// `ttfbMs` and the outcome. A real gateway logs into a sink; the simulator paces its chunks.
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deepMerge, validateConfig } from "../../src/config/load";
+import { createLogger } from "../../src/server/log";
+import { startGateway, type Gateway } from "../../src/server/start";
+import { startSimulator, type Simulator } from "../../src/simulator/index";
+import { CHUNK_GAP_MS } from "../../src/simulator/generate";
+import { simConfig } from "../helpers/stack";
+import { until, userText } from "../helpers/util";
+
+type Line = Record<string, any>;
+let sim: Simulator;
+let gateway: Gateway;
+let dataDir: string;
+const lines: Line[] = [];
+const API_KEY = "sk-test-stream-log";
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, hostname: "127.0.0.1" }); // paced chunks
+  dataDir = mkdtempSync(join(tmpdir(), "switchyard-test-"));
+  const config = validateConfig(
+    deepMerge({ server: { host: "127.0.0.1", port: 0, shutdownGraceSeconds: 1 }, auth: { mode: "strict", apiKeys: [API_KEY] }, ...simConfig(sim.url) }, {}),
+    "stream log test",
+  );
+  const log = createLogger("info", (l) => lines.push(JSON.parse(l)));
+  gateway = await startGateway({ config, dataDir, log });
+  await gateway.pool.addByRefreshToken(sim.addAccount({ email: "streamer@example.com" }).refreshToken);
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await sim?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  sim.clearFaults();
+  lines.length = 0;
+});
+
+const LONG = "please answer with a long reply that arrives in many small chunks one after another";
+const SSE_PATH = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+
+function post(path: string, requestId: string, body: unknown, signal?: AbortSignal) {
+  return fetch(gateway.url + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", "x-request-id": requestId },
+    body: JSON.stringify(body),
+    signal,
+  });
+}
+
+async function requestLine(requestId: string): Promise<Line> {
+  await until(() => lines.some((l) => l.msg === "request" && l.requestId === requestId), `the request line of ${requestId}`);
+  return lines.find((l) => l.msg === "request" && l.requestId === requestId)!;
+}
+
+describe("stream request log lines", () => {
+  test("a completed stream logs its whole duration, its time to first byte and the outcome", async () => {
+    const res = await post(SSE_PATH, "stream-completed", userText(LONG));
+    expect(res.status).toBe(200);
+    // read frame by frame: the time between the first and the last data frame is the stream's duration
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = "";
+    let first = 0;
+    let last = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+      if (text.includes("data:")) (first ||= performance.now()), (last = performance.now());
+    }
+    const frames = text.split(/\r?\n\r?\n/).filter((f) => f.startsWith("data:")).length;
+    expect(frames).toBeGreaterThanOrEqual(4);
+
+    const line = await requestLine("stream-completed");
+    expect(line).toMatchObject({ level: "info", status: 200, stream: "completed", path: "/v1beta/models/gemini-2.5-flash:streamGenerateContent" });
+    expect(line.ms).toBeGreaterThanOrEqual((frames - 1) * CHUNK_GAP_MS);
+    expect(line.ms).toBeGreaterThanOrEqual(last - first);
+    expect(line.ttfbMs).toBeLessThan(line.ms);
+    expect(line.error).toBeUndefined();
+    expect(lines.filter((l) => l.requestId === "stream-completed")).toHaveLength(1);
+  });
+
+  test("a stream the client cancels logs stream: cancelled", async () => {
+    const abort = new AbortController();
+    const res = await post(SSE_PATH, "stream-cancelled", userText(LONG), abort.signal);
+    const reader = res.body!.getReader();
+    await reader.read(); // the stream has started
+    abort.abort();
+    await reader.read().catch(() => {});
+    const line = await requestLine("stream-cancelled");
+    expect(line.stream).toBe("cancelled");
+    expect(line.ms).toBeGreaterThanOrEqual(line.ttfbMs);
+  });
+
+  test("a failure after the first byte is logged with the request id", async () => {
+    sim.addFault({ kind: "stream_cut", method: "streamGenerateContent", times: 1 });
+    const res = await post(SSE_PATH, "stream-failed", userText(LONG));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('"error"'); // the stream's final error frame
+    const line = await requestLine("stream-failed");
+    expect(line).toMatchObject({ status: 200, stream: "failed" });
+    expect(line.errorStatus).toBeGreaterThanOrEqual(500);
+    expect(line.error).toBeString();
+    expect(["warn", "error"]).toContain(line.level);
+  });
+
+  test("the JSON array stream is logged at its end too", async () => {
+    const res = await post("/v1beta/models/gemini-2.5-flash:streamGenerateContent", "stream-array", userText(LONG));
+    expect(JSON.parse(await res.text())).toBeArray();
+    expect((await requestLine("stream-array")).stream).toBe("completed");
+  });
+
+  test("a plain response is logged at once, without stream fields", async () => {
+    const res = await post("/v1beta/models/gemini-2.5-flash:generateContent", "plain", userText("hi"));
+    expect(res.status).toBe(200);
+    const line = lines.find((l) => l.requestId === "plain"); // already there when the response is
+    expect(line).toMatchObject({ msg: "request", status: 200 });
+    expect(line!.stream).toBeUndefined();
+    expect(line!.ttfbMs).toBeUndefined();
+    await res.text();
+  });
+
+  test("the latency histogram observes the stream's whole duration", async () => {
+    const sum = async () => {
+      const text = await gateway.ctx.metrics.registry.getSingleMetricAsString("switchyard_http_request_duration_seconds");
+      return Number(text.match(/_sum\{family="gemini"\} (\S+)/)?.[1] ?? 0) * 1000;
+    };
+    const before = await sum();
+    await (await post(SSE_PATH, "stream-metric", userText(LONG))).text();
+    const line = await requestLine("stream-metric");
+    expect(line.ms).toBeGreaterThan(line.ttfbMs);
+    expect(Math.abs((await sum()) - before - line.ms)).toBeLessThan(1); // the log rounds to 0.1 ms
+  });
+});
