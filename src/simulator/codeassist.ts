@@ -1,11 +1,11 @@
 // Account setup and quota methods of v1internal: loadCodeAssist (three account kinds: has a project,
-// needs onboarding, needs verification), onboardUser + operation polling, fetchAvailableModels,
-// retrieveUserQuota(Summary), and the telemetry/settings methods that just answer {}.
+// needs onboarding, needs verification), onboardUser + operation polling, retrieveUserQuota(Summary),
+// and the telemetry/settings methods that just answer {}. fetchAvailableModels is in ./available.ts.
 import type { Call } from "./call";
 import { errorInfo, googleError, invalidArgument, json, notFound, rfc3339 } from "./errors";
 import { validationRequired } from "./faults";
-import { inputLimit, isClaude, isImage, outputLimit, SIM_MODELS } from "./models";
-import { hashHex, randomHex, type AccountState, type Operation, type SimState } from "./state";
+import { isClaude, isImage, SIM_MODELS } from "./models";
+import { entitled, hashHex, randomHex, type AccountState, type Operation, type SimState } from "./state";
 import { get } from "./validate";
 
 const TIERS: Record<string, { id: string; name: string; description: string }> = {
@@ -103,7 +103,7 @@ export function operation(call: Call, acc: AccountState, id: string): Response {
   return json(operationJson(op));
 }
 
-function checkProject(acc: AccountState, body: any) {
+export function checkProject(acc: AccountState, body: any) {
   const project = get(body, "project");
   if (project && project !== acc.project) throw iamDenied(project);
 }
@@ -118,44 +118,10 @@ export function iamDenied(project: string) {
   );
 }
 
-const provider = (id: string) =>
-  isClaude({ id } as any) ? "MODEL_PROVIDER_ANTHROPIC" : id.startsWith("gpt-") ? "MODEL_PROVIDER_OPENAI" : "MODEL_PROVIDER_GOOGLE";
-
-export function fetchAvailableModels(call: Call, acc: AccountState, body: any): Response {
-  checkProject(acc, body);
-  const resetTime = rfc3339(call.state.quotaResetAt);
-  const models: Record<string, unknown> = {};
-  for (const m of SIM_MODELS) {
-    const f = quotaFraction(acc, m.id);
-    models[m.id] = {
-      displayName: m.displayName,
-      model: "MODEL_" + m.id.toUpperCase().replace(/[^A-Z0-9]+/g, "_"),
-      supportsImages: !isClaude(m),
-      supportsThinking: m.thinking === true,
-      ...(m.thinking ? { thinkingBudget: 24576 } : {}),
-      recommended: true,
-      maxTokens: inputLimit(m),
-      maxOutputTokens: outputLimit(m),
-      modelProvider: provider(m.id),
-      // protobuf JSON leaves out zero values: an exhausted model has no remainingFraction
-      quotaInfo: { ...(f > 0 ? { remainingFraction: f } : {}), resetTime },
-    };
-  }
-  return json({
-    models,
-    defaultAgentModelId: "gemini-3-flash",
-    agentModelSorts: [{ displayName: "Recommended", groups: [{ modelIds: SIM_MODELS.filter((m) => !isImage(m)).map((m) => m.id) }] }],
-    commandModelIds: [],
-    tabModelIds: [],
-    webSearchModelIds: ["gemini-2.5-flash"],
-    imageGenerationModelIds: SIM_MODELS.filter(isImage).map((m) => m.id),
-  });
-}
-
 export function retrieveUserQuota(call: Call, acc: AccountState, body: any): Response {
   checkProject(acc, body);
   const resetTime = rfc3339(call.state.quotaResetAt);
-  const buckets = SIM_MODELS.filter((m) => m.id.startsWith("gemini-") && !isImage(m)).map((m) => {
+  const buckets = SIM_MODELS.filter((m) => m.id.startsWith("gemini-") && !isImage(m) && entitled(acc, m.id)).map((m) => {
     const f = quotaFraction(acc, m.id);
     return { modelId: m.id, tokenType: "REQUESTS", remainingFraction: f, remainingAmount: String(Math.round(f * 1000)), resetTime };
   });

@@ -1,6 +1,7 @@
 // The simulator's own control API under /_sim/… (mirrors the Simulator object), for tests and
 // scripts that drive a simulator in another process. Errors: {"error":{"message","code"}}.
 import { json } from "./errors";
+import { ClientGate } from "./gate";
 import { publicAccount, type SimState } from "./state";
 import { countTokens } from "./tokens";
 import type { FaultSpec, SimAccountSpec } from "./types";
@@ -13,6 +14,19 @@ async function body(req: Request): Promise<any> {
   const v = JSON.parse(text);
   if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("body must be a JSON object");
   return v;
+}
+
+/** {minVersion?: "N.N.N" | null, wording?, latestVersion?} */
+function setGate(state: SimState, b: any) {
+  const { minVersion, wording, latestVersion } = b;
+  // try it on a scratch gate first, so a bad field changes nothing
+  const probe = new ClientGate();
+  probe.set({ minVersion, wording });
+  if (latestVersion !== undefined) {
+    probe.setLatest(latestVersion);
+    state.gate.setLatest(latestVersion);
+  }
+  return state.gate.set({ minVersion, wording });
 }
 
 export async function control(req: Request, url: URL, state: SimState): Promise<Response> {
@@ -60,6 +74,8 @@ export async function control(req: Request, url: URL, state: SimState): Promise<
     if (path === "/_sim/stats" && m === "GET") return json(state.stats());
     if (path === "/_sim/usage" && m === "GET") return json(state.usage());
     if (path === "/_sim/count-tokens" && m === "POST") return json({ totalTokens: countTokens(await body(req)) });
+    if (path === "/_sim/client-gate" && m === "GET") return json(state.gate.view());
+    if (path === "/_sim/client-gate" && m === "POST") return json(setGate(state, await body(req)));
     if (path === "/_sim/reset" && m === "POST") {
       state.reset();
       return json({ ok: true });

@@ -1,21 +1,25 @@
 // generateContent, streamGenerateContent (?alt=sse) and countTokens: validate the envelope like
-// Google does, check account/project/model/quota, then answer with the deterministic reply wrapped in
-// {"response": …, "traceId": …}. SSE frames are `data: <json>\r\n\r\n`, deltas only, no [DONE].
+// Google does, check the client gate, account, project and model (retired ids get a notice), then
+// quota, and answer with the deterministic reply wrapped in {"response": …, "traceId": …}.
 import type { GeminiPart, GeminiRequest } from "../upstream/types";
+import { stripModelsPrefix } from "../models/catalog";
 import type { Call } from "./call";
 import { iamDenied, quotaFraction, validationUrl } from "./codeassist";
 import { errorIn200Body, quota429, validationRequired } from "./faults";
+import { checkAgentSdk } from "./gate";
 import { invalidArgument, json, notFound } from "./errors";
-import { findModel, needsCallSignature } from "./models";
+import { findRetired, successorModel } from "./lineup";
+import { findModel, isClaude, needsCallSignature } from "./models";
+import { noticeAnswer } from "./notice";
 import { planReply, toChunks, type Reply } from "./reply";
-import { randomHex, type AccountState } from "./state";
+import { frame, sse } from "./sse";
+import { entitled, randomHex, type AccountState } from "./state";
+import { checkThinkingBudget } from "./thinking";
 import { countTokens } from "./tokens";
 import { checkCountEnvelope, checkEnvelope, checkSignatures, get } from "./validate";
 
 /** gap between stream chunks when delays are on, so clients see them arrive one by one */
 export const CHUNK_GAP_MS = 25;
-const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
-const enc = new TextEncoder();
 
 export interface GenerateOptions {
   stream: boolean;
@@ -34,16 +38,22 @@ export function generate(call: Call, acc: AccountState, body: any, opts: Generat
   }
   checkEnvelope(body);
   const modelId = get(body, "model");
+  const gate = call.state.gate.notice(call.req.headers.get("user-agent"));
+  if (gate) return noticeAnswer(call, typeof modelId === "string" ? modelId : "", gate, opts.stream);
   if (acc.validationRequired) throw validationRequired(validationUrl(call.state, acc.email));
   if (typeof modelId !== "string" || !modelId) throw invalidArgument("* model: model is required", "model");
   const project = get(body, "project");
   if (!project) throw invalidArgument("Invalid project resource name projects/", "project");
   if (project !== acc.project) throw iamDenied(project);
+  const retired = findRetired(modelId);
+  if (retired) return noticeAnswer(call, modelId, retired.notice, opts.stream);
   const model = findModel(modelId);
-  if (!model) throw notFound();
+  if (!model || !entitled(acc, model.id)) throw notFound();
+  const request: GeminiRequest = get(body, "request");
+  checkThinkingBudget(request, model);
+  if (isClaude(model)) checkAgentSdk(request);
   if (quotaFraction(acc, model.id) <= 0)
     throw quota429("QUOTA_EXHAUSTED", model.id, Math.max(1, (call.state.quotaResetAt - Date.now()) / 1000));
-  const request: GeminiRequest = get(body, "request");
   checkSignatures(request, (s) => call.state.knownSignature(s), needsCallSignature(model));
 
   const reply = planReply(request, model, {
@@ -52,8 +62,10 @@ export function generate(call: Call, acc: AccountState, body: any, opts: Generat
   });
   const base = { modelVersion: modelId, responseId: randomHex(12) };
   if (!opts.stream) {
+    // Claude's unary answers lack thinking upstream (why gateways stream Claude instead)
+    const parts = isClaude(model) ? withoutThinking(reply.parts) : reply.parts;
     const response = {
-      candidates: [{ content: { role: "model", parts: reply.parts }, finishReason: reply.finishReason, index: 0 }],
+      candidates: [{ content: content(parts), finishReason: reply.finishReason, index: 0 }],
       usageMetadata: reply.usage,
       ...base,
     };
@@ -67,51 +79,30 @@ export function generate(call: Call, acc: AccountState, body: any, opts: Generat
 
 function streamChunks(reply: Reply, base: { modelVersion: string; responseId: string }, traceId: string) {
   const chunks: GeminiPart[][] = toChunks(reply.parts);
-  if (!chunks.length) chunks.push([{ text: "" }]);
+  if (!chunks.length) chunks.push([]);
   return chunks.map((parts, i) => {
     const last = i === chunks.length - 1;
-    const candidate = { content: { role: "model", parts }, ...(last ? { finishReason: reply.finishReason } : {}), index: 0 };
+    const candidate = { content: content(parts), ...(last ? { finishReason: reply.finishReason } : {}), index: 0 };
     return { response: { candidates: [candidate], ...(last ? { usageMetadata: reply.usage } : {}), ...base }, traceId };
   });
 }
 
-const frame = (obj: unknown) => `data: ${JSON.stringify(obj)}\r\n\r\n`;
+// a model that wrote nothing (its whole budget went on thoughts) gets a content without parts
+const content = (parts: GeminiPart[]) => (parts.length ? { role: "model", parts } : { role: "model" });
 
-/** frames as an SSE response; paced when gapMs > 0; `cut` drops the connection after the first frame */
-function sse(frames: string[], gapMs: number, cut: boolean, headers: Record<string, string>): Response {
-  const all = { ...SSE_HEADERS, ...headers };
-  if (!gapMs && !cut) return new Response(frames.join(""), { headers: all });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      let i = 0;
-      const next = () => {
-        try {
-          c.enqueue(enc.encode(frames[i++]!));
-          // error() without a reason drops the socket without Bun printing a stack trace
-          if (cut) timer = setTimeout(() => c.error(), Math.max(gapMs, 10));
-          else if (i >= frames.length) c.close();
-          else timer = setTimeout(next, gapMs);
-        } catch {
-          // the client went away
-        }
-      };
-      next();
-    },
-    cancel() {
-      clearTimeout(timer);
-    },
-  });
-  return new Response(body, { headers: all });
+function withoutThinking(parts: GeminiPart[]): GeminiPart[] {
+  return parts.filter((p) => !p.thought).map(({ thoughtSignature: _sig, ...p }) => p);
 }
 
 /** countTokens: body {"request":{"model":"models/<id>","contents":…}} → {"totalTokens":N} */
-export function countTokensCall(call: Call, body: any): Response {
+export function countTokensCall(call: Call, acc: AccountState, body: any): Response {
   checkCountEnvelope(body);
   const req = get(body, "request");
-  const model = findModel(req.model);
-  if (!model) throw notFound();
-  call.model = model.id;
+  // only generation answers retired ids with a notice; counting goes on as for the successor
+  const retired = findRetired(req.model);
+  const model = retired ? successorModel(retired) : findModel(req.model);
+  if (!model || (!retired && !entitled(acc, model.id))) throw notFound();
+  call.model = stripModelsPrefix(req.model);
   return json({ totalTokens: countTokens(req) });
 }
 

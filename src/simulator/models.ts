@@ -1,27 +1,33 @@
-// The models the simulated upstream serves: the gateway's built-in list plus a few more ids seen
-// upstream (spec §8), so the gateway's catalogue can learn models it does not know built-in.
-import { BUILTIN_MODELS, isClaudeModel, isImageModel, stripModelsPrefix, type ModelInfo } from "../models/catalog";
+// The simulated upstream's own model lineup (late 2026). It is kept apart from the gateway's built-in
+// list on purpose: the simulator plays Google, so it must not move when the gateway's guesses move.
+import { isClaudeModel, isImageModel, stripModelsPrefix, type ModelInfo } from "../models/catalog";
 
-const EXTRA: ModelInfo[] = [
-  { id: "gemini-2.5-flash-thinking", displayName: "Gemini 2.5 Flash (Thinking)", thinking: true },
-  { id: "gemini-3-flash-preview", displayName: "Gemini 3 Flash Preview", thinking: true },
-  { id: "gemini-3-pro-preview", displayName: "Gemini 3 Pro Preview", thinking: true },
-  { id: "gemini-3.1-pro-high", displayName: "Gemini 3.1 Pro (High)", thinking: true },
-  { id: "gemini-3.1-pro-low", displayName: "Gemini 3.1 Pro (Low)", thinking: true },
-  { id: "claude-sonnet-4-6", displayName: "Claude Sonnet 4.6", inputTokenLimit: 200000, outputTokenLimit: 64000 },
-  { id: "claude-sonnet-4-6-thinking", displayName: "Claude Sonnet 4.6 (Thinking)", inputTokenLimit: 200000, outputTokenLimit: 64000, thinking: true },
-  { id: "claude-opus-4-6-thinking", displayName: "Claude Opus 4.6 (Thinking)", inputTokenLimit: 200000, outputTokenLimit: 64000, thinking: true },
+const G = { inputTokenLimit: 1048576, outputTokenLimit: 65536 };
+const C = { inputTokenLimit: 200000, outputTokenLimit: 64000 };
+
+export const SIM_MODELS: ModelInfo[] = [
+  // the 2.5 series is gone upstream, but the gateway's tests lean on it
+  { id: "gemini-2.5-flash", displayName: "Gemini 2.5 Flash", ...G, thinking: true, thinkingBudget: 24576 },
+  { id: "gemini-2.5-flash-lite", displayName: "Gemini 2.5 Flash Lite", ...G },
+  { id: "gemini-2.5-pro", displayName: "Gemini 2.5 Pro", ...G, thinking: true, thinkingBudget: 32768 },
+  { id: "gemini-2.5-flash-thinking", displayName: "Gemini 2.5 Flash (Thinking)", ...G, thinking: true, thinkingBudget: 24576 },
+  { id: "gemini-3-flash", displayName: "Gemini 3 Flash", ...G, thinking: true, thinkingBudget: 32768 },
+  { id: "gemini-3.1-pro-high", displayName: "Gemini 3.1 Pro (High)", ...G, thinking: true, thinkingBudget: 32768 },
+  { id: "gemini-3.1-pro-low", displayName: "Gemini 3.1 Pro (Low)", ...G, thinking: true, thinkingBudget: 32768 },
+  { id: "gemini-pro-agent", displayName: "Gemini Pro Agent", ...G, thinking: true, thinkingBudget: 32768 },
+  { id: "gemini-3.7-flash-tiered", displayName: "Gemini 3.7 Flash", ...G, thinking: true, thinkingBudget: 32768 },
+  { id: "gemini-3.8-flash-high", displayName: "Gemini 3.8 Flash (High)", ...G, thinking: true, thinkingBudget: 32768 },
+  { id: "gemini-3.8-flash-low", displayName: "Gemini 3.8 Flash (Low)", ...G, thinking: true, thinkingBudget: 32768 },
+  { id: "gemini-3.1-flash-lite", displayName: "Gemini 3.1 Flash Lite", ...G },
+  { id: "gemini-3.1-flash-image", displayName: "Gemini 3.1 Flash Image", inputTokenLimit: 65536, outputTokenLimit: 32768, image: true },
+  { id: "claude-opus-4-6-thinking", displayName: "Claude Opus 4.6 (Thinking)", ...C, thinking: true, thinkingBudget: 24576 },
+  { id: "claude-sonnet-4-6", displayName: "Claude Sonnet 4.6", ...C, thinking: true, thinkingBudget: 24576 },
   { id: "gpt-oss-120b-medium", displayName: "GPT-OSS 120B (Medium)", inputTokenLimit: 131072, outputTokenLimit: 32768 },
 ];
 
-export const SIM_MODELS: ModelInfo[] = (() => {
-  const byId = new Map<string, ModelInfo>();
-  for (const m of [...BUILTIN_MODELS, ...EXTRA]) if (!byId.has(m.id)) byId.set(m.id, m);
-  return [...byId.values()];
-})();
-
 const BY_ID = new Map(SIM_MODELS.map((m) => [m.id, m]));
 
+/** a served model (not a retired one) */
 export const findModel = (id: unknown): ModelInfo | undefined =>
   typeof id === "string" ? BY_ID.get(stripModelsPrefix(id)) : undefined;
 
@@ -31,3 +37,5 @@ export const isImage = (m: ModelInfo) => m.image === true || isImageModel(m.id);
 export const isClaude = (m: ModelInfo) => isClaudeModel(m.id);
 /** Gemini 3 rejects a functionCall in history without a thoughtSignature (spec §2.1) */
 export const needsCallSignature = (m: ModelInfo) => /^gemini-3/.test(m.id);
+/** Gemini 3 thinking models think even when the request does not ask them to */
+export const thinksByDefault = (m: ModelInfo) => m.thinking === true && m.id.startsWith("gemini-3");

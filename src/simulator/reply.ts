@@ -4,10 +4,13 @@
 //   - image models → a short text part + a real PNG whose size follows imageConfig.aspectRatio;
 //   - otherwise "Echo: <last user text>" (JSON when responseMimeType is application/json);
 // plus thought parts when thinkingConfig.includeThoughts, and usage from the simulator's token count.
+// Gemini 3 thinking models spend thought tokens unasked (./thinking.ts); what is left of
+// maxOutputTokens bounds the answer, and nothing left means no answer at all (MAX_TOKENS).
 import type { GeminiPart, GeminiUsage, GeminiRequest } from "../upstream/types";
 import type { ModelInfo } from "../models/catalog";
 import { isClaude, isImage } from "./models";
 import { makeImage } from "./png";
+import { thoughtsSpent } from "./thinking";
 import { countTokens, textTokens } from "./tokens";
 import { get } from "./validate";
 
@@ -35,16 +38,23 @@ export function planReply(req: GeminiRequest, model: ModelInfo, issue: Issuer): 
   let extraTokens = 0;
 
   const thinking = get(gen, "thinkingConfig");
+  const spent = thoughtsSpent(gen, model);
   const wantThoughts = get(thinking, "includeThoughts") === true && Number(get(thinking, "thinkingBudget") ?? -1) !== 0 && !isImage(model);
   let thoughtText = "";
   if (wantThoughts) {
     thoughtText = `**Reading the request**\n\nThe user wrote: "${snippet(userText, 80)}". I will answer briefly and deterministically.`;
     parts.push({ text: thoughtText, thought: true, thoughtSignature: issue.signature() });
   }
+  // thoughts count against maxOutputTokens
+  const maxOut = Number(get(gen, "maxOutputTokens"));
+  const room = maxOut > 0 && spent ? maxOut - spent : maxOut;
+  const noRoom = maxOut > 0 && room <= 0;
 
-  const responses = lastFunctionResponses(contents);
-  const calls = responses.length ? [] : functionsToCall(req, userText);
-  if (responses.length) {
+  const responses = noRoom ? [] : lastFunctionResponses(contents);
+  const calls = responses.length || noRoom ? [] : functionsToCall(req, userText);
+  if (noRoom) {
+    finishReason = "MAX_TOKENS";
+  } else if (responses.length) {
     answer = responses.map((r) => `Function ${r.name} returned ${JSON.stringify(r.response ?? {})}`).join("\n");
   } else if (calls.length) {
     calls.forEach((d, i) => {
@@ -67,12 +77,12 @@ export function planReply(req: GeminiRequest, model: ModelInfo, issue: Issuer): 
   }
 
   if (answer && !isImage(model)) {
-    ({ answer, finishReason } = applyLimits(answer, gen));
+    ({ answer, finishReason } = applyLimits(answer, gen, room));
     if (answer) parts.push({ text: answer });
   }
   const prompt = countTokens(req);
   const candidates = textTokens(answer) + extraTokens;
-  const thoughts = textTokens(thoughtText);
+  const thoughts = spent ?? textTokens(thoughtText);
   return {
     parts,
     finishReason,
@@ -81,12 +91,11 @@ export function planReply(req: GeminiRequest, model: ModelInfo, issue: Issuer): 
 }
 
 /** stopSequences cut the answer (finish STOP); maxOutputTokens truncates it (finish MAX_TOKENS) */
-function applyLimits(answer: string, gen: any): { answer: string; finishReason: string } {
+function applyLimits(answer: string, gen: any, max: number): { answer: string; finishReason: string } {
   for (const stop of get(gen, "stopSequences") ?? []) {
     const at = typeof stop === "string" && stop ? answer.indexOf(stop) : -1;
     if (at >= 0) answer = answer.slice(0, at);
   }
-  const max = Number(get(gen, "maxOutputTokens"));
   if (max > 0 && textTokens(answer) > max) return { answer: answer.slice(0, max * 4), finishReason: "MAX_TOKENS" };
   return { answer, finishReason: "STOP" };
 }

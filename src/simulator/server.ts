@@ -1,5 +1,5 @@
-// The HTTP front: routes Google's URLs to the handlers, renders thrown HttpErrors, and records every
-// upstream call (not /_sim/… control calls) in the request log.
+// The HTTP front: routes Google's URLs (and the Antigravity updater's) to the handlers, renders thrown
+// HttpErrors, and records every upstream call (not /_sim/… control calls) in the request log.
 import type { Logger } from "../server/log";
 import type { Call } from "./call";
 import { control } from "./control";
@@ -7,6 +7,7 @@ import { googleError, HttpError, json } from "./errors";
 import { cutResponse } from "./generate";
 import { authorize, token, userinfo } from "./oauth";
 import type { SimState } from "./state";
+import { updater } from "./updater";
 import { v1Method, v1Operation } from "./v1internal";
 
 const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie|x-goog-api-key|x-api-key)$/;
@@ -42,6 +43,11 @@ function route(call: Call): Promise<Response> | Response {
   if ((path === "/oauth2/v2/userinfo" || path === "/oauth2/v1/userinfo") && req.method === "GET") {
     call.method = "userinfo";
     return userinfo(call);
+  }
+  const update = /^\/api\/update\/([^/]+)\/stable\/latest$/.exec(path);
+  if (update && req.method === "GET") {
+    call.method = "updater";
+    return updater(call, decodeURIComponent(update[1]!));
   }
   throw googleError(404, "NOT_FOUND", `The requested URL ${path} was not found on this server.`);
 }

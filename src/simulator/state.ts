@@ -1,7 +1,10 @@
-// Everything the simulated Google remembers: accounts, issued tokens and auth codes, onboarding
-// operations, issued thought signatures, the request log and counters. All maps are bounded or pruned
-// so a long benchmark run keeps memory flat.
+// Everything the simulated Google remembers: accounts (and the models each may use), issued tokens and
+// auth codes, onboarding operations, issued thought signatures, the client gate, the request log and
+// counters. All maps are bounded or pruned so a long benchmark run keeps memory flat.
 import { Faults } from "./faults";
+import { ClientGate } from "./gate";
+import { LISTED_RETIRED } from "./lineup";
+import { SIM_MODELS } from "./models";
 import type { ReceivedRequest, SimAccount, SimAccountSpec } from "./types";
 
 export interface AccountState {
@@ -13,6 +16,8 @@ export interface AccountState {
   validationRequired: boolean;
   tier: string;
   quota: Record<string, number>;
+  /** null = entitled to every model */
+  models: string[] | null;
   revoked: boolean;
   /** id shown by userinfo */
   id: string;
@@ -60,6 +65,7 @@ export class SimState {
   private perModel = new Map<string, Map<string, number>>();
   private created = 0;
   faults = new Faults();
+  gate = new ClientGate();
   /** quota windows reset at this instant (for fractions < 1 and for 429 QUOTA_EXHAUSTED) */
   readonly quotaResetAt = Date.now() + 5 * 3600_000;
   url = "";
@@ -83,6 +89,7 @@ export class SimState {
       for (const [m, f] of Object.entries(spec.quota))
         if (typeof f !== "number" || f < 0 || f > 1) throw new Error(`quota.${m} must be a number from 0 to 1`);
     }
+    if (spec.models != null) checkModels(spec.models);
     const old = this.accounts.get(email);
     if (!old) this.created++;
     const acc: AccountState = {
@@ -94,6 +101,7 @@ export class SimState {
       validationRequired: spec.validationRequired ?? old?.validationRequired ?? false,
       tier: spec.tier ?? old?.tier ?? "free-tier",
       quota: { ...(old?.quota ?? {}), ...(spec.quota ?? {}) },
+      models: spec.models !== undefined ? (spec.models && [...new Set(spec.models)]) : (old?.models ?? null),
       revoked: old && spec.refreshToken === undefined ? old.revoked : false,
       id: old?.id ?? numericId(email),
     };
@@ -215,7 +223,25 @@ export class SimState {
 }
 
 export function publicAccount(a: AccountState): SimAccount {
-  return { email: a.email, name: a.name, refreshToken: a.refreshToken, ...(a.project ? { project: a.project } : {}) };
+  return {
+    email: a.email,
+    name: a.name,
+    refreshToken: a.refreshToken,
+    ...(a.project ? { project: a.project } : {}),
+    ...(a.models ? { models: [...a.models] } : {}),
+  };
+}
+
+/** whether the account may use (and sees) a model */
+export const entitled = (a: AccountState, model: string) => !a.models || a.models.includes(model);
+
+// an account can only be limited to ids this Google knows (served, or retired but still listed)
+const KNOWN_IDS = new Set([...SIM_MODELS, ...LISTED_RETIRED].map((m) => m.id));
+
+function checkModels(models: unknown) {
+  if (!Array.isArray(models)) throw new Error("models must be a list of model ids");
+  for (const m of models)
+    if (typeof m !== "string" || !KNOWN_IDS.has(m)) throw new Error(`models: unknown model ${JSON.stringify(m)} (known: ${[...KNOWN_IDS].join(", ")})`);
 }
 
 function nameFromEmail(email: string) {

@@ -12,6 +12,29 @@ export interface SimulatorOptions {
   /** access-token lifetime, default 3600 */
   tokenTtlSeconds?: number;
   log?: Logger;
+  /** the client-version gate; off by default */
+  clientGate?: ClientGateSpec;
+  /** the version the updater endpoint announces (default "2.9.4") */
+  latestClientVersion?: string;
+}
+
+/** which of Google's two gate notices the gate answers with */
+export type GateWording = "unsupported" | "outdated";
+
+export interface ClientGateSpec {
+  /** "N.N.N": generation calls whose User-Agent reports a lower version (or none) get the notice */
+  minVersion?: string;
+  /** default "unsupported" */
+  wording?: GateWording;
+}
+
+/** what GET /_sim/client-gate shows */
+export interface ClientGateState {
+  /** null = the gate is off */
+  minVersion: string | null;
+  wording: GateWording;
+  /** what the updater endpoint announces */
+  latestVersion: string;
 }
 
 export interface SimAccountSpec {
@@ -27,6 +50,8 @@ export interface SimAccountSpec {
   tier?: string;
   /** model → remainingFraction (default 1.0) */
   quota?: Record<string, number>;
+  /** served ids the account is entitled to (others → 404); default every model; null → back to every model */
+  models?: string[] | null;
 }
 
 export interface SimAccount {
@@ -34,6 +59,8 @@ export interface SimAccount {
   name: string;
   refreshToken: string;
   project?: string;
+  /** set when the account is limited to these models */
+  models?: string[];
 }
 
 export const FAULT_KINDS = [
@@ -98,6 +125,10 @@ export interface Simulator {
   revoke(email: string): boolean;
   /** make an account's current access tokens expire now (→ 401 until refreshed) */
   expireTokens(email: string): boolean;
-  /** clears faults, the request log, stats and usage; accounts and tokens stay */
+  /** clears faults, the request log, stats and usage; accounts, tokens and the client gate stay */
   reset(): void;
+  /** change the client-version gate; minVersion null turns it off, omitted fields stay */
+  setClientGate(gate: { minVersion?: string | null; wording?: GateWording }): ClientGateState;
+  /** the version the updater endpoint announces ("N.N.N") */
+  setLatestClientVersion(version: string): void;
 }

@@ -1,6 +1,7 @@
 // POST /v1internal:{method} and GET /v1internal/operations/{id}: bearer auth, JSON body, faults,
 // then the method's handler.
 import type { Call } from "./call";
+import { fetchAvailableModels } from "./available";
 import * as ca from "./codeassist";
 import { googleError } from "./errors";
 import { applyFaults, faultError, GENERATE_METHODS } from "./faults";
@@ -15,7 +16,7 @@ type Handler = (call: Call, acc: AccountState, body: any) => Response;
 const HANDLERS: Record<string, Handler> = {
   loadCodeAssist: (call, acc) => ca.loadCodeAssist(call, acc),
   onboardUser: ca.onboardUser,
-  fetchAvailableModels: ca.fetchAvailableModels,
+  fetchAvailableModels,
   retrieveUserQuota: ca.retrieveUserQuota,
   retrieveUserQuotaSummary: ca.retrieveUserQuotaSummary,
   listExperiments: ca.listExperiments,
@@ -23,7 +24,7 @@ const HANDLERS: Record<string, Handler> = {
   fetchAdminControls: ca.empty,
   getCodeAssistGlobalUserSetting: ca.empty,
   setCodeAssistGlobalUserSetting: ca.empty,
-  countTokens: (call, _acc, body) => countTokensCall(call, body),
+  countTokens: countTokensCall,
 };
 
 export const V1_METHODS = [...Object.keys(HANDLERS), ...GENERATE_METHODS];

@@ -1,6 +1,7 @@
 // Request validation as Google's protobuf-JSON front end does it: every key must be a known field
 // (lowerCamel or snake_case spelling), scalar types must fit, and a few semantic rules the real API
-// enforces (non-empty contents, roles, function names, schema keywords, search+functions, signatures).
+// enforces (non-empty contents, roles, function names, schema keywords, search+functions, calling
+// modes, signatures).
 import { googleError, fieldViolation, invalidArgument, unknownName } from "./errors";
 import { ASPECT_RATIOS, IMAGE_SIZES } from "./png";
 import { checkSchema, toCamel } from "./schema";
@@ -163,6 +164,8 @@ export function checkCountEnvelope(body: unknown) {
   checkRequest(req, "request");
 }
 
+// protobuf enums are case-sensitive; VALIDATED is what peers send for Claude with tools
+const CALLING_MODES = ["AUTO", "ANY", "NONE", "VALIDATED"];
 const FUNCTION_NAME = /^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/;
 
 function checkRequest(req: any, at: string) {
@@ -178,6 +181,8 @@ function checkRequest(req: any, at: string) {
       throw invalidArgument(`Please use a valid role: user, model.`, `${at}.contents[${i}].role`);
   });
   checkTools(get(req, "tools"), at);
+  const mode = get(get(get(req, "toolConfig"), "functionCallingConfig"), "mode");
+  if (mode != null && !CALLING_MODES.includes(mode)) throw badValue(`${at}.tool_config.function_calling_config.mode`, "TYPE_ENUM", mode);
   const img = get(get(req, "generationConfig"), "imageConfig");
   const ratio = get(img, "aspectRatio");
   if (ratio != null && !ASPECT_RATIOS.includes(ratio)) throw badValue(`${at}.generation_config.image_config.aspect_ratio`, "TYPE_STRING", ratio);

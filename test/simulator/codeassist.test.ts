@@ -106,14 +106,15 @@ describe("models and quota", () => {
     const r = await v1(sim, await accessToken(sim, acc), "fetchAvailableModels", { project: acc.project });
     expect(r.status).toBe(200);
     const models = r.json.models;
-    expect(Object.keys(models).sort()).toEqual(SIM_MODELS.map((m) => m.id).sort());
+    // the served models plus the retired ids Google still lists
+    expect(Object.keys(models).sort()).toEqual([...SIM_MODELS.map((m) => m.id), "claude-sonnet-4-5", "gemini-3-pro-high"].sort());
     expect(models["gemini-2.5-flash"]).toMatchObject({ displayName: "Gemini 2.5 Flash", maxTokens: 1048576, maxOutputTokens: 65536 });
     expect(models["gemini-2.5-flash"].quotaInfo.remainingFraction).toBe(1);
     expect(models["gemini-2.5-pro"].quotaInfo.remainingFraction).toBe(0.25);
     expect(new Date(models["gemini-2.5-pro"].quotaInfo.resetTime).getTime()).toBeGreaterThan(Date.now());
     // protobuf JSON drops zero values: exhausted = no remainingFraction
     expect(models["claude-sonnet-4-5"].quotaInfo.remainingFraction).toBeUndefined();
-    expect(r.json.imageGenerationModelIds).toContain("gemini-3-pro-image");
+    expect(r.json.imageGenerationModelIds).toEqual(["gemini-3.1-flash-image"]);
   });
 
   test("fetchAvailableModels with another account's project → 403", async () => {

@@ -17,7 +17,7 @@ const thinking = { thinkingConfig: { includeThoughts: true } };
 
 describe("thought signatures", () => {
   test("issued signatures are accepted back; altered or foreign ones → 400 Invalid signature; the sentinel passes", async () => {
-    const first = await gen({ contents: [userText("hello")], generationConfig: thinking }, "claude-sonnet-4-5-thinking");
+    const first = await gen({ contents: [userText("hello")], generationConfig: thinking }, "gemini-2.5-flash");
     expect(first.status).toBe(200);
     const parts = first.json.response.candidates[0].content.parts;
     expect(parts[0].thought).toBe(true);
@@ -28,12 +28,12 @@ describe("thought signatures", () => {
       contents: [userText("hello"), { role: "model", parts: [{ text: "thinking", thought: true, [key]: signature }, { text: "hi" }] }, userText("again")],
       generationConfig: thinking,
     });
-    expect((await gen(history(sig), "claude-sonnet-4-5-thinking")).status).toBe(200);
-    expect((await gen(history(sig, "thought_signature"), "claude-sonnet-4-5-thinking")).status).toBe(200);
+    expect((await gen(history(sig), "gemini-2.5-flash")).status).toBe(200);
+    expect((await gen(history(sig, "thought_signature"), "gemini-2.5-flash")).status).toBe(200);
     expect((await gen(history("skip_thought_signature_validator"))).status).toBe(200);
 
     for (const bad of [sig.slice(0, -4) + "AAAA", "x".repeat(60)]) {
-      const r = await gen(history(bad), "claude-sonnet-4-5-thinking");
+      const r = await gen(history(bad), "gemini-2.5-flash");
       expect(r.status).toBe(400);
       expect(r.json.error.message).toBe("Invalid signature in thinking block");
       expect(r.json.error.details[0].fieldViolations[0].field).toBe("request.contents[1].parts[0].thought_signature");
@@ -106,7 +106,7 @@ describe("function calling", () => {
   });
 
   test("claude models get a call id; parallel calls when several functions are named", async () => {
-    const r = await gen({ contents: [userText("use get_weather and list_directory")], tools: [weatherTool] }, "claude-sonnet-4-5");
+    const r = await gen({ contents: [userText("use get_weather and list_directory")], tools: [weatherTool] }, "claude-sonnet-4-6");
     const calls = r.json.response.candidates[0].content.parts.filter((p: any) => p.functionCall);
     expect(calls.map((c: any) => c.functionCall.name)).toEqual(["get_weather", "list_directory"]);
     expect(calls[0].functionCall.id).toBeTruthy();
@@ -126,5 +126,27 @@ describe("function calling", () => {
       toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["list_directory"] } },
     });
     expect(any.json.response.candidates[0].content.parts[0].functionCall.name).toBe("list_directory");
+  });
+
+  test("functionCallingConfig.mode must be AUTO, ANY, NONE or VALIDATED (VALIDATED calls like AUTO)", async () => {
+    const withMode = (mode: unknown, text = "get_weather please") => ({
+      contents: [userText(text)],
+      tools: [weatherTool],
+      toolConfig: { functionCallingConfig: { mode } },
+    });
+    const v = await gen(withMode("VALIDATED"), "claude-sonnet-4-6");
+    expect(v.status).toBe(200);
+    expect(v.json.response.candidates[0].content.parts[0].functionCall.name).toBe("get_weather");
+    expect(texts((await gen(withMode("VALIDATED", "just chat"))).json.response)).toBe("Echo: just chat");
+    for (const mode of ["AUTO", "ANY", "NONE"]) expect((await gen(withMode(mode))).status).toBe(200);
+    for (const bad of ["REQUIRED", "auto", "MODE_X", 7]) {
+      const r = await gen(withMode(bad));
+      expect(r.status).toBe(400);
+      expect(r.json.error.status).toBe("INVALID_ARGUMENT");
+      expect(r.json.error.message).toContain("request.tool_config.function_calling_config.mode");
+      expect(r.json.error.details[0].fieldViolations[0].field).toBe("request.tool_config.function_calling_config.mode");
+    }
+    const snake = await v1(sim, tok, "generateContent", envelope(acc, { contents: [userText("x")], tool_config: { function_calling_config: { mode: "bogus" } } }));
+    expect(snake.status).toBe(400);
   });
 });

@@ -13,10 +13,10 @@ export async function accessToken(sim: Simulator, acc: SimAccount): Promise<stri
   return ((await res.json()) as any).access_token;
 }
 
-export async function v1(sim: Simulator, token: string | undefined, method: string, body: unknown = {}) {
+export async function v1(sim: Simulator, token: string | undefined, method: string, body: unknown = {}, headers: Record<string, string> = {}) {
   const res = await fetch(`${sim.url}/v1internal:${method}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -52,4 +52,28 @@ export function texts(response: any, which: "answer" | "thought" = "answer"): st
     .filter((p) => typeof p.text === "string" && (which === "thought" ? p.thought === true : !p.thought))
     .map((p) => p.text)
     .join("");
+}
+
+export const GENERATE_MODES = ["generateContent", "streamGenerateContent", "streamGenerateContent?alt=sse"] as const;
+
+/** one generate call in any of the three answer shapes, reduced to status, answer text, finish and usage */
+export async function generateIn(
+  mode: (typeof GENERATE_MODES)[number],
+  sim: Simulator,
+  token: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const r = await v1(sim, token, mode, body, headers);
+  if (r.status !== 200) return { status: r.status, json: r.json, text: "", parts: [] as any[], finishReason: undefined, usage: undefined as any };
+  const chunks: any[] = mode === "generateContent" ? [r.json] : mode === "streamGenerateContent" ? r.json : sseEvents(r.text);
+  const last = chunks[chunks.length - 1].response;
+  return {
+    status: r.status,
+    json: r.json,
+    text: chunks.map((c) => texts(c.response)).join(""),
+    parts: chunks.flatMap((c) => c.response.candidates[0].content.parts ?? []) as any[],
+    finishReason: last.candidates[0].finishReason as string,
+    usage: last.usageMetadata,
+  };
 }
