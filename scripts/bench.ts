@@ -193,6 +193,7 @@ async function main() {
     SWITCHYARD_UPSTREAM_ENDPOINTS: simUrl,
     SWITCHYARD_OAUTH_TOKEN_URL: `${simUrl}/token`,
     SWITCHYARD_USERINFO_URL: `${simUrl}/oauth2/v2/userinfo`,
+    SWITCHYARD_VERSION_URL: `${simUrl}/api/update/{target}/stable/latest`,
     SWITCHYARD_API_KEY: apiKey,
     SWITCHYARD_AUTH_MODE: "strict",
     SWITCHYARD_LOG_LEVEL: "info",

@@ -19,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
       case "version":
         noExtraArgs(command, rest);
         process.stdout.write(`switchyard ${VERSION} (commit ${COMMIT}, bun ${Bun.version})\n`);
+        process.stdout.write(`${await (await import("./cli/identity")).identityFor(() => loadConfig(flags).config)}\n`);
         return 0;
       case "help":
         process.stdout.write(USAGE);
@@ -28,6 +29,12 @@ export async function main(argv: string[]): Promise<number> {
         ensureDataDir(loaded.dataDir);
         const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
         return await (await import("./cli/accounts")).runAccounts(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
+      }
+      case "models": {
+        const loaded = loadConfig(flags);
+        ensureDataDir(loaded.dataDir);
+        const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
+        return await (await import("./cli/models")).runModels(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
       }
       case "service": {
         const loaded = loadConfig(flags);

@@ -2,7 +2,6 @@
 // sends before anything else. Query strings (`?beta=true`) and anthropic-* headers are accepted and
 // ignored: the app's auth reads both x-api-key and Authorization: Bearer.
 import { Elysia, t } from "elysia";
-import { mapModel } from "../models/mapping";
 import type { AppContext } from "../server/context";
 import { errorBody, type ApiError } from "../server/errors";
 import { upstreamToolName } from "../shared/function-calls";
@@ -30,7 +29,7 @@ interface Prepared extends Mapped {
 }
 
 async function prepare(ctx: AppContext, body: AnyMessagesRequest, headers: Headers, signal: AbortSignal): Promise<Prepared> {
-  const upstream = mapModel(body.model, ctx.config.models.aliases);
+  const upstream = ctx.catalog.resolve(body.model).model;
   const family = familyOfModel(upstream);
   const remote = await fetchRemote(urlSources(body), ctx.config.openai, { signal, disabled: urlSourcesOff });
   const mapped = toGeminiRequest(body, { family, outputLimit: ctx.catalog.get(upstream)?.outputTokenLimit, remote });

@@ -17,6 +17,7 @@ commands:
                                           a JSON array of {refresh_token|refreshToken}, or text holding tokens
   accounts export [--out FILE]            JSON with refresh tokens (file mode 0600)
   accounts refresh [EMAIL|ID]             refresh tokens, project and quota now
+  models [--json]                         the models Google serves the pool today, and forwarding rules
   service install|uninstall [--user|--system] [--print]   systemd unit (Linux) / launchd plist (macOS)
   version | --version | --help
 

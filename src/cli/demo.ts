@@ -16,7 +16,13 @@ export async function demo(flags: Flags): Promise<number> {
   const key = "sk-demo-" + Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex");
   const loaded = loadConfig({ ...flags, dataDir, config: flags.config }, process.env, {
     auth: { mode: "all_except_health", apiKeys: [key] },
-    upstream: { endpoints: [sim.url], oauthTokenUrl: `${sim.url}/token`, userinfoUrl: `${sim.url}/oauth2/v2/userinfo` },
+    upstream: {
+      endpoints: [sim.url],
+      oauthTokenUrl: `${sim.url}/token`,
+      userinfoUrl: `${sim.url}/oauth2/v2/userinfo`,
+      // the simulator's copy of Antigravity's updater
+      versionUrl: `${sim.url}/api/update/{target}/stable/latest`,
+    },
     oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` },
   });
   const log = createLogger(loaded.config.log.level);
@@ -50,17 +56,17 @@ Switchyard demo is running against the built-in upstream simulator (no Google ac
   data dir   ${dataDir}${dataDir.includes("switchyard-demo-") ? "   (temporary: removed on exit)" : ""}
 
 Gemini native:
-  curl -s ${url}/v1beta/models/gemini-2.5-flash:generateContent -H 'x-goog-api-key: ${key}' ${json} \\
+  curl -s ${url}/v1beta/models/gemini-3-flash:generateContent -H 'x-goog-api-key: ${key}' ${json} \\
     -d '{"contents":[{"role":"user","parts":[{"text":"Hello"}]}]}'
 OpenAI chat:
   curl -s ${url}/v1/chat/completions -H 'Authorization: Bearer ${key}' ${json} \\
-    -d '{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hello"}]}'
+    -d '{"model":"gemini-3-flash","messages":[{"role":"user","content":"Hello"}]}'
 OpenAI images:
   curl -s ${url}/v1/images/generations -H 'Authorization: Bearer ${key}' ${json} \\
     -d '{"prompt":"a lighthouse at dawn","size":"1920x1080","quality":"hd"}'
 Anthropic messages:
   curl -s ${url}/v1/messages -H 'x-api-key: ${key}' -H 'anthropic-version: 2023-06-01' ${json} \\
-    -d '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"Hello"}]}'
+    -d '{"model":"claude-sonnet-4-6","max_tokens":256,"messages":[{"role":"user","content":"Hello"}]}'
 
 Press Ctrl-C to stop.
 `;

@@ -70,6 +70,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
   if (env.SWITCHYARD_UPSTREAM_ENDPOINTS) set(o, ["upstream", "endpoints"], list(env.SWITCHYARD_UPSTREAM_ENDPOINTS));
   if (env.SWITCHYARD_OAUTH_TOKEN_URL) set(o, ["upstream", "oauthTokenUrl"], env.SWITCHYARD_OAUTH_TOKEN_URL);
   if (env.SWITCHYARD_USERINFO_URL) set(o, ["upstream", "userinfoUrl"], env.SWITCHYARD_USERINFO_URL);
+  if (env.SWITCHYARD_CLIENT_VERSION) set(o, ["upstream", "clientVersion"], env.SWITCHYARD_CLIENT_VERSION);
+  if (env.SWITCHYARD_VERSION_URL !== undefined) set(o, ["upstream", "versionUrl"], env.SWITCHYARD_VERSION_URL);
   if (env.SWITCHYARD_LOG_LEVEL) set(o, ["log", "level"], env.SWITCHYARD_LOG_LEVEL);
   return o;
 }
@@ -104,7 +106,7 @@ export function validateConfig(raw: Json, source: string): Config {
   return withDefaults as Config;
 }
 
-const ENV_KEYS = ["SWITCHYARD_HOST", "SWITCHYARD_PORT", "SWITCHYARD_API_KEY", "SWITCHYARD_ADMIN_KEY", "SWITCHYARD_AUTH_MODE", "SWITCHYARD_UPSTREAM_ENDPOINTS", "SWITCHYARD_OAUTH_TOKEN_URL", "SWITCHYARD_USERINFO_URL", "SWITCHYARD_LOG_LEVEL"];
+const ENV_KEYS = ["SWITCHYARD_HOST", "SWITCHYARD_PORT", "SWITCHYARD_API_KEY", "SWITCHYARD_ADMIN_KEY", "SWITCHYARD_AUTH_MODE", "SWITCHYARD_UPSTREAM_ENDPOINTS", "SWITCHYARD_OAUTH_TOKEN_URL", "SWITCHYARD_USERINFO_URL", "SWITCHYARD_CLIENT_VERSION", "SWITCHYARD_VERSION_URL", "SWITCHYARD_LOG_LEVEL"];
 
 /** names what was set besides the file, so an error points at the right place */
 function sourceOf(flags: Flags, env: NodeJS.ProcessEnv): string {

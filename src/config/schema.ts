@@ -1,5 +1,6 @@
 // The configuration schema (CONTRACT §3). Every key has a default; unknown keys are rejected.
 import { Type as T, type Static } from "@sinclair/typebox";
+import { DEFAULT_USER_AGENT, DEFAULT_VERSION_URL } from "../upstream/identity";
 
 export const DEFAULT_ENDPOINTS = [
   "https://daily-cloudcode-pa.sandbox.googleapis.com",
@@ -41,7 +42,14 @@ export const ConfigSchema = T.Object(
         userinfoUrl: T.String({ default: "https://www.googleapis.com/oauth2/v2/userinfo", pattern: "^https?://" }),
         /** deadline for one upstream call (a whole unary answer, or the gap between stream chunks) */
         requestTimeoutSeconds: T.Number({ default: 600, minimum: 1 }),
-        userAgent: T.String({ default: "antigravity" }),
+        /** User-Agent template: {version}, {os}, {arch} */
+        userAgent: T.String({ default: DEFAULT_USER_AGENT, minLength: 1 }),
+        /** a fixed client version: nothing is looked up */
+        clientVersion: T.Optional(T.String({ pattern: "^\\d+\\.\\d+\\.\\d+$" })),
+        /** where the current client version is discovered ({target}, {os}, {arch}); "" = no discovery */
+        versionUrl: T.String({ default: DEFAULT_VERSION_URL, pattern: "^(https?://.*)?$" }),
+        /** rewrite the Claude Agent SDK identity sentence to Claude Code's (Google answers the first with a fake 429) */
+        rewriteAgentIdentity: T.Boolean({ default: true }),
       },
       { ...strict, default: {} },
     ),
@@ -82,7 +90,8 @@ export const ConfigSchema = T.Object(
       {
         /** client model name (exact or with `*` wildcards) → upstream model */
         aliases: T.Record(T.String(), T.String(), { default: {} }),
-        defaultImageModel: T.String({ default: "gemini-3-pro-image" }),
+        /** "" = the image model Google lists (imageGenerationModelIds) */
+        defaultImageModel: T.String({ default: "" }),
       },
       { ...strict, default: {} },
     ),

@@ -1,6 +1,5 @@
 // POST /v1/chat/completions: map the request, call the gateway (unary or stream), map the answer.
 import { isClaudeModel, isImageModel } from "../models/catalog";
-import { mapModel } from "../models/mapping";
 import type { AppContext } from "../server/context";
 import { errorBody } from "../server/errors";
 import { explicitSession, sessionFromConversation } from "../shared/session";
@@ -18,12 +17,13 @@ const DONE = "data: [DONE]\n\n";
 
 export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: ChatRequest, request: Request): Promise<Response> {
   const requested = body.model;
-  const aliases = ctx.config.models.aliases;
-  const image = isImageModel(requested) || isImageModel(mapModel(requested, aliases)) ? parseImageModel(requested) : undefined;
+  const image = isImageModel(requested) || isImageModel(ctx.catalog.resolve(requested).model) ? parseImageModel(requested) : undefined;
   const clientModel = image?.model ?? requested;
-  const upstream = mapModel(clientModel, aliases);
+  const upstream = ctx.catalog.resolve(clientModel).model;
   const claude = isClaudeModel(upstream);
-  const thinkingModel = !!ctx.catalog.get(upstream)?.thinking || /thinking/i.test(upstream);
+  // thinks unless told otherwise: a Claude "-thinking" id, or a Gemini model that supports thinking
+  // (claude-sonnet-4-6 supports thinking but answers plainly unless asked)
+  const thinkingModel = /thinking/i.test(upstream) || (!claude && !!ctx.catalog.get(upstream)?.thinking);
 
   const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGeminiRequest(body, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });

@@ -1,7 +1,6 @@
 // POST /v1/images/generations and /v1/images/edits: n parallel upstream calls (each scheduled on its
 // own), merged in order; the images that came back are returned even when some calls failed.
 import { isImageModel } from "../models/catalog";
-import { mapModel } from "../models/mapping";
 import type { AppContext } from "../server/context";
 import { ApiError, badRequest, toApiError } from "../server/errors";
 import type { GeminiPart, GeminiRequest, GeminiUsage } from "../upstream/types";
@@ -57,10 +56,10 @@ const OPENAI_IMAGE_MODEL = /^(dall-e-|gpt-image-)/i;
  * spend a call and answer without an image).
  */
 export function imageModelFor(ctx: AppContext, requested: string | undefined): ImageModel {
-  const defaultModel = ctx.config.models.defaultImageModel;
+  const defaultModel = ctx.catalog.defaultImageModel();
   const name = requested === undefined || OPENAI_IMAGE_MODEL.test(requested.trim()) ? defaultModel : requested;
   const model = parseImageModel(name);
-  const mapped = mapModel(model.model, ctx.config.models.aliases);
+  const mapped = ctx.catalog.resolve(model.model).model;
   if (!isImageModel(mapped)) {
     const images = ctx.catalog
       .list()

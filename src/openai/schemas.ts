@@ -104,7 +104,7 @@ export const ChatRequest = t.Object(
     ...open,
     description: "OpenAI Chat Completions request. Unlisted fields are accepted and ignored.",
     // Swagger UI's "Try it out" starts from the first example
-    examples: [{ model: "gemini-2.5-flash", messages: [{ role: "user", content: "Hello" }] }],
+    examples: [{ model: "gemini-3-flash", messages: [{ role: "user", content: "Hello" }] }],
   },
 );
 export type ChatRequest = Static<typeof ChatRequest>;

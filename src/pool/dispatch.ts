@@ -3,13 +3,16 @@
 // accounts until something reached the client (for a stream: until its first chunk was read).
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config/schema";
-import { isImageModel } from "../models/catalog";
-import { mapModel } from "../models/mapping";
+import { isClaudeModel, isImageModel, type ModelCatalog } from "../models/catalog";
+import { fitRequest } from "../models/fit";
 import { ApiError } from "../server/errors";
 import type { Logger } from "../server/log";
 import type { Metrics } from "../server/metrics";
 import { classify, networkFailure, type Failure } from "../upstream/classify";
 import type { Outcome, UpstreamClient } from "../upstream/client";
+import { assembleStream, StreamAssembler } from "../upstream/assemble";
+import type { ClientIdentity } from "../upstream/identity";
+import { mayBeNotice, noticeOf } from "../upstream/notices";
 import { sseEvents, unwrapResponse, StreamIdleTimeout } from "../upstream/sse";
 import type { CountResult, Gateway, GenerateArgs, GeminiRequest, GeminiResponse, StreamResult, UnaryResult } from "../upstream/types";
 import { OAuthError } from "./oauth";
@@ -24,6 +27,8 @@ export interface Runtime {
   log: Logger;
   metrics?: Metrics;
   client: UpstreamClient;
+  identity: ClientIdentity;
+  catalog: ModelCatalog;
   tokens: TokenManager;
   scheduler: Scheduler;
   accounts(): readonly Account[];
@@ -121,25 +126,71 @@ function isErrorEnvelope(v: unknown): boolean {
   return !!v && typeof v === "object" && "error" in v && !("response" in v);
 }
 
+const assemble = (chunks: unknown[]) => assembleStream(chunks.map((c) => unwrapResponse<GeminiResponse>(c)));
+
+/** a reply that is a service notice, as the failure it stands for */
+function noticeFailure(resp: GeminiResponse): Failure | undefined {
+  const n = noticeOf(resp);
+  if (!n) return undefined;
+  return { class: n.kind, status: 200, message: n.text, ...(n.kind === "model_retired" && n.successor ? { successor: n.successor } : {}) };
+}
+
+/** Claude and Gemini 3 unary calls can come back without thinking and its signatures: stream and assemble */
+export const streamsForUnary = (model: string) => !isImageModel(model) && (isClaudeModel(model) || /^gemini-3/.test(model) || model === "gemini-pro-agent");
+
+/** the text of a chunk's answer so far, or undefined when it holds more than text */
+function textOf(chunk: unknown): string | undefined {
+  const resp = unwrapResponse<GeminiResponse>(chunk);
+  let text = "";
+  for (const c of resp?.candidates ?? [])
+    for (const p of c.content?.parts ?? []) {
+      if (p.thought || typeof p.text !== "string" || p.functionCall || p.inlineData) return undefined;
+      text += p.text;
+    }
+  return text;
+}
+
+/** detail-free 429: Google gave no reason and no retry hint */
+const detailFree429 = (f: Failure) => f.class === "rate_limited" && f.status === 429 && !f.reason && f.delayMs === undefined && f.resetAt === undefined;
+
+/** an opened upstream stream whose first chunks were read (held back while they may be a notice) */
+interface Opened {
+  held: unknown[];
+  events: AsyncGenerator<unknown>;
+  abort: AbortController;
+}
+
 interface Attempt<T> {
   value: T;
   account: Account;
   model: string;
 }
 
+type Call<T> = (account: Account, token: string, model: string, sessionId: string, request: GeminiRequest) => Promise<Outcome<T>>;
+
+/** how often the client-outdated warning is logged at most */
+const OUTDATED_LOG_MS = 60_000;
+
 export class PoolGateway implements Gateway {
+  private outdatedLoggedAt = 0;
+
   constructor(private rt: Runtime) {}
 
   async generate(args: GenerateArgs): Promise<UnaryResult> {
-    const r = await this.withAccount(args, "generateContent", (acc, token, model, sessionId) =>
-      this.rt.client.unary("generateContent", buildEnvelope(model, acc.projectId!, this.requestType(args, model), args.request, sessionId), token, args.signal),
-    );
+    const r = await this.withAccount(args, "generateContent", async (acc, token, model, sessionId, request) => {
+      const body = buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId);
+      if (streamsForUnary(model)) return this.streamWhole(body, token, args.signal);
+      const out = await this.rt.client.unary("generateContent", body, token, args.signal);
+      if (!out.ok) return out;
+      const notice = noticeFailure(unwrapResponse<GeminiResponse>(out.value));
+      return notice ? { ok: false, failure: notice, endpoint: out.endpoint } : out;
+    });
     return { response: unwrapResponse<GeminiResponse>(r.value), accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
   }
 
   async countTokens(args: GenerateArgs): Promise<CountResult> {
-    const r = await this.withAccount(args, "countTokens", (_acc, token, model) =>
-      this.rt.client.unary("countTokens", countTokensBody(model, args.request), token, args.signal),
+    const r = await this.withAccount(args, "countTokens", (_acc, token, model, _sid, request) =>
+      this.rt.client.unary("countTokens", countTokensBody(model, request), token, args.signal),
     );
     const v = unwrapResponse<{ totalTokens?: unknown }>(r.value);
     const total = Number(v?.totalTokens ?? 0);
@@ -147,37 +198,83 @@ export class PoolGateway implements Gateway {
   }
 
   async stream(args: GenerateArgs): Promise<StreamResult> {
-    const idleTimeoutMs = this.rt.config.upstream.requestTimeoutSeconds * 1000;
-    const r = await this.withAccount(args, "streamGenerateContent", async (acc, token, model, sessionId) => {
-      const body = buildEnvelope(model, acc.projectId!, this.requestType(args, model), args.request, sessionId);
-      const opened = await this.rt.client.stream("streamGenerateContent", body, token, args.signal);
-      if (!opened.ok) return opened;
-      const { response, abort } = opened.value;
-      const events = sseEvents(response.body!, { idleTimeoutMs, signal: args.signal, onMalformed: () => this.rt.log.debug("skipped a malformed upstream event") });
-      // read the first event here, so a failure before anything reached the client can still rotate
-      let first: IteratorResult<unknown>;
+    const r = await this.withAccount(args, "streamGenerateContent", (acc, token, model, sessionId, request) =>
+      this.open(buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId), token, args.signal),
+    );
+    const { held, events, abort } = r.value;
+    return { chunks: this.chunks(held, events, abort, r.account, r.model, args.model, args.signal), accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
+  }
+
+  /**
+   * Open a stream and read its first chunk here, so a failure before anything reached the client can
+   * still rotate. Chunks that may be a service notice are held back until the stream tells.
+   */
+  private async open(body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<Opened>> {
+    const timeoutSeconds = this.rt.config.upstream.requestTimeoutSeconds;
+    const opened = await this.rt.client.stream("streamGenerateContent", body, token, signal);
+    if (!opened.ok) return opened;
+    const { response, abort } = opened.value;
+    const events = sseEvents(response.body!, { idleTimeoutMs: timeoutSeconds * 1000, signal, onMalformed: () => this.rt.log.debug("skipped a malformed upstream event") });
+    const fail = (failure: Failure): Outcome<never> => {
+      void events.return(undefined);
+      abort.abort();
+      return { ok: false, failure };
+    };
+    const held: unknown[] = [];
+    let text: string | undefined = "";
+    for (;;) {
+      let next: IteratorResult<unknown>;
       try {
-        first = await events.next();
+        next = await events.next();
       } catch (e) {
         abort.abort();
-        if (args.signal?.aborted) throw e;
-        return { ok: false, failure: networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds }) };
+        if (signal?.aborted) throw e;
+        return { ok: false, failure: networkFailure(e, { timeoutSeconds }) };
       }
-      const fail = (failure: Failure): Outcome<never> => {
-        void events.return(undefined);
-        abort.abort();
-        return { ok: false, failure };
-      };
-      if (first.done) return fail({ class: "server_error", status: 502, message: "upstream stream ended without any data" });
-      if (isErrorEnvelope(first.value)) return fail(classify({ status: 200, body: first.value }));
-      return { ok: true, value: { first: first.value, events, abort }, endpoint: opened.endpoint };
-    });
-    const { first, events, abort } = r.value;
-    return { chunks: this.chunks(first, events, abort, r.account, r.model, args.model, args.signal), accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
+      if (next.done) {
+        if (!held.length) return fail({ class: "server_error", status: 502, message: "upstream stream ended without any data" });
+        const notice = noticeFailure(assemble(held));
+        if (notice) return fail(notice);
+        break;
+      }
+      if (isErrorEnvelope(next.value)) return fail(classify({ status: 200, body: next.value }));
+      held.push(next.value);
+      const t = textOf(next.value);
+      text = t === undefined || text === undefined ? undefined : text + t;
+      if (text === undefined || !mayBeNotice(text)) break;
+    }
+    return { ok: true, value: { held, events, abort }, endpoint: opened.endpoint };
+  }
+
+  /** a whole answer through the stream call (see streamsForUnary); failures before the end can rotate */
+  private async streamWhole(body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+    const opened = await this.open(body, token, signal);
+    if (!opened.ok) return opened;
+    const { held, events, abort } = opened.value;
+    const asm = new StreamAssembler();
+    for (const c of held) asm.push(unwrapResponse<GeminiResponse>(c));
+    try {
+      for (;;) {
+        let next: IteratorResult<unknown>;
+        try {
+          next = await events.next();
+        } catch (e) {
+          if (signal?.aborted) throw e;
+          return { ok: false, failure: networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds }) };
+        }
+        if (next.done) break;
+        if (isErrorEnvelope(next.value)) return { ok: false, failure: classify({ status: 200, body: next.value }) };
+        asm.push(unwrapResponse<GeminiResponse>(next.value));
+      }
+    } finally {
+      await events.return(undefined).catch(() => {});
+      abort.abort();
+    }
+    return { ok: true, value: { response: asm.result() }, endpoint: opened.endpoint };
   }
 
   private async *chunks(
-    first: unknown,
+    held: unknown[],
     events: AsyncGenerator<unknown>,
     abort: AbortController,
     account: Account,
@@ -187,7 +284,7 @@ export class PoolGateway implements Gateway {
   ): AsyncGenerator<GeminiResponse> {
     const served = { requested, model, accountEmail: account.email };
     try {
-      yield unwrapResponse<GeminiResponse>(first);
+      for (const c of held) yield unwrapResponse<GeminiResponse>(c);
       for (;;) {
         let next: IteratorResult<unknown>;
         try {
@@ -234,34 +331,87 @@ export class PoolGateway implements Gateway {
     return effect;
   }
 
-  /** Pick → token → call, rotating over up to maxAttempts accounts. */
-  private async withAccount<T>(
-    args: GenerateArgs,
-    method: string,
-    call: (account: Account, token: string, model: string, sessionId: string) => Promise<Outcome<T>>,
-  ): Promise<Attempt<T>> {
-    const { config, scheduler, tokens } = this.rt;
-    const model = mapModel(args.model, config.models.aliases);
+  /** the request as sent for `model`: the last shaping for the model actually chosen */
+  private fit(request: GeminiRequest, model: string): GeminiRequest {
+    const { request: out, changes } = fitRequest(request, model, this.rt.catalog.get(model), { rewriteAgentIdentity: this.rt.config.upstream.rewriteAgentIdentity });
+    if (changes.length) this.rt.log.debug("request fitted to the model", { model, changes });
+    return out;
+  }
+
+  /** an account other than the tried ones that can serve `model` and lists it */
+  private otherListing(model: string, tried: ReadonlySet<string>): boolean {
+    const now = Date.now();
+    return this.rt.accounts().some((a) => !tried.has(a.id) && !!a.quota && Object.hasOwn(a.quota, model) && isEligible(a, model, now));
+  }
+
+  /** after a client_outdated answer: is there a newer client version to try (another request may have found it)? */
+  private async newerVersion(uaUsed: string): Promise<boolean> {
+    const id = this.rt.identity;
+    if (id.userAgent !== uaUsed) return true;
+    await id.recheck();
+    return id.userAgent !== uaUsed;
+  }
+
+  private outdated(f: Failure, uaUsed: string, c: FailureContext): ApiError {
+    const now = Date.now();
+    if (now - this.outdatedLoggedAt >= OUTDATED_LOG_MS) {
+      this.outdatedLoggedAt = now;
+      this.rt.log.error("Google turned away our client version; set upstream.clientVersion / SWITCHYARD_CLIENT_VERSION to the current Antigravity version", {
+        userAgent: uaUsed,
+        notice: f.message.slice(0, 200),
+        identity: this.rt.identity.info().source,
+      });
+    }
+    return new ApiError(
+      502,
+      `Google turned away the client version this gateway sent (User-Agent "${uaUsed}"): "${f.message}". ` +
+        `The operator can set the current Antigravity version with upstream.clientVersion or SWITCHYARD_CLIENT_VERSION.`,
+      { reason: "client_outdated", headers: failureHeaders(c) },
+    );
+  }
+
+  private retired(f: Failure, c: FailureContext, next?: string): ApiError {
+    const hint = next ? `; use "${next}"` : f.successor ? `; Google suggests ${f.successor}` : "";
+    return new ApiError(404, `model "${c.requested ?? c.model}" (upstream "${c.model}") is retired: "${f.message}"${hint} (see GET /v1/models)`, {
+      reason: "model_retired",
+      headers: failureHeaders(c),
+    });
+  }
+
+  /**
+   * Resolve the model, then pick → token → call, rotating over up to maxAttempts accounts. Notices,
+   * model access and request-scoped refusals are decided here (docs/gateway.md).
+   */
+  private async withAccount<T>(args: GenerateArgs, method: string, call: Call<T>): Promise<Attempt<T>> {
+    const { config, scheduler, tokens, catalog } = this.rt;
+    let model = catalog.resolve(args.model).model;
+    let request = this.fit(args.request, model);
+    const models = new Set([model]);
     const tried = new Set<string>();
     let last: Failure | undefined;
     let lastAccount: Account | undefined;
+    let versionRetried = false;
+    // a detail-free 429 is applied only once the next account tells whether the request caused it
+    let deferred: { account: Account; model: string; failure: Failure } | undefined;
+    const settle = () => {
+      if (deferred) this.report(deferred.account, deferred.model, method, deferred.failure, "next account");
+      deferred = undefined;
+    };
+    const ctx = (acc?: Account): FailureContext => ({ requested: args.model, model, accountEmail: acc?.email });
+
     for (let attempt = 0; attempt < config.scheduling.maxAttempts; attempt++) {
       if (args.signal?.aborted) throw args.signal.reason;
-      const account = scheduler.pick({
-        accounts: this.rt.accounts(),
-        model,
-        now: Date.now(),
-        exclude: tried,
-        sessionKey: args.sessionKey,
-        byId: (id) => this.rt.byId(id),
-        generation: this.rt.generation(),
-      });
+      const pick = (accept?: (a: Account) => boolean) =>
+        scheduler.pick({ accounts: this.rt.accounts(), model, now: Date.now(), exclude: tried, sessionKey: args.sessionKey, byId: (id) => this.rt.byId(id), generation: this.rt.generation(), accept });
+      // accounts whose model list has the model first; an account that never reported a list may have it
+      const account = pick((a) => !a.quota || Object.hasOwn(a.quota, model)) ?? pick();
       if (!account) break;
       tried.add(account.id);
       lastAccount = account;
       const sessionId = upstreamSessionId(args.sessionKey, account.id);
       let out: Outcome<T> | undefined;
       let token: string | undefined;
+      let uaUsed = this.rt.client.userAgent;
       for (let authTry = 0; authTry < 2; authTry++) {
         try {
           token = await tokens.get(account.id, { rejected: authTry > 0 ? token : undefined });
@@ -272,7 +422,8 @@ export class PoolGateway implements Gateway {
           out = undefined;
           break;
         }
-        out = await call(account, token, model, sessionId);
+        uaUsed = this.rt.client.userAgent;
+        out = await call(account, token, model, sessionId, request);
         // a 401 with a token we think is valid: Google revoked it early; refresh once and retry
         if (out.ok || out.failure.class !== "unauthenticated" || authTry > 0) break;
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "unauthenticated" });
@@ -280,16 +431,69 @@ export class PoolGateway implements Gateway {
       }
       if (!out) continue;
       if (out.ok) {
+        settle();
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "ok" });
         this.rt.served(account, model);
         scheduler.bind(args.sessionKey, account.id, Date.now());
         return { value: out.value, account, model };
       }
-      last = out.failure;
-      const effect = this.report(account, model, method, out.failure, "auto");
-      if (!effect.rotate) throw clientError(out.failure, Date.now(), { requested: args.model, model, accountEmail: account.email });
+      const f = out.failure;
+      last = f;
+      if (f.class === "client_outdated") {
+        // not the account's fault: it is neither cooled nor counted as served
+        this.rt.metrics?.upstreamCalls.inc({ method, outcome: f.class });
+        if (!versionRetried && (await this.newerVersion(uaUsed))) {
+          versionRetried = true;
+          tried.delete(account.id);
+          attempt--;
+          continue;
+        }
+        throw this.outdated(f, uaUsed, ctx(account));
+      }
+      if (f.class === "model_retired") {
+        this.rt.metrics?.upstreamCalls.inc({ method, outcome: f.class });
+        const next = f.successor ? catalog.successor(f.successor) : undefined;
+        this.rt.log.warn("upstream model retired", { model, notice: f.message.slice(0, 200), successor: next ?? null });
+        if (next && !models.has(next)) {
+          catalog.learnForward(model, next);
+          model = next;
+          models.add(next);
+          request = this.fit(args.request, model);
+          tried.delete(account.id);
+          attempt--;
+          continue;
+        }
+        throw this.retired(f, ctx(account), next);
+      }
+      if (f.class === "not_found" && this.otherListing(model, tried)) {
+        this.report(account, model, method, { ...f, class: "model_not_served" }, "next account");
+        continue;
+      }
+      if (detailFree429(f)) {
+        if (deferred) {
+          // the same refusal from a second account: the request causes it, not the accounts' quota
+          this.rt.metrics?.upstreamCalls.inc({ method, outcome: "request_refused" });
+          this.rt.log.warn("a detail-free 429 followed the request to a second account: treating it as caused by the request", {
+            model,
+            accounts: [deferred.account.email, account.email],
+          });
+          deferred = undefined;
+          throw new ApiError(
+            429,
+            `Google refused this request with a detail-free 429 ("${f.message}") on two accounts in a row: the request itself is refused, ` +
+              `not the accounts' quota, so no account was cooled and it was not tried further.`,
+            { reason: "request_refused", googleStatus: f.googleStatus, headers: failureHeaders(ctx(account)) },
+          );
+        }
+        deferred = { account, model, failure: f };
+        continue;
+      }
+      settle();
+      const effect = this.report(account, model, method, f, "auto");
+      if (!effect.rotate) throw clientError(f, Date.now(), ctx(account));
     }
-    throw this.exhausted(model, last, tried.size, { requested: args.model, model, accountEmail: lastAccount?.email });
+    settle();
+    throw this.exhausted(model, last, tried.size, ctx(lastAccount));
   }
 
   private exhausted(model: string, last: Failure | undefined, tried: number, c: FailureContext): ApiError {

@@ -1,16 +1,17 @@
 // The account pool: the store, tokens, projects, quota, the scheduler and the Gateway, plus the
 // background jobs of a running server (token and quota refresh, store watch, counter flush).
 import type { Config } from "../config/schema";
-import type { ModelInfo, ModelSource } from "../models/catalog";
+import { ModelCatalog, type Lineup, type ModelInfo, type ModelSource } from "../models/catalog";
 import type { PoolStatus } from "../server/context";
 import type { Logger } from "../server/log";
 import type { Metrics } from "../server/metrics";
 import { UpstreamClient } from "../upstream/client";
+import { ClientIdentity } from "../upstream/identity";
 import type { Gateway } from "../upstream/types";
 import { PoolGateway } from "./dispatch";
 import { fetchUserInfo, refreshAccessToken } from "./oauth";
 import { Ledger } from "./ledger";
-import { fetchQuota } from "./quota";
+import { applyReport, fetchQuota } from "./quota";
 import { Scheduler, isEligible } from "./scheduler";
 import { AccountStore, newAccountId, type StoreDoc } from "./store";
 import { TokenManager } from "./tokens";
@@ -27,6 +28,8 @@ export interface PoolOptions {
   metrics?: Metrics;
   /** timers: token + quota refresh, store watch, counter flush. false in CLI commands */
   background?: boolean;
+  /** the client identity sent upstream (a running server discovers its version); default: from config, no discovery */
+  identity?: ClientIdentity;
   /** knobs for tests */
   internal?: { onboardPollMs?: number; onboardMaxPolls?: number; watchIntervalMs?: number; tokenSweepMs?: number };
 }
@@ -54,6 +57,9 @@ export async function openPool(opts: PoolOptions): Promise<Pool> {
 export class Pool implements PoolStatus, ModelSource {
   readonly gateway: Gateway;
   readonly config: Config;
+  readonly catalog: ModelCatalog;
+  readonly identity: ClientIdentity;
+  private modelsGen = 0;
   private tokens: TokenManager;
   private upkeep: Upkeep;
   private scheduler: Scheduler;
@@ -76,7 +82,9 @@ export class Pool implements PoolStatus, ModelSource {
     this.log = opts.log;
     const s = opts.config.scheduling;
     this.scheduler = new Scheduler(s.mode, s.sessionTtlMinutes * 60_000, s.maxSessions);
-    this.client = new UpstreamClient(opts.config.upstream);
+    this.identity = opts.identity ?? new ClientIdentity({ ...opts.config.upstream, versionUrl: "" });
+    this.client = new UpstreamClient(opts.config.upstream, this.identity);
+    this.catalog = new ModelCatalog(this, opts.config.models.aliases, opts.config.models.defaultImageModel);
     this.tokens = new TokenManager(this.config, store, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
     this.ledger = new Ledger(store, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
     this.upkeep = new Upkeep(this.config, store, this.client, this.tokens, this.log, () => this.quotaChanged(), opts.internal);
@@ -85,6 +93,8 @@ export class Pool implements PoolStatus, ModelSource {
       log: opts.log,
       metrics: opts.metrics,
       client: this.client,
+      identity: this.identity,
+      catalog: this.catalog,
       tokens: this.tokens,
       scheduler: this.scheduler,
       accounts: () => store.accounts(),
@@ -133,6 +143,27 @@ export class Pool implements PoolStatus, ModelSource {
 
   reportedModels(): ModelInfo[] {
     return Object.values(this.store.current.models);
+  }
+
+  lineup(): Lineup | undefined {
+    const doc = this.store.current;
+    const learned = doc.learned;
+    if (!doc.lineup && !Object.keys(learned).length) return undefined;
+    const base = doc.lineup ?? { recommended: [], forwards: {}, imageModels: [] };
+    return { ...base, forwards: { ...learned, ...base.forwards } };
+  }
+
+  modelsRevision(): number {
+    return this.modelsGen;
+  }
+
+  learnForward(from: string, to: string): void {
+    if (from === to || this.store.current.learned[from] === to) return;
+    this.modelsGen++;
+    void this.store
+      .update((doc) => void (doc.learned[from] = to))
+      .catch((e) => this.log.error("could not save a model forwarding rule", { error: (e as Error).message }));
+    this.log.info("model retired upstream; forwarding it from now on", { from, to });
   }
 
   // ---- accounts ----
@@ -194,10 +225,7 @@ export class Pool implements PoolStatus, ModelSource {
       a.disabledReason = a.disabledAt = a.verificationUrl = undefined;
       if (project.kind === "ok") a.projectId = project.projectId;
       if (project.kind === "verification") Object.assign(a, { state: "needs_verification", verificationUrl: project.url });
-      if (quota?.ok) {
-        a.quota = quota.report.quota;
-        for (const m of quota.report.models) doc.models[m.id] = m;
-      }
+      if (quota?.ok) applyReport(doc, a, quota.report);
     });
     this.changed();
     return { account: this.get(id)!, created };
@@ -278,11 +306,13 @@ export class Pool implements PoolStatus, ModelSource {
   /** accounts added, removed or replaced: the scheduler's index must be rebuilt now */
   private changed() {
     this.gen++;
+    this.modelsGen++;
   }
 
   /** quota values changed: re-sort at most once a second (eligibility is checked live anyway) */
   private quotaChanged() {
     this.quotaDirty = true;
+    this.modelsGen++;
   }
 
   private generation(): number {

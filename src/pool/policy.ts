@@ -20,6 +20,8 @@ export const CAPACITY_DEFAULT_MS = 5_000;
 export const CAPACITY_MAX_MS = 60_000;
 export const UNAUTHENTICATED_COOLDOWN_MS = 60_000;
 export const TRANSIENT_403_COOLDOWN_MS = 300_000;
+/** an account that said 404 for a model others list is asked again after this long (or its next quota refresh) */
+export const MODEL_NOT_SERVED_MS = 600_000;
 
 const step = (steps: number[], strikes: number) => steps[Math.min(Math.max(strikes, 1), steps.length) - 1]!;
 
@@ -60,8 +62,13 @@ export function effectOf(f: Failure, strikes: number, now: number): Effect {
     case "network":
       // every endpoint already failed for this account; another account may get through
       return { rotate: true, accountFault: false };
+    case "model_not_served":
+      return { rotate: true, cooldown: { model: "model", until: now + MODEL_NOT_SERVED_MS, reason: "model_not_served" }, accountFault: false };
     case "not_found":
     case "invalid_request":
+    // about the request or our client version, not the account: the dispatcher decides what to do
+    case "client_outdated":
+    case "model_retired":
       return { rotate: false, accountFault: false };
   }
 }

@@ -1,13 +1,30 @@
 // Per-model quota and model catalogue from fetchAvailableModels (upstream-protocol §7). A model
 // without quotaInfo is unknown (left out), never a made-up 100 %.
-import { isImageModel, type ModelInfo } from "../models/catalog";
+import { isImageModel, type Lineup, type ModelInfo } from "../models/catalog";
 import type { Failure } from "../upstream/classify";
 import type { UpstreamClient } from "../upstream/client";
-import type { QuotaEntry } from "./types";
+import type { StoreDoc } from "./store-format";
+import type { Account, QuotaEntry } from "./types";
 
 export interface QuotaReport {
   quota: Record<string, QuotaEntry>;
   models: ModelInfo[];
+  lineup: Lineup;
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string" && x !== "") : []);
+
+/** agentModelSorts, deprecatedModelIds, defaultAgentModelId, imageGenerationModelIds */
+export function parseLineup(body: any): Lineup {
+  const recommended: string[] = [];
+  for (const sort of Array.isArray(body?.agentModelSorts) ? body.agentModelSorts : [])
+    for (const g of Array.isArray(sort?.groups) ? sort.groups : []) for (const id of strings(g?.modelIds)) if (!recommended.includes(id)) recommended.push(id);
+  const forwards: Record<string, string> = {};
+  const dep = body?.deprecatedModelIds;
+  if (dep && typeof dep === "object" && !Array.isArray(dep))
+    for (const [old, v] of Object.entries<any>(dep)) if (typeof v?.newModelId === "string" && v.newModelId && v.newModelId !== old) forwards[old] = v.newModelId;
+  const def = typeof body?.defaultAgentModelId === "string" && body.defaultAgentModelId ? body.defaultAgentModelId : undefined;
+  return { recommended, ...(def ? { defaultModel: def } : {}), forwards, imageModels: strings(body?.imageGenerationModelIds) };
 }
 
 /** internal entries the catalogue should not offer */
@@ -33,9 +50,10 @@ export function parseAvailableModels(body: any, now: number): QuotaReport {
     if (typeof m?.maxOutputTokens === "number") info.outputTokenLimit = m.maxOutputTokens;
     if (imageIds.has(id) || isImageModel(id)) info.image = true;
     if (m?.supportsThinking === true) info.thinking = true;
+    if (typeof m?.thinkingBudget === "number" && m.thinkingBudget > 0) info.thinkingBudget = m.thinkingBudget;
     models.push(info);
   }
-  return { quota, models };
+  return { quota, models, lineup: parseLineup(body) };
 }
 
 export async function fetchQuota(
@@ -48,4 +66,11 @@ export async function fetchQuota(
   const r = await client.unary("fetchAvailableModels", projectId ? { project: projectId } : {}, token, signal);
   if (!r.ok) return r;
   return { ok: true, report: parseAvailableModels(r.value, Date.now()) };
+}
+
+/** one account's report into the store: its quota (and so its model list), the union catalogue, the lineup */
+export function applyReport(doc: StoreDoc, account: Account, report: QuotaReport): void {
+  account.quota = report.quota;
+  for (const m of report.models) doc.models[m.id] = m;
+  if (report.lineup.recommended.length || Object.keys(report.lineup.forwards).length || report.lineup.imageModels.length) doc.lineup = report.lineup;
 }

@@ -44,6 +44,8 @@ export interface PickRequest {
   now: number;
   /** accounts already tried for this request */
   exclude?: ReadonlySet<string>;
+  /** only accounts this accepts (e.g. those whose model list has the model) */
+  accept?: (a: Account) => boolean;
   sessionKey?: string;
   byId?: (id: string) => Account | undefined;
   /**
@@ -69,7 +71,7 @@ export class Scheduler {
     if (this.mode === "sticky" && req.sessionKey !== undefined) {
       const id = this.sessions.get(req.sessionKey, now);
       const bound = id !== undefined ? (req.byId?.(id) ?? accounts.find((a) => a.id === id)) : undefined;
-      if (bound && !exclude?.has(bound.id) && isEligible(bound, model, now)) return bound;
+      if (bound && !exclude?.has(bound.id) && isEligible(bound, model, now) && (!req.accept || req.accept(bound))) return bound;
       return this.fewestBindings(req);
     }
     return this.roundRobin(req);
@@ -80,20 +82,20 @@ export class Scheduler {
     if (this.mode === "sticky" && sessionKey !== undefined) this.sessions.bind(sessionKey, accountId, now);
   }
 
-  private roundRobin({ accounts, model, now, exclude }: PickRequest): Account | undefined {
+  private roundRobin({ accounts, model, now, exclude, accept }: PickRequest): Account | undefined {
     const n = accounts.length;
     const start = this.cursor % n;
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       const a = accounts[i]!;
-      if (exclude?.has(a.id) || !isEligible(a, model, now)) continue;
+      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a))) continue;
       this.cursor = i + 1;
       return a;
     }
     return undefined;
   }
 
-  private fewestBindings({ accounts, model, now, exclude }: PickRequest): Account | undefined {
+  private fewestBindings({ accounts, model, now, exclude, accept }: PickRequest): Account | undefined {
     const n = accounts.length;
     const start = this.cursor % n;
     let best: Account | undefined;
@@ -102,7 +104,7 @@ export class Scheduler {
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       const a = accounts[i]!;
-      if (exclude?.has(a.id) || !isEligible(a, model, now)) continue;
+      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a))) continue;
       const c = this.sessions.bindings(a.id);
       if (c < bestCount) {
         best = a;
@@ -117,7 +119,7 @@ export class Scheduler {
 
   private quotaFirst(req: PickRequest): Account | undefined {
     if (req.generation === undefined) return this.quotaFirstScan(req);
-    const { model, now, exclude } = req;
+    const { model, now, exclude, accept } = req;
     let idx = this.quotaIndex.get(model);
     if (!idx || idx.generation !== req.generation) {
       this.dropStaleIndexes(req.generation);
@@ -132,7 +134,7 @@ export class Scheduler {
       const start = idx.cursors[g]! % n;
       for (let k = 0; k < n; k++) {
         const a = grp[(start + k) % n]!;
-        if (exclude?.has(a.id) || !isEligible(a, model, now)) continue;
+        if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a))) continue;
         idx.cursors[g] = (start + k + 1) % n;
         return a;
       }
@@ -145,13 +147,13 @@ export class Scheduler {
   }
 
   /** the same choice without an index: one pass over all accounts */
-  private quotaFirstScan({ accounts, model, now, exclude }: PickRequest): Account | undefined {
+  private quotaFirstScan({ accounts, model, now, exclude, accept }: PickRequest): Account | undefined {
     let best: Account | undefined;
     let bestRank = -Infinity;
     let bestUsed = Infinity;
     for (let i = 0; i < accounts.length; i++) {
       const a = accounts[i]!;
-      if (exclude?.has(a.id) || !isEligible(a, model, now)) continue;
+      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a))) continue;
       const rank = quotaRank(a, model);
       const used = a.lastUsedAt ?? 0;
       if (rank > bestRank || (rank === bestRank && used < bestUsed)) {

@@ -1,6 +1,6 @@
 // The accounts.json format: version 1, times as ISO strings on disk and ms in memory. Parsing
 // checks every field it reads, so a damaged file is refused with the path of the bad value.
-import type { ModelInfo } from "../models/catalog";
+import type { Lineup, ModelInfo } from "../models/catalog";
 import type { Account, AccountState, Cooldown, QuotaEntry } from "./types";
 
 export const STORE_VERSION = 1;
@@ -10,6 +10,10 @@ export interface StoreDoc {
   accounts: Map<string, Account>;
   /** what fetchAvailableModels reported, union over accounts */
   models: Record<string, ModelInfo>;
+  /** Google's recommendations and forwarding rules (the last report) */
+  lineup?: Lineup;
+  /** retired id → successor, learned from retirement notices */
+  learned: Record<string, string>;
   revision: number;
 }
 
@@ -126,7 +130,25 @@ export function parseStore(text: string): StoreDoc {
     accounts.set(a.id, a);
   });
   const models = raw.models && typeof raw.models === "object" ? (raw.models as Record<string, ModelInfo>) : {};
-  return { accounts, models, revision: typeof raw.revision === "number" ? raw.revision : 0 };
+  const lineup = raw.lineup && typeof raw.lineup === "object" ? parseLineupDoc(raw.lineup) : undefined;
+  const learned = stringMap(raw.learnedForwards);
+  return { accounts, models, ...(lineup ? { lineup } : {}), learned, revision: typeof raw.revision === "number" ? raw.revision : 0 };
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return {};
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === "string")) as Record<string, string>;
+}
+
+/** tolerant: the lineup is a cache of what Google said and is replaced at the next quota refresh */
+function parseLineupDoc(j: any): Lineup {
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  return {
+    recommended: list(j.recommended),
+    ...(typeof j.defaultModel === "string" ? { defaultModel: j.defaultModel } : {}),
+    forwards: stringMap(j.forwards),
+    imageModels: list(j.imageModels),
+  };
 }
 
 export function serializeStore(doc: StoreDoc, now = Date.now()): string {
@@ -136,6 +158,8 @@ export function serializeStore(doc: StoreDoc, now = Date.now()): string {
     updatedAt: new Date(now).toISOString(),
     accounts: [...doc.accounts.values()].map((a) => dehydrateAccount(a, now)),
     models: doc.models,
+    lineup: doc.lineup,
+    learnedForwards: doc.learned,
   };
   return JSON.stringify(out, null, 1) + "\n";
 }

@@ -52,7 +52,7 @@ export class AccountStore {
     this.path = join(dir, STORE_FILE);
     this.backupPath = this.path + ".bak";
     this.lock = new FileLock(this.path + ".lock");
-    this.doc = { accounts: new Map(), models: {}, revision: 0 };
+    this.doc = { accounts: new Map(), models: {}, learned: {}, revision: 0 };
   }
 
   /** Load the store (creating the folder); a corrupt file throws PoolError and is left untouched. */

@@ -5,7 +5,7 @@ import type { Logger } from "../server/log";
 import type { Failure } from "../upstream/classify";
 import type { UpstreamClient } from "../upstream/client";
 import { resolveProject, type ProjectResult } from "./project";
-import { fetchQuota } from "./quota";
+import { applyReport, fetchQuota } from "./quota";
 import type { AccountStore } from "./store";
 import type { TokenManager } from "./tokens";
 import { PoolError } from "./types";
@@ -63,8 +63,7 @@ export class Upkeep {
     await this.store.update((doc) => {
       const x = doc.accounts.get(id);
       if (!x) return;
-      x.quota = report.quota;
-      for (const m of report.models) doc.models[m.id] = m;
+      applyReport(doc, x, report);
     });
     this.onQuota();
   }

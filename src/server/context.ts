@@ -1,6 +1,7 @@
 // What every route plugin gets: the resolved config and the services behind the routes.
 import type { Config } from "../config/schema";
 import type { ModelCatalog } from "../models/catalog";
+import type { IdentityInfo } from "../upstream/identity";
 import type { Gateway } from "../upstream/types";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
@@ -18,6 +19,8 @@ export interface AppContext {
   gateway: Gateway;
   catalog: ModelCatalog;
   pool: PoolStatus;
+  /** the client identity sent upstream */
+  identity: { info(): IdentityInfo };
   log: Logger;
   metrics: Metrics;
 }

@@ -7,10 +7,21 @@ const Health = t.Object({
   status: t.Literal("ok"),
   version: t.String(),
   accounts: t.Object({ total: t.Integer(), available: t.Integer() }),
+  client: t.Object(
+    {
+      userAgent: t.String(),
+      version: t.String(),
+      source: t.Union([t.Literal("configured"), t.Literal("discovered"), t.Literal("fallback")]),
+      versionUrl: t.Optional(t.String()),
+      checkedAt: t.Optional(t.String()),
+      note: t.Optional(t.String()),
+    },
+    { description: "the client identity sent to Google and where its version came from" },
+  ),
 });
 
 export function operationsRoutes(ctx: AppContext) {
-  const health = () => ({ status: "ok" as const, version: VERSION, accounts: ctx.pool.counts() });
+  const health = () => ({ status: "ok" as const, version: VERSION, accounts: ctx.pool.counts(), client: ctx.identity.info() });
   const detail = (summary: string) => ({ tags: ["Operations"], summary, security: [] });
   return new Elysia({ name: "operations" })
     .get("/healthz", health, { response: Health, detail: detail("Liveness and account counts") })

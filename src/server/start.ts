@@ -2,7 +2,7 @@
 import type { Config } from "../config/schema";
 import { openPool, type Pool } from "../pool/index";
 import { adminRoutes } from "../pool/admin-routes";
-import { ModelCatalog } from "../models/catalog";
+import { ClientIdentity } from "../upstream/identity";
 import { geminiRoutes } from "../gemini/routes";
 import { openaiRoutes } from "../openai/routes";
 import { anthropicRoutes } from "../anthropic/routes";
@@ -21,18 +21,24 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export async function startGateway(opts: { config: Config; dataDir: string; log: Logger }): Promise<Gateway> {
+export async function startGateway(opts: { config: Config; dataDir: string; log: Logger; now?: () => number }): Promise<Gateway> {
   const { config, dataDir, log } = opts;
   const metrics = createMetrics();
-  const pool = await openPool({ config, dataDir, log, metrics, background: true });
-  const catalog = new ModelCatalog(pool, config.models.aliases);
-  const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog, pool, log, metrics };
+  const identity = new ClientIdentity(config.upstream, {
+    now: opts.now,
+    onChange: (i) => log.info("client identity", { userAgent: i.userAgent, source: i.source, note: i.note }),
+  });
+  const pool = await openPool({ config, dataDir, log, metrics, background: true, identity });
+  // discovery runs in the background: start-up never waits for the updater
+  identity.start();
+  const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog: pool.catalog, pool, identity, log, metrics };
   registerPoolMetrics(ctx);
   const app = buildApp(ctx, [geminiRoutes(ctx), openaiRoutes(ctx), anthropicRoutes(ctx), adminRoutes(ctx, pool)]);
   let listener: Listener;
   try {
     listener = listen({ host: config.server.host, port: config.server.port, maxBodyBytes: config.server.maxBodyBytes, fetch: createHandler(ctx, app) });
   } catch (e) {
+    identity.stop();
     await pool.close();
     throw e;
   }
@@ -44,6 +50,7 @@ export async function startGateway(opts: { config: Config; dataDir: string; log:
     url: listener.url,
     stop() {
       stopping ??= (async () => {
+        identity.stop();
         await listener.stop(config.server.shutdownGraceSeconds * 1000);
         await pool.close();
       })();

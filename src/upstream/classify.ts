@@ -12,7 +12,12 @@ export type FailureClass =
   | "not_found"
   | "invalid_request"
   | "server_error"
-  | "network";
+  | "network"
+  // a 200 whose whole answer is a service notice (./notices.ts)
+  | "client_outdated"
+  | "model_retired"
+  // the gateway's reading of a 404 when another account lists the model
+  | "model_not_served";
 
 export interface Failure {
   class: FailureClass;
@@ -31,6 +36,8 @@ export interface Failure {
   /** forbidden: true when the account itself is refused (ToS, permission); false for a 403 that may pass */
   permanent?: boolean;
   verificationUrl?: string;
+  /** model_retired: the successor the notice names ("Claude Opus 4.6") */
+  successor?: string;
   /** the parsed Google error body (forwarded to Gemini clients), or undefined */
   body?: unknown;
 }

@@ -5,9 +5,22 @@ import { classify, networkFailure, type Failure } from "./classify";
 
 export interface ClientConfig {
   endpoints: string[];
-  userAgent: string;
   requestTimeoutSeconds: number;
 }
+
+/** where the User-Agent comes from (ClientIdentity: it may change while we run) */
+export interface UserAgentSource {
+  readonly userAgent: string;
+}
+
+/** What the working clients send besides the User-Agent (docs/upstream.md, "Client identity"). */
+const CLIENT_HEADERS = {
+  "x-goog-api-client": "google-cloud-sdk vscode_cloudshelleditor/0.1",
+  "client-metadata": JSON.stringify({ ideType: "IDE_UNSPECIFIED", platform: "PLATFORM_UNSPECIFIED", pluginType: "GEMINI" }),
+};
+/** project discovery answers some accounts only for Google's Node client library */
+const SETUP_METHODS = new Set(["loadCodeAssist", "onboardUser"]);
+const SETUP_USER_AGENT = "google-api-nodejs-client/9.15.1";
 
 export type Outcome<T> = { ok: true; value: T; endpoint: string } | { ok: false; failure: Failure; endpoint?: string };
 
@@ -32,11 +45,18 @@ function hostOf(endpoint: string): string {
 export class UpstreamClient {
   constructor(
     private cfg: ClientConfig,
+    private identity: UserAgentSource,
     private fetchImpl: typeof fetch = fetch,
   ) {}
 
-  private headers(token: string, accept: string): Record<string, string> {
-    return { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": this.cfg.userAgent, accept };
+  /** the User-Agent generation calls carry now (named in client_outdated errors) */
+  get userAgent(): string {
+    return this.identity.userAgent;
+  }
+
+  private headers(token: string, accept: string, method: string): Record<string, string> {
+    const ua = SETUP_METHODS.has(method) ? SETUP_USER_AGENT : this.identity.userAgent;
+    return { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": ua, accept, ...CLIENT_HEADERS };
   }
 
   private get timeoutMs() {
@@ -45,20 +65,20 @@ export class UpstreamClient {
 
   /** Unary JSON call. A 200 whose body is `{error}` is a failure. */
   async unary(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    return this.json("POST", `v1internal:${method}`, body, token, signal);
+    return this.json("POST", method, `v1internal:${method}`, body, token, signal);
   }
 
   /** GET `{endpoint}/v1internal/{path}` (long-running operations). */
   async get(path: string, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    return this.json("GET", `v1internal/${path}`, undefined, token, signal);
+    return this.json("GET", "operation", `v1internal/${path}`, undefined, token, signal);
   }
 
-  private json(verb: "GET" | "POST", path: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+  private json(verb: "GET" | "POST", method: string, path: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
     return this.tryEndpoints(async (endpoint) => {
       const deadline = AbortSignal.timeout(this.timeoutMs);
       const res = await this.fetchImpl(`${endpoint}/${path}`, {
         method: verb,
-        headers: this.headers(token, "application/json"),
+        headers: this.headers(token, "application/json", method),
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
         redirect: "manual",
@@ -83,7 +103,7 @@ export class UpstreamClient {
       try {
         const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
           method: "POST",
-          headers: this.headers(token, "text/event-stream"),
+          headers: this.headers(token, "text/event-stream", method),
           body: JSON.stringify(body),
           signal: sig,
           redirect: "manual",

@@ -23,13 +23,13 @@ const raw = (body: unknown, headers: Record<string, string> = {}) =>
 
 describe("error shapes", () => {
   test("400 invalid_request_error naming the field (validation)", async () => {
-    const err = (await client.messages.create({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "x" }] } as any).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const err = (await client.messages.create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "x" }] } as any).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("max_tokens") } });
   });
 
   test("400 naming a block field (mapper) and malformed JSON", async () => {
-    const res = await raw({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "nope", content: "x" }] }] });
+    const res = await raw({ model: "claude-sonnet-4-6", max_tokens: 10, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "nope", content: "x" }] }] });
     expect(res.status).toBe(400);
     const body = await res.json();
     expect(body.type).toBe("error");
@@ -47,7 +47,7 @@ describe("error shapes", () => {
       [{ max_tokens: 10, top_k: "3" }, "top_k"],
     ];
     for (const [extra, field] of table) {
-      const res = await raw({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "x" }], ...extra });
+      const res = await raw({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "x" }], ...extra });
       expect(res.status).toBe(400);
       const body = await res.json();
       expect(body).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining(field) } });
@@ -55,7 +55,7 @@ describe("error shapes", () => {
   });
 
   test("JSON is read whatever the content type (curl -d sends a form type), on both routes", async () => {
-    const msg = { model: "claude-sonnet-4-5", max_tokens: 20, messages: [{ role: "user", content: "typed" }] };
+    const msg = { model: "claude-sonnet-4-6", max_tokens: 20, messages: [{ role: "user", content: "typed" }] };
     for (const type of ["application/x-www-form-urlencoded", "text/plain", undefined]) {
       const headers: Record<string, string> = { "x-api-key": stack.apiKey, ...(type ? { "content-type": type } : {}) };
       const res = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers, body: JSON.stringify(msg) });
@@ -75,7 +75,7 @@ describe("error shapes", () => {
     for (const path of ["/v1/messages", "/v1/messages/count_tokens"]) {
       const schema = doc.paths[path].post.requestBody.content["application/json"].schema;
       const example = schema.examples[0];
-      expect(example).toMatchObject({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "Hello" }] });
+      expect(example).toMatchObject({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "Hello" }] });
       if (path === "/v1/messages") expect(schema.properties.max_tokens).toEqual({ type: "integer", minimum: 1 });
       // the example is a body the route accepts
       const res = await fetch(`${stack.url}${path}`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "application/json" }, body: JSON.stringify(example) });
@@ -86,7 +86,7 @@ describe("error shapes", () => {
 
   test("401 authentication_error for a wrong key", async () => {
     const wrong = new Anthropic({ apiKey: "sk-wrong", baseURL: stack.url, maxRetries: 0 });
-    const err = (await wrong.messages.create({ model: "claude-sonnet-4-5", max_tokens: 5, messages: [{ role: "user", content: "x" }] }).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const err = (await wrong.messages.create({ model: "claude-sonnet-4-6", max_tokens: 5, messages: [{ role: "user", content: "x" }] }).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
     expect(err.error).toMatchObject({ type: "error", error: { type: "authentication_error" } });
   });
@@ -110,9 +110,9 @@ describe("error shapes", () => {
   });
 
   test("no upstream capacity on the only account: the pool answers 429 with retry-after (Claude Code retries it)", async () => {
-    stack.sim.addFault({ kind: "capacity_503", model: "gemini-3-pro-low", resetSeconds: 30 });
+    stack.sim.addFault({ kind: "capacity_503", model: "gemini-3.1-pro-low", resetSeconds: 30 });
     try {
-      const err = (await ask("gemini-3-pro-low")) as InstanceType<typeof Anthropic.APIError>;
+      const err = (await ask("gemini-3.1-pro-low")) as InstanceType<typeof Anthropic.APIError>;
       expect(err.status).toBe(429);
       expect(err.error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
       expect(Number(err.headers?.get("retry-after"))).toBeGreaterThan(0);
@@ -158,7 +158,7 @@ describe("streaming failures and keep-alives", () => {
 
   test("ping events while upstream is slow to answer; the message still arrives whole", async () => {
     stack.sim.addFault({ kind: "delay", delayMs: 1000, times: 1 });
-    const res = await raw({ model: "claude-sonnet-4-5", max_tokens: 100, stream: true, messages: [{ role: "user", content: "slow one" }] });
+    const res = await raw({ model: "claude-sonnet-4-6", max_tokens: 100, stream: true, messages: [{ role: "user", content: "slow one" }] });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('event: ping\ndata: {"type":"ping"}');

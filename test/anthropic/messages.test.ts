@@ -20,7 +20,9 @@ const weather: Anthropic.Tool = {
   description: "Current weather for a city",
   input_schema: { type: "object", properties: { city: { type: "string", description: "city name" } }, required: ["city"] },
 };
-const upstreamCalls = (method: string) => stack.sim.requests({ method });
+/** "generate": either generation method (non-stream Claude and Gemini 3 requests go upstream as streams) */
+const upstreamCalls = (method: string) =>
+  method === "generate" ? stack.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent") : stack.sim.requests({ method });
 const lastUpstream = (method: string) => upstreamCalls(method).at(-1)!.body.request;
 /** everything but the ids and signature bytes (fresh per response) and the SDK's own stream-helper fields */
 function withoutIds(m: Anthropic.Message) {
@@ -39,26 +41,26 @@ function withoutIds(m: Anthropic.Message) {
 describe("POST /v1/messages", () => {
   test("non-stream: text, stop reason, usage, served-by headers", async () => {
     const { data, response } = await client.messages
-      .create({ model: "claude-sonnet-4-5", max_tokens: 256, system: "be brief", messages: [{ role: "user", content: "hello there" }] })
+      .create({ model: "claude-sonnet-4-6", max_tokens: 256, system: "be brief", messages: [{ role: "user", content: "hello there" }] })
       .withResponse();
     expect(data.type).toBe("message");
     expect(data.role).toBe("assistant");
-    expect(data.model).toBe("claude-sonnet-4-5");
+    expect(data.model).toBe("claude-sonnet-4-6");
     expect(data.id).toMatch(/^msg_/);
     expect(data.content).toEqual([{ type: "text", text: "Echo: hello there" } as any]);
     expect(data.stop_reason).toBe("end_turn");
-    const sent = lastUpstream("generateContent");
+    const sent = lastUpstream("generate");
     expect(data.usage.input_tokens).toBe(stack.sim.countTokens(sent));
     expect(data.usage.output_tokens).toBeGreaterThan(0);
     expect(data.usage.cache_read_input_tokens).toBe(0);
     expect(data.usage.cache_creation_input_tokens).toBe(0);
     expect(response.headers.get("x-account-email")).toBe(stack.accounts[0]!.email);
-    expect(response.headers.get("x-mapped-model")).toBe("claude-sonnet-4-5");
+    expect(response.headers.get("x-mapped-model")).toBe("claude-sonnet-4-6");
     expect(sent.systemInstruction).toEqual({ role: "user", parts: [{ text: "be brief" }] });
   });
 
   test("stream: the SDK's collected message equals the non-stream one; events in protocol order", async () => {
-    for (const model of ["claude-sonnet-4-5-thinking", "gemini-2.5-flash"]) {
+    for (const model of ["claude-opus-4-6-thinking", "gemini-2.5-flash"]) {
       const params: Anthropic.MessageCreateParamsNonStreaming = {
         model,
         max_tokens: 4096,
@@ -83,11 +85,11 @@ describe("POST /v1/messages", () => {
     const res = await fetch(`${stack.url}/v1/messages`, {
       method: "POST",
       headers: { "x-api-key": stack.apiKey, "content-type": "application/json", "anthropic-version": "2023-06-01" },
-      body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 100, stream: true, messages: [{ role: "user", content: "hi" }] }),
+      body: JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: 100, stream: true, messages: [{ role: "user", content: "hi" }] }),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toStartWith("text/event-stream");
-    expect(res.headers.get("x-mapped-model")).toBe("claude-sonnet-4-5");
+    expect(res.headers.get("x-mapped-model")).toBe("claude-sonnet-4-6");
     const text = await res.text();
     const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => [m[1], JSON.parse(m[2]!).type]);
     for (const [name, type] of events) expect(name).toBe(type);
@@ -96,7 +98,7 @@ describe("POST /v1/messages", () => {
   });
 
   test("tool-use round trip with thinking signatures carried across turns (Claude)", async () => {
-    const model = "claude-sonnet-4-5-thinking";
+    const model = "claude-opus-4-6-thinking";
     const q: Anthropic.MessageParam = { role: "user", content: "please call get_weather for Paris" };
     const base = { model, max_tokens: 4096, thinking: { type: "enabled" as const, budget_tokens: 2048 }, tools: [weather] };
     const first = await client.messages.stream({ ...base, messages: [q] }).finalMessage();
@@ -105,7 +107,7 @@ describe("POST /v1/messages", () => {
     expect(call).toMatchObject({ name: "get_weather", input: { city: expect.any(String) } });
     const signed = first.content.filter((b) => b.type === "thinking") as Anthropic.ThinkingBlock[];
     expect(signed.length).toBeGreaterThan(0);
-    const before = upstreamCalls("generateContent").length;
+    const before = upstreamCalls("generate").length;
 
     const second = await client.messages.create({
       ...base,
@@ -114,8 +116,8 @@ describe("POST /v1/messages", () => {
     expect(second.stop_reason).toBe("end_turn");
     expect((second.content.find((b) => b.type === "text") as Anthropic.TextBlock).text).toContain('Function get_weather returned {"output":"18C and sunny"}');
     // one upstream call (no repair needed), and the history carries upstream's own signatures where they came from
-    expect(upstreamCalls("generateContent").slice(before).map((c) => c.status)).toEqual([200]);
-    const sent = lastUpstream("generateContent");
+    expect(upstreamCalls("generate").slice(before).map((c) => c.status)).toEqual([200]);
+    const sent = lastUpstream("generate");
     const model1 = sent.contents[1];
     expect(model1.role).toBe("model");
     const upstreamSig: string = model1.parts[0].thoughtSignature;
@@ -142,7 +144,7 @@ describe("POST /v1/messages", () => {
       messages: [q, { role: "assistant", content: first.content as any }, { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "rainy" }] }],
     });
     expect((second.content[0] as Anthropic.TextBlock).text).toContain("Function get_weather returned");
-    const sent = lastUpstream("generateContent");
+    const sent = lastUpstream("generate");
     // upstream gets its own signature back on the call, and the plain id on call and response
     const plainId = splitToolId(call.id).id;
     expect(sent.contents[1].parts).toEqual([{ functionCall: { name: "get_weather", args: call.input, id: plainId }, thoughtSignature: carried!.signature }]);
@@ -151,7 +153,7 @@ describe("POST /v1/messages", () => {
   });
 
   test("no thinking requested → no thinking block, stream or not (Claude and Gemini 3)", async () => {
-    for (const model of ["claude-sonnet-4-5", "gemini-3-flash"]) {
+    for (const model of ["claude-sonnet-4-6", "gemini-3-flash"]) {
       const params = { model, max_tokens: 256, messages: [{ role: "user" as const, content: "hello without thinking" }] };
       const plain = await client.messages.create(params);
       expect(plain.content).toEqual([{ type: "text", text: "Echo: hello without thinking" } as any]);
@@ -171,7 +173,7 @@ describe("POST /v1/messages", () => {
     stack.sim.clearRequests();
     const bogus = tagSignature("claude", "thought", "forged".repeat(12));
     const res = await client.messages.create({
-      model: "claude-sonnet-4-5-thinking",
+      model: "claude-opus-4-6-thinking",
       max_tokens: 4096,
       thinking: { type: "enabled", budget_tokens: 1024 },
       messages: [
@@ -181,7 +183,7 @@ describe("POST /v1/messages", () => {
       ],
     });
     expect(res.content.find((b) => b.type === "text")).toMatchObject({ text: "Echo: second question" });
-    const calls = upstreamCalls("generateContent");
+    const calls = upstreamCalls("generate");
     expect(calls.map((c) => c.status)).toEqual([400, 200]);
     expect(JSON.stringify(calls[1]!.body)).not.toContain("forged");
   });
@@ -193,7 +195,7 @@ describe("POST /v1/messages", () => {
       messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: PNG } }, { type: "text", text: "what is this" }] }],
     });
     expect((ok.content[0] as Anthropic.TextBlock).text).toBe("Echo: what is this");
-    expect(lastUpstream("generateContent").contents[0].parts[0]).toEqual({ inlineData: { mimeType: "image/png", data: PNG } });
+    expect(lastUpstream("generate").contents[0].parts[0]).toEqual({ inlineData: { mimeType: "image/png", data: PNG } });
     expect(ok.usage.input_tokens).toBeGreaterThanOrEqual(258); // the simulator's flat image charge
 
     const err = await client.messages
@@ -208,7 +210,7 @@ describe("POST /v1/messages", () => {
   });
 
   test("a base64 image whose data is not base64 is a 400 naming source.data, and nothing is sent upstream", async () => {
-    const before = upstreamCalls("generateContent").length;
+    const before = upstreamCalls("generate").length;
     const err = await client.messages
       .create({
         model: "gemini-2.5-flash",
@@ -218,11 +220,11 @@ describe("POST /v1/messages", () => {
       .catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error.error.message).toContain("messages[0].content[1].source.data");
-    expect(upstreamCalls("generateContent").length).toBe(before);
+    expect(upstreamCalls("generate").length).toBe(before);
   });
 
   test("stop_sequences end the answer where they match (stop_reason stop_sequence)", async () => {
-    const params = { model: "claude-sonnet-4-5", max_tokens: 100, stop_sequences: ["world"], messages: [{ role: "user" as const, content: "hello world again" }] };
+    const params = { model: "claude-sonnet-4-6", max_tokens: 100, stop_sequences: ["world"], messages: [{ role: "user" as const, content: "hello world again" }] };
     const plain = await client.messages.create(params);
     expect(plain).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "world", content: [{ type: "text", text: "Echo: hello " }] });
     // streaming stops reading upstream at the match, so only usage may differ
@@ -239,13 +241,13 @@ describe("POST /v1/messages", () => {
       messages: [{ role: "user", content: "anything" }],
     });
     expect(res.content.find((b) => b.type === "tool_use")).toMatchObject({ name: "get_time" });
-    expect(lastUpstream("generateContent").toolConfig).toEqual({ functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["get_time"] } });
+    expect(lastUpstream("generate").toolConfig).toEqual({ functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["get_time"] } });
   });
 });
 
 describe("POST /v1/messages/count_tokens", () => {
   test("the real upstream count of the mapped request, system and tools included", async () => {
-    const params = { model: "claude-sonnet-4-5", system: "you are a weather bot", tools: [weather], messages: [{ role: "user" as const, content: "weather in Oslo?" }] };
+    const params = { model: "claude-sonnet-4-6", system: "you are a weather bot", tools: [weather], messages: [{ role: "user" as const, content: "weather in Oslo?" }] };
     const { input_tokens } = await client.messages.countTokens(params);
     const sent = lastUpstream("countTokens");
     expect(sent.systemInstruction).toBeDefined();
@@ -258,7 +260,7 @@ describe("POST /v1/messages/count_tokens", () => {
 });
 
 describe("Claude Code specifics", () => {
-  const body = JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 50, messages: [{ role: "user", content: "probe" }] });
+  const body = JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: 50, messages: [{ role: "user", content: "probe" }] });
   test("HEAD / and GET / answer 200", async () => {
     const head = await fetch(stack.url + "/", { method: "HEAD", headers: { authorization: `Bearer ${stack.apiKey}` } });
     expect(head.status).toBe(200);
@@ -280,7 +282,7 @@ describe("Claude Code specifics", () => {
     });
     expect(res.status).toBe(200);
     expect((await res.json()).content[0].text).toBe("Echo: probe");
-    const beta = await client.beta.messages.create({ model: "claude-sonnet-4-5", max_tokens: 50, messages: [{ role: "user", content: "beta probe" }], betas: ["interleaved-thinking-2025-05-14"] });
+    const beta = await client.beta.messages.create({ model: "claude-sonnet-4-6", max_tokens: 50, messages: [{ role: "user", content: "beta probe" }], betas: ["interleaved-thinking-2025-05-14"] });
     expect(beta.content[0]).toMatchObject({ type: "text", text: "Echo: beta probe" });
   });
 
@@ -290,7 +292,7 @@ describe("Claude Code specifics", () => {
       expect(res.status).toBe(200);
     }
     const viaToken = new Anthropic({ authToken: stack.apiKey, apiKey: null, baseURL: stack.url, maxRetries: 0 });
-    expect((await viaToken.messages.create({ model: "claude-sonnet-4-5", max_tokens: 50, messages: [{ role: "user", content: "t" }] })).content[0]).toMatchObject({ text: "Echo: t" });
+    expect((await viaToken.messages.create({ model: "claude-sonnet-4-6", max_tokens: 50, messages: [{ role: "user", content: "t" }] })).content[0]).toMatchObject({ text: "Echo: t" });
   });
 
   test("a mid-conversation system message (Claude Code's mid-conversation-system beta) is accepted", async () => {
@@ -300,15 +302,15 @@ describe("Claude Code specifics", () => {
       messages: [{ role: "user", content: "question" }, { role: "system", content: "extra instructions" } as any],
     });
     expect(res.content.at(-1)).toMatchObject({ type: "text", text: expect.stringContaining("extra instructions") });
-    expect(lastUpstream("generateContent").contents).toEqual([{ role: "user", parts: [{ text: "question" }, { text: "<system>\nextra instructions\n</system>" }] }]);
+    expect(lastUpstream("generate").contents).toEqual([{ role: "user", parts: [{ text: "question" }, { text: "<system>\nextra instructions\n</system>" }] }]);
   });
 
   test("metadata.user_id makes a stable session (same upstream sessionId for the same user)", async () => {
     const send = (text: string) =>
-      client.messages.create({ model: "claude-sonnet-4-5", max_tokens: 50, metadata: { user_id: "user_abc_session_1" }, messages: [{ role: "user", content: text }] });
+      client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 50, metadata: { user_id: "user_abc_session_1" }, messages: [{ role: "user", content: text }] });
     await send("one");
-    const a = lastUpstream("generateContent").sessionId;
+    const a = lastUpstream("generate").sessionId;
     await send("two, a different conversation start");
-    expect(lastUpstream("generateContent").sessionId).toBe(a);
+    expect(lastUpstream("generate").sessionId).toBe(a);
   });
 });

@@ -292,7 +292,7 @@ describe("what the upstream received", () => {
   });
 
   test("an image model is sent as requestType image_gen", async () => {
-    const res = await post(stack, "/v1beta/models/gemini-3-pro-image:generateContent", userText("a red square"));
+    const res = await post(stack, "/v1beta/models/gemini-3.1-flash-image:generateContent", userText("a red square"));
     expect(res.status).toBe(200);
     const part = (await res.json()).candidates[0].content.parts.find((p: any) => p.inlineData);
     expect(part.inlineData.mimeType).toBe("image/png");

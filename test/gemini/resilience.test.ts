@@ -27,7 +27,7 @@ beforeEach(() => {
 describe("rotation before the first byte", () => {
   // each test uses its own model: the 429 cools the first account down for that model only
   test.each([
-    ["generateContent", "gemini-3-flash", ":generateContent"],
+    ["generateContent", "gemini-2.5-flash-lite", ":generateContent"],
     ["streamGenerateContent", "gemini-2.5-pro", ":streamGenerateContent?alt=sse"],
   ])("%s: a 429 on one account is retried on the other", async (method, model, action) => {
     stack.sim.addFault({ kind: "quota_exhausted", model, method, times: 1, resetSeconds: 60 });
@@ -50,7 +50,8 @@ describe("rotation before the first byte", () => {
     stack.sim.addFault({ kind: "quota_exhausted", model, times, resetSeconds: 60 });
     const res = await post(stack, `/v1beta/models/${model}:generateContent`, userText("attempts"));
     expect(res.status).toBe(status);
-    const calls = stack.sim.requests({ method: "generateContent" }).filter((r) => r.body?.model === model);
+    // a Gemini 3 request goes upstream as a stream even when the client asked for one answer
+    const calls = stack.sim.requests({ method: "streamGenerateContent" }).filter((r) => r.body?.model === model);
     expect(calls.map((c) => c.status)).toEqual(statuses);
     expect(new Set(calls.map((c) => c.email)).size).toBe(calls.length); // a different account each time
     if (status === 429) expect((await res.json()).error.status).toBe("RESOURCE_EXHAUSTED");
@@ -71,8 +72,8 @@ describe("rotation before the first byte", () => {
   });
 
   test("when every account is exhausted: 429 RESOURCE_EXHAUSTED with Retry-After, in Gemini's shape", async () => {
-    stack.sim.addFault({ kind: "quota_exhausted", model: "gemini-3-pro-low", resetSeconds: 120 });
-    const res = await post(stack, "/v1beta/models/gemini-3-pro-low:streamGenerateContent?alt=sse", userText("x"));
+    stack.sim.addFault({ kind: "quota_exhausted", model: "gemini-3.8-flash-low", resetSeconds: 120 });
+    const res = await post(stack, "/v1beta/models/gemini-3.8-flash-low:streamGenerateContent?alt=sse", userText("x"));
     expect(res.status).toBe(429);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     const err = (await res.json()).error;

@@ -24,9 +24,12 @@ export async function runCli(args: string[], opts: { env?: Record<string, string
   return { code, stdout, stderr };
 }
 
-/** the environment minus SWITCHYARD_* so the developer's settings never leak into tests */
+/**
+ * the environment minus SWITCHYARD_* so the developer's settings never leak into tests, and with the
+ * client-version lookup off: a test never calls the public updater
+ */
 export function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { SWITCHYARD_VERSION_URL: "" };
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("SWITCHYARD_") && k !== "STATE_DIRECTORY") env[k] = v;
   return env;
 }

@@ -3,16 +3,19 @@
 import { validateConfig } from "../../src/config/load";
 import { ModelCatalog } from "../../src/models/catalog";
 import type { AppContext } from "../../src/server/context";
+import { ClientIdentity } from "../../src/upstream/identity";
 import { silentLogger } from "../../src/server/log";
 import { createMetrics } from "../../src/server/metrics";
 import type { Gateway } from "../../src/upstream/types";
 
 export function scriptedContext(gateway: Gateway, config: Record<string, unknown> = {}): AppContext {
+  const cfg = validateConfig(config, "test");
   return {
-    config: validateConfig(config, "test"),
+    config: cfg,
     dataDir: "/nonexistent",
     gateway,
-    catalog: new ModelCatalog(undefined),
+    catalog: new ModelCatalog(undefined, cfg.models.aliases, cfg.models.defaultImageModel),
+    identity: new ClientIdentity({ userAgent: "antigravity/{version} {os}/{arch}", versionUrl: "" }),
     pool: { counts: () => ({ total: 1, available: 1 }), close: async () => {} },
     log: silentLogger(),
     metrics: createMetrics(),

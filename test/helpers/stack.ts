@@ -17,6 +17,8 @@ export interface StackOptions {
   authMode?: Config["auth"]["mode"];
   /** simulator stream pacing (default true) */
   delays?: boolean;
+  /** the gateway's clock where it keeps time itself (client-version rechecks) */
+  now?: () => number;
 }
 
 export interface Stack {
@@ -36,7 +38,12 @@ const rand = () => Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toStr
 
 export function simConfig(simUrl: string) {
   return {
-    upstream: { endpoints: [simUrl], oauthTokenUrl: `${simUrl}/token`, userinfoUrl: `${simUrl}/oauth2/v2/userinfo` },
+    upstream: {
+      endpoints: [simUrl],
+      oauthTokenUrl: `${simUrl}/token`,
+      userinfoUrl: `${simUrl}/oauth2/v2/userinfo`,
+      versionUrl: `${simUrl}/api/update/{target}/stable/latest`,
+    },
     oauth: { authUrl: `${simUrl}/o/oauth2/v2/auth` },
   };
 }
@@ -64,7 +71,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     "test stack",
   );
   const log = createLogger((process.env.SWITCHYARD_TEST_LOG as Level | undefined) ?? "silent");
-  const gateway = await startGateway({ config, dataDir, log });
+  const gateway = await startGateway({ config, dataDir, log, now: opts.now });
   for (const a of accounts) {
     try {
       await gateway.pool.addByRefreshToken(a.refreshToken);

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { BUILTIN_ALIASES, mapModel, resolveAlias } from "../../src/models/mapping";
-import { SIM_MODELS } from "../../src/simulator/models";
+import { resolveAlias } from "../../src/models/mapping";
 
 describe("resolveAlias", () => {
   const aliases = {
@@ -45,74 +44,3 @@ describe("resolveAlias", () => {
   });
 });
 
-describe("mapModel", () => {
-  test.each([
-    // [requested, config aliases, upstream]
-    ["gemini-2.5-flash", {}, "gemini-2.5-flash"],
-    ["models/gemini-2.5-flash", {}, "gemini-2.5-flash"],
-    ["models/models/gemini-2.5-flash", {}, "gemini-2.5-flash"],
-    ["gemini-3-pro-preview", {}, "gemini-3-pro-high"], // built-in table
-    ["gemini-3-pro-image-preview", {}, "gemini-3-pro-image"],
-    ["gpt-4o", {}, "gemini-2.5-flash"],
-    ["claude-3-5-sonnet-20241022", {}, "claude-sonnet-4-5"], // built-in wildcard
-    ["claude-opus-4-5-20251101", {}, "claude-opus-4-5-thinking"],
-    ["claude-sonnet-4-5", {}, "claude-sonnet-4-5"], // real upstream ids pass through
-    ["something-unknown", {}, "something-unknown"], // upstream decides (404)
-    ["gpt-4o", { "gpt-4o": "gemini-3-flash" }, "gemini-3-flash"], // config beats the built-in table
-    ["gpt-4o", { "gpt-*": "claude-sonnet-4-5" }, "claude-sonnet-4-5"], // even a config wildcard does
-    ["gemini-2.5-flash", { "gemini-*": "gemini-3-flash", "gemini-2.5-*": "gemini-2.5-pro" }, "gemini-2.5-pro"],
-    ["fast", { fast: "models/gemini-2.5-flash" }, "gemini-2.5-flash"], // prefix on the target is stripped
-    ["fast", { fast: "" }, "fast"], // an empty target is ignored
-  ] as [string, Record<string, string>, string][])("%s with %j → %s", (requested, aliases, want) => {
-    expect(mapModel(requested, aliases)).toBe(want);
-  });
-
-  test("every built-in target is a plain model id", () => {
-    for (const target of Object.values(BUILTIN_ALIASES)) {
-      expect(target).not.toContain("*");
-      expect(mapModel(target)).toBe(target); // targets are not rewritten again
-    }
-  });
-});
-
-describe("built-in Claude family names", () => {
-  test.each([
-    ["claude-opus-4-5", "claude-opus-4-5-thinking"],
-    ["claude-opus-4-5-20251101", "claude-opus-4-5-thinking"],
-    ["claude-opus-4-1", "claude-opus-4-5-thinking"],
-    ["claude-opus-4-1-20250805", "claude-opus-4-5-thinking"],
-    ["claude-opus-4-20250514", "claude-opus-4-5-thinking"],
-    ["claude-opus-4-0", "claude-opus-4-5-thinking"],
-    ["claude-3-opus-20240229", "claude-opus-4-5-thinking"],
-    ["claude-3-opus-latest", "claude-opus-4-5-thinking"],
-    ["claude-opus-4-6", "claude-opus-4-6-thinking"],
-    ["claude-opus-4-6-20260205", "claude-opus-4-6-thinking"],
-    ["claude-sonnet-4-20250514", "claude-sonnet-4-5"],
-    ["claude-sonnet-4-0", "claude-sonnet-4-5"],
-    ["claude-sonnet-4-5-20250929", "claude-sonnet-4-5"],
-    ["claude-sonnet-4-5-latest", "claude-sonnet-4-5"],
-    ["claude-sonnet-4-thinking", "claude-sonnet-4-5-thinking"],
-    ["claude-sonnet-4-6-20260217", "claude-sonnet-4-6"],
-    ["claude-3-5-sonnet-20241022", "claude-sonnet-4-5"],
-    ["claude-3-5-sonnet-latest", "claude-sonnet-4-5"],
-    ["claude-3-7-sonnet-20250219", "claude-sonnet-4-5"],
-    ["claude-3-7-sonnet-thinking", "claude-sonnet-4-5-thinking"],
-    ["claude-haiku-4-5", "claude-sonnet-4-5"],
-    ["claude-haiku-4-5-20251001", "claude-sonnet-4-5"],
-    ["claude-3-5-haiku-latest", "claude-sonnet-4-5"],
-    ["claude-3-haiku-20240307", "claude-sonnet-4-5"],
-  ])("%s → %s", (name, want) => {
-    expect(mapModel(name)).toBe(want);
-  });
-
-  test("every Claude id upstream serves maps to itself", () => {
-    const served = SIM_MODELS.map((m) => m.id).filter((id) => id.startsWith("claude-"));
-    expect(served.length).toBeGreaterThan(3);
-    for (const id of served) expect(mapModel(id)).toBe(id);
-  });
-
-  test("every Claude target is served upstream", () => {
-    const served = new Set(SIM_MODELS.map((m) => m.id));
-    for (const target of Object.values(BUILTIN_ALIASES)) expect(served.has(target)).toBe(true);
-  });
-});

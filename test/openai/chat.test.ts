@@ -15,8 +15,10 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-const calls = (method = "generateContent") => stack.sim.requests({ method });
-const lastSent = (method = "generateContent") => calls(method).at(-1)!.body.request;
+/** without a method: either generation method (non-stream Claude and Gemini 3 requests go upstream as streams) */
+const calls = (method?: string) =>
+  method ? stack.sim.requests({ method }) : stack.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent");
+const lastSent = (method?: string) => calls(method).at(-1)!.body.request;
 const weather: OpenAI.ChatCompletionTool = {
   type: "function",
   function: {
@@ -41,7 +43,7 @@ describe("GET /v1/models", () => {
     const list = await client.models.list();
     const ids = list.data.map((m) => m.id);
     expect(ids).toContain("gemini-2.5-flash");
-    expect(ids).toContain("gemini-3-pro-image");
+    expect(ids).toContain("gemini-3.1-flash-image");
     expect(ids).toContain("my-fast");
     expect(ids).not.toContain("team-*");
     for (const m of list.data) {
@@ -223,11 +225,11 @@ describe("POST /v1/chat/completions", () => {
   });
 
   test("an image model through chat answers with a markdown data-URI image", async () => {
-    const res = await client.chat.completions.create({ model: "gemini-3-pro-image-16x9", messages: [{ role: "user", content: "a red kite" }] });
+    const res = await client.chat.completions.create({ model: "gemini-3.1-flash-image-16x9", messages: [{ role: "user", content: "a red kite" }] });
     expect(res.choices[0]!.message.content).toMatch(/!\[image\]\(data:image\/png;base64,iVBORw0KGgo[^)]+\)/);
     const call = calls().at(-1)!;
     expect(call.body.requestType).toBe("image_gen");
-    expect(call.body.model).toBe("gemini-3-pro-image");
+    expect(call.body.model).toBe("gemini-3.1-flash-image");
     expect(call.body.request.generationConfig.imageConfig).toEqual({ aspectRatio: "16:9" });
     expect(call.body.request.tools).toBeUndefined();
   });
@@ -263,15 +265,15 @@ describe("POST /v1/chat/completions", () => {
 
   test("max_tokens reached → finish_reason length; stop sequences cut", async () => {
     const long = "word ".repeat(200);
-    const a = await client.chat.completions.create({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: long }], max_tokens: 5 });
+    const a = await client.chat.completions.create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: long }], max_tokens: 5 });
     expect(a.choices[0]!.finish_reason).toBe("length");
-    const b = await client.chat.completions.create({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "alpha STOPHERE beta" }], stop: ["STOPHERE"] });
+    const b = await client.chat.completions.create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "alpha STOPHERE beta" }], stop: ["STOPHERE"] });
     expect(b.choices[0]!.message.content).toBe("Echo: alpha ");
   });
 
   test("an upstream failure after the first byte ends the stream with an error chunk and [DONE]", async () => {
     stack.sim.addFault({ kind: "stream_cut", times: 1, method: "streamGenerateContent" });
-    const { res, text } = await rawStream({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "a fairly long answer would be nice here" }] });
+    const { res, text } = await rawStream({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "a fairly long answer would be nice here" }] });
     expect(res.status).toBe(200);
     const lines = dataLines(text);
     expect(lines.at(-1)).toBe("[DONE]");
@@ -280,7 +282,7 @@ describe("POST /v1/chat/completions", () => {
     expect(typeof err.error.type).toBe("string");
 
     stack.sim.addFault({ kind: "stream_cut", times: 1, method: "streamGenerateContent" });
-    const stream = await client.chat.completions.create({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "again a fairly long answer" }], stream: true });
+    const stream = await client.chat.completions.create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "again a fairly long answer" }], stream: true });
     const thrown = await (async () => {
       for await (const _ of stream);
     })().catch((e) => e);

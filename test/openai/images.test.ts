@@ -34,8 +34,8 @@ describe("POST /v1/images/generations", () => {
     expect(calls).toHaveLength(1);
     const email = response.headers.get("x-account-email");
     expect(email).toBe(calls[0]!.email!);
-    expect(response.headers.get("x-mapped-model")).toBe("gemini-3-pro-image");
-    expect(calls[0]!.body.model).toBe("gemini-3-pro-image");
+    expect(response.headers.get("x-mapped-model")).toBe("gemini-3.1-flash-image");
+    expect(calls[0]!.body.model).toBe("gemini-3.1-flash-image");
     expect(calls[0]!.body.requestType).toBe("image_gen");
     expect(calls[0]!.body.request.generationConfig.imageConfig).toEqual({ aspectRatio: "16:9", imageSize: "4K" });
   });
@@ -78,11 +78,11 @@ describe("POST /v1/images/generations", () => {
 
   test("model-name suffixes set ratio and size; the clean model goes upstream", async () => {
     const prompt = uniquePrompt("suffix");
-    const { response } = await client.images.generate({ prompt, model: "gemini-3-pro-image-9x16-2k" }).withResponse();
+    const { response } = await client.images.generate({ prompt, model: "gemini-3.1-flash-image-9x16-2k" }).withResponse();
     const call = received(prompt)[0]!;
-    expect(call.body.model).toBe("gemini-3-pro-image");
+    expect(call.body.model).toBe("gemini-3.1-flash-image");
     expect(call.body.request.generationConfig.imageConfig).toEqual({ aspectRatio: "9:16", imageSize: "2K" });
-    expect(response.headers.get("x-mapped-model")).toBe("gemini-3-pro-image");
+    expect(response.headers.get("x-mapped-model")).toBe("gemini-3.1-flash-image");
   });
 
   test("n=3: three parallel upstream calls merged into data[], accounts listed", async () => {

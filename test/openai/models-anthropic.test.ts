@@ -24,7 +24,7 @@ describe("with the Anthropic SDK", () => {
     }
     const openai = (await (await fetch(st.url + "/v1/models", { headers: { authorization: `Bearer ${st.apiKey}` } })).json()) as { data: { id: string }[] };
     expect(ids).toEqual(openai.data.map((m) => m.id));
-    expect(ids).toContain("claude-sonnet-4-5");
+    expect(ids).toContain("claude-sonnet-4-6");
   });
 
   test("one page has Anthropic's fields", async () => {
@@ -33,17 +33,17 @@ describe("with the Anthropic SDK", () => {
     expect(Object.keys(page).sort()).toEqual(["data", "first_id", "has_more", "last_id"]);
     expect(page.first_id).toBe(page.data[0]!.id);
     expect(page.last_id).toBe(page.data.at(-1)!.id);
-    expect(page.data.find((m) => m.id === "claude-sonnet-4-5")).toEqual({
+    expect(page.data.find((m) => m.id === "claude-sonnet-4-6")).toEqual({
       type: "model",
-      id: "claude-sonnet-4-5",
-      display_name: "Claude Sonnet 4.5",
+      id: "claude-sonnet-4-6",
+      display_name: "Claude Sonnet 4.6",
       created_at: "2025-01-01T00:00:00.000Z",
     });
   });
 
   test("models.retrieve() gives one item; an unknown id is NotFoundError", async () => {
-    const m = await client.models.retrieve("claude-opus-4-5-thinking");
-    expect(m).toMatchObject({ type: "model", id: "claude-opus-4-5-thinking", display_name: "Claude Opus 4.5 (Thinking)" });
+    const m = await client.models.retrieve("claude-opus-4-6-thinking");
+    expect(m).toMatchObject({ type: "model", id: "claude-opus-4-6-thinking", display_name: "Claude Opus 4.6 (Thinking)" });
     const err = await client.models.retrieve("no-such-model").catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
     expect(err.error).toMatchObject({ type: "error", error: { type: "not_found_error" } });

@@ -64,20 +64,20 @@ describe("the model of an image request", () => {
     expect(j.error.type).toBe("invalid_request_error");
     expect(j.error.message).toContain('"gemini-2.5-flash"');
     expect(j.error.message).toContain("not an image model");
-    expect(j.error.message).toContain("gemini-3-pro-image");
+    expect(j.error.message).toContain("gemini-3.1-flash-image");
     expect(st.sim.requests({ method: "generateContent" })).toHaveLength(0);
   });
 
   test("an alias to a text model is refused the same way", async () => {
     const r = await post("/v1/images/generations", JSON.stringify({ model: "gpt-4o", prompt: "a cat" }), "application/json");
     expect(r.status).toBe(400);
-    expect(((await r.json()) as { error: { message: string } }).error.message).toContain('"gpt-4o" (mapped to "gemini-2.5-flash") is not an image model');
+    expect(((await r.json()) as { error: { message: string } }).error.message).toContain('"gpt-4o" (mapped to "gemini-3-flash") is not an image model');
   });
 
   test.each([["dall-e-2"], ["dall-e-3"], ["gpt-image-1"], ["gpt-image-1-mini"]])("%s means the default image model", async (model) => {
     const { data, response } = await client.images.generate({ model, prompt: `a boat for ${model}` }).withResponse();
     expect(data.data).toHaveLength(1);
-    expect(response.headers.get("x-mapped-model")).toBe(st.ctx.config.models.defaultImageModel);
+    expect(response.headers.get("x-mapped-model")).toBe("gemini-3.1-flash-image"); // the image model Google lists
   });
 
   test("edits refuse a text model too", async () => {
@@ -96,7 +96,7 @@ describe("Swagger examples", () => {
 
   test("the chat example is a request the gateway answers", async () => {
     const ex = example(await spec(), "/v1/chat/completions");
-    expect(ex).toEqual({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "Hello" }] });
+    expect(ex).toEqual({ model: "gemini-3-flash", messages: [{ role: "user", content: "Hello" }] });
     expect((await post("/v1/chat/completions", JSON.stringify(ex), "application/json")).status).toBe(200);
   });
 

@@ -27,7 +27,7 @@ describe("addByRefreshToken", () => {
     expect(text).not.toMatch(/accessToken|refreshToken/);
     const models = rig.pool.reportedModels();
     expect(models.find((m) => m.id === "gemini-2.5-flash")).toMatchObject({ displayName: expect.any(String), inputTokenLimit: expect.any(Number) });
-    expect(models.find((m) => m.id === "gemini-3-pro-image")?.image).toBe(true);
+    expect(models.find((m) => m.id === "gemini-3.1-flash-image")?.image).toBe(true);
   });
 
   test("a bad token fails with Google's reason and stores nothing", async () => {

@@ -47,7 +47,7 @@ describe("a model upstream does not serve", () => {
     });
     // claude-opus-4-1 is now a built-in alias: served, not 404
     expect(r.status).toBe(200);
-    expect(r.headers.get("x-mapped-model")).toBe("claude-opus-4-5-thinking");
+    expect(r.headers.get("x-mapped-model")).toBe("claude-opus-4-6-thinking");
   });
 
   test("Gemini: Google's own body is forwarded, the headers are set", async () => {
@@ -71,10 +71,10 @@ describe("served-by headers on failures", () => {
   });
 
   test("400 from upstream carries them too", async () => {
-    st.sim.addFault({ kind: "bad_request_400", model: "gemini-2.5-flash", times: 1 });
+    st.sim.addFault({ kind: "bad_request_400", model: "gemini-3-flash", times: 1 });
     const r = await chat("gpt-4o");
     expect(r.status).toBe(400);
-    expect(r.headers.get("x-mapped-model")).toBe("gemini-2.5-flash");
+    expect(r.headers.get("x-mapped-model")).toBe("gemini-3-flash"); // Google's recommended Gemini model
     expect(r.headers.get("x-account-email")).toBe(U1);
   });
 
@@ -82,7 +82,7 @@ describe("served-by headers on failures", () => {
     for (const a of st.pool.list()) await st.pool.setEnabled(a.id, false);
     const r = await chat("gpt-4o");
     expect([429, 503]).toContain(r.status);
-    expect(r.headers.get("x-mapped-model")).toBe("gemini-2.5-flash");
+    expect(r.headers.get("x-mapped-model")).toBe("gemini-3-flash"); // Google's recommended Gemini model
     expect(r.headers.get("x-account-email")).toBeNull();
   });
 });

@@ -81,19 +81,19 @@ test("an account disabled from the CLI stops serving without a restart", async (
 });
 
 test("the everyone-cooling 429 in the OpenAI and Anthropic shapes", async () => {
-  for (const email of [U1, U2]) st.sim.addFault({ kind: "quota_exhausted", email, model: "claude-sonnet-4-5", resetSeconds: 120 });
+  for (const email of [U1, U2]) st.sim.addFault({ kind: "quota_exhausted", email, model: "claude-sonnet-4-6", resetSeconds: 120 });
   const openai = await fetch(`${st.url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${st.apiKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "hi" }] }),
+    body: JSON.stringify({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "hi" }] }),
   });
   expect(openai.status).toBe(429);
   expect(Number(openai.headers.get("retry-after"))).toBeGreaterThan(100);
-  expect(((await openai.json()) as any).error).toMatchObject({ type: "rate_limit_error", message: expect.stringContaining("out of quota for claude-sonnet-4-5") });
+  expect(((await openai.json()) as any).error).toMatchObject({ type: "rate_limit_error", message: expect.stringContaining("out of quota for claude-sonnet-4-6") });
   const anthropic = await fetch(`${st.url}/v1/messages`, {
     method: "POST",
     headers: { "x-api-key": st.apiKey, "anthropic-version": "2023-06-01", "content-type": "application/json" },
-    body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 100, messages: [{ role: "user", content: "hi" }] }),
+    body: JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "hi" }] }),
   });
   expect(anthropic.status).toBe(429);
   expect(Number(anthropic.headers.get("retry-after"))).toBeGreaterThan(100);

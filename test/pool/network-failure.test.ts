@@ -34,13 +34,13 @@ describe("networkFailure", () => {
 });
 
 describe("clientError", () => {
-  const served = { requested: "claude-opus-9", model: "claude-opus-4-5-thinking", accountEmail: "a@example.com" };
+  const served = { requested: "claude-opus-9", model: "claude-opus-4-6-thinking", accountEmail: "a@example.com" };
   const f = (over: Partial<Failure>): Failure => ({ class: "network", status: 0, message: "m", ...over });
   test.each([
     // [failure, status, message, reason]
     [f({ message: "upstream did not answer within 30 s", reason: "timeout" }), 504, "upstream did not answer within 30 s", "timeout"],
     [f({ message: "connection reset by upstream" }), 502, "connection reset by upstream", "network"],
-    [f({ class: "not_found", status: 404, message: "Requested entity was not found." }), 404, 'model "claude-opus-9" is not served upstream (mapped to "claude-opus-4-5-thinking"); see GET /v1/models', "not_found"],
+    [f({ class: "not_found", status: 404, message: "Requested entity was not found." }), 404, 'model "claude-opus-9" is not served upstream (mapped to "claude-opus-4-6-thinking"); see GET /v1/models', "not_found"],
     [f({ class: "invalid_request", status: 400, message: "bad" }), 400, "bad", "invalid_request"],
     [f({ class: "unauthenticated", status: 401, message: "nope" }), 502, "Google refused the account: nope", "unauthenticated"],
   ] as [Failure, number, string, string][])("%j → %d", (failure, status, message, reason) => {
@@ -48,7 +48,7 @@ describe("clientError", () => {
     expect(e.status).toBe(status);
     expect(e.message).toBe(message);
     expect(e.reason).toBe(reason);
-    expect(e.options.headers).toEqual({ "x-mapped-model": "claude-opus-4-5-thinking", "x-account-email": "a@example.com" });
+    expect(e.options.headers).toEqual({ "x-mapped-model": "claude-opus-4-6-thinking", "x-account-email": "a@example.com" });
   });
 
   test("the 404 keeps Google's body for Gemini routes", () => {

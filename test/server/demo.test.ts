@@ -24,7 +24,7 @@ test("demo serves all three protocols with the printed key and cleans up on SIGI
     expect(out).toContain(`${base}/swagger`);
     const json = { "content-type": "application/json" };
 
-    const g = await fetch(`${base}/v1beta/models/gemini-2.5-flash:generateContent`, {
+    const g = await fetch(`${base}/v1beta/models/gemini-3-flash:generateContent`, {
       method: "POST",
       headers: { ...json, "x-goog-api-key": key! },
       body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "Hello" }] }] }),
@@ -36,7 +36,7 @@ test("demo serves all three protocols with the printed key and cleans up on SIGI
     const o = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",
       headers: { ...json, authorization: `Bearer ${key}` },
-      body: JSON.stringify({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "Hello" }] }),
+      body: JSON.stringify({ model: "gemini-3-flash", messages: [{ role: "user", content: "Hello" }] }),
     });
     expect(o.status).toBe(200);
     expect((await o.json()).choices[0].message.content).toContain("Hello");
@@ -44,7 +44,7 @@ test("demo serves all three protocols with the printed key and cleans up on SIGI
     const a = await fetch(`${base}/v1/messages`, {
       method: "POST",
       headers: { ...json, "x-api-key": key!, "anthropic-version": "2023-06-01" },
-      body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 256, messages: [{ role: "user", content: "Hello" }] }),
+      body: JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: 256, messages: [{ role: "user", content: "Hello" }] }),
     });
     expect(a.status).toBe(200);
     expect((await a.json()).content.at(-1).text).toContain("Hello");

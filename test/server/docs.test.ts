@@ -67,8 +67,20 @@ describe("/metrics", () => {
     expect(text).toMatch(/switchyard_pool_accounts\{kind="total"\} 1/);
   });
 
-  test("/healthz reports the account counts", async () => {
+  test("/healthz reports the account counts and the client identity in use", async () => {
+    await stack.pool.identity.refresh(); // the start-up lookup runs in the background
     const b = await (await fetch(stack.url + "/healthz")).json();
-    expect(b).toEqual({ status: "ok", version: expect.any(String), accounts: { total: 1, available: 1 } });
+    expect(b).toEqual({
+      status: "ok",
+      version: expect.any(String),
+      accounts: { total: 1, available: 1 },
+      client: {
+        userAgent: expect.stringMatching(/^antigravity\/2\.9\.4 (linux|darwin|windows)\/(amd64|arm64)$/),
+        version: "2.9.4", // what the simulator's updater announces
+        source: "discovered",
+        versionUrl: expect.stringContaining("/api/update/"),
+        checkedAt: expect.any(String),
+      },
+    });
   });
 });

@@ -49,7 +49,7 @@ describe("validation names the field", () => {
     expect(b.error.message).toContain("messages");
   });
   test("anthropic: max_tokens of the wrong type", async () => {
-    const r = await post("/v1/messages", JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: "lots", messages: [{ role: "user", content: "hi" }] }));
+    const r = await post("/v1/messages", JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: "lots", messages: [{ role: "user", content: "hi" }] }));
     expect(r.status).toBe(400);
     const b = await r.json();
     expect(isAnthropic(b)).toBe(true);
@@ -66,8 +66,8 @@ describe("validation names the field", () => {
 
 describe("wrong-typed optional fields are a 400, never silently rewritten", () => {
   const cases: [string, object, string][] = [
-    ["/v1/messages", { model: "claude-sonnet-4-5", max_tokens: 20, output_config: 3, messages: [{ role: "user", content: "hi" }] }, "output_config"],
-    ["/v1/messages", { model: "claude-sonnet-4-5", max_tokens: 20, metadata: "x", messages: [{ role: "user", content: "hi" }] }, "metadata"],
+    ["/v1/messages", { model: "claude-sonnet-4-6", max_tokens: 20, output_config: 3, messages: [{ role: "user", content: "hi" }] }, "output_config"],
+    ["/v1/messages", { model: "claude-sonnet-4-6", max_tokens: 20, metadata: "x", messages: [{ role: "user", content: "hi" }] }, "metadata"],
     ["/v1/chat/completions", { model: "gemini-2.5-flash", stream_options: 5, messages: [{ role: "user", content: "hi" }] }, "stream_options"],
   ];
   for (const [path, body, field] of cases)

@@ -1,0 +1,84 @@
+// One unary GenerateContentResponse from the unwrapped delta chunks of a streamGenerateContent.
+import type { GeminiCandidate, GeminiPart, GeminiResponse } from "./types";
+
+interface Candidate {
+  index?: number;
+  role?: string;
+  hasContent: boolean;
+  parts: GeminiPart[];
+  /** finishReason, safetyRatings, citationMetadata, …: the last chunk that has one wins */
+  fields: Record<string, unknown>;
+}
+
+/** keys a plain text part may have; anything else makes it a part of its own */
+const TEXT_KEYS = new Set(["text", "thought", "thoughtSignature"]);
+const isText = (p: GeminiPart) => typeof p.text === "string" && Object.keys(p).every((k) => TEXT_KEYS.has(k));
+const kind = (p: GeminiPart) => p.thought === true;
+
+/** Feed chunks in arrival order; result() may be called at any time and does not disturb later pushes. */
+export class StreamAssembler {
+  private candidates = new Map<number, Candidate>();
+  private top: Record<string, unknown> = {};
+
+  push(chunk: GeminiResponse): void {
+    for (const [k, v] of Object.entries(chunk)) {
+      if (k === "candidates" || v === undefined || v === null) continue;
+      // an empty id or version says nothing; keep the last real one
+      if ((k === "modelVersion" || k === "responseId") && v === "") continue;
+      this.top[k] = v;
+    }
+    (chunk.candidates ?? []).forEach((c, i) => this.pushCandidate(c, i));
+  }
+
+  result(): GeminiResponse {
+    const candidates: GeminiCandidate[] = [...this.candidates.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([, c]) => {
+        const out: GeminiCandidate = {};
+        if (c.hasContent) out.content = { ...(c.role ? { role: c.role } : {}), parts: c.parts.map((p) => ({ ...p })) };
+        Object.assign(out, c.fields);
+        if (c.index !== undefined) out.index = c.index;
+        return out;
+      });
+    return { candidates, ...this.top };
+  }
+
+  private pushCandidate(c: GeminiCandidate, position: number): void {
+    const index = typeof c.index === "number" ? c.index : position;
+    let cand = this.candidates.get(index);
+    if (!cand) this.candidates.set(index, (cand = { hasContent: false, parts: [], fields: {} }));
+    if (typeof c.index === "number") cand.index = c.index;
+    for (const [k, v] of Object.entries(c)) if (k !== "content" && k !== "index" && v !== undefined) cand.fields[k] = v;
+    if (!c.content) return;
+    cand.hasContent = true;
+    if (!cand.role && c.content.role) cand.role = c.content.role;
+    for (const p of c.content.parts ?? []) addPart(cand.parts, p);
+  }
+}
+
+/** Append one delta part: text runs of the same kind (thought / answer) grow; everything else stays separate. */
+function addPart(parts: GeminiPart[], p: GeminiPart): void {
+  if (!p || typeof p !== "object") return;
+  if (!isText(p)) {
+    parts.push({ ...p });
+    return;
+  }
+  const last = parts.at(-1);
+  if (last && isText(last) && kind(last) === kind(p)) {
+    const merged: GeminiPart = { ...last, text: last.text! + p.text! };
+    // the signature closes the run; the last one is the one upstream wants back
+    if (p.thoughtSignature !== undefined) merged.thoughtSignature = p.thoughtSignature;
+    parts[parts.length - 1] = merged;
+    return;
+  }
+  // an empty text without a signature carries nothing
+  if (p.text === "" && p.thoughtSignature === undefined) return;
+  parts.push({ ...p });
+}
+
+/** The whole stream at once. Empty input → `{ candidates: [] }`. */
+export function assembleStream(chunks: GeminiResponse[]): GeminiResponse {
+  const a = new StreamAssembler();
+  for (const c of chunks) a.push(c);
+  return a.result();
+}
