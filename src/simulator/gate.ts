@@ -1,6 +1,8 @@
 // Who the client says it is: Google's client-version gate (a 200 notice for a User-Agent below the
 // minimum, so clients that only look at the status miss it) and the Claude Agent SDK prompt that
 // Google answers with a detail-free 429 whatever the account's quota.
+import { AGENT_SDK_IDENTITY } from "../models/fit";
+import { compareVersions, findVersion } from "../upstream/identity";
 import type { GeminiRequest } from "../upstream/types";
 import { googleError } from "./errors";
 import type { ClientGateState, GateWording } from "./types";
@@ -14,21 +16,6 @@ export const GATE_NOTICES: Record<GateWording, string> = {
 export const DEFAULT_LATEST_VERSION = "2.9.4";
 
 const VERSION = /^\d+\.\d+\.\d+$/;
-
-/** the first N.N.N in a User-Agent, as numbers */
-export function uaVersion(ua: string | null | undefined): number[] | undefined {
-  const m = /(\d+)\.(\d+)\.(\d+)/.exec(ua ?? "");
-  return m ? m.slice(1).map(Number) : undefined;
-}
-
-/** numeric, per component */
-export function compareVersions(a: number[], b: number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d) return Math.sign(d);
-  }
-  return 0;
-}
 
 function checkVersion(v: unknown, name: string): string {
   if (typeof v !== "string" || !VERSION.test(v)) throw new Error(`${name} must be a version like "2.9.1"`);
@@ -66,13 +53,13 @@ export class ClientGate {
   /** the notice for a User-Agent below the minimum (or with no version); undefined = let it through */
   notice(userAgent: string | null): string | undefined {
     if (!this.min) return undefined;
-    const v = uaVersion(userAgent);
-    if (v && compareVersions(v, uaVersion(this.min)!) >= 0) return undefined;
+    const v = findVersion(userAgent ?? "");
+    if (v && compareVersions(v, this.min) >= 0) return undefined;
     return GATE_NOTICES[this.wording];
   }
 }
 
-export const AGENT_SDK_IDENTITY = "You are a Claude agent, built on Anthropic's Claude Agent SDK.";
+export { AGENT_SDK_IDENTITY };
 
 /** Google refuses the Agent SDK's system prompt on Claude models with a bare 429 */
 export function checkAgentSdk(req: GeminiRequest) {
