@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { benchPick } from "../src/pool/scheduler";
+import { benchPick } from "../src/scheduling/scheduler";
 import { DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET } from "../src/config/schema";
 
 const ROOT = join(import.meta.dir, "..");

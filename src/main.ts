@@ -3,7 +3,7 @@
 import { parseArgs, noExtraArgs, USAGE, UsageError } from "./cli/args";
 import { ConfigError, ensureDataDir, loadConfig } from "./config/load";
 import { ListenError } from "./server/listen";
-import { createLogger } from "./server/log";
+import { createLogger } from "./core/log";
 import { COMMIT, VERSION } from "./version";
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,6 +1,6 @@
 // The one repair for a thinking-signature 400 (user pain 4): drop the signatures and thought parts,
 // retry once. The retry's failure is final, so this can never loop.
-import { ApiError } from "../server/errors";
+import { ApiError } from "../core/errors";
 import type { GeminiRequest } from "../upstream/types";
 import { withoutSignatures } from "./request";
 import { isSignatureError, type Family } from "./signature";

@@ -1,7 +1,7 @@
 // Anthropic Messages request → Gemini GenerateContent request (pure). Every client field is mapped
 // or rejected with a 400 naming it; nothing is silently dropped except thinking that the target
 // model could not verify (see signature.ts).
-import { badRequest } from "../server/errors";
+import { badRequest } from "../core/errors";
 import { SKIP_SIGNATURE, upstreamToolName } from "../shared/function-calls";
 import { parseDataUri, type InlineData } from "../shared/media";
 import type { RemoteSource } from "../shared/remote";

@@ -3,7 +3,7 @@
 // ignored: the app's auth reads both x-api-key and Authorization: Bearer.
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../server/context";
-import { errorBody, type ApiError } from "../server/errors";
+import { errorBody, type ApiError } from "../core/errors";
 import { upstreamToolName } from "../shared/function-calls";
 import { fetchRemote, type RemoteSource } from "../shared/remote";
 import { randomId, servedHeaders } from "../shared/reply";

@@ -1,7 +1,7 @@
 // Upstream Gemini chunks → the Anthropic Messages event sequence (pure, stateful). One translator
 // per response: push() each chunk as it arrives, end() once upstream is done. The non-stream
 // response is built from the same events (response.ts), so both paths agree by construction.
-import { ApiError } from "../server/errors";
+import { ApiError } from "../core/errors";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
 import { isFiltered, tokenCounts } from "../shared/answer";
 import { restoreArgTypes } from "../shared/json-schema";

@@ -1,5 +1,5 @@
 // Anthropic tools and tool_choice → Gemini functionDeclarations and toolConfig (pure).
-import { badRequest } from "../server/errors";
+import { badRequest } from "../core/errors";
 import { upstreamToolName } from "../shared/function-calls";
 import { cleanSchema } from "../shared/json-schema";
 import type { AnyMessagesRequest } from "./schemas";

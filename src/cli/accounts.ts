@@ -1,12 +1,12 @@
 // `switchyard accounts …` (CONTRACT §2). Results go to stdout, progress and errors to stderr.
 // Exit codes: 0 ok, 1 runtime failure (e.g. a token Google refused), 2 usage error.
 import type { Config } from "../config/schema";
-import type { Logger } from "../server/log";
+import type { Logger } from "../core/log";
 import { openPool, type Pool } from "../pool/index";
-import type { AccountView } from "../pool/types";
-import { importTokens, ImportSourceError, readImportSource, type ImportSummary } from "../pool/import";
-import { LOGIN_TIMEOUT_MS, runLogin, tryOpenBrowser } from "../pool/login";
-import { writeFileAtomicSync } from "../shared/atomic";
+import type { AccountView } from "../accounts/types";
+import { importTokens, ImportSourceError, readImportSource, type ImportSummary } from "../accounts/import";
+import { LOGIN_TIMEOUT_MS, runLogin, tryOpenBrowser } from "../accounts/login";
+import { writeFileAtomicSync } from "../core/atomic";
 import { accountsTable } from "./table";
 
 export interface AccountsEnv {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureDataDir, loadConfig, type Flags } from "../config/load";
-import { createLogger } from "../server/log";
+import { createLogger } from "../core/log";
 import { startGateway } from "../server/start";
 import { startSimulator } from "../simulator/index";
 import { untilSignal } from "./serve";

@@ -1,7 +1,7 @@
 // `switchyard models [--json]`: what Google serves the pool today (the catalogue the accounts
 // reported), Google's recommendations and the forwarding rules in force. Reads the data dir only.
 import type { Config } from "../config/schema";
-import type { Logger } from "../server/log";
+import type { Logger } from "../core/log";
 import { UsageError } from "./args";
 import { renderTable } from "./table";
 

@@ -1,6 +1,6 @@
 // `switchyard serve`: run the gateway until SIGTERM/SIGINT.
 import { ensureDataDir, generateApiKey, loadConfig, type Flags } from "../config/load";
-import { createLogger } from "../server/log";
+import { createLogger } from "../core/log";
 import { startGateway, type Gateway } from "../server/start";
 import { effectiveMode } from "../server/auth";
 import { VERSION } from "../version";

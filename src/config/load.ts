@@ -4,8 +4,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigSchema, type Config } from "./schema";
-import { writeFileAtomic } from "../shared/atomic";
-import { describeExpected } from "../server/validation";
+import { writeFileAtomic } from "../core/atomic";
+import { describeExpected } from "../core/validation";
 
 /** A problem the user must fix; the CLI prints it and exits 2. */
 export class ConfigError extends Error {

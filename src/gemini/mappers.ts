@@ -1,7 +1,7 @@
 // Pure mappers for the Gemini-native surface: path parsing, snake_case → camelCase request
 // normalisation, session keys, the model list and the stream frames.
 import { stripModelsPrefix, type ModelInfo } from "../models/catalog";
-import { ApiError, badRequest, errorBody } from "../server/errors";
+import { ApiError, badRequest, errorBody } from "../core/errors";
 import { sessionFromConversation } from "../shared/session";
 import type { GeminiContent, GeminiRequest, GeminiResponse } from "../upstream/types";
 

@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import { stripModelsPrefix } from "../models/catalog";
 import type { AppContext } from "../server/context";
-import { ApiError, badRequest } from "../server/errors";
+import { ApiError, badRequest } from "../core/errors";
 import { servedHeaders } from "../shared/reply";
 import { explicitSession } from "../shared/session";
 import type { GenerateArgs } from "../upstream/types";

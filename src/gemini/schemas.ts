@@ -2,7 +2,7 @@
 // many optional fields we pass through) after snake_case → camelCase normalisation.
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { Type as T, type TSchema } from "@sinclair/typebox";
-import { validationToApiError } from "../server/validation";
+import { validationToApiError } from "../core/validation";
 
 const Obj = (description?: string) => T.Object({}, { additionalProperties: true, description });
 

@@ -1,6 +1,6 @@
 // streamGenerateContent responses: SSE (`alt=sse`) or Google's incrementally written JSON array.
 import type { AppContext } from "../server/context";
-import type { ApiError } from "../server/errors";
+import type { ApiError } from "../core/errors";
 import { servedHeaders } from "../shared/reply";
 import { SSE_HEADERS, streamingResponse, within } from "../shared/stream";
 import type { GenerateArgs, StreamResult } from "../upstream/types";

@@ -2,7 +2,7 @@
 // own), merged in order; the images that came back are returned even when some calls failed.
 import { isImageModel } from "../models/catalog";
 import type { AppContext } from "../server/context";
-import { ApiError, badRequest, toApiError } from "../server/errors";
+import { ApiError, badRequest, toApiError } from "../core/errors";
 import type { GeminiPart, GeminiRequest, GeminiUsage } from "../upstream/types";
 import { sniffImageType } from "../shared/media";
 import { servedHeaders } from "../shared/reply";

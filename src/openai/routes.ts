@@ -2,9 +2,9 @@
 import { Elysia, t } from "elysia";
 import { isClaudeModel } from "../models/catalog";
 import type { AppContext } from "../server/context";
-import { ApiError, errorResponse } from "../server/errors";
-import { anthropicModels, anthropicPage, isAnthropicClient } from "./anthropic-models";
-import { handleChat } from "./chat-handler";
+import { ApiError, errorResponse } from "../core/errors";
+import { anthropicModels, anthropicPage, isAnthropicClient } from "../anthropic/models";
+import { handleChat } from "./handler";
 import { handleImageEdit, handleImageGeneration, type ImageEditBody } from "./images-handler";
 import { ChatRequest, ImagesRequest } from "./schemas";
 import { ToolCallMemory } from "./tool-memory";

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Config } from "../config/schema";
 import type { Flags } from "../config/load";
 import { UsageError } from "../cli/args";
-import { writeFileAtomicSync } from "../shared/atomic";
+import { writeFileAtomicSync } from "../core/atomic";
 
 export interface ServiceSpec {
   /** argv that starts the server, absolute paths only */

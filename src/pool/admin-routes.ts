@@ -3,12 +3,12 @@
 // the export does, and it is marked no-store.
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../server/context";
-import { ApiError, badRequest } from "../server/errors";
+import { ApiError, badRequest } from "../core/errors";
 import type { Pool } from "./index";
-import { exchangeCode, OAuthError } from "./oauth";
-import { PoolError } from "./types";
-import { importTokens, parseImportText, safeReason } from "./import";
-import { CALLBACK_PATH, htmlPage, parsePastedInput, PendingLogins } from "./login";
+import { exchangeCode, OAuthError } from "../accounts/oauth";
+import { PoolError } from "../accounts/types";
+import { importTokens, parseImportText, safeReason } from "../accounts/import";
+import { CALLBACK_PATH, htmlPage, parsePastedInput, PendingLogins } from "../accounts/login";
 
 const detail = (summary: string, description?: string) => ({ tags: ["Admin"], summary, description });
 

@@ -3,23 +3,23 @@
 import type { Config } from "../config/schema";
 import { ModelCatalog, type Lineup, type ModelInfo, type ModelSource } from "../models/catalog";
 import type { PoolStatus } from "../server/context";
-import type { Logger } from "../server/log";
-import type { Metrics } from "../server/metrics";
+import type { Logger } from "../core/log";
+import type { Metrics } from "../core/metrics";
 import { UpstreamClient } from "../upstream/client";
 import { ClientIdentity } from "../upstream/identity";
 import type { Gateway } from "../upstream/types";
-import { PoolGateway } from "./dispatch";
-import { fetchUserInfo, refreshAccessToken } from "./oauth";
-import { Ledger } from "./ledger";
-import { applyReport, fetchQuota } from "./quota";
-import { Scheduler, isEligible } from "./scheduler";
-import { AccountStore, newAccountId, type StoreDoc } from "./store";
-import { TokenManager } from "./tokens";
-import { Upkeep } from "./upkeep";
-import { PoolError, viewOf, type Account, type AccountView } from "./types";
+import { PoolGateway } from "../gateway/gateway";
+import { fetchUserInfo, refreshAccessToken } from "../accounts/oauth";
+import { Ledger } from "../scheduling/ledger";
+import { applyReport, fetchQuota } from "../accounts/quota";
+import { Scheduler, isEligible } from "../scheduling/scheduler";
+import { AccountStore, newAccountId, type StoreDoc } from "../accounts/store";
+import { TokenManager } from "../accounts/tokens";
+import { Upkeep } from "../accounts/upkeep";
+import { PoolError, viewOf, type Account, type AccountView } from "../accounts/types";
 
-export { PoolError, type AccountView } from "./types";
-export { OAuthError, exchangeCode, fetchUserInfo, refreshAccessToken } from "./oauth";
+export { PoolError, type AccountView } from "../accounts/types";
+export { OAuthError, exchangeCode, fetchUserInfo, refreshAccessToken } from "../accounts/oauth";
 
 export interface PoolOptions {
   config: Config;

@@ -4,11 +4,11 @@
 import { Elysia, type AnyElysia } from "elysia";
 import { Gauge } from "prom-client";
 import type { AppContext } from "./context";
-import { ApiError, errorResponse, familyOf, toApiError } from "./errors";
+import { ApiError, errorResponse, familyOf, toApiError } from "../core/errors";
 import { checkAuth } from "./auth";
 import { docs } from "./docs";
 import { operationsRoutes } from "./health";
-import { validationToApiError } from "./validation";
+import { validationToApiError } from "../core/validation";
 import { observeStream } from "../shared/stream";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {

@@ -2,7 +2,7 @@
 // request with a bad body gets 401, not 400.
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { Config } from "../config/schema";
-import { ApiError } from "./errors";
+import { ApiError } from "../core/errors";
 
 export type AuthMode = Config["auth"]["mode"];
 

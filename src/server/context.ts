@@ -3,8 +3,8 @@ import type { Config } from "../config/schema";
 import type { ModelCatalog } from "../models/catalog";
 import type { IdentityInfo } from "../upstream/identity";
 import type { Gateway } from "../upstream/types";
-import type { Logger } from "./log";
-import type { Metrics } from "./metrics";
+import type { Logger } from "../core/log";
+import type { Metrics } from "../core/metrics";
 
 /** The part of the account pool the server shell needs (health, shutdown). */
 export interface PoolStatus {

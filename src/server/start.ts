@@ -9,8 +9,8 @@ import { anthropicRoutes } from "../anthropic/routes";
 import type { AppContext } from "./context";
 import { buildApp, createHandler, registerPoolMetrics } from "./app";
 import { listen, type Listener } from "./listen";
-import type { Logger } from "./log";
-import { createMetrics } from "./metrics";
+import type { Logger } from "../core/log";
+import { createMetrics } from "../core/metrics";
 
 export interface Gateway {
   ctx: AppContext;

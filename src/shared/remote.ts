@@ -3,7 +3,7 @@
 // included; a size cap and a timeout; the content type must fit the kind. Never reads files.
 // I/O lives here, not in the mappers: the routes fetch first and hand the results in.
 import type { Config } from "../config/schema";
-import { ApiError, badRequest } from "../server/errors";
+import { ApiError, badRequest } from "../core/errors";
 import { sniffImageType, type InlineData } from "./media";
 
 export type RemoteRules = Pick<Config["openai"], "fetchRemoteImages" | "remoteImageMaxBytes" | "remoteImageTimeoutMs">;

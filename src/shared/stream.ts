@@ -2,7 +2,7 @@
 // arrive, a keep-alive frame is written after `keepAliveMs` of silence, a failure after the first
 // byte becomes one final error frame (never a silent cut), and a client disconnect stops the source
 // (which cancels the upstream request). observeStream lets the server see when such a body ends.
-import { toApiError, type ApiError } from "../server/errors";
+import { toApiError, type ApiError } from "../core/errors";
 
 export interface StreamOptions {
   frames: AsyncIterable<string>;

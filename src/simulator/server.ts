@@ -1,6 +1,6 @@
 // The HTTP front: routes Google's URLs (and the Antigravity updater's) to the handlers, renders thrown
 // HttpErrors, and records every upstream call (not /_sim/… control calls) in the request log.
-import type { Logger } from "../server/log";
+import type { Logger } from "../core/log";
 import type { Call } from "./call";
 import { control } from "./control";
 import { googleError, HttpError, json } from "./errors";

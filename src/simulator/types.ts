@@ -1,6 +1,6 @@
 // Public shapes of the simulator (the Simulator API in the team brief).
 import type { GeminiRequest } from "../upstream/types";
-import type { Logger } from "../server/log";
+import type { Logger } from "../core/log";
 
 export interface SimulatorOptions {
   /** 0 (default) = a free port */

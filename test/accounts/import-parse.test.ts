@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dedupe, importTokens, maskToken, parseImportText, readImportSource, safeReason } from "../../src/pool/import";
+import { dedupe, importTokens, maskToken, parseImportText, readImportSource, safeReason } from "../../src/accounts/import";
 
 const A = "1//0gAAAAAAAAAAAAAAAAAAAAAAAAAAAA-aaaa_bbbb";
 const B = "1//0gBBBBBBBBBBBBBBBBBBBBBBBBBBBB-cccc_dddd";

@@ -1,7 +1,7 @@
 // PKCE, state, authorize URL and pasted-input parsing (pure).
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { buildAuthUrl, createPkce, newState, OAUTH_SCOPES, parsePastedInput, PendingLogins, pkceChallenge } from "../../src/pool/login";
+import { buildAuthUrl, createPkce, newState, OAUTH_SCOPES, parsePastedInput, PendingLogins, pkceChallenge } from "../../src/accounts/login";
 
 describe("PKCE and state", () => {
   test("RFC 7636 appendix B test vector", () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator, type SimAccount } from "../../src/simulator/index";
 import type { Config } from "../../src/config/schema";
 import { tempDir } from "../helpers/util";
-import { cli, configFor, typedInput, waitFor } from "./helpers";
+import { cli, configFor, typedInput, waitFor } from "../helpers/accounts";
 
 let sim: Simulator;
 let config: Config;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { startStack, type Stack } from "../helpers/stack";
-import { ApiError, errorBody } from "../../src/server/errors";
+import { ApiError, errorBody } from "../../src/core/errors";
 
 let stack: Stack;
 let client: Anthropic;

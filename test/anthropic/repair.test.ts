@@ -1,7 +1,7 @@
 // The signature repair retries once and only once, and only for signature errors.
 import { describe, expect, test } from "bun:test";
 import { withSignatureRepair } from "../../src/anthropic/repair";
-import { ApiError } from "../../src/server/errors";
+import { ApiError } from "../../src/core/errors";
 import type { GeminiRequest } from "../../src/upstream/types";
 
 const SIG = "q".repeat(60);

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { toGeminiRequest, urlSources, withoutSignatures, type MapOptions } from "../../src/anthropic/request";
 import { signToolId, tagSignature } from "../../src/anthropic/signature";
 import { SKIP_SIGNATURE, upstreamToolName } from "../../src/shared/function-calls";
-import { ApiError } from "../../src/server/errors";
+import { ApiError } from "../../src/core/errors";
 
 const SIG = "s".repeat(60);
 const claudeSig = tagSignature("claude", "thought", SIG);

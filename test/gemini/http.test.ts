@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { startStack, type Stack } from "../helpers/stack";
 import { userText } from "../helpers/util";
-import { partsText, post, sseData, sseEvents } from "./util";
+import { partsText, post, sseData, sseEvents } from "../helpers/gemini";
 
 let stack: Stack;
 

@@ -12,7 +12,7 @@ import {
   toGeminiModel,
 } from "../../src/gemini/mappers";
 import { check, CountTokensRequest, GenerateContentRequest } from "../../src/gemini/schemas";
-import { ApiError } from "../../src/server/errors";
+import { ApiError } from "../../src/core/errors";
 
 const thrown = (f: () => unknown): ApiError => {
   try {

@@ -4,8 +4,8 @@ import { validateConfig } from "../../src/config/load";
 import { ModelCatalog } from "../../src/models/catalog";
 import type { AppContext } from "../../src/server/context";
 import { ClientIdentity } from "../../src/upstream/identity";
-import { silentLogger } from "../../src/server/log";
-import { createMetrics } from "../../src/server/metrics";
+import { silentLogger } from "../../src/core/log";
+import { createMetrics } from "../../src/core/metrics";
 import type { Gateway } from "../../src/upstream/types";
 
 export function scriptedContext(gateway: Gateway, config: Record<string, unknown> = {}): AppContext {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../../src/config/schema";
 import { deepMerge, validateConfig } from "../../src/config/load";
-import { createLogger, type Level } from "../../src/server/log";
+import { createLogger, type Level } from "../../src/core/log";
 import { startGateway, type Gateway } from "../../src/server/start";
 import { startSimulator, type Simulator, type SimAccount, type SimAccountSpec } from "../../src/simulator/index";
 import type { AppContext } from "../../src/server/context";

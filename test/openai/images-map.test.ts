@@ -10,7 +10,7 @@ import {
   noImageReason,
   parseImageModel,
 } from "../../src/openai/images";
-import { SEED_SIZES } from "./seed-sizes";
+import { SEED_SIZES } from "../helpers/seed-sizes";
 
 // seed 000's table, row by row, plus the other OpenAI sizes clients send
 const SIZES: [string | undefined, string | undefined][] = [

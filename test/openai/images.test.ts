@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI, { toFile } from "openai";
 import { startStack, type Stack } from "../helpers/stack";
-import { SEED_SIZES } from "./seed-sizes";
+import { SEED_SIZES } from "../helpers/seed-sizes";
 
 let stack: Stack;
 let client: OpenAI;

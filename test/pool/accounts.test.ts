@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { exchangeCode, fetchUserInfo, OAuthError, PoolError } from "../../src/pool";
 import { until, userText } from "../helpers/util";
-import { startRig, type Rig } from "./helpers";
+import { startRig, type Rig } from "../helpers/pool";
 
 let rig: Rig | undefined;
 afterEach(async () => {

@@ -1,6 +1,6 @@
 // observeStream: passes a streamingResponse body through chunk by chunk and reports how it ended.
 import { describe, expect, test } from "bun:test";
-import { ApiError } from "../../src/server/errors";
+import { ApiError } from "../../src/core/errors";
 import { observeStream, streamingResponse, type StreamOutcome } from "../../src/shared/stream";
 
 const dec = new TextDecoder();

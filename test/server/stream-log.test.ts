@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deepMerge, validateConfig } from "../../src/config/load";
-import { createLogger } from "../../src/server/log";
+import { createLogger } from "../../src/core/log";
 import { startGateway, type Gateway } from "../../src/server/start";
 import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { CHUNK_GAP_MS } from "../../src/simulator/generate";

@@ -1,7 +1,7 @@
 // The one remote fetcher (OpenAI image_url, Anthropic url sources): a real local HTTP server plays
 // the host. Every refusal is a 400 naming the client's field and saying why.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ApiError } from "../../src/server/errors";
+import { ApiError } from "../../src/core/errors";
 import { fetchRemote, type RemoteKind, type RemoteRules, type RemoteSource } from "../../src/shared/remote";
 
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, SIM_MODELS, type Simulator } from "../../src/simulator";
-import { accessToken, envelope, userText, v1 } from "./util";
+import { accessToken, envelope, userText, v1 } from "../helpers/simulator";
 
 let sim: Simulator;
 beforeAll(async () => {

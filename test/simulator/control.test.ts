@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/simulator";
 import { LOG_LIMIT, SimState } from "../../src/simulator/state";
-import { CLIENT_ID, envelope, userText, v1 } from "./util";
+import { CLIENT_ID, envelope, userText, v1 } from "../helpers/simulator";
 
 let sim: Simulator;
 beforeAll(async () => {

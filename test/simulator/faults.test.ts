@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type SimAccount, type Simulator } from "../../src/simulator";
-import { accessToken, CLIENT_ID, envelope, userText, v1 } from "./util";
+import { accessToken, CLIENT_ID, envelope, userText, v1 } from "../helpers/simulator";
 
 let sim: Simulator;
 let acc: SimAccount;

@@ -2,7 +2,7 @@
 // announces the latest version, and the Claude Agent SDK prompt that gets a bare 429.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { GATE_NOTICES, startSimulator, type SimAccount, type Simulator } from "../../src/simulator";
-import { accessToken, envelope, GENERATE_MODES, generateIn, texts, userText, v1 } from "./util";
+import { accessToken, envelope, GENERATE_MODES, generateIn, texts, userText, v1 } from "../helpers/simulator";
 
 let sim: Simulator;
 let acc: SimAccount;

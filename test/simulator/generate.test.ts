@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, SUPPORTED_SCHEMA_KEYS, type SimAccount, type Simulator } from "../../src/simulator";
-import { accessToken, envelope, texts, userText, v1 } from "./util";
+import { accessToken, envelope, texts, userText, v1 } from "../helpers/simulator";
 
 let sim: Simulator;
 let acc: SimAccount;

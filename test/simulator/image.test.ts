@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { inflateSync } from "node:zlib";
 import { startSimulator, type SimAccount, type Simulator } from "../../src/simulator";
 import { encodePng, imageDims } from "../../src/simulator/png";
-import { accessToken, envelope, userText, v1 } from "./util";
+import { accessToken, envelope, userText, v1 } from "../helpers/simulator";
 
 /** a minimal PNG reader: checks signature, chunk CRCs, IHDR and that IDAT inflates to the right size */
 function readPng(bytes: Uint8Array) {

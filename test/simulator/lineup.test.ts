@@ -2,7 +2,7 @@
 // fetchAvailableModels reports, and per-account model lists.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RETIRED_MODELS, SIM_MODELS, startSimulator, type SimAccount, type Simulator } from "../../src/simulator";
-import { accessToken, envelope, GENERATE_MODES, generateIn, texts, userText, v1 } from "./util";
+import { accessToken, envelope, GENERATE_MODES, generateIn, texts, userText, v1 } from "../helpers/simulator";
 
 let sim: Simulator;
 let acc: SimAccount;

@@ -2,7 +2,7 @@
 // unary answers that come without thinking.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type SimAccount, type Simulator } from "../../src/simulator";
-import { accessToken, envelope, GENERATE_MODES, generateIn, texts, userText, v1 } from "./util";
+import { accessToken, envelope, GENERATE_MODES, generateIn, texts, userText, v1 } from "../helpers/simulator";
 
 let sim: Simulator;
 let acc: SimAccount;

@@ -3,12 +3,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { AccountStore, STORE_FILE, type StoreDoc } from "../../src/pool/store";
-import { PoolError, type Account } from "../../src/pool/types";
+import { AccountStore, STORE_FILE, type StoreDoc } from "../../src/accounts/store";
+import { PoolError, type Account } from "../../src/accounts/types";
 import { tempDir } from "../helpers/util";
 
 const BUN = process.execPath;
-const STORE_TS = resolve(import.meta.dir, "../../src/pool/store.ts");
+const STORE_TS = resolve(import.meta.dir, "../../src/accounts/store.ts");
 
 function account(id: string, extra: Partial<Account> = {}): Account {
   return { id, email: `${id}@x.com`, refreshToken: `1//rt-${id}`, state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: Date.now(), ...extra };

@@ -1,8 +1,8 @@
 // The pool through the real HTTP gateway (the lead's stack): rotation and X-Account-Email, the 429
 // with Retry-After when everyone is cooling, Google's errors forwarded, streams, CLI edits.
 import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
-import { openPool } from "../../src/pool";
-import { silentLogger } from "../../src/server/log";
+import { openPool } from "../../src/pool/index";
+import { silentLogger } from "../../src/core/log";
 import { startStack, type Stack } from "../helpers/stack";
 import { until } from "../helpers/util";
 

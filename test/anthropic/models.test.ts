@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { startStack, type Stack } from "../helpers/stack";
-import { anthropicPage, type AnthropicModel } from "../../src/openai/anthropic-models";
+import { anthropicPage, type AnthropicModel } from "../../src/anthropic/models";
 
 let st: Stack;
 let client: Anthropic;

@@ -1,7 +1,7 @@
 // The /admin API over HTTP through the lead's stack (real gateway, real simulator, real pool).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startStack, type Stack } from "../helpers/stack";
-import { cli } from "./helpers";
+import { cli } from "../helpers/accounts";
 
 let stack: Stack;
 const BOGUS = "1//0gBogusTokenNobodyIssued_abcdefghijklmnop";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { startSimulator, type Simulator, type SimAccount } from "../../src/simulator/index";
 import type { Config } from "../../src/config/schema";
 import { tempDir } from "../helpers/util";
-import { cli, configFor } from "./helpers";
+import { cli, configFor } from "../helpers/accounts";
 
 let sim: Simulator;
 let config: Config;

@@ -1,7 +1,7 @@
 // OpenAI Chat Completions request → Gemini GenerateContentRequest. Pure apart from reading the tool-call
 // memory (signatures upstream attached to earlier tool calls). Remote images are fetched by the route
 // beforehand and handed in; local paths are never read.
-import { badRequest } from "../server/errors";
+import { badRequest } from "../core/errors";
 import { SKIP_SIGNATURE, upstreamToolName } from "../shared/function-calls";
 import { cleanSchema } from "../shared/json-schema";
 import { parseDataUri, type InlineData } from "../shared/media";

@@ -5,7 +5,7 @@
 // model (whole percent), ties to the least recently used. One pick is O(accounts) at worst; usually
 // O(1) (sticky hit, round-robin, quota-first with its index).
 import { SessionTable } from "./sessions";
-import type { Account } from "./types";
+import type { Account } from "../accounts/types";
 
 export { SessionTable } from "./sessions";
 

@@ -2,7 +2,7 @@
 // (200 concurrent requests on a cold account make exactly one token call). A revoked refresh token
 // (invalid_grant) disables the account with Google's reason.
 import type { Config } from "../config/schema";
-import type { Logger } from "../server/log";
+import type { Logger } from "../core/log";
 import { OAuthError, refreshAccessToken } from "./oauth";
 import type { AccountStore } from "./store";
 import { PoolError } from "./types";

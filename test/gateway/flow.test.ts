@@ -1,12 +1,12 @@
 // Tokens, scheduling modes, sessions, persistence and external edits, against the real simulator.
 import { afterEach, describe, expect, test } from "bun:test";
-import { openPool, type Pool } from "../../src/pool";
-import { AccountStore } from "../../src/pool/store";
-import { silentLogger } from "../../src/server/log";
-import { ApiError } from "../../src/server/errors";
-import { startSimulator, type SimAccount, type Simulator } from "../../src/simulator";
+import { openPool, type Pool } from "../../src/pool/index";
+import { AccountStore } from "../../src/accounts/store";
+import { silentLogger } from "../../src/core/log";
+import { ApiError } from "../../src/core/errors";
+import { startSimulator, type SimAccount, type Simulator } from "../../src/simulator/index";
 import { tempDir, until, userText } from "../helpers/util";
-import { simConfig, startRig, type Rig } from "./helpers";
+import { simConfig, startRig, type Rig } from "../helpers/pool";
 
 const M = "gemini-2.5-flash";
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { remoteImageSources, textParts, toGeminiRequest, type ChatMapOptions } from "../../src/openai/chat-request";
+import { remoteImageSources, textParts, toGeminiRequest, type ChatMapOptions } from "../../src/openai/request";
 import { parseImageModel } from "../../src/openai/images";
 import type { ChatRequest } from "../../src/openai/schemas";
 import { ToolCallMemory } from "../../src/openai/tool-memory";
 import { SKIP_SIGNATURE, upstreamToolName } from "../../src/shared/function-calls";
-import { ApiError } from "../../src/server/errors";
+import { ApiError } from "../../src/core/errors";
 
 const PNG = "iVBORw0KGgo=";
 const opts = (o: Partial<ChatMapOptions> = {}): ChatMapOptions => ({ upstreamModel: "gemini-2.5-flash", memory: new ToolCallMemory(), ...o });

@@ -1,14 +1,14 @@
 // POST /v1/chat/completions: map the request, call the gateway (unary or stream), map the answer.
 import { isClaudeModel, isImageModel } from "../models/catalog";
 import type { AppContext } from "../server/context";
-import { errorBody } from "../server/errors";
+import { errorBody } from "../core/errors";
 import { explicitSession, sessionFromConversation } from "../shared/session";
 import { sseFrame, SSE_HEADERS, streamingResponse } from "../shared/stream";
 import { fetchRemote } from "../shared/remote";
 import { servedHeaders } from "../shared/reply";
-import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./chat-request";
-import { newCompletionId, toChatCompletion } from "./chat-response";
-import { ChatStreamMapper } from "./chat-stream";
+import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./request";
+import { newCompletionId, toChatCompletion } from "./response";
+import { ChatStreamMapper } from "./stream";
 import { parseImageModel } from "./images";
 import type { ChatRequest } from "./schemas";
 import type { ToolCallMemory } from "./tool-memory";

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { AccountStore } from "../../src/pool/store";
-import { startSimulator, type Simulator } from "../../src/simulator";
+import { AccountStore } from "../../src/accounts/store";
+import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { tempDir } from "../helpers/util";
 
 const CHILD = resolve(import.meta.dir, "fixtures/crash-child.ts");

@@ -2,11 +2,11 @@
 import { Value } from "@sinclair/typebox/value";
 import { deepMerge } from "../../src/config/load";
 import { ConfigSchema, type Config } from "../../src/config/schema";
-import { openPool, type Pool, type PoolOptions } from "../../src/pool";
-import { createLogger, silentLogger, type Logger } from "../../src/server/log";
-import { startSimulator, type SimAccountSpec, type Simulator, type SimulatorOptions } from "../../src/simulator";
-import { simConfig as simUrls } from "../helpers/stack";
-import { tempDir, type DeepPartial } from "../helpers/util";
+import { openPool, type Pool, type PoolOptions } from "../../src/pool/index";
+import { createLogger, silentLogger, type Logger } from "../../src/core/log";
+import { startSimulator, type SimAccountSpec, type Simulator, type SimulatorOptions } from "../../src/simulator/index";
+import { simConfig as simUrls } from "./stack";
+import { tempDir, type DeepPartial } from "./util";
 
 export function makeConfig(over: DeepPartial<Config> = {}): Config {
   return deepMerge(Value.Default(ConfigSchema, {}) as Config, over) as Config;

@@ -1,5 +1,5 @@
 // Small helpers for the Gemini integration tests.
-import type { Stack } from "../helpers/stack";
+import type { Stack } from "./stack";
 
 export function post(stack: Stack, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(stack.url + path, {

@@ -1,7 +1,7 @@
 // The scheduler's pure core: eligibility, the three modes, session bindings, the "why nothing" message.
 import { describe, expect, test } from "bun:test";
-import { benchPick, explainNoAccount, isEligible, Scheduler, SessionTable, UNKNOWN_RESET_MS } from "../../src/pool/scheduler";
-import type { Account } from "../../src/pool/types";
+import { benchPick, explainNoAccount, isEligible, Scheduler, SessionTable, UNKNOWN_RESET_MS } from "../../src/scheduling/scheduler";
+import type { Account } from "../../src/accounts/types";
 
 const NOW = 1_800_000_000_000;
 const M = "gemini-2.5-flash";

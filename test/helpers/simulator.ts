@@ -1,5 +1,5 @@
 // Small helpers for the simulator tests: every call goes over real HTTP with fetch.
-import type { SimAccount, Simulator } from "../../src/simulator";
+import type { SimAccount, Simulator } from "../../src/simulator/index";
 
 export const CLIENT_ID = "test-client.apps.googleusercontent.com";
 

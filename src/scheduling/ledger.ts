@@ -1,10 +1,10 @@
 // What happened to each account at run time: successes and failures (hot counters, written to the
 // store on a timer), and the effects of failures (cooldowns and states, written at once).
-import type { Logger } from "../server/log";
+import type { Logger } from "../core/log";
 import type { Failure } from "../upstream/classify";
 import { effectOf, type Effect } from "./policy";
-import type { AccountStore, StoreDoc } from "./store";
-import type { Account } from "./types";
+import type { AccountStore, StoreDoc } from "../accounts/store";
+import type { Account } from "../accounts/types";
 
 /** consecutive failures of one class older than this no longer grow the backoff */
 const STRIKE_RESET_MS = 2 * 3_600_000;

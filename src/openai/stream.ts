@@ -1,9 +1,9 @@
 // Gemini stream chunks → OpenAI chat.completion.chunk objects. Stateful per response (tool-call
 // indexes, finish reasons, usage) but free of I/O: the route turns the chunks into SSE frames.
-import { ApiError } from "../server/errors";
+import { ApiError } from "../core/errors";
 import { blockReason } from "../shared/answer";
 import type { GeminiResponse, GeminiUsage } from "../upstream/types";
-import { chatUsage, finishReason, partText, signedThought, toolCallOf, type ResponseOptions } from "./chat-response";
+import { chatUsage, finishReason, partText, signedThought, toolCallOf, type ResponseOptions } from "./response";
 
 export interface ChunkOptions extends ResponseOptions {
   /** stream_options.include_usage: every chunk carries `usage: null`, a last chunk the totals */

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { chatUsage, finishReason, toChatCompletion, type ResponseOptions } from "../../src/openai/chat-response";
-import { ChatStreamMapper } from "../../src/openai/chat-stream";
+import { chatUsage, finishReason, toChatCompletion, type ResponseOptions } from "../../src/openai/response";
+import { ChatStreamMapper } from "../../src/openai/stream";
 import { ToolCallMemory } from "../../src/openai/tool-memory";
-import { ApiError } from "../../src/server/errors";
+import { ApiError } from "../../src/core/errors";
 import type { GeminiPart, GeminiResponse } from "../../src/upstream/types";
 
 const SIG = "s".repeat(60);

@@ -1,11 +1,11 @@
 // Each upstream error class against the real simulator over HTTP: which account serves, what
 // cooldown or state the failing account gets, whether the request rotated or went back to the client.
 import { afterEach, describe, expect, test } from "bun:test";
-import { ApiError } from "../../src/server/errors";
-import { createMetrics } from "../../src/server/metrics";
-import type { FaultSpec } from "../../src/simulator";
+import { ApiError } from "../../src/core/errors";
+import { createMetrics } from "../../src/core/metrics";
+import type { FaultSpec } from "../../src/simulator/index";
 import { userText } from "../helpers/util";
-import { memoryLogger, startRig, type Rig } from "./helpers";
+import { memoryLogger, startRig, type Rig } from "../helpers/pool";
 
 const M = "gemini-2.5-flash";
 const A = "a@x.com";

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { classify, googleError, type FailureClass } from "../../src/upstream/classify";
 import { durationInTextMs, parseDurationMs, parseRetryAfterMs } from "../../src/upstream/duration";
-import { effectOf, QUOTA_BACKOFF_MS, RATE_LIMIT_BACKOFF_MS } from "../../src/pool/policy";
+import { effectOf, QUOTA_BACKOFF_MS, RATE_LIMIT_BACKOFF_MS } from "../../src/scheduling/policy";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const info = (reason: string, metadata: Record<string, string> = {}) => ({ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "cloudcode-pa.googleapis.com", metadata });

@@ -1,7 +1,7 @@
 // Keeping accounts current: project (loadCodeAssist / onboarding), quota, ahead-of-expiry tokens.
 // Used by the Pool's API (add, refresh) and by its background timers.
 import type { Config } from "../config/schema";
-import type { Logger } from "../server/log";
+import type { Logger } from "../core/log";
 import type { Failure } from "../upstream/classify";
 import type { UpstreamClient } from "../upstream/client";
 import { resolveProject, type ProjectResult } from "./project";

@@ -5,9 +5,9 @@ import { randomUUID } from "node:crypto";
 import type { Config } from "../config/schema";
 import { isClaudeModel, isImageModel, type ModelCatalog } from "../models/catalog";
 import { fitRequest } from "../models/fit";
-import { ApiError } from "../server/errors";
-import type { Logger } from "../server/log";
-import type { Metrics } from "../server/metrics";
+import { ApiError } from "../core/errors";
+import type { Logger } from "../core/log";
+import type { Metrics } from "../core/metrics";
 import { classify, networkFailure, type Failure } from "../upstream/classify";
 import type { Outcome, UpstreamClient } from "../upstream/client";
 import { assembleStream, StreamAssembler } from "../upstream/assemble";
@@ -15,11 +15,11 @@ import type { ClientIdentity } from "../upstream/identity";
 import { mayBeNotice, noticeOf } from "../upstream/notices";
 import { sseEvents, unwrapResponse, StreamIdleTimeout } from "../upstream/sse";
 import type { CountResult, Gateway, GenerateArgs, GeminiRequest, GeminiResponse, StreamResult, UnaryResult } from "../upstream/types";
-import { OAuthError } from "./oauth";
-import { resetOf, type Effect } from "./policy";
-import { explainNoAccount, isEligible, type Scheduler } from "./scheduler";
-import type { TokenManager } from "./tokens";
-import type { Account } from "./types";
+import { OAuthError } from "../accounts/oauth";
+import { resetOf, type Effect } from "../scheduling/policy";
+import { explainNoAccount, isEligible, type Scheduler } from "../scheduling/scheduler";
+import type { TokenManager } from "../accounts/tokens";
+import type { Account } from "../accounts/types";
 
 /** What the dispatcher needs from the pool. */
 export interface Runtime {

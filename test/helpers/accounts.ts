@@ -3,8 +3,8 @@
 import { runAccounts } from "../../src/cli/accounts";
 import type { Config } from "../../src/config/schema";
 import { deepMerge, validateConfig } from "../../src/config/load";
-import { silentLogger } from "../../src/server/log";
-import { simConfig } from "../helpers/stack";
+import { silentLogger } from "../../src/core/log";
+import { simConfig } from "./stack";
 
 /** a config whose Google URLs point at the simulator */
 export function configFor(simUrl: string, extra: Record<string, unknown> = {}): Config {

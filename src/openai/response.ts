@@ -1,7 +1,7 @@
 // Gemini GenerateContentResponse → OpenAI chat.completion (and the pieces the stream mapper shares:
 // finish reasons, usage, tool calls, images as markdown). Pure apart from recording tool-call
 // signatures in the memory handed in.
-import { ApiError } from "../server/errors";
+import { ApiError } from "../core/errors";
 import { blockReason, isFiltered, tokenCounts } from "../shared/answer";
 import { restoreArgTypes } from "../shared/json-schema";
 import { markdownImage } from "../shared/media";
