@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// The switchyard command (CONTRACT §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+// The switchyard command (docs/contract.md §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import { parseArgs, noExtraArgs, USAGE, UsageError } from "./cli/args";
 import { ConfigError, ensureDataDir, loadConfig } from "./config/load";
 import { ListenError } from "./server/listen";

@@ -1,4 +1,4 @@
-// Bulk import of Google refresh tokens from the formats users already have (CONTRACT §2 `accounts import`):
+// Bulk import of Google refresh tokens from the formats users already have (docs/contract.md §2, `accounts import`):
 // our export, an Antigravity-Manager data dir / account files, a JSON array, or any text holding `1//…` tokens.
 // Parsing is pure; reading files and validating tokens (through the pool) are the two I/O edges.
 import { readdir, readFile, stat } from "node:fs/promises";

@@ -1,4 +1,4 @@
-// Google OAuth authorization-code flow with PKCE (S256) and `state` (upstream-protocol §5), for
+// Google OAuth authorization-code flow with PKCE (S256) and `state` (docs/upstream.md, "OAuth and project setup"), for
 // `accounts login` and the admin OAuth routes. The code arrives either on a loopback callback or pasted
 // by the user (headless servers, pain 7); whichever comes first wins.
 import { createHash, randomBytes } from "node:crypto";

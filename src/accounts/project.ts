@@ -1,4 +1,4 @@
-// Which Cloud Code project an account uses (upstream-protocol §6): loadCodeAssist; when it names no
+// Which Cloud Code project an account uses (docs/upstream.md, "OAuth and project setup"): loadCodeAssist; when it names no
 // project, onboard with onboardUser and poll the long-running operation. No shared fallback project.
 import type { Failure } from "../upstream/classify";
 import type { UpstreamClient } from "../upstream/client";

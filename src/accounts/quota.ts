@@ -1,4 +1,4 @@
-// Per-model quota and model catalogue from fetchAvailableModels (upstream-protocol §7). A model
+// Per-model quota and model catalogue from fetchAvailableModels (docs/upstream.md, "Quota and models"). A model
 // without quotaInfo is unknown (left out), never a made-up 100 %.
 import { isImageModel, type Lineup, type ModelInfo } from "../models/catalog";
 import type { Failure } from "../upstream/classify";

@@ -1,6 +1,6 @@
 // GET /v1/models in the Anthropic SDK's shape: the Anthropic and OpenAI APIs share the path, and
 // `anthropic-version` (sent by every Anthropic SDK) tells them apart.
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../protocol/context";
 
 export interface AnthropicModel {
   type: "model";

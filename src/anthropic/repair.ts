@@ -1,4 +1,4 @@
-// The one repair for a thinking-signature 400 (user pain 4): drop the signatures and thought parts,
+// The one repair for a thinking-signature 400 (a peer gateway's most reported failure): drop the signatures and thought parts,
 // retry once. The retry's failure is final, so this can never loop.
 import { ApiError } from "../core/errors";
 import type { GeminiRequest } from "../upstream/types";

@@ -2,9 +2,9 @@
 // or rejected with a 400 naming it; nothing is silently dropped except thinking that the target
 // model could not verify (see signature.ts).
 import { badRequest } from "../core/errors";
-import { SKIP_SIGNATURE, upstreamToolName } from "../shared/function-calls";
-import { parseDataUri, type InlineData } from "../shared/media";
-import type { RemoteSource } from "../shared/remote";
+import { SKIP_SIGNATURE, upstreamToolName } from "../protocol/function-calls";
+import { parseDataUri, type InlineData } from "../protocol/media";
+import type { RemoteSource } from "../protocol/remote";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
 import type { AnyMessagesRequest } from "./schemas";
 import { readSignature, splitToolId, type Family } from "./signature";

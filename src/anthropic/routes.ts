@@ -2,13 +2,13 @@
 // sends before anything else. Query strings (`?beta=true`) and anthropic-* headers are accepted and
 // ignored: the app's auth reads both x-api-key and Authorization: Bearer.
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../protocol/context";
 import { errorBody, type ApiError } from "../core/errors";
-import { upstreamToolName } from "../shared/function-calls";
-import { fetchRemote, type RemoteSource } from "../shared/remote";
-import { randomId, servedHeaders } from "../shared/reply";
-import { explicitSession, sessionFromConversation, sessionFromUser } from "../shared/session";
-import { SSE_HEADERS, sseFrame, streamingResponse, within } from "../shared/stream";
+import { upstreamToolName } from "../protocol/function-calls";
+import { fetchRemote, type RemoteSource } from "../protocol/remote";
+import { randomId, servedHeaders } from "../protocol/reply";
+import { explicitSession, sessionFromConversation, sessionFromUser } from "../protocol/session";
+import { SSE_HEADERS, sseFrame, streamingResponse, within } from "../protocol/stream";
 import type { Served, StreamResult } from "../upstream/types";
 import { VERSION } from "../version";
 import { toGeminiRequest, urlSources, type Mapped } from "./request";

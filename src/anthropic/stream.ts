@@ -3,10 +3,10 @@
 // response is built from the same events (response.ts), so both paths agree by construction.
 import { ApiError } from "../core/errors";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
-import { isFiltered, tokenCounts } from "../shared/answer";
-import { restoreArgTypes } from "../shared/json-schema";
-import { randomId } from "../shared/reply";
-import { markdownImage } from "../shared/media";
+import { isFiltered, tokenCounts } from "../protocol/answer";
+import { restoreArgTypes } from "../upstream/json-schema";
+import { randomId } from "../protocol/reply";
+import { markdownImage } from "../protocol/media";
 import { signToolId, tagSignature, type Family } from "./signature";
 
 export type AnthropicEvent = { type: string; [k: string]: unknown };

@@ -1,7 +1,7 @@
 // Anthropic tools and tool_choice → Gemini functionDeclarations and toolConfig (pure).
 import { badRequest } from "../core/errors";
-import { upstreamToolName } from "../shared/function-calls";
-import { cleanSchema } from "../shared/json-schema";
+import { upstreamToolName } from "../protocol/function-calls";
+import { cleanSchema } from "../upstream/json-schema";
 import type { AnyMessagesRequest } from "./schemas";
 
 export function mapTools(body: AnyMessagesRequest): { tools?: Record<string, unknown>[]; names: Set<string> } {

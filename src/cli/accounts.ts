@@ -1,4 +1,4 @@
-// `switchyard accounts …` (CONTRACT §2). Results go to stdout, progress and errors to stderr.
+// `switchyard accounts …` (docs/contract.md §2). Results go to stdout, progress and errors to stderr.
 // Exit codes: 0 ok, 1 runtime failure (e.g. a token Google refused), 2 usage error.
 import type { Config } from "../config/schema";
 import type { Logger } from "../core/log";

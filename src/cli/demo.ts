@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureDataDir, loadConfig, type Flags } from "../config/load";
 import { createLogger } from "../core/log";
-import { startGateway } from "../server/start";
+import { startServer } from "../server/start";
 import { startSimulator } from "../simulator/index";
 import { untilSignal } from "./serve";
 
@@ -28,7 +28,7 @@ export async function demo(flags: Flags): Promise<number> {
   const log = createLogger(loaded.config.log.level);
   let gw;
   try {
-    gw = await startGateway({ config: loaded.config, dataDir, log });
+    gw = await startServer({ config: loaded.config, dataDir, log });
   } catch (e) {
     await sim.stop();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// Resolves the configuration: flag > environment > config.json > default (CONTRACT §3).
+// Resolves the configuration: flag > environment > config.json > default (docs/contract.md §3).
 import { Value } from "@sinclair/typebox/value";
 import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -59,7 +59,7 @@ function intFrom(name: string, raw: string): number {
   return Number(raw);
 }
 
-/** env vars → a partial config object (CONTRACT §3 table) */
+/** env vars → a partial config object (docs/contract.md §3) */
 function fromEnv(env: NodeJS.ProcessEnv): Json {
   const o: Json = {};
   if (env.SWITCHYARD_HOST) set(o, ["server", "host"], env.SWITCHYARD_HOST);

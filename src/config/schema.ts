@@ -1,4 +1,4 @@
-// The configuration schema (CONTRACT §3). Every key has a default; unknown keys are rejected.
+// The configuration schema (docs/contract.md §3). Every key has a default; unknown keys are rejected.
 import { Type as T, type Static } from "@sinclair/typebox";
 import { DEFAULT_USER_AGENT, DEFAULT_VERSION_URL } from "../upstream/identity";
 

@@ -1,5 +1,5 @@
 // Crash-safe file replacement: temp file in the same folder, fsync, rename, fsync the folder.
-// (Bun.write is neither atomic nor fsynced; see spec/stack-notes.md "Persistence".)
+// (Bun.write is neither atomic nor fsynced; see docs/stack.md, "Persistence".)
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 

@@ -1,5 +1,5 @@
 // One error type for the whole gateway, rendered in the shape of the protocol the client speaks
-// (CONTRACT §7). Routes and the pool throw ApiError; the app's onError renders it.
+// (docs/contract.md §7). Routes and the pool throw ApiError; the app's onError renders it.
 
 export type Family = "gemini" | "openai" | "anthropic" | "plain";
 

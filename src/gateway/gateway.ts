@@ -1,11 +1,10 @@
 // The Gateway: the one door from a protocol route to Google. Maps the model, picks an account,
 // wraps the v1internal envelope, classifies failures, applies their effects, and retries on other
 // accounts until something reached the client (for a stream: until its first chunk was read).
-import { randomUUID } from "node:crypto";
 import type { Config } from "../config/schema";
 import { isClaudeModel, isImageModel, type ModelCatalog } from "../models/catalog";
 import { fitRequest } from "../models/fit";
-import { ApiError } from "../core/errors";
+import type { ApiError } from "../core/errors";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import { classify, networkFailure, type Failure } from "../upstream/classify";
@@ -13,10 +12,21 @@ import type { Outcome, UpstreamClient } from "../upstream/client";
 import { assembleStream, StreamAssembler } from "../upstream/assemble";
 import type { ClientIdentity } from "../upstream/identity";
 import { mayBeNotice, noticeOf } from "../upstream/notices";
-import { sseEvents, unwrapResponse, StreamIdleTimeout } from "../upstream/sse";
+import { sseEvents, unwrapResponse } from "../upstream/sse";
+import { buildEnvelope, countTokensBody, upstreamSessionId } from "../upstream/wire";
+import {
+  attemptsError,
+  clientError,
+  midStreamError,
+  noAccountError,
+  outdatedError,
+  requestRefusedError,
+  retiredError,
+  type FailureContext,
+} from "./errors";
 import type { CountResult, Gateway, GenerateArgs, GeminiRequest, GeminiResponse, StreamResult, UnaryResult } from "../upstream/types";
 import { OAuthError } from "../accounts/oauth";
-import { resetOf, type Effect } from "../scheduling/policy";
+import type { Effect } from "../scheduling/policy";
 import { explainNoAccount, isEligible, type Scheduler } from "../scheduling/scheduler";
 import type { TokenManager } from "../accounts/tokens";
 import type { Account } from "../accounts/types";
@@ -39,87 +49,6 @@ export interface Runtime {
   served(account: Account, model: string): void;
   /** apply a failure's effect (cooldown, state, counters) and return it */
   failed(account: Account, model: string, failure: Failure): Effect;
-}
-
-/** the envelope's userAgent field names the client family, not our HTTP User-Agent */
-const ENVELOPE_USER_AGENT = "antigravity";
-
-/** Stable upstream sessionId: same conversation → same id (prompt caching), never random per request. */
-function upstreamSessionId(sessionKey: string | undefined, accountId: string): string {
-  const h = new Bun.CryptoHasher("sha256");
-  h.update(sessionKey ?? `account:${accountId}`);
-  return "-" + BigInt("0x" + h.digest("hex").slice(0, 15)).toString();
-}
-
-export function buildEnvelope(model: string, project: string, requestType: string, request: GeminiRequest, sessionId: string) {
-  return {
-    model,
-    project,
-    requestId: `agent-${randomUUID()}`,
-    requestType,
-    userAgent: ENVELOPE_USER_AGENT,
-    request: { ...request, sessionId },
-  };
-}
-
-export function countTokensBody(model: string, request: GeminiRequest) {
-  const r: Record<string, unknown> = { model: `models/${model}`, contents: request.contents };
-  if (request.systemInstruction) r.systemInstruction = request.systemInstruction;
-  if (request.tools) r.tools = request.tools;
-  return { request: r };
-}
-
-const retryAfterOf = (f: Failure, now: number) => {
-  const at = resetOf(f, now);
-  return at === undefined ? undefined : Math.max(1, Math.ceil((at - now) / 1000));
-};
-
-/** What the client asked for and who answered: named in messages and the served-by headers. */
-export interface FailureContext {
-  /** the model name the client sent */
-  requested?: string;
-  /** the upstream model it was mapped to */
-  model?: string;
-  /** the last account tried, when one was */
-  accountEmail?: string;
-}
-
-/** x-mapped-model always, x-account-email when an account was tried (they also feed the request log) */
-export function failureHeaders(c: FailureContext): Record<string, string> | undefined {
-  const h: Record<string, string> = {};
-  if (c.model) h["x-mapped-model"] = c.model;
-  if (c.accountEmail) h["x-account-email"] = c.accountEmail;
-  return Object.keys(h).length ? h : undefined;
-}
-
-/** The client-facing error for an upstream failure we are not retrying. */
-export function clientError(f: Failure, now = Date.now(), c: FailureContext = {}): ApiError {
-  const base = { upstreamBody: f.body, reason: f.class, googleStatus: f.googleStatus, headers: failureHeaders(c) };
-  switch (f.class) {
-    case "not_found": {
-      // Gemini routes still get Google's own body (upstreamBody); the others get a hint what to send
-      const msg = c.model
-        ? `model "${c.requested ?? c.model}" is not served upstream (mapped to "${c.model}"); see GET /v1/models`
-        : f.message;
-      return new ApiError(404, msg, base);
-    }
-    case "invalid_request":
-      return new ApiError(f.status >= 400 && f.status < 500 ? f.status : 400, f.message, base);
-    case "quota_exhausted":
-    case "rate_limited":
-      return new ApiError(429, f.message, { ...base, retryAfter: retryAfterOf(f, now) ?? 1 });
-    case "capacity":
-      return new ApiError(503, f.message, { ...base, retryAfter: retryAfterOf(f, now) ?? 5 });
-    case "server_error":
-      return new ApiError(f.status >= 500 && f.status < 600 ? f.status : 502, f.message, base);
-    case "network":
-      return f.reason === "timeout"
-        ? new ApiError(504, f.message, { reason: "timeout", headers: base.headers })
-        : new ApiError(502, f.message, { reason: "network", headers: base.headers });
-    default:
-      // our account was refused (401/403): not the client's fault, so not a 401/403 for them
-      return new ApiError(502, `Google refused the account: ${f.message}`, { reason: f.class, headers: base.headers });
-  }
 }
 
 function isErrorEnvelope(v: unknown): boolean {
@@ -293,10 +222,7 @@ export class PoolGateway implements Gateway {
           if (signal?.aborted || abort.signal.aborted) throw e; // the client left: nobody's fault
           const f = networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds });
           this.report(account, model, "streamGenerateContent", f, "mid-stream");
-          const headers = failureHeaders(served);
-          throw e instanceof StreamIdleTimeout
-            ? new ApiError(504, `upstream stream stalled: ${e.message}`, { reason: "timeout", headers })
-            : new ApiError(502, `upstream stream interrupted: ${f.message}`, { reason: f.reason ?? "network", headers });
+          throw midStreamError(e, f, served);
         }
         if (next.done) return;
         if (isErrorEnvelope(next.value)) {
@@ -352,29 +278,15 @@ export class PoolGateway implements Gateway {
     return id.userAgent !== uaUsed;
   }
 
-  private outdated(f: Failure, uaUsed: string, c: FailureContext): ApiError {
+  /** logs the client-outdated advice at most once a minute */
+  private logOutdated(f: Failure, uaUsed: string) {
     const now = Date.now();
-    if (now - this.outdatedLoggedAt >= OUTDATED_LOG_MS) {
-      this.outdatedLoggedAt = now;
-      this.rt.log.error("Google turned away our client version; set upstream.clientVersion / SWITCHYARD_CLIENT_VERSION to the current Antigravity version", {
-        userAgent: uaUsed,
-        notice: f.message.slice(0, 200),
-        identity: this.rt.identity.info().source,
-      });
-    }
-    return new ApiError(
-      502,
-      `Google turned away the client version this gateway sent (User-Agent "${uaUsed}"): "${f.message}". ` +
-        `The operator can set the current Antigravity version with upstream.clientVersion or SWITCHYARD_CLIENT_VERSION.`,
-      { reason: "client_outdated", headers: failureHeaders(c) },
-    );
-  }
-
-  private retired(f: Failure, c: FailureContext, next?: string): ApiError {
-    const hint = next ? `; use "${next}"` : f.successor ? `; Google suggests ${f.successor}` : "";
-    return new ApiError(404, `model "${c.requested ?? c.model}" (upstream "${c.model}") is retired: "${f.message}"${hint} (see GET /v1/models)`, {
-      reason: "model_retired",
-      headers: failureHeaders(c),
+    if (now - this.outdatedLoggedAt < OUTDATED_LOG_MS) return;
+    this.outdatedLoggedAt = now;
+    this.rt.log.error("Google turned away our client version; set upstream.clientVersion / SWITCHYARD_CLIENT_VERSION to the current Antigravity version", {
+      userAgent: uaUsed,
+      notice: f.message.slice(0, 200),
+      identity: this.rt.identity.info().source,
     });
   }
 
@@ -448,7 +360,8 @@ export class PoolGateway implements Gateway {
           attempt--;
           continue;
         }
-        throw this.outdated(f, uaUsed, ctx(account));
+        this.logOutdated(f, uaUsed);
+        throw outdatedError(f, uaUsed, ctx(account));
       }
       if (f.class === "model_retired") {
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: f.class });
@@ -463,7 +376,7 @@ export class PoolGateway implements Gateway {
           attempt--;
           continue;
         }
-        throw this.retired(f, ctx(account), next);
+        throw retiredError(f, ctx(account), next);
       }
       if (f.class === "not_found" && this.otherListing(model, tried)) {
         this.report(account, model, method, { ...f, class: "model_not_served" }, "next account");
@@ -478,12 +391,7 @@ export class PoolGateway implements Gateway {
             accounts: [deferred.account.email, account.email],
           });
           deferred = undefined;
-          throw new ApiError(
-            429,
-            `Google refused this request with a detail-free 429 ("${f.message}") on two accounts in a row: the request itself is refused, ` +
-              `not the accounts' quota, so no account was cooled and it was not tried further.`,
-            { reason: "request_refused", googleStatus: f.googleStatus, headers: failureHeaders(ctx(account)) },
-          );
+          throw requestRefusedError(f, ctx(account));
         }
         deferred = { account, model, failure: f };
         continue;
@@ -499,17 +407,9 @@ export class PoolGateway implements Gateway {
   private exhausted(model: string, last: Failure | undefined, tried: number, c: FailureContext): ApiError {
     const now = Date.now();
     const accounts = this.rt.accounts();
-    if (!last || !accounts.some((a) => isEligible(a, model, now))) {
-      // x-account-email only when an account was actually tried (and then benched)
-      const why = explainNoAccount(accounts, model, now);
-      return new ApiError(why.status, why.message, { retryAfter: why.retryAfter, reason: why.reason, headers: failureHeaders(c) });
-    }
-    const err = clientError(last, now, c);
-    if (err.retryAfter !== undefined) {
-      // the attempts ran out, not the pool: another account can take a retry right away
-      return new ApiError(err.status, `${tried} accounts tried for ${model}; the last said: ${last.message}`, { ...err.options, retryAfter: 1 });
-    }
-    return err;
+    // x-account-email only when an account was actually tried (and then benched)
+    if (!last || !accounts.some((a) => isEligible(a, model, now))) return noAccountError(explainNoAccount(accounts, model, now), c);
+    return attemptsError(last, tried, c, now);
   }
 }
 

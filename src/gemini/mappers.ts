@@ -1,8 +1,8 @@
 // Pure mappers for the Gemini-native surface: path parsing, snake_case → camelCase request
-// normalisation, session keys, the model list and the stream frames.
+// normalisation, session keys and the stream frames.
 import { stripModelsPrefix, type ModelInfo } from "../models/catalog";
 import { ApiError, badRequest, errorBody } from "../core/errors";
-import { sessionFromConversation } from "../shared/session";
+import { sessionFromConversation } from "../protocol/session";
 import type { GeminiContent, GeminiRequest, GeminiResponse } from "../upstream/types";
 
 export const ACTIONS = ["generateContent", "streamGenerateContent", "countTokens"] as const;
@@ -90,7 +90,7 @@ export function countTokensRequest(body: Record<string, unknown>): GeminiRequest
   const c = camelizeKeys(body) as Record<string, unknown>;
   const inner = isPlainObject(c.generateContentRequest) ? c.generateContentRequest : c;
   const req = normalizeRequest(inner);
-  delete req.safetySettings; // upstream countTokens rejects it (upstream-protocol §2.2)
+  delete req.safetySettings; // upstream countTokens rejects it (docs/upstream.md, "countTokens")
   if (!Array.isArray(req.contents)) {
     const field = isPlainObject(c.generateContentRequest) ? "generateContentRequest.contents" : "contents";
     throw badRequest(`${field} is required and must be an array`, field);
@@ -109,66 +109,6 @@ const textOf = (c: GeminiContent | undefined) =>
 export function conversationSession(req: GeminiRequest): string | undefined {
   const firstUser = req.contents.find((c) => c && (c.role === "user" || c.role === undefined));
   return sessionFromConversation(textOf(req.systemInstruction) || undefined, textOf(firstUser) || undefined);
-}
-
-// ---- model list -------------------------------------------------------------------------------
-
-export interface GeminiModel {
-  name: string;
-  version: string;
-  displayName: string;
-  description: string;
-  inputTokenLimit?: number;
-  outputTokenLimit?: number;
-  supportedGenerationMethods: string[];
-  thinking?: boolean;
-}
-
-/** One catalogue entry in Gemini's shape; displayName is the bare id (what clients send back). */
-export function toGeminiModel(m: ModelInfo): GeminiModel {
-  const out: GeminiModel = {
-    name: `models/${m.id}`,
-    version: "001",
-    displayName: m.id,
-    description: m.description ?? (m.displayName && m.displayName !== m.id ? m.displayName : ""),
-    inputTokenLimit: m.inputTokenLimit,
-    outputTokenLimit: m.outputTokenLimit,
-    supportedGenerationMethods: ["generateContent", "streamGenerateContent", "countTokens"],
-  };
-  if (m.thinking) out.thinking = true;
-  return JSON.parse(JSON.stringify(out));
-}
-
-/** A configured alias as a list entry (clients may call it by that name). */
-export function aliasModel(name: string, target: string, base?: ModelInfo): ModelInfo {
-  return { ...base, id: name, displayName: name, description: `alias of ${target}` };
-}
-
-export const MAX_PAGE_SIZE = 1000;
-
-/** Paging over the list: no pageSize → everything; the token is an opaque offset. */
-export function pageModels<T>(items: T[], pageSize?: string, pageToken?: string): { page: T[]; nextPageToken?: string } {
-  let start = 0;
-  if (pageToken) {
-    const m = /^o(\d+)$/.exec(decodeToken(pageToken));
-    if (!m) throw badRequest("invalid pageToken", "pageToken");
-    start = Number(m[1]);
-  }
-  if (pageSize === undefined || pageSize === "") return { page: items.slice(start) };
-  const size = Number(pageSize);
-  if (!Number.isInteger(size) || size < 0) throw badRequest("pageSize must be a non-negative integer", "pageSize");
-  const n = size === 0 ? 50 : Math.min(size, MAX_PAGE_SIZE); // Google: 0 → server default
-  const page = items.slice(start, start + n);
-  return start + n < items.length ? { page, nextPageToken: encodeToken(`o${start + n}`) } : { page };
-}
-
-const encodeToken = (s: string) => Buffer.from(s).toString("base64url");
-function decodeToken(t: string): string {
-  try {
-    return Buffer.from(t, "base64url").toString("utf8");
-  } catch {
-    return "";
-  }
 }
 
 // ---- stream frames ----------------------------------------------------------------------------

@@ -1,61 +1,17 @@
 // Gemini-native routes (/v1beta/models…, and the /v1/models/{model}:{action} spelling some SDKs use).
 import { Elysia } from "elysia";
 import { stripModelsPrefix } from "../models/catalog";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../protocol/context";
 import { ApiError, badRequest } from "../core/errors";
-import { servedHeaders } from "../shared/reply";
-import { explicitSession } from "../shared/session";
+import { servedHeaders } from "../protocol/reply";
+import { explicitSession } from "../protocol/session";
 import type { GenerateArgs } from "../upstream/types";
-import {
-  ACTIONS,
-  aliasModel,
-  conversationSession,
-  countTokensRequest,
-  isAction,
-  normalizeRequest,
-  pageModels,
-  parseModelPath,
-  toGeminiModel,
-} from "./mappers";
+import { ACTIONS, conversationSession, countTokensRequest, isAction, normalizeRequest, parseModelPath } from "./mappers";
+import { geminiModel, geminiModelList } from "./models";
 import { check, CountTokensRequest, GenerateContentRequest, ListQuery, ModelActionBody, ModelActionQuery } from "./schemas";
 import { streamResponse } from "./stream";
 
 const detail = (summary: string, description: string) => ({ tags: ["Gemini"], summary, description });
-
-/** The catalogue plus configured exact aliases, as the Gemini list offers them. */
-function catalogue(ctx: AppContext) {
-  const models = ctx.catalog.list();
-  const ids = new Set(models.map((m) => m.id));
-  const aliases = ctx.catalog
-    .aliasNames()
-    .filter((a) => !ids.has(a))
-    .map((a) => {
-      const target = ctx.catalog.aliasTarget(a) ?? "";
-      return aliasModel(a, target, ctx.catalog.get(target));
-    });
-  return [...models, ...aliases];
-}
-
-/**
- * `{models, nextPageToken?}` in Gemini's shape. Exported because @google/genai 3.x lists models at
- * GET /v1/models (the OpenAI route): that route can answer Google clients with this.
- */
-export function geminiModelList(ctx: AppContext, query: { pageSize?: string; pageToken?: string }) {
-  const { page, nextPageToken } = pageModels(catalogue(ctx), query.pageSize, query.pageToken);
-  const models = page.map(toGeminiModel);
-  return nextPageToken ? { models, nextPageToken } : { models };
-}
-
-/** One model in Gemini's shape, or ApiError 404. */
-export function geminiModel(ctx: AppContext, id: string) {
-  const model = stripModelsPrefix(id);
-  const found = catalogue(ctx).find((m) => m.id === model);
-  if (!found) throw new ApiError(404, `models/${model} is not found`, { reason: "not_found" });
-  return toGeminiModel(found);
-}
-
-/** Google's SDKs identify themselves (x-goog-api-client) or send their key as x-goog-api-key. */
-export const isGoogleClient = (h: Headers) => h.has("x-goog-api-client") || h.has("x-goog-api-key");
 
 export function geminiRoutes(ctx: AppContext) {
   type Set = { headers: Record<string, string | number> };

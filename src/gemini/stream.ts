@@ -1,8 +1,8 @@
 // streamGenerateContent responses: SSE (`alt=sse`) or Google's incrementally written JSON array.
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../protocol/context";
 import type { ApiError } from "../core/errors";
-import { servedHeaders } from "../shared/reply";
-import { SSE_HEADERS, streamingResponse, within } from "../shared/stream";
+import { servedHeaders } from "../protocol/reply";
+import { SSE_HEADERS, streamingResponse, within } from "../protocol/stream";
 import type { GenerateArgs, StreamResult } from "../upstream/types";
 import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./mappers";
 

@@ -1,5 +1,5 @@
 // The last shaping of a request for the upstream model actually chosen, whatever the client protocol.
-import { cleanSchema } from "../shared/json-schema";
+import { cleanSchema } from "../upstream/json-schema";
 import type { GeminiRequest } from "../upstream/types";
 import type { ModelInfo } from "./catalog";
 import { claudeSchema } from "./claude-schema";

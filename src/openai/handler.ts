@@ -1,11 +1,11 @@
 // POST /v1/chat/completions: map the request, call the gateway (unary or stream), map the answer.
 import { isClaudeModel, isImageModel } from "../models/catalog";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../protocol/context";
 import { errorBody } from "../core/errors";
-import { explicitSession, sessionFromConversation } from "../shared/session";
-import { sseFrame, SSE_HEADERS, streamingResponse } from "../shared/stream";
-import { fetchRemote } from "../shared/remote";
-import { servedHeaders } from "../shared/reply";
+import { explicitSession, sessionFromConversation } from "../protocol/session";
+import { sseFrame, SSE_HEADERS, streamingResponse } from "../protocol/stream";
+import { fetchRemote } from "../protocol/remote";
+import { servedHeaders } from "../protocol/reply";
 import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./request";
 import { newCompletionId, toChatCompletion } from "./response";
 import { ChatStreamMapper } from "./stream";

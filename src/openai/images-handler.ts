@@ -1,11 +1,11 @@
 // POST /v1/images/generations and /v1/images/edits: n parallel upstream calls (each scheduled on its
 // own), merged in order; the images that came back are returned even when some calls failed.
 import { isImageModel } from "../models/catalog";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../protocol/context";
 import { ApiError, badRequest, toApiError } from "../core/errors";
 import type { GeminiPart, GeminiRequest, GeminiUsage } from "../upstream/types";
-import { sniffImageType } from "../shared/media";
-import { servedHeaders } from "../shared/reply";
+import { sniffImageType } from "../protocol/media";
+import { servedHeaders } from "../protocol/reply";
 import { imageConfigFor, imageRequest, imagesFromResponse, imagesUsage, noImageReason, parseImageModel, type ImageItem, type ImageModel } from "./images";
 import type { ImagesRequest } from "./schemas";
 

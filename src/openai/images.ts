@@ -1,7 +1,7 @@
-// OpenAI Images ↔ Gemini image models (seed 000): size → aspect ratio, quality → image size, model-name
+// OpenAI Images ↔ Gemini image models : size → aspect ratio, quality → image size, model-name
 // suffixes, the per-call Gemini request and the merged OpenAI answer. Pure functions.
-import { blockReason, isFiltered, tokenCounts } from "../shared/answer";
-import { dataUri } from "../shared/media";
+import { blockReason, isFiltered, tokenCounts } from "../protocol/answer";
+import { dataUri } from "../protocol/media";
 import type { GeminiPart, GeminiRequest, GeminiResponse, GeminiUsage } from "../upstream/types";
 
 /** the aspect ratios Gemini image models produce */

@@ -2,10 +2,10 @@
 // memory (signatures upstream attached to earlier tool calls). Remote images are fetched by the route
 // beforehand and handed in; local paths are never read.
 import { badRequest } from "../core/errors";
-import { SKIP_SIGNATURE, upstreamToolName } from "../shared/function-calls";
-import { cleanSchema } from "../shared/json-schema";
-import { parseDataUri, type InlineData } from "../shared/media";
-import type { RemoteSource } from "../shared/remote";
+import { SKIP_SIGNATURE, upstreamToolName } from "../protocol/function-calls";
+import { cleanSchema } from "../upstream/json-schema";
+import { parseDataUri, type InlineData } from "../protocol/media";
+import type { RemoteSource } from "../protocol/remote";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
 import { imageConfigFor, type ImageModel } from "./images";
 import type { ChatMessage, ChatRequest } from "./schemas";

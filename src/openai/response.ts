@@ -2,10 +2,10 @@
 // finish reasons, usage, tool calls, images as markdown). Pure apart from recording tool-call
 // signatures in the memory handed in.
 import { ApiError } from "../core/errors";
-import { blockReason, isFiltered, tokenCounts } from "../shared/answer";
-import { restoreArgTypes } from "../shared/json-schema";
-import { markdownImage } from "../shared/media";
-import { randomId } from "../shared/reply";
+import { blockReason, isFiltered, tokenCounts } from "../protocol/answer";
+import { restoreArgTypes } from "../upstream/json-schema";
+import { markdownImage } from "../protocol/media";
+import { randomId } from "../protocol/reply";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
 import type { ToolCallMemory } from "./tool-memory";
 

@@ -1,7 +1,7 @@
 // Gemini stream chunks → OpenAI chat.completion.chunk objects. Stateful per response (tool-call
 // indexes, finish reasons, usage) but free of I/O: the route turns the chunks into SSE frames.
 import { ApiError } from "../core/errors";
-import { blockReason } from "../shared/answer";
+import { blockReason } from "../protocol/answer";
 import type { GeminiResponse, GeminiUsage } from "../upstream/types";
 import { chatUsage, finishReason, partText, signedThought, toolCallOf, type ResponseOptions } from "./response";
 

@@ -2,7 +2,7 @@
 // background jobs of a running server (token and quota refresh, store watch, counter flush).
 import type { Config } from "../config/schema";
 import { ModelCatalog, type Lineup, type ModelInfo, type ModelSource } from "../models/catalog";
-import type { PoolStatus } from "../server/context";
+import type { PoolStatus } from "../protocol/context";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import { UpstreamClient } from "../upstream/client";
@@ -30,6 +30,8 @@ export interface PoolOptions {
   background?: boolean;
   /** the client identity sent upstream (a running server discovers its version); default: from config, no discovery */
   identity?: ClientIdentity;
+  /** the clock for the pool's own views and session expiry (tests inject one) */
+  now?: () => number;
   /** knobs for tests */
   internal?: { onboardPollMs?: number; onboardMaxPolls?: number; watchIntervalMs?: number; tokenSweepMs?: number };
 }
@@ -60,6 +62,7 @@ export class Pool implements PoolStatus, ModelSource {
   readonly catalog: ModelCatalog;
   readonly identity: ClientIdentity;
   private modelsGen = 0;
+  private readonly now: () => number;
   private tokens: TokenManager;
   private upkeep: Upkeep;
   private scheduler: Scheduler;
@@ -80,6 +83,7 @@ export class Pool implements PoolStatus, ModelSource {
   ) {
     this.config = opts.config;
     this.log = opts.log;
+    this.now = opts.now ?? Date.now;
     const s = opts.config.scheduling;
     this.scheduler = new Scheduler(s.mode, s.sessionTtlMinutes * 60_000, s.maxSessions);
     this.identity = opts.identity ?? new ClientIdentity({ ...opts.config.upstream, versionUrl: "" });
@@ -119,7 +123,7 @@ export class Pool implements PoolStatus, ModelSource {
     this.store.watch(this.opts.internal?.watchIntervalMs ?? 500);
     every(this.config.pool.flushIntervalSeconds * 1000, () => this.flushCounters());
     every(this.opts.internal?.tokenSweepMs ?? 30_000, () => this.upkeep.refreshDueTokens());
-    every(60_000, () => this.scheduler.sessions.prune(Date.now()));
+    every(60_000, () => this.scheduler.sessions.prune(this.now()));
     if (this.config.pool.quotaRefreshMinutes > 0) every(this.config.pool.quotaRefreshMinutes * 60_000, () => this.upkeep.refreshStaleQuotas());
   }
 
@@ -281,7 +285,7 @@ export class Pool implements PoolStatus, ModelSource {
   }
 
   poolView(): { accounts: (AccountView & { sessionBindings: number })[]; sessions: number; mode: string } {
-    const now = Date.now();
+    const now = this.now();
     this.scheduler.sessions.prune(now);
     return {
       accounts: this.store.accounts().map((a) => ({ ...viewOf(a, now, this.ledger.pending(a.id)), sessionBindings: this.scheduler.sessions.bindings(a.id) })),

@@ -191,20 +191,20 @@ function buildQuotaIndex(accounts: readonly Account[], model: string, generation
   return { generation, groups, cursors: groups.map(() => 0) };
 }
 
+/** why nothing can serve; the gateway (src/gateway/errors.ts) turns it into the client's status */
 export interface NoAccount {
-  status: 429 | 503;
   message: string;
   reason: string;
-  /** seconds until the soonest account comes back (429 only) */
+  /** seconds until the soonest account comes back; absent when none will by itself */
   retryAfter?: number;
 }
 
 const human = (reason: string) => reason.replace(/_/g, " ");
 
-/** Why nothing is eligible for `model`: the client's 429 (someone comes back later) or 503. */
+/** Why nothing is eligible for `model`, and when the soonest account comes back (if one will). */
 export function explainNoAccount(accounts: readonly Account[], model: string, now: number): NoAccount {
   if (accounts.length === 0) {
-    return { status: 503, reason: "no_accounts", message: "no Google accounts configured: add one with `switchyard accounts add` or `switchyard accounts login`" };
+    return { reason: "no_accounts", message: "no Google accounts configured: add one with `switchyard accounts add` or `switchyard accounts login`" };
   }
   let soonest = Infinity;
   const waiting = new Map<string, number>();
@@ -226,14 +226,13 @@ export function explainNoAccount(accounts: readonly Account[], model: string, no
   const list = (m: Map<string, number>) => [...m].map(([k, n]) => `${n} ${k}`).join(", ");
   const all = accounts.length === 1 ? "the only account is" : `all ${accounts.length} accounts are`;
   if (soonest === Infinity) {
-    return { status: 503, reason: "no_usable_account", message: `no account can serve ${model}: ${all} unusable (${list(unusable)})` };
+    return { reason: "no_usable_account", message: `no account can serve ${model}: ${all} unusable (${list(unusable)})` };
   }
   const secs = Math.max(1, Math.ceil((soonest - now) / 1000));
   const single = waiting.size === 1 && unusable.size === 0;
   const why = single ? `(${[...waiting.keys()][0]})` : `(${list(waiting)}${unusable.size ? `; ${list(unusable)}` : ""})`;
   const state = single && waiting.has("quota exhausted") ? "out of quota" : "cooling down";
   return {
-    status: 429,
     reason: "no_account_available",
     retryAfter: secs,
     message: `${all} ${state} for ${model} ${why}; soonest reset in ${secs} s`,

@@ -3,13 +3,13 @@
 // (request log line, metrics; for a stream, once its body ends).
 import { Elysia, type AnyElysia } from "elysia";
 import { Gauge } from "prom-client";
-import type { AppContext } from "./context";
+import type { AppContext } from "../protocol/context";
 import { ApiError, errorResponse, familyOf, toApiError } from "../core/errors";
 import { checkAuth } from "./auth";
 import { docs } from "./docs";
 import { operationsRoutes } from "./health";
 import { validationToApiError } from "../core/validation";
-import { observeStream } from "../shared/stream";
+import { observeStream } from "../protocol/stream";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
   // normalize off: a wrong-typed field is a 400, never silently rewritten (Elysia turned {"m": 3} into {"m": {}})

@@ -1,4 +1,4 @@
-// Client and admin authentication (CONTRACT §5). Runs before routing and body parsing, so a keyless
+// Client and admin authentication (docs/contract.md §5). Runs before routing and body parsing, so a keyless
 // request with a bad body gets 401, not 400.
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { Config } from "../config/schema";

@@ -1,6 +1,6 @@
 // Operations routes: health and Prometheus metrics.
 import { Elysia, t } from "elysia";
-import type { AppContext } from "./context";
+import type { AppContext } from "../protocol/context";
 import { VERSION } from "../version";
 
 const Health = t.Object({

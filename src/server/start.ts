@@ -1,18 +1,19 @@
 // Composes a running gateway: pool, catalogue, app, listener. Used by `serve`, `demo` and the tests.
 import type { Config } from "../config/schema";
 import { openPool, type Pool } from "../pool/index";
-import { adminRoutes } from "../pool/admin-routes";
+import { adminRoutes } from "../admin/routes";
 import { ClientIdentity } from "../upstream/identity";
 import { geminiRoutes } from "../gemini/routes";
 import { openaiRoutes } from "../openai/routes";
 import { anthropicRoutes } from "../anthropic/routes";
-import type { AppContext } from "./context";
+import { modelsRoute } from "./models-route";
+import type { AppContext } from "../protocol/context";
 import { buildApp, createHandler, registerPoolMetrics } from "./app";
 import { listen, type Listener } from "./listen";
 import type { Logger } from "../core/log";
 import { createMetrics } from "../core/metrics";
 
-export interface Gateway {
+export interface RunningServer {
   ctx: AppContext;
   pool: Pool;
   listener: Listener;
@@ -21,7 +22,7 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export async function startGateway(opts: { config: Config; dataDir: string; log: Logger; now?: () => number }): Promise<Gateway> {
+export async function startServer(opts: { config: Config; dataDir: string; log: Logger; now?: () => number }): Promise<RunningServer> {
   const { config, dataDir, log } = opts;
   const metrics = createMetrics();
   const identity = new ClientIdentity(config.upstream, {
@@ -33,7 +34,7 @@ export async function startGateway(opts: { config: Config; dataDir: string; log:
   identity.start();
   const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog: pool.catalog, pool, identity, log, metrics };
   registerPoolMetrics(ctx);
-  const app = buildApp(ctx, [geminiRoutes(ctx), openaiRoutes(ctx), anthropicRoutes(ctx), adminRoutes(ctx, pool)]);
+  const app = buildApp(ctx, [geminiRoutes(ctx), modelsRoute(ctx), openaiRoutes(ctx), anthropicRoutes(ctx), adminRoutes(ctx, pool)]);
   let listener: Listener;
   try {
     listener = listen({ host: config.server.host, port: config.server.port, maxBodyBytes: config.server.maxBodyBytes, fetch: createHandler(ctx, app) });

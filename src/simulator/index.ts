@@ -50,7 +50,7 @@ export { DEPRECATED_MODEL_IDS, LISTED_RETIRED, RECOMMENDED, RETIRED_MODELS, type
 export { AGENT_SDK_IDENTITY, DEFAULT_LATEST_VERSION, GATE_NOTICES } from "./gate";
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const state = new SimState(opts.tokenTtlSeconds ?? 3600, opts.delays ?? true);
+  const state = new SimState(opts.tokenTtlSeconds ?? 3600, opts.delays ?? true, opts.now);
   // bad gate options fail here, before a port is taken
   state.gate.set(opts.clientGate);
   if (opts.latestClientVersion !== undefined) state.gate.setLatest(opts.latestClientVersion);

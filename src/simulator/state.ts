@@ -73,6 +73,8 @@ export class SimState {
   constructor(
     readonly tokenTtlSeconds: number,
     readonly delays: boolean,
+    /** the clock access tokens expire by (tests inject one) */
+    readonly now: () => number = Date.now,
   ) {}
 
   // ---- accounts ----
@@ -133,7 +135,7 @@ export class SimState {
   issueAccessToken(email: string): string {
     if (this.access.size > 20_000) this.pruneTokens();
     const token = `ya29.sim-${randomHex(20)}`;
-    this.access.set(token, { email, expiresAt: Date.now() + this.tokenTtlSeconds * 1000 });
+    this.access.set(token, { email, expiresAt: this.now() + this.tokenTtlSeconds * 1000 });
     return token;
   }
 
@@ -141,7 +143,7 @@ export class SimState {
   accountByAccessToken(token: string): AccountState | undefined {
     const t = this.access.get(token);
     if (!t) return undefined;
-    if (t.expiresAt <= Date.now()) {
+    if (t.expiresAt <= this.now()) {
       this.access.delete(token);
       return undefined;
     }
@@ -163,7 +165,7 @@ export class SimState {
   }
 
   private pruneTokens() {
-    const now = Date.now();
+    const now = this.now();
     for (const [k, t] of this.access) if (t.expiresAt <= now) this.access.delete(k);
     for (const [k, c] of this.codes) if (c.expiresAt <= now) this.codes.delete(k);
   }

@@ -11,6 +11,8 @@ export interface SimulatorOptions {
   delays?: boolean;
   /** access-token lifetime, default 3600 */
   tokenTtlSeconds?: number;
+  /** the clock access tokens expire by (default Date.now) */
+  now?: () => number;
   log?: Logger;
   /** the client-version gate; off by default */
   clientGate?: ClientGateSpec;

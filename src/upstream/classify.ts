@@ -1,4 +1,4 @@
-// Pure classification of an upstream failure (upstream-protocol §4). The dispatcher turns the class
+// Pure classification of an upstream failure (docs/upstream.md, "Errors"). The dispatcher turns the class
 // into an effect: cooldown scope, rotation, account state. Table-driven tests in test/pool/classify.test.ts.
 import { durationInTextMs, durationObjectMs, parseDurationMs, parseRetryAfterMs } from "./duration";
 

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { toGeminiRequest, urlSources, withoutSignatures, type MapOptions } from "../../src/anthropic/request";
 import { signToolId, tagSignature } from "../../src/anthropic/signature";
-import { SKIP_SIGNATURE, upstreamToolName } from "../../src/shared/function-calls";
+import { SKIP_SIGNATURE, upstreamToolName } from "../../src/protocol/function-calls";
 import { ApiError } from "../../src/core/errors";
 
 const SIG = "s".repeat(60);

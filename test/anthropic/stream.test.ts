@@ -6,7 +6,7 @@ import { Stream } from "@anthropic-ai/sdk/core/streaming";
 import { MessageTranslator, mapUsage, type AnthropicEvent } from "../../src/anthropic/stream";
 import { accumulate } from "../../src/anthropic/response";
 import { signToolId, tagSignature, type Family } from "../../src/anthropic/signature";
-import { sseFrame } from "../../src/shared/stream";
+import { sseFrame } from "../../src/protocol/stream";
 import type { GeminiPart, GeminiResponse } from "../../src/upstream/types";
 
 const SIG = "S".repeat(64);

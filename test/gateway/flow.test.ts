@@ -128,10 +128,12 @@ describe("modes", () => {
   });
 
   test("sticky: bindings expire after the idle TTL", async () => {
-    const r = await rigWith(emails.map((email) => ({ email })), { scheduling: { sessionTtlMinutes: 0.002 } }); // 120 ms
+    let clock = Date.now();
+    const r = await rigWith(emails.map((email) => ({ email })), { scheduling: { sessionTtlMinutes: 1 } }, { now: () => clock });
     await gen(r.pool, "s");
+    clock += 30_000;
     expect(r.pool.poolView().sessions).toBe(1);
-    await Bun.sleep(200);
+    clock += 31_000; // a minute idle
     expect(r.pool.poolView().sessions).toBe(0);
   });
 

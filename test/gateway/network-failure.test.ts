@@ -2,7 +2,7 @@
 // the client error each failure class becomes.
 import { describe, expect, test } from "bun:test";
 import { networkFailure, type Failure } from "../../src/upstream/classify";
-import { clientError } from "../../src/gateway/gateway";
+import { clientError } from "../../src/gateway/errors";
 
 const bunError = (code: string, message: string) => Object.assign(new TypeError(message), { code });
 const RUNTIME_TEXT = /TypeError|TimeoutError|DOMException|verbose|fetch\(\)|Error:/;

@@ -6,11 +6,10 @@ import {
   countTokensRequest,
   isAction,
   normalizeRequest,
-  pageModels,
   parseModelPath,
   sseData,
-  toGeminiModel,
 } from "../../src/gemini/mappers";
+import { pageModels, toGeminiModel } from "../../src/gemini/models";
 import { check, CountTokensRequest, GenerateContentRequest } from "../../src/gemini/schemas";
 import { ApiError } from "../../src/core/errors";
 

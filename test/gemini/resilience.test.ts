@@ -44,7 +44,7 @@ describe("rotation before the first byte", () => {
 
   test.each([
     [2, 200, [429, 429, 200]],
-    [3, 429, [429, 429, 429]], // at most 3 attempts (seed 004), though a 4th account is free
+    [3, 429, [429, 429, 429]], // at most 3 attempts (scheduling.maxAttempts), though a 4th account is free
   ])("%d failing attempts → %d", async (times, status, statuses) => {
     const model = `gemini-3.1-pro-${times === 2 ? "high" : "low"}`;
     stack.sim.addFault({ kind: "quota_exhausted", model, times, resetSeconds: 60 });

@@ -2,7 +2,7 @@
 // themselves what upstream does and when.
 import { validateConfig } from "../../src/config/load";
 import { ModelCatalog } from "../../src/models/catalog";
-import type { AppContext } from "../../src/server/context";
+import type { AppContext } from "../../src/protocol/context";
 import { ClientIdentity } from "../../src/upstream/identity";
 import { silentLogger } from "../../src/core/log";
 import { createMetrics } from "../../src/core/metrics";

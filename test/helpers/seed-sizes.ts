@@ -1,4 +1,4 @@
-/** seed 000's size → aspect ratio table, row by row (the unit and the HTTP tests both check all of it) */
+/** the promised size → aspect ratio table (README, Images mapping), row by row (the unit and the HTTP tests both check all of it) */
 export const SEED_SIZES: [string, string][] = [
   ["1024x1024", "1:1"],
   ["1920x1080", "16:9"],

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import type { Config } from "../../src/config/schema";
 import { deepMerge, validateConfig } from "../../src/config/load";
 import { createLogger, type Level } from "../../src/core/log";
-import { startGateway, type Gateway } from "../../src/server/start";
+import { startServer, type RunningServer } from "../../src/server/start";
 import { startSimulator, type Simulator, type SimAccount, type SimAccountSpec } from "../../src/simulator/index";
-import type { AppContext } from "../../src/server/context";
+import type { AppContext } from "../../src/protocol/context";
 import type { Pool } from "../../src/pool/index";
 import type { DeepPartial } from "./util";
 
@@ -30,7 +30,7 @@ export interface Stack {
   accounts: SimAccount[];
   ctx: AppContext;
   pool: Pool;
-  gateway: Gateway;
+  gateway: RunningServer;
   stop(): Promise<void>;
 }
 
@@ -71,7 +71,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     "test stack",
   );
   const log = createLogger((process.env.SWITCHYARD_TEST_LOG as Level | undefined) ?? "silent");
-  const gateway = await startGateway({ config, dataDir, log, now: opts.now });
+  const gateway = await startServer({ config, dataDir, log, now: opts.now });
   for (const a of accounts) {
     try {
       await gateway.pool.addByRefreshToken(a.refreshToken);

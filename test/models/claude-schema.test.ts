@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { CLAUDE_SCHEMA_KEYS, claudeSchema } from "../../src/models/claude-schema";
-import { cleanSchema } from "../../src/shared/json-schema";
+import { cleanSchema } from "../../src/upstream/json-schema";
 
 function deepFreeze<T>(v: T): T {
   if (typeof v === "object" && v !== null) {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { startStack, type Stack } from "../helpers/stack";
-import { SKIP_SIGNATURE } from "../../src/shared/function-calls";
+import { SKIP_SIGNATURE } from "../../src/protocol/function-calls";
 
 let stack: Stack;
 let client: OpenAI;

@@ -1,4 +1,4 @@
-// Error shapes on the OpenAI routes (CONTRACT §7): bad input names the field, auth is a 401 the SDK
+// Error shapes on the OpenAI routes (docs/contract.md §7): bad input names the field, auth is a 401 the SDK
 // recognises, and a pool that is cooling down everywhere answers 429 with Retry-After.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";

@@ -12,7 +12,7 @@ import {
 } from "../../src/openai/images";
 import { SEED_SIZES } from "../helpers/seed-sizes";
 
-// seed 000's table, row by row, plus the other OpenAI sizes clients send
+// the promised size table, row by row, plus the other OpenAI sizes clients send
 const SIZES: [string | undefined, string | undefined][] = [
   ...SEED_SIZES,
   ["1792x1024", "16:9"],

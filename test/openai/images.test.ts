@@ -40,7 +40,7 @@ describe("POST /v1/images/generations", () => {
     expect(calls[0]!.body.request.generationConfig.imageConfig).toEqual({ aspectRatio: "16:9", imageSize: "4K" });
   });
 
-  // seed 000's size table (every row) plus literal ratios; what upstream received is the check
+  // the promised size table (every row) plus literal ratios; what upstream received is the check
   const SIZES: [string, string][] = [
     ...SEED_SIZES,
     ["widescreen", "1:1"],

@@ -3,7 +3,7 @@ import { remoteImageSources, textParts, toGeminiRequest, type ChatMapOptions } f
 import { parseImageModel } from "../../src/openai/images";
 import type { ChatRequest } from "../../src/openai/schemas";
 import { ToolCallMemory } from "../../src/openai/tool-memory";
-import { SKIP_SIGNATURE, upstreamToolName } from "../../src/shared/function-calls";
+import { SKIP_SIGNATURE, upstreamToolName } from "../../src/protocol/function-calls";
 import { ApiError } from "../../src/core/errors";
 
 const PNG = "iVBORw0KGgo=";

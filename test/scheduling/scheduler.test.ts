@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { benchPick, explainNoAccount, isEligible, Scheduler, SessionTable, UNKNOWN_RESET_MS } from "../../src/scheduling/scheduler";
 import type { Account } from "../../src/accounts/types";
+import { noAccountError } from "../../src/gateway/errors";
 
 const NOW = 1_800_000_000_000;
 const M = "gemini-2.5-flash";
@@ -146,14 +147,14 @@ describe("quota-first", () => {
 });
 
 describe("explainNoAccount", () => {
-  test("everyone cooling for quota: 429 with the soonest reset", () => {
+  test("everyone cooling for quota: the soonest reset (the client's 429)", () => {
     const accounts = [
       acc("a", { cooldowns: [{ model: M, until: NOW + 42_000, reason: "quota_exhausted" }] }),
       acc("b", { cooldowns: [{ model: M, until: NOW + 90_000, reason: "quota_exhausted" }] }),
       acc("c", { quota: q(0, NOW + 120_000) }),
     ];
     const r = explainNoAccount(accounts, M, NOW);
-    expect(r.status).toBe(429);
+    expect(noAccountError(r, {}).status).toBe(429);
     expect(r.retryAfter).toBe(42);
     expect(r.message).toBe(`all 3 accounts are out of quota for ${M} (quota exhausted); soonest reset in 42 s`);
   });
@@ -161,16 +162,17 @@ describe("explainNoAccount", () => {
   test("mixed reasons are listed", () => {
     const accounts = [acc("a", { cooldowns: [{ model: "*", until: NOW + 5_000, reason: "rate_limited" }] }), acc("b", { state: "disabled" })];
     const r = explainNoAccount(accounts, M, NOW);
-    expect(r.status).toBe(429);
+    expect(noAccountError(r, {}).status).toBe(429);
     expect(r.retryAfter).toBe(5);
     expect(r.message).toContain("1 rate limited");
     expect(r.message).toContain("1 disabled");
   });
 
   test("nobody will come back: 503", () => {
-    expect(explainNoAccount([], M, NOW)).toMatchObject({ status: 503, reason: "no_accounts" });
+    expect(explainNoAccount([], M, NOW)).toMatchObject({ reason: "no_accounts" });
+    expect(noAccountError(explainNoAccount([], M, NOW), {}).status).toBe(503);
     const r = explainNoAccount([acc("a", { state: "disabled" }), acc("b", { state: "needs_verification" })], M, NOW);
-    expect(r.status).toBe(503);
+    expect(noAccountError(r, {}).status).toBe(503);
     expect(r.retryAfter).toBeUndefined();
     expect(r.message).toContain("1 disabled, 1 need verification");
   });

@@ -1,4 +1,4 @@
-// Error shapes by route family (CONTRACT §7) for every failure the shell produces.
+// Error shapes by route family (docs/contract.md §7) for every failure the shell produces.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startStack, type Stack } from "../helpers/stack";
 

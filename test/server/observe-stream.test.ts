@@ -1,7 +1,7 @@
 // observeStream: passes a streamingResponse body through chunk by chunk and reports how it ended.
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/core/errors";
-import { observeStream, streamingResponse, type StreamOutcome } from "../../src/shared/stream";
+import { observeStream, streamingResponse, type StreamOutcome } from "../../src/protocol/stream";
 
 const dec = new TextDecoder();
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deepMerge, validateConfig } from "../../src/config/load";
 import { createLogger } from "../../src/core/log";
-import { startGateway, type Gateway } from "../../src/server/start";
+import { startServer, type RunningServer } from "../../src/server/start";
 import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { CHUNK_GAP_MS } from "../../src/simulator/generate";
 import { simConfig } from "../helpers/stack";
@@ -14,7 +14,7 @@ import { until, userText } from "../helpers/util";
 
 type Line = Record<string, any>;
 let sim: Simulator;
-let gateway: Gateway;
+let gateway: RunningServer;
 let dataDir: string;
 const lines: Line[] = [];
 const API_KEY = "sk-test-stream-log";
@@ -27,7 +27,7 @@ beforeAll(async () => {
     "stream log test",
   );
   const log = createLogger("info", (l) => lines.push(JSON.parse(l)));
-  gateway = await startGateway({ config, dataDir, log });
+  gateway = await startServer({ config, dataDir, log });
   await gateway.pool.addByRefreshToken(sim.addAccount({ email: "streamer@example.com" }).refreshToken);
 });
 afterAll(async () => {

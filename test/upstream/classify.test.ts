@@ -1,5 +1,5 @@
 // Upstream failure classification and its effects: table-driven over real-world bodies
-// (upstream-protocol §4) and the simulator's fault bodies.
+// (docs/upstream.md, "Errors") and the simulator's fault bodies.
 import { describe, expect, test } from "bun:test";
 import { classify, googleError, type FailureClass } from "../../src/upstream/classify";
 import { durationInTextMs, parseDurationMs, parseRetryAfterMs } from "../../src/upstream/duration";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { FUNCTION_NAME, upstreamToolName } from "../../src/shared/function-calls";
+import { FUNCTION_NAME, upstreamToolName } from "../../src/protocol/function-calls";
 
 const LONG = "mcp__my-very-long-server-name-for-testing__" + "a_really_long_tool_name_".repeat(3);
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { blockReason, isFiltered, tokenCounts } from "../../src/shared/answer";
+import { blockReason, isFiltered, tokenCounts } from "../../src/protocol/answer";
 
 describe("reading a Gemini answer", () => {
   test("tokenCounts: thinking is output; total falls back to prompt + output", () => {

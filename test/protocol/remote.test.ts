@@ -2,7 +2,7 @@
 // the host. Every refusal is a 400 naming the client's field and saying why.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/core/errors";
-import { fetchRemote, type RemoteKind, type RemoteRules, type RemoteSource } from "../../src/shared/remote";
+import { fetchRemote, type RemoteKind, type RemoteRules, type RemoteSource } from "../../src/protocol/remote";
 
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 const CAP = 2000;

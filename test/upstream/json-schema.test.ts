@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cleanSchema, GEMINI_SCHEMA_KEYS, restoreArgTypes } from "../../src/shared/json-schema";
+import { cleanSchema, GEMINI_SCHEMA_KEYS, restoreArgTypes } from "../../src/upstream/json-schema";
 import { checkSchema, SUPPORTED_SCHEMA_KEYS } from "../../src/simulator/schema";
 
 const ALLOWED = new Set<string>(GEMINI_SCHEMA_KEYS);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { dataUri, markdownImage, parseDataUri, sniffImageType } from "../../src/shared/media";
+import { dataUri, markdownImage, parseDataUri, sniffImageType } from "../../src/protocol/media";
 
 const PNG = "iVBORw0KGgo=";
 

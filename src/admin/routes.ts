@@ -1,10 +1,10 @@
 // Admin API under /admin: the account commands over HTTP, plus OAuth for a remote browser and a pool
-// view. The app checks the admin key before these run (CONTRACT §5). Listings never hold secrets; only
+// view. The app checks the admin key before these run (docs/contract.md §5). Listings never hold secrets; only
 // the export does, and it is marked no-store.
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../protocol/context";
 import { ApiError, badRequest } from "../core/errors";
-import type { Pool } from "./index";
+import type { Pool } from "../pool/index";
 import { exchangeCode, OAuthError } from "../accounts/oauth";
 import { PoolError } from "../accounts/types";
 import { importTokens, parseImportText, safeReason } from "../accounts/import";
