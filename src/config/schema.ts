@@ -24,6 +24,12 @@ export const ConfigSchema = T.Object(
         shutdownGraceSeconds: T.Number({ default: 10, minimum: 0, maximum: 600 }),
         /** a stream quiet for this long gets a keep-alive (SSE comment, Anthropic ping) */
         keepAliveSeconds: T.Number({ default: 15, minimum: 0.05 }),
+        /** JSON bodies nesting deeper are refused before any parsing (a deep body is cheap to send, costly to read) */
+        maxJsonDepth: T.Integer({ default: 128, minimum: 8, maximum: 10000 }),
+        /** web origins allowed to call the gateway from a browser (besides its own); "*" = any */
+        allowedOrigins: T.Array(T.String({ minLength: 1 }), { default: [] }),
+        /** Host names the gateway answers to besides loopback names and the bind address; "*" = any */
+        allowedHosts: T.Array(T.String({ minLength: 1 }), { default: [] }),
       },
       { ...strict, default: {} },
     ),

@@ -6,6 +6,7 @@ import { Gauge } from "prom-client";
 import type { AppContext } from "../protocol/context";
 import { ApiError, errorResponse, familyOf, toApiError } from "../core/errors";
 import { checkAuth } from "./auth";
+import { checkBrowser, jsonDepthOver } from "./guard";
 import { docs } from "./docs";
 import { operationsRoutes } from "./health";
 import { validationToApiError } from "../core/validation";
@@ -73,6 +74,21 @@ async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promis
   return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
 }
 
+const tooDeep = (max: number) =>
+  new ApiError(400, `the JSON body nests deeper than ${max} levels (server.maxJsonDepth)`, { param: "body", reason: "json_too_deep" });
+
+/**
+ * Reads the body here (a chunked one under the size cap) and refuses JSON nested deeper than the limit
+ * before anything parses or validates it: a small deep body would otherwise cost seconds of CPU.
+ */
+async function withCheckedBody(req: Request, chunked: boolean, max: number, maxDepth: number): Promise<Request> {
+  const multipart = (req.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/");
+  if (multipart && !chunked) return req;
+  const body = chunked ? await readCapped(req.body!, max) : await req.arrayBuffer();
+  if (!multipart && jsonDepthOver(new Uint8Array(body), maxDepth)) throw tooDeep(maxDepth);
+  return new Request(req, { body, signal: req.signal });
+}
+
 /** The request handler behind Bun.serve. */
 export function createHandler(ctx: AppContext, app: AnyElysia) {
   const { config, metrics, log } = ctx;
@@ -91,9 +107,9 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       if (path === "/swagger/") return new Response(null, { status: 301, headers: { location: `/swagger${url.search}` } });
       const declared = req.headers.get("content-length");
       if (declared !== null && Number(declared) > max) throw tooLarge(`request body is ${declared} bytes`, max);
+      checkBrowser(config, req);
       checkAuth(config, req, url);
-      // a body without a declared length (chunked) is read here under the same cap
-      if (declared === null && req.body) req = new Request(req, { body: await readCapped(req.body, max), signal: req.signal });
+      if (req.body) req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth);
       res = await app.handle(req);
     } catch (e) {
       res = errorResponse(family, toApiError(e));

@@ -1,0 +1,106 @@
+// What a web page cannot do to a gateway on this machine: call it from another origin, reach it under a
+// rebound host name, or freeze it with a deeply nested body. Unit tables, then a real gateway with auth off
+// (the default on loopback), spoken to over HTTP.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { validateConfig } from "../../src/config/load";
+import { hostAllowed, hostName, jsonDepthOver, originAllowed } from "../../src/server/guard";
+import { startStack, type Stack } from "../helpers/stack";
+
+const cfg = (server: Record<string, unknown> = {}) => validateConfig({ server: { host: "127.0.0.1", ...server } }, "test");
+
+describe("pure checks", () => {
+  test.each([
+    ["127.0.0.1:8045", "127.0.0.1"],
+    ["localhost", "localhost"],
+    ["[::1]:8045", "::1"],
+    ["Example.ORG:80", "example.org"],
+  ])("hostName(%s) = %s", (v, want) => expect(hostName(v)).toBe(want));
+
+  test.each([
+    [{}, "127.0.0.1:8045", true],
+    [{}, "localhost:8045", true],
+    [{}, "[::1]:8045", true],
+    [{}, "app.localhost:8045", true],
+    [{}, "attacker.example:8045", false], // DNS rebinding
+    [{}, null, false],
+    [{ allowedHosts: ["gw.lan"] }, "gw.lan:8045", true],
+    [{ host: "0.0.0.0" }, "anything.example", true], // every interface, no list: names unknown
+    [{ host: "0.0.0.0", allowedHosts: ["gw.lan"] }, "other.example", false],
+    [{ host: "10.0.0.5" }, "10.0.0.5:8045", true],
+  ] as [Record<string, unknown>, string | null, boolean][])("%j: Host %p → %p", (server, host, want) => {
+    expect(hostAllowed(cfg(server), host)).toBe(want);
+  });
+
+  test.each([
+    [{}, null, true], // not a browser's cross-origin call (curl, SDKs)
+    [{}, "http://127.0.0.1:8045", true], // same origin (Swagger UI)
+    [{}, "https://evil.example", false],
+    [{}, "null", false],
+    [{ allowedOrigins: ["https://app.example"] }, "https://app.example", true],
+    [{ allowedOrigins: ["*"] }, "https://evil.example", true],
+  ] as [Record<string, unknown>, string | null, boolean][])("%j: Origin %p → %p", (server, origin, want) => {
+    expect(originAllowed(cfg(server), origin, "127.0.0.1:8045")).toBe(want);
+  });
+
+  const enc = (s: string) => new TextEncoder().encode(s);
+  test.each([
+    ['{"a":[1,{"b":[2]}]}', 3, true],
+    ['{"a":[1,{"b":[2]}]}', 4, false],
+    ['{"a":[1,{"b":[[2]]}]}', 4, true],
+    ['{"s":"[[[[[[[[[[[[[[[["}', 2, false], // brackets in strings do not count
+    ['{"s":"\\"[[[[["}', 2, false], // nor after an escaped quote
+    ["[".repeat(30000) + "]".repeat(30000), 128, true],
+  ])("jsonDepthOver(%p, %d) = %p", (text, max, want) => expect(jsonDepthOver(enc(text), max)).toBe(want));
+
+  test("the depth check stops at the first byte past the limit (work bounded by the limit, not the body)", () => {
+    // a body whose tail would break any parser: the answer comes from the first 129 bytes
+    const bytes = enc("[".repeat(129) + "\u0000".repeat(1_000_000));
+    let reads = 0;
+    const counting = new Proxy(bytes, { get: (t, k) => (typeof k === "string" && /^\d+$/.test(k) && reads++, Reflect.get(t, k)) });
+    expect(jsonDepthOver(counting as Uint8Array, 128)).toBe(true);
+    expect(reads).toBeLessThanOrEqual(129);
+  });
+});
+
+describe("a real gateway with auth off (loopback default)", () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({ delays: false, authMode: "off" });
+  });
+  afterAll(() => s.stop());
+
+  const chat = { model: "gemini-2.5-flash", messages: [{ role: "user", content: "hi" }] };
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${s.url}${path}`, { method: "POST", headers: { "content-type": "text/plain", ...headers }, body });
+
+  test("a CORS-simple POST from a web page is refused in the route's shape; curl's is served", async () => {
+    const evil = await post("/v1/chat/completions", JSON.stringify(chat), { origin: "https://evil.example" });
+    expect(evil.status).toBe(403);
+    expect(((await evil.json()) as any).error.message).toContain("server.allowedOrigins");
+    const anth = await post("/v1/messages", JSON.stringify({ ...chat, max_tokens: 10 }), { origin: "https://evil.example" });
+    expect(anth.status).toBe(403);
+    expect(((await anth.json()) as any).type).toBe("error");
+    const gem = await post("/v1beta/models/gemini-2.5-flash:generateContent", JSON.stringify({ contents: [{ parts: [{ text: "x" }] }] }), { origin: "https://evil.example" });
+    expect(gem.status).toBe(403);
+    expect(((await gem.json()) as any).error.code).toBe(403);
+    expect(s.sim.requests({ method: "generateContent" }).length).toBe(0); // no quota spent
+    expect((await post("/v1/chat/completions", JSON.stringify(chat))).status).toBe(200);
+    expect((await post("/v1/chat/completions", JSON.stringify(chat), { origin: s.url })).status).toBe(200); // same origin
+  });
+
+  test("a rebound Host name is refused", async () => {
+    const r = await fetch(`${s.url}/v1/models`, { headers: { host: "attacker.example:8045" } });
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as any).error.message).toContain("server.allowedHosts");
+  });
+
+  test("a 59 KB body nested 30,000 deep is a 400 naming the limit on every JSON route, and the gateway stays up", async () => {
+    const deep = `{"model":"gemini-2.5-flash","messages":${"[".repeat(30000)}${"]".repeat(30000)}}`;
+    for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1beta/models/gemini-2.5-flash:generateContent", "/admin/accounts"]) {
+      const r = await post(path, deep, { authorization: `Bearer ${s.adminKey}` });
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(await r.json())).toContain("server.maxJsonDepth");
+    }
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+});
