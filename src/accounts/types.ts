@@ -44,6 +44,8 @@ export interface Account {
   requests: number;
   failures: number;
   createdAt: number;
+  /** in memory only: other accounts are tried first until then (recent 5xx or hang) */
+  penaltyUntil?: number;
 }
 
 export interface AccountView {

@@ -64,6 +64,11 @@ function noticeFailure(resp: GeminiResponse): Failure | undefined {
   return { class: n.kind, status: 200, message: n.text, ...(n.kind === "model_retired" && n.successor ? { successor: n.successor } : {}) };
 }
 
+/** a GenerateContentResponse has candidates, or says why the prompt was blocked */
+const isGeminiResponse = (r: unknown): r is GeminiResponse =>
+  !!r && typeof r === "object" && (Array.isArray((r as GeminiResponse).candidates) || !!(r as GeminiResponse).promptFeedback);
+const notAnAnswer = (): Failure => ({ class: "server_error", status: 502, message: "upstream answered 200 without a Gemini response" });
+
 /** Claude and Gemini 3 unary calls can come back without thinking and its signatures: stream and assemble */
 export const streamsForUnary = (model: string) => !isImageModel(model) && (isClaudeModel(model) || /^gemini-3/.test(model) || model === "gemini-pro-agent");
 
@@ -78,6 +83,11 @@ function textOf(chunk: unknown): string | undefined {
     }
   return text;
 }
+
+/** a 400 may be about the account (its project, its region), not the request: another account tells */
+const ambiguous400 = (f: Failure) => f.class === "invalid_request" && f.status === 400 && !/signature/i.test(f.message);
+/** what a deferred failure means once the next account did not repeat it */
+const asAccounts = (f: Failure): Failure => (f.class === "invalid_request" ? { ...f, class: "account_rejected" } : f);
 
 /** detail-free 429: Google gave no reason and no retry hint */
 const detailFree429 = (f: Failure) => f.class === "rate_limited" && f.status === 429 && !f.reason && f.delayMs === undefined && f.resetAt === undefined;
@@ -111,8 +121,9 @@ export class PoolGateway implements Gateway {
       if (streamsForUnary(model)) return this.streamWhole(body, token, args.signal);
       const out = await this.rt.client.unary("generateContent", body, token, args.signal);
       if (!out.ok) return out;
-      const notice = noticeFailure(unwrapResponse<GeminiResponse>(out.value));
-      return notice ? { ok: false, failure: notice, endpoint: out.endpoint } : out;
+      const resp = unwrapResponse<GeminiResponse>(out.value);
+      const bad = isGeminiResponse(resp) ? noticeFailure(resp) : notAnAnswer();
+      return bad ? { ok: false, failure: bad, endpoint: out.endpoint } : out;
     });
     return { response: unwrapResponse<GeminiResponse>(r.value), accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
   }
@@ -221,13 +232,13 @@ export class PoolGateway implements Gateway {
         } catch (e) {
           if (signal?.aborted || abort.signal.aborted) throw e; // the client left: nobody's fault
           const f = networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds });
-          this.report(account, model, "streamGenerateContent", f, "mid-stream");
+          this.midStream(account, model, f);
           throw midStreamError(e, f, served);
         }
         if (next.done) return;
         if (isErrorEnvelope(next.value)) {
           const f = classify({ status: 200, body: next.value });
-          this.report(account, model, "streamGenerateContent", f, "mid-stream");
+          this.midStream(account, model, f);
           throw clientError(f, Date.now(), served);
         }
         yield unwrapResponse<GeminiResponse>(next.value);
@@ -255,6 +266,15 @@ export class PoolGateway implements Gateway {
       action: action === "auto" ? (effect.rotate ? "next account" : "returned to client") : action,
     });
     return effect;
+  }
+
+  /**
+   * A failure after the client got bytes: counted and logged, but the account is not cooled — it was
+   * answering (one that fails before the first byte is cooled in the rotation loop).
+   */
+  private midStream(account: Account, model: string, f: Failure) {
+    this.rt.metrics?.upstreamCalls.inc({ method: "streamGenerateContent", outcome: f.class });
+    this.rt.log.warn("upstream stream failed after the first byte", { account: account.email, model, class: f.class, message: f.message.slice(0, 300) });
   }
 
   /** the request as sent for `model`: the last shaping for the model actually chosen */
@@ -303,10 +323,11 @@ export class PoolGateway implements Gateway {
     let last: Failure | undefined;
     let lastAccount: Account | undefined;
     let versionRetried = false;
-    // a detail-free 429 is applied only once the next account tells whether the request caused it
+    // a detail-free 429 or a 400 is applied only once the next account tells whether the request caused it
     let deferred: { account: Account; model: string; failure: Failure } | undefined;
     const settle = () => {
-      if (deferred) this.report(deferred.account, deferred.model, method, deferred.failure, "next account");
+      // the next account did not repeat it: it was this account's (a 400 then cools it for the model)
+      if (deferred) this.report(deferred.account, deferred.model, method, asAccounts(deferred.failure), "next account");
       deferred = undefined;
     };
     const ctx = (acc?: Account): FailureContext => ({ requested: args.model, model, accountEmail: acc?.email });
@@ -315,8 +336,11 @@ export class PoolGateway implements Gateway {
       if (args.signal?.aborted) throw args.signal.reason;
       const pick = (accept?: (a: Account) => boolean) =>
         scheduler.pick({ accounts: this.rt.accounts(), model, now: Date.now(), exclude: tried, sessionKey: args.sessionKey, byId: (id) => this.rt.byId(id), generation: this.rt.generation(), accept });
-      // accounts whose model list has the model first; an account that never reported a list may have it
-      const account = pick((a) => !a.quota || Object.hasOwn(a.quota, model)) ?? pick();
+      // accounts whose model list has the model first (one that never reported a list may have it), and
+      // accounts that failed just now last
+      const lists = (a: Account) => !a.quota || Object.hasOwn(a.quota, model);
+      const healthy = (a: Account) => !(a.penaltyUntil! > Date.now());
+      const account = pick((a) => lists(a) && healthy(a)) ?? pick(healthy) ?? pick(lists) ?? pick();
       if (!account) break;
       tried.add(account.id);
       lastAccount = account;
@@ -382,8 +406,14 @@ export class PoolGateway implements Gateway {
         this.report(account, model, method, { ...f, class: "model_not_served" }, "next account");
         continue;
       }
-      if (detailFree429(f)) {
-        if (deferred) {
+      if (detailFree429(f) || ambiguous400(f)) {
+        if (deferred?.failure.class === "invalid_request" && f.class === "invalid_request") {
+          // two accounts refused it alike: the request is wrong, and no account is to blame
+          deferred = undefined;
+          this.rt.metrics?.upstreamCalls.inc({ method, outcome: f.class });
+          throw clientError(f, Date.now(), ctx(account));
+        }
+        if (deferred && detailFree429(deferred.failure) && detailFree429(f)) {
           // the same refusal from a second account: the request causes it, not the accounts' quota
           this.rt.metrics?.upstreamCalls.inc({ method, outcome: "request_refused" });
           this.rt.log.warn("a detail-free 429 followed the request to a second account: treating it as caused by the request", {
@@ -393,12 +423,18 @@ export class PoolGateway implements Gateway {
           deferred = undefined;
           throw requestRefusedError(f, ctx(account));
         }
+        settle();
         deferred = { account, model, failure: f };
         continue;
       }
       settle();
       const effect = this.report(account, model, method, f, "auto");
       if (!effect.rotate) throw clientError(f, Date.now(), ctx(account));
+    }
+    if (deferred?.failure.class === "invalid_request") {
+      // no other account could tell: the client gets the 400, and the account is not blamed
+      this.rt.metrics?.upstreamCalls.inc({ method, outcome: "invalid_request" });
+      throw clientError(deferred.failure, Date.now(), ctx(deferred.account));
     }
     settle();
     throw this.exhausted(model, last, tried.size, ctx(lastAccount));
@@ -408,8 +444,9 @@ export class PoolGateway implements Gateway {
     const now = Date.now();
     const accounts = this.rt.accounts();
     // x-account-email only when an account was actually tried (and then benched)
-    if (!last || !accounts.some((a) => isEligible(a, model, now))) return noAccountError(explainNoAccount(accounts, model, now), c);
-    return attemptsError(last, tried, c, now);
+    if (!last) return noAccountError(explainNoAccount(accounts, model, now), c);
+    if (accounts.some((a) => isEligible(a, model, now))) return attemptsError(last, tried, c, now);
+    return noAccountError(explainNoAccount(accounts, model, now), c);
   }
 }
 

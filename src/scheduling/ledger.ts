@@ -47,6 +47,7 @@ export class Ledger {
     h.requests++;
     h.lastUsedAt = now;
     a.lastUsedAt = now; // the scheduler's LRU sees it at once; the file gets it at the next flush
+    a.penaltyUntil = undefined;
     for (const k of this.strikes.keys()) if (k.startsWith(a.id + "|")) this.strikes.delete(k);
   }
 
@@ -59,6 +60,7 @@ export class Ledger {
     this.strikes.set(key, { n, at: now });
     const effect = effectOf(f, n, now);
     if (effect.accountFault) this.hotOf(a.id).failures++;
+    if (effect.penalty) a.penaltyUntil = effect.penalty.until; // the scheduler sees it at once; never persisted
     const { cooldown: cd, state: st } = effect;
     if (!cd && !st) return effect;
     const id = a.id;

@@ -11,6 +11,8 @@ export interface Effect {
   refreshQuota?: boolean;
   /** counts as the account's failure (not the client's, not Google's capacity) */
   accountFault: boolean;
+  /** try other accounts first until then (the account stays eligible when nothing else is) */
+  penalty?: { until: number };
 }
 
 export const QUOTA_BACKOFF_MS = [60_000, 300_000, 1_800_000, 7_200_000];
@@ -22,6 +24,14 @@ export const UNAUTHENTICATED_COOLDOWN_MS = 60_000;
 export const TRANSIENT_403_COOLDOWN_MS = 300_000;
 /** an account that said 404 for a model others list is asked again after this long (or its next quota refresh) */
 export const MODEL_NOT_SERVED_MS = 600_000;
+/**
+ * 5xx, hangs and cut connections carry no reset time, yet an account that fails this way must not stay
+ * first in line for every new session (the scheduler prefers accounts with the fewest bindings): it is
+ * tried last for a while that grows while the failures continue — still used when nothing else is.
+ */
+export const UPSTREAM_ERROR_BACKOFF_MS = [5_000, 15_000, 60_000, 300_000];
+/** an account whose 400 another account did not repeat */
+export const ACCOUNT_REJECTED_MS = 300_000;
 
 const step = (steps: number[], strikes: number) => steps[Math.min(Math.max(strikes, 1), steps.length) - 1]!;
 
@@ -61,7 +71,9 @@ export function effectOf(f: Failure, strikes: number, now: number): Effect {
     case "server_error":
     case "network":
       // every endpoint already failed for this account; another account may get through
-      return { rotate: true, accountFault: false };
+      return { rotate: true, penalty: { until: now + step(UPSTREAM_ERROR_BACKOFF_MS, strikes) }, accountFault: true };
+    case "account_rejected":
+      return { rotate: true, cooldown: { model: "model", until: now + ACCOUNT_REJECTED_MS, reason: "account_rejected_request" }, accountFault: true };
     case "model_not_served":
       return { rotate: true, cooldown: { model: "model", until: now + MODEL_NOT_SERVED_MS, reason: "model_not_served" }, accountFault: false };
     case "not_found":

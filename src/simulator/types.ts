@@ -77,6 +77,7 @@ export const FAULT_KINDS = [
   "internal_500",
   "bad_request_400",
   "error_in_200",
+  "html_200",
   "stream_cut",
   "delay",
 ] as const;

@@ -29,6 +29,8 @@ const HANDLERS: Record<string, Handler> = {
 
 export const V1_METHODS = [...Object.keys(HANDLERS), ...GENERATE_METHODS];
 
+const PORTAL_PAGE = "<!doctype html><html><body><h1>Sign in to the network</h1></body></html>";
+
 const methodNotFound = () => googleError(404, "NOT_FOUND", "Method not found.");
 
 async function readJson(req: Request): Promise<any> {
@@ -57,6 +59,8 @@ export async function v1Method(call: Call, method: string): Promise<Response> {
   if (isGenerate) call.model = model;
 
   const fault = await applyFaults(call.state.faults, { method, email: acc.email, model });
+  // something between us and Google (a captive portal, a proxy) answering 200 with a page
+  if (fault?.kind === "html_200") return new Response(PORTAL_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
   const stream = method === "streamGenerateContent";
   if (isGenerate) {
     if (fault && fault.kind !== "stream_cut" && fault.kind !== "error_in_200") throw faultError(fault, model, ca.validationUrl(call.state, acc.email));

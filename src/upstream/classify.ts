@@ -17,7 +17,9 @@ export type FailureClass =
   | "client_outdated"
   | "model_retired"
   // the gateway's reading of a 404 when another account lists the model
-  | "model_not_served";
+  | "model_not_served"
+  // the gateway's reading of a 400 that another account did not repeat
+  | "account_rejected";
 
 export interface Failure {
   class: FailureClass;

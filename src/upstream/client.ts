@@ -34,6 +34,12 @@ function parseBody(text: string): unknown {
   }
 }
 
+/** a 200 that is not JSON (a proxy's or captive portal's page, an empty body) is not an answer */
+function notJson(res: Response): Failure {
+  const type = res.headers.get("content-type")?.split(";")[0] || "no content type";
+  return { class: "server_error", status: 502, message: `upstream answered 200 with something that is not a JSON answer (${type})` };
+}
+
 function hostOf(endpoint: string): string {
   try {
     return new URL(endpoint).host;
@@ -85,7 +91,8 @@ export class UpstreamClient {
         timeout: false,
       } as RequestInit);
       const parsed = parseBody(await res.text());
-      if (res.ok && !(parsed && typeof parsed === "object" && "error" in parsed)) return { ok: true, value: parsed, endpoint };
+      if (res.ok && (parsed === null || typeof parsed !== "object")) return { ok: false, failure: notJson(res), endpoint };
+      if (res.ok && !("error" in (parsed as object))) return { ok: true, value: parsed, endpoint };
       return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
     }, signal);
   }

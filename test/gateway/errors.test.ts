@@ -115,23 +115,36 @@ describe("error classes (account a fails, b is healthy)", () => {
     expect(a.verificationUrl).toStartWith(r.sim.url + "/_sim/verify");
   });
 
-  test.each(["internal_500", "error_in_200"] as const)("%s: the request rotates, no cooldown", async (kind) => {
+  test.each(["internal_500", "error_in_200"] as const)("%s: the request rotates, no cooldown; a is tried last for new sessions", async (kind) => {
     const r = await twoAccounts();
     const res = await failingA(r, { kind });
     expect(res.accountEmail).toBe(B);
     expect(cooldowns(r, A)).toEqual([]);
     expect(r.pool.get(A)!.state).toBe("active");
+    r.sim.clearFaults();
+    r.sim.clearRequests();
+    // new sessions (sticky mode would send them to a, which has the fewest bindings) go to b
+    for (const s of ["n1", "n2", "n3"]) expect((await r.pool.gateway.generate({ model: M, request: userText(s), sessionKey: s })).accountEmail).toBe(B);
   });
 
-  test("400: returned to the client with Google's body, no rotation, no cooldown", async () => {
+  test("a 400 only a answers is a's: b serves, a is cooled for the model", async () => {
     const r = await twoAccounts();
-    const err = await failingA(r, { kind: "bad_request_400" }).catch((e) => e);
+    const res = await failingA(r, { kind: "bad_request_400" });
+    expect(res.accountEmail).toBe(B);
+    expect(cooldowns(r, A)).toMatchObject([{ model: M, reason: "account_rejected_request" }]);
+  });
+
+  test("a 400 both accounts answer: returned with Google's body, nobody cooled", async () => {
+    const r = await twoAccounts();
+    r.sim.addFault({ kind: "bad_request_400" });
+    const err = await r.pool.gateway.generate({ model: M, request: userText("bad") }).catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.status).toBe(400);
     expect(err.message).toBe("Request contains an invalid argument.");
     expect(err.options.upstreamBody).toMatchObject({ error: { code: 400, status: "INVALID_ARGUMENT" } });
-    expect(calls(r, B)).toBe(0);
+    expect(calls(r, A) + calls(r, B)).toBe(2);
     expect(cooldowns(r, A)).toEqual([]);
+    expect(cooldowns(r, B)).toEqual([]);
   });
 
   test("404 unknown model: returned, no rotation, no cooldown", async () => {

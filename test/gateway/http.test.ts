@@ -5,6 +5,7 @@ import { openPool } from "../../src/pool/index";
 import { silentLogger } from "../../src/core/log";
 import { startStack, type Stack } from "../helpers/stack";
 import { until } from "../helpers/util";
+import { partsText, sseData } from "../helpers/gemini";
 
 let st: Stack;
 beforeAll(async () => {
@@ -50,12 +51,15 @@ test("everyone cooling: 429, Retry-After = the soonest reset, in the route's err
   expect((await gemini("gemini-2.5-flash:generateContent")).status).toBe(200);
 });
 
-test("Google's 400 reaches a Gemini client as Google sent it; no rotation", async () => {
+test("Google's 400 reaches a Gemini client as Google sent it, once a second account said the same", async () => {
   st.sim.addFault({ kind: "bad_request_400", model: "gemini-2.5-flash-lite" });
   const r = await gemini("gemini-2.5-flash-lite:generateContent");
   expect(r.status).toBe(400);
   expect(await r.json()).toEqual({ error: { code: 400, message: "Request contains an invalid argument.", status: "INVALID_ARGUMENT" } });
-  expect(st.sim.requests({ method: "generateContent" })).toHaveLength(1);
+  const calls = st.sim.requests({ method: "generateContent" });
+  expect(calls).toHaveLength(2); // a 400 may be one account's (its project, its region): one more account decides
+  expect(new Set(calls.map((c) => c.email)).size).toBe(2);
+  expect(st.pool.list().flatMap((a) => a.cooldowns).filter((c) => c.model === "gemini-2.5-flash-lite")).toEqual([]); // the request's fault: nobody cooled
 });
 
 test("a stream whose first attempt fails before any chunk is served by the other account", async () => {
@@ -98,4 +102,27 @@ test("the everyone-cooling 429 in the OpenAI and Anthropic shapes", async () => 
   expect(anthropic.status).toBe(429);
   expect(Number(anthropic.headers.get("retry-after"))).toBeGreaterThan(100);
   expect(((await anthropic.json()) as any)).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+});
+
+test("a 200 that is not a Gemini answer (a captive portal's page) rotates; when every account gets it, a 502 in the route's shape", async () => {
+  st.sim.addFault({ kind: "html_200", email: U1, model: "gemini-2.5-flash-thinking" });
+  for (const path of ["gemini-2.5-flash-thinking:generateContent", "gemini-2.5-flash-thinking:streamGenerateContent?alt=sse"]) {
+    const r = await gemini(path, "portal");
+    expect(r.status).toBe(200);
+    expect(r.headers.get("x-account-email")).toBe(U2);
+    const text = await r.text();
+    expect(path.includes("alt=sse") ? partsText(sseData(text)) : partsText([JSON.parse(text)])).toBe("Echo: portal");
+  }
+  st.sim.clearFaults();
+  st.sim.addFault({ kind: "html_200", model: "gemini-2.5-flash-thinking" });
+  const g = await gemini("gemini-2.5-flash-thinking:generateContent");
+  expect(g.status).toBe(502);
+  expect(((await g.json()) as any).error).toMatchObject({ code: 502 });
+  const a = await fetch(`${st.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": st.apiKey, "content-type": "application/json" },
+    body: JSON.stringify({ model: "gemini-2.5-flash-thinking", max_tokens: 20, messages: [{ role: "user", content: "x" }] }),
+  });
+  expect(a.status).toBe(502);
+  expect(((await a.json()) as any).type).toBe("error");
 });

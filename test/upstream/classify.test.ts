@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { classify, googleError, type FailureClass } from "../../src/upstream/classify";
 import { durationInTextMs, parseDurationMs, parseRetryAfterMs } from "../../src/upstream/duration";
-import { effectOf, QUOTA_BACKOFF_MS, RATE_LIMIT_BACKOFF_MS } from "../../src/scheduling/policy";
+import { effectOf, QUOTA_BACKOFF_MS, RATE_LIMIT_BACKOFF_MS, UPSTREAM_ERROR_BACKOFF_MS } from "../../src/scheduling/policy";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const info = (reason: string, metadata: Record<string, string> = {}) => ({ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "cloudcode-pa.googleapis.com", metadata });
@@ -238,7 +238,10 @@ describe("effects", () => {
     }
   });
 
-  test("server errors rotate without a cooldown", () => {
-    expect(effectOf(f(500, gerr(500, "INTERNAL", "x")), 1, NOW)).toEqual({ rotate: true, accountFault: false });
+  test("server errors rotate without a cooldown; the account is tried last for a while that grows", () => {
+    const e = effectOf(f(500, gerr(500, "INTERNAL", "x")), 1, NOW);
+    expect(e).toMatchObject({ rotate: true, accountFault: true });
+    expect(e.cooldown).toBeUndefined();
+    expect([1, 2, 3, 4, 5].map((n) => effectOf(f(500, gerr(500, "INTERNAL", "x")), n, NOW).penalty!.until - NOW)).toEqual([...UPSTREAM_ERROR_BACKOFF_MS, UPSTREAM_ERROR_BACKOFF_MS[3]!]);
   });
 });
