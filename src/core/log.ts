@@ -3,6 +3,14 @@
 export type Level = "debug" | "info" | "warn" | "error" | "silent";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const SECRET_KEY = /(token|secret|password|api[_-]?key|authorization|refresh)/i;
+/** a log line stays readable whatever a client sent: long strings are cut (a 5 MB model name is not logged) */
+export const MAX_FIELD_CHARS = 2000;
+const MAX_LINE_CHARS = 16_000;
+
+function bounded(v: unknown): unknown {
+  if (typeof v === "string") return v.length > MAX_FIELD_CHARS ? `${v.slice(0, MAX_FIELD_CHARS)}… (${v.length} chars)` : v;
+  return v;
+}
 
 export interface Logger {
   level: Level;
@@ -16,8 +24,11 @@ export function createLogger(level: Level = "info", write: (line: string) => voi
   const log = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < RANK[logger.level]) return;
     const safe: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(fields ?? {})) safe[k] = SECRET_KEY.test(k) && v !== undefined ? "[redacted]" : v;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...safe }));
+    for (const [k, v] of Object.entries(fields ?? {})) safe[k] = SECRET_KEY.test(k) && v !== undefined ? "[redacted]" : bounded(v);
+    let line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: bounded(msg), ...safe });
+    // nested values are not cut field by field: the line as a whole is bounded (and stays one line)
+    if (line.length > MAX_LINE_CHARS) line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: bounded(msg), truncated: line.slice(0, MAX_LINE_CHARS) });
+    write(line);
   };
   const logger: Logger = {
     level,

@@ -10,14 +10,14 @@ export type Action = (typeof ACTIONS)[number];
 
 /**
  * The `{model}` path segment (e.g. "gemini-2.5-flash:generateContent") → model and action. Accepts a doubled "models/" prefix
- * and a URL-encoded colon. No action → action undefined (a GET of one model).
+ * and a URL-encoded colon. `tail` is the raw (still encoded) path segment. No action → action undefined.
  */
 export function parseModelPath(tail: string): { model: string; action?: string } {
-  let s = tail;
+  let s: string;
   try {
-    if (/%[0-9a-f]{2}/i.test(s)) s = decodeURIComponent(s);
+    s = decodeURIComponent(tail); // once: "%2500" is "%00" as text, never a NUL
   } catch {
-    // already decoded by the router and holding a literal "%": keep it as it is
+    throw badRequest("the model in the path is not valid percent-encoding", "model");
   }
   const colon = s.lastIndexOf(":");
   const model = stripModelsPrefix(colon >= 0 ? s.slice(0, colon) : s);

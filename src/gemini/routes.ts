@@ -13,6 +13,12 @@ import { streamResponse } from "./stream";
 
 const detail = (summary: string, description: string) => ({ tags: ["Gemini"], summary, description });
 
+/** the `{model}` segment as the client sent it (the router has decoded it once already; we decode exactly once) */
+const rawSegment = (request: Request) => {
+  const path = new URL(request.url).pathname;
+  return path.slice(path.indexOf("/models/") + "/models/".length);
+};
+
 export function geminiRoutes(ctx: AppContext) {
   type Set = { headers: Record<string, string | number> };
   const handleAction = async (segment: string, body: unknown, alt: string | undefined, request: Request, set: Set, v1: boolean) => {
@@ -55,15 +61,15 @@ export function geminiRoutes(ctx: AppContext) {
       "the upstream model is in `X-Mapped-Model`.",
   );
 
-  const getOne = ({ params }: { params: { model: string } }) => {
-    const { model, action } = parseModelPath(params.model);
+  const getOne = ({ request }: { request: Request }) => {
+    const { model, action } = parseModelPath(rawSegment(request));
     if (action !== undefined) throw badRequest(`:${action} needs POST`, "action");
     return geminiModel(ctx, model);
   };
   type PostContext = { params: { model: string }; body: unknown; query: { alt?: string }; request: Request; set: Set };
-  const post = (v1: boolean) => (c: PostContext) => handleAction(c.params.model, c.body, c.query.alt, c.request, c.set, v1);
-  // The body is documented, not declared: Elysia's normalizer rewrites a declared field of the wrong
-  // type before validation (3 → {}, {} → [null]); the handler checks it untouched, per action.
+  const post = (v1: boolean) => (c: PostContext) => handleAction(rawSegment(c.request), c.body, c.query.alt, c.request, c.set, v1);
+  // The body is documented, not declared: which schema applies depends on the action in the path
+  // (generateContent or countTokens), so the handler checks it, per action.
   const requestBody = { required: true, content: { "application/json": { schema: ModelActionBody } } };
   const postOptions = (summary?: string) => ({
     parse: "json" as const,

@@ -1,6 +1,7 @@
 // The model catalogue: what Google serves today (from the accounts' fetchAvailableModels), what the
 // gateway offers on /v1beta/models and /v1/models, and how client names resolve (./resolve.ts).
-import { isImageModel, isInternalModel, stripModelsPrefix } from "./names";
+import { ApiError } from "../core/errors";
+import { badModelName, isImageModel, isInternalModel, stripModelsPrefix } from "./names";
 import { familyPick, modelByDisplayName, resolveModel, type Resolved } from "./resolve";
 export interface ModelInfo {
   id: string;
@@ -90,8 +91,10 @@ export class ModelCatalog {
     return this.list().find((m) => m.id === bare) ?? BUILTIN_BY_ID.get(bare);
   }
 
-  /** the upstream model for a client's name, and which rule chose it */
+  /** the upstream model for a client's name, and which rule chose it; a malformed name is a 400 naming `model` */
   resolve(requested: string): Resolved {
+    const bad = badModelName(stripModelsPrefix(requested));
+    if (bad) throw new ApiError(400, bad, { param: "model", reason: "invalid_model" });
     const s = this.snapshot();
     let r = s.resolved.get(requested);
     if (!r) {

@@ -13,3 +13,15 @@ export function stripModelsPrefix(model: string): string {
   while (m.startsWith("models/")) m = m.slice("models/".length);
   return m;
 }
+
+/** model names are short plain ASCII: they travel in headers (X-Mapped-Model), log lines and URLs */
+export const MAX_MODEL_NAME = 200;
+const MODEL_NAME = /^[A-Za-z0-9._:@+\/-]+$/;
+
+/** why a client's model name is refused, or undefined when it is fine */
+export function badModelName(name: string): string | undefined {
+  if (!name) return "the model name is empty";
+  if (name.length > MAX_MODEL_NAME) return `the model name is longer than ${MAX_MODEL_NAME} characters`;
+  if (!MODEL_NAME.test(name)) return "the model name may hold only letters, digits and . _ - : @ + /";
+  return undefined;
+}

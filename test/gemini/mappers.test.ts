@@ -36,8 +36,11 @@ describe("parseModelPath", () => {
     expect(parseModelPath(tail)).toEqual({ model, action: action as string | undefined });
   });
 
-  test("a literal % (already decoded by the router) is kept", () => {
-    expect(parseModelPath("x%y:generateContent")).toEqual({ model: "x%y", action: "generateContent" });
+  test("the raw segment is decoded exactly once", () => {
+    expect(parseModelPath("gemini-2.5-flash%3AgenerateContent")).toEqual({ model: "gemini-2.5-flash", action: "generateContent" });
+    expect(parseModelPath("x%2500:generateContent")).toEqual({ model: "x%00", action: "generateContent" }); // text, never a NUL
+    expect(parseModelPath("%252e%252e:generateContent").model).toBe("%2e%2e"); // never ".."
+    expect(thrown(() => parseModelPath("x%y:generateContent")).param).toBe("model"); // not percent-encoding
   });
 
   test.each([[":generateContent"], ["models/:generateContent"], ["a/b:generateContent"]])("%s is a 400 naming model", (tail) => {

@@ -50,7 +50,7 @@ describe("pure checks", () => {
     ['{"s":"[[[[[[[[[[[[[[[["}', 2, false], // brackets in strings do not count
     ['{"s":"\\"[[[[["}', 2, false], // nor after an escaped quote
     ["[".repeat(30000) + "]".repeat(30000), 128, true],
-  ])("jsonDepthOver(%p, %d) = %p", (text, max, want) => expect(jsonDepthOver(enc(text), max)).toBe(want));
+  ])("jsonDepthOver, case %#", (text, max, want) => expect(jsonDepthOver(enc(text as string), max as number)).toBe(want as boolean));
 
   test("the depth check stops at the first byte past the limit (work bounded by the limit, not the body)", () => {
     // a body whose tail would break any parser: the answer comes from the first 129 bytes
@@ -102,5 +102,32 @@ describe("a real gateway with auth off (loopback default)", () => {
       expect(JSON.stringify(await r.json())).toContain("server.maxJsonDepth");
     }
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("model names", () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({ delays: false, authMode: "off" });
+  });
+  afterAll(() => s.stop());
+
+  const json = (path: string, body: unknown) => fetch(`${s.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+  test("control, non-Latin-1 and huge model names are a 400 naming model, before any upstream call", async () => {
+    for (const model of ["gemini\u0000flash", "gémini-☃", "x".repeat(5_000_000)]) {
+      const o = await json("/v1/chat/completions", { model, messages: [{ role: "user", content: "x" }] });
+      expect(o.status).toBe(400);
+      expect(((await o.json()) as any).error.param).toBe("model");
+      const a = await json("/v1/messages", { model, max_tokens: 5, messages: [{ role: "user", content: "x" }] });
+      expect(a.status).toBe(400);
+      expect(a.headers.get("x-mapped-model")).toBeNull();
+    }
+    for (const seg of ["%F0%9F%98%80:generateContent", "x%2500:generateContent", "%252e%252e:generateContent"]) {
+      const g = await json(`/v1beta/models/${seg}`, { contents: [{ parts: [{ text: "x" }] }] });
+      expect(g.status).toBe(400);
+      expect(((await g.json()) as any).error.code).toBe(400);
+    }
+    expect(s.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent")).toEqual([]);
   });
 });
