@@ -1,6 +1,6 @@
 // Resolves the configuration: flag > environment > config.json > default (docs/contract.md §3).
 import { Value } from "@sinclair/typebox/value";
-import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigSchema, type Config } from "./schema";
@@ -28,8 +28,18 @@ export function resolveDataDir(flags: Flags, env: NodeJS.ProcessEnv = process.en
   return resolve(dir);
 }
 
+/** the data dir holds refresh tokens: created 0700, and an existing one of ours is tightened to 0700 */
 export function ensureDataDir(dir: string): void {
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return;
+  }
+  try {
+    const st = statSync(dir);
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) chmodSync(dir, 0o700);
+  } catch {
+    // not ours or read-only: reading still works; writes report their own errors
+  }
 }
 
 type Json = Record<string, any>;

@@ -11,6 +11,14 @@ import type { ImagesRequest } from "./schemas";
 
 type Format = "b64_json" | "url";
 
+/** n as the client sent it (multipart fields arrive as text): an integer from 1 to 10, else a 400 naming n */
+function countOf(n: unknown): number {
+  if (n === undefined || n === null || n === "") return 1;
+  const v = typeof n === "number" ? n : Number(n);
+  if (!Number.isInteger(v) || v < 1 || v > 10) throw badRequest(`n must be an integer from 1 to 10, got ${JSON.stringify(n)}`, "n");
+  return v;
+}
+
 async function run(ctx: AppContext, model: string, request: GeminiRequest, n: number, format: Format, signal: AbortSignal): Promise<Response> {
   const calls = await Promise.allSettled(Array.from({ length: n }, () => ctx.gateway.generate({ model, request, requestType: "image_gen", signal })));
   const data: ImageItem[] = [];
@@ -77,7 +85,7 @@ export function imageModelFor(ctx: AppContext, requested: string | undefined): I
 export function handleImageGeneration(ctx: AppContext, body: ImagesRequest, signal: AbortSignal): Promise<Response> {
   const model = imageModelFor(ctx, body.model);
   const cfg = imageConfigFor(model, { size: body.size ?? undefined, quality: body.quality ?? undefined, image_size: body.image_size });
-  return run(ctx, model.model, imageRequest(body.prompt, cfg), body.n ?? 1, body.response_format ?? "b64_json", signal);
+  return run(ctx, model.model, imageRequest(body.prompt, cfg), countOf(body.n), body.response_format ?? "b64_json", signal);
 }
 
 export interface ImageEditBody {
@@ -117,5 +125,5 @@ export async function handleImageEdit(ctx: AppContext, body: ImageEditBody, sign
   }
   const model = imageModelFor(ctx, body.model);
   const cfg = imageConfigFor(model, { size: body.size, quality: body.quality, image_size: body.image_size });
-  return run(ctx, model.model, imageRequest(prompt, cfg, parts), body.n ?? 1, body.response_format ?? "b64_json", signal);
+  return run(ctx, model.model, imageRequest(prompt, cfg, parts), countOf(body.n), body.response_format ?? "b64_json", signal);
 }

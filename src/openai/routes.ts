@@ -16,7 +16,8 @@ const ImageEditRequest = t.Object(
     "image[]": t.Optional(t.Files({ description: "several images, as the OpenAI SDK sends an array" })),
     mask: t.Optional(t.File({ description: "optional mask; sent to the model as a further image with an instruction" })),
     model: t.Optional(t.String({ minLength: 1 })),
-    n: t.Optional(t.Numeric({ minimum: 1, maximum: 10 })),
+    // checked by the handler (a form field is text; a property-level check here would not name n)
+    n: t.Optional(t.String({ description: "how many images, 1 to 10" })),
     size: t.Optional(t.String()),
     quality: t.Optional(t.String()),
     image_size: t.Optional(t.String()),

@@ -1,4 +1,4 @@
-// Seed 000 with the real OpenAI SDK: /v1/images/generations and /v1/images/edits against a running
+// The promised image behaviour with the real OpenAI SDK: /v1/images/generations and /v1/images/edits against a running
 // gateway backed by the upstream simulator; every mapping row is checked in what upstream received.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI, { toFile } from "openai";
@@ -180,6 +180,16 @@ describe("POST /v1/images/edits (multipart)", () => {
     const body = (await res.json()) as any;
     expect(body.error.param).toBe("image");
     expect(body.error.type).toBe("invalid_request_error");
+  });
+
+  test.each(["-1", "1000", "2.5", "many"])("n=%s on an edit → 400 naming n", async (n) => {
+    const form = new FormData();
+    form.append("prompt", "count");
+    form.append("image", new File([new Uint8Array(png)], "a.png", { type: "image/png" }));
+    form.append("n", n);
+    const res = await fetch(`${stack.url}/v1/images/edits`, { method: "POST", headers: { authorization: `Bearer ${stack.apiKey}` }, body: form });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.param).toBe("n");
   });
 
   test("a non-image file → 400", async () => {
