@@ -106,6 +106,8 @@ export const ConfigSchema = T.Object(
         fetchRemoteImages: T.Boolean({ default: false }),
         remoteImageMaxBytes: T.Integer({ default: 20 * 1024 * 1024, minimum: 1 }),
         remoteImageTimeoutMs: T.Integer({ default: 10000, minimum: 1 }),
+        /** also fetch from loopback, private, link-local and ULA addresses (a trusted LAN); off: public only */
+        remoteFetchPrivate: T.Boolean({ default: false }),
       },
       { ...strict, default: {} },
     ),

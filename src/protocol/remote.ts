@@ -2,11 +2,13 @@
 // protocol. Only when openai.fetchRemoteImages is on (one switch for all); http(s) only, redirects
 // included; a size cap and a timeout; the content type must fit the kind. Never reads files.
 // I/O lives here, not in the mappers: the routes fetch first and hand the results in.
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import type { Config } from "../config/schema";
 import { ApiError, badRequest } from "../core/errors";
 import { sniffImageType, type InlineData } from "./media";
 
-export type RemoteRules = Pick<Config["openai"], "fetchRemoteImages" | "remoteImageMaxBytes" | "remoteImageTimeoutMs">;
+export type RemoteRules = Pick<Config["openai"], "fetchRemoteImages" | "remoteImageMaxBytes" | "remoteImageTimeoutMs" | "remoteFetchPrivate">;
 
 /** what the client's field may hold: image → image/*; document → PDF or text; image_url (OpenAI) → image or PDF */
 export type RemoteKind = "image" | "document" | "image_url";
@@ -27,6 +29,46 @@ const MAX_URLS = 32;
 const MAX_REDIRECTS = 5;
 
 const httpUrl = (u: URL) => u.protocol === "http:" || u.protocol === "https:";
+
+/**
+ * One answer for every address the fetcher will not reach, and for failing to reach one: a client must
+ * not learn from it what exists inside the network (which host answers, which port is open).
+ */
+const REFUSED = "not fetched: only public http(s) addresses are fetched, and this one is not (or did not answer)";
+
+const v4 = (ip: string) => ip.split(".").map(Number);
+/** loopback, private, shared, link-local (cloud metadata), reserved, multicast: never fetched */
+export function isPrivateAddress(ip: string): boolean {
+  let a = ip.toLowerCase().replace(/^\[|\]$/g, "");
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (mapped) a = mapped[1]!;
+  if (isIP(a) === 4) {
+    const [x, y] = v4(a) as [number, number];
+    return (
+      x === 0 || x === 10 || x === 127 || x >= 224 ||
+      (x === 100 && y >= 64 && y < 128) ||
+      (x === 169 && y === 254) ||
+      (x === 172 && y >= 16 && y < 32) ||
+      (x === 192 && (y === 168 || y === 0)) ||
+      (x === 198 && (y === 18 || y === 19))
+    );
+  }
+  if (isIP(a) === 6) return a === "::" || a === "::1" || /^f[cd]/.test(a) || /^fe[89ab]/.test(a) || a.startsWith("ff") || a.startsWith("::ffff:");
+  return true; // not an address at all: refuse
+}
+
+/** every address the host resolves to must be public (checked again on each redirect) */
+async function checkDestination(u: URL, rules: RemoteRules, fail: (why: string) => ApiError): Promise<void> {
+  if (rules.remoteFetchPrivate) return;
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  let addresses: string[];
+  try {
+    addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((r) => r.address);
+  } catch {
+    throw fail(REFUSED);
+  }
+  if (!addresses.length || addresses.some(isPrivateAddress)) throw fail(REFUSED);
+}
 
 /**
  * Fetches every distinct URL (url → inlineData). Nothing to fetch → an empty map, no network.
@@ -61,17 +103,19 @@ async function fetchOne(s: RemoteSource, rules: RemoteRules, signal?: AbortSigna
   const deadline = AbortSignal.timeout(rules.remoteImageTimeoutMs);
   const sig = signal ? AbortSignal.any([signal, deadline]) : deadline;
   try {
-    return await download(u, s.kind, rules.remoteImageMaxBytes, sig, fail);
+    return await download(u, s.kind, rules, sig, fail);
   } catch (e) {
     if (e instanceof ApiError || signal?.aborted) throw e;
     if (deadline.aborted) throw fail(`no answer within ${rules.remoteImageTimeoutMs} ms (openai.remoteImageTimeoutMs)`);
-    throw fail(`network error (${(e as Error).message})`);
+    throw fail(rules.remoteFetchPrivate ? `network error (${(e as Error).message})` : REFUSED);
   }
 }
 
-async function download(u: URL, kind: RemoteKind, max: number, signal: AbortSignal, fail: (why: string) => ApiError): Promise<InlineData> {
+async function download(u: URL, kind: RemoteKind, rules: RemoteRules, signal: AbortSignal, fail: (why: string) => ApiError): Promise<InlineData> {
+  const max = rules.remoteImageMaxBytes;
   let res: Response;
   for (let hop = 0; ; hop++) {
+    await checkDestination(u, rules, fail);
     res = await fetch(u.href, { signal, redirect: "manual" });
     const location = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
     if (!location) break;

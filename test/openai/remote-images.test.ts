@@ -26,7 +26,7 @@ beforeAll(async () => {
       }
     },
   });
-  stack = await startStack({ delays: false, config: { openai: { fetchRemoteImages: true, remoteImageMaxBytes: 2000 } } });
+  stack = await startStack({ delays: false, config: { openai: { fetchRemoteImages: true, remoteImageMaxBytes: 2000, remoteFetchPrivate: true } } });
   client = new OpenAI({ apiKey: stack.apiKey, baseURL: stack.url + "/v1", maxRetries: 0 });
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@
 // the host. Every refusal is a 400 naming the client's field and saying why.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/core/errors";
-import { fetchRemote, type RemoteKind, type RemoteRules, type RemoteSource } from "../../src/protocol/remote";
+import { fetchRemote, isPrivateAddress, type RemoteKind, type RemoteRules, type RemoteSource } from "../../src/protocol/remote";
 
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 const CAP = 2000;
@@ -49,7 +49,9 @@ afterAll(() => {
   host?.stop(true);
 });
 
-const on: RemoteRules = { fetchRemoteImages: true, remoteImageMaxBytes: CAP, remoteImageTimeoutMs: 300 };
+// the host plays on loopback: these rules allow private addresses; "the destination policy" below does not
+const on: RemoteRules = { fetchRemoteImages: true, remoteImageMaxBytes: CAP, remoteImageTimeoutMs: 300, remoteFetchPrivate: true };
+const publicOnly: RemoteRules = { ...on, remoteFetchPrivate: false };
 const off: RemoteRules = { ...on, fetchRemoteImages: false };
 const src = (path: string, kind: RemoteKind = "image"): RemoteSource => ({ url: `http://127.0.0.1:${host.port}${path}`, param: PARAM, kind });
 const disabled = (s: RemoteSource) => `URL ${s.kind} sources are disabled (openai.fetchRemoteImages)`;
@@ -130,5 +132,52 @@ describe("fetchRemote", () => {
   test("the client going away is not turned into a 400", async () => {
     const err = await fetchAll([src("/a.png")], on, AbortSignal.abort()).catch((e) => e);
     expect(err).not.toBeInstanceOf(ApiError);
+  });
+});
+
+describe("the destination policy (openai.remoteFetchPrivate off, the default)", () => {
+  test.each([
+    ["127.0.0.1", true],
+    ["127.8.9.10", true],
+    ["10.1.2.3", true],
+    ["172.16.0.1", true],
+    ["172.32.0.1", false],
+    ["192.168.1.1", true],
+    ["169.254.169.254", true], // cloud metadata
+    ["100.64.0.1", true],
+    ["0.0.0.0", true],
+    ["224.0.0.1", true],
+    ["8.8.8.8", false],
+    ["::1", true],
+    ["::", true],
+    ["fd00::1", true], // ULA
+    ["fe80::1", true],
+    ["::ffff:127.0.0.1", true],
+    ["2001:4860:4860::8888", false],
+    ["not-an-address", true],
+  ])("isPrivateAddress(%s) = %p", (ip, want) => expect(isPrivateAddress(ip)).toBe(want));
+
+  test("loopback in every spelling, a redirect to loopback, and metadata: one identical refusal, nothing fetched", async () => {
+    const port = host.port;
+    const urls = [
+      `http://127.0.0.1:${port}/a.png`,
+      `http://2130706433:${port}/a.png`, // 127.0.0.1 as one number
+      `http://0x7f.1:${port}/a.png`,
+      `http://[::1]:${port}/a.png`,
+      `http://localhost:${port}/a.png`,
+      `http://169.254.169.254/latest/meta-data/`,
+      `http://10.0.0.1:${port}/a.png`,
+    ];
+    hits.length = 0;
+    const messages = new Set<string>();
+    for (const url of urls) {
+      const err = await failure(fetchRemote([{ url, param: PARAM, kind: "image" }], publicOnly, { disabled }));
+      expect(err.status).toBe(400);
+      expect(err.param).toBe(PARAM);
+      messages.add(err.message.replace(url, "<url>"));
+    }
+    expect(messages.size).toBe(1);
+    expect([...messages][0]).toContain("only public http(s) addresses");
+    expect(hits).toEqual([]); // not one connection reached the host
   });
 });
