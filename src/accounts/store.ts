@@ -4,13 +4,15 @@
 // good version is kept as accounts.json.bak (a hard link to the replaced file: no extra copy).
 import { randomUUID } from "node:crypto";
 import {
-  closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync,
+  closeSync, copyFileSync, rmSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync,
   renameSync, statSync, unlinkSync, writeSync, chmodSync,
 } from "node:fs";
 import { join } from "node:path";
 import { FileLock, Mutex } from "./lock";
 import { parseStore, serializeStore, type Mutator, type StoreDoc } from "./store-format";
 import { PoolError, type Account } from "./types";
+import { StorageError } from "../core/errors";
+import { writeFileAtomicSync } from "../core/atomic";
 
 export { parseStore, serializeStore, STORE_VERSION, type Mutator, type StoreDoc } from "./store-format";
 export const STORE_FILE = "accounts.json";
@@ -47,12 +49,16 @@ export class AccountStore {
   private throttle: ReturnType<typeof setTimeout> | undefined;
   /** how long the last write took (serialize + write + fsync + rename) */
   private writeMs = 0;
+  /** what is on disk (last read or written; parsed only when needed): a failed write goes back to it */
+  private savedText: string | undefined;
+  /** the last write failed and its changes were dropped: shutdown reports it */
+  private lostChanges: StorageError | undefined;
 
   private constructor(readonly dir: string, private opts: StoreOptions) {
     this.path = join(dir, STORE_FILE);
     this.backupPath = this.path + ".bak";
     this.lock = new FileLock(this.path + ".lock");
-    this.doc = { accounts: new Map(), models: {}, learned: {}, revision: 0 };
+    this.doc = emptyDoc();
   }
 
   /** Load the store (creating the folder); a corrupt file throws PoolError and is left untouched. */
@@ -124,11 +130,12 @@ export class AccountStore {
       if (st === this.stamp || st === undefined || st === this.badStamp) return false;
       try {
         this.replace(this.readFile(), st);
+        this.savedText = serializeStore(this.doc);
         this.badStamp = undefined;
         return true;
       } catch (e) {
         this.badStamp = st;
-        this.opts.onError?.(e as Error);
+        this.opts.onError?.(new Error(`${(e as Error).message}${this.writeRecovered()}`));
         return false;
       }
     });
@@ -190,14 +197,48 @@ export class AccountStore {
       }
       this.doc.revision++;
       const t0 = performance.now();
-      this.writeFile(serializeStore(this.doc));
+      const text = serializeStore(this.doc);
+      this.writeFile(text);
       this.writeMs = performance.now() - t0;
+      this.savedText = text;
+      this.lostChanges = undefined;
       return () => batch.forEach((b) => b.resolve());
     } catch (e) {
-      return () => batch.forEach((b) => b.reject(e));
+      const err = this.dropUnsaved(e);
+      return () => batch.forEach((b) => b.reject(err));
     } finally {
       this.lock.release();
     }
+  }
+
+  /**
+   * A write failed: what memory holds beyond the disk is dropped (a change that was not saved must not
+   * take effect), and a readable copy of it is kept in accounts.json.recovered when the file itself is
+   * the problem. The callers get a StorageError naming the cause.
+   */
+  private dropUnsaved(e: unknown): StorageError {
+    const why = (e as Error)?.message ?? String(e);
+    const recovered = e instanceof PoolError ? this.writeRecovered() : "";
+    const err = new StorageError(`could not save the account store ${this.path} (${why}); the change was not applied${recovered}`);
+    this.lostChanges = err;
+    this.replace(this.savedText ? parseStore(this.savedText) : emptyDoc(), this.stamp);
+    return err;
+  }
+
+  /** what this process holds, written beside the store (0600) so a corrupt file loses nothing */
+  private writeRecovered(): string {
+    const path = this.path + ".recovered";
+    try {
+      writeFileAtomicSync(path, serializeStore(this.doc));
+      return `; what this server held is in ${path}`;
+    } catch {
+      return "";
+    }
+  }
+
+  /** the last write failed (its changes were dropped); cleared by the next successful write */
+  get unsaved(): StorageError | undefined {
+    return this.lostChanges;
   }
 
   private replace(doc: StoreDoc, stamp: string | undefined): void {
@@ -211,6 +252,7 @@ export class AccountStore {
     const st = stampOf(this.path);
     if (st === undefined) return;
     this.doc = this.readFile();
+    this.savedText = serializeStore(this.doc);
     this.stamp = st;
   }
 
@@ -224,7 +266,7 @@ export class AccountStore {
     try {
       return parseStore(text);
     } catch (e) {
-      const hint = existsSync(this.backupPath) ? `; the previous good version is ${this.backupPath}` : "";
+      const hint = existsSync(this.backupPath) ? `; the last version this file had before is ${this.backupPath}` : "";
       throw new PoolError(`the account store ${this.path} is unreadable (${(e as Error).message}); it was left untouched — fix it or restore a backup${hint}`);
     }
   }
@@ -235,9 +277,12 @@ export class AccountStore {
     try {
       writeSync(fd, text);
       fsyncSync(fd);
-    } finally {
+    } catch (e) {
       closeSync(fd);
+      rmSync(tmp, { force: true }); // a full disk must not also keep a half-written temp file
+      throw e;
     }
+    closeSync(fd);
     chmodSync(tmp, 0o600);
     if (existsSync(this.path)) this.keepBackup();
     renameSync(tmp, this.path);
@@ -283,3 +328,5 @@ function fsyncDir(dir: string): void {
 }
 
 export const newAccountId = () => randomUUID();
+
+const emptyDoc = (): StoreDoc => ({ accounts: new Map(), models: {}, learned: {}, revision: 0 });

@@ -7,6 +7,7 @@ import { ApiError, badRequest } from "../core/errors";
 import type { Pool } from "../pool/index";
 import { exchangeCode, OAuthError } from "../accounts/oauth";
 import { PoolError } from "../accounts/types";
+import { StorageError, toApiError } from "../core/errors";
 import { importTokens, parseImportText, safeReason } from "../accounts/import";
 import { CALLBACK_PATH, htmlPage, parsePastedInput, PendingLogins } from "../accounts/login";
 
@@ -53,6 +54,7 @@ const IdParam = t.Object({ id: t.String({ minLength: 1, description: "account id
 /** A bad token is the caller's problem (400 with Google's reason); Google unreachable or failing is a 502. */
 function addError(e: unknown, token: string): ApiError {
   if (e instanceof ApiError) return e;
+  if (e instanceof StorageError) return toApiError(e);
   if (e instanceof OAuthError && (e.code === "network" || e.status >= 500))
     return new ApiError(502, `could not reach Google to validate the token: ${safeReason(e, token)}`, { reason: "upstream_error" });
   if (e instanceof PoolError) return new ApiError(400, `Google refused the refresh token: ${safeReason(e, token)}`, { param: "refreshToken", reason: "invalid_token" });

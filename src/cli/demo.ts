@@ -37,11 +37,10 @@ export async function demo(flags: Flags): Promise<number> {
   const account = sim.addAccount({ email: "demo@switchyard.local", name: "Demo Account" });
   await gw.pool.addByRefreshToken(account.refreshToken);
   process.stdout.write(demoBanner(gw.url, key, sim.url, dataDir));
-  await untilSignal(gw, log, async () => {
+  return untilSignal(gw, log, async () => {
     await sim.stop();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   });
-  return 0;
 }
 
 export function demoBanner(url: string, key: string, simUrl: string, dataDir: string): string {

@@ -1,6 +1,6 @@
 // `switchyard serve`: run the gateway until SIGTERM/SIGINT.
 import { ensureDataDir, generateApiKey, loadConfig, type Flags } from "../config/load";
-import { createLogger } from "../core/log";
+import { createLogger, type Logger } from "../core/log";
 import { startServer, type RunningServer } from "../server/start";
 import { effectiveMode } from "../server/auth";
 import { VERSION } from "../version";
@@ -15,18 +15,24 @@ export async function serve(flags: Flags): Promise<number> {
   }
   const gw = await startServer({ config: loaded.config, dataDir: loaded.dataDir, log });
   log.info("listening", { url: gw.url, version: VERSION, dataDir: loaded.dataDir, authMode: effectiveMode(loaded.config), accounts: gw.pool.counts().total });
-  await untilSignal(gw, log);
-  return 0;
+  return untilSignal(gw, log);
 }
 
-/** resolves after a graceful, bounded shutdown on SIGTERM or SIGINT */
-export function untilSignal(gw: RunningServer, log: { info(m: string, f?: Record<string, unknown>): void }, onStop?: () => Promise<void>): Promise<void> {
+/** resolves with the exit code after a graceful, bounded shutdown on SIGTERM or SIGINT (1 when state could not be saved) */
+export function untilSignal(gw: RunningServer, log: Pick<Logger, "info" | "error">, onStop?: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
     const stop = async (signal: string) => {
       log.info("shutting down", { signal });
-      await gw.stop();
+      let code = 0;
+      try {
+        await gw.stop();
+      } catch (e) {
+        log.error("shut down with unsaved changes", { error: (e as Error).message });
+        process.stderr.write(`switchyard: ${(e as Error).message}\n`);
+        code = 1;
+      }
       await onStop?.();
-      resolve();
+      resolve(code);
     };
     process.once("SIGTERM", () => void stop("SIGTERM"));
     process.once("SIGINT", () => void stop("SIGINT"));

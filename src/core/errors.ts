@@ -129,8 +129,17 @@ export function errorResponse(family: Family, err: ApiError): Response {
 }
 
 /** Anything thrown → ApiError; unknown errors become a 500 without internals. */
+/** a change could not be written to disk (full, read-only, corrupt file): it was not applied */
+export class StorageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StorageError";
+  }
+}
+
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
+  if (e instanceof StorageError) return new ApiError(507, e.message, { reason: "storage_error" });
   if (e instanceof Error && e.name === "AbortError") return new ApiError(499, "request cancelled", { reason: "cancelled" });
   if (e instanceof Error && e.name === "TimeoutError") return new ApiError(504, "upstream deadline exceeded", { reason: "timeout" });
   return new ApiError(500, "internal error", { reason: "internal" });

@@ -141,8 +141,10 @@ export class Pool implements PoolStatus, ModelSource {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.flushCounters();
+    await this.flushCounters();
     await this.store.close();
+    // the last write failed and its changes were dropped: the operator must hear it (non-zero exit)
+    if (this.store.unsaved) throw this.store.unsaved;
   }
 
   reportedModels(): ModelInfo[] {

@@ -1,8 +1,9 @@
 // The account store: atomic 0600 writes, backup, refusing a corrupt file, stale temp files,
 // merging edits from other writers (in this process and in child processes).
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { StorageError } from "../../src/core/errors";
 import { AccountStore, STORE_FILE, type StoreDoc } from "../../src/accounts/store";
 import { PoolError, type Account } from "../../src/accounts/types";
 import { tempDir } from "../helpers/util";
@@ -96,10 +97,40 @@ describe("account store", () => {
     expect(await s.reloadIfChanged()).toBe(false);
     expect(errors).toHaveLength(1);
     expect(s.get("a")).toBeDefined();
-    await expect(s.update(add(account("b")))).rejects.toBeInstanceOf(PoolError);
+    // what the server holds (a, a2) is kept readable beside the file, and the advice says where
+    const recovered = join(d, STORE_FILE + ".recovered");
+    expect(errors[0]!.message).toContain(recovered);
+    expect(JSON.parse(readFileSync(recovered, "utf8")).accounts.map((a: { id: string }) => a.id).sort()).toEqual(["a", "a2"]);
+    expect(statSync(recovered).mode & 0o777).toBe(0o600);
+    const err = await s.update(add(account("b"))).catch((e) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err.message).toContain("the change was not applied");
+    expect(s.get("b")).toBeUndefined(); // a change that was not saved does not take effect
+    expect(s.get("a2")).toBeDefined();
     expect(readFileSync(join(d, STORE_FILE), "utf8")).toBe("garbage{");
     expect(JSON.parse(readFileSync(join(d, STORE_FILE + ".bak"), "utf8")).accounts).toHaveLength(1);
+    expect(s.unsaved).toBeInstanceOf(StorageError);
     await s.close().catch(() => {});
+  });
+
+  test("a store that cannot be written: the change is refused, not applied, and reported", async () => {
+    const d = dir();
+    const s = await AccountStore.open(d);
+    await s.update(add(account("a")));
+    await s.update(add(account("a2")));
+    // (the tests run as root, so permissions cannot make a write fail: a directory in the way can)
+    rmSync(join(d, STORE_FILE + ".bak"), { force: true });
+    mkdirSync(join(d, STORE_FILE + ".bak", "x"), { recursive: true });
+    try {
+      const err = await s.update(add(account("b"))).catch((e) => e);
+      expect(err).toBeInstanceOf(StorageError);
+      expect(s.get("b")).toBeUndefined();
+      expect(s.get("a")).toBeDefined();
+      expect(s.unsaved?.message).toContain("could not save the account store");
+    } finally {
+      rmSync(join(d, STORE_FILE + ".bak"), { recursive: true, force: true });
+      await s.close().catch(() => {});
+    }
   });
 
   test("a data dir that cannot be created is a PoolError naming it", async () => {

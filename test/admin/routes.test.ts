@@ -226,3 +226,31 @@ describe("CLI and server on one data dir", () => {
     expect(await seen((a) => a.email === "from-cli@example.com" && a.state === "disabled")).toBe(true);
   });
 });
+
+describe("when the store cannot be written", () => {
+  test("adding or disabling an account is a 507 naming the storage problem, and nothing changes", async () => {
+    const { mkdirSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const bak = join(stack.dataDir, "accounts.json.bak");
+    const before = (await admin("GET", "/admin/accounts")).json as { email: string; state: string }[];
+    rmSync(bak, { force: true });
+    mkdirSync(join(bak, "in-the-way"), { recursive: true }); // makes every write fail (the tests run as root)
+    try {
+      const acc = stack.sim.addAccount({ email: "unsaved@example.com" });
+      const add = await admin("POST", "/admin/accounts", { refreshToken: acc.refreshToken });
+      expect(add.status).toBe(507);
+      expect(add.json.error.message).toContain("could not save the account store");
+      expect(add.text).not.toContain(acc.refreshToken);
+      const victim = before.find((a) => a.state === "active")!;
+      const dis = await admin("POST", `/admin/accounts/${encodeURIComponent(victim.email)}/disable`);
+      expect(dis.status).toBe(507);
+      const after = (await admin("GET", "/admin/accounts")).json as { email: string; state: string }[];
+      expect(after.map((a) => `${a.email}:${a.state}`)).toEqual(before.map((a) => `${a.email}:${a.state}`));
+    } finally {
+      rmSync(bak, { recursive: true, force: true });
+    }
+    // the next write succeeds, and with it nothing is left unsaved (otherwise shutdown would say so)
+    const ok = await admin("POST", `/admin/accounts/${encodeURIComponent(before[0]!.email)}/${before[0]!.state === "active" ? "enable" : "disable"}`);
+    expect(ok.status).toBe(200);
+  });
+});
