@@ -24,6 +24,8 @@ export const ConfigSchema = T.Object(
         shutdownGraceSeconds: T.Number({ default: 10, minimum: 0, maximum: 600 }),
         /** a stream quiet for this long gets a keep-alive (SSE comment, Anthropic ping) */
         keepAliveSeconds: T.Number({ default: 15, minimum: 0.05 }),
+        /** a request body must arrive within this long (a stalled upload otherwise holds its connection) */
+        bodyTimeoutSeconds: T.Number({ default: 60, minimum: 0.05 }),
         /** JSON bodies nesting deeper are refused before any parsing (a deep body is cheap to send, costly to read) */
         maxJsonDepth: T.Integer({ default: 128, minimum: 8, maximum: 10000 }),
         /** web origins allowed to call the gateway from a browser (besides its own); "*" = any */

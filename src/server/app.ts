@@ -81,12 +81,23 @@ const tooDeep = (max: number) =>
  * Reads the body here (a chunked one under the size cap) and refuses JSON nested deeper than the limit
  * before anything parses or validates it: a small deep body would otherwise cost seconds of CPU.
  */
-async function withCheckedBody(req: Request, chunked: boolean, max: number, maxDepth: number): Promise<Request> {
+async function withCheckedBody(req: Request, chunked: boolean, max: number, maxDepth: number, timeoutMs: number): Promise<Request> {
   const multipart = (req.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/");
-  if (multipart && !chunked) return req;
-  const body = chunked ? await readCapped(req.body!, max) : await req.arrayBuffer();
+  // a client that stops sending its body must not hold the connection forever (the listener has no
+  // idle timeout, for long streams): the body has this long to arrive
+  const body = await deadline(chunked ? readCapped(req.body!, max) : req.arrayBuffer(), timeoutMs, () => {
+    void req.body?.cancel().catch(() => {});
+    return new ApiError(408, `the request body did not arrive within ${timeoutMs / 1000} s (server.bodyTimeoutSeconds)`, { param: "body", reason: "body_timeout" });
+  });
   if (!multipart && jsonDepthOver(new Uint8Array(body), maxDepth)) throw tooDeep(maxDepth);
   return new Request(req, { body, signal: req.signal });
+}
+
+/** `p`, or the error `onTimeout` makes when it takes longer than `ms` */
+function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** The request handler behind Bun.serve. */
@@ -95,7 +106,13 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
   const max = config.server.maxBodyBytes;
   return async function handle(req: Request): Promise<Response> {
     const t0 = performance.now();
-    const url = new URL(req.url);
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      // HTTP/1.0 without a Host, or a request target that is not a path
+      return errorResponse("plain", new ApiError(400, "the request has no Host header or no valid target", { reason: "invalid_request" }));
+    }
     const path = url.pathname;
     const family = familyOf(path);
     const given = req.headers.get("x-request-id");
@@ -109,7 +126,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       if (declared !== null && Number(declared) > max) throw tooLarge(`request body is ${declared} bytes`, max);
       checkBrowser(config, req);
       checkAuth(config, req, url);
-      if (req.body) req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth);
+      if (req.body) req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth, config.server.bodyTimeoutSeconds * 1000);
       res = await app.handle(req);
     } catch (e) {
       res = errorResponse(family, toApiError(e));

@@ -11,7 +11,14 @@ export interface Listener {
   stop(graceMs: number): Promise<void>;
 }
 
-export function listen(opts: { host: string; port: number; maxBodyBytes: number; fetch: (req: Request) => Promise<Response> }): Listener {
+export function listen(opts: {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  fetch: (req: Request) => Promise<Response>;
+  /** a failure the handler did not turn into an answer: logged with its cause */
+  onError?: (e: unknown) => void;
+}): Listener {
   let server: Server<unknown>;
   try {
     server = Bun.serve({
@@ -24,7 +31,7 @@ export function listen(opts: { host: string; port: number; maxBodyBytes: number;
       // bodies while reading); Bun's own cap would answer a bare 413 before the handler runs
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       fetch: opts.fetch,
-      error: () => new Response(JSON.stringify({ error: { message: "internal error", code: "internal" } }), { status: 500, headers: { "content-type": "application/json" } }),
+      error: (e) => (opts.onError?.(e), new Response(JSON.stringify({ error: { message: "internal error", code: "internal" } }), { status: 500, headers: { "content-type": "application/json" } })),
     });
   } catch (e) {
     const msg = String((e as Error)?.message ?? e);

@@ -37,7 +37,13 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
   const app = buildApp(ctx, [geminiRoutes(ctx), modelsRoute(ctx), openaiRoutes(ctx), anthropicRoutes(ctx), adminRoutes(ctx, pool)]);
   let listener: Listener;
   try {
-    listener = listen({ host: config.server.host, port: config.server.port, maxBodyBytes: config.server.maxBodyBytes, fetch: createHandler(ctx, app) });
+    listener = listen({
+      host: config.server.host,
+      port: config.server.port,
+      maxBodyBytes: config.server.maxBodyBytes,
+      fetch: createHandler(ctx, app),
+      onError: (e) => log.error("a request failed outside the handler", { error: String((e as Error)?.stack ?? e) }),
+    });
   } catch (e) {
     identity.stop();
     await pool.close();

@@ -131,3 +131,41 @@ describe("model names", () => {
     expect(s.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent")).toEqual([]);
   });
 });
+
+describe("raw HTTP edge cases", () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({ delays: false, authMode: "off", config: { server: { bodyTimeoutSeconds: 0.2 } } });
+  });
+  afterAll(() => s.stop());
+
+  /** what the server answers to raw bytes (the socket is closed after `holdMs` if the server has not) */
+  const raw = (bytes: string, holdMs = 3000) =>
+    new Promise<string>((resolve) => {
+      let buf = "";
+      const port = Number(new URL(s.url).port);
+      void Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open: (sock) => void sock.write(bytes),
+          data: (_sock, d) => void (buf += new TextDecoder().decode(d)),
+          close: () => resolve(buf),
+          error: () => resolve(buf),
+        },
+      }).then((sock) => setTimeout(() => (sock.end(), resolve(buf)), holdMs));
+    });
+
+  test("HTTP/1.0 without a Host: 400 with a JSON body, not a 500", async () => {
+    const out = await raw("GET /healthz HTTP/1.0\r\n\r\n", 500);
+    expect(out).toStartWith("HTTP/1.1 400");
+    expect(out).toContain('"error"');
+  });
+
+  test("a body that stops arriving gets a 408 in the route's shape (server.bodyTimeoutSeconds), not a connection held forever", async () => {
+    const head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n";
+    const out = await raw(head + '{"model":"gemini', 3000);
+    expect(out).toStartWith("HTTP/1.1 408");
+    expect(out).toContain("server.bodyTimeoutSeconds");
+  });
+});
