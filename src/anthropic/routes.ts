@@ -8,8 +8,8 @@ import { upstreamToolName } from "../protocol/function-calls";
 import { fetchRemote, type RemoteSource } from "../protocol/remote";
 import { randomId, servedHeaders } from "../protocol/reply";
 import { explicitSession, sessionFromConversation, sessionFromUser } from "../protocol/session";
-import { SSE_HEADERS, sseFrame, streamingResponse, within } from "../protocol/stream";
-import type { Served, StreamResult } from "../upstream/types";
+import { SSE_HEADERS, sseFrame, startReply } from "../protocol/stream";
+import type { Served } from "../upstream/types";
 import { VERSION } from "../version";
 import { toGeminiRequest, urlSources, type Mapped } from "./request";
 import { toAnthropicMessage } from "./response";
@@ -56,34 +56,29 @@ async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared
   const pending = withSignatureRepair(p, repairLog(ctx, body.model), (request) =>
     ctx.gateway.stream({ model: body.model, request, sessionKey: p.sessionKey, signal }),
   );
-  // errors before upstream answers keep their HTTP status; a long silent wait starts the stream so pings flow
-  const early: StreamResult | undefined = await within(pending, keepAliveMs);
-
   const id = randomId("msg_");
-  const frames = (async function* () {
-    // the SDK wants message_start before anything else, pings included: send it now (usage is a
-    // placeholder; message_delta carries the real counts), before upstream's first chunk
-    yield sseFrame(messageStart(id, body.model), "message_start");
-    const res = early ?? (await pending);
-    const tr = new MessageTranslator({ ...translatorOptions(body, p, res, id), started: true });
-    for await (const chunk of res.chunks) {
-      const events = tr.push(chunk);
-      if (events.length) yield events.map((ev) => sseFrame(ev, ev.type)).join("");
-      // a stop sequence matched: leaving the loop cancels upstream (usage is what upstream reported so far)
-      if (tr.done) break;
-    }
-    yield tr.end(true).map((ev) => sseFrame(ev, ev.type)).join("");
-  })();
-
-  return streamingResponse({
-    frames,
-    keepAlive: PING,
+  return startReply({
+    pending,
     keepAliveMs,
+    keepAlive: PING,
+    // the SDK wants message_start before anything else, pings included: sent at once (usage is a
+    // placeholder; message_delta carries the real counts)
+    head: sseFrame(messageStart(id, body.model), "message_start"),
+    frames: async function* (res) {
+      const tr = new MessageTranslator({ ...translatorOptions(body, p, res, id), started: true });
+      for await (const chunk of res.chunks) {
+        const events = tr.push(chunk);
+        if (events.length) yield events.map((ev) => sseFrame(ev, ev.type)).join("");
+        // a stop sequence matched: leaving the loop cancels upstream (usage is what upstream reported so far)
+        if (tr.done) break;
+      }
+      yield tr.end(true).map((ev) => sseFrame(ev, ev.type)).join("");
+    },
     onError: (err: ApiError) => {
       ctx.log.warn("anthropic stream failed after start", { status: err.status, error: err.message, model: body.model });
       return sseFrame(errorBody("anthropic", err), "error");
     },
-    headers: { ...SSE_HEADERS, ...(early ? servedHeaders(early) : {}) },
+    headers: SSE_HEADERS,
   });
 }
 

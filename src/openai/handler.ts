@@ -3,7 +3,7 @@ import { isClaudeModel, isImageModel } from "../models/catalog";
 import type { AppContext } from "../protocol/context";
 import { errorBody } from "../core/errors";
 import { explicitSession, sessionFromConversation } from "../protocol/session";
-import { sseFrame, SSE_HEADERS, streamingResponse } from "../protocol/stream";
+import { sseFrame, SSE_HEADERS, startReply } from "../protocol/stream";
 import { fetchRemote } from "../protocol/remote";
 import { servedHeaders } from "../protocol/reply";
 import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./request";
@@ -44,28 +44,28 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
     return Response.json(toChatCompletion(r.response, base), { headers: servedHeaders(r) });
   }
 
-  const r = await ctx.gateway.stream(args);
   const mapper = new ChatStreamMapper({ ...base, includeUsage: body.stream_options?.include_usage === true });
-  async function* frames(): AsyncGenerator<string> {
-    for (const c of mapper.start()) yield sseFrame(c);
-    for await (const resp of r.chunks) {
-      const out = mapper.push(resp);
-      if (out.length) yield out.map((c) => sseFrame(c)).join("");
-    }
-    yield mapper
-      .finish()
-      .map((c) => sseFrame(c))
-      .join("");
-    yield DONE;
-  }
-  return streamingResponse({
-    frames: frames(),
+  return startReply({
+    pending: ctx.gateway.stream(args),
+    keepAliveMs: Math.max(1, ctx.config.server.keepAliveSeconds * 1000),
     keepAlive: ": keep-alive\n\n",
-    keepAliveMs: ctx.config.server.keepAliveSeconds * 1000,
+    // the role chunk needs nothing from upstream: the client sees the reply begin at once
+    head: mapper.start().map((c) => sseFrame(c)).join(""),
+    frames: async function* (r) {
+      for await (const resp of r.chunks) {
+        const out = mapper.push(resp);
+        if (out.length) yield out.map((c) => sseFrame(c)).join("");
+      }
+      yield mapper
+        .finish()
+        .map((c) => sseFrame(c))
+        .join("");
+      yield DONE;
+    },
     onError: (err) => {
       ctx.log.warn("chat stream failed after the first byte", { status: err.status, reason: err.reason, error: err.message });
       return sseFrame(errorBody("openai", err)) + DONE;
     },
-    headers: { ...SSE_HEADERS, ...servedHeaders(r) },
+    headers: SSE_HEADERS,
   });
 }

@@ -3,6 +3,8 @@
 // byte becomes one final error frame (never a silent cut), and a client disconnect stops the source
 // (which cancels the upstream request). observeStream lets the server see when such a body ends.
 import { toApiError, type ApiError } from "../core/errors";
+import type { StreamResult } from "../upstream/types";
+import { servedHeaders } from "./reply";
 
 export interface StreamOptions {
   frames: AsyncIterable<string>;
@@ -146,3 +148,43 @@ export function sseFrame(data: unknown, event?: string): string {
 }
 
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8" };
+
+export interface ReplyOptions {
+  /** the gateway's stream, not yet answered */
+  pending: Promise<StreamResult>;
+  keepAliveMs: number;
+  keepAlive: string;
+  /** the protocol's frames once upstream answered */
+  frames: (res: StreamResult) => AsyncIterable<string>;
+  /** frames the protocol sends before upstream answers (Anthropic's message_start, OpenAI's role chunk) */
+  head?: string;
+  onError: (err: ApiError) => string;
+  /** written first; `latePrefix` instead when the reply starts before upstream answered */
+  prefix?: string;
+  latePrefix?: string;
+  suffix?: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * How every protocol starts a streamed reply. Upstream gets one keep-alive interval to answer, so a
+ * failure before that keeps its real HTTP status and body; after that the reply starts anyway (headers,
+ * then keep-alives), and a later failure becomes the protocol's final error frame. The served-by
+ * headers go out when upstream answered in time.
+ */
+export async function startReply(o: ReplyOptions): Promise<Response> {
+  const early = await within(o.pending, o.keepAliveMs);
+  const frames = (async function* () {
+    if (o.head) yield o.head;
+    yield* o.frames(early ?? (await o.pending));
+  })();
+  return streamingResponse({
+    frames,
+    keepAlive: o.keepAlive,
+    keepAliveMs: o.keepAliveMs,
+    onError: o.onError,
+    prefix: early ? o.prefix : (o.latePrefix ?? o.prefix),
+    suffix: o.suffix,
+    headers: { ...o.headers, ...(early ? servedHeaders(early) : {}) },
+  });
+}
