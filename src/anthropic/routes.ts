@@ -9,7 +9,7 @@ import { fetchRemote, type RemoteSource } from "../protocol/remote";
 import { randomId, servedHeaders } from "../protocol/reply";
 import { explicitSession, sessionFromConversation, sessionFromUser } from "../protocol/session";
 import { SSE_HEADERS, sseFrame, startReply } from "../protocol/stream";
-import type { Served } from "../upstream/types";
+import type { Served } from "../gateway/port";
 import { VERSION } from "../version";
 import { toGeminiRequest, urlSources, type Mapped } from "./request";
 import { toAnthropicMessage } from "./response";
@@ -24,6 +24,8 @@ const repairLog = (ctx: AppContext, model: string) => (error: string) =>
   ctx.log.warn("upstream rejected a thinking signature; retrying once without signatures", { model, error });
 
 interface Prepared extends Mapped {
+  /** the upstream model, resolved once here and handed to the gateway */
+  upstream: string;
   family: Family;
   sessionKey?: string;
 }
@@ -35,7 +37,7 @@ async function prepare(ctx: AppContext, body: AnyMessagesRequest, headers: Heade
   const mapped = toGeminiRequest(body, { family, outputLimit: ctx.catalog.get(upstream)?.outputTokenLimit, remote });
   const userId = (body as MessagesRequest).metadata?.user_id;
   const sessionKey = userId ? sessionFromUser(userId) : explicitSession(headers) ?? sessionFromConversation(mapped.systemText, mapped.firstUserText);
-  return { ...mapped, family, sessionKey };
+  return { ...mapped, upstream, family, sessionKey };
 }
 
 const urlSourcesOff = (s: RemoteSource) => `URL ${s.kind} sources are disabled on this gateway (openai.fetchRemoteImages); send the ${s.kind} as base64`;
@@ -54,7 +56,7 @@ function translatorOptions(body: MessagesRequest, p: Prepared, s: Served, id = r
 async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared, signal: AbortSignal): Promise<Response> {
   const keepAliveMs = Math.max(1, ctx.config.server.keepAliveSeconds * 1000);
   const pending = withSignatureRepair(p, repairLog(ctx, body.model), (request) =>
-    ctx.gateway.stream({ model: body.model, request, sessionKey: p.sessionKey, signal }),
+    ctx.gateway.stream({ model: body.model, upstreamModel: p.upstream, request, sessionKey: p.sessionKey, signal }),
   );
   const id = randomId("msg_");
   return startReply({
@@ -97,7 +99,7 @@ export function anthropicRoutes(ctx: AppContext) {
         const p = await prepare(ctx, body, request.headers, request.signal);
         if (body.stream) return streamMessage(ctx, body, p, request.signal);
         const res = await withSignatureRepair(p, repairLog(ctx, body.model), (request_) =>
-          ctx.gateway.generate({ model: body.model, request: request_, sessionKey: p.sessionKey, signal: request.signal }),
+          ctx.gateway.generate({ model: body.model, upstreamModel: p.upstream, request: request_, sessionKey: p.sessionKey, signal: request.signal }),
         );
         Object.assign(set.headers, servedHeaders(res));
         return toAnthropicMessage(res.response, translatorOptions(body, p, res));
@@ -118,7 +120,7 @@ export function anthropicRoutes(ctx: AppContext) {
       "/v1/messages/count_tokens",
       async ({ body, request, set }) => {
         const p = await prepare(ctx, body, request.headers, request.signal);
-        const res = await ctx.gateway.countTokens({ model: body.model, request: p.request, signal: request.signal });
+        const res = await ctx.gateway.countTokens({ model: body.model, upstreamModel: p.upstream, request: p.request, signal: request.signal });
         Object.assign(set.headers, servedHeaders(res));
         return { input_tokens: res.totalTokens };
       },

@@ -24,7 +24,8 @@ import {
   retiredError,
   type FailureContext,
 } from "./errors";
-import type { CountResult, Gateway, GenerateArgs, GeminiRequest, GeminiResponse, StreamResult, UnaryResult } from "../upstream/types";
+import type { GeminiRequest, GeminiResponse } from "../upstream/types";
+import type { CountResult, Gateway, GenerateArgs, StreamResult, UnaryResult } from "./port";
 import { OAuthError } from "../accounts/oauth";
 import type { Effect } from "../scheduling/policy";
 import { explainNoAccount, isEligible, type Scheduler } from "../scheduling/scheduler";
@@ -316,7 +317,7 @@ export class PoolGateway implements Gateway {
    */
   private async withAccount<T>(args: GenerateArgs, method: string, call: Call<T>): Promise<Attempt<T>> {
     const { config, scheduler, tokens, catalog } = this.rt;
-    let model = catalog.resolve(args.model).model;
+    let model = args.upstreamModel ?? catalog.resolve(args.model).model;
     let request = this.fit(args.request, model);
     const models = new Set([model]);
     const tried = new Set<string>();

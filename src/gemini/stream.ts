@@ -2,8 +2,8 @@
 import type { AppContext } from "../protocol/context";
 import type { ApiError } from "../core/errors";
 import { SSE_HEADERS, startReply } from "../protocol/stream";
-import type { GenerateArgs } from "../upstream/types";
-import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./mappers";
+import type { GenerateArgs } from "../gateway/port";
+import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./request";
 
 /**
  * Failures before upstream answers keep their HTTP status (429 with Retry-After, 404, …). If upstream

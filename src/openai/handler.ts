@@ -17,9 +17,11 @@ const DONE = "data: [DONE]\n\n";
 
 export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: ChatRequest, request: Request): Promise<Response> {
   const requested = body.model;
-  const image = isImageModel(requested) || isImageModel(ctx.catalog.resolve(requested).model) ? parseImageModel(requested) : undefined;
+  const resolved = ctx.catalog.resolve(requested).model;
+  const image = isImageModel(requested) || isImageModel(resolved) ? parseImageModel(requested) : undefined;
   const clientModel = image?.model ?? requested;
-  const upstream = ctx.catalog.resolve(clientModel).model;
+  // an image name's suffixes (-16x9, -4k) are options, not part of the model: resolve the bare name
+  const upstream = image && clientModel !== requested ? ctx.catalog.resolve(clientModel).model : resolved;
   const claude = isClaudeModel(upstream);
   // thinks unless told otherwise: a Claude "-thinking" id, or a Gemini model that supports thinking
   // (claude-sonnet-4-6 supports thinking but answers plainly unless asked)
@@ -28,7 +30,7 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
   const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGeminiRequest(body, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
   const sessionKey = explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText);
-  const args = { model: clientModel, request: mapped.request, sessionKey, signal: request.signal, requestType: image ? ("image_gen" as const) : undefined };
+  const args = { model: clientModel, upstreamModel: upstream, request: mapped.request, sessionKey, signal: request.signal, requestType: image ? ("image_gen" as const) : undefined };
   const base = {
     id: newCompletionId(),
     model: requested,

@@ -7,7 +7,7 @@ import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import { UpstreamClient } from "../upstream/client";
 import { ClientIdentity } from "../upstream/identity";
-import type { Gateway } from "../upstream/types";
+import type { Gateway } from "../gateway/port";
 import { PoolGateway } from "../gateway/gateway";
 import { fetchUserInfo, refreshAccessToken } from "../accounts/oauth";
 import { Ledger } from "../scheduling/ledger";

@@ -2,7 +2,7 @@
 import type { Config } from "../config/schema";
 import type { ModelCatalog } from "../models/catalog";
 import type { IdentityInfo } from "../upstream/identity";
-import type { Gateway } from "../upstream/types";
+import type { Gateway } from "../gateway/port";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 

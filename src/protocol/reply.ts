@@ -1,5 +1,5 @@
 // What every protocol's reply carries: ids in the client's style and the served-by headers.
-import type { Served } from "../upstream/types";
+import type { Served } from "../gateway/port";
 
 /** prefix + random hex digits (call_…, toolu_…, msg_…, chatcmpl-…) */
 export const randomId = (prefix: string, hexDigits = 24) => prefix + crypto.randomUUID().replace(/-/g, "").slice(0, hexDigits);

@@ -3,7 +3,7 @@
 // byte becomes one final error frame (never a silent cut), and a client disconnect stops the source
 // (which cancels the upstream request). observeStream lets the server see when such a body ends.
 import { toApiError, type ApiError } from "../core/errors";
-import type { StreamResult } from "../upstream/types";
+import type { StreamResult } from "../gateway/port";
 import { servedHeaders } from "./reply";
 
 export interface StreamOptions {

@@ -1,5 +1,5 @@
-// Types shared by the protocol routes and the pool: Gemini's GenerateContent shapes (loose — the
-// protocol mappers own the details) and the Gateway, the one door from a route to Google.
+// Gemini's GenerateContent shapes, as the wire carries them (loose — the protocol mappers own the
+// details). The Gateway port the routes call is in src/gateway/port.ts.
 
 export interface GeminiPart {
   text?: string;
@@ -50,53 +50,4 @@ export interface GeminiResponse {
   responseId?: string;
   promptFeedback?: unknown;
   [k: string]: unknown;
-}
-
-export type RequestType = "agent" | "image_gen";
-
-export interface GenerateArgs {
-  /** the model the client asked for, before mapping (a leading "models/" is tolerated) */
-  model: string;
-  request: GeminiRequest;
-  /** sticky-session key; undefined → no stickiness for this request */
-  sessionKey?: string;
-  /** client disconnect / deadline */
-  signal?: AbortSignal;
-  /** default: "image_gen" for image models, else "agent" */
-  requestType?: RequestType;
-}
-
-export interface Served {
-  accountId: string;
-  accountEmail: string;
-  /** the upstream model actually used (after aliases and the built-in table) */
-  mappedModel: string;
-}
-
-export interface UnaryResult extends Served {
-  response: GeminiResponse;
-}
-
-export interface StreamResult extends Served {
-  /**
-   * Unwrapped upstream chunks as they arrive. Throws ApiError if upstream fails mid-stream.
-   * Breaking out of the loop (or the signal aborting) cancels the upstream request.
-   */
-  chunks: AsyncIterable<GeminiResponse>;
-}
-
-export interface CountResult extends Served {
-  totalTokens: number;
-}
-
-/**
- * What a protocol route calls. Picks an account (scheduler), maps the model, wraps the v1internal
- * envelope, refreshes tokens, retries retryable failures on other accounts (before the first byte),
- * and throws ApiError (status, message, retryAfter, upstreamBody) when it cannot serve.
- */
-export interface Gateway {
-  generate(args: GenerateArgs): Promise<UnaryResult>;
-  /** resolves once upstream answered 200 for the stream; failures before that are retried or thrown */
-  stream(args: GenerateArgs): Promise<StreamResult>;
-  countTokens(args: GenerateArgs): Promise<CountResult>;
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { geminiRoutes } from "../../src/gemini/routes";
 import { buildApp, createHandler } from "../../src/server/app";
-import type { Gateway, GenerateArgs, StreamResult } from "../../src/upstream/types";
+import type { Gateway, GenerateArgs, StreamResult } from "../../src/gateway/port";
 import { scriptedContext } from "../helpers/context";
 import { until } from "../helpers/util";
 

@@ -6,7 +6,7 @@ import type { AppContext } from "../../src/protocol/context";
 import { ClientIdentity } from "../../src/upstream/identity";
 import { silentLogger } from "../../src/core/log";
 import { createMetrics } from "../../src/core/metrics";
-import type { Gateway } from "../../src/upstream/types";
+import type { Gateway } from "../../src/gateway/port";
 
 export function scriptedContext(gateway: Gateway, config: Record<string, unknown> = {}): AppContext {
   const cfg = validateConfig(config, "test");

@@ -3,7 +3,8 @@
 // so nothing depends on timing.
 import { expect, test } from "bun:test";
 import { openaiRoutes } from "../../src/openai/routes";
-import type { Gateway, GeminiResponse } from "../../src/upstream/types";
+import type { GeminiResponse } from "../../src/upstream/types";
+import type { Gateway } from "../../src/gateway/port";
 import { scriptedContext } from "../helpers/context";
 
 /** an upstream stream the test feeds by hand */

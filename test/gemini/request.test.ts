@@ -8,7 +8,7 @@ import {
   normalizeRequest,
   parseModelPath,
   sseData,
-} from "../../src/gemini/mappers";
+} from "../../src/gemini/request";
 import { pageModels, toGeminiModel } from "../../src/gemini/models";
 import { check, CountTokensRequest, GenerateContentRequest } from "../../src/gemini/schemas";
 import { ApiError } from "../../src/core/errors";

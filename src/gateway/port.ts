@@ -1,0 +1,54 @@
+// The Gateway port: what a protocol route calls to reach Google. The routes depend on this interface,
+// not on the pool behind it (PoolGateway in ./gateway.ts implements it; route tests script it).
+import type { GeminiRequest, GeminiResponse } from "../upstream/types";
+
+export type RequestType = "agent" | "image_gen";
+
+export interface GenerateArgs {
+  /** the model the client asked for, before mapping (a leading "models/" is tolerated) */
+  model: string;
+  /** the upstream model the route already resolved (ModelCatalog.resolve): resolved once per request */
+  upstreamModel?: string;
+  request: GeminiRequest;
+  /** sticky-session key; undefined → no stickiness for this request */
+  sessionKey?: string;
+  /** client disconnect / deadline */
+  signal?: AbortSignal;
+  /** default: "image_gen" for image models, else "agent" */
+  requestType?: RequestType;
+}
+
+export interface Served {
+  accountId: string;
+  accountEmail: string;
+  /** the upstream model actually used (after aliases and the built-in table) */
+  mappedModel: string;
+}
+
+export interface UnaryResult extends Served {
+  response: GeminiResponse;
+}
+
+export interface StreamResult extends Served {
+  /**
+   * Unwrapped upstream chunks as they arrive. Throws ApiError if upstream fails mid-stream.
+   * Breaking out of the loop (or the signal aborting) cancels the upstream request.
+   */
+  chunks: AsyncIterable<GeminiResponse>;
+}
+
+export interface CountResult extends Served {
+  totalTokens: number;
+}
+
+/**
+ * What a protocol route calls. Picks an account (scheduler), maps the model, wraps the v1internal
+ * envelope, refreshes tokens, retries retryable failures on other accounts (before the first byte),
+ * and throws ApiError (status, message, retryAfter, upstreamBody) when it cannot serve.
+ */
+export interface Gateway {
+  generate(args: GenerateArgs): Promise<UnaryResult>;
+  /** resolves once upstream answered 200 for the stream; failures before that are retried or thrown */
+  stream(args: GenerateArgs): Promise<StreamResult>;
+  countTokens(args: GenerateArgs): Promise<CountResult>;
+}
