@@ -124,14 +124,23 @@ interface Cell {
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
-const quantile = (sorted: Float64Array, q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN);
+const quantile = (sorted: Float64Array, q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
 
 /** autocannon for `seconds`; latencies are collected from its response events because its own
  *  histogram truncates to whole milliseconds, too coarse on loopback */
 function load(url: string, headers: Record<string, string>, body: string, connections: number, seconds: number): Promise<Cell> {
   const times: number[] = [];
   return new Promise((resolve, reject) => {
-    const opts = { url, method: "POST", headers: { "content-type": "application/json", ...headers }, body, connections, duration: seconds, pipelining: 1 };
+    const opts = {
+      url,
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+      connections,
+      duration: seconds,
+      pipelining: 1,
+    };
     const inst = autocannon(opts, (err, r) => {
       if (err) return reject(err);
       const sorted = Float64Array.from(times).sort();
@@ -179,7 +188,12 @@ async function main() {
   const tok = await fetch(`${simUrl}/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: accounts[0]!.refreshToken, client_id: DEFAULT_OAUTH_CLIENT_ID, client_secret: DEFAULT_OAUTH_CLIENT_SECRET }),
+    body: new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: accounts[0]!.refreshToken,
+      client_id: DEFAULT_OAUTH_CLIENT_ID,
+      client_secret: DEFAULT_OAUTH_CLIENT_SECRET,
+    }),
   });
   const accessToken = ((await tok.json()) as { access_token: string }).access_token;
 
@@ -203,11 +217,19 @@ async function main() {
     const r = Bun.spawnSync([...cmd, "accounts", "add", "--refresh-token", a.refreshToken], { env, stdout: "ignore", stderr: "pipe" });
     if (r.exitCode !== 0) throw new Error(`accounts add failed: ${r.stderr.toString().trim()}`);
   }
-  const gw = Bun.spawn([...cmd, "serve", "--host", "127.0.0.1", "--port", String(port)], { env, stdin: "ignore", stdout: "ignore", stderr: "inherit" });
+  const gw = Bun.spawn([...cmd, "serve", "--host", "127.0.0.1", "--port", String(port)], {
+    env,
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "inherit",
+  });
   children.push(gw);
   const gwUrl = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    const ok = await fetch(`${gwUrl}/healthz`, { headers: { "x-goog-api-key": apiKey } }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${gwUrl}/healthz`, { headers: { "x-goog-api-key": apiKey } }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i > 150 || gw.exitCode !== null) throw new Error("the gateway did not start");
     await Bun.sleep(100);
@@ -222,8 +244,18 @@ async function main() {
     userAgent: "antigravity",
     request: { contents: [{ role: "user", parts: [{ text: "benchmark me, please" }] }], sessionId: "bench" },
   });
-  const direct = { unary: `${simUrl}/v1internal:generateContent`, sse: `${simUrl}/v1internal:streamGenerateContent?alt=sse`, headers: { authorization: `Bearer ${accessToken}` }, body: envelope };
-  const through = { unary: `${gwUrl}/v1beta/models/${MODEL}:generateContent`, sse: `${gwUrl}/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`, headers: { "x-goog-api-key": apiKey }, body: clientBody };
+  const direct = {
+    unary: `${simUrl}/v1internal:generateContent`,
+    sse: `${simUrl}/v1internal:streamGenerateContent?alt=sse`,
+    headers: { authorization: `Bearer ${accessToken}` },
+    body: envelope,
+  };
+  const through = {
+    unary: `${gwUrl}/v1beta/models/${MODEL}:generateContent`,
+    sse: `${gwUrl}/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`,
+    headers: { "x-goog-api-key": apiKey },
+    body: clientBody,
+  };
 
   // sanity: both answer 200 before anything is measured
   for (const t of [direct, through]) {
@@ -249,12 +281,16 @@ async function main() {
   }
   const rssAfter = rssMiB(gw.pid);
 
-  const sse = { direct: await ttfb(direct.sse, direct.headers, direct.body, TTFB_N), through: await ttfb(through.sse, through.headers, through.body, TTFB_N) };
+  const sse = {
+    direct: await ttfb(direct.sse, direct.headers, direct.body, TTFB_N),
+    through: await ttfb(through.sse, through.headers, through.body, TTFB_N),
+  };
   const scheduler = [10, 1000, 10000].flatMap((n) => benchPick(n, n >= 10000 ? 500 : 2000));
 
   const results = {
     time: new Date().toISOString(),
-    commit: Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: ROOT, stderr: "ignore" }).stdout.toString().trim() || "unknown",
+    commit:
+      Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: ROOT, stderr: "ignore" }).stdout.toString().trim() || "unknown",
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, bun: Bun.version, platform: process.platform },
     gateway: kind,
     settings: { durationSeconds: DURATION, ttfbRequests: TTFB_N, accounts: ACCOUNTS, model: MODEL },
@@ -285,11 +321,34 @@ function table(r: any): string {
   for (const c of ["c1", "c32"])
     for (const t of ["direct", "through"]) {
       const x = r.unary[c][t];
-      lines.push(row([`${t === "direct" ? "direct to simulator" : "through gateway"}, ${c.replace("c", "conc ")}`, x.reqPerSec, x.meanMs, x.p50Ms, x.p99Ms, x.requests, x.failures], w));
+      lines.push(
+        row(
+          [
+            `${t === "direct" ? "direct to simulator" : "through gateway"}, ${c.replace("c", "conc ")}`,
+            x.reqPerSec,
+            x.meanMs,
+            x.p50Ms,
+            x.p99Ms,
+            x.requests,
+            x.failures,
+          ],
+          w,
+        ),
+      );
     }
   lines.push("", row(["SSE time to first byte", "median ms", "p90 ms", "n"], w.slice(0, 4)));
-  for (const t of ["direct", "through"]) lines.push(row([t === "direct" ? "direct to simulator" : "through gateway", r.sseTtfb[t].medianMs, r.sseTtfb[t].p90Ms, r.sseTtfb[t].n], w.slice(0, 4)));
-  lines.push("", row(["gateway RSS (MiB)", "idle", "peak load", "after"], w.slice(0, 4)), row(["", r.rssMiB.idle, r.rssMiB.peakUnderLoad, r.rssMiB.afterLoad], w.slice(0, 4)));
+  for (const t of ["direct", "through"])
+    lines.push(
+      row(
+        [t === "direct" ? "direct to simulator" : "through gateway", r.sseTtfb[t].medianMs, r.sseTtfb[t].p90Ms, r.sseTtfb[t].n],
+        w.slice(0, 4),
+      ),
+    );
+  lines.push(
+    "",
+    row(["gateway RSS (MiB)", "idle", "peak load", "after"], w.slice(0, 4)),
+    row(["", r.rssMiB.idle, r.rssMiB.peakUnderLoad, r.rssMiB.afterLoad], w.slice(0, 4)),
+  );
   lines.push("", row(["scheduler pick (ns)", "sticky", "round-rob", "quota-1st"], w.slice(0, 4)));
   for (const n of [10, 1000, 10000]) {
     const ns = (mode: string) => r.scheduler.find((s: any) => s.accounts === n && s.mode === mode)?.nsPerPick ?? "-";

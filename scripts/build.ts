@@ -13,16 +13,25 @@ const commit = (() => {
 
 const outfile = process.env.SWITCHYARD_OUTFILE ?? "dist/switchyard";
 const cmd = [
-  process.execPath, "build", "src/main.ts",
-  "--compile", "--minify", "--sourcemap", "--bytecode",
-  "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+  process.execPath,
+  "build",
+  "src/main.ts",
+  "--compile",
+  "--minify",
+  "--sourcemap",
+  "--bytecode",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
   `--define=SWITCHYARD_VERSION=${JSON.stringify(pkg.version)}`,
   `--define=SWITCHYARD_COMMIT=${JSON.stringify(commit)}`,
-  "--define=process.env.NODE_ENV=\"production\"",
-  "--outfile", outfile,
+  '--define=process.env.NODE_ENV="production"',
+  "--outfile",
+  outfile,
 ];
 const t0 = performance.now();
 const r = Bun.spawnSync(cmd, { stdout: "inherit", stderr: "inherit" });
 if (r.exitCode !== 0) process.exit(r.exitCode ?? 1);
 const size = Bun.file(outfile).size;
-console.log(`built ${outfile} (${(size / 1024 / 1024).toFixed(1)} MiB, version ${pkg.version}, commit ${commit}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `built ${outfile} (${(size / 1024 / 1024).toFixed(1)} MiB, version ${pkg.version}, commit ${commit}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);

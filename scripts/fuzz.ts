@@ -37,13 +37,28 @@ const env = {
 for (let i = 0; i < 2; i++) {
   const a = sim.addAccount();
   // not spawnSync: the simulator answering it lives in this process
-  const p = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "accounts", "add", "--refresh-token", a.refreshToken], { env, stdout: "ignore", stderr: "pipe" });
+  const p = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "accounts", "add", "--refresh-token", a.refreshToken], {
+    env,
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   if ((await p.exited) !== 0) throw new Error(`accounts add failed: ${await new Response(p.stderr).text()}`);
 }
 const port = 20000 + Math.floor(Math.random() * 20000);
-const gw = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve", "--port", String(port)], { env, stdout: "ignore", stderr: "inherit" });
+const gw = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve", "--port", String(port)], {
+  env,
+  stdout: "ignore",
+  stderr: "inherit",
+});
 const url = `http://127.0.0.1:${port}`;
-for (let i = 0; !(await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${apiKey}` } }).then((r) => r.ok, () => false)); i++) {
+for (
+  let i = 0;
+  !(await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${apiKey}` } }).then(
+    (r) => r.ok,
+    () => false,
+  ));
+  i++
+) {
   if (i > 150) throw new Error("the gateway did not start");
   await Bun.sleep(100);
 }
@@ -77,14 +92,22 @@ const seconds = (performance.now() - t0) / 1000;
 clearInterval(sampler);
 await Bun.sleep(1000);
 const after = rssMb(gw.pid);
-const alive = await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${apiKey}` } }).then((r) => r.ok, () => false);
+const alive = await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${apiKey}` } }).then(
+  (r) => r.ok,
+  () => false,
+);
 gw.kill("SIGTERM");
 await gw.exited;
 await sim.stop();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`${COUNT} hostile requests in ${seconds.toFixed(1)} s (${Math.round(COUNT / seconds)}/s), gateway ${alive ? "alive" : "DEAD"}`);
-console.log(`status histogram: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+console.log(
+  `status histogram: ${[...statuses]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ")}`,
+);
 console.log(`RSS MB before / peak / after: ${before.toFixed(0)} / ${peak.toFixed(0)} / ${after.toFixed(0)}`);
 console.log(`problems: ${problems.length}`);
 for (const p of problems.slice(0, 20)) console.log(`  ${p}`);

@@ -60,7 +60,8 @@ export class FileLock {
       }
       const errno = lib.errno();
       if (errno !== 11 && errno !== 35 && errno !== EINTR) throw new PoolError(`cannot lock ${this.path}: flock failed (errno ${errno})`);
-      if (Date.now() - started > timeoutMs) throw new PoolError(`cannot lock ${this.path}: another process has held it for over ${Math.round(timeoutMs / 1000)} s`);
+      if (Date.now() - started > timeoutMs)
+        throw new PoolError(`cannot lock ${this.path}: another process has held it for over ${Math.round(timeoutMs / 1000)} s`);
       await Bun.sleep(wait);
       wait = Math.min(wait * 2, 20);
     }

@@ -179,7 +179,12 @@ export async function runLogin<A>(o: LoginOptions<A>): Promise<{ account: A; cre
       pasted.code,
       new Promise<string>((_, reject) => {
         timer = setTimeout(
-          () => reject(new LoginError(`no redirect or code arrived within ${Math.round(timeoutMs / 1000)} s; run \`switchyard accounts login\` again`)),
+          () =>
+            reject(
+              new LoginError(
+                `no redirect or code arrived within ${Math.round(timeoutMs / 1000)} s; run \`switchyard accounts login\` again`,
+              ),
+            ),
           timeoutMs,
         );
       }),
@@ -193,7 +198,9 @@ export async function runLogin<A>(o: LoginOptions<A>): Promise<{ account: A; cre
       throw new LoginError(`Google refused the code: ${(e as Error).message}`);
     });
     if (!tokens.refreshToken)
-      throw new LoginError("Google returned no refresh token (remove Switchyard's access at https://myaccount.google.com/permissions and log in again)");
+      throw new LoginError(
+        "Google returned no refresh token (remove Switchyard's access at https://myaccount.google.com/permissions and log in again)",
+      );
     const added = await o.adder.addByRefreshToken(tokens.refreshToken);
     finish.resolve("Account added. You can close this tab and return to the terminal.");
     return added;
@@ -326,7 +333,8 @@ function startCallback(state: string, finished: Promise<string>) {
 }
 
 export function tryOpenBrowser(url: string) {
-  const cmd = process.platform === "darwin" ? ["open", url] : process.platform === "win32" ? ["cmd", "/c", "start", "", url] : ["xdg-open", url];
+  const cmd =
+    process.platform === "darwin" ? ["open", url] : process.platform === "win32" ? ["cmd", "/c", "start", "", url] : ["xdg-open", url];
   try {
     const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
     p.exited.catch(() => {});
@@ -359,7 +367,12 @@ export class PendingLogins {
     const state = newState();
     const expiresAt = now + this.ttlMs;
     this.byState.set(state, { verifier: pkce.verifier, redirectUri, expiresAt });
-    return { url: buildAuthUrl(oauth, { redirectUri, state, challenge: pkce.challenge, loginHint }), state, redirectUri, expiresAt: new Date(expiresAt).toISOString() };
+    return {
+      url: buildAuthUrl(oauth, { redirectUri, state, challenge: pkce.challenge, loginHint }),
+      state,
+      redirectUri,
+      expiresAt: new Date(expiresAt).toISOString(),
+    };
   }
 
   /** single use: the entry is gone after this, whatever the exchange does */

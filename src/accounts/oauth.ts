@@ -63,7 +63,8 @@ async function send(url: string, init: RequestInit, what: string): Promise<unkno
 }
 
 function grant(body: any, now: number): TokenGrant {
-  if (typeof body.access_token !== "string" || !body.access_token) throw new OAuthError("bad_response", "token endpoint answered without an access_token", 200);
+  if (typeof body.access_token !== "string" || !body.access_token)
+    throw new OAuthError("bad_response", "token endpoint answered without an access_token", 200);
   const expiresIn = typeof body.expires_in === "number" ? body.expires_in : Number(body.expires_in ?? 3599);
   return {
     accessToken: body.access_token,
@@ -85,7 +86,12 @@ export async function refreshAccessToken(config: Config, refreshToken: string): 
   const now = Date.now();
   const body = await send(
     config.upstream.oauthTokenUrl,
-    form({ client_id: config.oauth.clientId, client_secret: config.oauth.clientSecret, refresh_token: refreshToken, grant_type: "refresh_token" }),
+    form({
+      client_id: config.oauth.clientId,
+      client_secret: config.oauth.clientSecret,
+      refresh_token: refreshToken,
+      grant_type: "refresh_token",
+    }),
     "token refresh",
   );
   return grant(body, now);
@@ -105,8 +111,13 @@ export async function exchangeCode(config: Config, code: string, redirectUri: st
 }
 
 export async function fetchUserInfo(config: Config, accessToken: string): Promise<UserInfo> {
-  const body = (await send(config.upstream.userinfoUrl, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } }, "userinfo")) as any;
+  const body = (await send(
+    config.upstream.userinfoUrl,
+    { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } },
+    "userinfo",
+  )) as any;
   if (typeof body.email !== "string" || !body.email) throw new OAuthError("bad_response", "userinfo answered without an email", 200);
-  const name = typeof body.name === "string" && body.name ? body.name : [body.given_name, body.family_name].filter(Boolean).join(" ") || undefined;
+  const name =
+    typeof body.name === "string" && body.name ? body.name : [body.given_name, body.family_name].filter(Boolean).join(" ") || undefined;
   return { email: body.email, name, id: typeof body.id === "string" ? body.id : undefined };
 }

@@ -45,12 +45,24 @@ export async function resolveProject(client: UpstreamClient, token: string, opts
   const ineligible: any[] = Array.isArray(load?.ineligibleTiers) ? load.ineligibleTiers : [];
   const validation = ineligible.find((t) => t?.reasonCode === "VALIDATION_REQUIRED");
   if (validation) {
-    return { kind: "verification", url: validation.validationUrl, message: validation.reasonMessage ?? "Google asks to verify this account", tier };
+    return {
+      kind: "verification",
+      url: validation.validationUrl,
+      message: validation.reasonMessage ?? "Google asks to verify this account",
+      tier,
+    };
   }
   if (load?.currentTier) {
     // onboarded, yet no project: a tier that needs the user's own project, or an ineligible account
-    const why = ineligible.map((t) => t?.reasonMessage ?? t?.reasonCode).filter(Boolean).join("; ");
-    return { kind: "error", message: `loadCodeAssist returned tier ${load.currentTier.id ?? "?"} but no project${why ? ` (${why})` : ""}`, tier };
+    const why = ineligible
+      .map((t) => t?.reasonMessage ?? t?.reasonCode)
+      .filter(Boolean)
+      .join("; ");
+    return {
+      kind: "error",
+      message: `loadCodeAssist returned tier ${load.currentTier.id ?? "?"} but no project${why ? ` (${why})` : ""}`,
+      tier,
+    };
   }
 
   const allowed: any[] = Array.isArray(load?.allowedTiers) ? load.allowedTiers : [];
@@ -70,7 +82,12 @@ export async function resolveProject(client: UpstreamClient, token: string, opts
     if (!polled.ok) return fromFailure(polled.failure, "onboarding operation", tierId);
     op = polled.value;
   }
-  if (!op?.done) return { kind: "error", message: `onboarding did not finish after ${opts.maxPolls} polls; try \`accounts refresh\` later`, tier: tierId };
+  if (!op?.done)
+    return {
+      kind: "error",
+      message: `onboarding did not finish after ${opts.maxPolls} polls; try \`accounts refresh\` later`,
+      tier: tierId,
+    };
   if (op.error) return { kind: "error", message: `onboarding failed: ${op.error.message ?? JSON.stringify(op.error)}`, tier: tierId };
   const onboardedProject = projectOf(op.response?.cloudaicompanionProject);
   if (!onboardedProject) return { kind: "error", message: "onboarding finished without assigning a project", tier: tierId };

@@ -18,11 +18,13 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 export function parseLineup(body: any): Lineup {
   const recommended: string[] = [];
   for (const sort of Array.isArray(body?.agentModelSorts) ? body.agentModelSorts : [])
-    for (const g of Array.isArray(sort?.groups) ? sort.groups : []) for (const id of strings(g?.modelIds)) if (!recommended.includes(id)) recommended.push(id);
+    for (const g of Array.isArray(sort?.groups) ? sort.groups : [])
+      for (const id of strings(g?.modelIds)) if (!recommended.includes(id)) recommended.push(id);
   const forwards: Record<string, string> = {};
   const dep = body?.deprecatedModelIds;
   if (dep && typeof dep === "object" && !Array.isArray(dep))
-    for (const [old, v] of Object.entries<any>(dep)) if (typeof v?.newModelId === "string" && v.newModelId && v.newModelId !== old) forwards[old] = v.newModelId;
+    for (const [old, v] of Object.entries<any>(dep))
+      if (typeof v?.newModelId === "string" && v.newModelId && v.newModelId !== old) forwards[old] = v.newModelId;
   const def = typeof body?.defaultAgentModelId === "string" && body.defaultAgentModelId ? body.defaultAgentModelId : undefined;
   return { recommended, ...(def ? { defaultModel: def } : {}), forwards, imageModels: strings(body?.imageGenerationModelIds) };
 }
@@ -72,5 +74,6 @@ export async function fetchQuota(
 export function applyReport(doc: StoreDoc, account: Account, report: QuotaReport): void {
   account.quota = report.quota;
   for (const m of report.models) doc.models[m.id] = m;
-  if (report.lineup.recommended.length || Object.keys(report.lineup.forwards).length || report.lineup.imageModels.length) doc.lineup = report.lineup;
+  if (report.lineup.recommended.length || Object.keys(report.lineup.forwards).length || report.lineup.imageModels.length)
+    doc.lineup = report.lineup;
 }

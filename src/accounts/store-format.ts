@@ -105,7 +105,10 @@ function dehydrateAccount(a: Account, now: number): Record<string, unknown> {
     verificationUrl: a.verificationUrl,
     quota: a.quota
       ? Object.fromEntries(
-          Object.entries(a.quota).map(([m, q]) => [m, { remainingFraction: q.remainingFraction, resetTime: iso(q.resetTime), fetchedAt: iso(q.fetchedAt) }]),
+          Object.entries(a.quota).map(([m, q]) => [
+            m,
+            { remainingFraction: q.remainingFraction, resetTime: iso(q.resetTime), fetchedAt: iso(q.fetchedAt) },
+          ]),
         )
       : null,
     cooldowns: a.cooldowns.filter((c) => c.until > now).map((c) => ({ model: c.model, until: iso(c.until), reason: c.reason })),
@@ -121,7 +124,8 @@ export function parseStore(text: string): StoreDoc {
   const raw = JSON.parse(text);
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new Error("top level must be an object");
   if (typeof raw.version !== "number") throw new Error("version is missing");
-  if (raw.version > STORE_VERSION) throw new Error(`schema version ${raw.version} is newer than this Switchyard understands (${STORE_VERSION}); upgrade Switchyard`);
+  if (raw.version > STORE_VERSION)
+    throw new Error(`schema version ${raw.version} is newer than this Switchyard understands (${STORE_VERSION}); upgrade Switchyard`);
   if (!Array.isArray(raw.accounts)) throw new Error("accounts must be an array");
   const accounts = new Map<string, Account>();
   raw.accounts.forEach((j: unknown, i: number) => {

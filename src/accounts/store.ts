@@ -4,8 +4,21 @@
 // good version is kept as accounts.json.bak (a hard link to the replaced file: no extra copy).
 import { randomUUID } from "node:crypto";
 import {
-  closeSync, copyFileSync, rmSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync,
-  renameSync, statSync, unlinkSync, writeSync, chmodSync,
+  closeSync,
+  copyFileSync,
+  rmSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  chmodSync,
 } from "node:fs";
 import { join } from "node:path";
 import { FileLock, Mutex } from "./lock";
@@ -54,7 +67,10 @@ export class AccountStore {
   /** the last write failed and its changes were dropped: shutdown reports it */
   private lostChanges: StorageError | undefined;
 
-  private constructor(readonly dir: string, private opts: StoreOptions) {
+  private constructor(
+    readonly dir: string,
+    private opts: StoreOptions,
+  ) {
     this.path = join(dir, STORE_FILE);
     this.backupPath = this.path + ".bak";
     this.lock = new FileLock(this.path + ".lock");
@@ -267,7 +283,9 @@ export class AccountStore {
       return parseStore(text);
     } catch (e) {
       const hint = existsSync(this.backupPath) ? `; the last version this file had before is ${this.backupPath}` : "";
-      throw new PoolError(`the account store ${this.path} is unreadable (${(e as Error).message}); it was left untouched — fix it or restore a backup${hint}`);
+      throw new PoolError(
+        `the account store ${this.path} is unreadable (${(e as Error).message}); it was left untouched — fix it or restore a backup${hint}`,
+      );
     }
   }
 

@@ -45,7 +45,12 @@ export class TokenManager {
     } catch (e) {
       // refresh ahead failed for a passing reason: the old token still works for a while
       const cur = this.store.get(id);
-      if (!force && !(e instanceof OAuthError && e.revoked) && cur?.accessToken && (cur.accessTokenExpiresAt ?? 0) - Date.now() > MIN_LEFT_MS) {
+      if (
+        !force &&
+        !(e instanceof OAuthError && e.revoked) &&
+        cur?.accessToken &&
+        (cur.accessTokenExpiresAt ?? 0) - Date.now() > MIN_LEFT_MS
+      ) {
         return cur.accessToken;
       }
       throw e;

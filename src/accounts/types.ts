@@ -71,7 +71,10 @@ const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date
 export function viewOf(a: Account, now = Date.now(), pending?: { requests: number; failures: number; lastUsedAt?: number }): AccountView {
   const quota = a.quota
     ? Object.fromEntries(
-        Object.entries(a.quota).map(([m, q]) => [m, { remainingFraction: q.remainingFraction, resetTime: iso(q.resetTime), fetchedAt: iso(q.fetchedAt)! }]),
+        Object.entries(a.quota).map(([m, q]) => [
+          m,
+          { remainingFraction: q.remainingFraction, resetTime: iso(q.resetTime), fetchedAt: iso(q.fetchedAt)! },
+        ]),
       )
     : null;
   const last = Math.max(a.lastUsedAt ?? 0, pending?.lastUsedAt ?? 0);

@@ -114,7 +114,9 @@ export class Upkeep {
       .accounts()
       .filter((a) => a.state === "active" && a.accessToken && (a.accessTokenExpiresAt ?? 0) > now && this.tokens.due(a.id, now));
     await eachLimited(due, CONCURRENCY, async (a) => {
-      await this.tokens.refresh(a.id).catch((e) => this.log.warn("background token refresh failed", { account: a.email, error: (e as Error).message }));
+      await this.tokens
+        .refresh(a.id)
+        .catch((e) => this.log.warn("background token refresh failed", { account: a.email, error: (e as Error).message }));
     });
   }
 

@@ -13,7 +13,9 @@ import { CALLBACK_PATH, htmlPage, parsePastedInput, PendingLogins } from "../acc
 
 const detail = (summary: string, description?: string) => ({ tags: ["Admin"], summary, description });
 
-const Quota = t.Nullable(t.Record(t.String(), t.Object({ remainingFraction: t.Number(), resetTime: t.Optional(t.String()), fetchedAt: t.String() })));
+const Quota = t.Nullable(
+  t.Record(t.String(), t.Object({ remainingFraction: t.Number(), resetTime: t.Optional(t.String()), fetchedAt: t.String() })),
+);
 const AccountView = t.Object(
   {
     id: t.String(),
@@ -57,7 +59,11 @@ function addError(e: unknown, token: string): ApiError {
   if (e instanceof StorageError) return toApiError(e);
   if (e instanceof OAuthError && (e.code === "network" || e.status >= 500))
     return new ApiError(502, `could not reach Google to validate the token: ${safeReason(e, token)}`, { reason: "upstream_error" });
-  if (e instanceof PoolError) return new ApiError(400, `Google refused the refresh token: ${safeReason(e, token)}`, { param: "refreshToken", reason: "invalid_token" });
+  if (e instanceof PoolError)
+    return new ApiError(400, `Google refused the refresh token: ${safeReason(e, token)}`, {
+      param: "refreshToken",
+      reason: "invalid_token",
+    });
   return new ApiError(502, `could not validate the token with Google: ${safeReason(e, token)}`, { reason: "upstream_error" });
 }
 
@@ -84,7 +90,10 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         throw new ApiError(502, `could not reach Google to exchange the code: ${e.message}`, { reason: "upstream_error" });
       throw new ApiError(400, `Google refused the authorization code: ${(e as Error).message}`, { param: "code", reason: "invalid_code" });
     }
-    if (!refreshToken) throw new ApiError(400, "Google returned no refresh token for this login (revoke the app's access and log in again)", { reason: "no_refresh_token" });
+    if (!refreshToken)
+      throw new ApiError(400, "Google returned no refresh token for this login (revoke the app's access and log in again)", {
+        reason: "no_refresh_token",
+      });
     try {
       return await pool.addByRefreshToken(refreshToken);
     } catch (e) {
@@ -111,15 +120,20 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
       },
       {
         body: t.Object({ refreshToken: t.String({ minLength: 1, description: "a Google OAuth refresh token (1//…)" }) }),
-        response: { 200: t.Object({ account: AccountView, created: t.Boolean() }), 201: t.Object({ account: AccountView, created: t.Boolean() }) },
-        detail: detail("Add or update an account", "Validates the token with Google (refresh, userinfo, project, quota), then upserts by email. 400 carries Google's reason."),
+        response: {
+          200: t.Object({ account: AccountView, created: t.Boolean() }),
+          201: t.Object({ account: AccountView, created: t.Boolean() }),
+        },
+        detail: detail(
+          "Add or update an account",
+          "Validates the token with Google (refresh, userinfo, project, quota), then upserts by email. 400 carries Google's reason.",
+        ),
       },
     )
-    .post(
-      "/accounts/refresh",
-      async () => ({ results: await pool.refresh() }),
-      { response: t.Object({ results: t.Array(RefreshResult) }), detail: detail("Refresh every account", "Token, project and quota, now.") },
-    )
+    .post("/accounts/refresh", async () => ({ results: await pool.refresh() }), {
+      response: t.Object({ results: t.Array(RefreshResult) }),
+      detail: detail("Refresh every account", "Token, project and quota, now."),
+    })
     .post(
       "/accounts/import",
       async ({ body }) => {
@@ -131,7 +145,12 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
       {
         body: t.Object(
           {
-            text: t.Optional(t.String({ description: "any import format: our export, an Antigravity-Manager account file, a JSON array of {refresh_token|refreshToken}, or text holding 1//… tokens" })),
+            text: t.Optional(
+              t.String({
+                description:
+                  "any import format: our export, an Antigravity-Manager account file, a JSON array of {refresh_token|refreshToken}, or text holding 1//… tokens",
+              }),
+            ),
             tokens: t.Optional(t.Array(t.String(), { minItems: 1 })),
           },
           { additionalProperties: false },
@@ -140,7 +159,10 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
           if ((body.text === undefined) === (body.tokens === undefined)) throw badRequest("send exactly one of `text` or `tokens`", "text");
         },
         response: ImportSummary,
-        detail: detail("Import many refresh tokens", "Each token is validated like a single add. The summary counts added, updated and rejected (with reasons; tokens masked)."),
+        detail: detail(
+          "Import many refresh tokens",
+          "Each token is validated like a single add. The summary counts added, updated and rejected (with reasons; tokens masked).",
+        ),
       },
     )
     .get(
@@ -150,7 +172,10 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         return pool.exportAccounts();
       },
       {
-        detail: detail("Export accounts with refresh tokens", "The same JSON as `switchyard accounts export`; `accounts import` and POST /admin/accounts/import read it back. Holds secrets."),
+        detail: detail(
+          "Export accounts with refresh tokens",
+          "The same JSON as `switchyard accounts export`; `accounts import` and POST /admin/accounts/import read it back. Holds secrets.",
+        ),
       },
     )
     .delete(
@@ -160,7 +185,11 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         if (!(await pool.remove(a.id))) throw new ApiError(404, `no account matches "${params.id}"`, { param: "id", reason: "not_found" });
         return { removed: true, id: a.id, email: a.email };
       },
-      { params: IdParam, response: t.Object({ removed: t.Boolean(), id: t.String(), email: t.String() }), detail: detail("Remove an account") },
+      {
+        params: IdParam,
+        response: t.Object({ removed: t.Boolean(), id: t.String(), email: t.String() }),
+        detail: detail("Remove an account"),
+      },
     )
     .post("/accounts/:id/enable", async ({ params }) => pool.setEnabled(mustGet(params.id).id, true), {
       params: IdParam,
@@ -179,7 +208,11 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         const [result] = await pool.refresh(a.id);
         return { result: result ?? { email: a.email, ok: false, error: "not refreshed" }, account: pool.get(a.id) ?? a };
       },
-      { params: IdParam, response: t.Object({ result: RefreshResult, account: AccountView }), detail: detail("Refresh one account", "Token, project and quota, now.") },
+      {
+        params: IdParam,
+        response: t.Object({ result: RefreshResult, account: AccountView }),
+        detail: detail("Refresh one account", "Token, project and quota, now."),
+      },
     )
     .post(
       "/oauth/start",
@@ -191,7 +224,12 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         body: t.Optional(
           t.Object(
             {
-              redirectUri: t.Optional(t.String({ pattern: "^https?://", description: `where Google sends the browser (default http://127.0.0.1:<port>${CALLBACK_PATH})` })),
+              redirectUri: t.Optional(
+                t.String({
+                  pattern: "^https?://",
+                  description: `where Google sends the browser (default http://127.0.0.1:<port>${CALLBACK_PATH})`,
+                }),
+              ),
               loginHint: t.Optional(t.String({ description: "the email to preselect" })),
             },
             { additionalProperties: false },
@@ -227,7 +265,10 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         beforeHandle: ({ body }) => {
           if (!body.code && !body.redirectUrl) throw badRequest("send `code` or `redirectUrl`", "code");
         },
-        response: { 200: t.Object({ account: AccountView, created: t.Boolean() }), 201: t.Object({ account: AccountView, created: t.Boolean() }) },
+        response: {
+          200: t.Object({ account: AccountView, created: t.Boolean() }),
+          201: t.Object({ account: AccountView, created: t.Boolean() }),
+        },
         detail: detail("Finish a Google login", "Exchanges the code (PKCE), then adds the account like POST /admin/accounts."),
       },
     )
@@ -257,9 +298,15 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
       }
     },
     {
-      query: t.Object({ code: t.Optional(t.String()), state: t.Optional(t.String()), error: t.Optional(t.String()) }, { additionalProperties: true }),
+      query: t.Object(
+        { code: t.Optional(t.String()), state: t.Optional(t.String()), error: t.Optional(t.String()) },
+        { additionalProperties: true },
+      ),
       detail: {
-        ...detail("Google's redirect after a login started with POST /admin/oauth/start", "Opened by the browser, not called by scripts. Finishes the login and shows the result."),
+        ...detail(
+          "Google's redirect after a login started with POST /admin/oauth/start",
+          "Opened by the browser, not called by scripts. Finishes the login and shows the result.",
+        ),
         security: [],
       },
     },

@@ -83,7 +83,8 @@ function mapMessages(body: AnyMessagesRequest, opts: MapOptions, thinking: boole
   body.messages.forEach((msg, i) => {
     const role = msg.role === "assistant" ? "model" : "user";
     const blocks: Block[] = str(msg.content) ? [{ type: "text", text: msg.content }] : (msg.content as Block[]);
-    const parts = msg.role === "system" ? systemTurn(blocks, i) : mapBlocks(blocks, `messages[${i}]`, role, { ...opts, thinking, toolNames });
+    const parts =
+      msg.role === "system" ? systemTurn(blocks, i) : mapBlocks(blocks, `messages[${i}]`, role, { ...opts, thinking, toolNames });
     if (!parts.length) return;
     const prev = contents[contents.length - 1];
     // Anthropic allows consecutive same-role messages; upstream wants turns to alternate
@@ -102,7 +103,8 @@ function mapMessages(body: AnyMessagesRequest, opts: MapOptions, thinking: boole
 function systemTurn(blocks: Block[], i: number): GeminiPart[] {
   const text = blocks
     .map((b, j) => {
-      if (b.type !== "text" || !str(b.text)) throw badRequest(`messages[${i}].content[${j}]: system messages may hold text blocks only`, `messages[${i}].content[${j}]`);
+      if (b.type !== "text" || !str(b.text))
+        throw badRequest(`messages[${i}].content[${j}]: system messages may hold text blocks only`, `messages[${i}].content[${j}]`);
       return b.text;
     })
     .filter(Boolean)
@@ -187,7 +189,8 @@ function mapBlocks(blocks: Block[], at: string, role: "user" | "model", ctx: Blo
 function toolResultParts(b: Block, path: string, ctx: BlockCtx): GeminiPart[] {
   if (!str(b.tool_use_id) || !b.tool_use_id) throw badRequest(`${path}.tool_use_id: required`, `${path}.tool_use_id`);
   const name = ctx.toolNames.get(b.tool_use_id);
-  if (!name) throw badRequest(`${path}.tool_use_id: no tool_use with id "${b.tool_use_id}" earlier in the conversation`, `${path}.tool_use_id`);
+  if (!name)
+    throw badRequest(`${path}.tool_use_id: no tool_use with id "${b.tool_use_id}" earlier in the conversation`, `${path}.tool_use_id`);
   const texts: string[] = [];
   const extra: GeminiPart[] = [];
   const content = b.content ?? "";
@@ -218,21 +221,26 @@ function mediaParts(b: Block, path: string, remote: ReadonlyMap<string, InlineDa
       return [{ inlineData: { mimeType: src.media_type, data: media.data } }];
     case "url": {
       const media = str(src.url) ? remote?.get(src.url) : undefined;
-      if (!media) throw badRequest(`${path}.source: URL sources are not fetched by this gateway; send the ${b.type} as base64`, `${path}.source`);
+      if (!media)
+        throw badRequest(`${path}.source: URL sources are not fetched by this gateway; send the ${b.type} as base64`, `${path}.source`);
       return [{ inlineData: { ...media } }];
     }
     case "text":
       if (b.type !== "document" || !str(src.data)) throw badRequest(`${path}.source.data: must be a string`, `${path}.source.data`);
       return src.data ? [{ text: src.data }] : [];
     case "content":
-      if (b.type !== "document" || !Array.isArray(src.content)) throw badRequest(`${path}.source.content: must be an array`, `${path}.source.content`);
+      if (b.type !== "document" || !Array.isArray(src.content))
+        throw badRequest(`${path}.source.content: must be an array`, `${path}.source.content`);
       return (src.content as Block[]).flatMap((c, k) => {
         if (isObj(c) && c.type === "text" && str(c.text)) return c.text ? [{ text: c.text }] : [];
         if (isObj(c) && c.type === "image") return mediaParts(c, `${path}.source.content[${k}]`, remote);
         throw badRequest(`${path}.source.content[${k}]: text or image blocks only`, `${path}.source.content[${k}]`);
       });
     default:
-      throw badRequest(`${path}.source.type: unsupported source type "${src.type}" (use base64${b.type === "document" ? ", text" : ""} or url)`, `${path}.source.type`);
+      throw badRequest(
+        `${path}.source.type: unsupported source type "${src.type}" (use base64${b.type === "document" ? ", text" : ""} or url)`,
+        `${path}.source.type`,
+      );
   }
 }
 
@@ -242,7 +250,8 @@ export function urlSources(body: AnyMessagesRequest): RemoteSource[] {
   const visit = (b: unknown, path: string) => {
     if (!isObj(b)) return;
     const src = b.source;
-    if ((b.type === "image" || b.type === "document") && isObj(src) && src.type === "url" && str(src.url)) out.push({ url: src.url, param: `${path}.source`, kind: b.type });
+    if ((b.type === "image" || b.type === "document") && isObj(src) && src.type === "url" && str(src.url))
+      out.push({ url: src.url, param: `${path}.source`, kind: b.type });
     if (b.type === "tool_result" && Array.isArray(b.content)) b.content.forEach((c, k) => visit(c, `${path}.content[${k}]`));
   };
   body.messages.forEach((m, i) => {
@@ -262,7 +271,8 @@ function generationConfig(body: AnyMessagesRequest, opts: MapOptions, thinking: 
   if (thinking) {
     const t = body.thinking!;
     const effort = body.output_config?.effort;
-    let budget = t.type === "enabled" ? t.budget_tokens ?? EFFORT_BUDGET.medium! : EFFORT_BUDGET[effort ?? "high"] ?? EFFORT_BUDGET.high!;
+    let budget =
+      t.type === "enabled" ? (t.budget_tokens ?? EFFORT_BUDGET.medium!) : (EFFORT_BUDGET[effort ?? "high"] ?? EFFORT_BUDGET.high!);
     // upstream rejects maxOutputTokens <= thinkingBudget: keep room for the answer
     budget = Math.min(budget, limit - 1024);
     const max = (gen.maxOutputTokens as number | undefined) ?? limit;

@@ -36,11 +36,14 @@ async function prepare(ctx: AppContext, body: AnyMessagesRequest, headers: Heade
   const remote = await fetchRemote(urlSources(body), ctx.config.openai, { signal, disabled: urlSourcesOff });
   const mapped = toGeminiRequest(body, { family, outputLimit: ctx.catalog.get(upstream)?.outputTokenLimit, remote });
   const userId = (body as MessagesRequest).metadata?.user_id;
-  const sessionKey = userId ? sessionFromUser(userId) : explicitSession(headers) ?? sessionFromConversation(mapped.systemText, mapped.firstUserText);
+  const sessionKey = userId
+    ? sessionFromUser(userId)
+    : (explicitSession(headers) ?? sessionFromConversation(mapped.systemText, mapped.firstUserText));
   return { ...mapped, upstream, family, sessionKey };
 }
 
-const urlSourcesOff = (s: RemoteSource) => `URL ${s.kind} sources are disabled on this gateway (openai.fetchRemoteImages); send the ${s.kind} as base64`;
+const urlSourcesOff = (s: RemoteSource) =>
+  `URL ${s.kind} sources are disabled on this gateway (openai.fetchRemoteImages); send the ${s.kind} as base64`;
 
 function translatorOptions(body: MessagesRequest, p: Prepared, s: Served, id = randomId("msg_")): TranslatorOptions {
   return {
@@ -74,7 +77,10 @@ async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared
         // a stop sequence matched: leaving the loop cancels upstream (usage is what upstream reported so far)
         if (tr.done) break;
       }
-      yield tr.end(true).map((ev) => sseFrame(ev, ev.type)).join("");
+      yield tr
+        .end(true)
+        .map((ev) => sseFrame(ev, ev.type))
+        .join("");
     },
     onError: (err: ApiError) => {
       ctx.log.warn("anthropic stream failed after start", { status: err.status, error: err.message, model: body.model });
@@ -88,7 +94,11 @@ export function anthropicRoutes(ctx: AppContext) {
   return new Elysia({ name: "anthropic" })
     .get("/", () => ({ name: "switchyard", version: VERSION, docs: "/swagger", health: "/healthz" }), {
       response: t.Object({ name: t.String(), version: t.String(), docs: t.String(), health: t.String() }),
-      detail: { tags: ["Operations"], summary: "Identify the gateway", description: "A small JSON answer; Claude Code probes `HEAD /` before its first request." },
+      detail: {
+        tags: ["Operations"],
+        summary: "Identify the gateway",
+        description: "A small JSON answer; Claude Code probes `HEAD /` before its first request.",
+      },
     })
     .head("/", () => new Response(null, { status: 200 }), {
       detail: { tags: ["Operations"], summary: "Connectivity probe (Claude Code)", description: "200 with no body." },
@@ -99,7 +109,13 @@ export function anthropicRoutes(ctx: AppContext) {
         const p = await prepare(ctx, body, request.headers, request.signal);
         if (body.stream) return streamMessage(ctx, body, p, request.signal);
         const res = await withSignatureRepair(p, repairLog(ctx, body.model), (request_) =>
-          ctx.gateway.generate({ model: body.model, upstreamModel: p.upstream, request: request_, sessionKey: p.sessionKey, signal: request.signal }),
+          ctx.gateway.generate({
+            model: body.model,
+            upstreamModel: p.upstream,
+            request: request_,
+            sessionKey: p.sessionKey,
+            signal: request.signal,
+          }),
         );
         Object.assign(set.headers, servedHeaders(res));
         return toAnthropicMessage(res.response, translatorOptions(body, p, res));
@@ -120,7 +136,12 @@ export function anthropicRoutes(ctx: AppContext) {
       "/v1/messages/count_tokens",
       async ({ body, request, set }) => {
         const p = await prepare(ctx, body, request.headers, request.signal);
-        const res = await ctx.gateway.countTokens({ model: body.model, upstreamModel: p.upstream, request: p.request, signal: request.signal });
+        const res = await ctx.gateway.countTokens({
+          model: body.model,
+          upstreamModel: p.upstream,
+          request: p.request,
+          signal: request.signal,
+        });
         Object.assign(set.headers, servedHeaders(res));
         return { input_tokens: res.totalTokens };
       },

@@ -66,10 +66,16 @@ export const MessagesBody = t.Object(
     metadata: t.Optional(t.Object({ user_id: t.Optional(t.Union([t.String(), t.Null()])) }, { additionalProperties: true })),
   },
   // the body Swagger's "Try it out" starts from
-  { additionalProperties: true, examples: [{ model: "claude-sonnet-4-6", max_tokens: 256, messages: [{ role: "user", content: "Hello" }] }] },
+  {
+    additionalProperties: true,
+    examples: [{ model: "claude-sonnet-4-6", max_tokens: 256, messages: [{ role: "user", content: "Hello" }] }],
+  },
 );
 
-export const CountTokensBody = t.Object(common, { additionalProperties: true, examples: [{ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "Hello" }] }] });
+export const CountTokensBody = t.Object(common, {
+  additionalProperties: true,
+  examples: [{ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "Hello" }] }],
+});
 
 export type MessagesRequest = Static<typeof MessagesBody>;
 export type CountTokensRequest = Static<typeof CountTokensBody>;

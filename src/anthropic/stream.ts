@@ -51,7 +51,16 @@ export function mapUsage(u: GeminiUsage | undefined): Usage {
 export function messageStart(id: string, model: string, usage: Usage = mapUsage(undefined)): AnthropicEvent {
   return {
     type: "message_start",
-    message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 0 } },
+    message: {
+      id,
+      type: "message",
+      role: "assistant",
+      model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...usage, output_tokens: 0 },
+    },
   };
 }
 
@@ -95,7 +104,8 @@ export class MessageTranslator {
    * upstream) throws, so the client gets an error event rather than a silently short answer.
    */
   end(requireFinish = false): AnthropicEvent[] {
-    if (requireFinish && !this.finish && !this.done) throw new ApiError(502, "upstream stream ended before the answer was finished", { reason: "stream_cut" });
+    if (requireFinish && !this.finish && !this.done)
+      throw new ApiError(502, "upstream stream ended before the answer was finished", { reason: "stream_cut" });
     const out: AnthropicEvent[] = this.started ? [] : this.push({});
     this.flush(out);
     this.close(out);

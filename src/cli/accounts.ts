@@ -124,7 +124,11 @@ interface Io {
 }
 
 function accountLine(a: AccountView): string {
-  const bits = [a.state === "active" ? undefined : a.state, a.projectId ? `project ${a.projectId}` : "no project", a.tier ? `tier ${a.tier}` : undefined];
+  const bits = [
+    a.state === "active" ? undefined : a.state,
+    a.projectId ? `project ${a.projectId}` : "no project",
+    a.tier ? `tier ${a.tier}` : undefined,
+  ];
   return `${a.email} (${bits.filter(Boolean).join(", ")})`;
 }
 
@@ -147,7 +151,8 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
         try {
           const { account, created } = await pool.addByRefreshToken(token);
           io.out(`${created ? "added" : "updated"} ${accountLine(account)}\n`);
-          if (account.state === "needs_verification") io.out(`Google asks to verify this account: ${account.verificationUrl ?? "(no URL given)"}\n`);
+          if (account.state === "needs_verification")
+            io.out(`Google asks to verify this account: ${account.verificationUrl ?? "(no URL given)"}\n`);
           return 0;
         } catch (e) {
           io.err(`could not add the account: ${errText(e).split(token).join("…")}\n`);
@@ -224,14 +229,16 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
         try {
           parsed = await readImportSource(path);
         } catch (e) {
-          if (e instanceof ImportSourceError) return io.err(`${e.message}\n`), 1;
+          if (e instanceof ImportSourceError) return (io.err(`${e.message}\n`), 1);
           throw e;
         }
         if (parsed.tokens.length === 0) {
           io.err(`no refresh tokens found in ${path}\n`);
           return 1;
         }
-        io.err(`found ${parsed.tokens.length} refresh token${parsed.tokens.length === 1 ? "" : "s"} in ${path} (${parsed.format}); validating each with Google…\n`);
+        io.err(
+          `found ${parsed.tokens.length} refresh token${parsed.tokens.length === 1 ? "" : "s"} in ${path} (${parsed.format}); validating each with Google…\n`,
+        );
         const summary = await importTokens(pool, parsed.tokens, (i, n, r) =>
           io.err(`[${i}/${n}] ${r.email ?? `token ${r.token}`}: ${r.status}${r.reason ? ` (${r.reason})` : ""}\n`),
         );
@@ -274,13 +281,16 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
             const ok = r?.ok ?? false;
             if (!ok) failed++;
             done++;
-            if (targets.length > 1) io.err(`[${done}/${targets.length}] ${a.email}: ${ok ? "ok" : `failed (${r?.error ?? "unknown error"})`}\n`);
+            if (targets.length > 1)
+              io.err(`[${done}/${targets.length}] ${a.email}: ${ok ? "ok" : `failed (${r?.error ?? "unknown error"})`}\n`);
             else if (!ok) io.err(`${a.email}: ${r?.error ?? "unknown error"}\n`);
           }
         };
         await Promise.all(Array.from({ length: Math.min(4, targets.length) }, worker));
         const after = targets.map((a) => pool.get(a.id)).filter((a): a is AccountView => !!a);
-        io.out(`refreshed ${targets.length - failed} of ${targets.length} account${targets.length === 1 ? "" : "s"}${failed ? `, ${failed} failed` : ""}\n`);
+        io.out(
+          `refreshed ${targets.length - failed} of ${targets.length} account${targets.length === 1 ? "" : "s"}${failed ? `, ${failed} failed` : ""}\n`,
+        );
         if (after.length > 0) io.out(accountsTable(after) + "\n");
         return failed > 0 ? 1 : 0;
       };
@@ -292,7 +302,9 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
 }
 
 export function formatImportSummary(s: ImportSummary): string {
-  const lines = [`added ${s.added}, updated ${s.updated}, rejected ${s.rejected} (of ${s.total} token${s.total === 1 ? "" : "s"}${s.format ? `, format ${s.format}` : ""})`];
+  const lines = [
+    `added ${s.added}, updated ${s.updated}, rejected ${s.rejected} (of ${s.total} token${s.total === 1 ? "" : "s"}${s.format ? `, format ${s.format}` : ""})`,
+  ];
   for (const r of s.results) if (r.status === "rejected") lines.push(`  rejected ${r.token}: ${r.reason}`);
   return lines.join("\n") + "\n";
 }

@@ -61,8 +61,8 @@ export function parseArgs(argv: string[]): Parsed {
   }
   let command = "serve";
   if (rest.length > 0 && !rest[0]!.startsWith("-")) command = rest.shift()!;
-  else if (rest[0] === "--version" || rest[0] === "-v") (command = "version"), rest.shift();
-  else if (rest[0] === "--help" || rest[0] === "-h") (command = "help"), rest.shift();
+  else if (rest[0] === "--version" || rest[0] === "-v") ((command = "version"), rest.shift());
+  else if (rest[0] === "--help" || rest[0] === "-h") ((command = "help"), rest.shift());
   return { command, rest, flags };
 }
 

@@ -7,7 +7,10 @@ import { renderTable } from "./table";
 
 const num = (n: number | undefined) => (n === undefined ? "" : n.toLocaleString("en-US"));
 
-export async function runModels(args: string[], io: { config: Config; dataDir: string; log: Logger; out?: (s: string) => void }): Promise<number> {
+export async function runModels(
+  args: string[],
+  io: { config: Config; dataDir: string; log: Logger; out?: (s: string) => void },
+): Promise<number> {
   const json = args.includes("--json");
   const extra = args.find((a) => a !== "--json");
   if (extra) throw new UsageError(`models: unknown ${extra.startsWith("-") ? "flag" : "argument"} ${extra}`);
@@ -29,7 +32,8 @@ export async function runModels(args: string[], io: { config: Config; dataDir: s
       num(m.inputTokenLimit),
       num(m.outputTokenLimit),
       m.image ? "image" : m.thinking ? `thinking ${num(m.thinkingBudget)}`.trim() : "",
-      (m.id === lineup.defaultModel ? "default" : rec.has(m.id) ? "recommended" : "") + (lineup.imageModels.includes(m.id) ? " images" : ""),
+      (m.id === lineup.defaultModel ? "default" : rec.has(m.id) ? "recommended" : "") +
+        (lineup.imageModels.includes(m.id) ? " images" : ""),
     ]);
     out(renderTable(["MODEL", "NAME", "CONTEXT", "OUTPUT", "KIND", "GOOGLE SAYS"], rows) + "\n");
     const fwd = Object.entries(lineup.forwards);

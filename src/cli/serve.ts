@@ -14,7 +14,13 @@ export async function serve(flags: Flags): Promise<number> {
     process.stdout.write(`Generated an API key (stored in ${loaded.configPath}; shown only this once):\n  ${key}\n`);
   }
   const gw = await startServer({ config: loaded.config, dataDir: loaded.dataDir, log });
-  log.info("listening", { url: gw.url, version: VERSION, dataDir: loaded.dataDir, authMode: effectiveMode(loaded.config), accounts: gw.pool.counts().total });
+  log.info("listening", {
+    url: gw.url,
+    version: VERSION,
+    dataDir: loaded.dataDir,
+    authMode: effectiveMode(loaded.config),
+    accounts: gw.pool.counts().total,
+  });
   return untilSignal(gw, log);
 }
 

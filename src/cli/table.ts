@@ -16,7 +16,12 @@ export function renderTable(headers: string[], rows: string[][], maxCell = MAX_C
   const all = [headers.map((h) => h.toUpperCase()), ...rows.map((r) => headers.map((_, i) => clip(r[i] ?? "", maxCell)))];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => width(r[i]!))));
   return all
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i]! - width(c)))).join("  ").trimEnd())
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i]! - width(c))))
+        .join("  ")
+        .trimEnd(),
+    )
     .join("\n");
 }
 
@@ -100,19 +105,24 @@ export function formatState(a: AccountRow): string {
 export function formatCooldowns(a: AccountRow, now: number): string {
   const active = a.cooldowns.filter((c) => Date.parse(c.until) > now);
   if (active.length === 0) return "-";
-  return active.map((c) => `${c.model === "*" ? "all models" : c.model} ${formatDuration(Date.parse(c.until) - now)} (${c.reason})`).join(", ");
+  return active
+    .map((c) => `${c.model === "*" ? "all models" : c.model} ${formatDuration(Date.parse(c.until) - now)} (${c.reason})`)
+    .join(", ");
 }
 
 function quotaAge(a: AccountRow, now: number): string {
   if (!a.quota) return "never";
-  const times = Object.values(a.quota).map((q) => Date.parse(q.fetchedAt)).filter((t) => !Number.isNaN(t));
+  const times = Object.values(a.quota)
+    .map((q) => Date.parse(q.fetchedAt))
+    .filter((t) => !Number.isNaN(t));
   if (times.length === 0) return "-";
   return `${formatDuration(now - Math.min(...times))} ago`;
 }
 
 /** The whole `accounts list` output: table, legend, and notes that do not fit a cell (verification URLs). */
 export function accountsTable(accounts: AccountRow[], now = Date.now()): string {
-  if (accounts.length === 0) return "No accounts yet. Add one with `switchyard accounts login` or `switchyard accounts add --refresh-token TOKEN`.";
+  if (accounts.length === 0)
+    return "No accounts yet. Add one with `switchyard accounts login` or `switchyard accounts add --refresh-token TOKEN`.";
   const headers = ["email", "state", "tier", "project", ...QUOTA_FAMILIES, "quota updated", "cooldowns"];
   const rows = accounts.map((a) => {
     const fam = quotaByFamily(a.quota);
@@ -126,9 +136,14 @@ export function accountsTable(accounts: AccountRow[], now = Date.now()): string 
       formatCooldowns(a, now),
     ];
   });
-  const lines = [renderTable(headers, rows), "", "quota: lowest remaining % among the family's models (time until it resets); unknown = not fetched yet"];
+  const lines = [
+    renderTable(headers, rows),
+    "",
+    "quota: lowest remaining % among the family's models (time until it resets); unknown = not fetched yet",
+  ];
   for (const a of accounts) {
-    if (a.state === "needs_verification") lines.push(`${a.email}: Google asks to verify the account: ${a.verificationUrl ?? "(no URL given)"}`);
+    if (a.state === "needs_verification")
+      lines.push(`${a.email}: Google asks to verify the account: ${a.verificationUrl ?? "(no URL given)"}`);
     else if (a.state === "disabled" && a.disabledReason && [...a.disabledReason].length > MAX_CELL - 10)
       lines.push(`${a.email}: disabled: ${a.disabledReason}`);
   }

@@ -62,7 +62,11 @@ function set(obj: Json, path: string[], value: unknown) {
   o[path.at(-1)!] = value;
 }
 
-const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function intFrom(name: string, raw: string): number {
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: expected an integer, got "${raw}"`);
@@ -98,7 +102,10 @@ function fromFlags(flags: Flags): Json {
 export function deepMerge(a: Json, b: Json): Json {
   const out: Json = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    out[k] = v && typeof v === "object" && !Array.isArray(v) && out[k] && typeof out[k] === "object" && !Array.isArray(out[k]) ? deepMerge(out[k], v) : v;
+    out[k] =
+      v && typeof v === "object" && !Array.isArray(v) && out[k] && typeof out[k] === "object" && !Array.isArray(out[k])
+        ? deepMerge(out[k], v)
+        : v;
   }
   return out;
 }
@@ -116,7 +123,19 @@ export function validateConfig(raw: Json, source: string): Config {
   return withDefaults as Config;
 }
 
-const ENV_KEYS = ["SWITCHYARD_HOST", "SWITCHYARD_PORT", "SWITCHYARD_API_KEY", "SWITCHYARD_ADMIN_KEY", "SWITCHYARD_AUTH_MODE", "SWITCHYARD_UPSTREAM_ENDPOINTS", "SWITCHYARD_OAUTH_TOKEN_URL", "SWITCHYARD_USERINFO_URL", "SWITCHYARD_CLIENT_VERSION", "SWITCHYARD_VERSION_URL", "SWITCHYARD_LOG_LEVEL"];
+const ENV_KEYS = [
+  "SWITCHYARD_HOST",
+  "SWITCHYARD_PORT",
+  "SWITCHYARD_API_KEY",
+  "SWITCHYARD_ADMIN_KEY",
+  "SWITCHYARD_AUTH_MODE",
+  "SWITCHYARD_UPSTREAM_ENDPOINTS",
+  "SWITCHYARD_OAUTH_TOKEN_URL",
+  "SWITCHYARD_USERINFO_URL",
+  "SWITCHYARD_CLIENT_VERSION",
+  "SWITCHYARD_VERSION_URL",
+  "SWITCHYARD_LOG_LEVEL",
+];
 
 /** names what was set besides the file, so an error points at the right place */
 function sourceOf(flags: Flags, env: NodeJS.ProcessEnv): string {

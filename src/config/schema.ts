@@ -71,7 +71,9 @@ export const ConfigSchema = T.Object(
     ),
     log: T.Object(
       {
-        level: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
+        level: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], {
+          default: "info",
+        }),
       },
       { ...strict, default: {} },
     ),

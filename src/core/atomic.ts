@@ -12,13 +12,19 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch {}
+    try {
+      unlinkSync(tmp);
+    } catch {}
     throw e;
   }
   closeSync(fd);
   renameSync(tmp, path);
   const dfd = openSync(dir, "r");
-  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {

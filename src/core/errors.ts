@@ -43,7 +43,8 @@ export const badRequest = (message: string, param?: string) => new ApiError(400,
 export function familyOf(path: string): Family {
   if (path.startsWith("/v1beta/") || path === "/v1beta" || /^\/v1\/models\/[^/]+:/.test(path)) return "gemini";
   if (path.startsWith("/v1/messages")) return "anthropic";
-  if (path.startsWith("/v1/chat/") || path.startsWith("/v1/images/") || path === "/v1/models" || path.startsWith("/v1/models/")) return "openai";
+  if (path.startsWith("/v1/chat/") || path.startsWith("/v1/images/") || path === "/v1/models" || path.startsWith("/v1/models/"))
+    return "openai";
   if (path.startsWith("/v1/")) return "openai";
   return "plain";
 }

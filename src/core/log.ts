@@ -27,7 +27,8 @@ export function createLogger(level: Level = "info", write: (line: string) => voi
     for (const [k, v] of Object.entries(fields ?? {})) safe[k] = SECRET_KEY.test(k) && v !== undefined ? "[redacted]" : bounded(v);
     let line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: bounded(msg), ...safe });
     // nested values are not cut field by field: the line as a whole is bounded (and stays one line)
-    if (line.length > MAX_LINE_CHARS) line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: bounded(msg), truncated: line.slice(0, MAX_LINE_CHARS) });
+    if (line.length > MAX_LINE_CHARS)
+      line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: bounded(msg), truncated: line.slice(0, MAX_LINE_CHARS) });
     write(line);
   };
   const logger: Logger = {

@@ -10,7 +10,14 @@ const START = Date.now() / 1000;
  */
 function processMetrics(registry: Registry) {
   const registers = [registry];
-  new Gauge({ name: "switchyard_process_resident_memory_bytes", help: "resident memory (RSS)", registers, collect() { this.set(process.memoryUsage.rss()); } });
+  new Gauge({
+    name: "switchyard_process_resident_memory_bytes",
+    help: "resident memory (RSS)",
+    registers,
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
+  });
   new Gauge({
     name: "switchyard_process_heap_bytes",
     help: "JavaScript heap (kind: used, total)",
@@ -33,7 +40,14 @@ function processMetrics(registry: Registry) {
       this.set({ mode: "system" }, c.system / 1e6);
     },
   });
-  new Gauge({ name: "switchyard_process_start_time_seconds", help: "start time (unix seconds)", registers, collect() { this.set(START); } });
+  new Gauge({
+    name: "switchyard_process_start_time_seconds",
+    help: "start time (unix seconds)",
+    registers,
+    collect() {
+      this.set(START);
+    },
+  });
 }
 
 export function createMetrics() {

@@ -73,10 +73,14 @@ export function outdatedError(f: Failure, userAgent: string, c: FailureContext):
 /** the model is retired and no served successor could be found */
 export function retiredError(f: Failure, c: FailureContext, next?: string): ApiError {
   const hint = next ? `; use "${next}"` : f.successor ? `; Google suggests ${f.successor}` : "";
-  return new ApiError(404, `model "${c.requested ?? c.model}" (upstream "${c.model}") is retired: "${f.message}"${hint} (see GET /v1/models)`, {
-    reason: "model_retired",
-    headers: failureHeaders(c),
-  });
+  return new ApiError(
+    404,
+    `model "${c.requested ?? c.model}" (upstream "${c.model}") is retired: "${f.message}"${hint} (see GET /v1/models)`,
+    {
+      reason: "model_retired",
+      headers: failureHeaders(c),
+    },
+  );
 }
 
 /** the same detail-free 429 on two accounts: the request is refused, not the accounts' quota */
@@ -91,14 +95,21 @@ export function requestRefusedError(f: Failure, c: FailureContext): ApiError {
 
 /** no account can take the request: 429 when one comes back later (Retry-After), else 503 */
 export function noAccountError(why: NoAccount, c: FailureContext): ApiError {
-  return new ApiError(why.retryAfter !== undefined ? 429 : 503, why.message, { retryAfter: why.retryAfter, reason: why.reason, headers: failureHeaders(c) });
+  return new ApiError(why.retryAfter !== undefined ? 429 : 503, why.message, {
+    retryAfter: why.retryAfter,
+    reason: why.reason,
+    headers: failureHeaders(c),
+  });
 }
 
 /** the attempts ran out while accounts were still eligible: the last failure, with a retry right away */
 export function attemptsError(last: Failure, tried: number, c: FailureContext, now = Date.now()): ApiError {
   const err = clientError(last, now, c);
   if (err.retryAfter === undefined) return err;
-  return new ApiError(err.status, `${tried} accounts tried for ${c.model}; the last said: ${last.message}`, { ...err.options, retryAfter: 1 });
+  return new ApiError(err.status, `${tried} accounts tried for ${c.model}; the last said: ${last.message}`, {
+    ...err.options,
+    retryAfter: 1,
+  });
 }
 
 /** a stream that failed after its first byte reached the client */

@@ -71,7 +71,8 @@ const isGeminiResponse = (r: unknown): r is GeminiResponse =>
 const notAnAnswer = (): Failure => ({ class: "server_error", status: 502, message: "upstream answered 200 without a Gemini response" });
 
 /** Claude and Gemini 3 unary calls can come back without thinking and its signatures: stream and assemble */
-export const streamsForUnary = (model: string) => !isImageModel(model) && (isClaudeModel(model) || /^gemini-3/.test(model) || model === "gemini-pro-agent");
+export const streamsForUnary = (model: string) =>
+  !isImageModel(model) && (isClaudeModel(model) || /^gemini-3/.test(model) || model === "gemini-pro-agent");
 
 /** the text of a chunk's answer so far, or undefined when it holds more than text */
 function textOf(chunk: unknown): string | undefined {
@@ -91,7 +92,8 @@ const ambiguous400 = (f: Failure) => f.class === "invalid_request" && f.status =
 const asAccounts = (f: Failure): Failure => (f.class === "invalid_request" ? { ...f, class: "account_rejected" } : f);
 
 /** detail-free 429: Google gave no reason and no retry hint */
-const detailFree429 = (f: Failure) => f.class === "rate_limited" && f.status === 429 && !f.reason && f.delayMs === undefined && f.resetAt === undefined;
+const detailFree429 = (f: Failure) =>
+  f.class === "rate_limited" && f.status === 429 && !f.reason && f.delayMs === undefined && f.resetAt === undefined;
 
 /** an opened upstream stream whose first chunks were read (held back while they may be a notice) */
 interface Opened {
@@ -126,7 +128,12 @@ export class PoolGateway implements Gateway {
       const bad = isGeminiResponse(resp) ? noticeFailure(resp) : notAnAnswer();
       return bad ? { ok: false, failure: bad, endpoint: out.endpoint } : out;
     });
-    return { response: unwrapResponse<GeminiResponse>(r.value), accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
+    return {
+      response: unwrapResponse<GeminiResponse>(r.value),
+      accountId: r.account.id,
+      accountEmail: r.account.email,
+      mappedModel: r.model,
+    };
   }
 
   async countTokens(args: GenerateArgs): Promise<CountResult> {
@@ -135,7 +142,12 @@ export class PoolGateway implements Gateway {
     );
     const v = unwrapResponse<{ totalTokens?: unknown }>(r.value);
     const total = Number(v?.totalTokens ?? 0);
-    return { totalTokens: Number.isFinite(total) ? total : 0, accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
+    return {
+      totalTokens: Number.isFinite(total) ? total : 0,
+      accountId: r.account.id,
+      accountEmail: r.account.email,
+      mappedModel: r.model,
+    };
   }
 
   async stream(args: GenerateArgs): Promise<StreamResult> {
@@ -143,7 +155,12 @@ export class PoolGateway implements Gateway {
       this.open(buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId), token, args.signal),
     );
     const { held, events, abort } = r.value;
-    return { chunks: this.chunks(held, events, abort, r.account, r.model, args.model, args.signal), accountId: r.account.id, accountEmail: r.account.email, mappedModel: r.model };
+    return {
+      chunks: this.chunks(held, events, abort, r.account, r.model, args.model, args.signal),
+      accountId: r.account.id,
+      accountEmail: r.account.email,
+      mappedModel: r.model,
+    };
   }
 
   /**
@@ -155,7 +172,11 @@ export class PoolGateway implements Gateway {
     const opened = await this.rt.client.stream("streamGenerateContent", body, token, signal);
     if (!opened.ok) return opened;
     const { response, abort } = opened.value;
-    const events = sseEvents(response.body!, { idleTimeoutMs: timeoutSeconds * 1000, signal, onMalformed: () => this.rt.log.debug("skipped a malformed upstream event") });
+    const events = sseEvents(response.body!, {
+      idleTimeoutMs: timeoutSeconds * 1000,
+      signal,
+      onMalformed: () => this.rt.log.debug("skipped a malformed upstream event"),
+    });
     const fail = (failure: Failure): Outcome<never> => {
       void events.return(undefined);
       abort.abort();
@@ -275,12 +296,19 @@ export class PoolGateway implements Gateway {
    */
   private midStream(account: Account, model: string, f: Failure) {
     this.rt.metrics?.upstreamCalls.inc({ method: "streamGenerateContent", outcome: f.class });
-    this.rt.log.warn("upstream stream failed after the first byte", { account: account.email, model, class: f.class, message: f.message.slice(0, 300) });
+    this.rt.log.warn("upstream stream failed after the first byte", {
+      account: account.email,
+      model,
+      class: f.class,
+      message: f.message.slice(0, 300),
+    });
   }
 
   /** the request as sent for `model`: the last shaping for the model actually chosen */
   private fit(request: GeminiRequest, model: string): GeminiRequest {
-    const { request: out, changes } = fitRequest(request, model, this.rt.catalog.get(model), { rewriteAgentIdentity: this.rt.config.upstream.rewriteAgentIdentity });
+    const { request: out, changes } = fitRequest(request, model, this.rt.catalog.get(model), {
+      rewriteAgentIdentity: this.rt.config.upstream.rewriteAgentIdentity,
+    });
     if (changes.length) this.rt.log.debug("request fitted to the model", { model, changes });
     return out;
   }
@@ -304,11 +332,14 @@ export class PoolGateway implements Gateway {
     const now = Date.now();
     if (now - this.outdatedLoggedAt < OUTDATED_LOG_MS) return;
     this.outdatedLoggedAt = now;
-    this.rt.log.error("Google turned away our client version; set upstream.clientVersion / SWITCHYARD_CLIENT_VERSION to the current Antigravity version", {
-      userAgent: uaUsed,
-      notice: f.message.slice(0, 200),
-      identity: this.rt.identity.info().source,
-    });
+    this.rt.log.error(
+      "Google turned away our client version; set upstream.clientVersion / SWITCHYARD_CLIENT_VERSION to the current Antigravity version",
+      {
+        userAgent: uaUsed,
+        notice: f.message.slice(0, 200),
+        identity: this.rt.identity.info().source,
+      },
+    );
   }
 
   /**
@@ -336,7 +367,16 @@ export class PoolGateway implements Gateway {
     for (let attempt = 0; attempt < config.scheduling.maxAttempts; attempt++) {
       if (args.signal?.aborted) throw args.signal.reason;
       const pick = (accept?: (a: Account) => boolean) =>
-        scheduler.pick({ accounts: this.rt.accounts(), model, now: Date.now(), exclude: tried, sessionKey: args.sessionKey, byId: (id) => this.rt.byId(id), generation: this.rt.generation(), accept });
+        scheduler.pick({
+          accounts: this.rt.accounts(),
+          model,
+          now: Date.now(),
+          exclude: tried,
+          sessionKey: args.sessionKey,
+          byId: (id) => this.rt.byId(id),
+          generation: this.rt.generation(),
+          accept,
+        });
       // accounts whose model list has the model first (one that never reported a list may have it), and
       // accounts that failed just now last
       const lists = (a: Account) => !a.quota || Object.hasOwn(a.quota, model);

@@ -35,7 +35,17 @@ export function isAction(a: string | undefined): a is Action {
 const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** Values whose keys are the user's own names (or free JSON): copied as they are. */
-const OPAQUE = new Set(["args", "response", "labels", "parametersJsonSchema", "responseJsonSchema", "example", "default", "enum", "metadata"]);
+const OPAQUE = new Set([
+  "args",
+  "response",
+  "labels",
+  "parametersJsonSchema",
+  "responseJsonSchema",
+  "example",
+  "default",
+  "enum",
+  "metadata",
+]);
 /** Values that are Gemini `Schema` objects: keywords are converted, property names are not. */
 const SCHEMA = new Set(["parameters", "responseSchema"]);
 
@@ -101,9 +111,7 @@ export function countTokensRequest(body: Record<string, unknown>): GeminiRequest
 // ---- sessions ---------------------------------------------------------------------------------
 
 const textOf = (c: GeminiContent | undefined) =>
-  (c?.parts ?? [])
-    .map((p) => (typeof p?.text === "string" && !p.thought ? p.text : ""))
-    .join("");
+  (c?.parts ?? []).map((p) => (typeof p?.text === "string" && !p.thought ? p.text : "")).join("");
 
 /** Sticky-session fingerprint: the system instruction and the first user turn's text. */
 export function conversationSession(req: GeminiRequest): string | undefined {

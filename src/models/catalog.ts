@@ -21,13 +21,48 @@ export interface ModelInfo {
  * in late 2026. Once an account reports, its list replaces this one.
  */
 export const BUILTIN_MODELS: ModelInfo[] = [
-  { id: "gemini-3-flash", displayName: "Gemini 3 Flash", inputTokenLimit: 1048576, outputTokenLimit: 65536, thinking: true, thinkingBudget: 32768 },
-  { id: "gemini-3.1-pro-high", displayName: "Gemini 3.1 Pro (High)", inputTokenLimit: 1048576, outputTokenLimit: 65536, thinking: true, thinkingBudget: 32768 },
-  { id: "gemini-3.1-pro-low", displayName: "Gemini 3.1 Pro (Low)", inputTokenLimit: 1048576, outputTokenLimit: 65536, thinking: true, thinkingBudget: 32768 },
+  {
+    id: "gemini-3-flash",
+    displayName: "Gemini 3 Flash",
+    inputTokenLimit: 1048576,
+    outputTokenLimit: 65536,
+    thinking: true,
+    thinkingBudget: 32768,
+  },
+  {
+    id: "gemini-3.1-pro-high",
+    displayName: "Gemini 3.1 Pro (High)",
+    inputTokenLimit: 1048576,
+    outputTokenLimit: 65536,
+    thinking: true,
+    thinkingBudget: 32768,
+  },
+  {
+    id: "gemini-3.1-pro-low",
+    displayName: "Gemini 3.1 Pro (Low)",
+    inputTokenLimit: 1048576,
+    outputTokenLimit: 65536,
+    thinking: true,
+    thinkingBudget: 32768,
+  },
   { id: "gemini-3.1-flash-lite", displayName: "Gemini 3.1 Flash Lite", inputTokenLimit: 1048576, outputTokenLimit: 65536 },
   { id: "gemini-3.1-flash-image", displayName: "Gemini 3.1 Flash Image", image: true },
-  { id: "claude-sonnet-4-6", displayName: "Claude Sonnet 4.6", inputTokenLimit: 200000, outputTokenLimit: 64000, thinking: true, thinkingBudget: 24576 },
-  { id: "claude-opus-4-6-thinking", displayName: "Claude Opus 4.6 (Thinking)", inputTokenLimit: 200000, outputTokenLimit: 64000, thinking: true, thinkingBudget: 24576 },
+  {
+    id: "claude-sonnet-4-6",
+    displayName: "Claude Sonnet 4.6",
+    inputTokenLimit: 200000,
+    outputTokenLimit: 64000,
+    thinking: true,
+    thinkingBudget: 24576,
+  },
+  {
+    id: "claude-opus-4-6-thinking",
+    displayName: "Claude Opus 4.6 (Thinking)",
+    inputTokenLimit: 200000,
+    outputTokenLimit: 64000,
+    thinking: true,
+    thinkingBudget: 24576,
+  },
 ];
 
 /** Google's recommendations and forwarding rules from fetchAvailableModels, plus rules we learned. */
@@ -75,7 +110,11 @@ interface Snapshot {
 export class ModelCatalog {
   private snap?: Snapshot;
 
-  constructor(private source: ModelSource | undefined, private aliases: Record<string, string> = {}, private defaultImage = "") {}
+  constructor(
+    private source: ModelSource | undefined,
+    private aliases: Record<string, string> = {},
+    private defaultImage = "",
+  ) {}
 
   /** What is served today: the union the accounts reported, less retired ids (built-in before any report). Sorted by id. */
   list(): ModelInfo[] {

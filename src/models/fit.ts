@@ -57,13 +57,19 @@ export function fitRequest(req: GeminiRequest, model: string, info: ModelInfo | 
 
 function rewriteIdentity(req: GeminiRequest, changes: string[]): GeminiRequest {
   const sys = req.systemInstruction;
-  if (!sys || !Array.isArray(sys.parts) || !sys.parts.some((p) => typeof p?.text === "string" && p.text.includes(AGENT_SDK_IDENTITY))) return req;
+  if (!sys || !Array.isArray(sys.parts) || !sys.parts.some((p) => typeof p?.text === "string" && p.text.includes(AGENT_SDK_IDENTITY)))
+    return req;
   changes.push("Agent SDK identity sentence → Claude Code's");
-  const parts = sys.parts.map((p) => (typeof p?.text === "string" && p.text.includes(AGENT_SDK_IDENTITY) ? { ...p, text: p.text.replaceAll(AGENT_SDK_IDENTITY, CLAUDE_CODE_IDENTITY) } : p));
+  const parts = sys.parts.map((p) =>
+    typeof p?.text === "string" && p.text.includes(AGENT_SDK_IDENTITY)
+      ? { ...p, text: p.text.replaceAll(AGENT_SDK_IDENTITY, CLAUDE_CODE_IDENTITY) }
+      : p,
+  );
   return { ...req, systemInstruction: { ...sys, parts } };
 }
 
-const declarationsOf = (tool: Obj): unknown[] | undefined => (Array.isArray(tool.functionDeclarations) ? tool.functionDeclarations : undefined);
+const declarationsOf = (tool: Obj): unknown[] | undefined =>
+  Array.isArray(tool.functionDeclarations) ? tool.functionDeclarations : undefined;
 
 /** Claude through Google: VALIDATED calling instead of AUTO, and tool schemas in Claude's subset */
 function fitClaudeTools(req: GeminiRequest, changes: string[]): GeminiRequest {
@@ -88,7 +94,8 @@ function fitClaudeTools(req: GeminiRequest, changes: string[]): GeminiRequest {
       let r = d;
       if (isObj(d.parameters)) r = withSchema(r, "parameters", claudeSchema(d.parameters));
       // the raw JSON Schema spelling is not cleaned by the mappers yet
-      if (d.parametersJsonSchema !== undefined) r = withSchema(r, "parametersJsonSchema", claudeSchema(cleanSchema(d.parametersJsonSchema)));
+      if (d.parametersJsonSchema !== undefined)
+        r = withSchema(r, "parametersJsonSchema", claudeSchema(cleanSchema(d.parametersJsonSchema)));
       if (r !== d) {
         changed = true;
         reduced++;

@@ -52,4 +52,3 @@ export function resolveAlias(name: string, aliases: Record<string, string>): str
   for (const w of wildcards(aliases)) if (w.re.test(name)) return aliases[w.key];
   return undefined;
 }
-

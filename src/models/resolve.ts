@@ -89,7 +89,11 @@ export function familyPick(name: string, served: readonly ModelInfo[], lineup: L
     const wantThinking = lower.includes("thinking");
     const prefer = (id: string) => (id.includes("thinking") === wantThinking ? 1 : 0);
     for (const f of fam ? CLAUDE_FAMILIES[fam]! : []) {
-      const pick = best(claude.filter((id) => id.includes(f)), lineup, prefer);
+      const pick = best(
+        claude.filter((id) => id.includes(f)),
+        lineup,
+        prefer,
+      );
       if (pick) return pick;
     }
     return best(claude, lineup, prefer);
@@ -135,5 +139,9 @@ export function modelByDisplayName(display: string, served: readonly ModelInfo[]
   });
   const exact = hits.find((m) => norm(m.id) === slug);
   if (exact) return exact.id;
-  return best(hits.map((m) => m.id), lineup, (id) => (id.endsWith("-high") ? 1 : 0));
+  return best(
+    hits.map((m) => m.id),
+    lineup,
+    (id) => (id.endsWith("-high") ? 1 : 0),
+  );
 }

@@ -30,7 +30,14 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
   const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGeminiRequest(body, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
   const sessionKey = explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText);
-  const args = { model: clientModel, upstreamModel: upstream, request: mapped.request, sessionKey, signal: request.signal, requestType: image ? ("image_gen" as const) : undefined };
+  const args = {
+    model: clientModel,
+    upstreamModel: upstream,
+    request: mapped.request,
+    sessionKey,
+    signal: request.signal,
+    requestType: image ? ("image_gen" as const) : undefined,
+  };
   const base = {
     id: newCompletionId(),
     model: requested,
@@ -52,7 +59,10 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
     keepAliveMs: Math.max(1, ctx.config.server.keepAliveSeconds * 1000),
     keepAlive: ": keep-alive\n\n",
     // the role chunk needs nothing from upstream: the client sees the reply begin at once
-    head: mapper.start().map((c) => sseFrame(c)).join(""),
+    head: mapper
+      .start()
+      .map((c) => sseFrame(c))
+      .join(""),
     frames: async function* (r) {
       for await (const resp of r.chunks) {
         const out = mapper.push(resp);

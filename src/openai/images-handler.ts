@@ -6,7 +6,16 @@ import { ApiError, badRequest, toApiError } from "../core/errors";
 import type { GeminiPart, GeminiRequest, GeminiUsage } from "../upstream/types";
 import { sniffImageType } from "../protocol/media";
 import { servedHeaders } from "../protocol/reply";
-import { imageConfigFor, imageRequest, imagesFromResponse, imagesUsage, noImageReason, parseImageModel, type ImageItem, type ImageModel } from "./images";
+import {
+  imageConfigFor,
+  imageRequest,
+  imagesFromResponse,
+  imagesUsage,
+  noImageReason,
+  parseImageModel,
+  type ImageItem,
+  type ImageModel,
+} from "./images";
 import type { ImagesRequest } from "./schemas";
 
 type Format = "b64_json" | "url";
@@ -19,8 +28,17 @@ function countOf(n: unknown): number {
   return v;
 }
 
-async function run(ctx: AppContext, model: string, request: GeminiRequest, n: number, format: Format, signal: AbortSignal): Promise<Response> {
-  const calls = await Promise.allSettled(Array.from({ length: n }, () => ctx.gateway.generate({ model, request, requestType: "image_gen", signal })));
+async function run(
+  ctx: AppContext,
+  model: string,
+  request: GeminiRequest,
+  n: number,
+  format: Format,
+  signal: AbortSignal,
+): Promise<Response> {
+  const calls = await Promise.allSettled(
+    Array.from({ length: n }, () => ctx.gateway.generate({ model, request, requestType: "image_gen", signal })),
+  );
   const data: ImageItem[] = [];
   const accounts: string[] = [];
   const usages: (GeminiUsage | undefined)[] = [];

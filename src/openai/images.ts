@@ -89,7 +89,10 @@ export function imageConfigFor(model: ImageModel, opts: ImageOptions): Record<st
   const ratio = aspectRatioFromSize(opts.size) ?? model.aspectRatio;
   if (ratio) cfg.aspectRatio = ratio;
   const explicit = opts.image_size?.trim().toUpperCase();
-  const size = (explicit && (IMAGE_SIZES as readonly string[]).includes(explicit) ? explicit : undefined) ?? imageSizeFromQuality(opts.quality) ?? model.imageSize;
+  const size =
+    (explicit && (IMAGE_SIZES as readonly string[]).includes(explicit) ? explicit : undefined) ??
+    imageSizeFromQuality(opts.quality) ??
+    model.imageSize;
   if (size) cfg.imageSize = size;
   return cfg;
 }
@@ -153,6 +156,12 @@ export function noImageReason(resp: GeminiResponse): { status: number; message: 
     .join("")
     .trim();
   if (block || isFiltered(finish))
-    return { status: 400, message: `the image request was refused by the upstream safety filter (${block ?? finish})${text ? `: ${text}` : ""}` };
-  return { status: 502, message: `upstream answered without an image${finish ? ` (finishReason ${finish})` : ""}${text ? `: ${text.slice(0, 300)}` : ""}` };
+    return {
+      status: 400,
+      message: `the image request was refused by the upstream safety filter (${block ?? finish})${text ? `: ${text}` : ""}`,
+    };
+  return {
+    status: 502,
+    message: `upstream answered without an image${finish ? ` (finishReason ${finish})` : ""}${text ? `: ${text.slice(0, 300)}` : ""}`,
+  };
 }

@@ -20,4 +20,3 @@ export function modelList(ctx: AppContext): { object: "list"; data: OpenAIModel[
   const owner = (id: string) => (aliases.has(id) ? "switchyard" : isClaudeModel(id) ? "anthropic" : "google");
   return { object: "list", data: ids.map((id) => ({ id, object: "model", created: CREATED, owned_by: owner(id) })) };
 }
-

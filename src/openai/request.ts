@@ -53,7 +53,8 @@ export function remoteImageSources(body: ChatRequest): RemoteSource[] {
       const url = typeof p.image_url === "string" ? p.image_url : p.image_url?.url;
       if (url && /^https?:\/\//i.test(url)) out.push({ url, param: `messages[${i}].content[${j}].image_url`, kind: "image_url" });
       const file = p.file?.file_data;
-      if (file && /^https?:\/\//i.test(file)) out.push({ url: file, param: `messages[${i}].content[${j}].file.file_data`, kind: "image_url" });
+      if (file && /^https?:\/\//i.test(file))
+        out.push({ url: file, param: `messages[${i}].content[${j}].file.file_data`, kind: "image_url" });
     });
   });
   return out;
@@ -203,7 +204,12 @@ export function toGeminiRequest(body: ChatRequest, opts: ChatMapOptions): Mapped
       case "function": {
         const id = m.tool_call_id;
         const name = (id && callNames.get(id)) || m.name;
-        const media = Array.isArray(m.content) ? contentParts(m.content.filter((p) => p.type !== "text"), at) : [];
+        const media = Array.isArray(m.content)
+          ? contentParts(
+              m.content.filter((p) => p.type !== "text"),
+              at,
+            )
+          : [];
         const output = plainText(m.content);
         if (!name) push("user", [{ text: `Result of tool call ${id ?? "(no id)"}:\n${output}` }, ...media]);
         else push("user", [{ functionResponse: { name: names.get(name), response: { output }, ...(id ? { id } : {}) } }, ...media]);
@@ -221,7 +227,11 @@ export function toGeminiRequest(body: ChatRequest, opts: ChatMapOptions): Mapped
       const id = c.id;
       const name = c.function.name;
       const part: GeminiPart = {
-        functionCall: { name: names.get(name), args: parseArgs(c.function.arguments, `${at}.tool_calls[${j}].function.arguments`), ...(id ? { id } : {}) },
+        functionCall: {
+          name: names.get(name),
+          args: parseArgs(c.function.arguments, `${at}.tool_calls[${j}].function.arguments`),
+          ...(id ? { id } : {}),
+        },
       };
       const sig = opts.memory.recall(id)?.signature;
       if (sig) part.thoughtSignature = sig;

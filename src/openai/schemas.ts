@@ -11,7 +11,9 @@ const ContentPart = t.Object(
     refusal: t.Optional(t.String()),
     image_url: t.Optional(t.Union([t.String(), t.Object({ url: t.String(), detail: t.Optional(t.String()) }, open)])),
     input_audio: t.Optional(t.Object({ data: t.String(), format: t.String() }, open)),
-    file: t.Optional(t.Object({ file_data: t.Optional(t.String()), filename: t.Optional(t.String()), file_id: t.Optional(t.String()) }, open)),
+    file: t.Optional(
+      t.Object({ file_data: t.Optional(t.String()), filename: t.Optional(t.String()), file_id: t.Optional(t.String()) }, open),
+    ),
   },
   open,
 );
@@ -27,7 +29,14 @@ const ToolCall = t.Object(
 
 const Message = t.Object(
   {
-    role: t.Union([t.Literal("system"), t.Literal("developer"), t.Literal("user"), t.Literal("assistant"), t.Literal("tool"), t.Literal("function")]),
+    role: t.Union([
+      t.Literal("system"),
+      t.Literal("developer"),
+      t.Literal("user"),
+      t.Literal("assistant"),
+      t.Literal("tool"),
+      t.Literal("function"),
+    ]),
     content: t.Optional(t.Union([t.String(), t.Array(ContentPart), t.Null()])),
     name: t.Optional(t.String()),
     tool_calls: t.Optional(t.Union([t.Array(ToolCall), t.Null()])),
@@ -67,7 +76,15 @@ const ResponseFormat = t.Object(
   {
     type: t.Union([t.Literal("text"), t.Literal("json_object"), t.Literal("json_schema")]),
     json_schema: t.Optional(
-      t.Object({ name: t.Optional(t.String()), description: t.Optional(t.String()), schema: t.Optional(t.Unknown()), strict: t.Optional(t.Union([t.Boolean(), t.Null()])) }, open),
+      t.Object(
+        {
+          name: t.Optional(t.String()),
+          description: t.Optional(t.String()),
+          schema: t.Optional(t.Unknown()),
+          strict: t.Optional(t.Union([t.Boolean(), t.Null()])),
+        },
+        open,
+      ),
     ),
   },
   open,
@@ -89,7 +106,15 @@ export const ChatRequest = t.Object(
     presence_penalty: t.Optional(t.Union([t.Number({ minimum: -2, maximum: 2 }), t.Null()])),
     frequency_penalty: t.Optional(t.Union([t.Number({ minimum: -2, maximum: 2 }), t.Null()])),
     reasoning_effort: t.Optional(
-      t.Union([t.Literal("none"), t.Literal("minimal"), t.Literal("low"), t.Literal("medium"), t.Literal("high"), t.Literal("xhigh"), t.Null()]),
+      t.Union([
+        t.Literal("none"),
+        t.Literal("minimal"),
+        t.Literal("low"),
+        t.Literal("medium"),
+        t.Literal("high"),
+        t.Literal("xhigh"),
+        t.Null(),
+      ]),
     ),
     tools: t.Optional(t.Union([t.Array(Tool), t.Null()])),
     tool_choice: t.Optional(t.Union([ToolChoice, t.Null()])),
@@ -114,9 +139,16 @@ export type ChatContentPart = Static<typeof ContentPart>;
 export const ImagesRequest = t.Object(
   {
     prompt: t.String({ minLength: 1, maxLength: 32000 }),
-    model: t.Optional(t.String({ minLength: 1, description: "default models.defaultImageModel; suffixes like -16x9, -4k set ratio and size" })),
+    model: t.Optional(
+      t.String({ minLength: 1, description: "default models.defaultImageModel; suffixes like -16x9, -4k set ratio and size" }),
+    ),
     n: t.Optional(t.Union([t.Integer({ minimum: 1, maximum: 10 }), t.Null()])),
-    size: t.Optional(t.Union([t.String({ description: "WxH → nearest of 1:1 16:9 9:16 4:3 3:4 3:2 2:3 5:4 4:5 21:9; or W:H; unparsable → 1:1" }), t.Null()])),
+    size: t.Optional(
+      t.Union([
+        t.String({ description: "WxH → nearest of 1:1 16:9 9:16 4:3 3:4 3:2 2:3 5:4 4:5 21:9; or W:H; unparsable → 1:1" }),
+        t.Null(),
+      ]),
+    ),
     quality: t.Optional(t.Union([t.String({ description: "hd → 4K, medium → 2K, other → upstream default" }), t.Null()])),
     image_size: t.Optional(t.String({ description: "1K | 2K | 4K (wins over quality)" })),
     style: t.Optional(t.Union([t.String(), t.Null()])),

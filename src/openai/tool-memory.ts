@@ -18,7 +18,10 @@ export class ToolCallMemory {
   private map = new Map<string, Remembered>();
   private bytes = 0;
   /** bounded by entry count and by (approximate) characters held */
-  constructor(private readonly maxEntries = 10_000, private readonly maxChars = 32 * 1024 * 1024) {}
+  constructor(
+    private readonly maxEntries = 10_000,
+    private readonly maxChars = 32 * 1024 * 1024,
+  ) {}
 
   remember(id: string, value: Remembered): void {
     const prev = this.map.get(id);

@@ -25,7 +25,9 @@ const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\$
 
 export function systemdUnit(spec: ServiceSpec): string {
   // a system service runs as a throwaway user owning only /var/lib/switchyard
-  const state = spec.user ? `Environment=SWITCHYARD_DATA_DIR=${spec.dataDir}` : "DynamicUser=yes\nStateDirectory=switchyard\nStateDirectoryMode=0700";
+  const state = spec.user
+    ? `Environment=SWITCHYARD_DATA_DIR=${spec.dataDir}`
+    : "DynamicUser=yes\nStateDirectory=switchyard\nStateDirectoryMode=0700";
   // ProtectHome=yes would hide a program that lives under /home or /root (a clone, ~/.local/bin)
   const underHome = spec.exec.some((p) => p.startsWith("/home/") || p.startsWith("/root/"));
   const protectHome = spec.user ? "no" : underHome ? "read-only" : "yes";
@@ -104,16 +106,26 @@ function target(platform: NodeJS.Platform, user: boolean, dataDir: string): Targ
     const logDir = user ? join(homedir(), "Library", "Logs", "switchyard") : "/Library/Logs/switchyard";
     const path = user ? join(homedir(), "Library", "LaunchAgents", "dev.switchyard.plist") : "/Library/LaunchDaemons/dev.switchyard.plist";
     const domain = user ? "gui/$(id -u)" : "system";
-    return { path, content: launchdPlist(spec, logDir), logDir, next: [`launchctl bootstrap ${domain} ${path}`, `launchctl kickstart -k ${domain}/dev.switchyard`] };
+    return {
+      path,
+      content: launchdPlist(spec, logDir),
+      logDir,
+      next: [`launchctl bootstrap ${domain} ${path}`, `launchctl kickstart -k ${domain}/dev.switchyard`],
+    };
   }
   const path = user ? join(homedir(), ".config", "systemd", "user", "switchyard.service") : "/etc/systemd/system/switchyard.service";
   const ctl = user ? "systemctl --user" : "systemctl";
-  return { path, content: systemdUnit(spec), next: [`${ctl} daemon-reload`, `${ctl} enable --now switchyard`, `${user ? "journalctl --user" : "journalctl"} -u switchyard -f`] };
+  return {
+    path,
+    content: systemdUnit(spec),
+    next: [`${ctl} daemon-reload`, `${ctl} enable --now switchyard`, `${user ? "journalctl --user" : "journalctl"} -u switchyard -f`],
+  };
 }
 
 export async function runService(argv: string[], env: { config: Config; dataDir: string; flags: Flags }): Promise<number> {
   const [action, ...opts] = argv;
-  if (action !== "install" && action !== "uninstall") throw new UsageError(`service: expected install or uninstall, got ${action ?? "nothing"}`);
+  if (action !== "install" && action !== "uninstall")
+    throw new UsageError(`service: expected install or uninstall, got ${action ?? "nothing"}`);
   let user = process.getuid?.() !== 0;
   let print = false;
   if (opts.includes("--user") && opts.includes("--system")) throw new UsageError("service: --user and --system exclude each other");
@@ -126,13 +138,13 @@ export async function runService(argv: string[], env: { config: Config; dataDir:
   const dataDir = user ? env.dataDir : "/var/lib/switchyard";
   const t = target(process.platform, user, dataDir);
   if (action === "uninstall") {
-    if (print) return process.stdout.write(`would remove ${t.path}\n`), 0;
-    if (!existsSync(t.path)) return process.stdout.write(`nothing to remove: ${t.path} does not exist\n`), 0;
+    if (print) return (process.stdout.write(`would remove ${t.path}\n`), 0);
+    if (!existsSync(t.path)) return (process.stdout.write(`nothing to remove: ${t.path} does not exist\n`), 0);
     rmSync(t.path);
     process.stdout.write(`removed ${t.path}\n`);
     return 0;
   }
-  if (print) return process.stdout.write(t.content), 0;
+  if (print) return (process.stdout.write(t.content), 0);
   mkdirSync(dirname(t.path), { recursive: true });
   if (t.logDir) mkdirSync(t.logDir, { recursive: true });
   writeFileAtomicSync(t.path, t.content, 0o644);

@@ -116,7 +116,10 @@ export class Pool implements PoolStatus, ModelSource {
   /** @internal timers of a running server */
   startBackground(): void {
     const every = (ms: number, fn: () => unknown) => {
-      const t = setInterval(() => void Promise.resolve(fn()).catch((e) => this.log.error("pool job failed", { error: (e as Error).message })), ms);
+      const t = setInterval(
+        () => void Promise.resolve(fn()).catch((e) => this.log.error("pool job failed", { error: (e as Error).message })),
+        ms,
+      );
       (t as any).unref?.();
       this.timers.push(t);
     };
@@ -124,7 +127,8 @@ export class Pool implements PoolStatus, ModelSource {
     every(this.config.pool.flushIntervalSeconds * 1000, () => this.flushCounters());
     every(this.opts.internal?.tokenSweepMs ?? 30_000, () => this.upkeep.refreshDueTokens());
     every(60_000, () => this.scheduler.sessions.prune(this.now()));
-    if (this.config.pool.quotaRefreshMinutes > 0) every(this.config.pool.quotaRefreshMinutes * 60_000, () => this.upkeep.refreshStaleQuotas());
+    if (this.config.pool.quotaRefreshMinutes > 0)
+      every(this.config.pool.quotaRefreshMinutes * 60_000, () => this.upkeep.refreshStaleQuotas());
   }
 
   // ---- PoolStatus / ModelSource ----
@@ -132,7 +136,9 @@ export class Pool implements PoolStatus, ModelSource {
   counts(): { total: number; available: number } {
     const now = Date.now();
     const all = this.store.accounts();
-    const available = all.filter((a) => a.state === "active" && a.projectId && !a.cooldowns.some((c) => c.model === "*" && c.until > now)).length;
+    const available = all.filter(
+      (a) => a.state === "active" && a.projectId && !a.cooldowns.some((c) => c.model === "*" && c.until > now),
+    ).length;
     return { total: all.length, available };
   }
 
@@ -216,7 +222,17 @@ export class Pool implements PoolStatus, ModelSource {
       let a = [...doc.accounts.values()].find((x) => x.email.toLowerCase() === lower);
       created = !a;
       if (!a) {
-        a = { id: newAccountId(), email: info.email, refreshToken: rt, state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: now };
+        a = {
+          id: newAccountId(),
+          email: info.email,
+          refreshToken: rt,
+          state: "active",
+          quota: null,
+          cooldowns: [],
+          requests: 0,
+          failures: 0,
+          createdAt: now,
+        };
         doc.accounts.set(a.id, a);
       }
       id = a.id;
@@ -290,7 +306,9 @@ export class Pool implements PoolStatus, ModelSource {
     const now = this.now();
     this.scheduler.sessions.prune(now);
     return {
-      accounts: this.store.accounts().map((a) => ({ ...viewOf(a, now, this.ledger.pending(a.id)), sessionBindings: this.scheduler.sessions.bindings(a.id) })),
+      accounts: this.store
+        .accounts()
+        .map((a) => ({ ...viewOf(a, now, this.ledger.pending(a.id)), sessionBindings: this.scheduler.sessions.bindings(a.id) })),
       sessions: this.scheduler.sessions.size,
       mode: this.scheduler.mode,
     };
@@ -341,7 +359,9 @@ export class Pool implements PoolStatus, ModelSource {
     const now = Date.now();
     if (now - (this.quotaCheckedAt.get(id) ?? 0) < QUOTA_RECHECK_MS) return;
     this.quotaCheckedAt.set(id, now);
-    void this.upkeep.refreshQuota(id).catch((e) => this.log.warn("quota refresh failed", { account: this.store.get(id)?.email, error: (e as Error).message }));
+    void this.upkeep
+      .refreshQuota(id)
+      .catch((e) => this.log.warn("quota refresh failed", { account: this.store.get(id)?.email, error: (e as Error).message }));
   }
 
   /** for tests and the bench: is the account eligible for the model right now */

@@ -25,4 +25,5 @@ const FILTERED = /^(SAFETY|RECITATION|BLOCKLIST|PROHIBITED_CONTENT|SPII|IMAGE_SA
 export const isFiltered = (finishReason: string | undefined): boolean => !!finishReason && FILTERED.test(finishReason);
 
 /** why upstream refused the prompt itself (no candidates then), if it did */
-export const blockReason = (resp: GeminiResponse): string | undefined => (resp.promptFeedback as { blockReason?: string } | undefined)?.blockReason;
+export const blockReason = (resp: GeminiResponse): string | undefined =>
+  (resp.promptFeedback as { blockReason?: string } | undefined)?.blockReason;

@@ -8,7 +8,10 @@ import type { Config } from "../config/schema";
 import { ApiError, badRequest } from "../core/errors";
 import { sniffImageType, type InlineData } from "./media";
 
-export type RemoteRules = Pick<Config["openai"], "fetchRemoteImages" | "remoteImageMaxBytes" | "remoteImageTimeoutMs" | "remoteFetchPrivate">;
+export type RemoteRules = Pick<
+  Config["openai"],
+  "fetchRemoteImages" | "remoteImageMaxBytes" | "remoteImageTimeoutMs" | "remoteFetchPrivate"
+>;
 
 /** what the client's field may hold: image → image/*; document → PDF or text; image_url (OpenAI) → image or PDF */
 export type RemoteKind = "image" | "document" | "image_url";
@@ -45,7 +48,10 @@ export function isPrivateAddress(ip: string): boolean {
   if (isIP(a) === 4) {
     const [x, y] = v4(a) as [number, number];
     return (
-      x === 0 || x === 10 || x === 127 || x >= 224 ||
+      x === 0 ||
+      x === 10 ||
+      x === 127 ||
+      x >= 224 ||
       (x === 100 && y >= 64 && y < 128) ||
       (x === 169 && y === 254) ||
       (x === 172 && y >= 16 && y < 32) ||
@@ -53,7 +59,8 @@ export function isPrivateAddress(ip: string): boolean {
       (x === 198 && (y === 18 || y === 19))
     );
   }
-  if (isIP(a) === 6) return a === "::" || a === "::1" || /^f[cd]/.test(a) || /^fe[89ab]/.test(a) || a.startsWith("ff") || a.startsWith("::ffff:");
+  if (isIP(a) === 6)
+    return a === "::" || a === "::1" || /^f[cd]/.test(a) || /^fe[89ab]/.test(a) || a.startsWith("ff") || a.startsWith("::ffff:");
   return true; // not an address at all: refuse
 }
 
@@ -111,7 +118,13 @@ async function fetchOne(s: RemoteSource, rules: RemoteRules, signal?: AbortSigna
   }
 }
 
-async function download(u: URL, kind: RemoteKind, rules: RemoteRules, signal: AbortSignal, fail: (why: string) => ApiError): Promise<InlineData> {
+async function download(
+  u: URL,
+  kind: RemoteKind,
+  rules: RemoteRules,
+  signal: AbortSignal,
+  fail: (why: string) => ApiError,
+): Promise<InlineData> {
   const max = rules.remoteImageMaxBytes;
   let res: Response;
   for (let hop = 0; ; hop++) {

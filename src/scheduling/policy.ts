@@ -49,11 +49,20 @@ export function effectOf(f: Failure, strikes: number, now: number): Effect {
   switch (f.class) {
     case "quota_exhausted": {
       const until = resetOf(f, now) ?? now + step(QUOTA_BACKOFF_MS, strikes);
-      return { rotate: true, cooldown: { model: "model", until: Math.max(until, now + MIN_COOLDOWN_MS), reason: "quota_exhausted" }, refreshQuota: true, accountFault: true };
+      return {
+        rotate: true,
+        cooldown: { model: "model", until: Math.max(until, now + MIN_COOLDOWN_MS), reason: "quota_exhausted" },
+        refreshQuota: true,
+        accountFault: true,
+      };
     }
     case "rate_limited": {
       const until = resetOf(f, now) ?? now + step(RATE_LIMIT_BACKOFF_MS, strikes);
-      return { rotate: true, cooldown: { model: "model", until: Math.max(until, now + MIN_COOLDOWN_MS), reason: "rate_limited" }, accountFault: true };
+      return {
+        rotate: true,
+        cooldown: { model: "model", until: Math.max(until, now + MIN_COOLDOWN_MS), reason: "rate_limited" },
+        accountFault: true,
+      };
     }
     case "capacity": {
       // Google is out of capacity for the model, not this account out of quota: short, bounded
@@ -62,20 +71,33 @@ export function effectOf(f: Failure, strikes: number, now: number): Effect {
     }
     case "unauthenticated":
       // reached only when a fresh token was rejected too
-      return { rotate: true, cooldown: { model: "*", until: now + UNAUTHENTICATED_COOLDOWN_MS, reason: "unauthenticated" }, accountFault: true };
+      return {
+        rotate: true,
+        cooldown: { model: "*", until: now + UNAUTHENTICATED_COOLDOWN_MS, reason: "unauthenticated" },
+        accountFault: true,
+      };
     case "verification":
       return { rotate: true, state: { state: "needs_verification", url: f.verificationUrl, reason: f.message }, accountFault: true };
     case "forbidden":
-      if (f.permanent) return { rotate: true, state: { state: "disabled", reason: `forbidden (403): ${f.message}`.slice(0, 800) }, accountFault: true };
+      if (f.permanent)
+        return { rotate: true, state: { state: "disabled", reason: `forbidden (403): ${f.message}`.slice(0, 800) }, accountFault: true };
       return { rotate: true, cooldown: { model: "*", until: now + TRANSIENT_403_COOLDOWN_MS, reason: "forbidden" }, accountFault: true };
     case "server_error":
     case "network":
       // every endpoint already failed for this account; another account may get through
       return { rotate: true, penalty: { until: now + step(UPSTREAM_ERROR_BACKOFF_MS, strikes) }, accountFault: true };
     case "account_rejected":
-      return { rotate: true, cooldown: { model: "model", until: now + ACCOUNT_REJECTED_MS, reason: "account_rejected_request" }, accountFault: true };
+      return {
+        rotate: true,
+        cooldown: { model: "model", until: now + ACCOUNT_REJECTED_MS, reason: "account_rejected_request" },
+        accountFault: true,
+      };
     case "model_not_served":
-      return { rotate: true, cooldown: { model: "model", until: now + MODEL_NOT_SERVED_MS, reason: "model_not_served" }, accountFault: false };
+      return {
+        rotate: true,
+        cooldown: { model: "model", until: now + MODEL_NOT_SERVED_MS, reason: "model_not_served" },
+        accountFault: false,
+      };
     case "not_found":
     case "invalid_request":
     // about the request or our client version, not the account: the dispatcher decides what to do

@@ -60,7 +60,11 @@ export class Scheduler {
   private cursor = 0;
   private quotaIndex = new Map<string, QuotaIndex>();
 
-  constructor(readonly mode: Mode, sessionTtlMs: number, maxSessions: number) {
+  constructor(
+    readonly mode: Mode,
+    sessionTtlMs: number,
+    maxSessions: number,
+  ) {
     this.sessions = new SessionTable(sessionTtlMs, maxSessions);
   }
 
@@ -204,7 +208,10 @@ const human = (reason: string) => reason.replace(/_/g, " ");
 /** Why nothing is eligible for `model`, and when the soonest account comes back (if one will). */
 export function explainNoAccount(accounts: readonly Account[], model: string, now: number): NoAccount {
   if (accounts.length === 0) {
-    return { reason: "no_accounts", message: "no Google accounts configured: add one with `switchyard accounts add` or `switchyard accounts login`" };
+    return {
+      reason: "no_accounts",
+      message: "no Google accounts configured: add one with `switchyard accounts add` or `switchyard accounts login`",
+    };
   }
   let soonest = Infinity;
   const waiting = new Map<string, number>();

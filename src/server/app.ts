@@ -23,7 +23,8 @@ export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
       else if (code === "NOT_FOUND") err = notFound(app, request.method, path);
       else {
         err = toApiError(error);
-        if (!(error instanceof ApiError) && err.status >= 500) ctx.log.error("unhandled error", { path, error: String((error as Error)?.stack ?? error) });
+        if (!(error instanceof ApiError) && err.status >= 500)
+          ctx.log.error("unhandled error", { path, error: String((error as Error)?.stack ?? error) });
       }
       return errorResponse(familyOf(path), err);
     })
@@ -34,7 +35,10 @@ export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
 }
 
 function routePattern(path: string): RegExp {
-  const esc = path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*");
+  const esc = path
+    .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+    .replace(/:[^/]+/g, "[^/]+")
+    .replace(/\*/g, ".*");
   return new RegExp(`^${esc}$`);
 }
 
@@ -87,7 +91,10 @@ async function withCheckedBody(req: Request, chunked: boolean, max: number, maxD
   // idle timeout, for long streams): the body has this long to arrive
   const body = await deadline(chunked ? readCapped(req.body!, max) : req.arrayBuffer(), timeoutMs, () => {
     void req.body?.cancel().catch(() => {});
-    return new ApiError(408, `the request body did not arrive within ${timeoutMs / 1000} s (server.bodyTimeoutSeconds)`, { param: "body", reason: "body_timeout" });
+    return new ApiError(408, `the request body did not arrive within ${timeoutMs / 1000} s (server.bodyTimeoutSeconds)`, {
+      param: "body",
+      reason: "body_timeout",
+    });
   });
   if (!multipart && jsonDepthOver(new Uint8Array(body), maxDepth)) throw tooDeep(maxDepth);
   return new Request(req, { body, signal: req.signal });
@@ -126,7 +133,8 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       if (declared !== null && Number(declared) > max) throw tooLarge(`request body is ${declared} bytes`, max);
       checkBrowser(config, req);
       checkAuth(config, req, url);
-      if (req.body) req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth, config.server.bodyTimeoutSeconds * 1000);
+      if (req.body)
+        req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth, config.server.bodyTimeoutSeconds * 1000);
       res = await app.handle(req);
     } catch (e) {
       res = errorResponse(family, toApiError(e));

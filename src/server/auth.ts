@@ -50,7 +50,11 @@ export function checkAuth(config: Config, req: Request, url: URL): void {
   if (path === "/admin" || path.startsWith("/admin/")) {
     const keys = config.auth.adminKey ? [config.auth.adminKey] : config.auth.apiKeys;
     if (keys.length === 0)
-      throw new ApiError(401, "the admin API needs a key: set SWITCHYARD_ADMIN_KEY (or auth.adminKey, or an API key) and send it as Authorization: Bearer <key>", { reason: "no_key_configured" });
+      throw new ApiError(
+        401,
+        "the admin API needs a key: set SWITCHYARD_ADMIN_KEY (or auth.adminKey, or an API key) and send it as Authorization: Bearer <key>",
+        { reason: "no_key_configured" },
+      );
     if (!key) throw new ApiError(401, "missing admin key: send it as Authorization: Bearer <key> or x-api-key", { reason: "missing_key" });
     if (!keyMatches(key, keys)) throw new ApiError(401, "invalid admin key", { reason: "invalid_key" });
     return;
@@ -63,7 +67,12 @@ export function checkAuth(config: Config, req: Request, url: URL): void {
   if (mode === "all_except_health" && (HEALTH.has(path) || isDocs(path))) return;
   const keys = config.auth.apiKeys;
   if (keys.length === 0)
-    throw new ApiError(401, "authentication is on but no API key is configured: set SWITCHYARD_API_KEY or auth.apiKeys in config.json", { reason: "no_key_configured" });
-  if (!key) throw new ApiError(401, "missing API key: send Authorization: Bearer <key>, x-api-key, x-goog-api-key or ?key=", { reason: "missing_key" });
+    throw new ApiError(401, "authentication is on but no API key is configured: set SWITCHYARD_API_KEY or auth.apiKeys in config.json", {
+      reason: "no_key_configured",
+    });
+  if (!key)
+    throw new ApiError(401, "missing API key: send Authorization: Bearer <key>, x-api-key, x-goog-api-key or ?key=", {
+      reason: "missing_key",
+    });
   if (!keyMatches(key, keys)) throw new ApiError(401, "invalid API key", { reason: "invalid_key" });
 }

@@ -44,15 +44,25 @@ export function originAllowed(config: Config, origin: string | null, host: strin
 export function checkBrowser(config: Config, req: Request): void {
   const host = req.headers.get("host");
   if (!hostAllowed(config, host)) {
-    throw new ApiError(host ? 403 : 400, host ? `host ${JSON.stringify(hostName(host).slice(0, 100))} is not served here; list it in server.allowedHosts` : "the Host header is required", {
-      reason: host ? "host_not_allowed" : "invalid_request",
-    });
+    throw new ApiError(
+      host ? 403 : 400,
+      host
+        ? `host ${JSON.stringify(hostName(host).slice(0, 100))} is not served here; list it in server.allowedHosts`
+        : "the Host header is required",
+      {
+        reason: host ? "host_not_allowed" : "invalid_request",
+      },
+    );
   }
   const origin = req.headers.get("origin");
   if (!originAllowed(config, origin, host)) {
-    throw new ApiError(403, `requests from the web origin ${JSON.stringify(origin!.slice(0, 200))} are refused; list it in server.allowedOrigins to allow them`, {
-      reason: "origin_not_allowed",
-    });
+    throw new ApiError(
+      403,
+      `requests from the web origin ${JSON.stringify(origin!.slice(0, 200))} are refused; list it in server.allowedOrigins to allow them`,
+      {
+        reason: "origin_not_allowed",
+      },
+    );
   }
 }
 

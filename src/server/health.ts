@@ -28,8 +28,7 @@ export function operationsRoutes(ctx: AppContext) {
     .get("/health", health, { response: Health, detail: detail("Same as /healthz") })
     .get(
       "/metrics",
-      async () =>
-        new Response(await ctx.metrics.registry.metrics(), { headers: { "content-type": ctx.metrics.registry.contentType } }),
+      async () => new Response(await ctx.metrics.registry.metrics(), { headers: { "content-type": ctx.metrics.registry.contentType } }),
       { detail: { tags: ["Operations"], summary: "Prometheus metrics (text format)" } },
     );
 }

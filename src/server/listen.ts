@@ -31,7 +31,13 @@ export function listen(opts: {
       // bodies while reading); Bun's own cap would answer a bare 413 before the handler runs
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       fetch: opts.fetch,
-      error: (e) => (opts.onError?.(e), new Response(JSON.stringify({ error: { message: "internal error", code: "internal" } }), { status: 500, headers: { "content-type": "application/json" } })),
+      error: (e) => (
+        opts.onError?.(e),
+        new Response(JSON.stringify({ error: { message: "internal error", code: "internal" } }), {
+          status: 500,
+          headers: { "content-type": "application/json" },
+        })
+      ),
     });
   } catch (e) {
     const msg = String((e as Error)?.message ?? e);

@@ -52,7 +52,9 @@ export function loadCodeAssist(call: Call, acc: AccountState): Response {
     },
     allowedTiers: allowedTiers(),
     cloudaicompanionProject: acc.project,
-    ...(paid ? { paidTier: { id: acc.tier, name: acc.tier, availableCredits: [{ creditType: "GOOGLE_ONE_AI", creditAmount: "1000" }] } } : {}),
+    ...(paid
+      ? { paidTier: { id: acc.tier, name: acc.tier, availableCredits: [{ creditType: "GOOGLE_ONE_AI", creditAmount: "1000" }] } }
+      : {}),
     gcpManaged: false,
   });
 }
@@ -114,7 +116,12 @@ export function iamDenied(project: string) {
     403,
     "PERMISSION_DENIED",
     `Permission 'cloudaicompanion.companions.generateChat' denied on resource '//cloudaicompanion.googleapis.com/${resource}' (or it may not exist).`,
-    [errorInfo("IAM_PERMISSION_DENIED", "cloudaicompanion.googleapis.com", { resource, permission: "cloudaicompanion.companions.generateChat" })],
+    [
+      errorInfo("IAM_PERMISSION_DENIED", "cloudaicompanion.googleapis.com", {
+        resource,
+        permission: "cloudaicompanion.companions.generateChat",
+      }),
+    ],
   );
 }
 
@@ -139,15 +146,35 @@ export function retrieveUserQuotaSummary(call: Call, acc: AccountState, body: an
       displayName: name,
       description: `${name} models`,
       buckets: [
-        { bucketId: `${key}-5h`, window: "FIVE_HOURS", remainingFraction: f, resetTime, displayName: "5-hour limit", description: "Resets every 5 hours" },
-        { bucketId: `${key}-weekly`, window: "WEEKLY", remainingFraction: f, resetTime: weekly, displayName: "Weekly limit", description: "Resets weekly" },
+        {
+          bucketId: `${key}-5h`,
+          window: "FIVE_HOURS",
+          remainingFraction: f,
+          resetTime,
+          displayName: "5-hour limit",
+          description: "Resets every 5 hours",
+        },
+        {
+          bucketId: `${key}-weekly`,
+          window: "WEEKLY",
+          remainingFraction: f,
+          resetTime: weekly,
+          displayName: "Weekly limit",
+          description: "Resets weekly",
+        },
       ],
     };
   };
   return json({
     groups: [
-      group("Gemini", SIM_MODELS.filter((m) => !isClaude(m)).map((m) => m.id)),
-      group("Claude", SIM_MODELS.filter(isClaude).map((m) => m.id)),
+      group(
+        "Gemini",
+        SIM_MODELS.filter((m) => !isClaude(m)).map((m) => m.id),
+      ),
+      group(
+        "Claude",
+        SIM_MODELS.filter(isClaude).map((m) => m.id),
+      ),
     ],
   });
 }

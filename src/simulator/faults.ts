@@ -34,8 +34,7 @@ export class Faults {
   private list: StoredFault[] = [];
 
   add(f: FaultSpec): string {
-    if (!f || !FAULT_KINDS.includes(f.kind as FaultKind))
-      throw new Error(`kind must be one of ${FAULT_KINDS.join(", ")}`);
+    if (!f || !FAULT_KINDS.includes(f.kind as FaultKind)) throw new Error(`kind must be one of ${FAULT_KINDS.join(", ")}`);
     if (f.times !== undefined && !(Number.isInteger(f.times) && f.times > 0)) throw new Error("times must be a positive integer");
     for (const k of ["resetSeconds", "delayMs"] as const)
       if (f[k] !== undefined && !(typeof f[k] === "number" && f[k]! >= 0)) throw new Error(`${k} must be a non-negative number`);

@@ -40,11 +40,24 @@ export function successorModel(r: RetiredModel): ModelInfo | undefined {
 /** retired ids fetchAvailableModels still lists, as Google does */
 export const LISTED_RETIRED: ModelInfo[] = [
   { id: "claude-sonnet-4-5", displayName: "Claude Sonnet 4.5", inputTokenLimit: 200000, outputTokenLimit: 64000 },
-  { id: "gemini-3-pro-high", displayName: "Gemini 3 Pro (High)", inputTokenLimit: 1048576, outputTokenLimit: 65536, thinking: true, thinkingBudget: 32768 },
+  {
+    id: "gemini-3-pro-high",
+    displayName: "Gemini 3 Pro (High)",
+    inputTokenLimit: 1048576,
+    outputTokenLimit: 65536,
+    thinking: true,
+    thinkingBudget: 32768,
+  },
 ];
 
 export const DEFAULT_AGENT_MODEL = "gemini-3-flash";
-export const RECOMMENDED = ["gemini-3-flash", "gemini-3.1-pro-high", "claude-opus-4-6-thinking", "claude-sonnet-4-6", "gemini-3.8-flash-high"];
+export const RECOMMENDED = [
+  "gemini-3-flash",
+  "gemini-3.1-pro-high",
+  "claude-opus-4-6-thinking",
+  "claude-sonnet-4-6",
+  "gemini-3.8-flash-high",
+];
 export const IMAGE_GENERATION_MODELS = ["gemini-3.1-flash-image"];
 // deliberately only these: a gateway must learn the other retirements from the notice text
 export const DEPRECATED_MODEL_IDS: Record<string, { newModelId: string }> = {

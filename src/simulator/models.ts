@@ -28,8 +28,7 @@ export const SIM_MODELS: ModelInfo[] = [
 const BY_ID = new Map(SIM_MODELS.map((m) => [m.id, m]));
 
 /** a served model (not a retired one) */
-export const findModel = (id: unknown): ModelInfo | undefined =>
-  typeof id === "string" ? BY_ID.get(stripModelsPrefix(id)) : undefined;
+export const findModel = (id: unknown): ModelInfo | undefined => (typeof id === "string" ? BY_ID.get(stripModelsPrefix(id)) : undefined);
 
 export const inputLimit = (m: ModelInfo) => m.inputTokenLimit ?? (m.image ? 65536 : 1048576);
 export const outputLimit = (m: ModelInfo) => m.outputTokenLimit ?? (m.image ? 32768 : 65536);

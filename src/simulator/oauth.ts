@@ -95,14 +95,25 @@ async function codeGrant(call: Call, p: Record<string, string>): Promise<Respons
     scope: grant.scope,
     refresh_token: acc.refreshToken,
     ...(grant.scope.split(" ").includes("openid")
-      ? { id_token: fakeJwt({ iss: "https://accounts.google.com", aud: grant.clientId, sub: acc.id, email: acc.email, email_verified: true, iat: now, exp: now + 3600 }) }
+      ? {
+          id_token: fakeJwt({
+            iss: "https://accounts.google.com",
+            aud: grant.clientId,
+            sub: acc.id,
+            email: acc.email,
+            email_verified: true,
+            iat: now,
+            exp: now + 3600,
+          }),
+        }
       : {}),
   });
 }
 
 const b64url = (b: Uint8Array | string) => Buffer.from(b).toString("base64url");
 const s256 = (verifier: string) => b64url(new Bun.CryptoHasher("sha256").update(verifier).digest());
-const fakeJwt = (payload: object) => `${b64url(JSON.stringify({ alg: "RS256", kid: "sim", typ: "JWT" }))}.${b64url(JSON.stringify(payload))}.${b64url("sim-signature")}`;
+const fakeJwt = (payload: object) =>
+  `${b64url(JSON.stringify({ alg: "RS256", kid: "sim", typ: "JWT" }))}.${b64url(JSON.stringify(payload))}.${b64url("sim-signature")}`;
 
 /** GET /o/oauth2/v2/auth: consents at once and redirects back with ?code=…&state=… */
 export async function authorize(call: Call): Promise<Response> {
@@ -124,7 +135,8 @@ export async function authorize(call: Call): Promise<Response> {
     throw oauthError(400, "invalid_request", `Invalid code_challenge_method: ${method}`);
   const hint = q.get("login_hint");
   const acc = hint ? call.state.account(hint) : call.state.firstAccount();
-  if (!acc) throw oauthError(400, "invalid_request", hint ? `No simulated account for login_hint ${hint}` : "No simulated account to sign in with");
+  if (!acc)
+    throw oauthError(400, "invalid_request", hint ? `No simulated account for login_hint ${hint}` : "No simulated account to sign in with");
   call.email = acc.email;
   const fault = await applyFaults(call.state.faults, { method: "authorize", email: acc.email });
   if (fault?.kind === "stream_cut") call.cut = true;

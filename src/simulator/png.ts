@@ -68,10 +68,6 @@ export function imageDims(aspectRatio = "1:1", imageSize = "1K"): { width: numbe
 export function makeImage(aspectRatio: string | undefined, imageSize: string | undefined, seed: number) {
   const { width, height } = imageDims(aspectRatio, imageSize);
   const base = [seed & 0xff, (seed >>> 8) & 0xff, (seed >>> 16) & 0xff];
-  const png = encodePng(width, height, (x, y) => [
-    (base[0]! + (x * 255) / width) & 0xff,
-    (base[1]! + (y * 255) / height) & 0xff,
-    base[2]!,
-  ]);
+  const png = encodePng(width, height, (x, y) => [(base[0]! + (x * 255) / width) & 0xff, (base[1]! + (y * 255) / height) & 0xff, base[2]!]);
   return { width, height, png };
 }

@@ -58,7 +58,11 @@ export function planReply(req: GeminiRequest, model: ModelInfo, issue: Issuer): 
     answer = responses.map((r) => `Function ${r.name} returned ${JSON.stringify(r.response ?? {})}`).join("\n");
   } else if (calls.length) {
     calls.forEach((d, i) => {
-      const call = { name: d.name, args: sampleObject(d.parameters ?? get(d, "parametersJsonSchema"), false), ...(isClaude(model) ? { id: issue.callId() } : {}) };
+      const call = {
+        name: d.name,
+        args: sampleObject(d.parameters ?? get(d, "parametersJsonSchema"), false),
+        ...(isClaude(model) ? { id: issue.callId() } : {}),
+      };
       extraTokens += textTokens(JSON.stringify(call));
       parts.push(i === 0 ? { functionCall: call, thoughtSignature: issue.signature() } : { functionCall: call });
     });
@@ -86,7 +90,12 @@ export function planReply(req: GeminiRequest, model: ModelInfo, issue: Issuer): 
   return {
     parts,
     finishReason,
-    usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, thoughtsTokenCount: thoughts, totalTokenCount: prompt + candidates + thoughts },
+    usage: {
+      promptTokenCount: prompt,
+      candidatesTokenCount: candidates,
+      thoughtsTokenCount: thoughts,
+      totalTokenCount: prompt + candidates + thoughts,
+    },
   };
 }
 

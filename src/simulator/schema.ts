@@ -46,7 +46,8 @@ export function checkSchema(schema: unknown, path: string): void {
     if (value === null) continue;
     switch (k) {
       case "type":
-        if (typeof value !== "string" || !TYPES.has(value.toUpperCase())) throw invalid(`${path}.type`, "type.googleapis.com/google.ai.generativelanguage.v1beta.Type", value);
+        if (typeof value !== "string" || !TYPES.has(value.toUpperCase()))
+          throw invalid(`${path}.type`, "type.googleapis.com/google.ai.generativelanguage.v1beta.Type", value);
         break;
       case "properties":
         if (typeof value !== "object" || Array.isArray(value)) throw invalid(`${path}.properties`, "map<string, Schema>", value);
@@ -62,7 +63,8 @@ export function checkSchema(schema: unknown, path: string): void {
       case "required":
       case "enum":
       case "propertyOrdering":
-        if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw invalid(`${path}.${key}`, "repeated TYPE_STRING", value);
+        if (!Array.isArray(value) || value.some((v) => typeof v !== "string"))
+          throw invalid(`${path}.${key}`, "repeated TYPE_STRING", value);
         break;
     }
   }

@@ -69,7 +69,15 @@ export function createFetch(state: SimState, log?: Logger) {
     }
     if (call.cut) res = await cutResponse(res);
     state.record(
-      { time: new Date().toISOString(), method: call.method, path: url.pathname + url.search, headers: maskedHeaders(req.headers), body: call.body, email: call.email, status: res.status },
+      {
+        time: new Date().toISOString(),
+        method: call.method,
+        path: url.pathname + url.search,
+        headers: maskedHeaders(req.headers),
+        body: call.body,
+        email: call.email,
+        status: res.status,
+      },
       call.model,
     );
     log?.debug("simulator request", { method: call.method, status: res.status, email: call.email });

@@ -103,7 +103,7 @@ export class SimState {
       validationRequired: spec.validationRequired ?? old?.validationRequired ?? false,
       tier: spec.tier ?? old?.tier ?? "free-tier",
       quota: { ...(old?.quota ?? {}), ...(spec.quota ?? {}) },
-      models: spec.models !== undefined ? (spec.models && [...new Set(spec.models)]) : (old?.models ?? null),
+      models: spec.models !== undefined ? spec.models && [...new Set(spec.models)] : (old?.models ?? null),
       revoked: old && spec.refreshToken === undefined ? old.revoked : false,
       id: old?.id ?? numericId(email),
     };
@@ -199,9 +199,7 @@ export class SimState {
 
   requests(filter: { method?: string; email?: string } = {}): ReceivedRequest[] {
     const email = filter.email?.toLowerCase();
-    return this.log
-      .slice(-LOG_LIMIT)
-      .filter((r) => (!filter.method || r.method === filter.method) && (!email || r.email === email));
+    return this.log.slice(-LOG_LIMIT).filter((r) => (!filter.method || r.method === filter.method) && (!email || r.email === email));
   }
 
   clearRequests() {
@@ -243,11 +241,15 @@ const KNOWN_IDS = new Set([...SIM_MODELS, ...LISTED_RETIRED].map((m) => m.id));
 function checkModels(models: unknown) {
   if (!Array.isArray(models)) throw new Error("models must be a list of model ids");
   for (const m of models)
-    if (typeof m !== "string" || !KNOWN_IDS.has(m)) throw new Error(`models: unknown model ${JSON.stringify(m)} (known: ${[...KNOWN_IDS].join(", ")})`);
+    if (typeof m !== "string" || !KNOWN_IDS.has(m))
+      throw new Error(`models: unknown model ${JSON.stringify(m)} (known: ${[...KNOWN_IDS].join(", ")})`);
 }
 
 function nameFromEmail(email: string) {
-  const local = email.split("@")[0]!.replace(/[._-]+/g, " ").trim();
+  const local = email
+    .split("@")[0]!
+    .replace(/[._-]+/g, " ")
+    .trim();
   return local.replace(/\b\w/g, (c) => c.toUpperCase()) || "Sim User";
 }
 

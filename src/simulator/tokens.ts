@@ -19,8 +19,7 @@ export function partTokens(p: GeminiPart): number {
   return chars ? Math.max(1, Math.ceil(chars / 4)) : 0;
 }
 
-const contentTokens = (c: GeminiContent | undefined) =>
-  Array.isArray(c?.parts) ? c.parts.reduce((n, p) => n + partTokens(p), 0) : 0;
+const contentTokens = (c: GeminiContent | undefined) => (Array.isArray(c?.parts) ? c.parts.reduce((n, p) => n + partTokens(p), 0) : 0);
 
 export function countTokens(req: GeminiRequest): number {
   if (!req || typeof req !== "object") return 0;

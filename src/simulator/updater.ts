@@ -6,7 +6,7 @@ import { hashHex } from "./state";
 
 /** a 16-digit build number, fixed per version so repeated calls agree */
 export const buildNumber = (version: string) =>
-  (BigInt("0x" + hashHex(`build:${version}`, 16)) % 9_000_000_000_000_000n + 1_000_000_000_000_000n).toString();
+  ((BigInt("0x" + hashHex(`build:${version}`, 16)) % 9_000_000_000_000_000n) + 1_000_000_000_000_000n).toString();
 
 export function updater(call: Call, target: string): Response {
   const version = call.state.gate.latestVersion;

@@ -43,7 +43,11 @@ async function readJson(req: Request): Promise<any> {
     throw googleError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. ${(e as Error).message}`);
   }
   if (!body || typeof body !== "object" || Array.isArray(body))
-    throw googleError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. Expected an object, got ${JSON.stringify(body).slice(0, 40)}.`);
+    throw googleError(
+      400,
+      "INVALID_ARGUMENT",
+      `Invalid JSON payload received. Expected an object, got ${JSON.stringify(body).slice(0, 40)}.`,
+    );
   return body;
 }
 
@@ -63,7 +67,8 @@ export async function v1Method(call: Call, method: string): Promise<Response> {
   if (fault?.kind === "html_200") return new Response(PORTAL_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
   const stream = method === "streamGenerateContent";
   if (isGenerate) {
-    if (fault && fault.kind !== "stream_cut" && fault.kind !== "error_in_200") throw faultError(fault, model, ca.validationUrl(call.state, acc.email));
+    if (fault && fault.kind !== "stream_cut" && fault.kind !== "error_in_200")
+      throw faultError(fault, model, ca.validationUrl(call.state, acc.email));
     // SSE streams cut after their first frame; any other body is cut half way by the server
     if (fault?.kind === "stream_cut" && !(stream && call.url.searchParams.get("alt") === "sse")) call.cut = true;
     return generate(call, acc, body, { stream, cut: fault?.kind === "stream_cut", errorIn200: fault?.kind === "error_in_200" });

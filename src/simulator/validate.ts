@@ -176,7 +176,10 @@ function checkRequest(req: any, at: string) {
     if (c === null || typeof c !== "object") throw badValue(`${at}.contents[${i}]`, "TYPE_MESSAGE", c);
     const parts = get(c, "parts");
     if (!Array.isArray(parts) || parts.length === 0)
-      throw invalidArgument(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`, `${at}.contents[${i}].parts`);
+      throw invalidArgument(
+        `* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`,
+        `${at}.contents[${i}].parts`,
+      );
     if (c.role != null && c.role !== "user" && c.role !== "model")
       throw invalidArgument(`Please use a valid role: user, model.`, `${at}.contents[${i}].role`);
   });
@@ -185,7 +188,8 @@ function checkRequest(req: any, at: string) {
   if (mode != null && !CALLING_MODES.includes(mode)) throw badValue(`${at}.tool_config.function_calling_config.mode`, "TYPE_ENUM", mode);
   const img = get(get(req, "generationConfig"), "imageConfig");
   const ratio = get(img, "aspectRatio");
-  if (ratio != null && !ASPECT_RATIOS.includes(ratio)) throw badValue(`${at}.generation_config.image_config.aspect_ratio`, "TYPE_STRING", ratio);
+  if (ratio != null && !ASPECT_RATIOS.includes(ratio))
+    throw badValue(`${at}.generation_config.image_config.aspect_ratio`, "TYPE_STRING", ratio);
   const size = get(img, "imageSize");
   if (size != null && !IMAGE_SIZES.includes(size)) throw badValue(`${at}.generation_config.image_config.image_size`, "TYPE_STRING", size);
 }
@@ -212,8 +216,7 @@ function checkTools(tools: unknown, at: string) {
       if (js !== undefined) checkSchema(js, `${path}.parameters_json_schema`);
     });
   });
-  if (search && functions)
-    throw invalidArgument("Multiple tools are supported only when they are all search tools.", `${at}.tools`);
+  if (search && functions) throw invalidArgument("Multiple tools are supported only when they are all search tools.", `${at}.tools`);
 }
 
 export const SKIP_SIGNATURE = "skip_thought_signature_validator";

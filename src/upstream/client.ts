@@ -79,7 +79,14 @@ export class UpstreamClient {
     return this.json("GET", "operation", `v1internal/${path}`, undefined, token, signal);
   }
 
-  private json(verb: "GET" | "POST", method: string, path: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+  private json(
+    verb: "GET" | "POST",
+    method: string,
+    path: string,
+    body: unknown,
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<Outcome<unknown>> {
     return this.tryEndpoints(async (endpoint) => {
       const deadline = AbortSignal.timeout(this.timeoutMs);
       const res = await this.fetchImpl(`${endpoint}/${path}`, {
@@ -102,7 +109,12 @@ export class UpstreamClient {
    * covers the wait for the headers; the caller bounds the gaps between chunks. Aborting `abort`
    * (returned) cancels the request.
    */
-  async stream(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<{ response: Response; abort: AbortController }>> {
+  async stream(
+    method: string,
+    body: unknown,
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<Outcome<{ response: Response; abort: AbortController }>> {
     return this.tryEndpoints(async (endpoint) => {
       const abort = new AbortController();
       const sig = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
@@ -132,7 +144,11 @@ export class UpstreamClient {
         last = await attempt(endpoint);
       } catch (e) {
         if (signal?.aborted) throw signal.reason ?? e; // the client went away: not the endpoint's fault
-        last = { ok: false, failure: networkFailure(e, { host: hostOf(endpoint), timeoutSeconds: this.cfg.requestTimeoutSeconds }), endpoint };
+        last = {
+          ok: false,
+          failure: networkFailure(e, { host: hostOf(endpoint), timeoutSeconds: this.cfg.requestTimeoutSeconds }),
+          endpoint,
+        };
       }
       if (last.ok || !NEXT_ENDPOINT.has(last.failure.class)) return last;
     }

@@ -1,7 +1,7 @@
 // Duration strings Google puts in error bodies: Go durations in ErrorInfo metadata
 // (`108h48m20.795762633s`, `539.477544ms`) and protobuf Durations in RetryInfo (`"7384.5s"`).
 
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, "µs": 0.001, "μs": 0.001, ns: 0.000001 };
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, μs: 0.001, ns: 0.000001 };
 const GO_DURATION = /^(?:\d+(?:\.\d*)?|\.\d+)(?:h|ms|m|s|us|µs|μs|ns)/;
 
 /** Go / protobuf duration → milliseconds; undefined when the text is not a duration. */
@@ -9,7 +9,7 @@ export function parseDurationMs(text: unknown): number | undefined {
   if (typeof text === "number") return Number.isFinite(text) && text >= 0 ? text * 1000 : undefined;
   if (typeof text !== "string") return undefined;
   let rest = text.trim();
-  if (rest === "" ) return undefined;
+  if (rest === "") return undefined;
   if (rest === "0") return 0;
   let total = 0;
   while (rest.length > 0) {

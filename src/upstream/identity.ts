@@ -39,7 +39,12 @@ export function hostPlatform(platform: string = process.platform, arch: string =
   const os = platform === "win32" ? "windows" : platform;
   const a = arch === "x64" ? "amd64" : arch === "ia32" ? "386" : arch;
   // the updater's own target names
-  const target = platform === "darwin" ? (arch === "arm64" ? "darwin-arm64" : "darwin") : `${platform === "win32" ? "win32" : "linux"}-${arch === "arm64" ? "arm64" : "x64"}`;
+  const target =
+    platform === "darwin"
+      ? arch === "arm64"
+        ? "darwin-arm64"
+        : "darwin"
+      : `${platform === "win32" ? "win32" : "linux"}-${arch === "arm64" ? "arm64" : "x64"}`;
   return { os, arch: a, target };
 }
 

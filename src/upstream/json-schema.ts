@@ -5,9 +5,26 @@ type Schema = Record<string, unknown>;
 
 /** The schema keywords Gemini accepts; anything else is a 400 upstream. */
 export const GEMINI_SCHEMA_KEYS = [
-  "type", "format", "title", "description", "nullable", "enum", "default", "example",
-  "properties", "required", "propertyOrdering", "items", "minItems", "maxItems",
-  "minimum", "maximum", "minLength", "maxLength", "pattern", "anyOf",
+  "type",
+  "format",
+  "title",
+  "description",
+  "nullable",
+  "enum",
+  "default",
+  "example",
+  "properties",
+  "required",
+  "propertyOrdering",
+  "items",
+  "minItems",
+  "maxItems",
+  "minimum",
+  "maximum",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "anyOf",
 ] as const;
 
 const TYPES = new Set(["string", "number", "integer", "boolean", "object", "array"]);
@@ -19,8 +36,19 @@ const FORMATS: Record<string, Set<string>> = {
 };
 /** dropped keywords whose meaning is worth telling the model */
 const NOTED = [
-  "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "uniqueItems", "minProperties", "maxProperties",
-  "contains", "minContains", "maxContains", "contentEncoding", "contentMediaType", "dependentRequired", "deprecated",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "uniqueItems",
+  "minProperties",
+  "maxProperties",
+  "contains",
+  "minContains",
+  "maxContains",
+  "contentEncoding",
+  "contentMediaType",
+  "dependentRequired",
+  "deprecated",
 ];
 /** keywords that give a schema its shape (a branch without any of them only adds constraints) */
 const SHAPE = ["type", "properties", "items", "prefixItems", "enum", "const", "$ref", "anyOf", "oneOf", "allOf", "format"];
@@ -66,7 +94,8 @@ function mergeRootBranches(s: Schema): Schema {
     for (const [k, v] of Object.entries((b.properties as Record<string, Schema>) ?? {})) {
       const prev = properties[k];
       if (!prev) properties[k] = v;
-      else if (Array.isArray(prev.enum) && Array.isArray(v.enum)) properties[k] = { ...prev, enum: [...new Set([...prev.enum, ...v.enum])] };
+      else if (Array.isArray(prev.enum) && Array.isArray(v.enum))
+        properties[k] = { ...prev, enum: [...new Set([...prev.enum, ...v.enum])] };
     }
   const requireds = branches.map((b) => (Array.isArray(b.required) ? (b.required as string[]) : []));
   const required = requireds.reduce((acc, r) => acc.filter((x) => r.includes(x)));
@@ -270,7 +299,8 @@ function single(only: Schema, node: Schema, notes: string[], nullable: boolean):
   const description = withNotes(text, notes);
   if (description) r.description = description;
   if (nullable) r.nullable = true;
-  if (node.default !== undefined) r.default = Array.isArray(r.enum) && node.default !== null && typeof node.default !== "string" ? brief(node.default) : node.default;
+  if (node.default !== undefined)
+    r.default = Array.isArray(r.enum) && node.default !== null && typeof node.default !== "string" ? brief(node.default) : node.default;
   if ("example" in node) r.example = node.example;
   return r;
 }
@@ -356,7 +386,9 @@ function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: str
   if (t === "object") {
     const props = properties ?? {};
     r.properties = props;
-    const req = Array.isArray(node.required) ? [...new Set(node.required.filter((x): x is string => typeof x === "string" && x in props))] : [];
+    const req = Array.isArray(node.required)
+      ? [...new Set(node.required.filter((x): x is string => typeof x === "string" && x in props))]
+      : [];
     if (req.length) r.required = req;
     if (Array.isArray(node.propertyOrdering)) {
       const order = node.propertyOrdering.filter((p): p is string => typeof p === "string" && p in props);
@@ -372,7 +404,9 @@ function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: str
 /** a reference back into itself: keep the type and say so, instead of expanding forever */
 function recursiveStub(node: Schema, ref: string, ctx: Ctx, depth: number): Schema {
   const target = derefTop({ $ref: ref }, ctx).schema;
-  const shallow = isObj(target) ? omit(target, ["properties", "items", "prefixItems", "anyOf", "oneOf", "allOf", "$ref", "additionalProperties", "required"]) : {};
+  const shallow = isObj(target)
+    ? omit(target, ["properties", "items", "prefixItems", "anyOf", "oneOf", "allOf", "$ref", "additionalProperties", "required"])
+    : {};
   if (isObj(target) && shallow.type === undefined) shallow.type = target.properties ? "object" : target.items ? "array" : undefined;
   if (typeof node.description === "string") shallow.description = node.description;
   const name = ref === "#" ? "the whole schema" : refName(ref);
@@ -418,7 +452,8 @@ function restore(value: unknown, schema: unknown, ctx: Ctx, depth: number): unkn
       }
     }
     if (types.length > 0 && !types.includes("string")) {
-      if ((types.includes("number") || types.includes("integer")) && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
+      if ((types.includes("number") || types.includes("integer")) && value.trim() !== "" && Number.isFinite(Number(value)))
+        return Number(value);
       if (types.includes("boolean") && (value === "true" || value === "false")) return value === "true";
     }
     return value;

@@ -30,4 +30,3 @@ export function countTokensBody(model: string, request: GeminiRequest) {
   if (request.tools) r.tools = request.tools;
   return { request: r };
 }
-

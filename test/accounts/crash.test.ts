@@ -34,43 +34,67 @@ async function waitForReady(p: Bun.Subprocess<"ignore", "pipe", "pipe">) {
   reader.releaseLock();
 }
 
-test(
-  `SIGKILL during a burst, ${ROUNDS} times: the store always loads with every account`,
-  async () => {
-    const emails = Array.from({ length: ACCOUNTS }, (_, i) => `crash${i}@x.com`);
-    const fillers = Array.from({ length: FILLER }, (_, i) => `filler${i}@x.com`);
-    const quota = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`gemini-model-${i}`, { remainingFraction: 0.5, resetTime: Date.now() + 3_600_000, fetchedAt: Date.now() }]));
-    const seedStore = await AccountStore.open(data.dir);
-    await seedStore.update((doc) => {
-      for (const email of fillers) {
-        doc.accounts.set(email, { id: email, email, refreshToken: `1//filler-${email}`, projectId: "p", state: "disabled", disabledReason: "filler", quota, cooldowns: [], requests: 0, failures: 0, createdAt: Date.now() });
-      }
-      for (const email of emails) {
-        const a = sim.addAccount({ email });
-        doc.accounts.set(email, { id: email, email, refreshToken: a.refreshToken, projectId: a.project, state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: Date.now() });
-      }
-    });
-    await seedStore.close();
-    sim.addFault({ kind: "rate_limited", email: emails[0], resetSeconds: 0.001 });
-    sim.addFault({ kind: "quota_exhausted", email: emails[1], resetSeconds: 0.001 });
-
-    let served = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const child = Bun.spawn([process.execPath, CHILD, data.dir, sim.url], { stdout: "pipe", stderr: "pipe" });
-      await waitForReady(child);
-      await Bun.sleep(30 + ((round * 37) % 120)); // kill at a different point of the burst each round
-      child.kill("SIGKILL");
-      expect(await child.exited).not.toBe(0);
-      const store = await AccountStore.open(data.dir); // throws on a torn or corrupt file
-      expect([...store.current.accounts.keys()].sort()).toEqual([...emails, ...fillers].sort());
-      served = store.accounts().reduce((n, a) => n + a.requests, 0);
-      await store.close();
+test(`SIGKILL during a burst, ${ROUNDS} times: the store always loads with every account`, async () => {
+  const emails = Array.from({ length: ACCOUNTS }, (_, i) => `crash${i}@x.com`);
+  const fillers = Array.from({ length: FILLER }, (_, i) => `filler${i}@x.com`);
+  const quota = Object.fromEntries(
+    Array.from({ length: 20 }, (_, i) => [
+      `gemini-model-${i}`,
+      { remainingFraction: 0.5, resetTime: Date.now() + 3_600_000, fetchedAt: Date.now() },
+    ]),
+  );
+  const seedStore = await AccountStore.open(data.dir);
+  await seedStore.update((doc) => {
+    for (const email of fillers) {
+      doc.accounts.set(email, {
+        id: email,
+        email,
+        refreshToken: `1//filler-${email}`,
+        projectId: "p",
+        state: "disabled",
+        disabledReason: "filler",
+        quota,
+        cooldowns: [],
+        requests: 0,
+        failures: 0,
+        createdAt: Date.now(),
+      });
     }
-    // the children really were busy: requests were served and counted between kills
-    expect(served).toBeGreaterThan(0);
-    const stats = sim.stats();
-    expect((stats.generateContent ?? 0) + (stats.streamGenerateContent ?? 0)).toBeGreaterThan(ROUNDS);
-    expect(readdirSync(data.dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
-  },
-  120_000,
-);
+    for (const email of emails) {
+      const a = sim.addAccount({ email });
+      doc.accounts.set(email, {
+        id: email,
+        email,
+        refreshToken: a.refreshToken,
+        projectId: a.project,
+        state: "active",
+        quota: null,
+        cooldowns: [],
+        requests: 0,
+        failures: 0,
+        createdAt: Date.now(),
+      });
+    }
+  });
+  await seedStore.close();
+  sim.addFault({ kind: "rate_limited", email: emails[0], resetSeconds: 0.001 });
+  sim.addFault({ kind: "quota_exhausted", email: emails[1], resetSeconds: 0.001 });
+
+  let served = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const child = Bun.spawn([process.execPath, CHILD, data.dir, sim.url], { stdout: "pipe", stderr: "pipe" });
+    await waitForReady(child);
+    await Bun.sleep(30 + ((round * 37) % 120)); // kill at a different point of the burst each round
+    child.kill("SIGKILL");
+    expect(await child.exited).not.toBe(0);
+    const store = await AccountStore.open(data.dir); // throws on a torn or corrupt file
+    expect([...store.current.accounts.keys()].sort()).toEqual([...emails, ...fillers].sort());
+    served = store.accounts().reduce((n, a) => n + a.requests, 0);
+    await store.close();
+  }
+  // the children really were busy: requests were served and counted between kills
+  expect(served).toBeGreaterThan(0);
+  const stats = sim.stats();
+  expect((stats.generateContent ?? 0) + (stats.streamGenerateContent ?? 0)).toBeGreaterThan(ROUNDS);
+  expect(readdirSync(data.dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+}, 120_000);

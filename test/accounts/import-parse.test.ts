@@ -10,27 +10,64 @@ const B = "1//0gBBBBBBBBBBBBBBBBBBBBBBBBBBBB-cccc_dddd";
 const C = "1//03CCCCCCCCCCCCCCCCCCCCCCCCCCCC";
 
 const amAccount = (token: string, email = "x@example.com") =>
-  JSON.stringify({ id: crypto.randomUUID(), email, token: { access_token: "ya29.zzz", refresh_token: token, expires_in: 3599, project_id: "p" }, disabled: false });
+  JSON.stringify({
+    id: crypto.randomUUID(),
+    email,
+    token: { access_token: "ya29.zzz", refresh_token: token, expires_in: 3599, project_id: "p" },
+    disabled: false,
+  });
 
 describe("parseImportText", () => {
   const cases: { name: string; text: string; format: string; tokens: string[] }[] = [
     {
       name: "our export",
-      text: JSON.stringify({ version: 1, exportedAt: "2026-01-01T00:00:00Z", accounts: [{ email: "a@x", refreshToken: A }, { email: "b@x", refreshToken: B }] }),
+      text: JSON.stringify({
+        version: 1,
+        exportedAt: "2026-01-01T00:00:00Z",
+        accounts: [
+          { email: "a@x", refreshToken: A },
+          { email: "b@x", refreshToken: B },
+        ],
+      }),
       format: "switchyard-export",
       tokens: [A, B],
     },
     { name: "Antigravity-Manager account file", text: amAccount(A), format: "antigravity-manager", tokens: [A] },
-    { name: "JSON array of {refresh_token}", text: JSON.stringify([{ refresh_token: A }, { refresh_token: B }]), format: "json", tokens: [A, B] },
-    { name: "JSON array of {refreshToken}", text: JSON.stringify([{ refreshToken: B }, { email: "e", refreshToken: A }]), format: "json", tokens: [B, A] },
+    {
+      name: "JSON array of {refresh_token}",
+      text: JSON.stringify([{ refresh_token: A }, { refresh_token: B }]),
+      format: "json",
+      tokens: [A, B],
+    },
+    {
+      name: "JSON array of {refreshToken}",
+      text: JSON.stringify([{ refreshToken: B }, { email: "e", refreshToken: A }]),
+      format: "json",
+      tokens: [B, A],
+    },
     { name: "JSON array of bare strings", text: JSON.stringify([A, " " + B + " "]), format: "json", tokens: [A, B] },
-    { name: "non-1// tokens under the key are kept (validation decides)", text: JSON.stringify([{ refresh_token: "sim-token-123" }]), format: "json", tokens: ["sim-token-123"] },
+    {
+      name: "non-1// tokens under the key are kept (validation decides)",
+      text: JSON.stringify([{ refresh_token: "sim-token-123" }]),
+      format: "json",
+      tokens: ["sim-token-123"],
+    },
     { name: "text with tokens among noise", text: `here: ${A}\nand "${B}", again ${A};\n`, format: "text", tokens: [A, B] },
     { name: "one token per line", text: `${A}\n${B}\n${C}\n`, format: "text", tokens: [A, B, C] },
     { name: "broken JSON falls back to the text scan", text: `{"refresh_token": "${A}", oops`, format: "text", tokens: [A] },
-    { name: "JSON without token keys falls back to the text scan", text: JSON.stringify({ creds: `x ${C} y` }), format: "text", tokens: [C] },
+    {
+      name: "JSON without token keys falls back to the text scan",
+      text: JSON.stringify({ creds: `x ${C} y` }),
+      format: "text",
+      tokens: [C],
+    },
     { name: "too-short 1// strings are not tokens", text: "1//short and 1//abc", format: "text", tokens: [] },
-    { name: "duplicates removed across shapes", text: JSON.stringify([{ refresh_token: A }, { refreshToken: A }, A]), format: "json", tokens: [A] },
+    {
+      name: "duplicates removed across shapes",
+      text: JSON.stringify([{ refresh_token: A }, { refreshToken: A }, A]),
+      format: "json",
+      tokens: [A],
+    },
     { name: "empty", text: "", format: "text", tokens: [] },
   ];
   for (const c of cases)

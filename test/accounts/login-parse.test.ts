@@ -49,8 +49,16 @@ describe("buildAuthUrl", () => {
 
 describe("parsePastedInput", () => {
   const cases: { name: string; input: string; want: unknown }[] = [
-    { name: "full redirect URL", input: "http://127.0.0.1:5555/oauth-callback?state=S1&code=4%2F0AbC-d_e&scope=x", want: { code: "4/0AbC-d_e", state: "S1" } },
-    { name: "URL with spaces and quotes around it", input: '  "http://localhost:1/oauth-callback?code=abc&state=S1"\n', want: { code: "abc", state: "S1" } },
+    {
+      name: "full redirect URL",
+      input: "http://127.0.0.1:5555/oauth-callback?state=S1&code=4%2F0AbC-d_e&scope=x",
+      want: { code: "4/0AbC-d_e", state: "S1" },
+    },
+    {
+      name: "URL with spaces and quotes around it",
+      input: '  "http://localhost:1/oauth-callback?code=abc&state=S1"\n',
+      want: { code: "abc", state: "S1" },
+    },
     { name: "bare code", input: "4/0AbCdEf-gh_ij\n", want: { code: "4/0AbCdEf-gh_ij" } },
     { name: "bare code, url-encoded", input: "4%2F0AbCdEf", want: { code: "4/0AbCdEf" } },
     { name: "query string only", input: "?code=xyz&state=S1", want: { code: "xyz", state: "S1" } },
@@ -68,9 +76,14 @@ describe("parsePastedInput", () => {
       error: "sign-in was cancelled in the browser (access_denied)",
       refused: "access_denied",
     });
-    expect(parsePastedInput("?error=invalid_scope&error_description=bad", "S1")).toEqual({ error: expect.stringContaining("invalid_scope: bad"), refused: "invalid_scope" });
+    expect(parsePastedInput("?error=invalid_scope&error_description=bad", "S1")).toEqual({
+      error: expect.stringContaining("invalid_scope: bad"),
+      refused: "invalid_scope",
+    });
     // someone else's refusal does not end this login
-    expect(parsePastedInput("http://127.0.0.1/cb?error=access_denied&state=OTHER", "S1")).toEqual({ error: expect.stringContaining("state mismatch") });
+    expect(parsePastedInput("http://127.0.0.1/cb?error=access_denied&state=OTHER", "S1")).toEqual({
+      error: expect.stringContaining("state mismatch"),
+    });
     expect(parsePastedInput("http://127.0.0.1/cb?state=S1", "S1")).toEqual({ error: expect.stringContaining("no `code`") });
     expect(parsePastedInput("   ", "S1")).toEqual({ error: "empty input" });
     expect(parsePastedInput("i do not know", "S1")).toEqual({ error: expect.stringContaining("no spaces") });

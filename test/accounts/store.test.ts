@@ -12,7 +12,18 @@ const BUN = process.execPath;
 const STORE_TS = resolve(import.meta.dir, "../../src/accounts/store.ts");
 
 function account(id: string, extra: Partial<Account> = {}): Account {
-  return { id, email: `${id}@x.com`, refreshToken: `1//rt-${id}`, state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: Date.now(), ...extra };
+  return {
+    id,
+    email: `${id}@x.com`,
+    refreshToken: `1//rt-${id}`,
+    state: "active",
+    quota: null,
+    cooldowns: [],
+    requests: 0,
+    failures: 0,
+    createdAt: Date.now(),
+    ...extra,
+  };
 }
 const add = (a: Account) => (doc: StoreDoc) => void doc.accounts.set(a.id, a);
 
@@ -32,7 +43,14 @@ describe("account store", () => {
     const s = await AccountStore.open(d);
     expect(existsSync(join(d, STORE_FILE))).toBe(false); // nothing written until there is something to write
     const until = Date.now() + 60_000;
-    await s.update(add(account("a", { quota: { m: { remainingFraction: 0.25, resetTime: until, fetchedAt: 1 } }, cooldowns: [{ model: "m", until, reason: "rate_limited" }] })));
+    await s.update(
+      add(
+        account("a", {
+          quota: { m: { remainingFraction: 0.25, resetTime: until, fetchedAt: 1 } },
+          cooldowns: [{ model: "m", until, reason: "rate_limited" }],
+        }),
+      ),
+    );
     const file = join(d, STORE_FILE);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const raw = JSON.parse(readFileSync(file, "utf8"));
@@ -40,7 +58,11 @@ describe("account store", () => {
     expect(raw.accounts[0].cooldowns[0].until).toBe(new Date(until).toISOString());
     await s.close();
     const again = await AccountStore.open(d);
-    expect(again.get("a")).toMatchObject({ email: "a@x.com", quota: { m: { remainingFraction: 0.25, resetTime: until } }, cooldowns: [{ model: "m", until }] });
+    expect(again.get("a")).toMatchObject({
+      email: "a@x.com",
+      quota: { m: { remainingFraction: 0.25, resetTime: until } },
+      cooldowns: [{ model: "m", until }],
+    });
     await again.close();
   });
 
@@ -100,7 +122,11 @@ describe("account store", () => {
     // what the server holds (a, a2) is kept readable beside the file, and the advice says where
     const recovered = join(d, STORE_FILE + ".recovered");
     expect(errors[0]!.message).toContain(recovered);
-    expect(JSON.parse(readFileSync(recovered, "utf8")).accounts.map((a: { id: string }) => a.id).sort()).toEqual(["a", "a2"]);
+    expect(
+      JSON.parse(readFileSync(recovered, "utf8"))
+        .accounts.map((a: { id: string }) => a.id)
+        .sort(),
+    ).toEqual(["a", "a2"]);
     expect(statSync(recovered).mode & 0o777).toBe(0o600);
     const err = await s.update(add(account("b"))).catch((e) => e);
     expect(err).toBeInstanceOf(StorageError);

@@ -250,7 +250,10 @@ describe("when the store cannot be written", () => {
       rmSync(bak, { recursive: true, force: true });
     }
     // the next write succeeds, and with it nothing is left unsaved (otherwise shutdown would say so)
-    const ok = await admin("POST", `/admin/accounts/${encodeURIComponent(before[0]!.email)}/${before[0]!.state === "active" ? "enable" : "disable"}`);
+    const ok = await admin(
+      "POST",
+      `/admin/accounts/${encodeURIComponent(before[0]!.email)}/${before[0]!.state === "active" ? "enable" : "disable"}`,
+    );
     expect(ok.status).toBe(200);
   });
 });

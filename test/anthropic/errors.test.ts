@@ -16,26 +16,45 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const ask = (model: string, extra: Record<string, unknown> = {}) =>
-  client.messages.create({ model, max_tokens: 50, messages: [{ role: "user", content: "hi" }], ...extra } as any).catch((e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
+  client.messages
+    .create({ model, max_tokens: 50, messages: [{ role: "user", content: "hi" }], ...extra } as any)
+    .catch((e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
 
 const raw = (body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  fetch(`${stack.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": stack.apiKey, "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe("error shapes", () => {
   test("400 invalid_request_error naming the field (validation)", async () => {
-    const err = (await client.messages.create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "x" }] } as any).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const err = (await client.messages
+      .create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "x" }] } as any)
+      .catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(err.error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("max_tokens") } });
+    expect(err.error).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("max_tokens") },
+    });
   });
 
   test("400 naming a block field (mapper) and malformed JSON", async () => {
-    const res = await raw({ model: "claude-sonnet-4-6", max_tokens: 10, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "nope", content: "x" }] }] });
+    const res = await raw({
+      model: "claude-sonnet-4-6",
+      max_tokens: 10,
+      messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "nope", content: "x" }] }],
+    });
     expect(res.status).toBe(400);
     const body = await res.json();
     expect(body.type).toBe("error");
     expect(body.error.type).toBe("invalid_request_error");
     expect(body.error.message).toContain("messages[0].content[0].tool_use_id");
-    const bad = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "application/json" }, body: "{not json" });
+    const bad = await fetch(`${stack.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": stack.apiKey, "content-type": "application/json" },
+      body: "{not json",
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.type).toBe("invalid_request_error");
   });
@@ -61,11 +80,19 @@ describe("error shapes", () => {
       const res = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers, body: JSON.stringify(msg) });
       expect(res.status).toBe(200);
       expect((await res.json()).content[0].text).toBe("Echo: typed");
-      const count = await fetch(`${stack.url}/v1/messages/count_tokens`, { method: "POST", headers, body: JSON.stringify({ model: msg.model, messages: msg.messages }) });
+      const count = await fetch(`${stack.url}/v1/messages/count_tokens`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ model: msg.model, messages: msg.messages }),
+      });
       expect(count.status).toBe(200);
       expect((await count.json()).input_tokens).toBeGreaterThan(0);
     }
-    const bad = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "text/plain" }, body: "model=x" });
+    const bad = await fetch(`${stack.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": stack.apiKey, "content-type": "text/plain" },
+      body: "model=x",
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.type).toBe("invalid_request_error");
   });
@@ -78,7 +105,11 @@ describe("error shapes", () => {
       expect(example).toMatchObject({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "Hello" }] });
       if (path === "/v1/messages") expect(schema.properties.max_tokens).toEqual({ type: "integer", minimum: 1 });
       // the example is a body the route accepts
-      const res = await fetch(`${stack.url}${path}`, { method: "POST", headers: { "x-api-key": stack.apiKey, "content-type": "application/json" }, body: JSON.stringify(example) });
+      const res = await fetch(`${stack.url}${path}`, {
+        method: "POST",
+        headers: { "x-api-key": stack.apiKey, "content-type": "application/json" },
+        body: JSON.stringify(example),
+      });
       expect(res.status).toBe(200);
     }
     expect(doc.paths["/v1/messages"].post.requestBody.content["application/json"].schema.examples[0].max_tokens).toBe(256);
@@ -86,7 +117,9 @@ describe("error shapes", () => {
 
   test("401 authentication_error for a wrong key", async () => {
     const wrong = new Anthropic({ apiKey: "sk-wrong", baseURL: stack.url, maxRetries: 0 });
-    const err = (await wrong.messages.create({ model: "claude-sonnet-4-6", max_tokens: 5, messages: [{ role: "user", content: "x" }] }).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const err = (await wrong.messages
+      .create({ model: "claude-sonnet-4-6", max_tokens: 5, messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
     expect(err.error).toMatchObject({ type: "error", error: { type: "authentication_error" } });
   });
@@ -134,14 +167,20 @@ describe("error shapes", () => {
       [503, "overloaded_error"],
       [529, "overloaded_error"],
     ];
-    for (const [status, type] of table) expect(errorBody("anthropic", new ApiError(status, "m"))).toEqual({ type: "error", error: { type, message: "m" } });
+    for (const [status, type] of table)
+      expect(errorBody("anthropic", new ApiError(status, "m"))).toEqual({ type: "error", error: { type, message: "m" } });
   });
 });
 
 describe("streaming failures and keep-alives", () => {
   test("an upstream cut after the first byte becomes an `error` event (the SDK throws)", async () => {
     stack.sim.addFault({ kind: "stream_cut", model: "gemini-2.5-flash-lite", times: 1 });
-    const res = await raw({ model: "gemini-2.5-flash-lite", max_tokens: 100, stream: true, messages: [{ role: "user", content: "a longer answer please, several words" }] });
+    const res = await raw({
+      model: "gemini-2.5-flash-lite",
+      max_tokens: 100,
+      stream: true,
+      messages: [{ role: "user", content: "a longer answer please, several words" }],
+    });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain("event: message_start");

@@ -22,7 +22,9 @@ const weather: Anthropic.Tool = {
 };
 /** "generate": either generation method (non-stream Claude and Gemini 3 requests go upstream as streams) */
 const upstreamCalls = (method: string) =>
-  method === "generate" ? stack.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent") : stack.sim.requests({ method });
+  method === "generate"
+    ? stack.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent")
+    : stack.sim.requests({ method });
 const lastUpstream = (method: string) => upstreamCalls(method).at(-1)!.body.request;
 /** everything but the ids and signature bytes (fresh per response) and the SDK's own stream-helper fields */
 function withoutIds(m: Anthropic.Message) {
@@ -74,7 +76,9 @@ describe("POST /v1/messages", () => {
       const streamed = await stream.finalMessage();
       expect(withoutIds(streamed)).toEqual(withoutIds(plain));
       expect(plain.content.map((b) => b.type)).toEqual(["thinking", "text"]);
-      expect((plain.content[0] as Anthropic.ThinkingBlock).signature).toStartWith(`sy1.${model.startsWith("claude") ? "claude" : "gemini"}.t.`);
+      expect((plain.content[0] as Anthropic.ThinkingBlock).signature).toStartWith(
+        `sy1.${model.startsWith("claude") ? "claude" : "gemini"}.t.`,
+      );
       expect(types[0]).toBe("message_start");
       expect(types.slice(-2)).toEqual(["message_delta", "message_stop"]);
       expect(types.filter((t) => t === "content_block_delta").length).toBeGreaterThan(2);
@@ -111,12 +115,22 @@ describe("POST /v1/messages", () => {
 
     const second = await client.messages.create({
       ...base,
-      messages: [q, { role: "assistant", content: first.content as any }, { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "18C and sunny" }] }],
+      messages: [
+        q,
+        { role: "assistant", content: first.content as any },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "18C and sunny" }] },
+      ],
     });
     expect(second.stop_reason).toBe("end_turn");
-    expect((second.content.find((b) => b.type === "text") as Anthropic.TextBlock).text).toContain('Function get_weather returned {"output":"18C and sunny"}');
+    expect((second.content.find((b) => b.type === "text") as Anthropic.TextBlock).text).toContain(
+      'Function get_weather returned {"output":"18C and sunny"}',
+    );
     // one upstream call (no repair needed), and the history carries upstream's own signatures where they came from
-    expect(upstreamCalls("generate").slice(before).map((c) => c.status)).toEqual([200]);
+    expect(
+      upstreamCalls("generate")
+        .slice(before)
+        .map((c) => c.status),
+    ).toEqual([200]);
     const sent = lastUpstream("generate");
     const model1 = sent.contents[1];
     expect(model1.role).toBe("model");
@@ -124,7 +138,9 @@ describe("POST /v1/messages", () => {
     expect(model1.parts[0]).toMatchObject({ thought: true, text: (signed[0] as Anthropic.ThinkingBlock).thinking });
     expect(signed[0]!.signature).toBe(tagSignature("claude", "thought", upstreamSig));
     expect(model1.parts.at(-1)).toMatchObject({ functionCall: { name: "get_weather", id: call.id } });
-    expect(sent.contents[2].parts[0]).toEqual({ functionResponse: { name: "get_weather", response: { output: "18C and sunny" }, id: call.id } });
+    expect(sent.contents[2].parts[0]).toEqual({
+      functionResponse: { name: "get_weather", response: { output: "18C and sunny" }, id: call.id },
+    });
   });
 
   test("tool-use round trip on Gemini 3 (its call signature must come back on the call)", async () => {
@@ -141,13 +157,19 @@ describe("POST /v1/messages", () => {
       model,
       max_tokens: 1024,
       tools: [weather],
-      messages: [q, { role: "assistant", content: first.content as any }, { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "rainy" }] }],
+      messages: [
+        q,
+        { role: "assistant", content: first.content as any },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "rainy" }] },
+      ],
     });
     expect((second.content[0] as Anthropic.TextBlock).text).toContain("Function get_weather returned");
     const sent = lastUpstream("generate");
     // upstream gets its own signature back on the call, and the plain id on call and response
     const plainId = splitToolId(call.id).id;
-    expect(sent.contents[1].parts).toEqual([{ functionCall: { name: "get_weather", args: call.input, id: plainId }, thoughtSignature: carried!.signature }]);
+    expect(sent.contents[1].parts).toEqual([
+      { functionCall: { name: "get_weather", args: call.input, id: plainId }, thoughtSignature: carried!.signature },
+    ]);
     expect(sent.contents[1].parts[0].thoughtSignature).not.toBe("skip_thought_signature_validator");
     expect(sent.contents[2].parts[0].functionResponse.id).toBe(plainId);
   });
@@ -178,7 +200,13 @@ describe("POST /v1/messages", () => {
       thinking: { type: "enabled", budget_tokens: 1024 },
       messages: [
         { role: "user", content: "first question" },
-        { role: "assistant", content: [{ type: "thinking", thinking: "old thoughts", signature: bogus }, { type: "text", text: "old answer" }] },
+        {
+          role: "assistant",
+          content: [
+            { type: "thinking", thinking: "old thoughts", signature: bogus },
+            { type: "text", text: "old answer" },
+          ],
+        },
         { role: "user", content: "second question" },
       ],
     });
@@ -192,7 +220,15 @@ describe("POST /v1/messages", () => {
     const ok = await client.messages.create({
       model: "gemini-2.5-flash",
       max_tokens: 100,
-      messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: PNG } }, { type: "text", text: "what is this" }] }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } },
+            { type: "text", text: "what is this" },
+          ],
+        },
+      ],
     });
     expect((ok.content[0] as Anthropic.TextBlock).text).toBe("Echo: what is this");
     expect(lastUpstream("generate").contents[0].parts[0]).toEqual({ inlineData: { mimeType: "image/png", data: PNG } });
@@ -202,11 +238,22 @@ describe("POST /v1/messages", () => {
       .create({
         model: "gemini-2.5-flash",
         max_tokens: 100,
-        messages: [{ role: "user", content: [{ type: "text", text: "and this?" }, { type: "image", source: { type: "url", url: "http://127.0.0.1:1/x.png" } }] }],
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "and this?" },
+              { type: "image", source: { type: "url", url: "http://127.0.0.1:1/x.png" } },
+            ],
+          },
+        ],
       })
       .catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(err.error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("messages[0].content[1].source") } });
+    expect(err.error).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("messages[0].content[1].source") },
+    });
   });
 
   test("a base64 image whose data is not base64 is a 400 naming source.data, and nothing is sent upstream", async () => {
@@ -215,7 +262,15 @@ describe("POST /v1/messages", () => {
       .create({
         model: "gemini-2.5-flash",
         max_tokens: 100,
-        messages: [{ role: "user", content: [{ type: "text", text: "look" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "%%%" } }] }],
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "look" },
+              { type: "image", source: { type: "base64", media_type: "image/png", data: "%%%" } },
+            ],
+          },
+        ],
       })
       .catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
@@ -224,9 +279,18 @@ describe("POST /v1/messages", () => {
   });
 
   test("stop_sequences end the answer where they match (stop_reason stop_sequence)", async () => {
-    const params = { model: "claude-sonnet-4-6", max_tokens: 100, stop_sequences: ["world"], messages: [{ role: "user" as const, content: "hello world again" }] };
+    const params = {
+      model: "claude-sonnet-4-6",
+      max_tokens: 100,
+      stop_sequences: ["world"],
+      messages: [{ role: "user" as const, content: "hello world again" }],
+    };
     const plain = await client.messages.create(params);
-    expect(plain).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "world", content: [{ type: "text", text: "Echo: hello " }] });
+    expect(plain).toMatchObject({
+      stop_reason: "stop_sequence",
+      stop_sequence: "world",
+      content: [{ type: "text", text: "Echo: hello " }],
+    });
     // streaming stops reading upstream at the match, so only usage may differ
     const streamed = await client.messages.stream(params).finalMessage();
     expect({ ...withoutIds(streamed), usage: null }).toEqual({ ...withoutIds(plain), usage: null });
@@ -247,7 +311,12 @@ describe("POST /v1/messages", () => {
 
 describe("POST /v1/messages/count_tokens", () => {
   test("the real upstream count of the mapped request, system and tools included", async () => {
-    const params = { model: "claude-sonnet-4-6", system: "you are a weather bot", tools: [weather], messages: [{ role: "user" as const, content: "weather in Oslo?" }] };
+    const params = {
+      model: "claude-sonnet-4-6",
+      system: "you are a weather bot",
+      tools: [weather],
+      messages: [{ role: "user" as const, content: "weather in Oslo?" }],
+    };
     const { input_tokens } = await client.messages.countTokens(params);
     const sent = lastUpstream("countTokens");
     expect(sent.systemInstruction).toBeDefined();
@@ -282,17 +351,29 @@ describe("Claude Code specifics", () => {
     });
     expect(res.status).toBe(200);
     expect((await res.json()).content[0].text).toBe("Echo: probe");
-    const beta = await client.beta.messages.create({ model: "claude-sonnet-4-6", max_tokens: 50, messages: [{ role: "user", content: "beta probe" }], betas: ["interleaved-thinking-2025-05-14"] });
+    const beta = await client.beta.messages.create({
+      model: "claude-sonnet-4-6",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "beta probe" }],
+      betas: ["interleaved-thinking-2025-05-14"],
+    });
     expect(beta.content[0]).toMatchObject({ type: "text", text: "Echo: beta probe" });
   });
 
   test("both x-api-key (SDK 0.x, ANTHROPIC_API_KEY) and Authorization: Bearer (SDK 1.x, ANTHROPIC_AUTH_TOKEN) carry the key", async () => {
     for (const headers of [{ "x-api-key": stack.apiKey }, { authorization: `Bearer ${stack.apiKey}` }] as Record<string, string>[]) {
-      const res = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+      const res = await fetch(`${stack.url}/v1/messages`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body,
+      });
       expect(res.status).toBe(200);
     }
     const viaToken = new Anthropic({ authToken: stack.apiKey, apiKey: null, baseURL: stack.url, maxRetries: 0 });
-    expect((await viaToken.messages.create({ model: "claude-sonnet-4-6", max_tokens: 50, messages: [{ role: "user", content: "t" }] })).content[0]).toMatchObject({ text: "Echo: t" });
+    expect(
+      (await viaToken.messages.create({ model: "claude-sonnet-4-6", max_tokens: 50, messages: [{ role: "user", content: "t" }] }))
+        .content[0],
+    ).toMatchObject({ text: "Echo: t" });
   });
 
   test("a mid-conversation system message (Claude Code's mid-conversation-system beta) is accepted", async () => {
@@ -302,12 +383,19 @@ describe("Claude Code specifics", () => {
       messages: [{ role: "user", content: "question" }, { role: "system", content: "extra instructions" } as any],
     });
     expect(res.content.at(-1)).toMatchObject({ type: "text", text: expect.stringContaining("extra instructions") });
-    expect(lastUpstream("generate").contents).toEqual([{ role: "user", parts: [{ text: "question" }, { text: "<system>\nextra instructions\n</system>" }] }]);
+    expect(lastUpstream("generate").contents).toEqual([
+      { role: "user", parts: [{ text: "question" }, { text: "<system>\nextra instructions\n</system>" }] },
+    ]);
   });
 
   test("metadata.user_id makes a stable session (same upstream sessionId for the same user)", async () => {
     const send = (text: string) =>
-      client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 50, metadata: { user_id: "user_abc_session_1" }, messages: [{ role: "user", content: text }] });
+      client.messages.create({
+        model: "claude-sonnet-4-6",
+        max_tokens: 50,
+        metadata: { user_id: "user_abc_session_1" },
+        messages: [{ role: "user", content: text }],
+      });
     await send("one");
     const a = lastUpstream("generate").sessionId;
     await send("two, a different conversation start");

@@ -22,7 +22,9 @@ describe("with the Anthropic SDK", () => {
       expect(Number.isNaN(Date.parse(m.created_at))).toBe(false);
       ids.push(m.id);
     }
-    const openai = (await (await fetch(st.url + "/v1/models", { headers: { authorization: `Bearer ${st.apiKey}` } })).json()) as { data: { id: string }[] };
+    const openai = (await (await fetch(st.url + "/v1/models", { headers: { authorization: `Bearer ${st.apiKey}` } })).json()) as {
+      data: { id: string }[];
+    };
     expect(ids).toEqual(openai.data.map((m) => m.id));
     expect(ids).toContain("claude-sonnet-4-6");
   });

@@ -19,10 +19,14 @@ async function attempt(err: () => unknown, request = signed) {
   const repairs: string[] = [];
   let result: unknown;
   try {
-    result = await withSignatureRepair({ request, family: "claude" }, (e) => repairs.push(e), async (r) => {
-      seen.push(r);
-      throw err();
-    });
+    result = await withSignatureRepair(
+      { request, family: "claude" },
+      (e) => repairs.push(e),
+      async (r) => {
+        seen.push(r);
+        throw err();
+      },
+    );
   } catch (e) {
     result = e;
   }
@@ -41,16 +45,20 @@ describe("withSignatureRepair", () => {
 
   test("recovers when the retry succeeds", async () => {
     let n = 0;
-    const out = await withSignatureRepair({ request: signed, family: "claude" }, () => {}, async () => {
-      if (n++ === 0) throw sigError();
-      return "ok";
-    });
+    const out = await withSignatureRepair(
+      { request: signed, family: "claude" },
+      () => {},
+      async () => {
+        if (n++ === 0) throw sigError();
+        return "ok";
+      },
+    );
     expect(out).toBe("ok");
     expect(n).toBe(2);
   });
 
   const noRetry: [string, () => unknown][] = [
-    ["other 400s", () => new ApiError(400, "Unknown name \"x\"")],
+    ["other 400s", () => new ApiError(400, 'Unknown name "x"')],
     ["429s", () => new ApiError(429, "quota exhausted", { retryAfter: 3 })],
     ["non-ApiError failures", () => new TypeError("boom")],
   ];
@@ -67,7 +75,9 @@ describe("withSignatureRepair", () => {
   });
 
   test("the signature text may sit in the upstream body only", async () => {
-    const { seen } = await attempt(() => new ApiError(400, "bad request", { upstreamBody: { error: { message: "Corrupted thought signature." } } }));
+    const { seen } = await attempt(
+      () => new ApiError(400, "bad request", { upstreamBody: { error: { message: "Corrupted thought signature." } } }),
+    );
     expect(seen.length).toBe(2);
   });
 });

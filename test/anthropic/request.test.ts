@@ -17,7 +17,11 @@ const assistant = (content: unknown) => ({ role: "assistant", content });
 const base = (extra: Record<string, unknown>) => ({ model: "claude-sonnet-4-5", max_tokens: 1000, ...extra }) as any;
 const LONG = "mcp__my-very-long-server-name-for-testing__" + "a_really_long_tool_name_".repeat(3);
 const toolUse = { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } };
-const weatherTool = { name: "get_weather", description: "weather", input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
+const weatherTool = {
+  name: "get_weather",
+  description: "weather",
+  input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+};
 
 interface Case {
   name: string;
@@ -35,16 +39,32 @@ const cases: Case[] = [
   {
     name: "string content and string system",
     body: base({ system: "be brief", messages: [user("hi")] }),
-    want: { systemInstruction: { role: "user", parts: [{ text: "be brief" }] }, contents: [{ role: "user", parts: [{ text: "hi" }] }], generationConfig: { maxOutputTokens: 1000 } },
+    want: {
+      systemInstruction: { role: "user", parts: [{ text: "be brief" }] },
+      contents: [{ role: "user", parts: [{ text: "hi" }] }],
+      generationConfig: { maxOutputTokens: 1000 },
+    },
   },
   {
     name: "system blocks are joined",
-    body: base({ system: [{ type: "text", text: "a", cache_control: { type: "ephemeral" } }, { type: "text", text: "b" }], messages: [user("hi")] }),
+    body: base({
+      system: [
+        { type: "text", text: "a", cache_control: { type: "ephemeral" } },
+        { type: "text", text: "b" },
+      ],
+      messages: [user("hi")],
+    }),
     want: { systemInstruction: { role: "user", parts: [{ text: "a\n\nb" }] } },
   },
   {
     name: "Claude Code's billing attribution block is not sent to the model",
-    body: base({ system: [{ type: "text", text: "x-anthropic-billing-header: cc_version=2.1.197.123; cc_entrypoint=sdk-cli;" }, { type: "text", text: "You are helpful." }], messages: [user("hi")] }),
+    body: base({
+      system: [
+        { type: "text", text: "x-anthropic-billing-header: cc_version=2.1.197.123; cc_entrypoint=sdk-cli;" },
+        { type: "text", text: "You are helpful." },
+      ],
+      messages: [user("hi")],
+    }),
     want: { systemInstruction: { role: "user", parts: [{ text: "You are helpful." }] } },
   },
   {
@@ -55,11 +75,24 @@ const cases: Case[] = [
   {
     name: "consecutive user messages merge into one turn",
     body: base({ messages: [user("a"), user([{ type: "text", text: "b" }]), assistant("c")] }),
-    want: { contents: [{ role: "user", parts: [{ text: "a" }, { text: "b" }] }, { role: "model", parts: [{ text: "c" }] }] },
+    want: {
+      contents: [
+        { role: "user", parts: [{ text: "a" }, { text: "b" }] },
+        { role: "model", parts: [{ text: "c" }] },
+      ],
+    },
   },
   {
     name: "a mid-conversation system message stays in place as marked user text",
-    body: base({ messages: [user("a"), { role: "system", content: "new rules" }, assistant("b"), { role: "system", content: [{ type: "text", text: "more" }] }, user("c")] }),
+    body: base({
+      messages: [
+        user("a"),
+        { role: "system", content: "new rules" },
+        assistant("b"),
+        { role: "system", content: [{ type: "text", text: "more" }] },
+        user("c"),
+      ],
+    }),
     want: {
       contents: [
         { role: "user", parts: [{ text: "a" }, { text: "<system>\nnew rules\n</system>" }] },
@@ -89,14 +122,26 @@ const cases: Case[] = [
       contents: [
         {
           role: "user",
-          parts: [{ inlineData: { mimeType: "image/png", data: "iVBOR" } }, { inlineData: { mimeType: "application/pdf", data: "JVBER" } }, { text: "plain doc" }, { text: "describe" }],
+          parts: [
+            { inlineData: { mimeType: "image/png", data: "iVBOR" } },
+            { inlineData: { mimeType: "application/pdf", data: "JVBER" } },
+            { text: "plain doc" },
+            { text: "describe" },
+          ],
         },
       ],
     },
   },
   {
     name: "URL image without a fetched copy is a 400 naming the block",
-    body: base({ messages: [user([{ type: "text", text: "x" }, { type: "image", source: { type: "url", url: "https://e.x/a.png" } }])] }),
+    body: base({
+      messages: [
+        user([
+          { type: "text", text: "x" },
+          { type: "image", source: { type: "url", url: "https://e.x/a.png" } },
+        ]),
+      ],
+    }),
     error: ["URL sources", "messages[0].content[1].source"],
   },
   {
@@ -123,7 +168,15 @@ const cases: Case[] = [
         user("weather?"),
         assistant([{ type: "text", text: "checking" }, toolUse, { ...toolUse, id: "toolu_2", input: { city: "Rome" } }]),
         user([
-          { type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "text", text: "sunny" }, { type: "text", text: "20C" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "QQ" } }] },
+          {
+            type: "tool_result",
+            tool_use_id: "toolu_1",
+            content: [
+              { type: "text", text: "sunny" },
+              { type: "text", text: "20C" },
+              { type: "image", source: { type: "base64", media_type: "image/png", data: "QQ" } },
+            ],
+          },
           { type: "tool_result", tool_use_id: "toolu_2", content: "failed", is_error: true },
         ]),
       ],
@@ -149,7 +202,17 @@ const cases: Case[] = [
           ],
         },
       ],
-      tools: [{ functionDeclarations: [{ name: "get_weather", description: "weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }] }],
+      tools: [
+        {
+          functionDeclarations: [
+            {
+              name: "get_weather",
+              description: "weather",
+              parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -166,7 +229,14 @@ const cases: Case[] = [
     name: "Claude thinking with a Claude signature is kept when thinking is on",
     body: base({
       thinking: { type: "enabled", budget_tokens: 2048 },
-      messages: [user("q"), assistant([{ type: "thinking", thinking: "hmm", signature: claudeSig }, { type: "text", text: "a" }]), user("more")],
+      messages: [
+        user("q"),
+        assistant([
+          { type: "thinking", thinking: "hmm", signature: claudeSig },
+          { type: "text", text: "a" },
+        ]),
+        user("more"),
+      ],
     }),
     opts: claude,
     want: { contents: [{}, { role: "model", parts: [{ text: "hmm", thought: true, thoughtSignature: SIG }, { text: "a" }] }, {}] },
@@ -195,7 +265,11 @@ const cases: Case[] = [
       thinking: { type: "enabled", budget_tokens: 2048 },
       messages: [
         user("q"),
-        assistant([{ type: "thinking", thinking: "plan", signature: claudeSig }, { type: "thinking", thinking: "", signature: claudeCallSig }, toolUse]),
+        assistant([
+          { type: "thinking", thinking: "plan", signature: claudeSig },
+          { type: "thinking", thinking: "", signature: claudeCallSig },
+          toolUse,
+        ]),
         user([{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }]),
       ],
     }),
@@ -216,7 +290,16 @@ const cases: Case[] = [
   },
   {
     name: "Gemini: thought-part signatures are not sent back (thought parts never are)",
-    body: base({ messages: [user("q"), assistant([{ type: "thinking", thinking: "plan", signature: geminiThoughtSig }, { type: "text", text: "a" }]), user("more")] }),
+    body: base({
+      messages: [
+        user("q"),
+        assistant([
+          { type: "thinking", thinking: "plan", signature: geminiThoughtSig },
+          { type: "text", text: "a" },
+        ]),
+        user("more"),
+      ],
+    }),
     opts: gemini,
     want: { contents: [{}, { role: "model", parts: [{ text: "a" }] }, {}] },
     absent: ["contents.1.parts.0.thoughtSignature"],
@@ -225,24 +308,47 @@ const cases: Case[] = [
     name: "a Gemini signature is never sent to Claude",
     body: base({
       thinking: { type: "enabled", budget_tokens: 2048 },
-      messages: [user("q"), assistant([{ type: "thinking", thinking: "", signature: geminiSig }, toolUse]), user([{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }])],
+      messages: [
+        user("q"),
+        assistant([{ type: "thinking", thinking: "", signature: geminiSig }, toolUse]),
+        user([{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }]),
+      ],
     }),
     opts: claude,
-    want: { contents: [{}, { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" }, id: "toolu_1" } }] }, {}] },
+    want: {
+      contents: [{}, { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" }, id: "toolu_1" } }] }, {}],
+    },
     absent: ["contents.1.parts.0.thoughtSignature"],
   },
   {
     name: "a Gemini signature rides on the following call for Gemini; thought text is not sent back",
     body: base({
-      messages: [user("q"), assistant([{ type: "thinking", thinking: "plan", signature: geminiSig }, toolUse]), user([{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }])],
+      messages: [
+        user("q"),
+        assistant([{ type: "thinking", thinking: "plan", signature: geminiSig }, toolUse]),
+        user([{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }]),
+      ],
     }),
     opts: gemini,
-    want: { contents: [{}, { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" }, id: "toolu_1" }, thoughtSignature: "g".repeat(60) }] }, {}] },
+    want: {
+      contents: [
+        {},
+        {
+          role: "model",
+          parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" }, id: "toolu_1" }, thoughtSignature: "g".repeat(60) }],
+        },
+        {},
+      ],
+    },
   },
   {
     name: "a Claude signature is never sent to Gemini; its first call gets the skip value",
     body: base({
-      messages: [user("q"), assistant([{ type: "thinking", thinking: "plan", signature: claudeSig }, toolUse]), user([{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }])],
+      messages: [
+        user("q"),
+        assistant([{ type: "thinking", thinking: "plan", signature: claudeSig }, toolUse]),
+        user([{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }]),
+      ],
     }),
     opts: gemini,
     want: { contents: [{}, { role: "model", parts: [{ functionCall: { name: "get_weather" }, thoughtSignature: SKIP_SIGNATURE }] }, {}] },
@@ -260,7 +366,10 @@ const cases: Case[] = [
     want: {
       contents: [
         {},
-        { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" }, id: "toolu_1" }, thoughtSignature: "g".repeat(60) }] },
+        {
+          role: "model",
+          parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" }, id: "toolu_1" }, thoughtSignature: "g".repeat(60) }],
+        },
         { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { output: "ok" }, id: "toolu_1" } }] },
       ],
     },
@@ -268,7 +377,11 @@ const cases: Case[] = [
   {
     name: "Claude: a Gemini signature in a tool id is not sent",
     body: base({
-      messages: [user("q"), assistant([{ ...toolUse, id: signToolId("toolu_1", geminiSig) }]), user([{ type: "tool_result", tool_use_id: signToolId("toolu_1", geminiSig), content: "ok" }])],
+      messages: [
+        user("q"),
+        assistant([{ ...toolUse, id: signToolId("toolu_1", geminiSig) }]),
+        user([{ type: "tool_result", tool_use_id: signToolId("toolu_1", geminiSig), content: "ok" }]),
+      ],
     }),
     opts: claude,
     want: { contents: [{}, { role: "model", parts: [{ functionCall: { name: "get_weather", id: "toolu_1" } }] }, {}] },
@@ -276,7 +389,14 @@ const cases: Case[] = [
   },
   {
     name: "base64 image whose data is not base64 is a 400 naming source.data",
-    body: base({ messages: [user([{ type: "text", text: "see" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "%%%" } }])] }),
+    body: base({
+      messages: [
+        user([
+          { type: "text", text: "see" },
+          { type: "image", source: { type: "base64", media_type: "image/png", data: "%%%" } },
+        ]),
+      ],
+    }),
     error: ["not valid base64", "messages[0].content[1].source.data"],
   },
   {
@@ -304,13 +424,21 @@ const cases: Case[] = [
     body: base({
       tools: [{ name: LONG, input_schema: { type: "object" } }],
       tool_choice: { type: "tool", name: LONG },
-      messages: [user("x"), assistant([{ type: "tool_use", id: "t1", name: LONG, input: {} }]), user([{ type: "tool_result", tool_use_id: "t1", content: "ok" }])],
+      messages: [
+        user("x"),
+        assistant([{ type: "tool_use", id: "t1", name: LONG, input: {} }]),
+        user([{ type: "tool_result", tool_use_id: "t1", content: "ok" }]),
+      ],
     }),
     opts: claude,
     want: {
       tools: [{ functionDeclarations: [{ name: upstreamToolName(LONG) }] }],
       toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [upstreamToolName(LONG)] } },
-      contents: [{}, { parts: [{ functionCall: { name: upstreamToolName(LONG) } }] }, { parts: [{ functionResponse: { name: upstreamToolName(LONG) } }] }],
+      contents: [
+        {},
+        { parts: [{ functionCall: { name: upstreamToolName(LONG) } }] },
+        { parts: [{ functionResponse: { name: upstreamToolName(LONG) } }] },
+      ],
     },
   },
   {
@@ -326,7 +454,17 @@ const cases: Case[] = [
   {
     name: "tool schemas are cleaned for Gemini",
     body: base({
-      tools: [{ name: "t", input_schema: { $schema: "http://json-schema.org/draft-07/schema#", type: "object", additionalProperties: false, properties: { a: { type: "string", const: "x" } } } }],
+      tools: [
+        {
+          name: "t",
+          input_schema: {
+            $schema: "http://json-schema.org/draft-07/schema#",
+            type: "object",
+            additionalProperties: false,
+            properties: { a: { type: "string", const: "x" } },
+          },
+        },
+      ],
       messages: [user("x")],
     }),
     absent: ["tools.0.functionDeclarations.0.parameters.$schema", "tools.0.functionDeclarations.0.parameters.additionalProperties"],
@@ -412,7 +550,10 @@ describe("toGeminiRequest", () => {
     });
 
   test("fingerprint texts for the session key", () => {
-    const m = toGeminiRequest(base({ system: "sys", messages: [user([{ type: "text", text: "first" }]), assistant("a"), user("second")] }), gemini);
+    const m = toGeminiRequest(
+      base({ system: "sys", messages: [user([{ type: "text", text: "first" }]), assistant("a"), user("second")] }),
+      gemini,
+    );
     expect(m.systemText).toBe("sys");
     expect(m.firstUserText).toBe("first");
     expect(m.thinking).toBe(false);
@@ -425,7 +566,9 @@ describe("urlSources", () => {
       messages: [
         user([{ type: "image", source: { type: "url", url: "https://a/1.png" } }]),
         assistant([toolUse]),
-        user([{ type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "document", source: { type: "url", url: "https://a/2.pdf" } }] }]),
+        user([
+          { type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "document", source: { type: "url", url: "https://a/2.pdf" } }] },
+        ]),
       ],
     });
     expect(urlSources(body)).toEqual([
@@ -439,21 +582,44 @@ describe("withoutSignatures (the one signature repair)", () => {
   const request = {
     contents: [
       { role: "user", parts: [{ text: "q" }] },
-      { role: "model", parts: [{ text: "t", thought: true, thoughtSignature: SIG }, { functionCall: { name: "f", args: {}, id: "1" }, thoughtSignature: SIG }] },
+      {
+        role: "model",
+        parts: [
+          { text: "t", thought: true, thoughtSignature: SIG },
+          { functionCall: { name: "f", args: {}, id: "1" }, thoughtSignature: SIG },
+        ],
+      },
       { role: "user", parts: [{ functionResponse: { name: "f", response: {}, id: "1" } }] },
     ],
   };
   test("claude: drops thought parts and signatures", () => {
-    expect(withoutSignatures(request, "claude")!.contents[1]).toEqual({ role: "model", parts: [{ functionCall: { name: "f", args: {}, id: "1" } }] });
+    expect(withoutSignatures(request, "claude")!.contents[1]).toEqual({
+      role: "model",
+      parts: [{ functionCall: { name: "f", args: {}, id: "1" } }],
+    });
   });
   test("gemini: the first call gets the skip value", () => {
-    expect(withoutSignatures(request, "gemini")!.contents[1]!.parts).toEqual([{ functionCall: { name: "f", args: {}, id: "1" }, thoughtSignature: SKIP_SIGNATURE }]);
+    expect(withoutSignatures(request, "gemini")!.contents[1]!.parts).toEqual([
+      { functionCall: { name: "f", args: {}, id: "1" }, thoughtSignature: SKIP_SIGNATURE },
+    ]);
   });
   test("claude: thinking goes off when a tool-calling turn lost its signed thinking", () => {
-    const noThoughts = { ...request, contents: [request.contents[0]!, { role: "model", parts: [{ functionCall: { name: "f", args: {}, id: "1" } }] }, request.contents[2]!] };
-    const withThinking = { ...noThoughts, generationConfig: { maxOutputTokens: 9000, thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 } } };
+    const noThoughts = {
+      ...request,
+      contents: [
+        request.contents[0]!,
+        { role: "model", parts: [{ functionCall: { name: "f", args: {}, id: "1" } }] },
+        request.contents[2]!,
+      ],
+    };
+    const withThinking = {
+      ...noThoughts,
+      generationConfig: { maxOutputTokens: 9000, thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 } },
+    };
     expect(withoutSignatures(withThinking, "claude")!.generationConfig).toEqual({ maxOutputTokens: 9000 });
-    expect(withoutSignatures({ ...request, generationConfig: withThinking.generationConfig }, "claude")!.generationConfig).toEqual({ maxOutputTokens: 9000 });
+    expect(withoutSignatures({ ...request, generationConfig: withThinking.generationConfig }, "claude")!.generationConfig).toEqual({
+      maxOutputTokens: 9000,
+    });
     expect(withoutSignatures(noThoughts, "claude")).toBeUndefined();
   });
 

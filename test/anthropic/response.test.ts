@@ -79,17 +79,32 @@ const cases: Case[] = [
 describe("toAnthropicMessage", () => {
   for (const c of cases)
     test(c.name, () => {
-      const msg = toAnthropicMessage(c.response, { id: "msg_x", model: "claude-sonnet-4-5", family: c.family ?? "claude", stopSequences: c.stopSequences });
+      const msg = toAnthropicMessage(c.response, {
+        id: "msg_x",
+        model: "claude-sonnet-4-5",
+        family: c.family ?? "claude",
+        stopSequences: c.stopSequences,
+      });
       expect(msg).toMatchObject(c.want);
     });
 });
 
 describe("accumulate rejects sequences a client could not fold", () => {
-  const start = { type: "message_start", message: { id: "m", type: "message", role: "assistant", model: "x", content: [], stop_reason: null, stop_sequence: null, usage: {} } };
+  const start = {
+    type: "message_start",
+    message: { id: "m", type: "message", role: "assistant", model: "x", content: [], stop_reason: null, stop_sequence: null, usage: {} },
+  };
   const table: [string, Record<string, unknown>[]][] = [
     ["no message_start", [{ type: "message_stop" }]],
     ["block index skipped", [start, { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }]],
-    ["delta type does not fit the block", [start, { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "x" } }]],
+    [
+      "delta type does not fit the block",
+      [
+        start,
+        { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+        { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "x" } },
+      ],
+    ],
   ];
   for (const [name, events] of table) test(name, () => expect(() => accumulate(events as any)).toThrow());
 });

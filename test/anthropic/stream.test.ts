@@ -30,7 +30,11 @@ export function checkSequence(events: AnthropicEvent[]) {
     } else if (ev.type === "content_block_delta") {
       expect(open?.index).toBe(ev.index as number);
       const d = (ev.delta as { type: string }).type;
-      const allowed: Record<string, string[]> = { text: ["text_delta"], thinking: ["thinking_delta", "signature_delta"], tool_use: ["input_json_delta"] };
+      const allowed: Record<string, string[]> = {
+        text: ["text_delta"],
+        thinking: ["thinking_delta", "signature_delta"],
+        tool_use: ["input_json_delta"],
+      };
       expect(allowed[open!.type]).toContain(d);
     } else if (ev.type === "content_block_stop") {
       expect(open?.index).toBe(ev.index as number);
@@ -50,7 +54,14 @@ async function sdkFinal(events: AnthropicEvent[]) {
 
 function run(chunks: GeminiResponse[], family: Family = "claude", thinking = false) {
   let n = 0;
-  const tr = new MessageTranslator({ id: "msg_1", model: "claude-sonnet-4-5", family, thinking, newToolId: () => `toolu_gen${++n}`, stopSequences: ["END"] });
+  const tr = new MessageTranslator({
+    id: "msg_1",
+    model: "claude-sonnet-4-5",
+    family,
+    thinking,
+    newToolId: () => `toolu_gen${++n}`,
+    stopSequences: ["END"],
+  });
   return [...chunks.flatMap((c) => tr.push(c)), ...tr.end()];
 }
 
@@ -75,7 +86,11 @@ const cases: Case[] = [
   },
   {
     name: "Claude thinking streamed, signature at its end, then text",
-    chunks: [chunk([{ text: "let me ", thought: true }]), chunk([{ text: "think", thought: true, thoughtSignature: SIG }]), chunk([{ text: "answer" }], "STOP")],
+    chunks: [
+      chunk([{ text: "let me ", thought: true }]),
+      chunk([{ text: "think", thought: true, thoughtSignature: SIG }]),
+      chunk([{ text: "answer" }], "STOP"),
+    ],
     content: [
       { type: "thinking", thinking: "let me think", signature: tagSignature("claude", "thought", SIG) },
       { type: "text", text: "answer" },
@@ -93,7 +108,12 @@ const cases: Case[] = [
   },
   {
     name: "thinking after a signed block opens a new block (interleaved thinking)",
-    chunks: [chunk([{ text: "a", thought: true, thoughtSignature: SIG }, { text: "b", thought: true, thoughtSignature: SIG + "2" }, { text: "c" }], "STOP")],
+    chunks: [
+      chunk(
+        [{ text: "a", thought: true, thoughtSignature: SIG }, { text: "b", thought: true, thoughtSignature: SIG + "2" }, { text: "c" }],
+        "STOP",
+      ),
+    ],
     content: [
       { type: "thinking", thinking: "a", signature: tagSignature("claude", "thought", SIG) },
       { type: "thinking", thinking: "b", signature: tagSignature("claude", "thought", SIG + "2") },
@@ -103,7 +123,10 @@ const cases: Case[] = [
   },
   {
     name: "function calls become tool_use blocks; ids kept or generated; stop_reason tool_use",
-    chunks: [chunk([{ text: "calling" }, { functionCall: { name: "f", args: { a: 1 }, id: "call_1" } }]), chunk([{ functionCall: { name: "g" } }], "STOP")],
+    chunks: [
+      chunk([{ text: "calling" }, { functionCall: { name: "f", args: { a: 1 }, id: "call_1" } }]),
+      chunk([{ functionCall: { name: "g" } }], "STOP"),
+    ],
     content: [
       { type: "text", text: "calling" },
       { type: "tool_use", id: "call_1", name: "f", input: { a: 1 } },
@@ -125,7 +148,10 @@ const cases: Case[] = [
   {
     name: "Gemini: thoughts then a signed call share one thinking block",
     family: "gemini",
-    chunks: [chunk([{ text: "plan", thought: true }]), chunk([{ functionCall: { name: "f", args: {}, id: "c1" }, thoughtSignature: SIG }], "STOP")],
+    chunks: [
+      chunk([{ text: "plan", thought: true }]),
+      chunk([{ functionCall: { name: "f", args: {}, id: "c1" }, thoughtSignature: SIG }], "STOP"),
+    ],
     content: [
       { type: "thinking", thinking: "plan", signature: tagSignature("gemini", "part", SIG) },
       { type: "tool_use", id: "c1", name: "f", input: {} },
@@ -242,7 +268,12 @@ describe("MessageTranslator", () => {
 
   test("usage: message_start carries it; the final message_delta has the totals", async () => {
     const events = run([chunk([{ text: "a" }], undefined, { promptTokenCount: 10 }), chunk([{ text: "b" }], "STOP", usage)]);
-    expect((events[0]!.message as any).usage).toEqual({ input_tokens: 10, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+    expect((events[0]!.message as any).usage).toEqual({
+      input_tokens: 10,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    });
     const delta = events.find((e) => e.type === "message_delta")!;
     expect(delta.usage).toEqual({ input_tokens: 6, output_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 4 });
     const sdk = await sdkFinal(events);
@@ -276,12 +307,20 @@ describe("MessageTranslator", () => {
       family: "gemini",
       tools: new Map([["f", { name: "f", schema: { type: "object", properties: { n: { type: "integer" }, level: { enum: [1, 2] } } } }]]),
     });
-    const msg = accumulate([...tr.push(chunk([{ functionCall: { name: "f", args: { n: "3", level: "2" }, id: "c" } }], "STOP")), ...tr.end()]);
+    const msg = accumulate([
+      ...tr.push(chunk([{ functionCall: { name: "f", args: { n: "3", level: "2" }, id: "c" } }], "STOP")),
+      ...tr.end(),
+    ]);
     expect(msg.content[0]).toEqual({ type: "tool_use", id: "c", name: "f", input: { n: 3, level: 2 } });
   });
 
   test("aliased (too long) tool names are mapped back to the client's name", () => {
-    const tr = new MessageTranslator({ id: "m", model: "x", family: "claude", tools: new Map([["short_1234", { name: "mcp__" + "x".repeat(80), schema: {} }]]) });
+    const tr = new MessageTranslator({
+      id: "m",
+      model: "x",
+      family: "claude",
+      tools: new Map([["short_1234", { name: "mcp__" + "x".repeat(80), schema: {} }]]),
+    });
     const msg = accumulate([...tr.push(chunk([{ functionCall: { name: "short_1234", args: {}, id: "c" } }], "STOP")), ...tr.end()]);
     expect(msg.content[0]).toMatchObject({ type: "tool_use", name: "mcp__" + "x".repeat(80) });
   });

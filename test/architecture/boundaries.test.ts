@@ -86,7 +86,16 @@ describe("the repository stands alone", () => {
     const bad: string[] = [];
     for (const f of texts) {
       const text = readFileSync(f, "utf8");
-      for (const re of [/\/work\//, /\/home\/\w+/, /\.\.\/shared\//, /\bshared\/spec\b/, /CONTRACT(\.md)? ?§/, /upstream-protocol(\.md)? ?§/, /\buser pain \d/i, /spec\/[\w-]+\.md/])
+      for (const re of [
+        /\/work\//,
+        /\/home\/\w+/,
+        /\.\.\/shared\//,
+        /\bshared\/spec\b/,
+        /CONTRACT(\.md)? ?§/,
+        /upstream-protocol(\.md)? ?§/,
+        /\buser pain \d/i,
+        /spec\/[\w-]+\.md/,
+      ])
         if (re.test(text)) bad.push(`${relative(ROOT, f)}: ${re}`);
     }
     expect(bad).toEqual([]);

@@ -39,7 +39,13 @@ afterEach(() => {
 const listJson = async (dataDir: string) => {
   const r = await cli(["list", "--json"], { config, dataDir });
   expect(r.code).toBe(0);
-  return JSON.parse(r.out) as { id: string; email: string; state: string; projectId?: string; quota: Record<string, { remainingFraction: number }> | null }[];
+  return JSON.parse(r.out) as {
+    id: string;
+    email: string;
+    state: string;
+    projectId?: string;
+    quota: Record<string, { remainingFraction: number }> | null;
+  }[];
 };
 
 describe("add and list", () => {
@@ -79,7 +85,13 @@ describe("add and list", () => {
 
   test("the token can come from stdin with --refresh-token -", async () => {
     const d = freshDir();
-    const r = await cli(["add", "--refresh-token", "-"], { config, dataDir: d, stdin: (async function* () { yield good[1]!.refreshToken + "\n"; })() });
+    const r = await cli(["add", "--refresh-token", "-"], {
+      config,
+      dataDir: d,
+      stdin: (async function* () {
+        yield good[1]!.refreshToken + "\n";
+      })(),
+    });
     expect(r.code).toBe(0);
     expect((await listJson(d)).map((a) => a.email)).toEqual(["cli2@example.com"]);
   });
@@ -91,7 +103,9 @@ describe("add and list", () => {
       expect(r.code).toBe(2);
       expect(r.err).toContain("usage: switchyard accounts");
     }
-    expect((await cli(["list", "--bogus"], { config, dataDir: d })).err.split("\n")[0]).toBe("switchyard accounts list: unknown flag --bogus");
+    expect((await cli(["list", "--bogus"], { config, dataDir: d })).err.split("\n")[0]).toBe(
+      "switchyard accounts list: unknown flag --bogus",
+    );
   });
 });
 
@@ -125,7 +139,11 @@ describe("remove, enable, disable, refresh", () => {
 });
 
 describe("import and export", () => {
-  const summary = (out: string) => out.match(/added (\d+), updated (\d+), rejected (\d+)/)!.slice(1).map(Number);
+  const summary = (out: string) =>
+    out
+      .match(/added (\d+), updated (\d+), rejected (\d+)/)!
+      .slice(1)
+      .map(Number);
 
   test("export writes 0600 JSON with refresh tokens and round-trips through import", async () => {
     const src = freshDir();
@@ -164,7 +182,8 @@ describe("import and export", () => {
     const am = join(files, "am");
     mkdirSync(join(am, "accounts"), { recursive: true });
     writeFileSync(join(am, "accounts.json"), JSON.stringify({ accounts: [], current_account_id: null }));
-    const amFile = (email: string, rt: string) => JSON.stringify({ id: crypto.randomUUID(), email, token: { access_token: "ya29.x", refresh_token: rt, expires_in: 3599 } });
+    const amFile = (email: string, rt: string) =>
+      JSON.stringify({ id: crypto.randomUUID(), email, token: { access_token: "ya29.x", refresh_token: rt, expires_in: 3599 } });
     writeFileSync(join(am, "accounts", "a.json"), amFile("cli1@example.com", g1!));
     writeFileSync(join(am, "accounts", "b.json"), amFile("revoked@example.com", revoked.refreshToken));
     // a JSON array of both spellings
@@ -202,7 +221,10 @@ describe("import and export", () => {
     expect(summary(r.out)).toEqual([0, 0, 1]);
     const none = join(d, "none.txt");
     writeFileSync(none, "nothing here");
-    expect(await cli(["import", none], { config, dataDir: d })).toMatchObject({ code: 1, err: expect.stringContaining("no refresh tokens found") });
+    expect(await cli(["import", none], { config, dataDir: d })).toMatchObject({
+      code: 1,
+      err: expect.stringContaining("no refresh tokens found"),
+    });
     expect((await cli(["import", join(d, "missing")], { config, dataDir: d })).code).toBe(1);
   });
 });

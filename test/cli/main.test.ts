@@ -45,7 +45,10 @@ test("accounts login through src/main.ts reads the pasted redirect from the real
   const configFile = `${dir.dir}/login-config.json`;
   await Bun.write(
     configFile,
-    JSON.stringify({ upstream: { endpoints: [sim.url], oauthTokenUrl: `${sim.url}/token`, userinfoUrl: `${sim.url}/oauth2/v2/userinfo` }, oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` } }),
+    JSON.stringify({
+      upstream: { endpoints: [sim.url], oauthTokenUrl: `${sim.url}/token`, userinfoUrl: `${sim.url}/oauth2/v2/userinfo` },
+      oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` },
+    }),
   );
   sim.addAccount({ email: "pasted@example.com" });
   const proc = Bun.spawn([process.execPath, MAIN, "accounts", "login", "--no-browser", "--data-dir", dir.dir, "--config", configFile], {
@@ -78,8 +81,17 @@ test("accounts login through src/main.ts reads the pasted redirect from the real
 
 test("accounts login --no-browser with stdin already closed fails at once instead of waiting 10 minutes", async () => {
   const configFile = `${dir.dir}/eof-config.json`;
-  await Bun.write(configFile, JSON.stringify({ upstream: { endpoints: [sim.url], oauthTokenUrl: `${sim.url}/token` }, oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` } }));
-  const r = await runCli(["accounts", "login", "--no-browser", "--data-dir", dir.dir, "--config", configFile], { stdin: "", timeoutMs: 15000 });
+  await Bun.write(
+    configFile,
+    JSON.stringify({
+      upstream: { endpoints: [sim.url], oauthTokenUrl: `${sim.url}/token` },
+      oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` },
+    }),
+  );
+  const r = await runCli(["accounts", "login", "--no-browser", "--data-dir", dir.dir, "--config", configFile], {
+    stdin: "",
+    timeoutMs: 15000,
+  });
   expect(r.code).toBe(1);
   expect(r.stderr).toContain("login failed: the input closed before a redirect URL or code was pasted");
 });

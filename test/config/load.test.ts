@@ -11,7 +11,13 @@ describe("configuration precedence: flag > env > config.json > default", () => {
     { name: "default", expectPort: 8045 },
     { name: "file", file: { server: { port: 9001 } }, expectPort: 9001 },
     { name: "env over file", file: { server: { port: 9001 } }, env: { SWITCHYARD_PORT: "9002" }, expectPort: 9002 },
-    { name: "flag over env", file: { server: { port: 9001 } }, env: { SWITCHYARD_PORT: "9002" }, flags: { port: "9003" }, expectPort: 9003 },
+    {
+      name: "flag over env",
+      file: { server: { port: 9001 } },
+      env: { SWITCHYARD_PORT: "9002" },
+      flags: { port: "9003" },
+      expectPort: 9003,
+    },
   ];
   for (const c of cases)
     test(c.name, () => {

@@ -12,7 +12,8 @@ import { tempDir, userText } from "../helpers/util";
 
 const GEN = new Set(["generateContent", "streamGenerateContent"]);
 const generations = (s: Stack) => s.sim.requests().filter((r) => GEN.has(r.method));
-const health = async (s: Stack) => (await (await fetch(`${s.url}/healthz`, { headers: { authorization: `Bearer ${s.apiKey}` } })).json()) as any;
+const health = async (s: Stack) =>
+  (await (await fetch(`${s.url}/healthz`, { headers: { authorization: `Bearer ${s.apiKey}` } })).json()) as any;
 const metric = async (s: Stack, outcome: string) => {
   const text = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.apiKey}` } })).text();
   return text
@@ -21,7 +22,11 @@ const metric = async (s: Stack, outcome: string) => {
     .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
 };
 const gemini = (s: Stack, path: string) =>
-  fetch(`${s.url}/v1beta/models/${path}`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": s.apiKey }, body: JSON.stringify(userText("hello gate")) });
+  fetch(`${s.url}/v1beta/models/${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-goog-api-key": s.apiKey },
+    body: JSON.stringify(userText("hello gate")),
+  });
 
 describe("a discovered version", () => {
   let s: Stack;
@@ -41,7 +46,11 @@ describe("a discovered version", () => {
     const sent = generations(s).at(-1)!;
     expect(sent.headers["user-agent"]).toMatch(/^antigravity\/2\.9\.4 (linux|darwin|windows)\/(amd64|arm64)$/);
     expect(sent.headers["x-goog-api-client"]).toBe("google-cloud-sdk vscode_cloudshelleditor/0.1");
-    expect(JSON.parse(sent.headers["client-metadata"]!)).toEqual({ ideType: "IDE_UNSPECIFIED", platform: "PLATFORM_UNSPECIFIED", pluginType: "GEMINI" });
+    expect(JSON.parse(sent.headers["client-metadata"]!)).toEqual({
+      ideType: "IDE_UNSPECIFIED",
+      platform: "PLATFORM_UNSPECIFIED",
+      pluginType: "GEMINI",
+    });
     expect(sent.body.userAgent).toBe("antigravity"); // the envelope names the family, not the version
     expect(s.sim.requests({ method: "loadCodeAssist" }).at(-1)!.headers["user-agent"]).toBe("google-api-nodejs-client/9.15.1");
   });
@@ -69,7 +78,11 @@ describe("the updater cannot be reached and the built-in version is below the ga
   const UA = new RegExp(`antigravity/${FALLBACK_CLIENT_VERSION.replace(/\./g, "\\.")} `);
 
   test("Gemini: 502 in Google's error shape, unary and streamed (SSE and JSON array)", async () => {
-    for (const path of ["gemini-2.5-flash:generateContent", "gemini-2.5-flash:streamGenerateContent?alt=sse", "gemini-3-flash:streamGenerateContent"]) {
+    for (const path of [
+      "gemini-2.5-flash:generateContent",
+      "gemini-2.5-flash:streamGenerateContent?alt=sse",
+      "gemini-3-flash:streamGenerateContent",
+    ]) {
       const res = await gemini(s, path);
       expect(res.status).toBe(502);
       const err = ((await res.json()) as any).error;
@@ -86,12 +99,18 @@ describe("the updater cannot be reached and the built-in version is below the ga
 
   test("OpenAI: 502 in OpenAI's shape, unary and streamed", async () => {
     const openai = new OpenAI({ apiKey: s.apiKey, baseURL: `${s.url}/v1`, maxRetries: 0 });
-    const unary = (await openai.chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] }).catch((x) => x)) as InstanceType<typeof OpenAI.APIError>;
+    const unary = (await openai.chat.completions
+      .create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] })
+      .catch((x) => x)) as InstanceType<typeof OpenAI.APIError>;
     expect(unary.status).toBe(502);
     expect(unary.message).toMatch(HINT);
     expect((unary.error as any).type).toBeString();
     const streamed = (await (async () => {
-      for await (const _ of await openai.chat.completions.create({ model: "claude-sonnet-4-6", stream: true, messages: [{ role: "user", content: "x" }] }));
+      for await (const _ of await openai.chat.completions.create({
+        model: "claude-sonnet-4-6",
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      }));
     })().catch((x) => x)) as InstanceType<typeof OpenAI.APIError>;
     expect(streamed.status).toBe(502);
     expect(streamed.message).toMatch(HINT);
@@ -104,7 +123,10 @@ describe("the updater cannot be reached and the built-in version is below the ga
     expect(unary.status).toBe(502);
     expect((unary.error as any).type).toBe("error");
     expect((unary.error as any).error.message).toMatch(HINT);
-    const streamed = (await anthropic.messages.stream(params).finalMessage().catch((x) => x)) as InstanceType<typeof Anthropic.APIError>;
+    const streamed = (await anthropic.messages
+      .stream(params)
+      .finalMessage()
+      .catch((x) => x)) as InstanceType<typeof Anthropic.APIError>;
     expect(streamed.status).toBe(502);
     expect(String(streamed.message)).toMatch(HINT);
   });
@@ -166,12 +188,21 @@ describe("SWITCHYARD_CLIENT_VERSION", () => {
     expect(version.stdout).toContain("antigravity/3.0.1");
     expect(version.stdout).toContain("SWITCHYARD_CLIENT_VERSION");
     const port = await freePort();
-    const p = Bun.spawn([process.execPath, MAIN, "serve", "--data-dir", dir, "--port", String(port), "--log-level", "warn"], { cwd: ROOT, env: { ...cleanEnv(), ...env }, stdout: "ignore", stderr: "pipe" });
+    const p = Bun.spawn([process.execPath, MAIN, "serve", "--data-dir", dir, "--port", String(port), "--log-level", "warn"], {
+      cwd: ROOT,
+      env: { ...cleanEnv(), ...env },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     try {
       const url = `http://127.0.0.1:${port}`;
       await waitForHealth(url);
       s.sim.clearRequests();
-      const res = await fetch(`${url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(userText("fixed")) });
+      const res = await fetch(`${url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(userText("fixed")),
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as any).candidates[0].content.parts[0].text).toBe("Echo: fixed");
       expect(((await (await fetch(`${url}/healthz`)).json()) as any).client).toMatchObject({ version: "3.0.1", source: "configured" });

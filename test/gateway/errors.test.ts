@@ -115,17 +115,21 @@ describe("error classes (account a fails, b is healthy)", () => {
     expect(a.verificationUrl).toStartWith(r.sim.url + "/_sim/verify");
   });
 
-  test.each(["internal_500", "error_in_200"] as const)("%s: the request rotates, no cooldown; a is tried last for new sessions", async (kind) => {
-    const r = await twoAccounts();
-    const res = await failingA(r, { kind });
-    expect(res.accountEmail).toBe(B);
-    expect(cooldowns(r, A)).toEqual([]);
-    expect(r.pool.get(A)!.state).toBe("active");
-    r.sim.clearFaults();
-    r.sim.clearRequests();
-    // new sessions (sticky mode would send them to a, which has the fewest bindings) go to b
-    for (const s of ["n1", "n2", "n3"]) expect((await r.pool.gateway.generate({ model: M, request: userText(s), sessionKey: s })).accountEmail).toBe(B);
-  });
+  test.each(["internal_500", "error_in_200"] as const)(
+    "%s: the request rotates, no cooldown; a is tried last for new sessions",
+    async (kind) => {
+      const r = await twoAccounts();
+      const res = await failingA(r, { kind });
+      expect(res.accountEmail).toBe(B);
+      expect(cooldowns(r, A)).toEqual([]);
+      expect(r.pool.get(A)!.state).toBe("active");
+      r.sim.clearFaults();
+      r.sim.clearRequests();
+      // new sessions (sticky mode would send them to a, which has the fewest bindings) go to b
+      for (const s of ["n1", "n2", "n3"])
+        expect((await r.pool.gateway.generate({ model: M, request: userText(s), sessionKey: s })).accountEmail).toBe(B);
+    },
+  );
 
   test("a 400 only a answers is a's: b serves, a is cooled for the model", async () => {
     const r = await twoAccounts();
@@ -152,7 +156,9 @@ describe("error classes (account a fails, b is healthy)", () => {
     const err = await generate(r, "gemini-does-not-exist").catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.status).toBe(404);
-    expect(err.message).toBe('model "gemini-does-not-exist" is not served upstream (mapped to "gemini-does-not-exist"); see GET /v1/models');
+    expect(err.message).toBe(
+      'model "gemini-does-not-exist" is not served upstream (mapped to "gemini-does-not-exist"); see GET /v1/models',
+    );
     // Gemini routes forward Google's own body
     expect(err.options.upstreamBody.error.message).toBe("Requested entity was not found.");
     expect(r.sim.stats().generateContent).toBe(1);
@@ -221,7 +227,9 @@ describe("nothing eligible", () => {
   });
 
   test("attempts ran out while other accounts are still fine: 429 with a short Retry-After", async () => {
-    rig = await startRig([{ email: "1@x.com" }, { email: "2@x.com" }, { email: "3@x.com" }], { scheduling: { maxAttempts: 2, mode: "round-robin" } });
+    rig = await startRig([{ email: "1@x.com" }, { email: "2@x.com" }, { email: "3@x.com" }], {
+      scheduling: { maxAttempts: 2, mode: "round-robin" },
+    });
     rig.sim.addFault({ kind: "quota_exhausted", resetSeconds: 3600, times: 2 });
     const err = await generate(rig).catch((e) => e);
     expect(err.status).toBe(429);
@@ -288,7 +296,11 @@ describe("stream deadlines", () => {
         new Response(
           new ReadableStream({
             start(c) {
-              c.enqueue(enc.encode(`data: ${JSON.stringify({ response: { candidates: [{ content: { role: "model", parts: [{ text: "first" }] } }] } })}\r\n\r\n`));
+              c.enqueue(
+                enc.encode(
+                  `data: ${JSON.stringify({ response: { candidates: [{ content: { role: "model", parts: [{ text: "first" }] } }] } })}\r\n\r\n`,
+                ),
+              );
             },
           }),
           { headers: { "content-type": "text/event-stream" } },

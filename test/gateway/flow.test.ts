@@ -27,7 +27,18 @@ async function seed(dir: string, accounts: SimAccount[]) {
   const s = await AccountStore.open(dir);
   await s.update((doc) => {
     for (const a of accounts) {
-      doc.accounts.set(a.email, { id: a.email, email: a.email, refreshToken: a.refreshToken, projectId: a.project, state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: Date.now() });
+      doc.accounts.set(a.email, {
+        id: a.email,
+        email: a.email,
+        refreshToken: a.refreshToken,
+        projectId: a.project,
+        state: "active",
+        quota: null,
+        cooldowns: [],
+        requests: 0,
+        failures: 0,
+        createdAt: Date.now(),
+      });
     }
   });
   await s.close();
@@ -54,7 +65,9 @@ describe("tokens", () => {
   test("200 concurrent requests on a cold account make exactly one token call", async () => {
     const s = await sim();
     const { pool } = await coldPool(s, [s.addAccount({ email: "cold@x.com" })]);
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => pool.gateway.generate({ model: M, request: userText(`q${i}`) })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => pool.gateway.generate({ model: M, request: userText(`q${i}`) })),
+    );
     expect(results.every((r) => r.accountEmail === "cold@x.com")).toBe(true);
     expect(s.stats().token).toBe(1);
     // before the account reported its models, the built-in lineup serves the name (a Gemini 3 model,
@@ -96,7 +109,12 @@ describe("tokens", () => {
   });
 
   test("tokens are refreshed ahead of expiry in the background", async () => {
-    const r = await rigWith([{ email: "a@x.com" }], { pool: { tokenRefreshAheadSeconds: 2 } }, { internal: { tokenSweepMs: 30 } }, { tokenTtlSeconds: 2.3 });
+    const r = await rigWith(
+      [{ email: "a@x.com" }],
+      { pool: { tokenRefreshAheadSeconds: 2 } },
+      { internal: { tokenSweepMs: 30 } },
+      { tokenTtlSeconds: 2.3 },
+    );
     await r.reopen({}, { background: true });
     await until(() => (r.sim.stats().token ?? 0) >= 1, "a background refresh");
     r.sim.clearRequests();
@@ -129,7 +147,11 @@ describe("modes", () => {
 
   test("sticky: bindings expire after the idle TTL", async () => {
     let clock = Date.now();
-    const r = await rigWith(emails.map((email) => ({ email })), { scheduling: { sessionTtlMinutes: 1 } }, { now: () => clock });
+    const r = await rigWith(
+      emails.map((email) => ({ email })),
+      { scheduling: { sessionTtlMinutes: 1 } },
+      { now: () => clock },
+    );
     await gen(r.pool, "s");
     clock += 30_000;
     expect(r.pool.poolView().sessions).toBe(1);
@@ -138,13 +160,19 @@ describe("modes", () => {
   });
 
   test("sticky: the number of bindings is capped", async () => {
-    const r = await rigWith(emails.map((email) => ({ email })), { scheduling: { maxSessions: 2 } });
+    const r = await rigWith(
+      emails.map((email) => ({ email })),
+      { scheduling: { maxSessions: 2 } },
+    );
     for (const s of ["s1", "s2", "s3", "s4"]) await gen(r.pool, s);
     expect(r.pool.poolView().sessions).toBe(2);
   });
 
   test("round-robin: every account in turn, sessions ignored", async () => {
-    const r = await rigWith(emails.map((email) => ({ email })), { scheduling: { mode: "round-robin" } });
+    const r = await rigWith(
+      emails.map((email) => ({ email })),
+      { scheduling: { mode: "round-robin" } },
+    );
     const served = [];
     for (let i = 0; i < 6; i++) served.push((await gen(r.pool, "same-session")).accountEmail);
     expect(served).toEqual([...emails, ...emails]);
@@ -205,7 +233,14 @@ describe("persistence", () => {
     const c = await cli.addByRefreshToken(r.sim.addAccount({ email: "c@x.com" }).refreshToken);
     await cli.remove("b@x.com");
     await cli.close();
-    await until(() => server.list().map((a) => a.email).join() === "a@x.com,c@x.com", "the server to see the add and remove");
+    await until(
+      () =>
+        server
+          .list()
+          .map((a) => a.email)
+          .join() === "a@x.com,c@x.com",
+      "the server to see the add and remove",
+    );
     expect((await gen(server)).accountId).toBe(c.account.id);
     // and the server's own writes keep the CLI's edits
     await server.sync();
@@ -227,7 +262,12 @@ describe("the envelope", () => {
     await gen(r.pool, "conv-2");
     const reqs = r.sim.requests({ method: "generateContent" });
     expect(Object.keys(reqs[0]!.body)).toEqual(["model", "project", "requestId", "requestType", "userAgent", "request"]);
-    expect(reqs[0]!.body).toMatchObject({ model: M, project: r.pool.get("a@x.com")!.projectId, requestType: "agent", userAgent: "antigravity" });
+    expect(reqs[0]!.body).toMatchObject({
+      model: M,
+      project: r.pool.get("a@x.com")!.projectId,
+      requestType: "agent",
+      userAgent: "antigravity",
+    });
     expect(reqs[0]!.body.requestId).toMatch(/^agent-[0-9a-f-]{36}$/);
     expect(reqs[0]!.body.requestId).not.toBe(reqs[1]!.body.requestId);
     const sid = reqs.map((q) => q.body.request.sessionId);
@@ -250,7 +290,9 @@ describe("the envelope", () => {
     const c = await r.pool.gateway.countTokens({ model: M, request });
     expect(c.totalTokens).toBe(r.sim.countTokens(request));
     expect(c.totalTokens).toBeGreaterThan(0);
-    expect(r.sim.requests({ method: "countTokens" })[0]!.body).toEqual({ request: { model: `models/${M}`, contents: request.contents, systemInstruction: request.systemInstruction } });
+    expect(r.sim.requests({ method: "countTokens" })[0]!.body).toEqual({
+      request: { model: `models/${M}`, contents: request.contents, systemInstruction: request.systemInstruction },
+    });
   });
 
   test("a client that goes away cancels the call without blaming the account", async () => {

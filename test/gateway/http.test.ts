@@ -22,7 +22,11 @@ const [U1, U2] = ["user1@example.com", "user2@example.com"];
 const body = (text = "hi") => JSON.stringify({ contents: [{ role: "user", parts: [{ text }] }] });
 
 const gemini = (path: string, text?: string) =>
-  fetch(`${st.url}/v1beta/models/${path}`, { method: "POST", headers: { "x-goog-api-key": st.apiKey, "content-type": "application/json" }, body: body(text) });
+  fetch(`${st.url}/v1beta/models/${path}`, {
+    method: "POST",
+    headers: { "x-goog-api-key": st.apiKey, "content-type": "application/json" },
+    body: body(text),
+  });
 
 test("a quota error on one account rotates; the response names the account that served it", async () => {
   st.sim.addFault({ kind: "quota_exhausted", email: U1, model: "gemini-2.5-pro", resetSeconds: 90 });
@@ -59,7 +63,12 @@ test("Google's 400 reaches a Gemini client as Google sent it, once a second acco
   const calls = st.sim.requests({ method: "generateContent" });
   expect(calls).toHaveLength(2); // a 400 may be one account's (its project, its region): one more account decides
   expect(new Set(calls.map((c) => c.email)).size).toBe(2);
-  expect(st.pool.list().flatMap((a) => a.cooldowns).filter((c) => c.model === "gemini-2.5-flash-lite")).toEqual([]); // the request's fault: nobody cooled
+  expect(
+    st.pool
+      .list()
+      .flatMap((a) => a.cooldowns)
+      .filter((c) => c.model === "gemini-2.5-flash-lite"),
+  ).toEqual([]); // the request's fault: nobody cooled
 });
 
 test("a stream whose first attempt fails before any chunk is served by the other account", async () => {
@@ -93,7 +102,10 @@ test("the everyone-cooling 429 in the OpenAI and Anthropic shapes", async () => 
   });
   expect(openai.status).toBe(429);
   expect(Number(openai.headers.get("retry-after"))).toBeGreaterThan(100);
-  expect(((await openai.json()) as any).error).toMatchObject({ type: "rate_limit_error", message: expect.stringContaining("out of quota for claude-sonnet-4-6") });
+  expect(((await openai.json()) as any).error).toMatchObject({
+    type: "rate_limit_error",
+    message: expect.stringContaining("out of quota for claude-sonnet-4-6"),
+  });
   const anthropic = await fetch(`${st.url}/v1/messages`, {
     method: "POST",
     headers: { "x-api-key": st.apiKey, "anthropic-version": "2023-06-01", "content-type": "application/json" },
@@ -101,7 +113,7 @@ test("the everyone-cooling 429 in the OpenAI and Anthropic shapes", async () => 
   });
   expect(anthropic.status).toBe(429);
   expect(Number(anthropic.headers.get("retry-after"))).toBeGreaterThan(100);
-  expect(((await anthropic.json()) as any)).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+  expect((await anthropic.json()) as any).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
 });
 
 test("a 200 that is not a Gemini answer (a captive portal's page) rotates; when every account gets it, a 502 in the route's shape", async () => {

@@ -39,14 +39,20 @@ describe("retired names are served by their successors", () => {
   });
 
   test("OpenAI: claude-opus-4-5-thinking (not listed any more) → claude-opus-4-6-thinking", async () => {
-    const { data, response } = await c.openai.chat.completions.create({ model: "claude-opus-4-5-thinking", messages: [{ role: "user", content: "opus" }] }).withResponse();
+    const { data, response } = await c.openai.chat.completions
+      .create({ model: "claude-opus-4-5-thinking", messages: [{ role: "user", content: "opus" }] })
+      .withResponse();
     expect(data.choices[0]!.message.content).toBe("Echo: opus");
     expect(response.headers.get("x-mapped-model")).toBe("claude-opus-4-6-thinking");
   });
 
   test("Google's deprecatedModelIds forward claude-sonnet-4-5, and the lists no longer offer it", async () => {
     s.sim.clearRequests();
-    const r = await c.anthropic.messages.create({ model: "claude-sonnet-4-5", max_tokens: 64, messages: [{ role: "user", content: "forwarded" }] });
+    const r = await c.anthropic.messages.create({
+      model: "claude-sonnet-4-5",
+      max_tokens: 64,
+      messages: [{ role: "user", content: "forwarded" }],
+    });
     expect(r.content[0]).toMatchObject({ text: "Echo: forwarded" });
     expect(generations(s).map((x) => x.body.model)).toEqual(["claude-sonnet-4-6"]);
     const ids = (await c.openai.models.list()).data.map((m) => m.id);
@@ -84,7 +90,11 @@ describe("a notice whose successor is not served never reaches the client", () =
   beforeAll(async () => {
     // no account is entitled to Opus 4.6: the notice's successor cannot be resolved
     const models = ["gemini-2.5-flash", "gemini-3-flash", "claude-sonnet-4-6"];
-    s = await startStack({ delays: false, accounts: [{ email: "a@x.com", models }], config: { models: { aliases: { legacy: "claude-opus-4-5-thinking" } } } });
+    s = await startStack({
+      delays: false,
+      accounts: [{ email: "a@x.com", models }],
+      config: { models: { aliases: { legacy: "claude-opus-4-5-thinking" } } },
+    });
     c = clients(s);
   });
   afterAll(() => s.stop());
@@ -96,14 +106,22 @@ describe("a notice whose successor is not served never reaches the client", () =
   };
 
   test("OpenAI (unary and stream), Anthropic and Gemini: 404 naming the model and the suggested successor", async () => {
-    const unary = (await c.openai.chat.completions.create({ model: "legacy", messages: [{ role: "user", content: "x" }] }).catch((e) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const unary = (await c.openai.chat.completions
+      .create({ model: "legacy", messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(unary.status).toBe(404);
     expectRetired(unary.message);
     const streamed = (await (async () => {
-      for await (const _ of await c.openai.chat.completions.create({ model: "legacy", stream: true, messages: [{ role: "user", content: "x" }] }));
+      for await (const _ of await c.openai.chat.completions.create({
+        model: "legacy",
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      }));
     })().catch((e) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(streamed.status).toBe(404);
-    const anth = (await c.anthropic.messages.create({ model: "legacy", max_tokens: 32, messages: [{ role: "user", content: "x" }] }).catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const anth = (await c.anthropic.messages
+      .create({ model: "legacy", max_tokens: 32, messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e)) as InstanceType<typeof Anthropic.APIError>;
     expect(anth.status).toBe(404);
     expect((anth.error as any).error.type).toBe("not_found_error");
     expectRetired((anth.error as any).error.message);
@@ -179,7 +197,11 @@ describe("the Claude path", () => {
       },
     };
     s.sim.clearRequests();
-    await c.openai.chat.completions.create({ model: "claude-sonnet-4-6", tools: [tool], messages: [{ role: "user", content: "call book please" }] });
+    await c.openai.chat.completions.create({
+      model: "claude-sonnet-4-6",
+      tools: [tool],
+      messages: [{ role: "user", content: "call book please" }],
+    });
     const req = generations(s).at(-1)!.body.request;
     expect(req.toolConfig.functionCallingConfig.mode).toBe("VALIDATED");
     const params = req.tools[0].functionDeclarations[0].parameters;
@@ -187,7 +209,12 @@ describe("the Claude path", () => {
     for (const k of ["minimum", "maximum", "default", "format", "anyOf", "maxLength"]) expect(json).not.toContain(`"${k}"`);
     expect(params.properties.seats.description).toContain("minimum 1");
     expect(params.properties.note).toMatchObject({ type: "string", nullable: true });
-    await c.openai.chat.completions.create({ model: "claude-sonnet-4-6", tools: [tool], tool_choice: "required", messages: [{ role: "user", content: "x" }] });
+    await c.openai.chat.completions.create({
+      model: "claude-sonnet-4-6",
+      tools: [tool],
+      tool_choice: "required",
+      messages: [{ role: "user", content: "x" }],
+    });
     expect(generations(s).at(-1)!.body.request.toolConfig.functionCallingConfig.mode).toBe("ANY");
     // Gemini models keep Gemini's own mode and schema keywords
     await c.openai.chat.completions.create({ model: "gemini-2.5-flash", tools: [tool], messages: [{ role: "user", content: "x" }] });
@@ -200,7 +227,12 @@ describe("the Claude path", () => {
     s.sim.clearRequests();
     // (the SDK insists on streaming for a max_tokens this large)
     const r = await c.anthropic.messages
-      .stream({ model: "claude-opus-4-6-thinking", max_tokens: 40_000, thinking: { type: "enabled", budget_tokens: 31_999 }, messages: [{ role: "user", content: "big budget" }] })
+      .stream({
+        model: "claude-opus-4-6-thinking",
+        max_tokens: 40_000,
+        thinking: { type: "enabled", budget_tokens: 31_999 },
+        messages: [{ role: "user", content: "big budget" }],
+      })
       .finalMessage();
     expect(r.content.at(-1)).toMatchObject({ text: "Echo: big budget" });
     const gen = generations(s).at(-1)!.body.request.generationConfig;
@@ -210,7 +242,11 @@ describe("the Claude path", () => {
 
   test("a small max_tokens on a Gemini model that thinks by default still leaves room for the answer", async () => {
     s.sim.clearRequests();
-    const r = await c.openai.chat.completions.create({ model: "gemini-3-flash", max_tokens: 40, messages: [{ role: "user", content: "short" }] });
+    const r = await c.openai.chat.completions.create({
+      model: "gemini-3-flash",
+      max_tokens: 40,
+      messages: [{ role: "user", content: "short" }],
+    });
     expect(r.choices[0]!.message.content).toBe("Echo: short");
     const gen = generations(s).at(-1)!.body.request.generationConfig;
     expect(gen.thinkingConfig.thinkingBudget).toBeGreaterThan(0);
@@ -232,7 +268,10 @@ describe("the Claude path", () => {
       expect(new Set(calls.map((r) => r.email)).size).toBe(2);
       expect(cooled(off)).toEqual([]);
       // the pool is intact for everyone else
-      expect((await anthropic.messages.create({ model: "claude-sonnet-4-6", max_tokens: 32, messages: [{ role: "user", content: "fine" }] })).content[0]).toMatchObject({ text: "Echo: fine" });
+      expect(
+        (await anthropic.messages.create({ model: "claude-sonnet-4-6", max_tokens: 32, messages: [{ role: "user", content: "fine" }] }))
+          .content[0],
+      ).toMatchObject({ text: "Echo: fine" });
     } finally {
       await off.stop();
     }
@@ -241,7 +280,11 @@ describe("the Claude path", () => {
 
 describe("model access per account", () => {
   test("a model one account lacks is served by another: preferred by its model list, and after a 404", async () => {
-    const s = await startStack({ delays: false, accounts: [{ email: "a@x.com" }, { email: "b@x.com" }], config: { scheduling: { mode: "round-robin" } } });
+    const s = await startStack({
+      delays: false,
+      accounts: [{ email: "a@x.com" }, { email: "b@x.com" }],
+      config: { scheduling: { mode: "round-robin" } },
+    });
     try {
       const openai = clients(s).openai;
       // a@x.com loses Gemini 3.1 Pro after the gateway read its model list: its list still says it has it
@@ -249,7 +292,9 @@ describe("model access per account", () => {
       s.sim.clearRequests();
       const served: string[] = [];
       for (let i = 0; i < 2; i++) {
-        const { response } = await openai.chat.completions.create({ model: "gemini-3.1-pro-high", messages: [{ role: "user", content: `p${i}` }] }).withResponse();
+        const { response } = await openai.chat.completions
+          .create({ model: "gemini-3.1-pro-high", messages: [{ role: "user", content: `p${i}` }] })
+          .withResponse();
         served.push(response.headers.get("x-account-email")!);
       }
       expect(served).toEqual(["b@x.com", "b@x.com"]);
@@ -264,7 +309,9 @@ describe("model access per account", () => {
       await openai.chat.completions.create({ model: "gemini-3.1-pro-low", messages: [{ role: "user", content: "low" }] });
       expect(generations(s).map((r) => r.email)).toEqual(["b@x.com"]);
       // a model nobody lists is a plain 404
-      const err = (await openai.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] }).catch((e) => e)) as InstanceType<typeof OpenAI.APIError>;
+      const err = (await openai.chat.completions
+        .create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })
+        .catch((e) => e)) as InstanceType<typeof OpenAI.APIError>;
       expect(err.status).toBe(404);
     } finally {
       await s.stop();

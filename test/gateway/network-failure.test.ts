@@ -10,13 +10,41 @@ const RUNTIME_TEXT = /TypeError|TimeoutError|DOMException|verbose|fetch\(\)|Erro
 describe("networkFailure", () => {
   const ctx = { host: "cloudcode-pa.googleapis.com", timeoutSeconds: 30 };
   test.each([
-    ["reset", bunError("ECONNRESET", "ECONNRESET: The socket connection was closed unexpectedly. For more information, pass `verbose: true` in the second argument to fetch()"), "connection reset by upstream", undefined],
+    [
+      "reset",
+      bunError(
+        "ECONNRESET",
+        "ECONNRESET: The socket connection was closed unexpectedly. For more information, pass `verbose: true` in the second argument to fetch()",
+      ),
+      "connection reset by upstream",
+      undefined,
+    ],
     ["reset without code", new TypeError("The socket connection was closed unexpectedly."), "connection reset by upstream", undefined],
-    ["refused", bunError("ECONNREFUSED", "ECONNREFUSED: Unable to connect. Is the computer able to access the url?"), "could not connect to cloudcode-pa.googleapis.com (connection refused)", undefined],
-    ["dns", bunError("ENOTFOUND", "getaddrinfo ENOTFOUND cloudcode-pa.googleapis.com"), "could not connect to cloudcode-pa.googleapis.com (host not found)", undefined],
-    ["unable to connect, no code", new TypeError("Unable to connect. Is the computer able to access the url?"), "could not connect to cloudcode-pa.googleapis.com", undefined],
+    [
+      "refused",
+      bunError("ECONNREFUSED", "ECONNREFUSED: Unable to connect. Is the computer able to access the url?"),
+      "could not connect to cloudcode-pa.googleapis.com (connection refused)",
+      undefined,
+    ],
+    [
+      "dns",
+      bunError("ENOTFOUND", "getaddrinfo ENOTFOUND cloudcode-pa.googleapis.com"),
+      "could not connect to cloudcode-pa.googleapis.com (host not found)",
+      undefined,
+    ],
+    [
+      "unable to connect, no code",
+      new TypeError("Unable to connect. Is the computer able to access the url?"),
+      "could not connect to cloudcode-pa.googleapis.com",
+      undefined,
+    ],
     ["AbortSignal.timeout", new DOMException("The operation timed out.", "TimeoutError"), "upstream did not answer within 30 s", "timeout"],
-    ["our stream deadline", new DOMException("upstream did not answer in time", "TimeoutError"), "upstream did not answer within 30 s", "timeout"],
+    [
+      "our stream deadline",
+      new DOMException("upstream did not answer in time", "TimeoutError"),
+      "upstream did not answer within 30 s",
+      "timeout",
+    ],
     ["unknown error", new Error("weird internal thing"), "upstream connection failed", undefined],
     ["unknown code", bunError("EPROTO", "EPROTO: something"), "upstream connection failed (EPROTO)", undefined],
     ["not an Error", "boom", "upstream connection failed", undefined],
@@ -40,7 +68,12 @@ describe("clientError", () => {
     // [failure, status, message, reason]
     [f({ message: "upstream did not answer within 30 s", reason: "timeout" }), 504, "upstream did not answer within 30 s", "timeout"],
     [f({ message: "connection reset by upstream" }), 502, "connection reset by upstream", "network"],
-    [f({ class: "not_found", status: 404, message: "Requested entity was not found." }), 404, 'model "claude-opus-9" is not served upstream (mapped to "claude-opus-4-6-thinking"); see GET /v1/models', "not_found"],
+    [
+      f({ class: "not_found", status: 404, message: "Requested entity was not found." }),
+      404,
+      'model "claude-opus-9" is not served upstream (mapped to "claude-opus-4-6-thinking"); see GET /v1/models',
+      "not_found",
+    ],
     [f({ class: "invalid_request", status: 400, message: "bad" }), 400, "bad", "invalid_request"],
     [f({ class: "unauthenticated", status: 401, message: "nope" }), 502, "Google refused the account: nope", "unauthenticated"],
   ] as [Failure, number, string, string][])("%j → %d", (failure, status, message, reason) => {

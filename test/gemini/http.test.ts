@@ -69,7 +69,11 @@ describe("auth spellings", () => {
     const empty = await startStack({ accounts: 1, config: { auth: { apiKeys: [] } } });
     try {
       for (const headers of [{}, { "x-goog-api-key": stack.apiKey }, { "x-goog-api-key": "" }] as Record<string, string>[]) {
-        const res = await fetch(empty.url + GEN, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(userText("hi")) });
+        const res = await fetch(empty.url + GEN, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify(userText("hi")),
+        });
         expect(res.status).toBe(401);
         expect((await res.json()).error.status).toBe("UNAUTHENTICATED");
       }
@@ -84,7 +88,11 @@ describe("auth spellings", () => {
     ["Authorization: Bearer", (k: string) => ({ path: GEN, headers: { authorization: `Bearer ${k}` } })],
   ])("%s is accepted", async (_, how) => {
     const { path, headers } = how(stack.apiKey);
-    const res = await fetch(stack.url + path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(userText("hi")) });
+    const res = await fetch(stack.url + path, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(userText("hi")),
+    });
     expect(res.status).toBe(200);
   });
 
@@ -92,7 +100,11 @@ describe("auth spellings", () => {
     ["no key", {}],
     ["a wrong key", { "x-goog-api-key": "sk-wrong" }],
   ])("%s → 401 in Gemini's shape", async (_, headers) => {
-    const res = await fetch(stack.url + GEN, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(userText("hi")) });
+    const res = await fetch(stack.url + GEN, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(userText("hi")),
+    });
     expect(res.status).toBe(401);
     const body = await res.json();
     expect(body.error.code).toBe(401);
@@ -151,7 +163,12 @@ describe("streamGenerateContent", () => {
     for (const method of ["streamGenerateContent", "generateContent"]) {
       const req = stack.sim.requests({ method }).at(-1)!.body.request;
       expect(req.systemInstruction).toEqual({ parts: [{ text: "sys" }] });
-      expect(req.generationConfig).toEqual({ maxOutputTokens: 100, topP: 0.9, topK: 5, thinkingConfig: { includeThoughts: true, thinkingBudget: 50 } });
+      expect(req.generationConfig).toEqual({
+        maxOutputTokens: 100,
+        topP: 0.9,
+        topK: 5,
+        thinkingConfig: { includeThoughts: true, thinkingBudget: 50 },
+      });
       expect(req.safetySettings).toHaveLength(1);
       expect(req.system_instruction).toBeUndefined();
       expect(req.generation_config).toBeUndefined();
@@ -305,7 +322,12 @@ describe("what the upstream received", () => {
     const turn = [{ role: "user", parts: [{ text: "order please" }] }];
     await post(stack, GEN, { contents: turn, generationConfig: cfg, systemInstruction: sys, tools: [] });
     await post(stack, GEN, { tools: [], systemInstruction: sys, generationConfig: cfg, contents: turn });
-    await post(stack, GEN, { system_instruction: sys, contents: [...turn, { role: "model", parts: [{ text: "ok" }] }, { role: "user", parts: [{ text: "more" }] }], generation_config: cfg, tools: [] });
+    await post(stack, GEN, {
+      system_instruction: sys,
+      contents: [...turn, { role: "model", parts: [{ text: "ok" }] }, { role: "user", parts: [{ text: "more" }] }],
+      generation_config: cfg,
+      tools: [],
+    });
     await post(stack, GEN, { systemInstruction: sys, contents: [{ role: "user", parts: [{ text: "another conversation" }] }] });
     const [a, b, c, d] = stack.sim.requests({ method: "generateContent" }).map((r) => r.body);
     expect(Object.keys(a)).toEqual(Object.keys(b));
@@ -343,9 +365,21 @@ describe("/swagger/json", () => {
   });
 
   test("a body with the documented types passes; the wrong type is a 400 naming the field (not rewritten)", async () => {
-    const ok = { ...userText("x"), tools: [], toolConfig: {}, generationConfig: {}, safetySettings: [], systemInstruction: { parts: [{ text: "be brief" }] } };
+    const ok = {
+      ...userText("x"),
+      tools: [],
+      toolConfig: {},
+      generationConfig: {},
+      safetySettings: [],
+      systemInstruction: { parts: [{ text: "be brief" }] },
+    };
     expect((await post(stack, GEN, ok)).status).toBe(200);
-    for (const [field, value] of [["tools", {}], ["safetySettings", {}], ["toolConfig", 3], ["systemInstruction", 3]] as const) {
+    for (const [field, value] of [
+      ["tools", {}],
+      ["safetySettings", {}],
+      ["toolConfig", 3],
+      ["systemInstruction", 3],
+    ] as const) {
       const res = await post(stack, GEN, { ...userText("x"), [field]: value });
       expect(res.status).toBe(400);
       expect((await res.json()).error.message).toContain(field);

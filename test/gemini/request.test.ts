@@ -63,19 +63,69 @@ describe("camelizeKeys / normalizeRequest", () => {
   test.each([
     [{ system_instruction: { parts: [{ text: "s" }] } }, { systemInstruction: { parts: [{ text: "s" }] } }],
     [
-      { generation_config: { max_output_tokens: 5, top_p: 0.5, top_k: 3, response_mime_type: "application/json", thinking_config: { include_thoughts: true, thinking_budget: 100 } } },
-      { generationConfig: { maxOutputTokens: 5, topP: 0.5, topK: 3, responseMimeType: "application/json", thinkingConfig: { includeThoughts: true, thinkingBudget: 100 } } },
+      {
+        generation_config: {
+          max_output_tokens: 5,
+          top_p: 0.5,
+          top_k: 3,
+          response_mime_type: "application/json",
+          thinking_config: { include_thoughts: true, thinking_budget: 100 },
+        },
+      },
+      {
+        generationConfig: {
+          maxOutputTokens: 5,
+          topP: 0.5,
+          topK: 3,
+          responseMimeType: "application/json",
+          thinkingConfig: { includeThoughts: true, thinkingBudget: 100 },
+        },
+      },
     ],
-    [{ safety_settings: [{ category: "HARM_CATEGORY_X", threshold: "BLOCK_NONE" }] }, { safetySettings: [{ category: "HARM_CATEGORY_X", threshold: "BLOCK_NONE" }] }],
-    [{ tool_config: { function_calling_config: { mode: "ANY", allowed_function_names: ["f"] } } }, { toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["f"] } } }],
     [
-      { contents: [{ role: "user", parts: [{ inline_data: { mime_type: "image/png", data: "AA==" } }, { file_data: { file_uri: "gs://x", mime_type: "a/b" } }] }] },
-      { contents: [{ role: "user", parts: [{ inlineData: { mimeType: "image/png", data: "AA==" } }, { fileData: { fileUri: "gs://x", mimeType: "a/b" } }] }] },
+      { safety_settings: [{ category: "HARM_CATEGORY_X", threshold: "BLOCK_NONE" }] },
+      { safetySettings: [{ category: "HARM_CATEGORY_X", threshold: "BLOCK_NONE" }] },
+    ],
+    [
+      { tool_config: { function_calling_config: { mode: "ANY", allowed_function_names: ["f"] } } },
+      { toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["f"] } } },
+    ],
+    [
+      {
+        contents: [
+          {
+            role: "user",
+            parts: [{ inline_data: { mime_type: "image/png", data: "AA==" } }, { file_data: { file_uri: "gs://x", mime_type: "a/b" } }],
+          },
+        ],
+      },
+      {
+        contents: [
+          {
+            role: "user",
+            parts: [{ inlineData: { mimeType: "image/png", data: "AA==" } }, { fileData: { fileUri: "gs://x", mimeType: "a/b" } }],
+          },
+        ],
+      },
     ],
     // user-named keys inside function call args / responses are not touched
     [
-      { contents: [{ role: "model", parts: [{ function_call: { name: "f", args: { user_id: 1, nested_obj: { a_b: 2 } } }, thought_signature: "sig" }] }] },
-      { contents: [{ role: "model", parts: [{ functionCall: { name: "f", args: { user_id: 1, nested_obj: { a_b: 2 } } }, thoughtSignature: "sig" }] }] },
+      {
+        contents: [
+          {
+            role: "model",
+            parts: [{ function_call: { name: "f", args: { user_id: 1, nested_obj: { a_b: 2 } } }, thought_signature: "sig" }],
+          },
+        ],
+      },
+      {
+        contents: [
+          {
+            role: "model",
+            parts: [{ functionCall: { name: "f", args: { user_id: 1, nested_obj: { a_b: 2 } } }, thoughtSignature: "sig" }],
+          },
+        ],
+      },
     ],
     [
       { contents: [{ role: "user", parts: [{ function_response: { name: "f", response: { out_put: "x" } } }] }] },
@@ -83,14 +133,71 @@ describe("camelizeKeys / normalizeRequest", () => {
     ],
     // Schema objects: keywords converted, property names kept; raw JSON schemas kept whole
     [
-      { tools: [{ function_declarations: [{ name: "f", parameters: { type: "OBJECT", properties: { user_name: { type: "STRING", max_length: 3 }, list_x: { type: "ARRAY", items: { type: "OBJECT", properties: { a_b: { type: "STRING" } } } } }, required: ["user_name"], property_ordering: ["user_name"] } }] }] },
-      { tools: [{ functionDeclarations: [{ name: "f", parameters: { type: "OBJECT", properties: { user_name: { type: "STRING", maxLength: 3 }, list_x: { type: "ARRAY", items: { type: "OBJECT", properties: { a_b: { type: "STRING" } } } } }, required: ["user_name"], propertyOrdering: ["user_name"] } }] }] },
+      {
+        tools: [
+          {
+            function_declarations: [
+              {
+                name: "f",
+                parameters: {
+                  type: "OBJECT",
+                  properties: {
+                    user_name: { type: "STRING", max_length: 3 },
+                    list_x: { type: "ARRAY", items: { type: "OBJECT", properties: { a_b: { type: "STRING" } } } },
+                  },
+                  required: ["user_name"],
+                  property_ordering: ["user_name"],
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        tools: [
+          {
+            functionDeclarations: [
+              {
+                name: "f",
+                parameters: {
+                  type: "OBJECT",
+                  properties: {
+                    user_name: { type: "STRING", maxLength: 3 },
+                    list_x: { type: "ARRAY", items: { type: "OBJECT", properties: { a_b: { type: "STRING" } } } },
+                  },
+                  required: ["user_name"],
+                  propertyOrdering: ["user_name"],
+                },
+              },
+            ],
+          },
+        ],
+      },
     ],
     [
-      { tools: [{ functionDeclarations: [{ name: "f", parametersJsonSchema: { type: "object", properties: { snake_case: {} }, additional_properties: false } }] }] },
-      { tools: [{ functionDeclarations: [{ name: "f", parametersJsonSchema: { type: "object", properties: { snake_case: {} }, additional_properties: false } }] }] },
+      {
+        tools: [
+          {
+            functionDeclarations: [
+              { name: "f", parametersJsonSchema: { type: "object", properties: { snake_case: {} }, additional_properties: false } },
+            ],
+          },
+        ],
+      },
+      {
+        tools: [
+          {
+            functionDeclarations: [
+              { name: "f", parametersJsonSchema: { type: "object", properties: { snake_case: {} }, additional_properties: false } },
+            ],
+          },
+        ],
+      },
     ],
-    [{ generation_config: { response_schema: { type: "OBJECT", properties: { my_field: { type: "STRING" } } } } }, { generationConfig: { responseSchema: { type: "OBJECT", properties: { my_field: { type: "STRING" } } } } }],
+    [
+      { generation_config: { response_schema: { type: "OBJECT", properties: { my_field: { type: "STRING" } } } } },
+      { generationConfig: { responseSchema: { type: "OBJECT", properties: { my_field: { type: "STRING" } } } } },
+    ],
     [{ tools: [{ google_search: {} }, { code_execution: {} }] }, { tools: [{ googleSearch: {} }, { codeExecution: {} }] }],
     [{ labels: { team_name: "a" } }, { labels: { team_name: "a" } }],
     // both spellings: camelCase wins
@@ -101,13 +208,35 @@ describe("camelizeKeys / normalizeRequest", () => {
   });
 
   test("already camelCase bodies are unchanged", () => {
-    const body = { contents: [{ role: "user", parts: [{ text: "hi" }] }], generationConfig: { temperature: 0.2, thinkingConfig: { includeThoughts: true } } };
+    const body = {
+      contents: [{ role: "user", parts: [{ text: "hi" }] }],
+      generationConfig: { temperature: 0.2, thinkingConfig: { includeThoughts: true } },
+    };
     expect(camelizeKeys(body)).toEqual(body);
   });
 
   test("normalizeRequest: stable field order whatever the client's order, model dropped, string systemInstruction wrapped", () => {
-    const a = normalizeRequest({ contents: [], zeta: 1, generation_config: {}, model: "m", alpha: 2, tools: [], system_instruction: "be brief", safetySettings: [], toolConfig: {} });
-    const b = normalizeRequest({ alpha: 2, toolConfig: {}, zeta: 1, safety_settings: [], systemInstruction: "be brief", tools: [], generationConfig: {}, contents: [] });
+    const a = normalizeRequest({
+      contents: [],
+      zeta: 1,
+      generation_config: {},
+      model: "m",
+      alpha: 2,
+      tools: [],
+      system_instruction: "be brief",
+      safetySettings: [],
+      toolConfig: {},
+    });
+    const b = normalizeRequest({
+      alpha: 2,
+      toolConfig: {},
+      zeta: 1,
+      safety_settings: [],
+      systemInstruction: "be brief",
+      tools: [],
+      generationConfig: {},
+      contents: [],
+    });
     const order = ["systemInstruction", "tools", "toolConfig", "generationConfig", "safetySettings", "contents", "alpha", "zeta"];
     expect(Object.keys(a)).toEqual(order);
     expect(Object.keys(b)).toEqual(order);
@@ -118,7 +247,11 @@ describe("camelizeKeys / normalizeRequest", () => {
   test("countTokensRequest: contents, generateContentRequest (either spelling), safetySettings dropped", () => {
     const contents = [{ role: "user", parts: [{ text: "count me" }] }];
     expect(countTokensRequest({ contents })).toEqual({ contents });
-    expect(countTokensRequest({ generateContentRequest: { model: "models/x", contents, safetySettings: [{}], system_instruction: { parts: [{ text: "s" }] } } })).toEqual({
+    expect(
+      countTokensRequest({
+        generateContentRequest: { model: "models/x", contents, safetySettings: [{}], system_instruction: { parts: [{ text: "s" }] } },
+      }),
+    ).toEqual({
       systemInstruction: { parts: [{ text: "s" }] },
       contents,
     });
@@ -134,7 +267,15 @@ describe("body checks name the field", () => {
     [{ contents: "hi" }, "contents"],
     [{ contents: [] }, "contents"],
     [{ contents: [{ role: "user" }] }, "contents[0].parts"],
-    [{ contents: [{ role: "user", parts: [{ text: "a" }] }, { role: 5, parts: [] }] }, "contents[1].role"],
+    [
+      {
+        contents: [
+          { role: "user", parts: [{ text: "a" }] },
+          { role: 5, parts: [] },
+        ],
+      },
+      "contents[1].role",
+    ],
     [{ contents: [{ parts: [] }], generationConfig: "hot" }, "generationConfig"],
     [{ contents: [{ parts: [] }], tools: {} }, "tools"],
     [{ contents: [{ parts: [] }], safetySettings: [1] }, "safetySettings[0]"],
@@ -146,7 +287,15 @@ describe("body checks name the field", () => {
   });
 
   test("real SDK-shaped bodies pass", () => {
-    check(GenerateContentRequest, normalizeRequest({ contents: [{ role: "user", parts: [{ text: "a" }] }], system_instruction: "x", generation_config: { temperature: 1 }, extra_field: 1 }));
+    check(
+      GenerateContentRequest,
+      normalizeRequest({
+        contents: [{ role: "user", parts: [{ text: "a" }] }],
+        system_instruction: "x",
+        generation_config: { temperature: 1 },
+        extra_field: 1,
+      }),
+    );
     check(GenerateContentRequest, { contents: [{ parts: [{ text: "a" }] }], systemInstruction: { parts: [{ text: "s" }] } });
     check(CountTokensRequest, { generateContentRequest: { model: "models/x", contents: [{ parts: [{ text: "a" }] }] } });
     expect(thrown(() => check(CountTokensRequest, { contents: [{ role: "user" }] })).param).toBe("contents[0].parts");
@@ -168,7 +317,11 @@ describe("sessions", () => {
     expect(conversationSession(req("sys", ["user", "bye"]))).not.toBe(a!);
   });
   test("no text → no key", () => {
-    expect(conversationSession(normalizeRequest({ contents: [{ role: "user", parts: [{ inlineData: { mimeType: "image/png", data: "AA" } }] }] }))).toBeUndefined();
+    expect(
+      conversationSession(
+        normalizeRequest({ contents: [{ role: "user", parts: [{ inlineData: { mimeType: "image/png", data: "AA" } }] }] }),
+      ),
+    ).toBeUndefined();
   });
 });
 
@@ -203,7 +356,9 @@ describe("model list", () => {
   });
 
   test("Gemini shape: models/ name, bare id as displayName, methods", () => {
-    expect(toGeminiModel({ id: "gemini-2.5-flash", displayName: "Gemini 2.5 Flash", inputTokenLimit: 10, outputTokenLimit: 5, thinking: true })).toEqual({
+    expect(
+      toGeminiModel({ id: "gemini-2.5-flash", displayName: "Gemini 2.5 Flash", inputTokenLimit: 10, outputTokenLimit: 5, thinking: true }),
+    ).toEqual({
       name: "models/gemini-2.5-flash",
       version: "001",
       displayName: "gemini-2.5-flash",

@@ -119,7 +119,11 @@ describe("keep-alives", () => {
 describe("a stream cut after the first byte", () => {
   test("SSE ends with an error event in Gemini's shape, not a silent cut", async () => {
     stack.sim.addFault({ kind: "stream_cut", method: "streamGenerateContent", times: 1 });
-    const res = await post(stack, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", userText("this answer will be cut short"));
+    const res = await post(
+      stack,
+      "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+      userText("this answer will be cut short"),
+    );
     expect(res.status).toBe(200);
     const data = sseData(await res.text());
     expect(data.length).toBeGreaterThanOrEqual(2);

@@ -46,7 +46,13 @@ export interface CliRun {
 
 export async function cli(
   argv: string[],
-  opts: { config: Config; dataDir: string; stdin?: AsyncIterable<string>; onErr?: (s: string) => void; openBrowser?: (url: string) => void },
+  opts: {
+    config: Config;
+    dataDir: string;
+    stdin?: AsyncIterable<string>;
+    onErr?: (s: string) => void;
+    openBrowser?: (url: string) => void;
+  },
 ): Promise<CliRun> {
   let out = "";
   let err = "";

@@ -10,7 +10,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], {
     cwd: ROOT,
     env: { ...cleanEnv(), ...opts.env },
@@ -30,7 +33,8 @@ export async function runCli(args: string[], opts: { env?: Record<string, string
  */
 export function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = { SWITCHYARD_VERSION_URL: "" };
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("SWITCHYARD_") && k !== "STATE_DIRECTORY") env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith("SWITCHYARD_") && k !== "STATE_DIRECTORY") env[k] = v;
   return env;
 }
 

@@ -40,10 +40,43 @@ const JSON_ROUTES = [
   "/admin/accounts/import",
   "/admin/oauth/complete",
 ];
-const GET_ROUTES = ["/v1/models", "/v1/models/gemini-2.5-flash", "/v1beta/models", "/v1beta/models/x", "/admin/accounts", "/admin/pool", "/healthz", "/metrics", "/nope"];
-const WEIRD_MODELS = ["", " ", "\u0000", "gémini", "☃", "x".repeat(3000), "models/models/", "../../etc", "%2e%2e", "gemini-2.5-flash\r\nx: y", 42, null, [], {}];
+const GET_ROUTES = [
+  "/v1/models",
+  "/v1/models/gemini-2.5-flash",
+  "/v1beta/models",
+  "/v1beta/models/x",
+  "/admin/accounts",
+  "/admin/pool",
+  "/healthz",
+  "/metrics",
+  "/nope",
+];
+const WEIRD_MODELS = [
+  "",
+  " ",
+  "\u0000",
+  "gémini",
+  "☃",
+  "x".repeat(3000),
+  "models/models/",
+  "../../etc",
+  "%2e%2e",
+  "gemini-2.5-flash\r\nx: y",
+  42,
+  null,
+  [],
+  {},
+];
 const WEIRD_VALUES: unknown[] = [null, true, -1, 1e308, "", "x".repeat(10_000), [], {}, [[[]]], { a: { b: { c: {} } } }, "\ud800", NaN];
-const WEIRD_SEGMENTS = ["%F0%9F%98%80:generateContent", "x%2500:generateContent", "%252e%252e:generateContent", "a/b:generateContent", ":generateContent", "gemini-2.5-flash:frobnicate", "%zz:generateContent"];
+const WEIRD_SEGMENTS = [
+  "%F0%9F%98%80:generateContent",
+  "x%2500:generateContent",
+  "%252e%252e:generateContent",
+  "a/b:generateContent",
+  ":generateContent",
+  "gemini-2.5-flash:frobnicate",
+  "%zz:generateContent",
+];
 
 function body(r: ReturnType<typeof rng>, path: string): string {
   switch (r.int(9)) {
@@ -54,24 +87,58 @@ function body(r: ReturnType<typeof rng>, path: string): string {
     case 2:
       return JSON.stringify(r.pick(WEIRD_VALUES)); // not an object
     case 3: // right shape, wrong types
-      return JSON.stringify({ model: r.pick(WEIRD_MODELS), messages: r.pick(WEIRD_VALUES), max_tokens: r.pick(WEIRD_VALUES), contents: r.pick(WEIRD_VALUES) });
+      return JSON.stringify({
+        model: r.pick(WEIRD_MODELS),
+        messages: r.pick(WEIRD_VALUES),
+        max_tokens: r.pick(WEIRD_VALUES),
+        contents: r.pick(WEIRD_VALUES),
+      });
     case 4: // plausible requests with one bad model name
       return path.includes("v1beta")
-        ? JSON.stringify({ contents: [{ role: "user", parts: [{ text: "fuzz" }] }], generationConfig: { maxOutputTokens: r.pick(WEIRD_VALUES) } })
+        ? JSON.stringify({
+            contents: [{ role: "user", parts: [{ text: "fuzz" }] }],
+            generationConfig: { maxOutputTokens: r.pick(WEIRD_VALUES) },
+          })
         : JSON.stringify({ model: r.pick(WEIRD_MODELS), max_tokens: 16, messages: [{ role: "user", content: "fuzz" }] });
     case 5: // messages with hostile parts
       return JSON.stringify({
         model: "gemini-2.5-flash",
         max_tokens: 16,
-        messages: [{ role: r.pick(["user", "assistant", "system", "tool", "x", 1]), content: [{ type: r.pick(["text", "image", "image_url", "tool_result", "x"]), text: r.pick(WEIRD_VALUES), source: r.pick(WEIRD_VALUES), image_url: r.pick(WEIRD_VALUES) }] }],
-        tools: r.pick([undefined, [], [{}], [{ name: "x", input_schema: r.pick(WEIRD_VALUES) }], [{ type: "function", function: { name: r.pick(WEIRD_MODELS), parameters: r.pick(WEIRD_VALUES) } }]]),
+        messages: [
+          {
+            role: r.pick(["user", "assistant", "system", "tool", "x", 1]),
+            content: [
+              {
+                type: r.pick(["text", "image", "image_url", "tool_result", "x"]),
+                text: r.pick(WEIRD_VALUES),
+                source: r.pick(WEIRD_VALUES),
+                image_url: r.pick(WEIRD_VALUES),
+              },
+            ],
+          },
+        ],
+        tools: r.pick([
+          undefined,
+          [],
+          [{}],
+          [{ name: "x", input_schema: r.pick(WEIRD_VALUES) }],
+          [{ type: "function", function: { name: r.pick(WEIRD_MODELS), parameters: r.pick(WEIRD_VALUES) } }],
+        ]),
       });
     case 6:
       return "\u0000\u0001\u0002" + "é".repeat(r.int(100));
     case 7:
       return "";
     default:
-      return JSON.stringify({ refreshToken: r.pick(WEIRD_VALUES), tokens: r.pick(WEIRD_VALUES), text: r.pick(WEIRD_VALUES), code: r.pick(WEIRD_VALUES), state: r.pick(WEIRD_VALUES), prompt: r.pick(WEIRD_VALUES), n: r.pick(WEIRD_VALUES) });
+      return JSON.stringify({
+        refreshToken: r.pick(WEIRD_VALUES),
+        tokens: r.pick(WEIRD_VALUES),
+        text: r.pick(WEIRD_VALUES),
+        code: r.pick(WEIRD_VALUES),
+        state: r.pick(WEIRD_VALUES),
+        prompt: r.pick(WEIRD_VALUES),
+        n: r.pick(WEIRD_VALUES),
+      });
   }
 }
 
@@ -90,7 +157,14 @@ function headers(r: ReturnType<typeof rng>, t: FuzzTarget, path: string): Record
     default:
       h.authorization = `Bearer ${key}`;
   }
-  h["content-type"] = r.pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/json; charset=utf-16", "nonsense"]);
+  h["content-type"] = r.pick([
+    "application/json",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/json; charset=utf-16",
+    "nonsense",
+  ]);
   if (r.int(4) === 0) h["anthropic-version"] = "2023-06-01";
   if (r.int(5) === 0) h["x-goog-api-client"] = "fuzz/1";
   if (r.int(6) === 0) h["x-request-id"] = r.pick(["ok-id", "bad id with spaces", "x".repeat(300)]);
@@ -128,8 +202,12 @@ export function shapeProblem(path: string, text: string): string | undefined {
     return `not JSON: ${text.slice(0, 100)}`;
   }
   const str = (v: unknown) => typeof v === "string" && v.length > 0;
-  if (path.startsWith("/v1beta/")) return b?.error && typeof b.error.code === "number" && str(b.error.message) && str(b.error.status) ? undefined : "not Google's error shape";
-  if (path.startsWith("/v1/messages")) return b?.type === "error" && str(b.error?.type) && str(b.error?.message) ? undefined : "not Anthropic's error shape";
+  if (path.startsWith("/v1beta/"))
+    return b?.error && typeof b.error.code === "number" && str(b.error.message) && str(b.error.status)
+      ? undefined
+      : "not Google's error shape";
+  if (path.startsWith("/v1/messages"))
+    return b?.type === "error" && str(b.error?.type) && str(b.error?.message) ? undefined : "not Anthropic's error shape";
   if (path.startsWith("/v1/")) {
     // /v1/models answers Google and Anthropic clients in their own shapes
     if (b?.type === "error" && str(b.error?.message)) return undefined;

@@ -13,7 +13,13 @@ export async function accessToken(sim: Simulator, acc: SimAccount): Promise<stri
   return ((await res.json()) as any).access_token;
 }
 
-export async function v1(sim: Simulator, token: string | undefined, method: string, body: unknown = {}, headers: Record<string, string> = {}) {
+export async function v1(
+  sim: Simulator,
+  token: string | undefined,
+  method: string,
+  body: unknown = {},
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${sim.url}/v1internal:${method}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
@@ -29,7 +35,12 @@ export async function v1(sim: Simulator, token: string | undefined, method: stri
 
 export const userText = (text: string) => ({ role: "user", parts: [{ text }] });
 
-export function envelope(acc: SimAccount, request: Record<string, unknown>, model = "gemini-2.5-flash", extra: Record<string, unknown> = {}) {
+export function envelope(
+  acc: SimAccount,
+  request: Record<string, unknown>,
+  model = "gemini-2.5-flash",
+  extra: Record<string, unknown> = {},
+) {
   return { model, project: acc.project, requestId: "agent-test", requestType: "agent", userAgent: "antigravity", request, ...extra };
 }
 
@@ -65,7 +76,8 @@ export async function generateIn(
   headers: Record<string, string> = {},
 ) {
   const r = await v1(sim, token, mode, body, headers);
-  if (r.status !== 200) return { status: r.status, json: r.json, text: "", parts: [] as any[], finishReason: undefined, usage: undefined as any };
+  if (r.status !== 200)
+    return { status: r.status, json: r.json, text: "", parts: [] as any[], finishReason: undefined, usage: undefined as any };
   const chunks: any[] = mode === "generateContent" ? [r.json] : mode === "streamGenerateContent" ? r.json : sseEvents(r.text);
   const last = chunks[chunks.length - 1].response;
   return {

@@ -52,7 +52,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sim = await startSimulator({ port: 0, hostname: "127.0.0.1", delays: opts.delays });
   const specs: SimAccountSpec[] =
     typeof opts.accounts === "number" || opts.accounts === undefined
-      ? Array.from({ length: (opts.accounts as number | undefined) ?? 1 }, (_, i) => ({ email: `user${i + 1}@example.com`, name: `User ${i + 1}` }))
+      ? Array.from({ length: (opts.accounts as number | undefined) ?? 1 }, (_, i) => ({
+          email: `user${i + 1}@example.com`,
+          name: `User ${i + 1}`,
+        }))
       : opts.accounts;
   const accounts = specs.map((s) => sim.addAccount(s));
   const dataDir = mkdtempSync(join(tmpdir(), "switchyard-test-"));

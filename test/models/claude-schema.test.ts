@@ -25,7 +25,11 @@ function keysOk(s: unknown): boolean {
 describe("claudeSchema", () => {
   test.each<[string, unknown, Record<string, unknown>]>([
     ["non-object → empty object schema", null, { type: "object", properties: {} }],
-    ["kept keys pass through", { type: "string", title: "T", description: "d", nullable: true, enum: ["a", "b"] }, { type: "string", title: "T", description: "d", nullable: true, enum: ["a", "b"] }],
+    [
+      "kept keys pass through",
+      { type: "string", title: "T", description: "d", nullable: true, enum: ["a", "b"] },
+      { type: "string", title: "T", description: "d", nullable: true, enum: ["a", "b"] },
+    ],
     [
       "numeric limits, format and default become words",
       { type: "integer", description: "How many", minimum: 1, maximum: 10, format: "int32", default: 5 },
@@ -34,8 +38,17 @@ describe("claudeSchema", () => {
     ["words without a description", { type: "string", format: "date-time" }, { type: "string", description: "(format: date-time)" }],
     [
       "string and array limits, pattern, example",
-      { type: "array", minItems: 1, maxItems: 3, items: { type: "string", minLength: 2, maxLength: 8, pattern: "^[a-z]+$", example: "abc" } },
-      { type: "array", description: "(minItems 1; maxItems 3)", items: { type: "string", description: "(minLength 2; maxLength 8; pattern: ^[a-z]+$; example: abc)" } },
+      {
+        type: "array",
+        minItems: 1,
+        maxItems: 3,
+        items: { type: "string", minLength: 2, maxLength: 8, pattern: "^[a-z]+$", example: "abc" },
+      },
+      {
+        type: "array",
+        description: "(minItems 1; maxItems 3)",
+        items: { type: "string", description: "(minLength 2; maxLength 8; pattern: ^[a-z]+$; example: abc)" },
+      },
     ],
     ["format enum only restates the enum", { type: "string", format: "enum", enum: ["x"] }, { type: "string", enum: ["x"] }],
     [
@@ -48,11 +61,27 @@ describe("claudeSchema", () => {
       { description: "Either", anyOf: [{ type: "number", description: "a number", minimum: 0 }, { type: "string" }] },
       { type: "number", description: "Either a number (minimum 0)" },
     ],
-    ["a null branch → nullable", { anyOf: [{ type: "null" }, { type: "string", format: "date-time" }] }, { type: "string", description: "(format: date-time)", nullable: true }],
-    ["a nullable branch → nullable", { anyOf: [{ type: "integer", nullable: true }, { type: "string" }] }, { type: "integer", nullable: true }],
+    [
+      "a null branch → nullable",
+      { anyOf: [{ type: "null" }, { type: "string", format: "date-time" }] },
+      { type: "string", description: "(format: date-time)", nullable: true },
+    ],
+    [
+      "a nullable branch → nullable",
+      { anyOf: [{ type: "integer", nullable: true }, { type: "string" }] },
+      { type: "integer", nullable: true },
+    ],
     ["nested anyOf collapses too", { anyOf: [{ anyOf: [{ type: "boolean" }] }] }, { type: "boolean" }],
-    ["parent default wins over the branch's", { default: "x", anyOf: [{ type: "string", default: "y" }] }, { type: "string", description: "(default: x)" }],
-    ["long values are shortened", { type: "object", properties: {}, default: { k: "v".repeat(100) } }, { type: "object", properties: {}, description: `(default: ${JSON.stringify({ k: "v".repeat(100) }).slice(0, 77)}...)` }],
+    [
+      "parent default wins over the branch's",
+      { default: "x", anyOf: [{ type: "string", default: "y" }] },
+      { type: "string", description: "(default: x)" },
+    ],
+    [
+      "long values are shortened",
+      { type: "object", properties: {}, default: { k: "v".repeat(100) } },
+      { type: "object", properties: {}, description: `(default: ${JSON.stringify({ k: "v".repeat(100) }).slice(0, 77)}...)` },
+    ],
   ])("%s", (_, input, want) => {
     expect(claudeSchema(deepFreeze(input))).toEqual(want);
   });
@@ -66,7 +95,10 @@ describe("claudeSchema", () => {
         tags: { type: "array", items: { anyOf: [{ type: "string", maxLength: 20 }, { type: "integer" }] }, maxItems: 4 },
         nested: {
           type: "object",
-          properties: { mode: { enum: ["fast", "slow"], default: "fast" }, note: { anyOf: [{ type: "string", pattern: "^n" }, { type: "null" }] } },
+          properties: {
+            mode: { enum: ["fast", "slow"], default: "fast" },
+            note: { anyOf: [{ type: "string", pattern: "^n" }, { type: "null" }] },
+          },
           required: ["mode"],
         },
       },
@@ -82,7 +114,10 @@ describe("claudeSchema", () => {
         tags: { type: "array", description: "(maxItems 4)", items: { type: "string", description: "(maxLength 20)" } },
         nested: {
           type: "object",
-          properties: { mode: { type: "string", enum: ["fast", "slow"], description: "(default: fast)" }, note: { type: "string", description: "(pattern: ^n)", nullable: true } },
+          properties: {
+            mode: { type: "string", enum: ["fast", "slow"], description: "(default: fast)" },
+            note: { type: "string", description: "(pattern: ^n)", nullable: true },
+          },
           required: ["mode"],
         },
       },

@@ -43,4 +43,3 @@ describe("resolveAlias", () => {
     expect(resolveAlias("toString", {})).toBeUndefined();
   });
 });
-

@@ -75,7 +75,15 @@ describe("resolveModel", () => {
   test("before any account reported: the built-in lineup resolves every family to a current model", () => {
     const builtin = { aliases: {}, served: BUILTIN_MODELS, lineup: BUILTIN_LINEUP };
     const ids = new Set(BUILTIN_MODELS.map((x) => x.id));
-    for (const name of ["claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gemini-3-pro-high", "gemini-2.5-flash", "gemini-3-pro-image"])
+    for (const name of [
+      "claude-opus-4-5",
+      "claude-sonnet-4-5",
+      "claude-haiku-4-5",
+      "gpt-4o",
+      "gemini-3-pro-high",
+      "gemini-2.5-flash",
+      "gemini-3-pro-image",
+    ])
       expect(ids.has(resolveModel(name, builtin).model)).toBe(true);
     for (const target of Object.values(BUILTIN_ALIASES)) expect(target).not.toContain("*");
   });
@@ -99,7 +107,13 @@ describe("helpers", () => {
   ])("the notice's successor %p is %p", (name, id) => expect(modelByDisplayName(name, SERVED, LINEUP)).toBe(id as any));
 
   test("image requests without a served image model find none", () => {
-    expect(familyPick("gemini-3-pro-image", SERVED.filter((x) => !x.image), { ...LINEUP, imageModels: [] })).toBeUndefined();
+    expect(
+      familyPick(
+        "gemini-3-pro-image",
+        SERVED.filter((x) => !x.image),
+        { ...LINEUP, imageModels: [] },
+      ),
+    ).toBeUndefined();
   });
 });
 

@@ -9,7 +9,10 @@ let stack: Stack;
 let client: OpenAI;
 
 beforeAll(async () => {
-  stack = await startStack({ delays: false, config: { models: { aliases: { "my-fast": "gemini-2.5-flash", "team-*": "gemini-3-flash" } } } });
+  stack = await startStack({
+    delays: false,
+    config: { models: { aliases: { "my-fast": "gemini-2.5-flash", "team-*": "gemini-3-flash" } } },
+  });
   client = new OpenAI({ apiKey: stack.apiKey, baseURL: stack.url + "/v1", maxRetries: 0 });
 });
 afterAll(() => stack?.stop());
@@ -17,14 +20,22 @@ afterAll(() => stack?.stop());
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 /** without a method: either generation method (non-stream Claude and Gemini 3 requests go upstream as streams) */
 const calls = (method?: string) =>
-  method ? stack.sim.requests({ method }) : stack.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent");
+  method
+    ? stack.sim.requests({ method })
+    : stack.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent");
 const lastSent = (method?: string) => calls(method).at(-1)!.body.request;
 const weather: OpenAI.ChatCompletionTool = {
   type: "function",
   function: {
     name: "get_weather",
     description: "Current weather for a city",
-    parameters: { $schema: "http://json-schema.org/draft-07/schema#", type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false },
+    parameters: {
+      $schema: "http://json-schema.org/draft-07/schema#",
+      type: "object",
+      properties: { city: { type: "string" } },
+      required: ["city"],
+      additionalProperties: false,
+    },
   },
 };
 
@@ -36,7 +47,11 @@ async function rawStream(body: Record<string, unknown>): Promise<{ res: Response
   });
   return { res, text: await res.text() };
 }
-const dataLines = (text: string) => text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+const dataLines = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l.startsWith("data: "))
+    .map((l) => l.slice(6));
 
 describe("GET /v1/models", () => {
   test("OpenAI list shape: the catalogue plus exact aliases", async () => {
@@ -65,7 +80,13 @@ describe("GET /v1/models", () => {
 describe("POST /v1/chat/completions", () => {
   test("non-stream with a system prompt: answer, usage, served-by headers", async () => {
     const { data, response } = await client.chat.completions
-      .create({ model: "gemini-2.5-flash", messages: [{ role: "system", content: "You are terse." }, { role: "user", content: "hello there" }] })
+      .create({
+        model: "gemini-2.5-flash",
+        messages: [
+          { role: "system", content: "You are terse." },
+          { role: "user", content: "hello there" },
+        ],
+      })
       .withResponse();
     expect(data.object).toBe("chat.completion");
     expect(data.id).toMatch(/^chatcmpl-/);
@@ -83,7 +104,9 @@ describe("POST /v1/chat/completions", () => {
   });
 
   test("an alias is served by its upstream model; the client's name is echoed", async () => {
-    const { data, response } = await client.chat.completions.create({ model: "team-blue", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    const { data, response } = await client.chat.completions
+      .create({ model: "team-blue", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
     expect(data.model).toBe("team-blue");
     expect(response.headers.get("x-mapped-model")).toBe("gemini-3-flash");
   });
@@ -143,7 +166,12 @@ describe("POST /v1/chat/completions", () => {
 
   test("tool call via the SDK's stream helper: the accumulated call is whole", async () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "get_weather in Rome" }];
-    const runner = client.chat.completions.stream({ model: "gemini-3-flash", messages, tools: [weather], stream_options: { include_usage: true } });
+    const runner = client.chat.completions.stream({
+      model: "gemini-3-flash",
+      messages,
+      tools: [weather],
+      stream_options: { include_usage: true },
+    });
     const final = await runner.finalChatCompletion();
     const call = final.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(final.choices[0]!.finish_reason).toBe("tool_calls");
@@ -164,7 +192,11 @@ describe("POST /v1/chat/completions", () => {
       tools: [weather],
       messages: [
         { role: "user", content: "weather?" },
-        { role: "assistant", content: null, tool_calls: [{ id: "call_from_before", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } }] },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "call_from_before", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } }],
+        },
         { role: "tool", tool_call_id: "call_from_before", content: "snow" },
       ],
     });
@@ -173,7 +205,10 @@ describe("POST /v1/chat/completions", () => {
   });
 
   test("tool_choice forcing a function → ANY with that name", async () => {
-    const other: OpenAI.ChatCompletionTool = { type: "function", function: { name: "get_time", parameters: { type: "object", properties: {} } } };
+    const other: OpenAI.ChatCompletionTool = {
+      type: "function",
+      function: { name: "get_time", parameters: { type: "object", properties: {} } },
+    };
     const res = await client.chat.completions.create({
       model: "gemini-2.5-flash",
       messages: [{ role: "user", content: "anything" }],
@@ -186,7 +221,11 @@ describe("POST /v1/chat/completions", () => {
   });
 
   test("JSON mode: json_object and json_schema", async () => {
-    const a = await client.chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "json please" }], response_format: { type: "json_object" } });
+    const a = await client.chat.completions.create({
+      model: "gemini-2.5-flash",
+      messages: [{ role: "user", content: "json please" }],
+      response_format: { type: "json_object" },
+    });
     expect(() => JSON.parse(a.choices[0]!.message.content!)).not.toThrow();
     expect(lastSent().generationConfig.responseMimeType).toBe("application/json");
 
@@ -195,7 +234,16 @@ describe("POST /v1/chat/completions", () => {
       messages: [{ role: "user", content: "a person" }],
       response_format: {
         type: "json_schema",
-        json_schema: { name: "person", strict: true, schema: { type: "object", properties: { name: { type: "string" }, age: { type: "integer", exclusiveMinimum: 0 } }, required: ["name", "age"], additionalProperties: false } },
+        json_schema: {
+          name: "person",
+          strict: true,
+          schema: {
+            type: "object",
+            properties: { name: { type: "string" }, age: { type: "integer", exclusiveMinimum: 0 } },
+            required: ["name", "age"],
+            additionalProperties: false,
+          },
+        },
       },
     });
     const parsed = JSON.parse(b.choices[0]!.message.content!);
@@ -211,21 +259,38 @@ describe("POST /v1/chat/completions", () => {
   test("vision: a data-URI image reaches upstream as inlineData", async () => {
     await client.chat.completions.create({
       model: "gemini-2.5-flash",
-      messages: [{ role: "user", content: [{ type: "text", text: "what is in this picture?" }, { type: "image_url", image_url: { url: `data:image/png;base64,${PNG}` } }] }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "what is in this picture?" },
+            { type: "image_url", image_url: { url: `data:image/png;base64,${PNG}` } },
+          ],
+        },
+      ],
     });
-    expect(lastSent().contents[0].parts).toEqual([{ text: "what is in this picture?" }, { inlineData: { mimeType: "image/png", data: PNG } }]);
+    expect(lastSent().contents[0].parts).toEqual([
+      { text: "what is in this picture?" },
+      { inlineData: { mimeType: "image/png", data: PNG } },
+    ]);
   });
 
   test("a remote image URL is refused while openai.fetchRemoteImages is off", async () => {
     const err = await client.chat.completions
-      .create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://127.0.0.1:9/cat.png" } }] }] })
+      .create({
+        model: "gemini-2.5-flash",
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://127.0.0.1:9/cat.png" } }] }],
+      })
       .catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.error.param).toBe("messages[0].content[0].image_url");
   });
 
   test("an image model through chat answers with a markdown data-URI image", async () => {
-    const res = await client.chat.completions.create({ model: "gemini-3.1-flash-image-16x9", messages: [{ role: "user", content: "a red kite" }] });
+    const res = await client.chat.completions.create({
+      model: "gemini-3.1-flash-image-16x9",
+      messages: [{ role: "user", content: "a red kite" }],
+    });
     expect(res.choices[0]!.message.content).toMatch(/!\[image\]\(data:image\/png;base64,iVBORw0KGgo[^)]+\)/);
     const call = calls().at(-1)!;
     expect(call.body.requestType).toBe("image_gen");
@@ -258,22 +323,37 @@ describe("POST /v1/chat/completions", () => {
   });
 
   test("reasoning_effort none: no reasoning in the answer", async () => {
-    const res = await client.chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "quick" }], reasoning_effort: "none" as any });
+    const res = await client.chat.completions.create({
+      model: "gemini-2.5-flash",
+      messages: [{ role: "user", content: "quick" }],
+      reasoning_effort: "none" as any,
+    });
     expect((res.choices[0]!.message as any).reasoning_content).toBeUndefined();
     expect(res.usage!.completion_tokens_details!.reasoning_tokens).toBe(0);
   });
 
   test("max_tokens reached → finish_reason length; stop sequences cut", async () => {
     const long = "word ".repeat(200);
-    const a = await client.chat.completions.create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: long }], max_tokens: 5 });
+    const a = await client.chat.completions.create({
+      model: "claude-sonnet-4-6",
+      messages: [{ role: "user", content: long }],
+      max_tokens: 5,
+    });
     expect(a.choices[0]!.finish_reason).toBe("length");
-    const b = await client.chat.completions.create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "alpha STOPHERE beta" }], stop: ["STOPHERE"] });
+    const b = await client.chat.completions.create({
+      model: "claude-sonnet-4-6",
+      messages: [{ role: "user", content: "alpha STOPHERE beta" }],
+      stop: ["STOPHERE"],
+    });
     expect(b.choices[0]!.message.content).toBe("Echo: alpha ");
   });
 
   test("an upstream failure after the first byte ends the stream with an error chunk and [DONE]", async () => {
     stack.sim.addFault({ kind: "stream_cut", times: 1, method: "streamGenerateContent" });
-    const { res, text } = await rawStream({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "a fairly long answer would be nice here" }] });
+    const { res, text } = await rawStream({
+      model: "claude-sonnet-4-6",
+      messages: [{ role: "user", content: "a fairly long answer would be nice here" }],
+    });
     expect(res.status).toBe(200);
     const lines = dataLines(text);
     expect(lines.at(-1)).toBe("[DONE]");
@@ -282,7 +362,11 @@ describe("POST /v1/chat/completions", () => {
     expect(typeof err.error.type).toBe("string");
 
     stack.sim.addFault({ kind: "stream_cut", times: 1, method: "streamGenerateContent" });
-    const stream = await client.chat.completions.create({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "again a fairly long answer" }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: "claude-sonnet-4-6",
+      messages: [{ role: "user", content: "again a fairly long answer" }],
+      stream: true,
+    });
     const thrown = await (async () => {
       for await (const _ of stream);
     })().catch((e) => e);

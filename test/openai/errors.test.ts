@@ -14,7 +14,11 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 async function post(path: string, body: string, key = stack.apiKey): Promise<{ status: number; headers: Headers; json: any }> {
-  const res = await fetch(stack.url + path, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body });
+  const res = await fetch(stack.url + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body,
+  });
   return { status: res.status, headers: res.headers, json: await res.json() };
 }
 
@@ -32,8 +36,19 @@ describe("bad input → 400 invalid_request_error naming the field", () => {
     ["missing model", { messages: [{ role: "user", content: "x" }] }, "model"],
     ["unknown role", { model: "gemini-2.5-flash", messages: [{ role: "robot", content: "x" }] }, "messages[0].role"],
     ["temperature out of range", { model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }], temperature: 7 }, "temperature"],
-    ["bad reasoning_effort", { model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }], reasoning_effort: "max" }, "reasoning_effort"],
-    ["bad image data URI", { model: "gemini-2.5-flash", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,%%%" } }] }] }, "messages[0].content[0].image_url"],
+    [
+      "bad reasoning_effort",
+      { model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }], reasoning_effort: "max" },
+      "reasoning_effort",
+    ],
+    [
+      "bad image data URI",
+      {
+        model: "gemini-2.5-flash",
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,%%%" } }] }],
+      },
+      "messages[0].content[0].image_url",
+    ],
   ];
   for (const [name, body, param] of rows)
     test(name, async () => {
@@ -68,7 +83,11 @@ describe("bad input → 400 invalid_request_error naming the field", () => {
             parameters: {
               type: "object",
               $defs: { Mode: { enum: [1, 2] } },
-              properties: { mode: { $ref: "#/$defs/Mode" }, tags: { type: "array", items: { type: "string" }, uniqueItems: true }, extra: { type: "object", propertyNames: { pattern: "^x" } } },
+              properties: {
+                mode: { $ref: "#/$defs/Mode" },
+                tags: { type: "array", items: { type: "string" }, uniqueItems: true },
+                extra: { type: "object", propertyNames: { pattern: "^x" } },
+              },
               additionalProperties: false,
               defer_loading: true,
             } as any,
@@ -83,7 +102,9 @@ describe("bad input → 400 invalid_request_error naming the field", () => {
 describe("auth", () => {
   test("a wrong key → 401 authentication_error (the SDK's AuthenticationError)", async () => {
     const bad = new OpenAI({ apiKey: "sk-wrong", baseURL: stack.url + "/v1", maxRetries: 0 });
-    const err = await bad.chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] }).catch((e) => e);
+    const err = await bad.chat.completions
+      .create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(err.error.type).toBe("authentication_error");
     const r = await post("/v1/images/generations", JSON.stringify({ prompt: "x" }), "sk-wrong");
@@ -98,17 +119,25 @@ describe("auth", () => {
 describe("every account cooling down", () => {
   test("429 rate_limit_error with Retry-After, for chat (unary and stream) and images", async () => {
     stack.sim.addFault({ kind: "quota_exhausted", resetSeconds: 600 });
-    const chat = await post("/v1/chat/completions", JSON.stringify({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] }));
+    const chat = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] }),
+    );
     expect(chat.status).toBe(429);
     expectOpenAIShape(chat.json);
     expect(chat.json.error.type).toBe("rate_limit_error");
     expect(Number(chat.headers.get("retry-after"))).toBeGreaterThan(0);
 
-    const stream = await post("/v1/chat/completions", JSON.stringify({ model: "gemini-2.5-flash", stream: true, messages: [{ role: "user", content: "x" }] }));
+    const stream = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "gemini-2.5-flash", stream: true, messages: [{ role: "user", content: "x" }] }),
+    );
     expect(stream.status).toBe(429);
     expect(Number(stream.headers.get("retry-after"))).toBeGreaterThan(0);
 
-    const err = await client.chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] }).catch((e) => e);
+    const err = await client.chat.completions
+      .create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
 
     const images = await post("/v1/images/generations", JSON.stringify({ prompt: "x", n: 2 }));

@@ -89,7 +89,8 @@ describe("imageConfigFor: explicit fields win over suffixes", () => {
     ["gemini-3-pro-image", { quality: "hd", image_size: "1k" }, { imageSize: "1K" }],
     ["gemini-3-pro-image", { size: "nonsense" }, { aspectRatio: "1:1" }],
   ];
-  for (const [model, opts, want] of rows) test(`${model} ${JSON.stringify(opts)}`, () => expect(imageConfigFor(parseImageModel(model), opts)).toEqual(want));
+  for (const [model, opts, want] of rows)
+    test(`${model} ${JSON.stringify(opts)}`, () => expect(imageConfigFor(parseImageModel(model), opts)).toEqual(want));
 });
 
 describe("image request and answer", () => {

@@ -18,7 +18,8 @@ afterAll(() => stack?.stop());
 let seq = 0;
 const uniquePrompt = (what: string) => `${what} #${++seq}`;
 /** the generateContent calls upstream received for this prompt */
-const received = (prompt: string) => stack.sim.requests({ method: "generateContent" }).filter((r) => r.body?.request?.contents?.[0]?.parts?.[0]?.text?.startsWith(prompt));
+const received = (prompt: string) =>
+  stack.sim.requests({ method: "generateContent" }).filter((r) => r.body?.request?.contents?.[0]?.parts?.[0]?.text?.startsWith(prompt));
 const PNG_MAGIC = "iVBORw0KGgo";
 
 describe("POST /v1/images/generations", () => {
@@ -164,7 +165,12 @@ describe("POST /v1/images/edits (multipart)", () => {
   test("several images and a mask", async () => {
     const prompt = uniquePrompt("combine");
     const images = [await toFile(png, "a.png", { type: "image/png" }), await toFile(png, "b.png")];
-    const res = await client.images.edit({ image: images, mask: await toFile(png, "mask.png", { type: "image/png" }), prompt, response_format: "url" });
+    const res = await client.images.edit({
+      image: images,
+      mask: await toFile(png, "mask.png", { type: "image/png" }),
+      prompt,
+      response_format: "url",
+    });
     expect(res.data![0]!.url!.startsWith("data:image/png;base64,")).toBe(true);
     const parts = received(prompt)[0]!.body.request.contents[0].parts;
     expect(parts).toHaveLength(4);
@@ -175,7 +181,11 @@ describe("POST /v1/images/edits (multipart)", () => {
   test("missing image → 400 naming image", async () => {
     const form = new FormData();
     form.append("prompt", "no image");
-    const res = await fetch(`${stack.url}/v1/images/edits`, { method: "POST", headers: { authorization: `Bearer ${stack.apiKey}` }, body: form });
+    const res = await fetch(`${stack.url}/v1/images/edits`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+      body: form,
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as any;
     expect(body.error.param).toBe("image");
@@ -187,13 +197,19 @@ describe("POST /v1/images/edits (multipart)", () => {
     form.append("prompt", "count");
     form.append("image", new File([new Uint8Array(png)], "a.png", { type: "image/png" }));
     form.append("n", n);
-    const res = await fetch(`${stack.url}/v1/images/edits`, { method: "POST", headers: { authorization: `Bearer ${stack.apiKey}` }, body: form });
+    const res = await fetch(`${stack.url}/v1/images/edits`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+      body: form,
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.param).toBe("n");
   });
 
   test("a non-image file → 400", async () => {
-    const err = await client.images.edit({ image: await toFile(Buffer.from("hello"), "a.txt", { type: "text/plain" }), prompt: "x" }).catch((e) => e);
+    const err = await client.images
+      .edit({ image: await toFile(Buffer.from("hello"), "a.txt", { type: "text/plain" }), prompt: "x" })
+      .catch((e) => e);
     expect(err.status).toBe(400);
     expect(err.error.param).toBe("image");
   });

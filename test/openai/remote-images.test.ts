@@ -26,7 +26,10 @@ beforeAll(async () => {
       }
     },
   });
-  stack = await startStack({ delays: false, config: { openai: { fetchRemoteImages: true, remoteImageMaxBytes: 2000, remoteFetchPrivate: true } } });
+  stack = await startStack({
+    delays: false,
+    config: { openai: { fetchRemoteImages: true, remoteImageMaxBytes: 2000, remoteFetchPrivate: true } },
+  });
   client = new OpenAI({ apiKey: stack.apiKey, baseURL: stack.url + "/v1", maxRetries: 0 });
 });
 afterAll(async () => {
@@ -37,7 +40,15 @@ afterAll(async () => {
 const ask = (url: string) =>
   client.chat.completions.create({
     model: "gemini-2.5-flash",
-    messages: [{ role: "user", content: [{ type: "text", text: "describe" }, { type: "image_url", image_url: { url } }] }],
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "describe" },
+          { type: "image_url", image_url: { url } },
+        ],
+      },
+    ],
   });
 const lastParts = () => stack.sim.requests({ method: "generateContent" }).at(-1)!.body.request.contents[0].parts;
 

@@ -21,15 +21,22 @@ const post = (path: string, body: string, contentType?: string) =>
 const chatBody = JSON.stringify({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "hello there" }] });
 
 describe("JSON whatever the content type", () => {
-  test.each([["application/x-www-form-urlencoded"], ["text/plain"], ["text/plain;charset=UTF-8"], [undefined]])("chat with %s", async (ct) => {
-    const r = await post("/v1/chat/completions", chatBody, ct);
-    expect(r.status).toBe(200);
-    const j = (await r.json()) as { choices: { message: { content: string } }[] };
-    expect(j.choices[0]!.message.content.length).toBeGreaterThan(0);
-  });
+  test.each([["application/x-www-form-urlencoded"], ["text/plain"], ["text/plain;charset=UTF-8"], [undefined]])(
+    "chat with %s",
+    async (ct) => {
+      const r = await post("/v1/chat/completions", chatBody, ct);
+      expect(r.status).toBe(200);
+      const j = (await r.json()) as { choices: { message: { content: string } }[] };
+      expect(j.choices[0]!.message.content.length).toBeGreaterThan(0);
+    },
+  );
 
   test("images with the form content type", async () => {
-    const r = await post("/v1/images/generations", JSON.stringify({ prompt: "a red kite", size: "1024x1024" }), "application/x-www-form-urlencoded");
+    const r = await post(
+      "/v1/images/generations",
+      JSON.stringify({ prompt: "a red kite", size: "1024x1024" }),
+      "application/x-www-form-urlencoded",
+    );
     expect(r.status).toBe(200);
     expect(((await r.json()) as { data: unknown[] }).data).toHaveLength(1);
   });
@@ -45,10 +52,7 @@ describe("JSON whatever the content type", () => {
   });
 
   test("multipart image edits still work", async () => {
-    const png = Buffer.from(
-      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-      "base64",
-    );
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
     const out = await client.images.edit({ prompt: "make it blue", image: await toFile(png, "in.png", { type: "image/png" }) });
     expect(out.data).toHaveLength(1);
   });
@@ -71,7 +75,9 @@ describe("the model of an image request", () => {
   test("an alias to a text model is refused the same way", async () => {
     const r = await post("/v1/images/generations", JSON.stringify({ model: "gpt-4o", prompt: "a cat" }), "application/json");
     expect(r.status).toBe(400);
-    expect(((await r.json()) as { error: { message: string } }).error.message).toContain('"gpt-4o" (mapped to "gemini-3-flash") is not an image model');
+    expect(((await r.json()) as { error: { message: string } }).error.message).toContain(
+      '"gpt-4o" (mapped to "gemini-3-flash") is not an image model',
+    );
   });
 
   test.each([["dall-e-2"], ["dall-e-3"], ["gpt-image-1"], ["gpt-image-1-mini"]])("%s means the default image model", async (model) => {
@@ -91,7 +97,8 @@ describe("the model of an image request", () => {
 });
 
 describe("Swagger examples", () => {
-  const spec = async () => (await (await fetch(st.url + "/swagger/json", { headers: { authorization: `Bearer ${st.apiKey}` } })).json()) as any;
+  const spec = async () =>
+    (await (await fetch(st.url + "/swagger/json", { headers: { authorization: `Bearer ${st.apiKey}` } })).json()) as any;
   const example = (doc: any, path: string) => doc.paths[path].post.requestBody.content["application/json"].schema.examples[0];
 
   test("the chat example is a request the gateway answers", async () => {

@@ -7,7 +7,11 @@ import { SKIP_SIGNATURE, upstreamToolName } from "../../src/protocol/function-ca
 import { ApiError } from "../../src/core/errors";
 
 const PNG = "iVBORw0KGgo=";
-const opts = (o: Partial<ChatMapOptions> = {}): ChatMapOptions => ({ upstreamModel: "gemini-2.5-flash", memory: new ToolCallMemory(), ...o });
+const opts = (o: Partial<ChatMapOptions> = {}): ChatMapOptions => ({
+  upstreamModel: "gemini-2.5-flash",
+  memory: new ToolCallMemory(),
+  ...o,
+});
 const map = (body: Partial<ChatRequest>, o?: Partial<ChatMapOptions>) =>
   toGeminiRequest({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "hi" }], ...body } as ChatRequest, opts(o));
 const user = (text: string) => ({ role: "user", parts: [{ text }] });
@@ -26,7 +30,11 @@ const ROWS: Row[] = [
     },
     { contents: [user("hi")], systemInstruction: { role: "user", parts: [{ text: "Be brief.\n\nUse English." }] } },
   ],
-  ["only a system message → it becomes the user turn", { messages: [{ role: "system", content: "Say hi" }] }, { contents: [user("Say hi")] }],
+  [
+    "only a system message → it becomes the user turn",
+    { messages: [{ role: "system", content: "Say hi" }] },
+    { contents: [user("Say hi")] },
+  ],
   [
     "consecutive same-role turns are merged; assistant → model",
     {
@@ -48,7 +56,13 @@ const ROWS: Row[] = [
   ],
   [
     "empty assistant message is dropped",
-    { messages: [{ role: "user", content: "a" }, { role: "assistant", content: null }, { role: "user", content: "b" }] },
+    {
+      messages: [
+        { role: "user", content: "a" },
+        { role: "assistant", content: null },
+        { role: "user", content: "b" },
+      ],
+    },
     { contents: [{ role: "user", parts: [{ text: "a" }, { text: "b" }] }] },
   ],
   [
@@ -84,13 +98,33 @@ const ROWS: Row[] = [
         },
       ],
     },
-    { contents: [{ role: "user", parts: [{ inlineData: { mimeType: "audio/mpeg", data: "AAAA" } }, { inlineData: { mimeType: "application/pdf", data: "JVBERi0=" } }] }] },
+    {
+      contents: [
+        {
+          role: "user",
+          parts: [
+            { inlineData: { mimeType: "audio/mpeg", data: "AAAA" } },
+            { inlineData: { mimeType: "application/pdf", data: "JVBERi0=" } },
+          ],
+        },
+      ],
+    },
   ],
   [
     "markdown data-URI images in earlier answers go back as images, not text",
-    { messages: [{ role: "user", content: "draw" }, { role: "assistant", content: `Here:\n\n![image](data:image/png;base64,${PNG})` }, { role: "user", content: "bigger" }] },
     {
-      contents: [user("draw"), { role: "model", parts: [{ text: "Here:\n\n" }, { inlineData: { mimeType: "image/png", data: PNG } }] }, user("bigger")],
+      messages: [
+        { role: "user", content: "draw" },
+        { role: "assistant", content: `Here:\n\n![image](data:image/png;base64,${PNG})` },
+        { role: "user", content: "bigger" },
+      ],
+    },
+    {
+      contents: [
+        user("draw"),
+        { role: "model", parts: [{ text: "Here:\n\n" }, { inlineData: { mimeType: "image/png", data: PNG } }] },
+        user("bigger"),
+      ],
     },
   ],
   [
@@ -98,35 +132,79 @@ const ROWS: Row[] = [
     { temperature: 0.2, top_p: 0.9, max_tokens: 100, stop: "END", seed: 7, presence_penalty: 0.5, frequency_penalty: -0.5, n: 2 },
     {
       contents: [user("hi")],
-      generationConfig: { temperature: 0.2, topP: 0.9, stopSequences: ["END"], seed: 7, presencePenalty: 0.5, frequencyPenalty: -0.5, candidateCount: 2, maxOutputTokens: 100 },
+      generationConfig: {
+        temperature: 0.2,
+        topP: 0.9,
+        stopSequences: ["END"],
+        seed: 7,
+        presencePenalty: 0.5,
+        frequencyPenalty: -0.5,
+        candidateCount: 2,
+        maxOutputTokens: 100,
+      },
     },
   ],
-  ["max_completion_tokens wins over max_tokens; stop array", { max_tokens: 5, max_completion_tokens: 50, stop: ["a", "b"] }, { contents: [user("hi")], generationConfig: { stopSequences: ["a", "b"], maxOutputTokens: 50 } }],
+  [
+    "max_completion_tokens wins over max_tokens; stop array",
+    { max_tokens: 5, max_completion_tokens: 50, stop: ["a", "b"] },
+    { contents: [user("hi")], generationConfig: { stopSequences: ["a", "b"], maxOutputTokens: 50 } },
+  ],
   ["n=1 sends no candidateCount", { n: 1 }, { contents: [user("hi")] }],
-  ["json_object → responseMimeType", { response_format: { type: "json_object" } }, { contents: [user("hi")], generationConfig: { responseMimeType: "application/json" } }],
+  [
+    "json_object → responseMimeType",
+    { response_format: { type: "json_object" } },
+    { contents: [user("hi")], generationConfig: { responseMimeType: "application/json" } },
+  ],
   [
     "json_schema → responseMimeType + cleaned responseSchema",
     {
       response_format: {
         type: "json_schema",
-        json_schema: { name: "x", strict: true, schema: { type: "object", properties: { n: { type: "integer" } }, required: ["n"], additionalProperties: false } },
+        json_schema: {
+          name: "x",
+          strict: true,
+          schema: { type: "object", properties: { n: { type: "integer" } }, required: ["n"], additionalProperties: false },
+        },
       },
     },
     {
       contents: [user("hi")],
-      generationConfig: { responseMimeType: "application/json", responseSchema: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] } },
+      generationConfig: {
+        responseMimeType: "application/json",
+        responseSchema: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] },
+      },
     },
   ],
   ["response_format text → nothing", { response_format: { type: "text" } }, { contents: [user("hi")] }],
-  ["reasoning_effort low", { reasoning_effort: "low" }, { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 } } }],
-  ["reasoning_effort high", { reasoning_effort: "high" }, { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 24576 } } }],
-  ["reasoning_effort none turns thinking off", { reasoning_effort: "none" }, { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: false, thinkingBudget: 0 } } }],
+  [
+    "reasoning_effort low",
+    { reasoning_effort: "low" },
+    { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 } } },
+  ],
+  [
+    "reasoning_effort high",
+    { reasoning_effort: "high" },
+    { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 24576 } } },
+  ],
+  [
+    "reasoning_effort none turns thinking off",
+    { reasoning_effort: "none" },
+    { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: false, thinkingBudget: 0 } } },
+  ],
   [
     "max_tokens under the thinking budget gets room for the answer",
     { reasoning_effort: "medium", max_tokens: 100 },
-    { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 8192 }, maxOutputTokens: 8292 } },
+    {
+      contents: [user("hi")],
+      generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 8192 }, maxOutputTokens: 8292 },
+    },
   ],
-  ["a thinking model shows its thoughts by default", {}, { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: true } } }, { thinkingModel: true }],
+  [
+    "a thinking model shows its thoughts by default",
+    {},
+    { contents: [user("hi")], generationConfig: { thinkingConfig: { includeThoughts: true } } },
+    { thinkingModel: true },
+  ],
   [
     "Claude thinking model: explicit budget, at least 1024",
     { model: "claude-sonnet-4-5-thinking", reasoning_effort: "minimal" },
@@ -142,7 +220,13 @@ const ROWS: Row[] = [
           function: {
             name: "read_file",
             description: "Read a file",
-            parameters: { $schema: "http://json-schema.org/draft-07/schema#", type: "object", properties: { path: { type: "string" } }, required: ["path"], additionalProperties: false },
+            parameters: {
+              $schema: "http://json-schema.org/draft-07/schema#",
+              type: "object",
+              properties: { path: { type: "string" } },
+              required: ["path"],
+              additionalProperties: false,
+            },
           },
         },
         { type: "function", function: { name: "now", parameters: { type: "object", properties: {} } } },
@@ -153,7 +237,11 @@ const ROWS: Row[] = [
       tools: [
         {
           functionDeclarations: [
-            { name: "read_file", description: "Read a file", parameters: { type: "object", properties: { path: { type: "string" } }, required: ["path"] } },
+            {
+              name: "read_file",
+              description: "Read a file",
+              parameters: { type: "object", properties: { path: { type: "string" } }, required: ["path"] },
+            },
             { name: "now" },
           ],
         },
@@ -171,35 +259,33 @@ const ROWS: Row[] = [
   ],
   [
     "names Gemini rejects are rewritten",
-    { tools: [{ type: "function", function: { name: "1st/tool name" } }], tool_choice: { type: "function", function: { name: "1st/tool name" } } },
+    {
+      tools: [{ type: "function", function: { name: "1st/tool name" } }],
+      tool_choice: { type: "function", function: { name: "1st/tool name" } },
+    },
     {
       contents: [user("hi")],
       tools: [{ functionDeclarations: [{ name: upstreamToolName("1st/tool name") }] }],
       toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [upstreamToolName("1st/tool name")] } },
     },
   ],
-  [
-    "web_search tool → googleSearch",
-    { tools: [{ type: "web_search" }] },
-    { contents: [user("hi")], tools: [{ googleSearch: {} }] },
-  ],
+  ["web_search tool → googleSearch", { tools: [{ type: "web_search" }] }, { contents: [user("hi")], tools: [{ googleSearch: {} }] }],
   [
     "search is dropped when functions are declared (upstream refuses the mix)",
     { tools: [{ type: "web_search" }, { type: "function", function: { name: "f" } }] },
     { contents: [user("hi")], tools: [{ functionDeclarations: [{ name: "f" }] }] },
   ],
-  [
-    "tool_choice without tools is ignored",
-    { tool_choice: "required" },
-    { contents: [user("hi")] },
-  ],
+  ["tool_choice without tools is ignored", { tool_choice: "required" }, { contents: [user("hi")] }],
   [
     "image model: no tools, system folded into the prompt, imageConfig from suffix and size",
     {
       model: "gemini-3-pro-image-16x9",
       size: "1024x1024",
       quality: "hd",
-      messages: [{ role: "system", content: "Watercolour style." }, { role: "user", content: "a fox" }],
+      messages: [
+        { role: "system", content: "Watercolour style." },
+        { role: "user", content: "a fox" },
+      ],
       tools: [{ type: "function", function: { name: "f" } }],
     },
     {
@@ -225,7 +311,10 @@ const CHOICES: [ChatRequest["tool_choice"], unknown][] = [
 describe("tool_choice → toolConfig", () => {
   for (const [choice, want] of CHOICES)
     test(JSON.stringify(choice) ?? "absent", () => {
-      const tools = [{ type: "function", function: { name: "f" } }, { type: "function", function: { name: "g" } }];
+      const tools = [
+        { type: "function", function: { name: "f" } },
+        { type: "function", function: { name: "g" } },
+      ];
       expect(map({ tools, tool_choice: choice }).request.toolConfig).toEqual(want as any);
     });
 });
@@ -289,7 +378,12 @@ describe("tool call round trip", () => {
   });
 
   test("a tool result whose call is unknown and unnamed becomes text", () => {
-    const c = map({ messages: [{ role: "user", content: "x" }, { role: "tool", tool_call_id: "call_zz", content: "42" }] }).request.contents;
+    const c = map({
+      messages: [
+        { role: "user", content: "x" },
+        { role: "tool", tool_call_id: "call_zz", content: "42" },
+      ],
+    }).request.contents;
     expect(c).toEqual([{ role: "user", parts: [{ text: "x" }, { text: "Result of tool call call_zz:\n42" }] }]);
   });
 
@@ -312,7 +406,14 @@ describe("tool call round trip", () => {
 
 describe("session fingerprint inputs", () => {
   test("system text and the first user text", () => {
-    const m = map({ messages: [{ role: "system", content: "S" }, { role: "user", content: "first" }, { role: "assistant", content: "a" }, { role: "user", content: "second" }] });
+    const m = map({
+      messages: [
+        { role: "system", content: "S" },
+        { role: "user", content: "first" },
+        { role: "assistant", content: "a" },
+        { role: "user", content: "second" },
+      ],
+    });
     expect(m.system).toBe("S");
     expect(m.firstUserText).toBe("first");
   });
@@ -320,18 +421,43 @@ describe("session fingerprint inputs", () => {
 
 describe("bad input → 400 naming the field", () => {
   const rows: [string, Partial<ChatRequest>, string][] = [
-    ["invalid data URI", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,@@@" } }] }] }, "messages[0].content[0].image_url"],
-    ["local path", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "/etc/passwd" } }] }] }, "messages[0].content[0].image_url"],
-    ["file URL", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] }] }, "messages[0].content[0].image_url"],
-    ["remote URL not fetched", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] }] }, "messages[0].content[0].image_url"],
+    [
+      "invalid data URI",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,@@@" } }] }] },
+      "messages[0].content[0].image_url",
+    ],
+    [
+      "local path",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "/etc/passwd" } }] }] },
+      "messages[0].content[0].image_url",
+    ],
+    [
+      "file URL",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] }] },
+      "messages[0].content[0].image_url",
+    ],
+    [
+      "remote URL not fetched",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] }] },
+      "messages[0].content[0].image_url",
+    ],
     ["unknown part type", { messages: [{ role: "user", content: [{ type: "video", text: "x" }] }] }, "messages[0].content[0].type"],
     [
       "tool call arguments not JSON",
-      { messages: [{ role: "user", content: "x" }, { role: "assistant", tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{oops" } }] }] },
+      {
+        messages: [
+          { role: "user", content: "x" },
+          { role: "assistant", tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{oops" } }] },
+        ],
+      },
       "messages[1].tool_calls[0].function.arguments",
     ],
     ["unsupported tool type", { tools: [{ type: "code_interpreter" }] }, "tools[0].type"],
-    ["tool_choice names an undeclared tool", { tools: [{ type: "function", function: { name: "f" } }], tool_choice: { type: "function", function: { name: "g" } } }, "tool_choice.function.name"],
+    [
+      "tool_choice names an undeclared tool",
+      { tools: [{ type: "function", function: { name: "f" } }], tool_choice: { type: "function", function: { name: "g" } } },
+      "tool_choice.function.name",
+    ],
     ["nothing to send", { messages: [{ role: "user", content: "" }] }, "messages"],
   ];
   for (const [name, body, param] of rows)

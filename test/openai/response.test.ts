@@ -37,12 +37,15 @@ describe("finish_reason", () => {
     ["STOP", true, "tool_calls"],
     ["MAX_TOKENS", true, "tool_calls"],
   ];
-  for (const [reason, tools, want] of rows) test(`${reason} tools=${tools} → ${want}`, () => expect(finishReason(reason, tools)).toBe(want as any));
+  for (const [reason, tools, want] of rows)
+    test(`${reason} tools=${tools} → ${want}`, () => expect(finishReason(reason, tools)).toBe(want as any));
 });
 
 describe("usage", () => {
   test("completion includes reasoning; cached and reasoning details", () => {
-    expect(chatUsage({ promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 3, cachedContentTokenCount: 4, totalTokenCount: 18 })).toEqual({
+    expect(
+      chatUsage({ promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 3, cachedContentTokenCount: 4, totalTokenCount: 18 }),
+    ).toEqual({
       prompt_tokens: 10,
       completion_tokens: 8,
       total_tokens: 18,
@@ -64,7 +67,14 @@ describe("chat.completion", () => {
       object: "chat.completion",
       created: 1700000000,
       model: "gpt-4o",
-      choices: [{ index: 0, message: { role: "assistant", content: "Hello world", reasoning_content: "hmm", refusal: null }, logprobs: null, finish_reason: "stop" }],
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: "Hello world", reasoning_content: "hmm", refusal: null },
+          logprobs: null,
+          finish_reason: "stop",
+        },
+      ],
       usage: chatUsage(resp([]).usageMetadata),
     });
   });
@@ -113,7 +123,10 @@ describe("chat.completion", () => {
   });
 
   test("code execution parts render as code blocks", () => {
-    const out = toChatCompletion(resp([{ executableCode: { language: "PYTHON", code: "print(1)" } }, { codeExecutionResult: { outcome: "OK", output: "1" } }]), base());
+    const out = toChatCompletion(
+      resp([{ executableCode: { language: "PYTHON", code: "print(1)" } }, { codeExecutionResult: { outcome: "OK", output: "1" } }]),
+      base(),
+    );
     expect(out.choices[0]!.message.content).toBe("\n```python\nprint(1)\n```\n\n```\n1\n```\n");
   });
 
@@ -154,7 +167,13 @@ describe("stream chunks", () => {
       ...m.push(resp([{ text: "lo" }])),
       ...m.finish(),
     ];
-    expect(deltas(out)).toEqual([{ role: "assistant", content: "" }, { reasoning_content: "why" }, { content: "Hel" }, { content: "lo" }, {}]);
+    expect(deltas(out)).toEqual([
+      { role: "assistant", content: "" },
+      { reasoning_content: "why" },
+      { content: "Hel" },
+      { content: "lo" },
+      {},
+    ]);
     expect(out.every((c) => c.object === "chat.completion.chunk" && c.id === "chatcmpl-1" && c.model === "gpt-4o")).toBe(true);
     expect(out.slice(0, -1).every((c) => c.usage === null)).toBe(true);
     expect(out.at(-2)!.choices[0].finish_reason).toBe("stop");
@@ -173,7 +192,9 @@ describe("stream chunks", () => {
     const m = new ChatStreamMapper(base({ memory }));
     const out: any[] = [
       ...m.start(),
-      ...m.push({ candidates: [{ content: { parts: [{ functionCall: { name: "a", args: { x: 1 }, id: "c1" }, thoughtSignature: SIG }] } }] }),
+      ...m.push({
+        candidates: [{ content: { parts: [{ functionCall: { name: "a", args: { x: 1 }, id: "c1" }, thoughtSignature: SIG }] } }],
+      }),
       ...m.push(resp([{ functionCall: { name: "b", args: {}, id: "c2" } }])),
       ...m.finish(),
     ];
@@ -187,7 +208,11 @@ describe("stream chunks", () => {
 
   test("an image chunk becomes its own markdown paragraph", () => {
     const m = new ChatStreamMapper(base());
-    const out: any[] = [...m.start(), ...m.push({ candidates: [{ content: { parts: [{ text: "Here" }] } }] }), ...m.push(resp([{ inlineData: { mimeType: "image/png", data: "QUJD" } }]))];
+    const out: any[] = [
+      ...m.start(),
+      ...m.push({ candidates: [{ content: { parts: [{ text: "Here" }] } }] }),
+      ...m.push(resp([{ inlineData: { mimeType: "image/png", data: "QUJD" } }])),
+    ];
     expect(deltas(out).at(-1)).toEqual({ content: "\n\n![image](data:image/png;base64,QUJD)" });
   });
 

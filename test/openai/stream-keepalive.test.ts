@@ -13,7 +13,8 @@ function handDriven() {
   const pending: IteratorResult<GeminiResponse>[] = [];
   const chunks: AsyncIterable<GeminiResponse> = {
     [Symbol.asyncIterator]: () => ({
-      next: () => new Promise<IteratorResult<GeminiResponse>>((resolve) => (pending.length ? resolve(pending.shift()!) : queue.push(resolve))),
+      next: () =>
+        new Promise<IteratorResult<GeminiResponse>>((resolve) => (pending.length ? resolve(pending.shift()!) : queue.push(resolve))),
     }),
   };
   const feed = (r: IteratorResult<GeminiResponse>) => (queue.length ? queue.shift()!(r) : pending.push(r));
@@ -24,7 +25,10 @@ function app(upstream: ReturnType<typeof handDriven>, onSignal?: (s: AbortSignal
   const gateway: Gateway = {
     generate: () => Promise.reject(new Error("not used")),
     countTokens: () => Promise.reject(new Error("not used")),
-    stream: async (args) => (onSignal?.(args.signal), { chunks: upstream.chunks, accountEmail: "a@example.com", accountId: "a", mappedModel: "gemini-2.5-flash" }),
+    stream: async (args) => (
+      onSignal?.(args.signal),
+      { chunks: upstream.chunks, accountEmail: "a@example.com", accountId: "a", mappedModel: "gemini-2.5-flash" }
+    ),
   };
   return openaiRoutes(scriptedContext(gateway, { server: { keepAliveSeconds: 0.05 } }));
 }

@@ -26,9 +26,16 @@ describe("service files", () => {
     expect(p).toContain("<string>/opt/a &amp; b/switchyard</string>");
     expect(p).toContain("<key>SuccessfulExit</key>");
     // python's plistlib is the reference parser for plists
-    const py = Bun.spawnSync(["python3", "-c", "import plistlib,sys; d=plistlib.loads(sys.stdin.buffer.read()); print(d['ProgramArguments'][-1], d['KeepAlive']['SuccessfulExit'])"], {
-      stdin: new TextEncoder().encode(p),
-    });
+    const py = Bun.spawnSync(
+      [
+        "python3",
+        "-c",
+        "import plistlib,sys; d=plistlib.loads(sys.stdin.buffer.read()); print(d['ProgramArguments'][-1], d['KeepAlive']['SuccessfulExit'])",
+      ],
+      {
+        stdin: new TextEncoder().encode(p),
+      },
+    );
     expect(py.stdout.toString().trim()).toBe("serve False");
   });
 

@@ -26,7 +26,10 @@ describe("addByRefreshToken", () => {
     expect(text).not.toContain(secret);
     expect(text).not.toMatch(/accessToken|refreshToken/);
     const models = rig.pool.reportedModels();
-    expect(models.find((m) => m.id === "gemini-2.5-flash")).toMatchObject({ displayName: expect.any(String), inputTokenLimit: expect.any(Number) });
+    expect(models.find((m) => m.id === "gemini-2.5-flash")).toMatchObject({
+      displayName: expect.any(String),
+      inputTokenLimit: expect.any(Number),
+    });
     expect(models.find((m) => m.id === "gemini-3.1-flash-image")?.image).toBe(true);
   });
 
@@ -53,7 +56,8 @@ describe("addByRefreshToken", () => {
     expect(v.state).toBe("needs_verification");
     expect(v.verificationUrl).toContain("/_sim/verify");
     expect(v.projectId).toBeUndefined();
-    for (let i = 0; i < 3; i++) expect((await rig.pool.gateway.generate({ model: "gemini-2.5-flash", request: userText("hi") })).accountEmail).toBe("ok@x.com");
+    for (let i = 0; i < 3; i++)
+      expect((await rig.pool.gateway.generate({ model: "gemini-2.5-flash", request: userText("hi") })).accountEmail).toBe("ok@x.com");
     expect(rig.pool.counts()).toEqual({ total: 2, available: 1 });
   });
 
@@ -103,7 +107,9 @@ describe("managing accounts", () => {
     rig = await startRig([{ email: "a@x.com", name: "Ada" }]);
     const e = rig.pool.exportAccounts();
     expect(e.version).toBe(1);
-    expect(e.accounts).toEqual([{ email: "a@x.com", name: "Ada", refreshToken: expect.stringMatching(/^1\/\//), projectId: rig.pool.get("a@x.com")!.projectId }]);
+    expect(e.accounts).toEqual([
+      { email: "a@x.com", name: "Ada", refreshToken: expect.stringMatching(/^1\/\//), projectId: rig.pool.get("a@x.com")!.projectId },
+    ]);
   });
 });
 
@@ -135,7 +141,15 @@ describe("quota refresh and OAuth helpers", () => {
     const verifier = "v".repeat(64);
     const challenge = Buffer.from(new Bun.CryptoHasher("sha256").update(verifier).digest()).toString("base64url");
     const redirect = "http://127.0.0.1:9/oauth-callback";
-    const q = new URLSearchParams({ client_id: rig.config.oauth.clientId, redirect_uri: redirect, response_type: "code", state: "st", login_hint: acc.email, code_challenge: challenge, code_challenge_method: "S256" });
+    const q = new URLSearchParams({
+      client_id: rig.config.oauth.clientId,
+      redirect_uri: redirect,
+      response_type: "code",
+      state: "st",
+      login_hint: acc.email,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
     const res = await fetch(`${rig.config.oauth.authUrl}?${q}`, { redirect: "manual" });
     const code = new URL(res.headers.get("location")!).searchParams.get("code")!;
     const grant = await exchangeCode(rig.config, code, redirect, verifier);

@@ -15,7 +15,16 @@ describe("reading a Gemini answer", () => {
   });
 
   test("isFiltered: the content filters, image ones included; nothing else", () => {
-    for (const r of ["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"])
+    for (const r of [
+      "SAFETY",
+      "RECITATION",
+      "BLOCKLIST",
+      "PROHIBITED_CONTENT",
+      "SPII",
+      "IMAGE_SAFETY",
+      "IMAGE_PROHIBITED_CONTENT",
+      "IMAGE_RECITATION",
+    ])
       expect(isFiltered(r)).toBe(true);
     for (const r of [undefined, "", "STOP", "MAX_TOKENS", "MALFORMED_FUNCTION_CALL", "OTHER"]) expect(isFiltered(r)).toBe(false);
   });

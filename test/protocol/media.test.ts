@@ -6,7 +6,10 @@ const PNG = "iVBORw0KGgo=";
 describe("media", () => {
   test("parseDataUri", () => {
     expect(parseDataUri(`data:image/png;base64,${PNG}`)).toEqual({ mimeType: "image/png", data: PNG });
-    expect(parseDataUri("data:text/plain,hello%20world")).toEqual({ mimeType: "text/plain", data: Buffer.from("hello world").toString("base64") });
+    expect(parseDataUri("data:text/plain,hello%20world")).toEqual({
+      mimeType: "text/plain",
+      data: Buffer.from("hello world").toString("base64"),
+    });
     expect(parseDataUri("data:image/png;base64,$$")).toBeUndefined();
     expect(parseDataUri("http://x")).toBeUndefined();
   });

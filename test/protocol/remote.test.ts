@@ -29,7 +29,9 @@ beforeAll(() => {
         case "/big.png":
           return new Response(new Uint8Array(CAP * 3), { headers: { "content-type": "image/png" } });
         case "/endless.png":
-          return new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1024)) }), { headers: { "content-type": "image/png" } });
+          return new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1024)) }), {
+            headers: { "content-type": "image/png" },
+          });
         case "/slow.png":
           return new Promise<Response>((resolve) => hanging.push(() => resolve(new Response(PNG))));
         case "/page.html":
@@ -53,7 +55,11 @@ afterAll(() => {
 const on: RemoteRules = { fetchRemoteImages: true, remoteImageMaxBytes: CAP, remoteImageTimeoutMs: 300, remoteFetchPrivate: true };
 const publicOnly: RemoteRules = { ...on, remoteFetchPrivate: false };
 const off: RemoteRules = { ...on, fetchRemoteImages: false };
-const src = (path: string, kind: RemoteKind = "image"): RemoteSource => ({ url: `http://127.0.0.1:${host.port}${path}`, param: PARAM, kind });
+const src = (path: string, kind: RemoteKind = "image"): RemoteSource => ({
+  url: `http://127.0.0.1:${host.port}${path}`,
+  param: PARAM,
+  kind,
+});
 const disabled = (s: RemoteSource) => `URL ${s.kind} sources are disabled (openai.fetchRemoteImages)`;
 const fetchAll = (sources: RemoteSource[], rules = on, signal?: AbortSignal) => fetchRemote(sources, rules, { signal, disabled });
 

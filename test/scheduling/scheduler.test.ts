@@ -8,7 +8,19 @@ const NOW = 1_800_000_000_000;
 const M = "gemini-2.5-flash";
 
 function acc(id: string, extra: Partial<Account> = {}): Account {
-  return { id, email: `${id}@x.com`, refreshToken: "r", projectId: `p-${id}`, state: "active", quota: null, cooldowns: [], requests: 0, failures: 0, createdAt: 0, ...extra };
+  return {
+    id,
+    email: `${id}@x.com`,
+    refreshToken: "r",
+    projectId: `p-${id}`,
+    state: "active",
+    quota: null,
+    cooldowns: [],
+    requests: 0,
+    failures: 0,
+    createdAt: 0,
+    ...extra,
+  };
 }
 
 const q = (frac: number, resetTime?: number) => ({ [M]: { remainingFraction: frac, resetTime, fetchedAt: NOW - 1000 } });
@@ -26,7 +38,11 @@ describe("eligibility", () => {
     ["quota 0 until a future reset", acc("a", { quota: q(0, NOW + 60_000) }), false],
     ["quota 0, reset passed", acc("a", { quota: q(0, NOW - 1) }), true],
     ["quota 0, no reset time, fetched just now", acc("a", { quota: q(0) }), false],
-    ["quota 0, no reset time, fetched long ago", acc("a", { quota: { [M]: { remainingFraction: 0, fetchedAt: NOW - UNKNOWN_RESET_MS - 1 } } }), true],
+    [
+      "quota 0, no reset time, fetched long ago",
+      acc("a", { quota: { [M]: { remainingFraction: 0, fetchedAt: NOW - UNKNOWN_RESET_MS - 1 } } }),
+      true,
+    ],
     ["quota left", acc("a", { quota: q(0.2, NOW + 60_000) }), true],
     ["quota unknown for the model", acc("a", { quota: { other: { remainingFraction: 0, fetchedAt: NOW } } }), true],
   ])("%s", (_n, a, want) => expect(isEligible(a, M, NOW)).toBe(want));
@@ -115,7 +131,12 @@ describe("quota-first", () => {
     const gen = indexed ? 1 : undefined;
     test(`most remaining quota first; unknown below known (${indexed ? "indexed" : "scan"})`, () => {
       const s = new Scheduler("quota-first", 0, 10);
-      const accounts = [acc("unknown"), acc("low", { quota: q(0.1) }), acc("high", { quota: q(0.9) }), acc("empty", { quota: q(0, NOW + 1000) })];
+      const accounts = [
+        acc("unknown"),
+        acc("low", { quota: q(0.1) }),
+        acc("high", { quota: q(0.9) }),
+        acc("empty", { quota: q(0, NOW + 1000) }),
+      ];
       expect(s.pick({ accounts, model: M, now: NOW, generation: gen })!.id).toBe("high");
       expect(s.pick({ accounts, model: M, now: NOW, exclude: new Set(["high"]), generation: gen })!.id).toBe("low");
       expect(s.pick({ accounts, model: M, now: NOW, exclude: new Set(["high", "low"]), generation: gen })!.id).toBe("unknown");
@@ -124,7 +145,11 @@ describe("quota-first", () => {
 
     test(`ties go to the least recently used (${indexed ? "indexed" : "scan"})`, () => {
       const s = new Scheduler("quota-first", 0, 10);
-      const accounts = [acc("a", { quota: q(0.5), lastUsedAt: NOW - 10 }), acc("b", { quota: q(0.5), lastUsedAt: NOW - 30 }), acc("c", { quota: q(0.5), lastUsedAt: NOW - 20 })];
+      const accounts = [
+        acc("a", { quota: q(0.5), lastUsedAt: NOW - 10 }),
+        acc("b", { quota: q(0.5), lastUsedAt: NOW - 30 }),
+        acc("c", { quota: q(0.5), lastUsedAt: NOW - 20 }),
+      ];
       const order: string[] = [];
       for (let i = 0; i < 6; i++) {
         const a = s.pick({ accounts, model: M, now: NOW + i, generation: gen })!;
@@ -160,7 +185,10 @@ describe("explainNoAccount", () => {
   });
 
   test("mixed reasons are listed", () => {
-    const accounts = [acc("a", { cooldowns: [{ model: "*", until: NOW + 5_000, reason: "rate_limited" }] }), acc("b", { state: "disabled" })];
+    const accounts = [
+      acc("a", { cooldowns: [{ model: "*", until: NOW + 5_000, reason: "rate_limited" }] }),
+      acc("b", { state: "disabled" }),
+    ];
     const r = explainNoAccount(accounts, M, NOW);
     expect(noAccountError(r, {}).status).toBe(429);
     expect(r.retryAfter).toBe(5);

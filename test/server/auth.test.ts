@@ -53,7 +53,11 @@ for (const mode of MODES) {
 
     if (needsKey)
       test("401 comes before body validation", async () => {
-        const r = await fetch(stack.url + "/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+        const r = await fetch(stack.url + "/v1/chat/completions", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{not json",
+        });
         expect(r.status).toBe(401);
         const body = await r.json();
         expect(body.error.type).toBe("authentication_error");

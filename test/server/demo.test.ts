@@ -5,7 +5,12 @@ import { cleanEnv, freePort, MAIN, ROOT, waitForHealth } from "../helpers/cli";
 
 test("demo serves all three protocols with the printed key and cleans up on SIGINT", async () => {
   const port = await freePort();
-  const p = Bun.spawn([process.execPath, MAIN, "demo", "--port", String(port), "--log-level", "warn"], { cwd: ROOT, env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([process.execPath, MAIN, "demo", "--port", String(port), "--log-level", "warn"], {
+    cwd: ROOT,
+    env: cleanEnv(),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitForHealth(base);

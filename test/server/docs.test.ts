@@ -38,7 +38,18 @@ describe("/swagger", () => {
     expect(tags).toEqual(expect.arrayContaining(["Gemini", "OpenAI", "Anthropic", "Admin", "Operations"]));
     expect(Object.keys(doc.components.securitySchemes)).toEqual(expect.arrayContaining(["bearer", "xApiKey", "googApiKey", "queryKey"]));
     const paths = Object.keys(doc.paths);
-    for (const p of ["/healthz", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/images/generations", "/v1/images/edits", "/v1/messages", "/v1/messages/count_tokens", "/admin/pool"])
+    for (const p of [
+      "/healthz",
+      "/health",
+      "/metrics",
+      "/v1/models",
+      "/v1/chat/completions",
+      "/v1/images/generations",
+      "/v1/images/edits",
+      "/v1/messages",
+      "/v1/messages/count_tokens",
+      "/admin/pool",
+    ])
       expect(paths).toContain(p);
     expect(paths.some((p) => p.startsWith("/v1beta/models"))).toBe(true);
     // every operation has a tag

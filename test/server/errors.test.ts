@@ -9,12 +9,16 @@ beforeAll(async () => {
 afterAll(() => stack.stop());
 
 const auth = () => ({ authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" });
-const post = (path: string, body: string, headers: Record<string, string> = auth()) => fetch(stack.url + path, { method: "POST", headers, body });
+const post = (path: string, body: string, headers: Record<string, string> = auth()) =>
+  fetch(stack.url + path, { method: "POST", headers, body });
 
-const isGemini = (b: any, code: number) => b.error?.code === code && typeof b.error.message === "string" && typeof b.error.status === "string";
-const isOpenAI = (b: any) => typeof b.error?.message === "string" && typeof b.error.type === "string" && "param" in b.error && "code" in b.error;
+const isGemini = (b: any, code: number) =>
+  b.error?.code === code && typeof b.error.message === "string" && typeof b.error.status === "string";
+const isOpenAI = (b: any) =>
+  typeof b.error?.message === "string" && typeof b.error.type === "string" && "param" in b.error && "code" in b.error;
 const isAnthropic = (b: any) => b.type === "error" && typeof b.error?.type === "string" && typeof b.error.message === "string";
-const isPlain = (b: any) => typeof b.error?.message === "string" && typeof b.error.code === "string" && !("type" in b.error) && !("status" in b.error);
+const isPlain = (b: any) =>
+  typeof b.error?.message === "string" && typeof b.error.code === "string" && !("type" in b.error) && !("status" in b.error);
 
 describe("malformed JSON → 400 in the family's shape", () => {
   test("gemini", async () => {
@@ -49,7 +53,10 @@ describe("validation names the field", () => {
     expect(b.error.message).toContain("messages");
   });
   test("anthropic: max_tokens of the wrong type", async () => {
-    const r = await post("/v1/messages", JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: "lots", messages: [{ role: "user", content: "hi" }] }));
+    const r = await post(
+      "/v1/messages",
+      JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: "lots", messages: [{ role: "user", content: "hi" }] }),
+    );
     expect(r.status).toBe(400);
     const b = await r.json();
     expect(isAnthropic(b)).toBe(true);
@@ -66,9 +73,21 @@ describe("validation names the field", () => {
 
 describe("wrong-typed optional fields are a 400, never silently rewritten", () => {
   const cases: [string, object, string][] = [
-    ["/v1/messages", { model: "claude-sonnet-4-6", max_tokens: 20, output_config: 3, messages: [{ role: "user", content: "hi" }] }, "output_config"],
-    ["/v1/messages", { model: "claude-sonnet-4-6", max_tokens: 20, metadata: "x", messages: [{ role: "user", content: "hi" }] }, "metadata"],
-    ["/v1/chat/completions", { model: "gemini-2.5-flash", stream_options: 5, messages: [{ role: "user", content: "hi" }] }, "stream_options"],
+    [
+      "/v1/messages",
+      { model: "claude-sonnet-4-6", max_tokens: 20, output_config: 3, messages: [{ role: "user", content: "hi" }] },
+      "output_config",
+    ],
+    [
+      "/v1/messages",
+      { model: "claude-sonnet-4-6", max_tokens: 20, metadata: "x", messages: [{ role: "user", content: "hi" }] },
+      "metadata",
+    ],
+    [
+      "/v1/chat/completions",
+      { model: "gemini-2.5-flash", stream_options: 5, messages: [{ role: "user", content: "hi" }] },
+      "stream_options",
+    ],
   ];
   for (const [path, body, field] of cases)
     test(`${path} ${field}`, async () => {
@@ -155,7 +174,9 @@ describe("413 for every oversize body", () => {
         },
       },
     });
-    sock.write(`POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${stack.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 9999999999\r\n\r\n`);
+    sock.write(
+      `POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${stack.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 9999999999\r\n\r\n`,
+    );
     await done.promise;
     sock.end();
     expect(raw).toMatch(/^HTTP\/1\.1 413/);

@@ -80,7 +80,9 @@ describe("a real gateway with auth off (loopback default)", () => {
     const anth = await post("/v1/messages", JSON.stringify({ ...chat, max_tokens: 10 }), { origin: "https://evil.example" });
     expect(anth.status).toBe(403);
     expect(((await anth.json()) as any).type).toBe("error");
-    const gem = await post("/v1beta/models/gemini-2.5-flash:generateContent", JSON.stringify({ contents: [{ parts: [{ text: "x" }] }] }), { origin: "https://evil.example" });
+    const gem = await post("/v1beta/models/gemini-2.5-flash:generateContent", JSON.stringify({ contents: [{ parts: [{ text: "x" }] }] }), {
+      origin: "https://evil.example",
+    });
     expect(gem.status).toBe(403);
     expect(((await gem.json()) as any).error.code).toBe(403);
     expect(s.sim.requests({ method: "generateContent" }).length).toBe(0); // no quota spent
@@ -96,7 +98,13 @@ describe("a real gateway with auth off (loopback default)", () => {
 
   test("a 59 KB body nested 30,000 deep is a 400 naming the limit on every JSON route, and the gateway stays up", async () => {
     const deep = `{"model":"gemini-2.5-flash","messages":${"[".repeat(30000)}${"]".repeat(30000)}}`;
-    for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1beta/models/gemini-2.5-flash:generateContent", "/admin/accounts"]) {
+    for (const path of [
+      "/v1/chat/completions",
+      "/v1/messages",
+      "/v1/messages/count_tokens",
+      "/v1beta/models/gemini-2.5-flash:generateContent",
+      "/admin/accounts",
+    ]) {
       const r = await post(path, deep, { authorization: `Bearer ${s.adminKey}` });
       expect(r.status).toBe(400);
       expect(JSON.stringify(await r.json())).toContain("server.maxJsonDepth");
@@ -112,7 +120,8 @@ describe("model names", () => {
   });
   afterAll(() => s.stop());
 
-  const json = (path: string, body: unknown) => fetch(`${s.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const json = (path: string, body: unknown) =>
+    fetch(`${s.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
   test("control, non-Latin-1 and huge model names are a 400 naming model, before any upstream call", async () => {
     for (const model of ["gemini\u0000flash", "gémini-☃", "x".repeat(5_000_000)]) {

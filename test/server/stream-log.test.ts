@@ -23,7 +23,14 @@ beforeAll(async () => {
   sim = await startSimulator({ port: 0, hostname: "127.0.0.1" }); // paced chunks
   dataDir = mkdtempSync(join(tmpdir(), "switchyard-test-"));
   const config = validateConfig(
-    deepMerge({ server: { host: "127.0.0.1", port: 0, shutdownGraceSeconds: 1 }, auth: { mode: "strict", apiKeys: [API_KEY] }, ...simConfig(sim.url) }, {}),
+    deepMerge(
+      {
+        server: { host: "127.0.0.1", port: 0, shutdownGraceSeconds: 1 },
+        auth: { mode: "strict", apiKeys: [API_KEY] },
+        ...simConfig(sim.url),
+      },
+      {},
+    ),
     "stream log test",
   );
   const log = createLogger("info", (l) => lines.push(JSON.parse(l)));
@@ -71,13 +78,18 @@ describe("stream request log lines", () => {
       const { value, done } = await reader.read();
       if (done) break;
       text += dec.decode(value, { stream: true });
-      if (text.includes("data:")) (first ||= performance.now()), (last = performance.now());
+      if (text.includes("data:")) ((first ||= performance.now()), (last = performance.now()));
     }
     const frames = text.split(/\r?\n\r?\n/).filter((f) => f.startsWith("data:")).length;
     expect(frames).toBeGreaterThanOrEqual(4);
 
     const line = await requestLine("stream-completed");
-    expect(line).toMatchObject({ level: "info", status: 200, stream: "completed", path: "/v1beta/models/gemini-2.5-flash:streamGenerateContent" });
+    expect(line).toMatchObject({
+      level: "info",
+      status: 200,
+      stream: "completed",
+      path: "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+    });
     expect(line.ms).toBeGreaterThanOrEqual((frames - 1) * CHUNK_GAP_MS);
     expect(line.ms).toBeGreaterThanOrEqual(last - first);
     expect(line.ttfbMs).toBeLessThan(line.ms);

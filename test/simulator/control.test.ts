@@ -84,15 +84,32 @@ describe("control API over HTTP", () => {
     await v1(sim, tb, "generateContent", envelope(b, { contents: [userText("4")] }, "no-such-model"));
 
     const all = (await ctl("GET", "/requests")).json;
-    expect(all.map((r: any) => r.method)).toEqual(["token", "token", "generateContent", "generateContent", "streamGenerateContent", "generateContent"]);
+    expect(all.map((r: any) => r.method)).toEqual([
+      "token",
+      "token",
+      "generateContent",
+      "generateContent",
+      "streamGenerateContent",
+      "generateContent",
+    ]);
     const gens = (await ctl("GET", "/requests?method=generateContent&email=log-a@example.com")).json;
     expect(gens).toHaveLength(2);
-    expect(gens[0]).toMatchObject({ method: "generateContent", path: "/v1internal:generateContent", email: "log-a@example.com", status: 200 });
+    expect(gens[0]).toMatchObject({
+      method: "generateContent",
+      path: "/v1internal:generateContent",
+      email: "log-a@example.com",
+      status: 200,
+    });
     expect(gens[0].body.request.contents[0].parts[0].text).toBe("1");
     expect(gens[0].headers.authorization).toBe("Bearer [redacted]");
     expect(new Date(gens[0].time).getTime()).toBeGreaterThan(0);
     const tok = all[0];
-    expect(tok.body).toMatchObject({ grant_type: "refresh_token", client_id: CLIENT_ID, refresh_token: "[redacted]", client_secret: "[redacted]" });
+    expect(tok.body).toMatchObject({
+      grant_type: "refresh_token",
+      client_id: CLIENT_ID,
+      refresh_token: "[redacted]",
+      client_secret: "[redacted]",
+    });
     expect(JSON.stringify(all)).not.toContain(a.refreshToken);
     expect(JSON.stringify(all)).not.toContain(ta);
     expect(all[5].status).toBe(404);

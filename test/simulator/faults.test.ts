@@ -17,8 +17,10 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 afterEach(() => sim.clearFaults());
 
-const gen = (model = "gemini-2.5-flash", t = tok, a = acc) => v1(sim, t, "generateContent", envelope(a, { contents: [userText("hi")] }, model));
-const stream = (model = "gemini-2.5-flash") => v1(sim, tok, "streamGenerateContent?alt=sse", envelope(acc, { contents: [userText("hi there friend")] }, model));
+const gen = (model = "gemini-2.5-flash", t = tok, a = acc) =>
+  v1(sim, t, "generateContent", envelope(a, { contents: [userText("hi")] }, model));
+const stream = (model = "gemini-2.5-flash") =>
+  v1(sim, tok, "streamGenerateContent?alt=sse", envelope(acc, { contents: [userText("hi there friend")] }, model));
 
 describe("fault kinds on generation", () => {
   test("quota_exhausted: 429, ErrorInfo QUOTA_EXHAUSTED first (Go-style delay + timestamp), then RetryInfo", async () => {
@@ -27,7 +29,11 @@ describe("fault kinds on generation", () => {
     expect(r.status).toBe(429);
     expect(r.json.error.status).toBe("RESOURCE_EXHAUSTED");
     const [info, retry] = r.json.error.details;
-    expect(info).toMatchObject({ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "QUOTA_EXHAUSTED", domain: "cloudcode-pa.googleapis.com" });
+    expect(info).toMatchObject({
+      "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+      reason: "QUOTA_EXHAUSTED",
+      domain: "cloudcode-pa.googleapis.com",
+    });
     expect(info.metadata.quotaResetDelay).toBe("2h3m4.5s");
     expect(info.metadata.model).toBe("gemini-2.5-flash");
     const ts = new Date(info.metadata.quotaResetTimeStamp).getTime();
@@ -49,11 +55,16 @@ describe("fault kinds on generation", () => {
   test("no_details_429, capacity_503, unauthenticated_401, permission_403, tos_403, internal_500, bad_request_400", async () => {
     const expectations: [Parameters<Simulator["addFault"]>[0]["kind"], number, string, (e: any) => void][] = [
       ["no_details_429", 429, "RESOURCE_EXHAUSTED", (e) => expect(e.details).toBeUndefined()],
-      ["capacity_503", 503, "UNAVAILABLE", (e) => {
-        expect(e.message).toBe("No capacity available for model gemini-2.5-flash on the server");
-        expect(e.details[0].reason).toBe("MODEL_CAPACITY_EXHAUSTED");
-        expect(e.details[1].retryDelay).toMatch(/s$/);
-      }],
+      [
+        "capacity_503",
+        503,
+        "UNAVAILABLE",
+        (e) => {
+          expect(e.message).toBe("No capacity available for model gemini-2.5-flash on the server");
+          expect(e.details[0].reason).toBe("MODEL_CAPACITY_EXHAUSTED");
+          expect(e.details[1].retryDelay).toMatch(/s$/);
+        },
+      ],
       ["unauthenticated_401", 401, "UNAUTHENTICATED", () => {}],
       ["permission_403", 403, "PERMISSION_DENIED", (e) => expect(e.message).toBe("The caller does not have permission")],
       ["tos_403", 403, "PERMISSION_DENIED", (e) => expect(e.message).toContain("Terms of Service")],

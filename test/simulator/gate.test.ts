@@ -15,7 +15,8 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 
 const ua = (v: string) => ({ "user-agent": v });
-const ask = (model = "gemini-3-flash", extra: Record<string, unknown> = {}) => envelope(acc, { contents: [userText("hi")], ...extra }, model);
+const ask = (model = "gemini-3-flash", extra: Record<string, unknown> = {}) =>
+  envelope(acc, { contents: [userText("hi")], ...extra }, model);
 const ctl = async (method: string, body?: unknown) => {
   const res = await fetch(`${sim.url}/_sim/client-gate`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as any };
@@ -30,7 +31,12 @@ describe("client-version gate", () => {
 
   test("below the minimum, or no version → 200 notice with zero usage in all three shapes", async () => {
     sim.setClientGate({ minVersion: "2.9.1" });
-    for (const agent of ["antigravity/hub/2.9.0 darwin/arm64", "antigravity/1.23.2 linux/amd64", "antigravity/2.8.99 windows/amd64", "curl/8"])
+    for (const agent of [
+      "antigravity/hub/2.9.0 darwin/arm64",
+      "antigravity/1.23.2 linux/amd64",
+      "antigravity/2.8.99 windows/amd64",
+      "curl/8",
+    ])
       for (const mode of GENERATE_MODES) {
         const r = await generateIn(mode, sim, tok, ask(), ua(agent));
         expect(r.status).toBe(200);
@@ -49,7 +55,8 @@ describe("client-version gate", () => {
   test("the first N.N.N counts; the gate comes before model and quota checks; other methods are not gated", async () => {
     sim.setClientGate({ minVersion: "3.0.0", wording: "outdated" });
     const old = ua("antigravity/2.9.4 (like 3.0.0)");
-    const outdated = "Your current version of Antigravity is out of date. Please visit https://antigravity.google/download to download and install the latest version.";
+    const outdated =
+      "Your current version of Antigravity is out of date. Please visit https://antigravity.google/download to download and install the latest version.";
     expect(texts((await v1(sim, tok, "generateContent", ask(), old)).json.response)).toBe(outdated);
     expect(texts((await v1(sim, tok, "generateContent", ask("no-such-model"), old)).json.response)).toBe(outdated);
     const broke = sim.addAccount({ email: "gate-broke@example.com", quota: { "*": 0 } });
@@ -59,12 +66,18 @@ describe("client-version gate", () => {
     expect((await v1(sim, "ya29.bogus", "generateContent", ask(), old)).status).toBe(401);
     expect((await v1(sim, tok, "fetchAvailableModels", {}, old)).status).toBe(200);
     expect((await v1(sim, tok, "loadCodeAssist", {}, old)).json.cloudaicompanionProject).toBe(acc.project!);
-    expect((await v1(sim, tok, "countTokens", { request: { model: "models/gemini-3-flash", contents: [userText("x")] } }, old)).json.totalTokens).toBe(1);
+    expect(
+      (await v1(sim, tok, "countTokens", { request: { model: "models/gemini-3-flash", contents: [userText("x")] } }, old)).json.totalTokens,
+    ).toBe(1);
     sim.setClientGate({ minVersion: null, wording: "unsupported" });
   });
 
   test("options and the control route set it; bad values are refused", async () => {
-    const gated = await startSimulator({ delays: false, clientGate: { minVersion: "1.20.0", wording: "outdated" }, latestClientVersion: "1.21.9" });
+    const gated = await startSimulator({
+      delays: false,
+      clientGate: { minVersion: "1.20.0", wording: "outdated" },
+      latestClientVersion: "1.21.9",
+    });
     try {
       const a = gated.addAccount({ email: "g@example.com" });
       const t = await accessToken(gated, a);
@@ -101,7 +114,9 @@ describe("updater endpoint", () => {
       const r = await latest(target);
       expect(r.status).toBe(200);
       expect(Object.keys(r.json).sort()).toEqual(["sha256hash", "timestamp", "url"]);
-      const m = new RegExp(`^${sim.url}/download/antigravity/stable/(\\d+\\.\\d+\\.\\d+)-(\\d{16})/${target}/Antigravity\\.tar\\.gz$`).exec(r.json.url);
+      const m = new RegExp(`^${sim.url}/download/antigravity/stable/(\\d+\\.\\d+\\.\\d+)-(\\d{16})/${target}/Antigravity\\.tar\\.gz$`).exec(
+        r.json.url,
+      );
       expect(m?.[1]).toBe("2.9.4");
       expect(r.json.sha256hash).toMatch(/^[0-9a-f]{64}$/);
       expect(r.json.timestamp).toBeGreaterThan(Date.now() - 3600_000);
@@ -129,13 +144,23 @@ describe("Claude Agent SDK identity", () => {
   test("the Agent SDK prompt on a Claude model → bare 429 on every account; Claude Code's prompt passes", async () => {
     const rich = sim.addAccount({ email: "rich@example.com", tier: "g1-ultra-tier" });
     const rt = await accessToken(sim, rich);
-    for (const [a, t] of [[acc, tok], [rich, rt]] as const)
+    for (const [a, t] of [
+      [acc, tok],
+      [rich, rt],
+    ] as const)
       for (const mode of GENERATE_MODES) {
         const r = await v1(sim, t, mode, envelope(a, { contents: [userText("hi")], ...system(sdk) }, "claude-opus-4-6-thinking"));
         expect(r.status).toBe(429);
-        expect(r.json).toEqual({ error: { code: 429, message: "Resource has been exhausted (e.g. check quota).", status: "RESOURCE_EXHAUSTED" } });
+        expect(r.json).toEqual({
+          error: { code: 429, message: "Resource has been exhausted (e.g. check quota).", status: "RESOURCE_EXHAUSTED" },
+        });
       }
-    const code = await v1(sim, tok, "generateContent", ask("claude-sonnet-4-6", system("You are Claude Code, Anthropic's official CLI for Claude.")));
+    const code = await v1(
+      sim,
+      tok,
+      "generateContent",
+      ask("claude-sonnet-4-6", system("You are Claude Code, Anthropic's official CLI for Claude.")),
+    );
     expect(code.status).toBe(200);
     // Gemini models do not care
     expect((await v1(sim, tok, "generateContent", ask("gemini-3-flash", system(sdk)))).status).toBe(200);

@@ -85,7 +85,11 @@ describe("envelope validation", () => {
       [envelope(acc, { contents: [userText("x")] }, undefined, { bogus: 1 }), "bogus", ""],
       [envelope(acc, { contents: [userText("x")], thinking: { type: "enabled" } }), "thinking", "request"],
       [envelope(acc, { contents: [userText("x")], generationConfig: { max_tokens: 5 } }), "max_tokens", "request.generation_config"],
-      [envelope(acc, { contents: [{ role: "user", parts: [{ text: "x", cache_control: {} }] }] }), "cache_control", "request.contents[0].parts[0]"],
+      [
+        envelope(acc, { contents: [{ role: "user", parts: [{ text: "x", cache_control: {} }] }] }),
+        "cache_control",
+        "request.contents[0].parts[0]",
+      ],
     ];
     for (const [body, name, at] of cases) {
       const r = await v1(sim, tok, "generateContent", body);
@@ -115,13 +119,26 @@ describe("envelope validation", () => {
   });
 
   test("tool schemas may only use Gemini's keywords, recursively; the path is named", async () => {
-    const tool = (parameters: unknown, key = "parameters") => ({ contents: [userText("x")], tools: [{ functionDeclarations: [{ name: "f", [key]: parameters }] }] });
+    const tool = (parameters: unknown, key = "parameters") => ({
+      contents: [userText("x")],
+      tools: [{ functionDeclarations: [{ name: "f", [key]: parameters }] }],
+    });
     const ok = {
       type: "object",
       title: "T",
       description: "d",
       properties: {
-        a: { type: "string", enum: ["x"], format: "enum", nullable: true, minLength: 1, maxLength: 5, pattern: "x", default: "x", example: "x" },
+        a: {
+          type: "string",
+          enum: ["x"],
+          format: "enum",
+          nullable: true,
+          minLength: 1,
+          maxLength: 5,
+          pattern: "x",
+          default: "x",
+          example: "x",
+        },
         b: { type: "array", items: { type: "integer", minimum: 0, maximum: 9 }, minItems: 0, maxItems: 3 },
         c: { anyOf: [{ type: "string" }, { type: "number" }] },
       },
@@ -133,11 +150,24 @@ describe("envelope validation", () => {
     expect((await gen(tool(ok, "parametersJsonSchema"))).status).toBe(200);
 
     const cases: [unknown, string, string, string?][] = [
-      [{ $schema: "http://json-schema.org/draft-07/schema#", type: "object" }, "$schema", "request.tools[0].function_declarations[0].parameters"],
+      [
+        { $schema: "http://json-schema.org/draft-07/schema#", type: "object" },
+        "$schema",
+        "request.tools[0].function_declarations[0].parameters",
+      ],
       [{ type: "object", additionalProperties: false }, "additionalProperties", "request.tools[0].function_declarations[0].parameters"],
       [{ type: "object", properties: { a: { const: "x" } } }, "const", "request.tools[0].function_declarations[0].parameters.properties.a"],
-      [{ type: "object", properties: { a: { type: "array", items: { $ref: "#/x" } } } }, "$ref", "request.tools[0].function_declarations[0].parameters.properties.a.items"],
-      [{ anyOf: [{ type: "string", exclusiveMinimum: 1 }] }, "exclusiveMinimum", "request.tools[0].function_declarations[0].parameters_json_schema.any_of[0]", "parametersJsonSchema"],
+      [
+        { type: "object", properties: { a: { type: "array", items: { $ref: "#/x" } } } },
+        "$ref",
+        "request.tools[0].function_declarations[0].parameters.properties.a.items",
+      ],
+      [
+        { anyOf: [{ type: "string", exclusiveMinimum: 1 }] },
+        "exclusiveMinimum",
+        "request.tools[0].function_declarations[0].parameters_json_schema.any_of[0]",
+        "parametersJsonSchema",
+      ],
     ];
     for (const [schema, name, at, key] of cases) {
       const r = await gen(tool(schema, key));

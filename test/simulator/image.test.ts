@@ -70,10 +70,24 @@ afterAll(() => sim.stop());
 
 describe("image models", () => {
   const ask = (imageConfig?: Record<string, string>, method = "generateContent") =>
-    v1(sim, tok, method, envelope(acc, { contents: [userText("a lighthouse at dusk")], generationConfig: imageConfig ? { imageConfig } : {} }, "gemini-3.1-flash-image", { requestType: "image_gen" }));
+    v1(
+      sim,
+      tok,
+      method,
+      envelope(
+        acc,
+        { contents: [userText("a lighthouse at dusk")], generationConfig: imageConfig ? { imageConfig } : {} },
+        "gemini-3.1-flash-image",
+        { requestType: "image_gen" },
+      ),
+    );
 
   test("answer a text part and an image/png inlineData part sized by aspectRatio", async () => {
-    for (const [ratio, w, h] of [["16:9", 16, 9], ["3:4", 12, 16], ["21:9", 21, 9]] as const) {
+    for (const [ratio, w, h] of [
+      ["16:9", 16, 9],
+      ["3:4", 12, 16],
+      ["21:9", 21, 9],
+    ] as const) {
       const r = await ask({ aspectRatio: ratio });
       expect(r.status).toBe(200);
       const parts = r.json.response.candidates[0].content.parts;

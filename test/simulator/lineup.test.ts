@@ -19,15 +19,33 @@ const ask = (model: string) => envelope(acc, { contents: [userText("hello")] }, 
 describe("served models", () => {
   test("the lineup is the simulator's own, with limits and thinking maximums", () => {
     const ids = SIM_MODELS.map((m) => m.id);
-    for (const id of ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-3-flash", "gemini-3.1-pro-high", "gemini-pro-agent", "gemini-3.7-flash-tiered", "gemini-3.8-flash-low", "gemini-3.1-flash-image", "claude-opus-4-6-thinking", "claude-sonnet-4-6", "gpt-oss-120b-medium"])
+    for (const id of [
+      "gemini-2.5-flash",
+      "gemini-2.5-pro",
+      "gemini-3-flash",
+      "gemini-3.1-pro-high",
+      "gemini-pro-agent",
+      "gemini-3.7-flash-tiered",
+      "gemini-3.8-flash-low",
+      "gemini-3.1-flash-image",
+      "claude-opus-4-6-thinking",
+      "claude-sonnet-4-6",
+      "gpt-oss-120b-medium",
+    ])
       expect(ids).toContain(id);
-    for (const id of ["gemini-3-flash-preview", "gemini-3-pro-high", "claude-sonnet-4-5", "gemini-3-flash-agent"]) expect(ids).not.toContain(id);
+    for (const id of ["gemini-3-flash-preview", "gemini-3-pro-high", "claude-sonnet-4-5", "gemini-3-flash-agent"])
+      expect(ids).not.toContain(id);
     for (const m of SIM_MODELS) {
       expect(m.inputTokenLimit).toBeGreaterThan(0);
       expect(m.outputTokenLimit).toBeGreaterThan(0);
       if (m.thinking) expect(m.thinkingBudget).toBeGreaterThan(0);
     }
-    expect(SIM_MODELS.find((m) => m.id === "claude-opus-4-6-thinking")).toMatchObject({ displayName: "Claude Opus 4.6 (Thinking)", thinkingBudget: 24576, outputTokenLimit: 64000, inputTokenLimit: 200000 });
+    expect(SIM_MODELS.find((m) => m.id === "claude-opus-4-6-thinking")).toMatchObject({
+      displayName: "Claude Opus 4.6 (Thinking)",
+      thinkingBudget: 24576,
+      outputTokenLimit: 64000,
+      inputTokenLimit: 200000,
+    });
     expect(SIM_MODELS.find((m) => m.id === "gemini-3.1-pro-low")!.displayName).toBe("Gemini 3.1 Pro (Low)");
   });
 
@@ -83,7 +101,9 @@ describe("retired models", () => {
     const r = await v1(sim, tok, "countTokens", { request: { model: "models/claude-sonnet-4-5", contents: [userText("twelve chars")] } });
     expect(r.status).toBe(200);
     expect(r.json.totalTokens).toBe(3);
-    expect((await v1(sim, tok, "countTokens", { request: { model: "models/gemini-3-flash-agent", contents: [userText("x")] } })).status).toBe(404);
+    expect(
+      (await v1(sim, tok, "countTokens", { request: { model: "models/gemini-3-flash-agent", contents: [userText("x")] } })).status,
+    ).toBe(404);
   });
 });
 
@@ -92,7 +112,12 @@ describe("fetchAvailableModels", () => {
     const r = await v1(sim, tok, "fetchAvailableModels", { project: acc.project });
     const { models } = r.json;
     for (const m of SIM_MODELS) expect(models[m.id].displayName).toBe(m.displayName);
-    expect(models["claude-opus-4-6-thinking"]).toMatchObject({ thinkingBudget: 24576, maxOutputTokens: 64000, maxTokens: 200000, supportsThinking: true });
+    expect(models["claude-opus-4-6-thinking"]).toMatchObject({
+      thinkingBudget: 24576,
+      maxOutputTokens: 64000,
+      maxTokens: 200000,
+      supportsThinking: true,
+    });
     expect(models["gemini-3-flash"].thinkingBudget).toBe(32768);
     expect(models["gemini-3.1-flash-lite"].thinkingBudget).toBeUndefined();
     expect(models["claude-sonnet-4-5"].quotaInfo.remainingFraction).toBe(1);
@@ -100,7 +125,12 @@ describe("fetchAvailableModels", () => {
     expect(models["claude-opus-4-5-thinking"]).toBeUndefined();
     expect(r.json.defaultAgentModelId).toBe("gemini-3-flash");
     expect(r.json.agentModelSorts).toEqual([
-      { displayName: "Recommended", groups: [{ modelIds: ["gemini-3-flash", "gemini-3.1-pro-high", "claude-opus-4-6-thinking", "claude-sonnet-4-6", "gemini-3.8-flash-high"] }] },
+      {
+        displayName: "Recommended",
+        groups: [
+          { modelIds: ["gemini-3-flash", "gemini-3.1-pro-high", "claude-opus-4-6-thinking", "claude-sonnet-4-6", "gemini-3.8-flash-high"] },
+        ],
+      },
     ]);
     expect(r.json.imageGenerationModelIds).toEqual(["gemini-3.1-flash-image"]);
     expect(r.json.deprecatedModelIds).toEqual({

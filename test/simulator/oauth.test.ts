@@ -14,7 +14,11 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 
 const form = (params: Record<string, string>) =>
-  fetch(`${sim.url}/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(params) });
+  fetch(`${sim.url}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(params),
+  });
 
 describe("refresh_token grant", () => {
   test("a known refresh token gives a bearer access token with the configured lifetime", async () => {
@@ -116,33 +120,65 @@ describe("authorization_code grant with PKCE", () => {
     const code = loc.searchParams.get("code")!;
     expect(code).toBeTruthy();
 
-    const ok = await form({ client_id: CLIENT_ID, grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier });
+    const ok = await form({
+      client_id: CLIENT_ID,
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    });
     expect(ok.status).toBe(200);
     const body: any = await ok.json();
     expect(body.refresh_token).toBe(bob.refreshToken);
     expect(body.id_token.split(".")).toHaveLength(3);
-    const info: any = await (await fetch(`${sim.url}/oauth2/v2/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } })).json();
+    const info: any = await (
+      await fetch(`${sim.url}/oauth2/v2/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } })
+    ).json();
     expect(info.email).toBe("bob@example.com");
 
-    const again = await form({ client_id: CLIENT_ID, grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier });
+    const again = await form({
+      client_id: CLIENT_ID,
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    });
     expect(again.status).toBe(400);
     expect(((await again.json()) as any).error).toBe("invalid_grant");
   });
 
   test("without login_hint the first account consents", async () => {
     const loc = new URL((await authorize(authParams())).headers.get("location")!);
-    const res = await form({ client_id: CLIENT_ID, grant_type: "authorization_code", code: loc.searchParams.get("code")!, redirect_uri: redirectUri, code_verifier: verifier });
+    const res = await form({
+      client_id: CLIENT_ID,
+      grant_type: "authorization_code",
+      code: loc.searchParams.get("code")!,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    });
     expect(((await res.json()) as any).refresh_token).toBe(alice.refreshToken);
   });
 
   test("a wrong or missing code_verifier, or another redirect_uri, is rejected", async () => {
     const code = async () => new URL((await authorize(authParams())).headers.get("location")!).searchParams.get("code")!;
-    let res = await form({ client_id: CLIENT_ID, grant_type: "authorization_code", code: await code(), redirect_uri: redirectUri, code_verifier: "wrong" });
+    let res = await form({
+      client_id: CLIENT_ID,
+      grant_type: "authorization_code",
+      code: await code(),
+      redirect_uri: redirectUri,
+      code_verifier: "wrong",
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "Invalid code verifier." });
     res = await form({ client_id: CLIENT_ID, grant_type: "authorization_code", code: await code(), redirect_uri: redirectUri });
     expect(((await res.json()) as any).error_description).toBe("Missing code verifier.");
-    res = await form({ client_id: CLIENT_ID, grant_type: "authorization_code", code: await code(), redirect_uri: "http://127.0.0.1:1/other", code_verifier: verifier });
+    res = await form({
+      client_id: CLIENT_ID,
+      grant_type: "authorization_code",
+      code: await code(),
+      redirect_uri: "http://127.0.0.1:1/other",
+      code_verifier: verifier,
+    });
     expect(((await res.json()) as any).error).toBe("redirect_uri_mismatch");
   });
 

@@ -81,12 +81,21 @@ describe("streamGenerateContent?alt=sse", () => {
       text += dec.decode(value, { stream: true });
     }
     expect(reads).toBeGreaterThanOrEqual(1);
-    expect(sseEvents(text).map((e) => texts(e.response)).join("")).toBe("Echo: one two three four");
+    expect(
+      sseEvents(text)
+        .map((e) => texts(e.response))
+        .join(""),
+    ).toBe("Echo: one two three four");
   });
 
   test("thoughts stream first, flagged thought: true, the signature on the last thought chunk", async () => {
     const events = sseEvents(
-      (await stream(sim, tok, acc, { contents: [userText("think about it")], generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 } } })).text,
+      (
+        await stream(sim, tok, acc, {
+          contents: [userText("think about it")],
+          generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 } },
+        })
+      ).text,
     );
     const parts = events.flatMap((e) => e.response.candidates[0].content.parts);
     const firstAnswer = parts.findIndex((p: any) => !p.thought);

@@ -67,7 +67,12 @@ describe("Gemini 3 default thinking", () => {
         expect(r.usage.candidatesTokenCount).toBe(0);
       }
     // with includeThoughts only the thought comes back
-    const shown = await generateIn("generateContent", sim, tok, body("gemini-3-flash", { maxOutputTokens: 300, thinkingConfig: { includeThoughts: true } }));
+    const shown = await generateIn(
+      "generateContent",
+      sim,
+      tok,
+      body("gemini-3-flash", { maxOutputTokens: 300, thinkingConfig: { includeThoughts: true } }),
+    );
     expect(shown.parts.every((p: any) => p.thought)).toBe(true);
     expect(shown.finishReason).toBe("MAX_TOKENS");
   });
@@ -95,7 +100,20 @@ describe("Gemini 3 default thinking", () => {
 
 describe("Claude unary answers", () => {
   const ask = (mode: (typeof GENERATE_MODES)[number], extra: Record<string, unknown> = {}) =>
-    generateIn(mode, sim, tok, envelope(acc, { contents: [userText("think first")], generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 4096 } }, ...extra }, "claude-opus-4-6-thinking"));
+    generateIn(
+      mode,
+      sim,
+      tok,
+      envelope(
+        acc,
+        {
+          contents: [userText("think first")],
+          generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 4096 } },
+          ...extra,
+        },
+        "claude-opus-4-6-thinking",
+      ),
+    );
 
   test("generateContent answers without thought parts or signatures; streams include them", async () => {
     const unary = await ask("generateContent");
@@ -112,14 +130,23 @@ describe("Claude unary answers", () => {
 
   test("unary tool calls carry no signature; a streamed signature is accepted back", async () => {
     const tools = [{ functionDeclarations: [{ name: "lookup", parameters: { type: "OBJECT", properties: { q: { type: "STRING" } } } }] }];
-    const unary = await generateIn("generateContent", sim, tok, envelope(acc, { contents: [userText("call lookup")], tools }, "claude-sonnet-4-6"));
+    const unary = await generateIn(
+      "generateContent",
+      sim,
+      tok,
+      envelope(acc, { contents: [userText("call lookup")], tools }, "claude-sonnet-4-6"),
+    );
     expect(unary.parts[0].functionCall.name).toBe("lookup");
     expect(unary.parts[0].thoughtSignature).toBeUndefined();
 
     const streamed = await ask("streamGenerateContent?alt=sse");
     const sig = streamed.parts.find((p: any) => p.thoughtSignature).thoughtSignature;
     const history = {
-      contents: [userText("think first"), { role: "model", parts: [{ text: "…", thought: true, thoughtSignature: sig }, { text: streamed.text }] }, userText("and now?")],
+      contents: [
+        userText("think first"),
+        { role: "model", parts: [{ text: "…", thought: true, thoughtSignature: sig }, { text: streamed.text }] },
+        userText("and now?"),
+      ],
     };
     expect((await v1(sim, tok, "generateContent", envelope(acc, history, "claude-opus-4-6-thinking"))).status).toBe(200);
   });

@@ -12,7 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 
-const gen = (request: Record<string, unknown>, model = "gemini-2.5-flash") => v1(sim, tok, "generateContent", envelope(acc, request, model));
+const gen = (request: Record<string, unknown>, model = "gemini-2.5-flash") =>
+  v1(sim, tok, "generateContent", envelope(acc, request, model));
 const thinking = { thinkingConfig: { includeThoughts: true } };
 
 describe("thought signatures", () => {
@@ -25,7 +26,11 @@ describe("thought signatures", () => {
     expect(sig.length).toBeGreaterThanOrEqual(50);
 
     const history = (signature: string, key = "thoughtSignature") => ({
-      contents: [userText("hello"), { role: "model", parts: [{ text: "thinking", thought: true, [key]: signature }, { text: "hi" }] }, userText("again")],
+      contents: [
+        userText("hello"),
+        { role: "model", parts: [{ text: "thinking", thought: true, [key]: signature }, { text: "hi" }] },
+        userText("again"),
+      ],
       generationConfig: thinking,
     });
     expect((await gen(history(sig), "gemini-2.5-flash")).status).toBe(200);
@@ -44,7 +49,10 @@ describe("thought signatures", () => {
     const plain = await gen({ contents: [userText("hello")] });
     expect(plain.json.response.candidates[0].content.parts.some((p: any) => p.thought)).toBe(false);
     expect(plain.json.response.usageMetadata.thoughtsTokenCount).toBe(0);
-    const zero = await gen({ contents: [userText("hello")], generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 0 } } });
+    const zero = await gen({
+      contents: [userText("hello")],
+      generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 0 } },
+    });
     expect(zero.json.response.candidates[0].content.parts.some((p: any) => p.thought)).toBe(false);
   });
 });
@@ -78,7 +86,11 @@ describe("function calling", () => {
     const response = { temperature: 21, sky: "clear" };
     const r2 = await gen(
       {
-        contents: [ask, { role: "model", parts: [callPart] }, { role: "user", parts: [{ functionResponse: { name: "get_weather", response } }] }],
+        contents: [
+          ask,
+          { role: "model", parts: [callPart] },
+          { role: "user", parts: [{ functionResponse: { name: "get_weather", response } }] },
+        ],
         tools: [weatherTool],
       },
       "gemini-3-flash",
@@ -118,7 +130,11 @@ describe("function calling", () => {
   test("no call when no function is named or mode is NONE; mode ANY always calls", async () => {
     const none = await gen({ contents: [userText("just chat")], tools: [weatherTool] });
     expect(texts(none.json.response)).toBe("Echo: just chat");
-    const off = await gen({ contents: [userText("get_weather")], tools: [weatherTool], toolConfig: { functionCallingConfig: { mode: "NONE" } } });
+    const off = await gen({
+      contents: [userText("get_weather")],
+      tools: [weatherTool],
+      toolConfig: { functionCallingConfig: { mode: "NONE" } },
+    });
     expect(off.json.response.candidates[0].content.parts.some((p: any) => p.functionCall)).toBe(false);
     const any = await gen({
       contents: [userText("anything")],
@@ -146,7 +162,12 @@ describe("function calling", () => {
       expect(r.json.error.message).toContain("request.tool_config.function_calling_config.mode");
       expect(r.json.error.details[0].fieldViolations[0].field).toBe("request.tool_config.function_calling_config.mode");
     }
-    const snake = await v1(sim, tok, "generateContent", envelope(acc, { contents: [userText("x")], tool_config: { function_calling_config: { mode: "bogus" } } }));
+    const snake = await v1(
+      sim,
+      tok,
+      "generateContent",
+      envelope(acc, { contents: [userText("x")], tool_config: { function_calling_config: { mode: "bogus" } } }),
+    );
     expect(snake.status).toBe(400);
   });
 });

@@ -20,7 +20,10 @@ const cases: [string, GeminiResponse[], GeminiResponse][] = [
   ["empty input", [], { candidates: [] }],
   [
     "answer text concatenated; last finishReason and usage",
-    [one([{ text: "Hel" }], {}, { usageMetadata: { promptTokenCount: 3 } }), one([{ text: "lo" }], { finishReason: "STOP" }, { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2 } })],
+    [
+      one([{ text: "Hel" }], {}, { usageMetadata: { promptTokenCount: 3 } }),
+      one([{ text: "lo" }], { finishReason: "STOP" }, { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2 } }),
+    ],
     one([{ text: "Hello" }], { finishReason: "STOP" }, { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2 } }),
   ],
   [
@@ -33,13 +36,22 @@ const cases: [string, GeminiResponse[], GeminiResponse][] = [
       one([{ text: "Two" }, { text: "", thoughtSignature: "s2" }], { finishReason: "STOP" }),
     ],
     one(
-      [{ text: "think more", thought: true, thoughtSignature: "s1" }, { text: "Answer one" }, { text: "again", thought: true }, { text: "Two", thoughtSignature: "s2" }],
+      [
+        { text: "think more", thought: true, thoughtSignature: "s1" },
+        { text: "Answer one" },
+        { text: "again", thought: true },
+        { text: "Two", thoughtSignature: "s2" },
+      ],
       { finishReason: "STOP" },
     ),
   ],
   [
     "several signatures in one run: the last wins",
-    [one([{ text: "a", thought: true, thoughtSignature: "old" }]), one([{ text: "b", thought: true, thoughtSignature: "new" }]), one([{ text: "c", thought: true }])],
+    [
+      one([{ text: "a", thought: true, thoughtSignature: "old" }]),
+      one([{ text: "b", thought: true, thoughtSignature: "new" }]),
+      one([{ text: "c", thought: true }]),
+    ],
     one([{ text: "abc", thought: true, thoughtSignature: "new" }]),
   ],
   [
@@ -49,7 +61,14 @@ const cases: [string, GeminiResponse[], GeminiResponse][] = [
       one([{ functionCall: { name: "a", args: { x: 1 } }, thoughtSignature: "sig-a" }]),
       one([{ functionCall: { name: "b", args: {} } }], { finishReason: "STOP" }),
     ],
-    one([{ text: "Let me check." }, { functionCall: { name: "a", args: { x: 1 } }, thoughtSignature: "sig-a" }, { functionCall: { name: "b", args: {} } }], { finishReason: "STOP" }),
+    one(
+      [
+        { text: "Let me check." },
+        { functionCall: { name: "a", args: { x: 1 } }, thoughtSignature: "sig-a" },
+        { functionCall: { name: "b", args: {} } },
+      ],
+      { finishReason: "STOP" },
+    ),
   ],
   [
     "text around a call does not merge across it; inline data kept in place",
@@ -64,7 +83,12 @@ const cases: [string, GeminiResponse[], GeminiResponse][] = [
   [
     "multiple candidates by index",
     [
-      { candidates: [{ index: 0, content: { role: "model", parts: [{ text: "A1" }] } }, { index: 1, content: { role: "model", parts: [{ text: "B1" }] } }] },
+      {
+        candidates: [
+          { index: 0, content: { role: "model", parts: [{ text: "A1" }] } },
+          { index: 1, content: { role: "model", parts: [{ text: "B1" }] } },
+        ],
+      },
       { candidates: [{ index: 1, content: { role: "model", parts: [{ text: "B2" }] }, finishReason: "MAX_TOKENS" }] },
       { candidates: [{ index: 0, content: { role: "model", parts: [{ text: "A2" }] }, finishReason: "STOP" }] },
     ],
@@ -82,7 +106,11 @@ const cases: [string, GeminiResponse[], GeminiResponse][] = [
       one([{ text: "b" }], { safetyRatings: [{ category: "X", probability: "NEGLIGIBLE" }] }),
       one([{ text: "c" }], { finishReason: "STOP" }),
     ],
-    one([{ text: "abc" }], { safetyRatings: [{ category: "X", probability: "NEGLIGIBLE" }], citationMetadata: { citations: [{ uri: "u1" }] }, finishReason: "STOP" }),
+    one([{ text: "abc" }], {
+      safetyRatings: [{ category: "X", probability: "NEGLIGIBLE" }],
+      citationMetadata: { citations: [{ uri: "u1" }] },
+      finishReason: "STOP",
+    }),
   ],
   [
     "modelVersion / responseId: last non-empty; promptFeedback kept",
@@ -93,7 +121,11 @@ const cases: [string, GeminiResponse[], GeminiResponse][] = [
     ],
     one([{ text: "abc" }], {}, { modelVersion: "m2", responseId: "r1", promptFeedback: { safetyRatings: [] } }),
   ],
-  ["a blocked prompt: no candidates, only feedback", [{ promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: 5 } }], { candidates: [], promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: 5 } }],
+  [
+    "a blocked prompt: no candidates, only feedback",
+    [{ promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: 5 } }],
+    { candidates: [], promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: 5 } },
+  ],
   ["a candidate without content", [{ candidates: [{ finishReason: "SAFETY" }] }], { candidates: [{ finishReason: "SAFETY" }] }],
 ];
 

@@ -6,9 +6,16 @@ import { durationInTextMs, parseDurationMs, parseRetryAfterMs } from "../../src/
 import { effectOf, QUOTA_BACKOFF_MS, RATE_LIMIT_BACKOFF_MS, UPSTREAM_ERROR_BACKOFF_MS } from "../../src/scheduling/policy";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
-const info = (reason: string, metadata: Record<string, string> = {}) => ({ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "cloudcode-pa.googleapis.com", metadata });
+const info = (reason: string, metadata: Record<string, string> = {}) => ({
+  "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+  reason,
+  domain: "cloudcode-pa.googleapis.com",
+  metadata,
+});
 const retry = (d: string) => ({ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: d });
-const gerr = (code: number, status: string, message: string, details?: unknown[]) => ({ error: { code, message, status, ...(details ? { details } : {}) } });
+const gerr = (code: number, status: string, message: string, details?: unknown[]) => ({
+  error: { code, message, status, ...(details ? { details } : {}) },
+});
 
 describe("parseDurationMs", () => {
   test.each([
@@ -118,7 +125,10 @@ const ROWS: Row[] = [
   {
     name: "503 MODEL_CAPACITY_EXHAUSTED",
     status: 503,
-    body: gerr(503, "UNAVAILABLE", "No capacity available for model gemini-3-pro-high on the server", [info("MODEL_CAPACITY_EXHAUSTED", { model: "gemini-3-pro-high" }), retry("40s")]),
+    body: gerr(503, "UNAVAILABLE", "No capacity available for model gemini-3-pro-high on the server", [
+      info("MODEL_CAPACITY_EXHAUSTED", { model: "gemini-3-pro-high" }),
+      retry("40s"),
+    ]),
     cls: "capacity",
     delayMs: 40000,
   },
@@ -126,7 +136,12 @@ const ROWS: Row[] = [
   { name: "500", status: 500, body: gerr(500, "INTERNAL", "Internal error encountered."), cls: "server_error" },
   { name: "502 HTML", status: 502, body: "<html>Bad Gateway</html>", cls: "server_error" },
   { name: "408", status: 408, body: "", cls: "server_error" },
-  { name: "401", status: 401, body: gerr(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."), cls: "unauthenticated" },
+  {
+    name: "401",
+    status: 401,
+    body: gerr(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."),
+    cls: "unauthenticated",
+  },
   {
     name: "403 VALIDATION_REQUIRED with a Help link",
     status: 403,
@@ -140,11 +155,19 @@ const ROWS: Row[] = [
   {
     name: "403 VALIDATION_REQUIRED with only metadata",
     status: 403,
-    body: gerr(403, "PERMISSION_DENIED", "Verify your account.", [info("VALIDATION_REQUIRED", { validation_link: "https://meta.example/verify" })]),
+    body: gerr(403, "PERMISSION_DENIED", "Verify your account.", [
+      info("VALIDATION_REQUIRED", { validation_link: "https://meta.example/verify" }),
+    ]),
     cls: "verification",
     url: "https://meta.example/verify",
   },
-  { name: "403 permission", status: 403, body: gerr(403, "PERMISSION_DENIED", "The caller does not have permission"), cls: "forbidden", permanent: true },
+  {
+    name: "403 permission",
+    status: 403,
+    body: gerr(403, "PERMISSION_DENIED", "The caller does not have permission"),
+    cls: "forbidden",
+    permanent: true,
+  },
   {
     name: "403 terms of service",
     status: 403,
@@ -155,18 +178,42 @@ const ROWS: Row[] = [
   {
     name: "403 SERVICE_DISABLED is transient",
     status: 403,
-    body: gerr(403, "PERMISSION_DENIED", "Cloud Code Private API has not been used in project 123 before or it is disabled.", [info("SERVICE_DISABLED")]),
+    body: gerr(403, "PERMISSION_DENIED", "Cloud Code Private API has not been used in project 123 before or it is disabled.", [
+      info("SERVICE_DISABLED"),
+    ]),
     cls: "forbidden",
     permanent: false,
   },
   { name: "403 without Google's body is transient", status: 403, body: "Forbidden", cls: "forbidden", permanent: false },
   { name: "404 model", status: 404, body: gerr(404, "NOT_FOUND", "Requested entity was not found."), cls: "not_found" },
   { name: "404 of an endpoint (not Google's body)", status: 404, body: "Not Found", cls: "server_error" },
-  { name: "400", status: 400, body: gerr(400, "INVALID_ARGUMENT", 'Invalid JSON payload received. Unknown name "thinking": Cannot find field.'), cls: "invalid_request" },
-  { name: "400 invalid signature stays the client's", status: 400, body: gerr(400, "INVALID_ARGUMENT", "Invalid signature in thinking block"), cls: "invalid_request" },
+  {
+    name: "400",
+    status: 400,
+    body: gerr(400, "INVALID_ARGUMENT", 'Invalid JSON payload received. Unknown name "thinking": Cannot find field.'),
+    cls: "invalid_request",
+  },
+  {
+    name: "400 invalid signature stays the client's",
+    status: 400,
+    body: gerr(400, "INVALID_ARGUMENT", "Invalid signature in thinking block"),
+    cls: "invalid_request",
+  },
   { name: "200 whose body is an error", status: 200, body: gerr(500, "INTERNAL", "Internal error encountered."), cls: "server_error" },
-  { name: "200 whose body is a 429 error", status: 200, body: gerr(429, "RESOURCE_EXHAUSTED", "x", [info("QUOTA_EXHAUSTED", { quotaResetDelay: "60s" })]), cls: "quota_exhausted", delayMs: 60000 },
-  { name: "error wrapped in an array", status: 429, body: [gerr(429, "RESOURCE_EXHAUSTED", "x", [info("QUOTA_EXHAUSTED", { quotaResetDelay: "5s" })])], cls: "quota_exhausted", delayMs: 5000 },
+  {
+    name: "200 whose body is a 429 error",
+    status: 200,
+    body: gerr(429, "RESOURCE_EXHAUSTED", "x", [info("QUOTA_EXHAUSTED", { quotaResetDelay: "60s" })]),
+    cls: "quota_exhausted",
+    delayMs: 60000,
+  },
+  {
+    name: "error wrapped in an array",
+    status: 429,
+    body: [gerr(429, "RESOURCE_EXHAUSTED", "x", [info("QUOTA_EXHAUSTED", { quotaResetDelay: "5s" })])],
+    cls: "quota_exhausted",
+    delayMs: 5000,
+  },
 ];
 
 describe("classify", () => {
@@ -221,8 +268,13 @@ describe("effects", () => {
   });
 
   test("403: permission disables, verification flags, transient only cools", () => {
-    expect(effectOf(f(403, gerr(403, "PERMISSION_DENIED", "The caller does not have permission")), 1, NOW).state).toMatchObject({ state: "disabled" });
-    expect(effectOf(f(403, ROWS.find((r) => r.cls === "verification")!.body), 1, NOW).state).toMatchObject({ state: "needs_verification", url: "https://help.example/verify" });
+    expect(effectOf(f(403, gerr(403, "PERMISSION_DENIED", "The caller does not have permission")), 1, NOW).state).toMatchObject({
+      state: "disabled",
+    });
+    expect(effectOf(f(403, ROWS.find((r) => r.cls === "verification")!.body), 1, NOW).state).toMatchObject({
+      state: "needs_verification",
+      url: "https://help.example/verify",
+    });
     const t = effectOf(f(403, "Forbidden"), 1, NOW);
     expect(t.state).toBeUndefined();
     expect(t.cooldown).toMatchObject({ model: "*" });
@@ -242,6 +294,9 @@ describe("effects", () => {
     const e = effectOf(f(500, gerr(500, "INTERNAL", "x")), 1, NOW);
     expect(e).toMatchObject({ rotate: true, accountFault: true });
     expect(e.cooldown).toBeUndefined();
-    expect([1, 2, 3, 4, 5].map((n) => effectOf(f(500, gerr(500, "INTERNAL", "x")), n, NOW).penalty!.until - NOW)).toEqual([...UPSTREAM_ERROR_BACKOFF_MS, UPSTREAM_ERROR_BACKOFF_MS[3]!]);
+    expect([1, 2, 3, 4, 5].map((n) => effectOf(f(500, gerr(500, "INTERNAL", "x")), n, NOW).penalty!.until - NOW)).toEqual([
+      ...UPSTREAM_ERROR_BACKOFF_MS,
+      UPSTREAM_ERROR_BACKOFF_MS[3]!,
+    ]);
   });
 });

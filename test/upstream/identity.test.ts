@@ -1,6 +1,13 @@
 // The client identity: template, host spelling, version discovery with fallback and floor.
 import { describe, expect, test } from "bun:test";
-import { ClientIdentity, compareVersions, FALLBACK_CLIENT_VERSION, fillTemplate, findVersion, hostPlatform } from "../../src/upstream/identity";
+import {
+  ClientIdentity,
+  compareVersions,
+  FALLBACK_CLIENT_VERSION,
+  fillTemplate,
+  findVersion,
+  hostPlatform,
+} from "../../src/upstream/identity";
 
 const TEMPLATE = "antigravity/{version} {os}/{arch}";
 const answer = (body: string, status = 200) => (async () => new Response(body, { status })) as unknown as typeof fetch;
@@ -33,7 +40,9 @@ describe("pure parts", () => {
   ])("compareVersions(%s, %s) = %d", (a, b, r) => expect(compareVersions(a, b)).toBe(r));
 
   test("a template keeps placeholders it does not know", () => {
-    expect(fillTemplate("antigravity/cli/{version} {os}/{arch} {x}", { version: "1.1.0", os: "linux", arch: "amd64" })).toBe("antigravity/cli/1.1.0 linux/amd64 {x}");
+    expect(fillTemplate("antigravity/cli/{version} {os}/{arch} {x}", { version: "1.1.0", os: "linux", arch: "amd64" })).toBe(
+      "antigravity/cli/1.1.0 linux/amd64 {x}",
+    );
   });
 });
 
@@ -42,7 +51,10 @@ describe("ClientIdentity", () => {
 
   test("a configured version is used as is and nothing is looked up", async () => {
     let called = 0;
-    const id = new ClientIdentity({ userAgent: TEMPLATE, clientVersion: "3.1.0", versionUrl: "http://127.0.0.1:1/x" }, { ...host, fetch: (async () => (called++, new Response("9.9.9"))) as any });
+    const id = new ClientIdentity(
+      { userAgent: TEMPLATE, clientVersion: "3.1.0", versionUrl: "http://127.0.0.1:1/x" },
+      { ...host, fetch: (async () => (called++, new Response("9.9.9"))) as any },
+    );
     expect(id.userAgent).toBe("antigravity/3.1.0 linux/amd64");
     expect(await id.refresh()).toBe(false);
     expect(called).toBe(0);
@@ -51,8 +63,15 @@ describe("ClientIdentity", () => {
   });
 
   test("before discovery answers, the built-in fallback; then the discovered version", async () => {
-    const id = new ClientIdentity({ userAgent: TEMPLATE, versionUrl: "http://updater.test/api/update/{target}/stable/latest" }, { ...host, fetch: answer('{"url":".../stable/3.2.1-123/linux-x64/a.tar.gz"}') });
-    expect(id.info()).toMatchObject({ source: "fallback", version: FALLBACK_CLIENT_VERSION, versionUrl: "http://updater.test/api/update/linux-x64/stable/latest" });
+    const id = new ClientIdentity(
+      { userAgent: TEMPLATE, versionUrl: "http://updater.test/api/update/{target}/stable/latest" },
+      { ...host, fetch: answer('{"url":".../stable/3.2.1-123/linux-x64/a.tar.gz"}') },
+    );
+    expect(id.info()).toMatchObject({
+      source: "fallback",
+      version: FALLBACK_CLIENT_VERSION,
+      versionUrl: "http://updater.test/api/update/linux-x64/stable/latest",
+    });
     expect(await id.refresh()).toBe(true);
     expect(id.userAgent).toBe("antigravity/3.2.1 linux/amd64");
     expect(id.info()).toMatchObject({ source: "discovered", version: "3.2.1" });

@@ -16,7 +16,8 @@ function badKeys(s: unknown, path = "$"): string[] {
     if (k === "anyOf") (v as unknown[]).forEach((b, i) => out.push(...badKeys(b, `${path}.anyOf[${i}]`)));
     if (k === "enum" && !(v as unknown[]).every((e) => typeof e === "string")) out.push(`${path}.enum: non-string value`);
     if (k === "type" && !["string", "number", "integer", "boolean", "object", "array"].includes(v as string)) out.push(`${path}.type=${v}`);
-    if (k === "required") for (const r of v as string[]) if (!(r in ((s as any).properties ?? {}))) out.push(`${path}.required: ${r} missing`);
+    if (k === "required")
+      for (const r of v as string[]) if (!(r in ((s as any).properties ?? {}))) out.push(`${path}.required: ${r} missing`);
   }
   if (s && (s as any).type === "array" && !(s as any).items) out.push(`${path}: array without items`);
   return out;
@@ -107,7 +108,12 @@ const MCP: Record<string, unknown> = {
     type: "object",
     properties: {
       env: { type: "object", patternProperties: { "^[A-Z_]+$": { type: "string" } }, propertyNames: { pattern: "^[A-Z_]+$" } },
-      mode: { type: "string", enum: ["fast", "safe"], enumDescriptions: ["Skip checks", "Run every check"], markdownDescription: "**mode**" },
+      mode: {
+        type: "string",
+        enum: ["fast", "safe"],
+        enumDescriptions: ["Skip checks", "Run every check"],
+        markdownDescription: "**mode**",
+      },
       retries: { type: "integer", minimum: 0, exclusiveMaximum: 10, multipleOf: 1 },
     },
   },
@@ -133,10 +139,22 @@ const ROWS: Row[] = [
   ["non-object input → empty object schema", undefined, { type: "object", properties: {} }],
   ["empty object schema stays valid", { type: "object" }, { type: "object", properties: {} }],
   ["{} at the root → empty object schema", {}, { type: "object", properties: {} }],
-  ["{} (anything) as a property → the freest scalar", { type: "object", properties: { v: {} } }, { type: "object", properties: { v: { type: "string" } } }],
+  [
+    "{} (anything) as a property → the freest scalar",
+    { type: "object", properties: { v: {} } },
+    { type: "object", properties: { v: { type: "string" } } },
+  ],
   [
     "$schema, additionalProperties:false, $id, $comment, defer_loading dropped",
-    { $schema: DRAFT7, $id: "x", $comment: "c", defer_loading: true, type: "object", properties: { a: { type: "string" } }, additionalProperties: false },
+    {
+      $schema: DRAFT7,
+      $id: "x",
+      $comment: "c",
+      defer_loading: true,
+      type: "object",
+      properties: { a: { type: "string" } },
+      additionalProperties: false,
+    },
     { type: "object", properties: { a: { type: "string" } } },
   ],
   [
@@ -222,12 +240,20 @@ const ROWS: Row[] = [
   ],
   [
     "$ref into $defs with sibling description",
-    { type: "object", properties: { p: { $ref: "#/$defs/P", description: "the point" } }, $defs: { P: { type: "object", properties: { x: { type: "number" } } } } },
+    {
+      type: "object",
+      properties: { p: { $ref: "#/$defs/P", description: "the point" } },
+      $defs: { P: { type: "object", properties: { x: { type: "number" } } } },
+    },
     { type: "object", properties: { p: { type: "object", description: "the point", properties: { x: { type: "number" } } } } },
   ],
   [
     "draft-07 definitions",
-    { type: "object", properties: { c: { $ref: "#/definitions/Color" } }, definitions: { Color: { type: "string", enum: ["red", "blue"] } } },
+    {
+      type: "object",
+      properties: { c: { $ref: "#/definitions/Color" } },
+      definitions: { Color: { type: "string", enum: ["red", "blue"] } },
+    },
     { type: "object", properties: { c: { type: "string", enum: ["red", "blue"] } } },
   ],
   [
@@ -235,15 +261,29 @@ const ROWS: Row[] = [
     { $defs: { Node: { type: "object", properties: { kids: { type: "array", items: { $ref: "#/$defs/Node" } } } } }, $ref: "#/$defs/Node" },
     {
       type: "object",
-      properties: { kids: { type: "array", items: { type: "string", description: "(recursive: same shape as Node; a JSON object, written as a string)" } } },
+      properties: {
+        kids: {
+          type: "array",
+          items: { type: "string", description: "(recursive: same shape as Node; a JSON object, written as a string)" },
+        },
+      },
     },
   ],
   [
     "self-referencing root (#)",
     { type: "object", properties: { next: { $ref: "#" } } },
-    { type: "object", properties: { next: { type: "string", description: "(recursive: same shape as the whole schema; a JSON object, written as a string)" } } },
+    {
+      type: "object",
+      properties: {
+        next: { type: "string", description: "(recursive: same shape as the whole schema; a JSON object, written as a string)" },
+      },
+    },
   ],
-  ["unresolved $ref → string with a note", { $ref: "#/$defs/Missing" }, { type: "string", description: "(unresolved $ref: #/$defs/Missing)" }],
+  [
+    "unresolved $ref → string with a note",
+    { $ref: "#/$defs/Missing" },
+    { type: "string", description: "(unresolved $ref: #/$defs/Missing)" },
+  ],
   [
     "boolean property schemas: true → any scalar, false → dropped",
     { type: "object", properties: { a: true, b: false }, required: ["a", "b"] },
@@ -265,10 +305,14 @@ const ROWS: Row[] = [
     "discriminated union with const (below the root stays anyOf)",
     {
       type: "object",
-      properties: { shape: { oneOf: [
-        { type: "object", properties: { kind: { const: "circle" }, r: { type: "number" } }, required: ["kind", "r"] },
-        { type: "object", properties: { kind: { const: "square" }, side: { type: "number" } }, required: ["kind", "side"] },
-      ] } },
+      properties: {
+        shape: {
+          oneOf: [
+            { type: "object", properties: { kind: { const: "circle" }, r: { type: "number" } }, required: ["kind", "r"] },
+            { type: "object", properties: { kind: { const: "square" }, side: { type: "number" } }, required: ["kind", "side"] },
+          ],
+        },
+      },
     },
     {
       type: "object",
@@ -276,7 +320,11 @@ const ROWS: Row[] = [
         shape: {
           anyOf: [
             { type: "object", properties: { kind: { type: "string", enum: ["circle"] }, r: { type: "number" } }, required: ["kind", "r"] },
-            { type: "object", properties: { kind: { type: "string", enum: ["square"] }, side: { type: "number" } }, required: ["kind", "side"] },
+            {
+              type: "object",
+              properties: { kind: { type: "string", enum: ["square"] }, side: { type: "number" } },
+              required: ["kind", "side"],
+            },
           ],
         },
       },
@@ -301,18 +349,37 @@ const ROWS: Row[] = [
   [
     "parent keywords reach untyped branches",
     { type: "string", anyOf: [{ format: "date-time" }, { format: "email" }] },
-    { anyOf: [{ type: "string", format: "date-time" }, { type: "string", description: "(format: email)" }] },
+    {
+      anyOf: [
+        { type: "string", format: "date-time" },
+        { type: "string", description: "(format: email)" },
+      ],
+    },
   ],
   [
     "property names that look like keywords are left alone",
     { type: "object", properties: { type: { type: "string" }, properties: { type: "string" }, $ref: { type: "string" } } },
     { type: "object", properties: { type: { type: "string" }, properties: { type: "string" }, $ref: { type: "string" } } },
   ],
-  ["types are lowercased", { type: "OBJECT", properties: { a: { type: "STRING" } } }, { type: "object", properties: { a: { type: "string" } } }],
-  ["untyped map inferred as object", { additionalProperties: { type: "string" } }, { type: "object", description: "(additionalProperties: string)", properties: {} }],
+  [
+    "types are lowercased",
+    { type: "OBJECT", properties: { a: { type: "STRING" } } },
+    { type: "object", properties: { a: { type: "string" } } },
+  ],
+  [
+    "untyped map inferred as object",
+    { additionalProperties: { type: "string" } },
+    { type: "object", description: "(additionalProperties: string)", properties: {} },
+  ],
   [
     "a free-form object below the root travels as JSON text (Gemini rejects empty OBJECT properties)",
-    { type: "object", properties: { headers: { type: "object", additionalProperties: { type: "string" }, description: "HTTP headers" }, opts: { type: "object" } } },
+    {
+      type: "object",
+      properties: {
+        headers: { type: "object", additionalProperties: { type: "string" }, description: "HTTP headers" },
+        opts: { type: "object" },
+      },
+    },
     {
       type: "object",
       properties: {
@@ -372,7 +439,10 @@ describe("cleanSchema: real schemas, exact", () => {
   test("agent tool: defer_loading dropped, meaning kept", () => {
     const out = cleanSchema(MCP["agent tool with defer_loading, $comment, $id, patternProperties, propertyNames"]) as any;
     expect(out).not.toHaveProperty("defer_loading");
-    expect(out.properties.env).toEqual({ type: "string", description: "(patternProperties: ^[A-Z_]+$; propertyNames: ^[A-Z_]+$; a JSON object, written as a string)" });
+    expect(out.properties.env).toEqual({
+      type: "string",
+      description: "(patternProperties: ^[A-Z_]+$; propertyNames: ^[A-Z_]+$; a JSON object, written as a string)",
+    });
     expect(out.properties.mode.description).toBe("(fast: Skip checks, safe: Run every check)");
     expect(out.properties.retries).toEqual({ type: "integer", description: "(exclusiveMaximum: 10; multipleOf: 1)", minimum: 0 });
   });
@@ -406,15 +476,35 @@ describe("restoreArgTypes", () => {
   const schema = MCP["pydantic FastMCP tool with $defs, recursion and Optional"];
   const rows: [string, unknown, unknown, unknown][] = [
     ["numeric enum string → number via $ref", schema, { task: { name: "x", priority: "2" } }, { task: { name: "x", priority: 2 } }],
-    ["nested through recursion", schema, { task: { name: "x", priority: "1", subtasks: [{ name: "y", priority: "3" }] } }, { task: { name: "x", priority: 1, subtasks: [{ name: "y", priority: 3 }] } }],
+    [
+      "nested through recursion",
+      schema,
+      { task: { name: "x", priority: "1", subtasks: [{ name: "y", priority: "3" }] } },
+      { task: { name: "x", priority: 1, subtasks: [{ name: "y", priority: 3 }] } },
+    ],
     ["boolean text → boolean", { type: "object", properties: { f: { type: "boolean" } } }, { f: "true" }, { f: true }],
     ["number where string declared → text", { type: "object", properties: { s: { type: "string" } } }, { s: 12 }, { s: "12" }],
-    ["string left alone when string is allowed", { type: "object", properties: { s: { anyOf: [{ type: "string" }, { type: "integer" }] } } }, { s: "5" }, { s: "5" }],
+    [
+      "string left alone when string is allowed",
+      { type: "object", properties: { s: { anyOf: [{ type: "string" }, { type: "integer" }] } } },
+      { s: "5" },
+      { s: "5" },
+    ],
     ["anyOf integer|null", { type: "object", properties: { n: { anyOf: [{ type: "integer" }, { type: "null" }] } } }, { n: "7" }, { n: 7 }],
     ["non-numeric text kept", { type: "object", properties: { n: { type: "integer" } } }, { n: "many" }, { n: "many" }],
     ["unknown keys kept", { type: "object", properties: {} }, { extra: "1" }, { extra: "1" }],
-    ["free-form object sent as JSON text → object", { type: "object", properties: { h: { type: "object", additionalProperties: { type: "integer" } } } }, { h: '{"a":1}' }, { h: { a: 1 } }],
-    ["recursive node sent as JSON text → object, restored inside", schema, { task: { name: "x", priority: "1", subtasks: ['{"name":"y","priority":"2"}'] } }, { task: { name: "x", priority: 1, subtasks: [{ name: "y", priority: 2 }] } }],
+    [
+      "free-form object sent as JSON text → object",
+      { type: "object", properties: { h: { type: "object", additionalProperties: { type: "integer" } } } },
+      { h: '{"a":1}' },
+      { h: { a: 1 } },
+    ],
+    [
+      "recursive node sent as JSON text → object, restored inside",
+      schema,
+      { task: { name: "x", priority: "1", subtasks: ['{"name":"y","priority":"2"}'] } },
+      { task: { name: "x", priority: 1, subtasks: [{ name: "y", priority: 2 }] } },
+    ],
     ["text that is not JSON stays text", { type: "object", properties: { h: { type: "object" } } }, { h: "{oops" }, { h: "{oops" }],
   ];
   for (const [name, s, input, expected] of rows) test(name, () => expect(restoreArgTypes(input, s)).toEqual(expected));

@@ -8,7 +8,10 @@ const reply = (...parts: GeminiPart[]) => ({ candidates: [{ content: { role: "mo
 describe("noticeOf", () => {
   test.each([
     ["This version of Antigravity is no longer supported. Please update to receive the latest features!", { kind: "client_outdated" }],
-    ["Your current version of Antigravity is out of date. Please visit https://antigravity.google/download to download and install the latest version.", { kind: "client_outdated" }],
+    [
+      "Your current version of Antigravity is out of date. Please visit https://antigravity.google/download to download and install the latest version.",
+      { kind: "client_outdated" },
+    ],
     ["Claude Opus 4.5 is no longer available. Please switch to Claude Opus 4.6.", { kind: "model_retired", successor: "Claude Opus 4.6" }],
     ["Gemini 3 Pro is no longer available. Please switch to Gemini 3.1 Pro.", { kind: "model_retired", successor: "Gemini 3.1 Pro" }],
     ["gemini-3.5-flash is no longer available.", { kind: "model_retired" }],
@@ -19,11 +22,16 @@ describe("noticeOf", () => {
   });
 
   test("a notice split over several text parts is still a notice", () => {
-    expect(noticeOf(reply({ text: "Claude Opus 4.5 is no longer " }, { text: "available. Please switch to Claude Opus 4.6." }))).toMatchObject({ successor: "Claude Opus 4.6" });
+    expect(
+      noticeOf(reply({ text: "Claude Opus 4.5 is no longer " }, { text: "available. Please switch to Claude Opus 4.6." })),
+    ).toMatchObject({ successor: "Claude Opus 4.6" });
   });
 
   test.each([
-    ["an answer that mentions the phrase", reply({ text: "The old API is no longer available, so I used the new one. Here is the code: ..." })],
+    [
+      "an answer that mentions the phrase",
+      reply({ text: "The old API is no longer available, so I used the new one. Here is the code: ..." }),
+    ],
     ["text with a function call", reply({ text: "Claude Opus 4.5 is no longer available." }, { functionCall: { name: "f", args: {} } })],
     ["a thought before the text", reply({ text: "thinking", thought: true }, { text: "Claude Opus 4.5 is no longer available." })],
     ["an ordinary answer", reply({ text: "Echo: hello" })],
