@@ -68,7 +68,7 @@ async function firstLine(proc: Bun.Subprocess<"ignore", "pipe", "inherit">, what
 async function startSimulatorProcess(): Promise<string> {
   const code = `
     import { startSimulator } from "./src/simulator/index";
-    import { silentLogger } from "./src/server/log";
+    import { silentLogger } from "./src/core/log";
     const sim = await startSimulator({ port: 0, hostname: "127.0.0.1", delays: false, log: silentLogger() });
     console.log(JSON.stringify({ url: sim.url }));`;
   const proc = Bun.spawn([process.execPath, "-e", code], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
