@@ -42,13 +42,22 @@ export interface Runtime {
   catalog: ModelCatalog;
   tokens: TokenManager;
   scheduler: Scheduler;
+  pool: PoolView;
+  outcomes: Outcomes;
+}
+
+/** the accounts as the rotation loop reads them */
+export interface PoolView {
   accounts(): readonly Account[];
   byId(id: string): Account | undefined;
-  /** bumped when quotas or the account list change (scheduler index) */
+  /** bumped when quotas or the account list change (the scheduler's index) */
   generation(): number;
-  /** the account served a request */
+}
+
+/** what an attempt's outcome does to its account (the ledger, persisted) */
+export interface Outcomes {
   served(account: Account, model: string): void;
-  /** apply a failure's effect (cooldown, state, counters) and return it */
+  /** applies the failure's effect (cooldown, state, counters) and returns it */
   failed(account: Account, model: string, failure: Failure): Effect;
 }
 
@@ -277,7 +286,7 @@ export class PoolGateway implements Gateway {
 
   private report(account: Account, model: string, method: string, f: Failure, action: string): Effect {
     this.rt.metrics?.upstreamCalls.inc({ method, outcome: f.class });
-    const effect = this.rt.failed(account, model, f);
+    const effect = this.rt.outcomes.failed(account, model, f);
     this.rt.log.warn("upstream call failed", {
       account: account.email,
       model,
@@ -316,7 +325,7 @@ export class PoolGateway implements Gateway {
   /** an account other than the tried ones that can serve `model` and lists it */
   private otherListing(model: string, tried: ReadonlySet<string>): boolean {
     const now = Date.now();
-    return this.rt.accounts().some((a) => !tried.has(a.id) && !!a.quota && Object.hasOwn(a.quota, model) && isEligible(a, model, now));
+    return this.rt.pool.accounts().some((a) => !tried.has(a.id) && !!a.quota && Object.hasOwn(a.quota, model) && isEligible(a, model, now));
   }
 
   /** after a client_outdated answer: is there a newer client version to try (another request may have found it)? */
@@ -368,13 +377,13 @@ export class PoolGateway implements Gateway {
       if (args.signal?.aborted) throw args.signal.reason;
       const pick = (accept?: (a: Account) => boolean) =>
         scheduler.pick({
-          accounts: this.rt.accounts(),
+          accounts: this.rt.pool.accounts(),
           model,
           now: Date.now(),
           exclude: tried,
           sessionKey: args.sessionKey,
-          byId: (id) => this.rt.byId(id),
-          generation: this.rt.generation(),
+          byId: (id) => this.rt.pool.byId(id),
+          generation: this.rt.pool.generation(),
           accept,
         });
       // accounts whose model list has the model first (one that never reported a list may have it), and
@@ -410,7 +419,7 @@ export class PoolGateway implements Gateway {
       if (out.ok) {
         settle();
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "ok" });
-        this.rt.served(account, model);
+        this.rt.outcomes.served(account, model);
         scheduler.bind(args.sessionKey, account.id, Date.now());
         return { value: out.value, account, model };
       }
@@ -483,7 +492,7 @@ export class PoolGateway implements Gateway {
 
   private exhausted(model: string, last: Failure | undefined, tried: number, c: FailureContext): ApiError {
     const now = Date.now();
-    const accounts = this.rt.accounts();
+    const accounts = this.rt.pool.accounts();
     // x-account-email only when an account was actually tried (and then benched)
     if (!last) return noAccountError(explainNoAccount(accounts, model, now), c);
     if (accounts.some((a) => isEligible(a, model, now))) return attemptsError(last, tried, c, now);

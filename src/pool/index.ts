@@ -1,24 +1,24 @@
-// The account pool: the store, tokens, projects, quota, the scheduler and the Gateway, plus the
-// background jobs of a running server (token and quota refresh, store watch, counter flush).
+// The composition root of the pool: wires the account store and its service (accounts/), the scheduler
+// and ledger (scheduling/) and the gateway (gateway/), and runs the background jobs of a server (token
+// and quota refresh, store watch, counter flush). The account methods below only delegate.
 import type { Config } from "../config/schema";
 import { ModelCatalog, type Lineup, type ModelInfo, type ModelSource } from "../models/catalog";
-import type { PoolStatus } from "../protocol/context";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import { UpstreamClient } from "../upstream/client";
 import { ClientIdentity } from "../upstream/identity";
 import type { Gateway } from "../gateway/port";
 import { PoolGateway } from "../gateway/gateway";
-import { fetchUserInfo, refreshAccessToken } from "../accounts/oauth";
 import { Ledger } from "../scheduling/ledger";
-import { applyReport, fetchQuota } from "../accounts/quota";
 import { Scheduler, isEligible } from "../scheduling/scheduler";
-import { AccountStore, newAccountId, type StoreDoc } from "../accounts/store";
+import { AccountStore, type StoreDoc } from "../accounts/store";
 import { TokenManager } from "../accounts/tokens";
 import { Upkeep } from "../accounts/upkeep";
-import { PoolError, viewOf, type Account, type AccountView } from "../accounts/types";
+import { AccountService, type ExportFile } from "../accounts/service";
+import { viewOf, type Account, type AccountView } from "../accounts/types";
 
 export { PoolError, type AccountView } from "../accounts/types";
+export type { ExportFile } from "../accounts/service";
 export { OAuthError, exchangeCode, fetchUserInfo, refreshAccessToken } from "../accounts/oauth";
 
 export interface PoolOptions {
@@ -36,12 +36,6 @@ export interface PoolOptions {
   internal?: { onboardPollMs?: number; onboardMaxPolls?: number; watchIntervalMs?: number; tokenSweepMs?: number };
 }
 
-export interface ExportFile {
-  version: 1;
-  exportedAt: string;
-  accounts: { email: string; name?: string; refreshToken: string; projectId?: string }[];
-}
-
 /** after a quota-exhausted error, re-read that account's quota at most this often */
 const QUOTA_RECHECK_MS = 30_000;
 
@@ -56,11 +50,14 @@ export async function openPool(opts: PoolOptions): Promise<Pool> {
   return pool;
 }
 
-export class Pool implements PoolStatus, ModelSource {
+/** The composition (and the server's status, by shape: protocol/context.ts PoolStatus). */
+export class Pool implements ModelSource {
   readonly gateway: Gateway;
   readonly config: Config;
   readonly catalog: ModelCatalog;
   readonly identity: ClientIdentity;
+  /** what an operator does with accounts */
+  readonly accounts: AccountService;
   private modelsGen = 0;
   private readonly now: () => number;
   private tokens: TokenManager;
@@ -92,6 +89,14 @@ export class Pool implements PoolStatus, ModelSource {
     this.tokens = new TokenManager(this.config, store, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
     this.ledger = new Ledger(store, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
     this.upkeep = new Upkeep(this.config, store, this.client, this.tokens, this.log, () => this.quotaChanged(), opts.internal);
+    this.accounts = new AccountService(this.config, store, this.upkeep, this.client, this.log, {
+      changed: () => this.changed(),
+      left: (id, how) => {
+        this.scheduler.sessions.unbindAccount(id);
+        if (how.removed) this.ledger.forget(id);
+      },
+      pending: (id) => this.ledger.pending(id),
+    });
     this.gateway = new PoolGateway({
       config: opts.config,
       log: opts.log,
@@ -101,14 +106,14 @@ export class Pool implements PoolStatus, ModelSource {
       catalog: this.catalog,
       tokens: this.tokens,
       scheduler: this.scheduler,
-      accounts: () => store.accounts(),
-      byId: (id) => store.get(id),
-      generation: () => this.generation(),
-      served: (a) => this.ledger.served(a),
-      failed: (a, model, f) => {
-        const effect = this.ledger.failed(a, model, f);
-        if (effect.refreshQuota) this.recheckQuota(a.id);
-        return effect;
+      pool: { accounts: () => store.accounts(), byId: (id) => store.get(id), generation: () => this.generation() },
+      outcomes: {
+        served: (a) => this.ledger.served(a),
+        failed: (a, model, f) => {
+          const effect = this.ledger.failed(a, model, f);
+          if (effect.refreshQuota) this.recheckQuota(a.id);
+          return effect;
+        },
       },
     });
   }
@@ -178,128 +183,34 @@ export class Pool implements PoolStatus, ModelSource {
     this.log.info("model retired upstream; forwarding it from now on", { from, to });
   }
 
-  // ---- accounts ----
+  // ---- accounts (src/accounts/service.ts) ----
 
   list(): AccountView[] {
-    const now = Date.now();
-    return this.store.accounts().map((a) => viewOf(a, now, this.ledger.pending(a.id)));
+    return this.accounts.list();
   }
 
   get(idOrEmail: string): AccountView | undefined {
-    const a = this.find(idOrEmail);
-    return a ? viewOf(a, Date.now(), this.ledger.pending(a.id)) : undefined;
+    return this.accounts.get(idOrEmail);
   }
 
-  private find(idOrEmail: string): Account | undefined {
-    const key = idOrEmail.trim();
-    const byId = this.store.get(key);
-    if (byId) return byId;
-    const lower = key.toLowerCase();
-    return this.store.accounts().find((a) => a.email.toLowerCase() === lower);
+  addByRefreshToken(refreshToken: string): Promise<{ account: AccountView; created: boolean }> {
+    return this.accounts.addByRefreshToken(refreshToken);
   }
 
-  private mustFind(idOrEmail: string): Account {
-    const a = this.find(idOrEmail);
-    if (!a) throw new PoolError(`no account ${JSON.stringify(idOrEmail)}`);
-    return a;
+  remove(idOrEmail: string): Promise<boolean> {
+    return this.accounts.remove(idOrEmail);
   }
 
-  /** refresh → userinfo → project → quota → upsert by email. A bad token throws with Google's reason; nothing is stored. */
-  async addByRefreshToken(refreshToken: string): Promise<{ account: AccountView; created: boolean }> {
-    const rt = refreshToken.trim();
-    if (!rt) throw new PoolError("refresh token is empty");
-    const grant = await refreshAccessToken(this.config, rt);
-    const info = await fetchUserInfo(this.config, grant.accessToken);
-    const project = await this.upkeep.resolveProject(grant.accessToken);
-    if (project.kind === "error") this.log.warn("account added without a project", { account: info.email, reason: project.message });
-    const quota = project.kind === "ok" ? await fetchQuota(this.client, grant.accessToken, project.projectId) : undefined;
-    if (quota && !quota.ok) this.log.warn("could not read quota for a new account", { account: info.email, reason: quota.failure.message });
-    const now = Date.now();
-    let created = false;
-    let id = "";
-    await this.store.update((doc) => {
-      const lower = info.email.toLowerCase();
-      let a = [...doc.accounts.values()].find((x) => x.email.toLowerCase() === lower);
-      created = !a;
-      if (!a) {
-        a = {
-          id: newAccountId(),
-          email: info.email,
-          refreshToken: rt,
-          state: "active",
-          quota: null,
-          cooldowns: [],
-          requests: 0,
-          failures: 0,
-          createdAt: now,
-        };
-        doc.accounts.set(a.id, a);
-      }
-      id = a.id;
-      a.email = info.email;
-      if (info.name) a.name = info.name;
-      a.refreshToken = grant.refreshToken ?? rt;
-      a.accessToken = grant.accessToken;
-      a.accessTokenExpiresAt = grant.expiresAt;
-      if (project.tier) a.tier = project.tier;
-      // re-adding is how a disabled account comes back
-      a.state = "active";
-      a.disabledReason = a.disabledAt = a.verificationUrl = undefined;
-      if (project.kind === "ok") a.projectId = project.projectId;
-      if (project.kind === "verification") Object.assign(a, { state: "needs_verification", verificationUrl: project.url });
-      if (quota?.ok) applyReport(doc, a, quota.report);
-    });
-    this.changed();
-    return { account: this.get(id)!, created };
+  setEnabled(idOrEmail: string, enabled: boolean): Promise<AccountView> {
+    return this.accounts.setEnabled(idOrEmail, enabled);
   }
 
-  async remove(idOrEmail: string): Promise<boolean> {
-    const a = this.find(idOrEmail);
-    if (!a) return false;
-    const id = a.id;
-    await this.store.update((doc) => void doc.accounts.delete(id));
-    this.scheduler.sessions.unbindAccount(id);
-    this.ledger.forget(id);
-    this.changed();
-    return true;
-  }
-
-  async setEnabled(idOrEmail: string, enabled: boolean): Promise<AccountView> {
-    const id = this.mustFind(idOrEmail).id;
-    const now = Date.now();
-    await this.store.update((doc) => {
-      const a = doc.accounts.get(id);
-      if (!a) return;
-      if (enabled) {
-        a.state = "active";
-        a.disabledReason = a.disabledAt = a.verificationUrl = undefined;
-        a.cooldowns = a.cooldowns.filter((c) => c.model !== "*");
-      } else {
-        a.state = "disabled";
-        a.disabledReason = "disabled by the operator";
-        a.disabledAt = now;
-      }
-    });
-    if (!enabled) this.scheduler.sessions.unbindAccount(id);
-    return this.get(id)!;
-  }
-
-  /** refresh token, project and quota now (one account or all) */
-  async refresh(idOrEmail?: string): Promise<{ email: string; ok: boolean; error?: string }[]> {
-    const targets = idOrEmail === undefined ? [...this.store.accounts()] : [this.mustFind(idOrEmail)];
-    const errors = await this.upkeep.refreshMany(targets.map((a) => a.id));
-    return targets.map((a) => {
-      const error = errors.get(a.id);
-      return error === undefined ? { email: a.email, ok: true } : { email: a.email, ok: false, error };
-    });
+  refresh(idOrEmail?: string): Promise<{ email: string; ok: boolean; error?: string }[]> {
+    return this.accounts.refresh(idOrEmail);
   }
 
   exportAccounts(): ExportFile {
-    return {
-      version: 1,
-      exportedAt: new Date().toISOString(),
-      accounts: this.store.accounts().map((a) => ({ email: a.email, name: a.name, refreshToken: a.refreshToken, projectId: a.projectId })),
-    };
+    return this.accounts.exportAccounts();
   }
 
   poolView(): { accounts: (AccountView & { sessionBindings: number })[]; sessions: number; mode: string } {
@@ -366,7 +277,7 @@ export class Pool implements PoolStatus, ModelSource {
 
   /** for tests and the bench: is the account eligible for the model right now */
   eligible(idOrEmail: string, model: string): boolean {
-    const a = this.find(idOrEmail);
+    const a = this.accounts.find(idOrEmail);
     return !!a && isEligible(a, model, Date.now());
   }
 }
