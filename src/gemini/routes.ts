@@ -15,8 +15,10 @@ const detail = (summary: string, description: string) => ({ tags: ["Gemini"], su
 
 /** the `{model}` segment as the client sent it (the router has decoded it once already; we decode exactly once) */
 const rawSegment = (request: Request) => {
-  const path = new URL(request.url).pathname;
-  return path.slice(path.indexOf("/models/") + "/models/".length);
+  const url = request.url; // absolute: scheme://host/path?query — the first "/models/" is in the path
+  const start = url.indexOf("/models/") + "/models/".length;
+  const query = url.indexOf("?", start);
+  return url.slice(start, query < 0 ? undefined : query);
 };
 
 export function geminiRoutes(ctx: AppContext) {

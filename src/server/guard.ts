@@ -41,9 +41,24 @@ export function originAllowed(config: Config, origin: string | null, host: strin
   }
 }
 
+/** Host values already judged (a gateway sees the same few over and over): the check is a lookup */
+const seenHosts = new WeakMap<Config, Map<string, boolean>>();
+
+function hostAllowedCached(config: Config, host: string | null): boolean {
+  if (host === null) return false;
+  let seen = seenHosts.get(config);
+  if (!seen) seenHosts.set(config, (seen = new Map()));
+  let ok = seen.get(host);
+  if (ok === undefined) {
+    ok = hostAllowed(config, host);
+    if (seen.size < 256) seen.set(host, ok); // bounded: a flood of invented names is judged, not stored
+  }
+  return ok;
+}
+
 export function checkBrowser(config: Config, req: Request): void {
   const host = req.headers.get("host");
-  if (!hostAllowed(config, host)) {
+  if (!hostAllowedCached(config, host)) {
     throw new ApiError(
       host ? 403 : 400,
       host
