@@ -40,6 +40,20 @@ function loadLibc(): Flock | null {
 /** Whether a real cross-process lock is available on this platform. */
 export const crossProcessLocking = () => loadLibc() !== null;
 
+/** the lock file, opened for writing, else (read-only data dir) for reading; undefined when it cannot exist */
+function openLockFile(path: string): number | undefined {
+  try {
+    return openSync(path, "a", 0o600);
+  } catch (e) {
+    if (!["EROFS", "EACCES", "EPERM"].includes((e as { code?: string }).code ?? "")) throw e;
+    try {
+      return openSync(path, "r"); // flock works on a descriptor opened for reading
+    } catch {
+      return undefined;
+    }
+  }
+}
+
 export class FileLock {
   private fd: number | undefined;
   private held = false;
@@ -50,7 +64,8 @@ export class FileLock {
   async acquire(timeoutMs = 30_000): Promise<void> {
     const lib = loadLibc();
     if (!lib) return; // no flock (unsupported platform): in-process serialization only
-    this.fd ??= openSync(this.path, "a", 0o600);
+    this.fd ??= openLockFile(this.path);
+    if (this.fd === undefined) return; // a read-only data dir: reading needs no lock, and writes fail on their own
     const started = Date.now();
     let wait = 1;
     for (;;) {
