@@ -115,10 +115,16 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     const t0 = performance.now();
     let url: URL;
     try {
+      if (req.method === "CONNECT") throw new Error("not a proxy");
       url = new URL(req.url);
     } catch {
       // HTTP/1.0 without a Host, or a request target that is not a path
-      return errorResponse("plain", new ApiError(400, "the request has no Host header or no valid target", { reason: "invalid_request" }));
+      return errorResponse(
+        "plain",
+        new ApiError(400, "the request has no Host header or no valid target (CONNECT is not served: this is not a proxy)", {
+          reason: "invalid_request",
+        }),
+      );
     }
     const path = url.pathname;
     const family = familyOf(path);

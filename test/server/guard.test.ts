@@ -165,10 +165,12 @@ describe("raw HTTP edge cases", () => {
       }).then((sock) => setTimeout(() => (sock.end(), resolve(buf)), holdMs));
     });
 
-  test("HTTP/1.0 without a Host: 400 with a JSON body, not a 500", async () => {
-    const out = await raw("GET /healthz HTTP/1.0\r\n\r\n", 500);
-    expect(out).toStartWith("HTTP/1.1 400");
-    expect(out).toContain('"error"');
+  test("HTTP/1.0 without a Host, and CONNECT: 400 with a JSON body, not a 500", async () => {
+    for (const head of ["GET /healthz HTTP/1.0\r\n\r\n", "CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n"]) {
+      const out = await raw(head, 500);
+      expect(out).toStartWith("HTTP/1.1 400");
+      expect(out).toContain('"error"');
+    }
   });
 
   test("a body that stops arriving gets a 408 in the route's shape (server.bodyTimeoutSeconds), not a connection held forever", async () => {
