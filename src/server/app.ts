@@ -15,6 +15,17 @@ import { observeStream } from "../protocol/stream";
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
   // normalize off: a wrong-typed field is a 400, never silently rewritten (Elysia turned {"m": 3} into {"m": {}})
   const app = new Elysia({ name: "switchyard", normalize: false })
+    // a body the handler already read is parsed from its text: JSON routes take JSON whatever the
+    // content type says (curl -d sends a form type)
+    .onParse({ as: "global" }, ({ request }) => {
+      const text = readBodies.get(request);
+      if (text === undefined) return;
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new ApiError(400, "malformed JSON in the request body", { param: "body", reason: "malformed_json" });
+      }
+    })
     .onError({ as: "global" }, ({ code, error, request }) => {
       const path = new URL(request.url).pathname;
       let err: ApiError;
@@ -78,6 +89,10 @@ async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promis
   return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
 }
 
+/** bodies read (and depth-checked) by the handler, for the app's parser (see buildApp's onParse) */
+const readBodies = new WeakMap<Request, string>();
+const textDecoder = new TextDecoder();
+
 const tooDeep = (max: number) =>
   new ApiError(400, `the JSON body nests deeper than ${max} levels (server.maxJsonDepth)`, { param: "body", reason: "json_too_deep" });
 
@@ -96,8 +111,12 @@ async function withCheckedBody(req: Request, chunked: boolean, max: number, maxD
       reason: "body_timeout",
     });
   });
-  if (!multipart && jsonDepthOver(new Uint8Array(body), maxDepth)) throw tooDeep(maxDepth);
-  return new Request(req, { body, signal: req.signal });
+  if (multipart || body.byteLength === 0) return new Request(req, { body, signal: req.signal });
+  const bytes = new Uint8Array(body);
+  if (jsonDepthOver(bytes, maxDepth)) throw tooDeep(maxDepth);
+  // the body was read once here: the app's parser takes the text from here (no second Request, no copy)
+  readBodies.set(req, textDecoder.decode(bytes));
+  return req;
 }
 
 /** `p`, or the error `onTimeout` makes when it takes longer than `ms` */
