@@ -1,6 +1,6 @@
 // The real CLI as a child process: start-up, port conflicts, signals, configuration errors.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanEnv, freePort, MAIN, ROOT, runCli, waitForHealth } from "../helpers/cli";
@@ -133,5 +133,32 @@ describe("graceful shutdown", () => {
     expect((await r.json()).candidates.length).toBeGreaterThan(0);
     expect(await p.exited).toBe(0);
     sim.clearFaults();
+  });
+
+  test("SIGTERM after a change could not be saved: exit 1, and it says so", async () => {
+    const d = tmp();
+    const port = await freePort();
+    const account = sim.addAccount({ email: "unsaved@example.com" });
+    const env = {
+      SWITCHYARD_UPSTREAM_ENDPOINTS: sim.url,
+      SWITCHYARD_OAUTH_TOKEN_URL: `${sim.url}/token`,
+      SWITCHYARD_USERINFO_URL: `${sim.url}/oauth2/v2/userinfo`,
+      SWITCHYARD_API_KEY: "k",
+      SWITCHYARD_ADMIN_KEY: "adm",
+    };
+    expect((await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env })).code).toBe(0);
+    const p = spawnServe(["--data-dir", d, "--port", String(port)], env);
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHealth(base);
+    // every write now fails (a directory where the backup goes; the tests run as root, so permissions cannot)
+    mkdirSync(join(d, "accounts.json.bak", "in-the-way"), { recursive: true });
+    const r = await fetch(`${base}/admin/accounts/unsaved@example.com/disable`, {
+      method: "POST",
+      headers: { authorization: "Bearer adm" },
+    });
+    expect(r.status).toBe(507);
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(1);
+    expect(await new Response(p.stderr as ReadableStream).text()).toContain("could not save the account store");
   });
 });
