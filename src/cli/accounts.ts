@@ -99,6 +99,7 @@ export async function runAccounts(argv: string[], env: AccountsEnv): Promise<num
   }
 
   let pool;
+  let code: number;
   try {
     pool = await openPool({ config: env.config, dataDir: env.dataDir, log: env.log, background: false });
   } catch (e) {
@@ -106,13 +107,19 @@ export async function runAccounts(argv: string[], env: AccountsEnv): Promise<num
     return 1;
   }
   try {
-    return await run(pool);
+    code = await run(pool);
   } catch (e) {
     err(`switchyard accounts ${sub}: ${errText(e)}\n`);
-    return 1;
-  } finally {
-    await pool.close();
+    code = 1;
   }
+  try {
+    await pool.close();
+  } catch (e) {
+    // a change that could not be saved was reported by the command already; say it only if not
+    if (code === 0) err(`switchyard accounts ${sub}: ${errText(e)}\n`);
+    return 1;
+  }
+  return code;
 }
 
 interface Io {
