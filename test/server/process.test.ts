@@ -97,6 +97,15 @@ describe("serve", () => {
   });
 });
 
+/** a serve process (and its CLI) pointed at the simulator, with an API and an admin key */
+const simEnv = (sim: Simulator) => ({
+  SWITCHYARD_UPSTREAM_ENDPOINTS: sim.url,
+  SWITCHYARD_OAUTH_TOKEN_URL: `${sim.url}/token`,
+  SWITCHYARD_USERINFO_URL: `${sim.url}/oauth2/v2/userinfo`,
+  SWITCHYARD_API_KEY: "k",
+  SWITCHYARD_ADMIN_KEY: "adm",
+});
+
 describe("graceful shutdown", () => {
   let sim: Simulator;
   beforeAll(async () => {
@@ -108,13 +117,7 @@ describe("graceful shutdown", () => {
     const d = tmp();
     const port = await freePort();
     const account = sim.addAccount({ email: "slow@example.com" });
-    const env = {
-      SWITCHYARD_UPSTREAM_ENDPOINTS: sim.url,
-      SWITCHYARD_OAUTH_TOKEN_URL: `${sim.url}/token`,
-      SWITCHYARD_USERINFO_URL: `${sim.url}/oauth2/v2/userinfo`,
-      SWITCHYARD_API_KEY: "k",
-      SWITCHYARD_ADMIN_KEY: "adm",
-    };
+    const env = simEnv(sim);
     const add = await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env });
     expect(add.code).toBe(0);
     const p = spawnServe(["--data-dir", d, "--port", String(port)], env);
@@ -139,13 +142,7 @@ describe("graceful shutdown", () => {
     const d = tmp();
     const port = await freePort();
     const account = sim.addAccount({ email: "unsaved@example.com" });
-    const env = {
-      SWITCHYARD_UPSTREAM_ENDPOINTS: sim.url,
-      SWITCHYARD_OAUTH_TOKEN_URL: `${sim.url}/token`,
-      SWITCHYARD_USERINFO_URL: `${sim.url}/oauth2/v2/userinfo`,
-      SWITCHYARD_API_KEY: "k",
-      SWITCHYARD_ADMIN_KEY: "adm",
-    };
+    const env = simEnv(sim);
     expect((await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env })).code).toBe(0);
     const p = spawnServe(["--data-dir", d, "--port", String(port)], env);
     const base = `http://127.0.0.1:${port}`;
