@@ -2,18 +2,26 @@
 // wraps the v1internal envelope, classifies failures, applies their effects, and retries on other
 // accounts until something reached the client (for a stream: until its first chunk was read).
 import type { Config } from "../config/schema";
-import { isClaudeModel, isImageModel, type ModelCatalog } from "../models/catalog";
+import { isImageModel, type ModelCatalog } from "../models/catalog";
 import { fitRequest } from "../models/fit";
 import type { ApiError } from "../core/errors";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import { classify, networkFailure, type Failure } from "../upstream/classify";
 import type { Outcome, UpstreamClient } from "../upstream/client";
-import { assembleStream, StreamAssembler } from "../upstream/assemble";
 import type { ClientIdentity } from "../upstream/identity";
-import { mayBeNotice, noticeOf } from "../upstream/notices";
-import { sseEvents, unwrapResponse } from "../upstream/sse";
+import { unwrapResponse } from "../upstream/sse";
 import { buildEnvelope, countTokensBody, upstreamSessionId } from "../upstream/wire";
+import {
+  isErrorEnvelope,
+  isGeminiResponse,
+  notAnAnswer,
+  noticeFailure,
+  openStream,
+  streamsForUnary,
+  streamWhole,
+  type Upstream,
+} from "./reading";
 import {
   attemptsError,
   clientError,
@@ -61,40 +69,6 @@ export interface Outcomes {
   failed(account: Account, model: string, failure: Failure): Effect;
 }
 
-function isErrorEnvelope(v: unknown): boolean {
-  return !!v && typeof v === "object" && "error" in v && !("response" in v);
-}
-
-const assemble = (chunks: unknown[]) => assembleStream(chunks.map((c) => unwrapResponse<GeminiResponse>(c)));
-
-/** a reply that is a service notice, as the failure it stands for */
-function noticeFailure(resp: GeminiResponse): Failure | undefined {
-  const n = noticeOf(resp);
-  if (!n) return undefined;
-  return { class: n.kind, status: 200, message: n.text, ...(n.kind === "model_retired" && n.successor ? { successor: n.successor } : {}) };
-}
-
-/** a GenerateContentResponse has candidates, or says why the prompt was blocked */
-const isGeminiResponse = (r: unknown): r is GeminiResponse =>
-  !!r && typeof r === "object" && (Array.isArray((r as GeminiResponse).candidates) || !!(r as GeminiResponse).promptFeedback);
-const notAnAnswer = (): Failure => ({ class: "server_error", status: 502, message: "upstream answered 200 without a Gemini response" });
-
-/** Claude and Gemini 3 unary calls can come back without thinking and its signatures: stream and assemble */
-export const streamsForUnary = (model: string) =>
-  !isImageModel(model) && (isClaudeModel(model) || /^gemini-3/.test(model) || model === "gemini-pro-agent");
-
-/** the text of a chunk's answer so far, or undefined when it holds more than text */
-function textOf(chunk: unknown): string | undefined {
-  const resp = unwrapResponse<GeminiResponse>(chunk);
-  let text = "";
-  for (const c of resp?.candidates ?? [])
-    for (const p of c.content?.parts ?? []) {
-      if (p.thought || typeof p.text !== "string" || p.functionCall || p.inlineData) return undefined;
-      text += p.text;
-    }
-  return text;
-}
-
 /** a 400 may be about the account (its project, its region), not the request: another account tells */
 const ambiguous400 = (f: Failure) => f.class === "invalid_request" && f.status === 400 && !/signature/i.test(f.message);
 /** what a deferred failure means once the next account did not repeat it */
@@ -103,13 +77,6 @@ const asAccounts = (f: Failure): Failure => (f.class === "invalid_request" ? { .
 /** detail-free 429: Google gave no reason and no retry hint */
 const detailFree429 = (f: Failure) =>
   f.class === "rate_limited" && f.status === 429 && !f.reason && f.delayMs === undefined && f.resetAt === undefined;
-
-/** an opened upstream stream whose first chunks were read (held back while they may be a notice) */
-interface Opened {
-  held: unknown[];
-  events: AsyncGenerator<unknown>;
-  abort: AbortController;
-}
 
 interface Attempt<T> {
   value: T;
@@ -125,12 +92,16 @@ const OUTDATED_LOG_MS = 60_000;
 export class PoolGateway implements Gateway {
   private outdatedLoggedAt = 0;
 
-  constructor(private rt: Runtime) {}
+  private readonly upstream: Upstream;
+
+  constructor(private rt: Runtime) {
+    this.upstream = { client: rt.client, log: rt.log, timeoutSeconds: rt.config.upstream.requestTimeoutSeconds };
+  }
 
   async generate(args: GenerateArgs): Promise<UnaryResult> {
     const r = await this.withAccount(args, "generateContent", async (acc, token, model, sessionId, request) => {
       const body = buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId);
-      if (streamsForUnary(model)) return this.streamWhole(body, token, args.signal);
+      if (streamsForUnary(model)) return streamWhole(this.upstream, body, token, args.signal);
       const out = await this.rt.client.unary("generateContent", body, token, args.signal);
       if (!out.ok) return out;
       const resp = unwrapResponse<GeminiResponse>(out.value);
@@ -161,7 +132,12 @@ export class PoolGateway implements Gateway {
 
   async stream(args: GenerateArgs): Promise<StreamResult> {
     const r = await this.withAccount(args, "streamGenerateContent", (acc, token, model, sessionId, request) =>
-      this.open(buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId), token, args.signal),
+      openStream(
+        this.upstream,
+        buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId),
+        token,
+        args.signal,
+      ),
     );
     const { held, events, abort } = r.value;
     return {
@@ -170,78 +146,6 @@ export class PoolGateway implements Gateway {
       accountEmail: r.account.email,
       mappedModel: r.model,
     };
-  }
-
-  /**
-   * Open a stream and read its first chunk here, so a failure before anything reached the client can
-   * still rotate. Chunks that may be a service notice are held back until the stream tells.
-   */
-  private async open(body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<Opened>> {
-    const timeoutSeconds = this.rt.config.upstream.requestTimeoutSeconds;
-    const opened = await this.rt.client.stream("streamGenerateContent", body, token, signal);
-    if (!opened.ok) return opened;
-    const { response, abort } = opened.value;
-    const events = sseEvents(response.body!, {
-      idleTimeoutMs: timeoutSeconds * 1000,
-      signal,
-      onMalformed: () => this.rt.log.debug("skipped a malformed upstream event"),
-    });
-    const fail = (failure: Failure): Outcome<never> => {
-      void events.return(undefined);
-      abort.abort();
-      return { ok: false, failure };
-    };
-    const held: unknown[] = [];
-    let text: string | undefined = "";
-    for (;;) {
-      let next: IteratorResult<unknown>;
-      try {
-        next = await events.next();
-      } catch (e) {
-        abort.abort();
-        if (signal?.aborted) throw e;
-        return { ok: false, failure: networkFailure(e, { timeoutSeconds }) };
-      }
-      if (next.done) {
-        if (!held.length) return fail({ class: "server_error", status: 502, message: "upstream stream ended without any data" });
-        const notice = noticeFailure(assemble(held));
-        if (notice) return fail(notice);
-        break;
-      }
-      if (isErrorEnvelope(next.value)) return fail(classify({ status: 200, body: next.value }));
-      held.push(next.value);
-      const t = textOf(next.value);
-      text = t === undefined || text === undefined ? undefined : text + t;
-      if (text === undefined || !mayBeNotice(text)) break;
-    }
-    return { ok: true, value: { held, events, abort }, endpoint: opened.endpoint };
-  }
-
-  /** a whole answer through the stream call (see streamsForUnary); failures before the end can rotate */
-  private async streamWhole(body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    const opened = await this.open(body, token, signal);
-    if (!opened.ok) return opened;
-    const { held, events, abort } = opened.value;
-    const asm = new StreamAssembler();
-    for (const c of held) asm.push(unwrapResponse<GeminiResponse>(c));
-    try {
-      for (;;) {
-        let next: IteratorResult<unknown>;
-        try {
-          next = await events.next();
-        } catch (e) {
-          if (signal?.aborted) throw e;
-          return { ok: false, failure: networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds }) };
-        }
-        if (next.done) break;
-        if (isErrorEnvelope(next.value)) return { ok: false, failure: classify({ status: 200, body: next.value }) };
-        asm.push(unwrapResponse<GeminiResponse>(next.value));
-      }
-    } finally {
-      await events.return(undefined).catch(() => {});
-      abort.abort();
-    }
-    return { ok: true, value: { response: asm.result() }, endpoint: opened.endpoint };
   }
 
   private async *chunks(

@@ -1,0 +1,137 @@
+// Reading Google's answers before anything reaches the client: service notices dressed as answers, 200s
+// that are not answers, and streams whose first chunks are read (and held back while they may be a
+// notice) so that a failure there can still rotate to another account. Whole answers for unary
+// requests that go upstream as streams are assembled here too.
+import { assembleStream, StreamAssembler } from "../upstream/assemble";
+import { classify, networkFailure, type Failure } from "../upstream/classify";
+import type { Outcome, UpstreamClient } from "../upstream/client";
+import { mayBeNotice, noticeOf } from "../upstream/notices";
+import { sseEvents, unwrapResponse } from "../upstream/sse";
+import type { GeminiResponse } from "../upstream/types";
+import { isClaudeModel, isImageModel } from "../models/catalog";
+import type { Logger } from "../core/log";
+
+/** what reading needs of the runtime */
+export interface Upstream {
+  client: UpstreamClient;
+  log: Logger;
+  /** the gap allowed between chunks (upstream.requestTimeoutSeconds) */
+  timeoutSeconds: number;
+}
+
+export function isErrorEnvelope(v: unknown): boolean {
+  return !!v && typeof v === "object" && "error" in v && !("response" in v);
+}
+
+const assemble = (chunks: unknown[]) => assembleStream(chunks.map((c) => unwrapResponse<GeminiResponse>(c)));
+
+/** a reply that is a service notice, as the failure it stands for */
+export function noticeFailure(resp: GeminiResponse): Failure | undefined {
+  const n = noticeOf(resp);
+  if (!n) return undefined;
+  return { class: n.kind, status: 200, message: n.text, ...(n.kind === "model_retired" && n.successor ? { successor: n.successor } : {}) };
+}
+
+/** a GenerateContentResponse has candidates, or says why the prompt was blocked */
+export const isGeminiResponse = (r: unknown): r is GeminiResponse =>
+  !!r && typeof r === "object" && (Array.isArray((r as GeminiResponse).candidates) || !!(r as GeminiResponse).promptFeedback);
+export const notAnAnswer = (): Failure => ({
+  class: "server_error",
+  status: 502,
+  message: "upstream answered 200 without a Gemini response",
+});
+
+/** Claude and Gemini 3 unary calls can come back without thinking and its signatures: stream and assemble */
+export const streamsForUnary = (model: string) =>
+  !isImageModel(model) && (isClaudeModel(model) || /^gemini-3/.test(model) || model === "gemini-pro-agent");
+
+/** the text of a chunk's answer so far, or undefined when it holds more than text */
+function textOf(chunk: unknown): string | undefined {
+  const resp = unwrapResponse<GeminiResponse>(chunk);
+  let text = "";
+  for (const c of resp?.candidates ?? [])
+    for (const p of c.content?.parts ?? []) {
+      if (p.thought || typeof p.text !== "string" || p.functionCall || p.inlineData) return undefined;
+      text += p.text;
+    }
+  return text;
+}
+
+/** an opened upstream stream whose first chunks were read (held back while they may be a notice) */
+export interface Opened {
+  held: unknown[];
+  events: AsyncGenerator<unknown>;
+  abort: AbortController;
+}
+
+/**
+ * Open a stream and read its first chunk here, so a failure before anything reached the client can
+ * still rotate. Chunks that may be a service notice are held back until the stream tells.
+ */
+export async function openStream(u: Upstream, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<Opened>> {
+  const timeoutSeconds = u.timeoutSeconds;
+  const opened = await u.client.stream("streamGenerateContent", body, token, signal);
+  if (!opened.ok) return opened;
+  const { response, abort } = opened.value;
+  const events = sseEvents(response.body!, {
+    idleTimeoutMs: timeoutSeconds * 1000,
+    signal,
+    onMalformed: () => u.log.debug("skipped a malformed upstream event"),
+  });
+  const fail = (failure: Failure): Outcome<never> => {
+    void events.return(undefined);
+    abort.abort();
+    return { ok: false, failure };
+  };
+  const held: unknown[] = [];
+  let text: string | undefined = "";
+  for (;;) {
+    let next: IteratorResult<unknown>;
+    try {
+      next = await events.next();
+    } catch (e) {
+      abort.abort();
+      if (signal?.aborted) throw e;
+      return { ok: false, failure: networkFailure(e, { timeoutSeconds }) };
+    }
+    if (next.done) {
+      if (!held.length) return fail({ class: "server_error", status: 502, message: "upstream stream ended without any data" });
+      const notice = noticeFailure(assemble(held));
+      if (notice) return fail(notice);
+      break;
+    }
+    if (isErrorEnvelope(next.value)) return fail(classify({ status: 200, body: next.value }));
+    held.push(next.value);
+    const t = textOf(next.value);
+    text = t === undefined || text === undefined ? undefined : text + t;
+    if (text === undefined || !mayBeNotice(text)) break;
+  }
+  return { ok: true, value: { held, events, abort }, endpoint: opened.endpoint };
+}
+
+/** a whole answer through the stream call (see streamsForUnary); failures before the end can rotate */
+export async function streamWhole(u: Upstream, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+  const opened = await openStream(u, body, token, signal);
+  if (!opened.ok) return opened;
+  const { held, events, abort } = opened.value;
+  const asm = new StreamAssembler();
+  for (const c of held) asm.push(unwrapResponse<GeminiResponse>(c));
+  try {
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await events.next();
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        return { ok: false, failure: networkFailure(e, { timeoutSeconds: u.timeoutSeconds }) };
+      }
+      if (next.done) break;
+      if (isErrorEnvelope(next.value)) return { ok: false, failure: classify({ status: 200, body: next.value }) };
+      asm.push(unwrapResponse<GeminiResponse>(next.value));
+    }
+  } finally {
+    await events.return(undefined).catch(() => {});
+    abort.abort();
+  }
+  return { ok: true, value: { response: asm.result() }, endpoint: opened.endpoint };
+}
