@@ -5,7 +5,7 @@ import { readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { AccountStore } from "../../src/accounts/store";
 import { startSimulator, type Simulator } from "../../src/simulator/index";
-import { tempDir } from "../helpers/util";
+import { accountRecord, tempDir } from "../helpers/util";
 
 const CHILD = resolve(import.meta.dir, "fixtures/crash-child.ts");
 const ROUNDS = 20;
@@ -46,34 +46,14 @@ test(`SIGKILL during a burst, ${ROUNDS} times: the store always loads with every
   const seedStore = await AccountStore.open(data.dir);
   await seedStore.update((doc) => {
     for (const email of fillers) {
-      doc.accounts.set(email, {
-        id: email,
+      doc.accounts.set(
         email,
-        refreshToken: `1//filler-${email}`,
-        projectId: "p",
-        state: "disabled",
-        disabledReason: "filler",
-        quota,
-        cooldowns: [],
-        requests: 0,
-        failures: 0,
-        createdAt: Date.now(),
-      });
+        accountRecord(email, { refreshToken: `1//filler-${email}`, projectId: "p", state: "disabled", disabledReason: "filler", quota }),
+      );
     }
     for (const email of emails) {
       const a = sim.addAccount({ email });
-      doc.accounts.set(email, {
-        id: email,
-        email,
-        refreshToken: a.refreshToken,
-        projectId: a.project,
-        state: "active",
-        quota: null,
-        cooldowns: [],
-        requests: 0,
-        failures: 0,
-        createdAt: Date.now(),
-      });
+      doc.accounts.set(email, accountRecord(email, { refreshToken: a.refreshToken, projectId: a.project }));
     }
   });
   await seedStore.close();

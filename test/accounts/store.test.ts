@@ -6,25 +6,13 @@ import { join, resolve } from "node:path";
 import { StorageError } from "../../src/core/errors";
 import { AccountStore, STORE_FILE, type StoreDoc } from "../../src/accounts/store";
 import { PoolError, type Account } from "../../src/accounts/types";
-import { tempDir } from "../helpers/util";
+import { accountRecord, tempDir } from "../helpers/util";
 
 const BUN = process.execPath;
 const STORE_TS = resolve(import.meta.dir, "../../src/accounts/store.ts");
 
-function account(id: string, extra: Partial<Account> = {}): Account {
-  return {
-    id,
-    email: `${id}@x.com`,
-    refreshToken: `1//rt-${id}`,
-    state: "active",
-    quota: null,
-    cooldowns: [],
-    requests: 0,
-    failures: 0,
-    createdAt: Date.now(),
-    ...extra,
-  };
-}
+const account = (id: string, extra: Partial<Account> = {}): Account =>
+  accountRecord(`${id}@x.com`, { id, refreshToken: `1//rt-${id}`, ...extra });
 const add = (a: Account) => (doc: StoreDoc) => void doc.accounts.set(a.id, a);
 
 const cleanups: (() => void)[] = [];

@@ -5,7 +5,7 @@ import { AccountStore } from "../../src/accounts/store";
 import { silentLogger } from "../../src/core/log";
 import { ApiError } from "../../src/core/errors";
 import { startSimulator, type SimAccount, type Simulator } from "../../src/simulator/index";
-import { tempDir, until, userText } from "../helpers/util";
+import { accountRecord, tempDir, until, userText } from "../helpers/util";
 import { simConfig, startRig, type Rig } from "../helpers/pool";
 
 const M = "gemini-2.5-flash";
@@ -27,18 +27,7 @@ async function seed(dir: string, accounts: SimAccount[]) {
   const s = await AccountStore.open(dir);
   await s.update((doc) => {
     for (const a of accounts) {
-      doc.accounts.set(a.email, {
-        id: a.email,
-        email: a.email,
-        refreshToken: a.refreshToken,
-        projectId: a.project,
-        state: "active",
-        quota: null,
-        cooldowns: [],
-        requests: 0,
-        failures: 0,
-        createdAt: Date.now(),
-      });
+      doc.accounts.set(a.email, accountRecord(a.email, { refreshToken: a.refreshToken, projectId: a.project }));
     }
   });
   await s.close();

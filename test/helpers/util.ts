@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Account } from "../../src/accounts/types";
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 
@@ -21,3 +22,19 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
 
 /** a GenerateContent request with one user text */
 export const userText = (text: string) => ({ contents: [{ role: "user", parts: [{ text }] }] });
+
+/** an account record as the store holds it, for tests that write the store directly (id = email by default) */
+export function accountRecord(email: string, extra: Partial<Account> = {}): Account {
+  return {
+    id: email,
+    email,
+    refreshToken: `1//rt-${email}`,
+    state: "active",
+    quota: null,
+    cooldowns: [],
+    requests: 0,
+    failures: 0,
+    createdAt: Date.now(),
+    ...extra,
+  };
+}
