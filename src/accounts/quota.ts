@@ -3,8 +3,7 @@
 import { isImageModel, type Lineup, type ModelInfo } from "../models/catalog";
 import type { Failure } from "../upstream/classify";
 import type { UpstreamClient } from "../upstream/client";
-import type { StoreDoc } from "./store-format";
-import type { Account, QuotaEntry } from "./types";
+import type { QuotaEntry } from "./types";
 
 export interface QuotaReport {
   quota: Record<string, QuotaEntry>;
@@ -68,12 +67,4 @@ export async function fetchQuota(
   const r = await client.unary("fetchAvailableModels", projectId ? { project: projectId } : {}, token, signal);
   if (!r.ok) return r;
   return { ok: true, report: parseAvailableModels(r.value, Date.now()) };
-}
-
-/** one account's report into the store: its quota (and so its model list), the union catalogue, the lineup */
-export function applyReport(doc: StoreDoc, account: Account, report: QuotaReport): void {
-  account.quota = report.quota;
-  for (const m of report.models) doc.models[m.id] = m;
-  if (report.lineup.recommended.length || Object.keys(report.lineup.forwards).length || report.lineup.imageModels.length)
-    doc.lineup = report.lineup;
 }

@@ -5,8 +5,9 @@ import type { Config } from "../config/schema";
 import type { Logger } from "../core/log";
 import type { UpstreamClient } from "../upstream/client";
 import { fetchUserInfo, refreshAccessToken } from "./oauth";
-import { applyReport, fetchQuota } from "./quota";
-import { newAccountId, type AccountStore } from "./store";
+import type { LiveState } from "./live";
+import { fetchQuota } from "./quota";
+import { blankState, newAccountId, type AccountStore } from "./store";
 import { PoolError, viewOf, type Account, type AccountView } from "./types";
 import type { Upkeep } from "./upkeep";
 
@@ -30,6 +31,7 @@ export class AccountService {
   constructor(
     private config: Config,
     private store: AccountStore,
+    private live: LiveState,
     private upkeep: Upkeep,
     private client: UpstreamClient,
     private log: Logger,
@@ -78,33 +80,23 @@ export class AccountService {
       let a = [...doc.accounts.values()].find((x) => x.email.toLowerCase() === lower);
       created = !a;
       if (!a) {
-        a = {
-          id: newAccountId(),
-          email: info.email,
-          refreshToken: rt,
-          state: "active",
-          quota: null,
-          cooldowns: [],
-          requests: 0,
-          failures: 0,
-          createdAt: now,
-        };
+        a = { id: newAccountId(), email: info.email, refreshToken: rt, state: "active", createdAt: now, ...blankState() };
         doc.accounts.set(a.id, a);
       }
       id = a.id;
       a.email = info.email;
       if (info.name) a.name = info.name;
       a.refreshToken = grant.refreshToken ?? rt;
-      a.accessToken = grant.accessToken;
-      a.accessTokenExpiresAt = grant.expiresAt;
       if (project.tier) a.tier = project.tier;
       // re-adding is how a disabled account comes back
       a.state = "active";
       a.disabledReason = a.disabledAt = a.verificationUrl = undefined;
       if (project.kind === "ok") a.projectId = project.projectId;
       if (project.kind === "verification") Object.assign(a, { state: "needs_verification", verificationUrl: project.url });
-      if (quota?.ok) applyReport(doc, a, quota.report);
     });
+    // what changes on its own goes to state.db (accounts.json has just the identity)
+    this.live.setToken(id, grant.accessToken, grant.expiresAt);
+    if (quota?.ok) this.live.applyReport(id, quota.report);
     this.events.changed();
     return { account: this.get(id)!, created };
   }
@@ -114,6 +106,7 @@ export class AccountService {
     if (!a) return false;
     const id = a.id;
     await this.store.update((doc) => void doc.accounts.delete(id));
+    this.live.forget(id);
     this.events.left(id, { removed: true });
     this.events.changed();
     return true;
@@ -128,13 +121,13 @@ export class AccountService {
       if (enabled) {
         a.state = "active";
         a.disabledReason = a.disabledAt = a.verificationUrl = undefined;
-        a.cooldowns = a.cooldowns.filter((c) => c.model !== "*");
       } else {
         a.state = "disabled";
         a.disabledReason = "disabled by the operator";
         a.disabledAt = now;
       }
     });
+    if (enabled) this.live.clearCooldowns(id, (c) => c.model === "*");
     if (!enabled) this.events.left(id, { removed: false });
     return this.get(id)!;
   }

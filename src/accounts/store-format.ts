@@ -1,20 +1,26 @@
-// The accounts.json format: version 1, times as ISO strings on disk and ms in memory. Parsing
-// checks every field it reads, so a damaged file is refused with the path of the bad value.
+// The accounts.json format, times as ISO strings on disk and ms in memory. Version 2 holds what
+// identifies an account and its credentials only; what changes on its own lives in state.db
+// (src/state/). A version-1 file also held tokens, quota, cooldowns, counters and the model catalogue:
+// it is read with them (as `legacy`) so they can be moved to state.db, and then rewritten as version 2.
+// Parsing checks every field it reads, so a damaged file is refused with the path of the bad value.
 import type { Lineup, ModelInfo } from "../models/catalog";
 import type { Account, AccountState, Cooldown, QuotaEntry } from "./types";
 
-export const STORE_VERSION = 1;
+export const STORE_VERSION = 2;
+
+/** what a version-1 file held besides the accounts' identities (their changing fields stay on the Account objects) */
+export interface LegacyState {
+  models: Record<string, ModelInfo>;
+  lineup?: Lineup;
+  learned: Record<string, string>;
+}
 
 export interface StoreDoc {
   /** by id, in insertion order */
   accounts: Map<string, Account>;
-  /** what fetchAvailableModels reported, union over accounts */
-  models: Record<string, ModelInfo>;
-  /** Google's recommendations and forwarding rules (the last report) */
-  lineup?: Lineup;
-  /** retired id → successor, learned from retirement notices */
-  learned: Record<string, string>;
   revision: number;
+  /** set when the file was version 1: its changing fields are to be moved to state.db */
+  legacy?: LegacyState;
 }
 
 export type Mutator = (doc: StoreDoc) => void;
@@ -22,25 +28,28 @@ export type Mutator = (doc: StoreDoc) => void;
 const STATES: AccountState[] = ["active", "disabled", "needs_verification"];
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-function ms(v: unknown, where: string): number | undefined {
+// the path of a bad value (`at` + field) is only put together when there is an error: a store of
+// 10,000 accounts is read at every start
+
+function ms(v: unknown, at: string, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   const t = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : NaN;
-  if (Number.isNaN(t)) throw new Error(`${where} is not a time`);
+  if (Number.isNaN(t)) throw new Error(`${at}.${field} is not a time`);
   return t;
 }
 
-function str(v: unknown, where: string, required = false): string | undefined {
+function str(v: unknown, at: string, field: string, required = false): string | undefined {
   if (v === undefined || v === null) {
-    if (required) throw new Error(`${where} is missing`);
+    if (required) throw new Error(`${at}.${field} is missing`);
     return undefined;
   }
-  if (typeof v !== "string" || (required && v === "")) throw new Error(`${where} must be a string`);
+  if (typeof v !== "string" || (required && v === "")) throw new Error(`${at}.${field} must be a string`);
   return v;
 }
 
-function num(v: unknown, where: string): number {
+function num(v: unknown, at: string, field: string): number {
   if (v === undefined || v === null) return 0;
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${where} must be a number`);
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${at}.${field} must be a number`);
   return v;
 }
 
@@ -55,66 +64,53 @@ function hydrateAccount(j: any, i: number): Account {
     quota = {};
     for (const [m, q] of Object.entries<any>(j.quota)) {
       quota[m] = {
-        remainingFraction: num(q?.remainingFraction, `${at}.quota.${m}.remainingFraction`),
-        resetTime: ms(q?.resetTime, `${at}.quota.${m}.resetTime`),
-        fetchedAt: ms(q?.fetchedAt, `${at}.quota.${m}.fetchedAt`) ?? 0,
+        remainingFraction: num(q?.remainingFraction, at, `quota.${m}.remainingFraction`),
+        resetTime: ms(q?.resetTime, at, `quota.${m}.resetTime`),
+        fetchedAt: ms(q?.fetchedAt, at, `quota.${m}.fetchedAt`) ?? 0,
       };
     }
   }
   if (j.cooldowns !== undefined && !Array.isArray(j.cooldowns)) throw new Error(`${at}.cooldowns must be an array`);
   const cooldowns: Cooldown[] = (j.cooldowns ?? []).map((c: any, k: number) => ({
-    model: str(c?.model, `${at}.cooldowns[${k}].model`, true)!,
-    until: ms(c?.until, `${at}.cooldowns[${k}].until`) ?? 0,
-    reason: str(c?.reason, `${at}.cooldowns[${k}].reason`) ?? "",
+    model: str(c?.model, at, `cooldowns[${k}].model`, true)!,
+    until: ms(c?.until, at, `cooldowns[${k}].until`) ?? 0,
+    reason: str(c?.reason, at, `cooldowns[${k}].reason`) ?? "",
   }));
   return {
-    id: str(j.id, `${at}.id`, true)!,
-    email: str(j.email, `${at}.email`, true)!,
-    name: str(j.name, `${at}.name`),
-    refreshToken: str(j.refreshToken, `${at}.refreshToken`, true)!,
-    accessToken: str(j.accessToken, `${at}.accessToken`),
-    accessTokenExpiresAt: ms(j.accessTokenExpiresAt, `${at}.accessTokenExpiresAt`),
-    projectId: str(j.projectId, `${at}.projectId`),
-    tier: str(j.tier, `${at}.tier`),
+    id: str(j.id, at, "id", true)!,
+    email: str(j.email, at, "email", true)!,
+    name: str(j.name, at, "name"),
+    refreshToken: str(j.refreshToken, at, "refreshToken", true)!,
+    accessToken: str(j.accessToken, at, "accessToken"),
+    accessTokenExpiresAt: ms(j.accessTokenExpiresAt, at, "accessTokenExpiresAt"),
+    projectId: str(j.projectId, at, "projectId"),
+    tier: str(j.tier, at, "tier"),
     state,
-    disabledReason: str(j.disabledReason, `${at}.disabledReason`),
-    disabledAt: ms(j.disabledAt, `${at}.disabledAt`),
-    verificationUrl: str(j.verificationUrl, `${at}.verificationUrl`),
+    disabledReason: str(j.disabledReason, at, "disabledReason"),
+    disabledAt: ms(j.disabledAt, at, "disabledAt"),
+    verificationUrl: str(j.verificationUrl, at, "verificationUrl"),
     quota,
     cooldowns,
-    lastUsedAt: ms(j.lastUsedAt, `${at}.lastUsedAt`),
-    requests: num(j.requests, `${at}.requests`),
-    failures: num(j.failures, `${at}.failures`),
-    createdAt: ms(j.createdAt, `${at}.createdAt`) ?? Date.now(),
+    lastUsedAt: ms(j.lastUsedAt, at, "lastUsedAt"),
+    requests: num(j.requests, at, "requests"),
+    failures: num(j.failures, at, "failures"),
+    createdAt: ms(j.createdAt, at, "createdAt") ?? Date.now(),
   };
 }
 
-function dehydrateAccount(a: Account, now: number): Record<string, unknown> {
+/** what identifies the account: the only fields version 2 writes */
+function dehydrateAccount(a: Account): Record<string, unknown> {
   return {
     id: a.id,
     email: a.email,
     name: a.name,
     refreshToken: a.refreshToken,
-    accessToken: a.accessToken,
-    accessTokenExpiresAt: iso(a.accessTokenExpiresAt),
     projectId: a.projectId,
     tier: a.tier,
     state: a.state,
     disabledReason: a.disabledReason,
     disabledAt: iso(a.disabledAt),
     verificationUrl: a.verificationUrl,
-    quota: a.quota
-      ? Object.fromEntries(
-          Object.entries(a.quota).map(([m, q]) => [
-            m,
-            { remainingFraction: q.remainingFraction, resetTime: iso(q.resetTime), fetchedAt: iso(q.fetchedAt) },
-          ]),
-        )
-      : null,
-    cooldowns: a.cooldowns.filter((c) => c.until > now).map((c) => ({ model: c.model, until: iso(c.until), reason: c.reason })),
-    lastUsedAt: iso(a.lastUsedAt),
-    requests: a.requests,
-    failures: a.failures,
     createdAt: iso(a.createdAt),
   };
 }
@@ -133,10 +129,32 @@ export function parseStore(text: string): StoreDoc {
     if (accounts.has(a.id)) throw new Error(`accounts[${i}].id ${a.id} appears twice`);
     accounts.set(a.id, a);
   });
-  const models = raw.models && typeof raw.models === "object" ? (raw.models as Record<string, ModelInfo>) : {};
-  const lineup = raw.lineup && typeof raw.lineup === "object" ? parseLineupDoc(raw.lineup) : undefined;
-  const learned = stringMap(raw.learnedForwards);
-  return { accounts, models, ...(lineup ? { lineup } : {}), learned, revision: typeof raw.revision === "number" ? raw.revision : 0 };
+  const doc: StoreDoc = { accounts, revision: typeof raw.revision === "number" ? raw.revision : 0 };
+  if (raw.version < 2) {
+    const models = raw.models && typeof raw.models === "object" ? (raw.models as Record<string, ModelInfo>) : {};
+    const lineup = raw.lineup && typeof raw.lineup === "object" ? parseLineupDoc(raw.lineup) : undefined;
+    doc.legacy = { models, ...(lineup ? { lineup } : {}), learned: stringMap(raw.learnedForwards) };
+  } else {
+    // version 2 never holds changing fields: whatever a hand edit put there is not read
+    for (const a of accounts.values()) Object.assign(a, blankState());
+  }
+  return doc;
+}
+
+/** the changing fields of an account nothing is known about yet */
+export function blankState(): Pick<
+  Account,
+  "accessToken" | "accessTokenExpiresAt" | "quota" | "cooldowns" | "requests" | "failures" | "lastUsedAt"
+> {
+  return {
+    accessToken: undefined,
+    accessTokenExpiresAt: undefined,
+    quota: null,
+    cooldowns: [],
+    requests: 0,
+    failures: 0,
+    lastUsedAt: undefined,
+  };
 }
 
 function stringMap(v: unknown): Record<string, string> {
@@ -160,10 +178,7 @@ export function serializeStore(doc: StoreDoc, now = Date.now()): string {
     version: STORE_VERSION,
     revision: doc.revision,
     updatedAt: new Date(now).toISOString(),
-    accounts: [...doc.accounts.values()].map((a) => dehydrateAccount(a, now)),
-    models: doc.models,
-    lineup: doc.lineup,
-    learnedForwards: doc.learned,
+    accounts: [...doc.accounts.values()].map(dehydrateAccount),
   };
   return JSON.stringify(out, null, 1) + "\n";
 }

@@ -22,12 +22,12 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { FileLock, Mutex } from "./lock";
-import { parseStore, serializeStore, type Mutator, type StoreDoc } from "./store-format";
+import { parseStore, serializeStore, STORE_VERSION, type Mutator, type StoreDoc } from "./store-format";
 import { PoolError, type Account } from "./types";
 import { StorageError } from "../core/errors";
 import { writeFileAtomicSync } from "../core/atomic";
 
-export { parseStore, serializeStore, STORE_VERSION, type Mutator, type StoreDoc } from "./store-format";
+export { blankState, parseStore, serializeStore, STORE_VERSION, type Mutator, type StoreDoc } from "./store-format";
 export const STORE_FILE = "accounts.json";
 const TEMP_MARK = ".tmp-";
 /** identity of the file on disk: a rename always gives a new inode */
@@ -41,8 +41,13 @@ function stampOf(path: string): string | undefined {
 }
 
 export interface StoreOptions {
-  /** called after the document was replaced by what another process wrote */
-  onExternalChange?: (doc: StoreDoc) => void;
+  /** called after the document was replaced by what another process wrote (or by what is on disk after a failed write) */
+  onExternalChange?: (doc: StoreDoc, previous: StoreDoc) => void;
+  /**
+   * A version-1 file was read: move its accounts' changing fields and its catalogue to state.db now
+   * (synchronously); the store then rewrites the file as version 2.
+   */
+  onLegacy?: (doc: StoreDoc) => void;
   /** called when a poll finds the file unreadable (the store keeps its last good state) */
   onError?: (err: Error) => void;
 }
@@ -64,6 +69,8 @@ export class AccountStore {
   private writeMs = 0;
   /** what is on disk (last read or written; parsed only when needed): a failed write goes back to it */
   private savedText: string | undefined;
+  /** the text the last readFile read (serializing 10,000 accounts again would cost tens of ms) */
+  private readText: string | undefined;
   /** the last write failed and its changes were dropped: shutdown reports it */
   private lostChanges: StorageError | undefined;
 
@@ -90,6 +97,7 @@ export class AccountStore {
     try {
       s.removeStaleTemps();
       s.load();
+      if (s.doc.legacy) s.rewriteMigrated();
     } catch (e) {
       s.lock.close();
       throw e;
@@ -97,6 +105,19 @@ export class AccountStore {
       s.lock.release();
     }
     return s;
+  }
+
+  /** after a version-1 file was read and its state moved (we hold the lock): write it as version 2 */
+  private rewriteMigrated(): void {
+    this.doc.legacy = undefined;
+    try {
+      const text = serializeStore(this.doc);
+      this.writeFile(text);
+      this.savedText = text;
+    } catch (e) {
+      // a read-only data dir: the file stays version 1 and is migrated again next time
+      this.opts.onError?.(new Error(`could not rewrite ${this.path} as version ${STORE_VERSION}: ${(e as Error).message}`));
+    }
   }
 
   /** the live in-memory document (mutate only through update) */
@@ -145,9 +166,10 @@ export class AccountStore {
       const st = stampOf(this.path);
       if (st === this.stamp || st === undefined || st === this.badStamp) return false;
       try {
-        this.replace(this.readFile(), st);
-        this.savedText = serializeStore(this.doc);
+        const legacy = this.replace(this.readFile(), st);
+        this.savedText = this.readText;
         this.badStamp = undefined;
+        if (legacy) void this.update(() => {}).catch(() => {}); // another writer left version 1: write it as version 2
         return true;
       } catch (e) {
         this.badStamp = st;
@@ -257,18 +279,23 @@ export class AccountStore {
     return this.lostChanges;
   }
 
-  private replace(doc: StoreDoc, stamp: string | undefined): void {
+  /** returns whether `doc` came from a version-1 file */
+  private replace(doc: StoreDoc, stamp: string | undefined): boolean {
+    const previous = this.doc;
     this.doc = doc;
     this.stamp = stamp;
     this.arrayCache = undefined;
-    this.opts.onExternalChange?.(doc);
+    this.opts.onExternalChange?.(doc, previous);
+    const legacy = !!doc.legacy;
+    doc.legacy = undefined;
+    return legacy;
   }
 
   private load(): void {
     const st = stampOf(this.path);
     if (st === undefined) return;
     this.doc = this.readFile();
-    this.savedText = serializeStore(this.doc);
+    this.savedText = this.readText;
     this.stamp = st;
   }
 
@@ -276,17 +303,21 @@ export class AccountStore {
     let text: string;
     try {
       text = readFileSync(this.path, "utf8");
+      this.readText = text;
     } catch (e) {
       throw new PoolError(`cannot read the account store ${this.path}: ${(e as Error).message}`);
     }
+    let doc: StoreDoc;
     try {
-      return parseStore(text);
+      doc = parseStore(text);
     } catch (e) {
       const hint = existsSync(this.backupPath) ? `; the last version this file had before is ${this.backupPath}` : "";
       throw new PoolError(
         `the account store ${this.path} is unreadable (${(e as Error).message}); it was left untouched — fix it or restore a backup${hint}`,
       );
     }
+    if (doc.legacy) this.opts.onLegacy?.(doc);
+    return doc;
   }
 
   private writeFile(text: string): void {
@@ -347,4 +378,4 @@ function fsyncDir(dir: string): void {
 
 export const newAccountId = () => randomUUID();
 
-const emptyDoc = (): StoreDoc => ({ accounts: new Map(), models: {}, learned: {}, revision: 0 });
+const emptyDoc = (): StoreDoc => ({ accounts: new Map(), revision: 0 });

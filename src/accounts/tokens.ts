@@ -1,9 +1,10 @@
-// Access tokens: cached in the store, refreshed ahead of expiry, one refresh in flight per account
+// Access tokens: cached in memory and state.db (LiveState), refreshed ahead of expiry, one refresh in flight per account
 // (200 concurrent requests on a cold account make exactly one token call). A revoked refresh token
 // (invalid_grant) disables the account with Google's reason.
 import type { Config } from "../config/schema";
 import type { Logger } from "../core/log";
 import { OAuthError, refreshAccessToken } from "./oauth";
+import type { LiveState } from "./live";
 import type { AccountStore } from "./store";
 import { PoolError } from "./types";
 
@@ -16,6 +17,7 @@ export class TokenManager {
   constructor(
     private config: Config,
     private store: AccountStore,
+    private live: LiveState,
     private log: Logger,
     private onRevoked: (id: string) => void = () => {},
   ) {}
@@ -73,21 +75,23 @@ export class TokenManager {
     const usedToken = a.refreshToken;
     try {
       const g = await refreshAccessToken(this.config, usedToken);
-      void this.store
-        .update((doc) => {
-          const x = doc.accounts.get(id);
-          if (!x || x.refreshToken !== usedToken) return; // re-added meanwhile with a new token
-          x.accessToken = g.accessToken;
-          x.accessTokenExpiresAt = g.expiresAt;
-          if (g.refreshToken) x.refreshToken = g.refreshToken;
-        })
-        .catch((e) => this.log.error("could not save a refreshed token", { account: a.email, error: (e as Error).message }));
+      if (this.store.get(id)?.refreshToken !== usedToken) return g.accessToken; // re-added meanwhile with a new token
+      this.live.setToken(id, g.accessToken, g.expiresAt);
+      // Google rarely rotates the refresh token; only then is accounts.json written
+      if (g.refreshToken && g.refreshToken !== usedToken)
+        void this.store
+          .update((doc) => {
+            const x = doc.accounts.get(id);
+            if (x && x.refreshToken === usedToken) x.refreshToken = g.refreshToken!;
+          })
+          .catch((e) => this.log.error("could not save a new refresh token", { account: a.email, error: (e as Error).message }));
       return g.accessToken;
     } catch (e) {
       if (e instanceof OAuthError && e.revoked) {
         const now = Date.now();
         this.log.warn("refresh token rejected: account disabled", { account: a.email, reason: e.message });
         this.onRevoked(id);
+        if (this.store.get(id)?.refreshToken === usedToken) this.live.setToken(id, undefined, undefined);
         await this.store
           .update((doc) => {
             const x = doc.accounts.get(id);
@@ -95,8 +99,6 @@ export class TokenManager {
             x.state = "disabled";
             x.disabledReason = e.message.slice(0, 800);
             x.disabledAt = now;
-            x.accessToken = undefined;
-            x.accessTokenExpiresAt = undefined;
           })
           .catch((err) => this.log.error("could not save a disabled account", { account: a.email, error: (err as Error).message }));
       }

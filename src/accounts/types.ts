@@ -1,5 +1,6 @@
 // The account record as the pool holds it in memory (times as ms since epoch; the store file keeps
 // ISO strings), the secret-free view the CLI and admin API show, and the pool's error type.
+import type { Cooldown, QuotaEntry } from "../state/types";
 
 export class PoolError extends Error {
   constructor(message: string) {
@@ -10,20 +11,12 @@ export class PoolError extends Error {
 
 export type AccountState = "active" | "disabled" | "needs_verification";
 
-export interface QuotaEntry {
-  /** 0..1 as Google reports it */
-  remainingFraction: number;
-  resetTime?: number;
-  fetchedAt: number;
-}
+export type { Cooldown, QuotaEntry } from "../state/types";
 
-export interface Cooldown {
-  /** upstream model id, or "*" for the whole account */
-  model: string;
-  until: number;
-  reason: string;
-}
-
+/**
+ * One account in memory: what identifies it (accounts.json) and what changes on its own (state.db,
+ * src/state/), joined so the scheduler reads one object.
+ */
 export interface Account {
   id: string;
   email: string;

@@ -1,16 +1,27 @@
 // Keeping accounts current: project (loadCodeAssist / onboarding), quota, ahead-of-expiry tokens.
-// Used by the Pool's API (add, refresh) and by its background timers.
+// Used by the Pool's API (add, refresh) and by its background timers. Background work is paced: a
+// bounded number of upstream calls at a time, token refreshes spread by a per-account jitter, and only
+// accounts in service are kept current (an idle account's token is refreshed when it is next picked).
 import type { Config } from "../config/schema";
 import type { Logger } from "../core/log";
 import type { Failure } from "../upstream/classify";
 import type { UpstreamClient } from "../upstream/client";
 import { resolveProject, type ProjectResult } from "./project";
-import { applyReport, fetchQuota } from "./quota";
+import { fetchQuota } from "./quota";
+import type { LiveState } from "./live";
 import type { AccountStore } from "./store";
 import type { TokenManager } from "./tokens";
 import { PoolError } from "./types";
 
+/** upstream calls a background sweep has in flight at most */
 const CONCURRENCY = 4;
+
+/** a stable spread in [0, 1) per account: background refreshes of accounts added together do not fall due together */
+export function jitterOf(id: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return (h >>> 0) / 4294967296;
+}
 
 export interface UpkeepOptions {
   onboardPollMs?: number;
@@ -30,6 +41,7 @@ export class Upkeep {
   constructor(
     private config: Config,
     private store: AccountStore,
+    private live: LiveState,
     private client: UpstreamClient,
     private tokens: TokenManager,
     private log: Logger,
@@ -59,12 +71,8 @@ export class Upkeep {
     const project = a.projectId;
     const r = await this.withToken(id, (t) => fetchQuota(this.client, t, project));
     if (!r.ok) throw new PoolError(`fetchAvailableModels: ${r.failure.message}`);
-    const report = r.report;
-    await this.store.update((doc) => {
-      const x = doc.accounts.get(id);
-      if (!x) return;
-      applyReport(doc, x, report);
-    });
+    if (!this.store.get(id)) return;
+    this.live.applyReport(id, r.report);
     this.onQuota();
   }
 
@@ -76,16 +84,26 @@ export class Upkeep {
       return p.kind === "error" ? { ok: false, failure: p.failure, p } : { ok: true, p };
     });
     const p = r.p;
-    await this.store.update((doc) => {
-      const x = doc.accounts.get(id);
-      if (!x) return;
+    const apply = (x: { tier?: string; projectId?: string; state: string; verificationUrl?: string }) => {
       if (p.tier) x.tier = p.tier;
       if (p.kind === "ok") {
         x.projectId = p.projectId;
         if (x.state === "needs_verification") Object.assign(x, { state: "active", verificationUrl: undefined });
       }
       if (p.kind === "verification") Object.assign(x, { state: "needs_verification", verificationUrl: p.url });
-    });
+    };
+    // accounts.json is written only when the project, tier or state really changed
+    const cur = this.store.get(id);
+    if (cur) {
+      const before = { tier: cur.tier, projectId: cur.projectId, state: cur.state, verificationUrl: cur.verificationUrl };
+      const after = { ...before };
+      apply(after);
+      if (JSON.stringify(after) !== JSON.stringify(before))
+        await this.store.update((doc) => {
+          const x = doc.accounts.get(id);
+          if (x) apply(x);
+        });
+    }
     if (p.kind === "error") throw new PoolError(p.message);
     if (p.kind === "verification") throw new PoolError(`Google asks to verify this account${p.url ? `: ${p.url}` : ""}`);
     await this.refreshQuota(id);
@@ -105,14 +123,22 @@ export class Upkeep {
   }
 
   /**
-   * Refresh cached tokens that expire within pool.tokenRefreshAheadSeconds. Accounts without a live
-   * token (never used, or idle past expiry) are left to refresh on demand.
+   * Refresh cached tokens that expire within pool.tokenRefreshAheadSeconds (plus up to half of it, by a
+   * per-account jitter). Accounts without a live token (never used, or idle past expiry) are left to
+   * refresh on demand.
    */
   async refreshDueTokens(): Promise<void> {
     const now = Date.now();
+    const spread = this.config.pool.tokenRefreshAheadSeconds * 500;
     const due = this.store
       .accounts()
-      .filter((a) => a.state === "active" && a.accessToken && (a.accessTokenExpiresAt ?? 0) > now && this.tokens.due(a.id, now));
+      .filter(
+        (a) =>
+          a.state === "active" &&
+          a.accessToken &&
+          (a.accessTokenExpiresAt ?? 0) > now &&
+          this.tokens.due(a.id, now + jitterOf(a.id) * spread),
+      );
     await eachLimited(due, CONCURRENCY, async (a) => {
       await this.tokens
         .refresh(a.id)
@@ -120,12 +146,18 @@ export class Upkeep {
     });
   }
 
-  /** re-read quota of active accounts whose data is older than pool.quotaRefreshMinutes */
+  /**
+   * Re-read the quota of accounts in service (a live token, or used within two periods) whose data is
+   * older than pool.quotaRefreshMinutes. Idle accounts are not woken: that would refresh every token of
+   * a big pool at once.
+   */
   async refreshStaleQuotas(): Promise<void> {
     const now = Date.now();
     const period = this.config.pool.quotaRefreshMinutes * 60_000;
     const stale = this.store.accounts().filter((a) => {
       if (a.state !== "active" || !a.projectId) return false;
+      const inService = (a.accessTokenExpiresAt ?? 0) > now || now - (a.lastUsedAt ?? 0) < 2 * period;
+      if (!inService) return false;
       const times = Object.values(a.quota ?? {}).map((q) => q.fetchedAt);
       const oldest = times.length ? Math.min(...times) : 0;
       return now - oldest >= period * 0.9; // a little early, so a timer tick never just misses it

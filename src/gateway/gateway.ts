@@ -60,6 +60,8 @@ export interface PoolView {
   byId(id: string): Account | undefined;
   /** bumped when quotas or the account list change (the scheduler's index) */
   generation(): number;
+  /** pending while the accounts' state is still loading (a server's first moments) */
+  ready(): Promise<void> | undefined;
 }
 
 /** what an attempt's outcome does to its account (the ledger, persisted) */
@@ -261,6 +263,8 @@ export class PoolGateway implements Gateway {
    */
   private async withAccount<T>(args: GenerateArgs, method: string, call: Call<T>): Promise<Attempt<T>> {
     const { config, scheduler, tokens, catalog } = this.rt;
+    const loading = this.rt.pool.ready();
+    if (loading) await loading;
     let model = args.upstreamModel ?? catalog.resolve(args.model).model;
     let request = this.fit(args.request, model);
     const models = new Set([model]);

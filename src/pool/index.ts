@@ -1,6 +1,8 @@
-// The composition root of the pool: wires the account store and its service (accounts/), the scheduler
-// and ledger (scheduling/) and the gateway (gateway/), and runs the background jobs of a server (token
-// and quota refresh, store watch, counter flush). The account methods below only delegate.
+// The composition root of the pool: wires the account store (accounts.json) and the state engine
+// (state.db, src/state/) with its service (accounts/), the scheduler and ledger (scheduling/) and the
+// gateway (gateway/), and runs the background jobs of a server (token and quota refresh, watching both
+// files for other processes' writes, counter flush). The account methods below only delegate.
+import { mkdirSync } from "node:fs";
 import type { Config } from "../config/schema";
 import { ModelCatalog, type Lineup, type ModelInfo, type ModelSource } from "../models/catalog";
 import type { Logger } from "../core/log";
@@ -11,7 +13,9 @@ import type { Gateway } from "../gateway/port";
 import { PoolGateway } from "../gateway/gateway";
 import { Ledger } from "../scheduling/ledger";
 import { Scheduler, isEligible } from "../scheduling/scheduler";
-import { AccountStore, type StoreDoc } from "../accounts/store";
+import { AccountStore } from "../accounts/store";
+import { LiveState } from "../accounts/live";
+import { SqliteState } from "../state/sqlite";
 import { TokenManager } from "../accounts/tokens";
 import { Upkeep } from "../accounts/upkeep";
 import { AccountService, type ExportFile } from "../accounts/service";
@@ -41,12 +45,39 @@ const QUOTA_RECHECK_MS = 30_000;
 
 export async function openPool(opts: PoolOptions): Promise<Pool> {
   let pool: Pool | undefined;
-  const store = await AccountStore.open(opts.dataDir, {
-    onExternalChange: (doc) => pool?.onExternalChange(doc),
-    onError: (e) => opts.log.error("account store unreadable; keeping the last good state", { error: e.message }),
-  });
-  pool = new Pool(opts, store);
-  if (opts.background) pool.startBackground();
+  try {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  } catch {
+    /* AccountStore.open reports it */
+  }
+  const live = new LiveState(
+    SqliteState.open(opts.dataDir, (n) => opts.log[n.level](n.message)),
+    opts.log,
+  );
+  let store: AccountStore;
+  try {
+    store = await AccountStore.open(opts.dataDir, {
+      onExternalChange: (next, previous) => {
+        live.onReplace(next, previous);
+        pool?.onExternalChange();
+      },
+      onLegacy: (doc) => live.importLegacy(doc),
+      onError: (e) => opts.log.error("account store unreadable; keeping the last good state", { error: e.message }),
+    });
+  } catch (e) {
+    live.close();
+    throw e;
+  }
+  live.attach(store);
+  pool = new Pool(opts, store, live);
+  if (opts.background) {
+    // a server answers at once; requests wait for the state (a few slices of rows), timers start after it
+    const p = pool;
+    p.ready = live.loadInSlices().then(() => {
+      p.ready = undefined;
+      if (!p.closed) p.startBackground();
+    });
+  } else live.loadAll();
   return pool;
 }
 
@@ -71,12 +102,16 @@ export class Pool implements ModelSource {
   private ledger: Ledger;
   private quotaCheckedAt = new Map<string, number>();
   private timers: ReturnType<typeof setInterval>[] = [];
-  private closed = false;
+  /** @internal */
+  closed = false;
+  /** set while the accounts' state is still loading (a server's first moments); requests wait for it */
+  ready: Promise<void> | undefined;
 
   /** use openPool */
   constructor(
     private opts: PoolOptions,
     private store: AccountStore,
+    private live: LiveState,
   ) {
     this.config = opts.config;
     this.log = opts.log;
@@ -86,10 +121,10 @@ export class Pool implements ModelSource {
     this.identity = opts.identity ?? new ClientIdentity({ ...opts.config.upstream, versionUrl: "" });
     this.client = new UpstreamClient(opts.config.upstream, this.identity);
     this.catalog = new ModelCatalog(this, opts.config.models.aliases, opts.config.models.defaultImageModel);
-    this.tokens = new TokenManager(this.config, store, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
-    this.ledger = new Ledger(store, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
-    this.upkeep = new Upkeep(this.config, store, this.client, this.tokens, this.log, () => this.quotaChanged(), opts.internal);
-    this.accounts = new AccountService(this.config, store, this.upkeep, this.client, this.log, {
+    this.tokens = new TokenManager(this.config, store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
+    this.ledger = new Ledger(store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
+    this.upkeep = new Upkeep(this.config, store, live, this.client, this.tokens, this.log, () => this.quotaChanged(), opts.internal);
+    this.accounts = new AccountService(this.config, store, live, this.upkeep, this.client, this.log, {
       changed: () => this.changed(),
       left: (id, how) => {
         this.scheduler.sessions.unbindAccount(id);
@@ -106,7 +141,12 @@ export class Pool implements ModelSource {
       catalog: this.catalog,
       tokens: this.tokens,
       scheduler: this.scheduler,
-      pool: { accounts: () => store.accounts(), byId: (id) => store.get(id), generation: () => this.generation() },
+      pool: {
+        accounts: () => store.accounts(),
+        byId: (id) => store.get(id),
+        generation: () => this.generation(),
+        ready: () => this.ready,
+      },
       outcomes: {
         served: (a) => this.ledger.served(a),
         failed: (a, model, f) => {
@@ -128,7 +168,12 @@ export class Pool implements ModelSource {
       (t as any).unref?.();
       this.timers.push(t);
     };
-    this.store.watch(this.opts.internal?.watchIntervalMs ?? 500);
+    const watchMs = this.opts.internal?.watchIntervalMs ?? 500;
+    this.store.watch(watchMs);
+    // the CLI (accounts refresh, say) writes state.db too: pick up what it wrote
+    every(watchMs, () => {
+      if (this.live.pollOthers()) this.quotaChanged();
+    });
     every(this.config.pool.flushIntervalSeconds * 1000, () => this.flushCounters());
     every(this.opts.internal?.tokenSweepMs ?? 30_000, () => this.upkeep.refreshDueTokens());
     every(60_000, () => this.scheduler.sessions.prune(this.now()));
@@ -152,21 +197,23 @@ export class Pool implements ModelSource {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.ready?.catch(() => {});
     await this.flushCounters();
     await this.store.close();
+    this.live.close();
     // the last write failed and its changes were dropped: the operator must hear it (non-zero exit)
     if (this.store.unsaved) throw this.store.unsaved;
   }
 
   reportedModels(): ModelInfo[] {
-    return Object.values(this.store.current.models);
+    return Object.values(this.live.models());
   }
 
   lineup(): Lineup | undefined {
-    const doc = this.store.current;
-    const learned = doc.learned;
-    if (!doc.lineup && !Object.keys(learned).length) return undefined;
-    const base = doc.lineup ?? { recommended: [], forwards: {}, imageModels: [] };
+    const reported = this.live.lineup();
+    const learned = this.live.learned();
+    if (!reported && !Object.keys(learned).length) return undefined;
+    const base = reported ?? { recommended: [], forwards: {}, imageModels: [] };
     return { ...base, forwards: { ...learned, ...base.forwards } };
   }
 
@@ -175,11 +222,9 @@ export class Pool implements ModelSource {
   }
 
   learnForward(from: string, to: string): void {
-    if (from === to || this.store.current.learned[from] === to) return;
+    if (from === to || this.live.learned()[from] === to) return;
     this.modelsGen++;
-    void this.store
-      .update((doc) => void (doc.learned[from] = to))
-      .catch((e) => this.log.error("could not save a model forwarding rule", { error: (e as Error).message }));
+    this.live.learn(from, to);
     this.log.info("model retired upstream; forwarding it from now on", { from, to });
   }
 
@@ -232,6 +277,7 @@ export class Pool implements ModelSource {
 
   /** wait until every change so far is on disk (tests, shutdown) */
   async sync(): Promise<void> {
+    await this.ready;
     await this.flushCounters();
     await this.store.flush();
   }
@@ -260,10 +306,9 @@ export class Pool implements ModelSource {
     return this.gen;
   }
 
-  /** @internal the store was replaced by what another process wrote */
-  onExternalChange(doc: StoreDoc) {
+  /** @internal the store was replaced by what another process wrote (LiveState carried the state over) */
+  onExternalChange() {
     this.changed();
-    this.ledger.reapply(doc);
   }
 
   private recheckQuota(id: string) {

@@ -1,4 +1,6 @@
 // Tokens, scheduling modes, sessions, persistence and external edits, against the real simulator.
+import { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
 import { afterEach, describe, expect, test } from "bun:test";
 import { openPool, type Pool } from "../../src/pool/index";
 import { AccountStore } from "../../src/accounts/store";
@@ -201,15 +203,29 @@ describe("persistence", () => {
     expect(r.sim.requests({ method: "generateContent" }).map((q) => q.email)).toEqual(["c@x.com"]);
   });
 
-  test("hot counters are flushed on a timer, not per request", async () => {
-    const r = await rigWith([{ email: "a@x.com" }], { pool: { flushIntervalSeconds: 0.1 } });
+  test("counters go to state.db on a timer, and traffic (cooldowns, tokens, quota) never rewrites accounts.json", async () => {
+    const r = await rigWith([{ email: "a@x.com" }, { email: "b@x.com" }], {
+      pool: { flushIntervalSeconds: 0.1 },
+      scheduling: { mode: "round-robin" },
+    });
     await r.reopen({}, { background: true });
-    const readFile = async () => (await Bun.file(`${r.dir}/accounts.json`).json()).accounts[0].requests as number;
-    const before = await readFile();
-    await gen(r.pool);
-    await gen(r.pool);
-    expect(r.pool.get("a@x.com")!.requests).toBe(before + 2);
-    await until(async () => (await readFile()) === before + 2, "the counter flush");
+    await r.pool.ready;
+    const file = `${r.dir}/accounts.json`;
+    const stamp = () => {
+      const st = statSync(file, { bigint: true });
+      return `${st.ino}:${st.mtimeNs}:${st.size}`;
+    };
+    const before = stamp();
+    const db = new Database(`${r.dir}/state.db`, { readonly: true });
+    const count = () => db.query<{ n: number }, []>("SELECT sum(requests) AS n FROM account_state").get()!.n;
+    const c0 = count();
+    r.sim.addFault({ kind: "rate_limited", email: "a@x.com", resetSeconds: 30, times: 1 });
+    for (let i = 0; i < 4; i++) await gen(r.pool);
+    await r.pool.refresh("b@x.com"); // token, project and quota: nothing about the identity changed
+    expect(r.pool.get("a@x.com")!.cooldowns).toMatchObject([{ reason: "rate_limited" }]);
+    await until(() => count() === c0 + 4, "the counter flush");
+    expect(stamp()).toBe(before);
+    db.close();
   });
 
   test("a running pool picks up edits from another process (the CLI) without a restart", async () => {
@@ -241,6 +257,17 @@ describe("persistence", () => {
     expect(after.get("c@x.com")!.requests).toBe(1);
     await after.close();
   });
+});
+
+test("a running pool picks up state another process wrote to state.db (the CLI refreshing quota)", async () => {
+  const r = await rigWith([{ email: "a@x.com" }]);
+  const server = await r.reopen({}, { background: true, internal: { watchIntervalMs: 20 } });
+  await server.ready;
+  r.sim.addAccount({ email: "a@x.com", quota: { [M]: 0.125 } });
+  const cli = await openPool({ config: r.config, dataDir: r.dir, log: silentLogger(), background: false });
+  await cli.refresh("a@x.com");
+  await cli.close();
+  await until(() => server.get("a@x.com")!.quota?.[M]?.remainingFraction === 0.125, "the server to see the CLI's quota");
 });
 
 describe("the envelope", () => {
