@@ -45,8 +45,8 @@ export class Upkeep {
     private client: UpstreamClient,
     private tokens: TokenManager,
     private log: Logger,
-    /** quota values changed (the scheduler re-sorts) */
-    private onQuota: () => void,
+    /** an account's quota changed (the scheduler moves it in its index) */
+    private onQuota: (id: string) => void,
     private opts: UpkeepOptions = {},
   ) {}
 
@@ -73,7 +73,7 @@ export class Upkeep {
     if (!r.ok) throw new PoolError(`fetchAvailableModels: ${r.failure.message}`);
     if (!this.store.get(id)) return;
     this.live.applyReport(id, r.report);
-    this.onQuota();
+    this.onQuota(id);
   }
 
   /** token, project and quota now; throws with the reason when one of them fails */

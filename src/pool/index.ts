@@ -97,8 +97,6 @@ export class Pool implements ModelSource {
   private client: UpstreamClient;
   private log: Logger;
   private gen = 0;
-  private quotaDirty = false;
-  private quotaBumpedAt = 0;
   private ledger: Ledger;
   private quotaCheckedAt = new Map<string, number>();
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -123,7 +121,7 @@ export class Pool implements ModelSource {
     this.catalog = new ModelCatalog(this, opts.config.models.aliases, opts.config.models.defaultImageModel);
     this.tokens = new TokenManager(this.config, store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
     this.ledger = new Ledger(store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
-    this.upkeep = new Upkeep(this.config, store, live, this.client, this.tokens, this.log, () => this.quotaChanged(), opts.internal);
+    this.upkeep = new Upkeep(this.config, store, live, this.client, this.tokens, this.log, (id) => this.quotaChanged(id), opts.internal);
     this.accounts = new AccountService(this.config, store, live, this.upkeep, this.client, this.log, {
       changed: () => this.changed(),
       left: (id, how) => {
@@ -172,7 +170,7 @@ export class Pool implements ModelSource {
     this.store.watch(watchMs);
     // the CLI (accounts refresh, say) writes state.db too: pick up what it wrote
     every(watchMs, () => {
-      if (this.live.pollOthers()) this.quotaChanged();
+      if (this.live.pollOthers()) this.changed();
     });
     every(this.config.pool.flushIntervalSeconds * 1000, () => this.flushCounters());
     every(this.opts.internal?.tokenSweepMs ?? 30_000, () => this.upkeep.refreshDueTokens());
@@ -290,19 +288,14 @@ export class Pool implements ModelSource {
     this.modelsGen++;
   }
 
-  /** quota values changed: re-sort at most once a second (eligibility is checked live anyway) */
-  private quotaChanged() {
-    this.quotaDirty = true;
+  /** one account's quota changed: it moves in the scheduler's index (no rebuild) */
+  private quotaChanged(id: string) {
     this.modelsGen++;
+    const a = this.store.get(id);
+    if (a) this.scheduler.quotaChanged(a);
   }
 
   private generation(): number {
-    const now = Date.now();
-    if (this.quotaDirty && now - this.quotaBumpedAt >= 1000) {
-      this.quotaDirty = false;
-      this.quotaBumpedAt = now;
-      this.gen++;
-    }
     return this.gen;
   }
 

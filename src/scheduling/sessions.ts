@@ -7,6 +7,8 @@ export class SessionTable {
   // Map keeps insertion order: re-inserting on use makes the first entry the least recently used
   private map = new Map<string, { id: string; at: number }>();
   private perAccount = new Map<string, number>();
+  /** told every time an account's binding count changes (the scheduler's index) */
+  onCount: ((id: string, n: number) => void) | undefined;
 
   constructor(
     private ttlMs: number,
@@ -34,7 +36,9 @@ export class SessionTable {
       this.dec(old.id);
     }
     this.map.set(key, { id, at: now });
-    this.perAccount.set(id, (this.perAccount.get(id) ?? 0) + 1);
+    const n = (this.perAccount.get(id) ?? 0) + 1;
+    this.perAccount.set(id, n);
+    this.onCount?.(id, n);
     while (this.map.size > this.max) this.delete(this.map.keys().next().value!);
   }
 
@@ -65,8 +69,9 @@ export class SessionTable {
   }
 
   private dec(id: string) {
-    const n = (this.perAccount.get(id) ?? 1) - 1;
-    if (n <= 0) this.perAccount.delete(id);
+    const n = Math.max(0, (this.perAccount.get(id) ?? 1) - 1);
+    if (n === 0) this.perAccount.delete(id);
     else this.perAccount.set(id, n);
+    this.onCount?.(id, n);
   }
 }
