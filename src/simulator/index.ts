@@ -78,6 +78,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     requests: (filter) => state.requests(filter),
     clearRequests: () => state.clearRequests(),
     stats: () => state.stats(),
+    peaks: () => state.peaks(),
     usage: () => state.usage(),
     countTokens: (req: GeminiRequest) => countTokens(req),
     revoke: (email) => state.revoke(email),

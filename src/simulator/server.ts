@@ -58,14 +58,19 @@ export function createFetch(state: SimState, log?: Logger) {
     if (url.pathname.startsWith("/_sim/")) return control(req, url, state);
     const call: Call = { req, url, state, method: "unknown" };
     let res: Response;
+    let entered: string | undefined;
     try {
-      res = await route(call);
+      const answer = route(call); // runs up to its first await: the method is known by then
+      state.enter((entered = call.method));
+      res = await answer;
     } catch (e) {
       if (e instanceof HttpError) res = json(e.body, e.status, e.headers);
       else {
         log?.error("simulator handler failed", { method: call.method, error: String(e) });
         res = json(googleError(500, "INTERNAL", "Internal error encountered.").body, 500);
       }
+    } finally {
+      if (entered) state.leave(entered);
     }
     if (call.cut) res = await cutResponse(res);
     state.record(

@@ -186,6 +186,25 @@ export class SimState {
 
   // ---- log and counters ----
 
+  private inFlight = new Map<string, number>();
+  private peak = new Map<string, number>();
+
+  /** a call of `method` started (the peak of calls in flight at once is kept per method) */
+  enter(method: string) {
+    const n = (this.inFlight.get(method) ?? 0) + 1;
+    this.inFlight.set(method, n);
+    if (n > (this.peak.get(method) ?? 0)) this.peak.set(method, n);
+  }
+
+  leave(method: string) {
+    this.inFlight.set(method, (this.inFlight.get(method) ?? 1) - 1);
+  }
+
+  /** the most calls per method that were in flight at once (since the last reset) */
+  peaks(): Record<string, number> {
+    return Object.fromEntries(this.peak);
+  }
+
   record(r: ReceivedRequest, model?: string) {
     this.log.push(r);
     if (this.log.length > LOG_LIMIT * 1.2) this.log.splice(0, this.log.length - LOG_LIMIT);
@@ -219,6 +238,7 @@ export class SimState {
     this.log = [];
     this.counts.clear();
     this.perModel.clear();
+    this.peak.clear();
   }
 }
 

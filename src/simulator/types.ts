@@ -121,6 +121,8 @@ export interface Simulator {
   clearRequests(): void;
   /** calls per method incl. "token" */
   stats(): Record<string, number>;
+  /** the most calls per method that were in flight at once (since the last reset) */
+  peaks(): Record<string, number>;
   /** generate/stream calls per account email → model */
   usage(): Record<string, Record<string, number>>;
   countTokens(req: GeminiRequest): number;
