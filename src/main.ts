@@ -6,16 +6,17 @@ import { ListenError } from "./server/listen";
 import { createLogger } from "./core/log";
 import { COMMIT, VERSION } from "./version";
 
-export async function main(argv: string[]): Promise<number> {
+/** `ownProcess`: the process runs the CLI itself (the entry below), so `serve` and `demo` may restart it in place */
+export async function main(argv: string[], opts: { ownProcess?: boolean } = {}): Promise<number> {
   try {
     const { command, rest, flags } = parseArgs(argv);
     switch (command) {
       case "serve":
         noExtraArgs(command, rest);
-        return await (await import("./cli/serve")).serve(flags);
+        return await (await import("./cli/serve")).serve(flags, opts);
       case "demo":
         noExtraArgs(command, rest);
-        return await (await import("./cli/demo")).demo(flags);
+        return await (await import("./cli/demo")).demo(flags, opts);
       case "version":
         noExtraArgs(command, rest);
         process.stdout.write(`switchyard ${VERSION} (commit ${COMMIT}, bun ${Bun.version})\n`);
@@ -62,4 +63,4 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // no top-level await: the binary is compiled to bytecode, which needs a CommonJS-compatible entry
-if (import.meta.main) void main(process.argv.slice(2)).then((code) => process.exit(code));
+if (import.meta.main) void main(process.argv.slice(2), { ownProcess: true }).then((code) => process.exit(code));

@@ -2,13 +2,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureDataDir, loadConfig, type Flags } from "../config/load";
+import { ensureDataDir, loadConfig, validateConfig, type Flags } from "../config/load";
 import { createLogger } from "../core/log";
-import { startServer } from "../server/start";
-import { startSimulator } from "../simulator/index";
-import { untilSignal } from "./serve";
+import { liftFetchCap, untilSignal, type ServeOptions } from "./serve";
 
-export async function demo(flags: Flags): Promise<number> {
+export async function demo(flags: Flags, opts: ServeOptions = {}): Promise<number> {
+  if (opts.ownProcess) {
+    // before the simulator and the temporary data dir exist (see liftFetchCap); the demo reads a
+    // config file only from --config or --data-dir
+    const early = flags.config || flags.dataDir ? loadConfig(flags).config : validateConfig({}, "configuration");
+    liftFetchCap(early.upstream.maxConcurrentRequests, createLogger(early.log.level));
+  }
+  // loaded only now: the process may have replaced itself above
+  const [{ startServer }, { startSimulator }] = await Promise.all([import("../server/start"), import("../simulator/index")]);
   const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), "switchyard-demo-"));
   const dataDir = flags.dataDir ?? tempDir!;
   ensureDataDir(dataDir);

@@ -1,18 +1,27 @@
 // `switchyard serve`: run the gateway until SIGTERM/SIGINT.
 import { ensureDataDir, generateApiKey, loadConfig, type Flags } from "../config/load";
 import { createLogger, type Logger } from "../core/log";
-import { startServer, type RunningServer } from "../server/start";
+import type { RunningServer } from "../server/start";
 import { effectiveMode } from "../server/auth";
 import { VERSION } from "../version";
 
-export async function serve(flags: Flags): Promise<number> {
+export interface ServeOptions {
+  /** this process is the CLI's own (not a test calling serve()): it may replace itself (liftFetchCap) */
+  ownProcess?: boolean;
+}
+
+export async function serve(flags: Flags, opts: ServeOptions = {}): Promise<number> {
   const loaded = loadConfig(flags);
-  ensureDataDir(loaded.dataDir);
   const log = createLogger(loaded.config.log.level);
+  // first, before anything was written, fetched or listened on: this may restart the process in place
+  if (opts.ownProcess) liftFetchCap(loaded.config.upstream.maxConcurrentRequests, log);
+  ensureDataDir(loaded.dataDir);
   if (loaded.config.auth.apiKeys.length === 0) {
     const key = await generateApiKey(loaded);
     process.stdout.write(`Generated an API key (stored in ${loaded.configPath}; shown only this once):\n  ${key}\n`);
   }
+  // loaded only now: the process may have replaced itself above, and the server is most of the code
+  const { startServer } = await import("../server/start");
   const gw = await startServer({ config: loaded.config, dataDir: loaded.dataDir, log });
   log.info("listening", {
     url: gw.url,
@@ -43,4 +52,49 @@ export function untilSignal(gw: RunningServer, log: Pick<Logger, "info" | "error
     process.once("SIGTERM", () => void stop("SIGTERM"));
     process.once("SIGINT", () => void stop("SIGINT"));
   });
+}
+
+/** fetches outside the limited v1internal calls: token refresh, userinfo, the version lookup, remote images */
+const FETCH_HEADROOM = 64;
+/** the most Bun takes */
+const BUN_MAX_HTTP_REQUESTS = 65535;
+/** set in the replacing process: it never replaces itself again */
+const REEXEC_MARK = "SWITCHYARD_FETCH_CAP_REEXEC";
+let capWarned = false;
+
+/**
+ * Bun's fetch keeps at most BUN_CONFIG_MAX_HTTP_REQUESTS requests in flight per process (default 256)
+ * and queues the rest out of sight, and it reads the variable only when the process starts: setting it
+ * now does nothing. So that `upstream.maxConcurrentRequests` calls (plus a few others) can really be in
+ * flight, the process replaces itself once with the variable set — execve keeps the pid, stdio and
+ * signal delivery, so service managers and parents see nothing. It must run before the first fetch and
+ * before listening. When execve is missing or fails, one warning, and the server runs under Bun's cap.
+ */
+export function liftFetchCap(limit: number, log: Pick<Logger, "warn">): void {
+  const need = Math.min(limit + FETCH_HEADROOM, BUN_MAX_HTTP_REQUESTS);
+  const raw = process.env.BUN_CONFIG_MAX_HTTP_REQUESTS;
+  const have = raw && /^\d+$/.test(raw) && Number(raw) <= BUN_MAX_HTTP_REQUESTS ? Number(raw) : 256;
+  if (have >= need) return;
+  const warn = (why: string) => {
+    if (capWarned) return;
+    capWarned = true;
+    log.warn("could not lift Bun's limit on concurrent fetches; upstream calls beyond it wait inside Bun", {
+      bunLimit: have,
+      wanted: need,
+      reason: why,
+      fix: `start switchyard with BUN_CONFIG_MAX_HTTP_REQUESTS=${need} in its environment`,
+    });
+  };
+  // the loop guard: this process is already the replacement (and the need changed, or Bun ignored the value)
+  if (process.env[REEXEC_MARK]) return warn("the restarted process still has the lower limit");
+  if (typeof process.execve !== "function") return warn("process.execve is not available in this Bun");
+  // a compiled binary's argv[1] is its embedded entry (/$bunfs/…); `bun src/main.ts` needs its flags and script
+  const args = Bun.main.startsWith("/$bunfs/")
+    ? [process.execPath, ...process.argv.slice(2)]
+    : [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  try {
+    process.execve(process.execPath, args, { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: String(need), [REEXEC_MARK]: "1" });
+  } catch (e) {
+    warn(`execve failed: ${(e as Error)?.message ?? e}`);
+  }
 }

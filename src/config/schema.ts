@@ -12,6 +12,11 @@ export const DEFAULT_ENDPOINTS = [
 export const DEFAULT_OAUTH_CLIENT_ID = "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com";
 export const DEFAULT_OAUTH_CLIENT_SECRET = "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";
 
+/** upstream.maxConcurrentRequests: enough for thousands of open streams */
+export const DEFAULT_MAX_CONCURRENT_REQUESTS = 4096;
+/** its ceiling: Bun's fetch cap (BUN_CONFIG_MAX_HTTP_REQUESTS) goes up to 65535, and a few calls outside the limit need room */
+export const MAX_CONCURRENT_REQUESTS = 65000;
+
 const strict = { additionalProperties: false } as const;
 
 export const ConfigSchema = T.Object(
@@ -58,6 +63,11 @@ export const ConfigSchema = T.Object(
         versionUrl: T.String({ default: DEFAULT_VERSION_URL, pattern: "^(https?://.*)?$" }),
         /** rewrite the Claude Agent SDK identity sentence to Claude Code's (Google answers the first with a fake 429) */
         rewriteAgentIdentity: T.Boolean({ default: true }),
+        /**
+         * v1internal calls in flight at once (a stream counts until its body ends); more wait in order.
+         * `serve` also lifts Bun's own per-process fetch cap to fit (docs/upstream.md, "Concurrent upstream calls")
+         */
+        maxConcurrentRequests: T.Integer({ default: DEFAULT_MAX_CONCURRENT_REQUESTS, minimum: 1, maximum: MAX_CONCURRENT_REQUESTS }),
       },
       { ...strict, default: {} },
     ),

@@ -73,7 +73,101 @@ export function createMetrics() {
     labelNames: ["method", "outcome"] as const,
     registers: [registry],
   });
-  return { registry, requests, latency, inflight, upstreamCalls };
+  const registers = [registry];
+  // the upstream client's own limit (upstream.maxConcurrentRequests; src/upstream/limit.ts)
+  const upstreamInFlight = new Gauge({
+    name: "switchyard_upstream_requests_in_flight",
+    help: "v1internal calls holding a slot (a stream until its body ends)",
+    registers,
+  });
+  const upstreamWaiting = new Gauge({
+    name: "switchyard_upstream_queue_waiting",
+    help: "v1internal calls waiting for a slot (upstream.maxConcurrentRequests reached)",
+    registers,
+  });
+  const upstreamWaits = new Counter({
+    name: "switchyard_upstream_queue_waits_total",
+    help: "v1internal calls that had to wait for a slot",
+    registers,
+  });
+  const upstreamMaxConcurrent = new Gauge({
+    name: "switchyard_upstream_max_concurrent_requests",
+    help: "the limit on v1internal calls in flight (upstream.maxConcurrentRequests)",
+    registers,
+  });
+  const eventLoopLag = new Gauge({
+    name: "switchyard_event_loop_lag_seconds",
+    help: "the worst event-loop delay seen by a timer over the last 10 to 20 seconds",
+    registers,
+  });
+  return {
+    registry,
+    requests,
+    latency,
+    inflight,
+    upstreamCalls,
+    upstreamInFlight,
+    upstreamWaiting,
+    upstreamWaits,
+    upstreamMaxConcurrent,
+    eventLoopLag,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Event-loop lag: a timer every `intervalMs` (unref'ed: it never keeps the process up) notes how late
+ * it fired. Anything that blocks the loop — a huge body parsed at once, a synchronous call — delays
+ * every request and stream, and shows here first. The gauge holds the worst delay of the current and
+ * the previous window of `windowTicks` timers (10 to 20 s by default), so a short stall is still
+ * visible to a scrape every 15 s.
+ */
+export class EventLoopLag {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private current = 0;
+  private previous = 0;
+  private ticks = 0;
+  private readonly intervalMs: number;
+  private readonly windowTicks: number;
+  private readonly now: () => number;
+
+  constructor(
+    private gauge: { set(value: number): void },
+    opts: { intervalMs?: number; windowTicks?: number; now?: () => number } = {},
+  ) {
+    this.intervalMs = opts.intervalMs ?? 500;
+    this.windowTicks = opts.windowTicks ?? 20;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  start(): this {
+    if (this.timer) return this;
+    const arm = () => {
+      const due = this.now() + this.intervalMs;
+      this.timer = setTimeout(() => {
+        this.observe(this.now() - due);
+        arm();
+      }, this.intervalMs);
+      (this.timer as { unref?: () => void }).unref?.();
+    };
+    arm();
+    return this;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** one timer that fired `lateMs` after it was due */
+  observe(lateMs: number): void {
+    this.current = Math.max(this.current, lateMs, 0);
+    this.gauge.set(Math.max(this.current, this.previous) / 1000);
+    if (++this.ticks >= this.windowTicks) {
+      this.previous = this.current;
+      this.current = 0;
+      this.ticks = 0;
+    }
+  }
+}

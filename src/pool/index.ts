@@ -117,7 +117,7 @@ export class Pool implements ModelSource {
     const s = opts.config.scheduling;
     this.scheduler = new Scheduler(s.mode, s.sessionTtlMinutes * 60_000, s.maxSessions);
     this.identity = opts.identity ?? new ClientIdentity({ ...opts.config.upstream, versionUrl: "" });
-    this.client = new UpstreamClient(opts.config.upstream, this.identity);
+    this.client = new UpstreamClient(opts.config.upstream, this.identity, { log: opts.log, metrics: opts.metrics });
     this.catalog = new ModelCatalog(this, opts.config.models.aliases, opts.config.models.defaultImageModel);
     this.tokens = new TokenManager(this.config, store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
     this.ledger = new Ledger(store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id));

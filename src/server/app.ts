@@ -11,6 +11,7 @@ import { docs } from "./docs";
 import { operationsRoutes } from "./health";
 import { validationToApiError } from "../core/validation";
 import { observeStream } from "../protocol/stream";
+import { EventLoopLag } from "../core/metrics";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
   // normalize off: a wrong-typed field is a 400, never silently rewritten (Elysia turned {"m": 3} into {"m": {}})
@@ -212,4 +213,14 @@ export function registerPoolMetrics(ctx: AppContext) {
       this.set({ kind: "available" }, c.available);
     },
   });
+}
+
+/**
+ * the server's own series: the upstream limit, and the event-loop lag timer (started here, stopped by
+ * the returned function when the server closes)
+ */
+export function registerServerMetrics(ctx: AppContext): () => void {
+  ctx.metrics.upstreamMaxConcurrent.set(ctx.config.upstream.maxConcurrentRequests);
+  const lag = new EventLoopLag(ctx.metrics.eventLoopLag).start();
+  return () => lag.stop();
 }

@@ -8,7 +8,7 @@ import { openaiRoutes } from "../openai/routes";
 import { anthropicRoutes } from "../anthropic/routes";
 import { modelsRoute } from "./models-route";
 import type { AppContext } from "../protocol/context";
-import { buildApp, createHandler, registerPoolMetrics } from "./app";
+import { buildApp, createHandler, registerPoolMetrics, registerServerMetrics } from "./app";
 import { listen, type Listener } from "./listen";
 import type { Logger } from "../core/log";
 import { createMetrics } from "../core/metrics";
@@ -34,6 +34,7 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
   identity.start();
   const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog: pool.catalog, pool, identity, log, metrics };
   registerPoolMetrics(ctx);
+  const stopMetrics = registerServerMetrics(ctx);
   const app = buildApp(ctx, [geminiRoutes(ctx), modelsRoute(ctx), openaiRoutes(ctx), anthropicRoutes(ctx), adminRoutes(ctx, pool)]);
   let listener: Listener;
   try {
@@ -45,6 +46,7 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
       onError: (e) => log.error("a request failed outside the handler", { error: String((e as Error)?.stack ?? e) }),
     });
   } catch (e) {
+    stopMetrics();
     identity.stop();
     await pool.close();
     throw e;
@@ -58,6 +60,7 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
     stop() {
       stopping ??= (async () => {
         identity.stop();
+        stopMetrics();
         await listener.stop(config.server.shutdownGraceSeconds * 1000);
         await pool.close();
       })();

@@ -1,12 +1,31 @@
 // Calls `{endpoint}/v1internal:{method}`, trying the configured endpoints in order when one fails
 // in a way another endpoint may not (5xx, 408, a non-Google 404, network). 429 and other 4xx are
-// about the account or the request, so they are returned at once.
+// about the account or the request, so they are returned at once. At most
+// `upstream.maxConcurrentRequests` calls are in flight; the rest wait for a slot in order (./limit.ts).
 import { classify, networkFailure, type Failure } from "./classify";
+import { Slots, type Release } from "./limit";
+import type { Logger } from "../core/log";
+import type { Metrics } from "../core/metrics";
 
 export interface ClientConfig {
   endpoints: string[];
   requestTimeoutSeconds: number;
+  /** v1internal calls in flight at once (a stream holds its slot until its body ends); default: no limit */
+  maxConcurrentRequests?: number;
 }
+
+/** what the client reports to besides its answers; all optional */
+export interface ClientOptions {
+  fetch?: typeof fetch;
+  /** a line when calls wait for a slot, at most once a minute */
+  log?: Pick<Logger, "warn">;
+  metrics?: Pick<Metrics, "upstreamInFlight" | "upstreamWaiting" | "upstreamWaits">;
+  /** the clock of the once-a-minute line (tests inject one) */
+  now?: () => number;
+}
+
+/** the waiting line is written at most this often */
+const WAIT_LOG_EVERY_MS = 60_000;
 
 /** where the User-Agent comes from (ClientIdentity: it may change while we run) */
 export interface UserAgentSource {
@@ -48,12 +67,77 @@ function hostOf(endpoint: string): string {
   }
 }
 
+/**
+ * The Response with a body that gives the slot back once it ends: read to the end, failed or cancelled
+ * (aborting the request ends it too; see stream()).
+ */
+function releasingAtEnd(res: Response, release: Release): Response {
+  const reader = res.body!.getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(ctrl) {
+        try {
+          const r = await reader.read();
+          if (r.done) {
+            release();
+            ctrl.close();
+          } else ctrl.enqueue(r.value);
+        } catch (e) {
+          release();
+          throw e;
+        }
+      },
+      cancel(reason) {
+        release();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
 export class UpstreamClient {
+  /** the calls in flight and waiting (upstream.maxConcurrentRequests) */
+  readonly slots: Slots;
+  private fetchImpl: typeof fetch;
+  private waitLoggedAt = -Infinity;
+  private waitsSinceLine = 0;
+
   constructor(
     private cfg: ClientConfig,
     private identity: UserAgentSource,
-    private fetchImpl: typeof fetch = fetch,
-  ) {}
+    private opts: ClientOptions = {},
+  ) {
+    this.fetchImpl = opts.fetch ?? fetch;
+    const m = opts.metrics;
+    this.slots = new Slots(cfg.maxConcurrentRequests ?? Number.MAX_SAFE_INTEGER, {
+      queued: () => this.queued(),
+      changed: m
+        ? (inFlight, waiting) => {
+            m.upstreamInFlight.set(inFlight);
+            m.upstreamWaiting.set(waiting);
+          }
+        : undefined,
+    });
+  }
+
+  /** a call waits for a slot: counted, and a line at most once a minute (the limit is the fix, or more capacity) */
+  private queued() {
+    this.opts.metrics?.upstreamWaits.inc();
+    this.waitsSinceLine++;
+    const now = (this.opts.now ?? Date.now)();
+    if (now - this.waitLoggedAt < WAIT_LOG_EVERY_MS) return;
+    this.opts.log?.warn("upstream calls wait for a free slot", {
+      maxConcurrentRequests: this.slots.max,
+      inFlight: this.slots.inFlight,
+      waiting: this.slots.waiting,
+      waitsSinceLastLine: this.waitsSinceLine,
+      setting: "upstream.maxConcurrentRequests",
+    });
+    this.waitLoggedAt = now;
+    this.waitsSinceLine = 0;
+  }
 
   /** the User-Agent generation calls carry now (named in client_outdated errors) */
   get userAgent(): string {
@@ -79,7 +163,7 @@ export class UpstreamClient {
     return this.json("GET", "operation", `v1internal/${path}`, undefined, token, signal);
   }
 
-  private json(
+  private async json(
     verb: "GET" | "POST",
     method: string,
     path: string,
@@ -87,27 +171,33 @@ export class UpstreamClient {
     token: string,
     signal?: AbortSignal,
   ): Promise<Outcome<unknown>> {
-    return this.tryEndpoints(async (endpoint) => {
-      const deadline = AbortSignal.timeout(this.timeoutMs);
-      const res = await this.fetchImpl(`${endpoint}/${path}`, {
-        method: verb,
-        headers: this.headers(token, "application/json", method),
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
-        redirect: "manual",
-        timeout: false,
-      } as RequestInit);
-      const parsed = parseBody(await res.text());
-      if (res.ok && (parsed === null || typeof parsed !== "object")) return { ok: false, failure: notJson(res), endpoint };
-      if (res.ok && !("error" in (parsed as object))) return { ok: true, value: parsed, endpoint };
-      return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
-    }, signal);
+    const release = await this.slots.acquire(signal);
+    try {
+      return await this.tryEndpoints(async (endpoint) => {
+        const deadline = AbortSignal.timeout(this.timeoutMs);
+        const res = await this.fetchImpl(`${endpoint}/${path}`, {
+          method: verb,
+          headers: this.headers(token, "application/json", method),
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+          redirect: "manual",
+          timeout: false,
+        } as RequestInit);
+        const parsed = parseBody(await res.text());
+        if (res.ok && (parsed === null || typeof parsed !== "object")) return { ok: false, failure: notJson(res), endpoint };
+        if (res.ok && !("error" in (parsed as object))) return { ok: true, value: parsed, endpoint };
+        return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
+      }, signal);
+    } finally {
+      release();
+    }
   }
 
   /**
    * Streaming call: resolves with the Response once upstream answered 200 (the headers). The deadline
    * covers the wait for the headers; the caller bounds the gaps between chunks. Aborting `abort`
-   * (returned) cancels the request.
+   * (returned) cancels the request. The call's slot is held until the body ends (read to the end,
+   * failed or cancelled) or the request is aborted (`abort`, or `signal`), whichever comes first.
    */
   async stream(
     method: string,
@@ -115,26 +205,38 @@ export class UpstreamClient {
     token: string,
     signal?: AbortSignal,
   ): Promise<Outcome<{ response: Response; abort: AbortController }>> {
-    return this.tryEndpoints(async (endpoint) => {
-      const abort = new AbortController();
-      const sig = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
-      const timer = setTimeout(() => abort.abort(new DOMException("upstream did not answer in time", "TimeoutError")), this.timeoutMs);
-      try {
-        const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
-          method: "POST",
-          headers: this.headers(token, "text/event-stream", method),
-          body: JSON.stringify(body),
-          signal: sig,
-          redirect: "manual",
-          timeout: false,
-        } as RequestInit);
-        if (res.ok && res.body) return { ok: true, value: { response: res, abort }, endpoint };
-        const parsed = parseBody(await res.text());
-        return { ok: false, failure: classify({ status: res.ok ? 502 : res.status, body: parsed, headers: res.headers }), endpoint };
-      } finally {
-        clearTimeout(timer);
-      }
-    }, signal);
+    const release = await this.slots.acquire(signal);
+    let handedOver = false;
+    try {
+      return await this.tryEndpoints(async (endpoint) => {
+        const abort = new AbortController();
+        const sig = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
+        const timer = setTimeout(() => abort.abort(new DOMException("upstream did not answer in time", "TimeoutError")), this.timeoutMs);
+        try {
+          const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
+            method: "POST",
+            headers: this.headers(token, "text/event-stream", method),
+            body: JSON.stringify(body),
+            signal: sig,
+            redirect: "manual",
+            timeout: false,
+          } as RequestInit);
+          if (res.ok && res.body) {
+            sig.addEventListener("abort", release, { once: true });
+            if (sig.aborted) release();
+            handedOver = true;
+            return { ok: true, value: { response: releasingAtEnd(res, release), abort }, endpoint };
+          }
+          const parsed = parseBody(await res.text());
+          return { ok: false, failure: classify({ status: res.ok ? 502 : res.status, body: parsed, headers: res.headers }), endpoint };
+        } finally {
+          clearTimeout(timer);
+        }
+      }, signal);
+    } finally {
+      // anything but a stream handed to the caller (a failure, an error, the signal) frees the slot here
+      if (!handedOver) release();
+    }
   }
 
   private async tryEndpoints<T>(attempt: (endpoint: string) => Promise<Outcome<T>>, signal?: AbortSignal): Promise<Outcome<T>> {
