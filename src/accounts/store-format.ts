@@ -53,6 +53,47 @@ function num(v: unknown, at: string, field: string): number {
   return v;
 }
 
+const isStr = (v: unknown): v is string => typeof v === "string";
+const optStr = (v: unknown) => v === undefined || v === null || typeof v === "string";
+
+/**
+ * The common case of a version-2 record, checked in one short pass (a server with 10,000 accounts reads
+ * them all at start, before the JIT has warmed up). Anything unusual returns undefined, and the full
+ * check below reads it and names what is wrong.
+ */
+function identityOnly(j: any): Account | undefined {
+  if (!j || typeof j !== "object" || !isStr(j.id) || !j.id || !isStr(j.email) || !j.email || !isStr(j.refreshToken) || !j.refreshToken)
+    return undefined;
+  const state = j.state ?? "active";
+  if (state !== "active" && state !== "disabled" && state !== "needs_verification") return undefined;
+  if (!optStr(j.name) || !optStr(j.projectId) || !optStr(j.tier) || !optStr(j.disabledReason) || !optStr(j.verificationUrl))
+    return undefined;
+  if (!isStr(j.createdAt) || (j.disabledAt != null && !isStr(j.disabledAt))) return undefined;
+  const createdAt = Date.parse(j.createdAt);
+  const disabledAt = j.disabledAt == null ? undefined : Date.parse(j.disabledAt);
+  if (Number.isNaN(createdAt) || Number.isNaN(disabledAt)) return undefined;
+  return {
+    id: j.id,
+    email: j.email,
+    name: j.name ?? undefined,
+    refreshToken: j.refreshToken,
+    accessToken: undefined,
+    accessTokenExpiresAt: undefined,
+    projectId: j.projectId ?? undefined,
+    tier: j.tier ?? undefined,
+    state,
+    disabledReason: j.disabledReason ?? undefined,
+    disabledAt,
+    verificationUrl: j.verificationUrl ?? undefined,
+    quota: null,
+    cooldowns: [],
+    lastUsedAt: undefined,
+    requests: 0,
+    failures: 0,
+    createdAt,
+  };
+}
+
 function hydrateAccount(j: any, i: number): Account {
   const at = `accounts[${i}]`;
   if (!j || typeof j !== "object") throw new Error(`${at} must be an object`);
@@ -124,19 +165,21 @@ export function parseStore(text: string): StoreDoc {
     throw new Error(`schema version ${raw.version} is newer than this Switchyard understands (${STORE_VERSION}); upgrade Switchyard`);
   if (!Array.isArray(raw.accounts)) throw new Error("accounts must be an array");
   const accounts = new Map<string, Account>();
-  raw.accounts.forEach((j: unknown, i: number) => {
-    const a = hydrateAccount(j, i);
+  const v2 = raw.version >= 2;
+  const list = raw.accounts as unknown[];
+  for (let i = 0; i < list.length; i++) {
+    const a = (v2 && identityOnly(list[i])) || hydrateAccount(list[i], i);
     if (accounts.has(a.id)) throw new Error(`accounts[${i}].id ${a.id} appears twice`);
     accounts.set(a.id, a);
-  });
+  }
   const doc: StoreDoc = { accounts, revision: typeof raw.revision === "number" ? raw.revision : 0 };
-  if (raw.version < 2) {
+  if (!v2) {
     const models = raw.models && typeof raw.models === "object" ? (raw.models as Record<string, ModelInfo>) : {};
     const lineup = raw.lineup && typeof raw.lineup === "object" ? parseLineupDoc(raw.lineup) : undefined;
     doc.legacy = { models, ...(lineup ? { lineup } : {}), learned: stringMap(raw.learnedForwards) };
   } else {
     // version 2 never holds changing fields: whatever a hand edit put there is not read
-    for (const a of accounts.values()) Object.assign(a, blankState());
+    for (const a of accounts.values()) if (a.requests || a.quota || a.cooldowns.length || a.accessToken) Object.assign(a, blankState());
   }
   return doc;
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, rmSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { StorageError } from "../../src/core/errors";
+import { parseStore } from "../../src/accounts/store-format";
 import { AccountStore, STORE_FILE, type StoreDoc } from "../../src/accounts/store";
 import { PoolError, type Account } from "../../src/accounts/types";
 import { accountRecord, tempDir } from "../helpers/util";
@@ -84,6 +85,11 @@ describe("account store", () => {
     ["wrong shape", '{"version":1,"accounts":{}}'],
     ["an account without a refresh token", '{"version":1,"accounts":[{"id":"a","email":"a@x.com"}]}'],
     ["a newer schema", '{"version":99,"accounts":[]}'],
+    [
+      "version 2, an email that is not a string",
+      '{"version":2,"accounts":[{"id":"a","email":5,"refreshToken":"r","createdAt":"2026-01-01T00:00:00Z"}]}',
+    ],
+    ["version 2, an unknown state", '{"version":2,"accounts":[{"id":"a","email":"a@x.com","refreshToken":"r","state":"on"}]}'],
   ])("a corrupt file (%s) stops start-up, names the file, and is never overwritten", async (_n, text) => {
     const d = dir();
     const file = join(d, STORE_FILE);
@@ -92,6 +98,17 @@ describe("account store", () => {
     expect(err).toBeInstanceOf(PoolError);
     expect(err.message).toContain(file);
     expect(readFileSync(file, "utf8")).toBe(text);
+  });
+
+  test.each([
+    ['{"version":2,"accounts":[{"id":"a","email":5,"refreshToken":"r"}]}', "accounts[0].email must be a string"],
+    ['{"version":2,"accounts":[{"id":"a","email":"a@x.com","refreshToken":"r","state":"on"}]}', "accounts[0].state must be one of"],
+    [
+      '{"version":2,"accounts":[{"id":"a","email":"a@x.com","refreshToken":"r","disabledAt":"soon"}]}',
+      "accounts[0].disabledAt is not a time",
+    ],
+  ])("a bad version-2 record is named by its path: %s", (text, message) => {
+    expect(() => parseStore(text)).toThrow(message);
   });
 
   test("a file corrupted while running: the last good state stays, writes are refused, the file is untouched", async () => {
