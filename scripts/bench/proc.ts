@@ -1,0 +1,70 @@
+// Child processes and what /proc says about them: RSS, its high-water mark, CPU time.
+import { readFileSync } from "node:fs";
+
+/** every child the bench started, stopped at the end whatever happens */
+export const children: Bun.Subprocess[] = [];
+
+export const round2 = (x: number) => Math.round(x * 100) / 100;
+export const round1 = (x: number) => Math.round(x * 10) / 10;
+export const quantile = (sorted: Float64Array, q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
+
+/** a child with stdout piped (for its ready line) and stderr shown */
+export function spawnChild(cmd: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}) {
+  const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: opts.env, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  children.push(proc);
+  return proc;
+}
+
+/** first stdout line of a child that prints one JSON line when ready */
+export async function firstLine(proc: Bun.Subprocess<"ignore", "pipe", "inherit">, what: string, timeoutMs = 15_000): Promise<string> {
+  const reader = proc.stdout.getReader();
+  let buf = "";
+  const deadline = setTimeout(() => proc.kill(), timeoutMs);
+  try {
+    while (!buf.includes("\n")) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`${what} exited before it was ready`);
+      buf += new TextDecoder().decode(value);
+    }
+  } finally {
+    clearTimeout(deadline);
+    reader.releaseLock();
+  }
+  return buf.slice(0, buf.indexOf("\n"));
+}
+
+/** SIGTERM, then SIGKILL if it is still there after `graceMs` */
+export async function stopChild(proc: Bun.Subprocess, graceMs = 10_000): Promise<void> {
+  proc.kill();
+  const killer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+  await proc.exited;
+  clearTimeout(killer);
+}
+
+export function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}
+
+function statusKiB(pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** resident memory now */
+export const rssMiB = (pid: number) => round1(statusKiB(pid, "VmRSS") / 1024);
+/** the most resident memory the process has had since it started (the kernel keeps it: no sampling gaps) */
+export const highWaterMiB = (pid: number) => round1(statusKiB(pid, "VmHWM") / 1024);
+
+const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+/** user + system CPU time the process has used, in ms (utime and stime of /proc/<pid>/stat) */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // the command name (field 2) may hold spaces: count fields after its closing parenthesis (field 3 first)
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
