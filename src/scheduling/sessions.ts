@@ -33,6 +33,12 @@ export class SessionTable {
     const old = this.map.get(key);
     if (old) {
       this.map.delete(key);
+      if (old.id === id) {
+        // the usual case, once per request: fresher and last in line, and no count changes
+        old.at = now;
+        this.map.set(key, old);
+        return;
+      }
       this.dec(old.id);
     }
     this.map.set(key, { id, at: now });
