@@ -115,6 +115,13 @@ export const ConfigSchema = T.Object(
       },
       { ...strict, default: {} },
     ),
+    usage: T.Object(
+      {
+        /** one row per request is kept this long in state.db; hourly totals are kept for good */
+        retentionDays: T.Number({ default: 30, minimum: 0 }),
+      },
+      { ...strict, default: {} },
+    ),
     openai: T.Object(
       {
         fetchRemoteImages: T.Boolean({ default: false }),

@@ -33,7 +33,7 @@ import {
   type FailureContext,
 } from "./errors";
 import type { GeminiRequest, GeminiResponse } from "../upstream/types";
-import type { CountResult, Gateway, GenerateArgs, StreamResult, UnaryResult } from "./port";
+import type { CountResult, Gateway, GenerateArgs, MeterHandle, RequestMeter, StreamResult, UnaryResult } from "./port";
 import { OAuthError } from "../accounts/oauth";
 import type { Effect } from "../scheduling/policy";
 import { explainNoAccount, isEligible, type Scheduler } from "../scheduling/scheduler";
@@ -52,6 +52,8 @@ export interface Runtime {
   scheduler: Scheduler;
   pool: PoolView;
   outcomes: Outcomes;
+  /** the caller's limits and the usage log (set once the server has them) */
+  meter?: RequestMeter;
 }
 
 /** the accounts as the rotation loop reads them */
@@ -100,8 +102,14 @@ export class PoolGateway implements Gateway {
     this.upstream = { client: rt.client, log: rt.log, timeoutSeconds: rt.config.upstream.requestTimeoutSeconds };
   }
 
+  /** the caller's limits and usage log (the server sets it once it has them) */
+  useMeter(meter: RequestMeter): void {
+    this.rt.meter = meter;
+  }
+
   async generate(args: GenerateArgs): Promise<UnaryResult> {
-    const r = await this.withAccount(args, "generateContent", async (acc, token, model, sessionId, request) => {
+    const meter = this.rt.meter?.current();
+    const r = await this.withAccount(args, meter, "generateContent", async (acc, token, model, sessionId, request) => {
       const body = buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId);
       if (streamsForUnary(model)) return streamWhole(this.upstream, body, token, args.signal);
       const out = await this.rt.client.unary("generateContent", body, token, args.signal);
@@ -110,8 +118,10 @@ export class PoolGateway implements Gateway {
       const bad = isGeminiResponse(resp) ? noticeFailure(resp) : notAnAnswer();
       return bad ? { ok: false, failure: bad, endpoint: out.endpoint } : out;
     });
+    const response = unwrapResponse<GeminiResponse>(r.value);
+    meter?.answered(response?.usageMetadata);
     return {
-      response: unwrapResponse<GeminiResponse>(r.value),
+      response,
       accountId: r.account.id,
       accountEmail: r.account.email,
       mappedModel: r.model,
@@ -119,7 +129,7 @@ export class PoolGateway implements Gateway {
   }
 
   async countTokens(args: GenerateArgs): Promise<CountResult> {
-    const r = await this.withAccount(args, "countTokens", (_acc, token, model, _sid, request) =>
+    const r = await this.withAccount(args, this.rt.meter?.current(), "countTokens", (_acc, token, model, _sid, request) =>
       this.rt.client.unary("countTokens", countTokensBody(model, request), token, args.signal),
     );
     const v = unwrapResponse<{ totalTokens?: unknown }>(r.value);
@@ -133,7 +143,8 @@ export class PoolGateway implements Gateway {
   }
 
   async stream(args: GenerateArgs): Promise<StreamResult> {
-    const r = await this.withAccount(args, "streamGenerateContent", (acc, token, model, sessionId, request) =>
+    const meter = this.rt.meter?.current();
+    const r = await this.withAccount(args, meter, "streamGenerateContent", (acc, token, model, sessionId, request) =>
       openStream(
         this.upstream,
         buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId),
@@ -143,7 +154,7 @@ export class PoolGateway implements Gateway {
     );
     const { held, events, abort } = r.value;
     return {
-      chunks: this.chunks(held, events, abort, r.account, r.model, args.model, args.signal),
+      chunks: this.chunks(held, events, abort, r.account, r.model, args.model, args.signal, meter),
       accountId: r.account.id,
       accountEmail: r.account.email,
       mappedModel: r.model,
@@ -158,10 +169,18 @@ export class PoolGateway implements Gateway {
     model: string,
     requested: string,
     signal?: AbortSignal,
+    meter?: MeterHandle,
   ): AsyncGenerator<GeminiResponse> {
     const served = { requested, model, accountEmail: account.email };
+    // a stream's usage is what its last chunk with usageMetadata said, also when the client cut it
+    const done = meter?.holdStream();
+    let usage: unknown;
+    const seen = (c: GeminiResponse) => {
+      if (c?.usageMetadata) usage = c.usageMetadata;
+      return c;
+    };
     try {
-      for (const c of held) yield unwrapResponse<GeminiResponse>(c);
+      for (const c of held) yield seen(unwrapResponse<GeminiResponse>(c));
       for (;;) {
         let next: IteratorResult<unknown>;
         try {
@@ -178,9 +197,11 @@ export class PoolGateway implements Gateway {
           this.midStream(account, model, f);
           throw clientError(f, Date.now(), served);
         }
-        yield unwrapResponse<GeminiResponse>(next.value);
+        yield seen(unwrapResponse<GeminiResponse>(next.value));
       }
     } finally {
+      meter?.answered(usage);
+      done?.();
       await events.return(undefined).catch(() => {});
       abort.abort();
     }
@@ -261,8 +282,10 @@ export class PoolGateway implements Gateway {
    * Resolve the model, then pick → token → call, rotating over up to maxAttempts accounts. Notices,
    * model access and request-scoped refusals are decided here (docs/gateway.md).
    */
-  private async withAccount<T>(args: GenerateArgs, method: string, call: Call<T>): Promise<Attempt<T>> {
+  private async withAccount<T>(args: GenerateArgs, meter: MeterHandle | undefined, method: string, call: Call<T>): Promise<Attempt<T>> {
     const { config, scheduler, tokens, catalog } = this.rt;
+    // the caller's limits come first: a key over its limit never touches an account
+    meter?.admit(args.model);
     const loading = this.rt.pool.ready();
     if (loading) await loading;
     let model = args.upstreamModel ?? catalog.resolve(args.model).model;
@@ -328,6 +351,7 @@ export class PoolGateway implements Gateway {
         settle();
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "ok" });
         this.rt.outcomes.served(account, model);
+        meter?.served(account.email, model);
         scheduler.bind(args.sessionKey, account.id, Date.now());
         return { value: out.value, account, model };
       }

@@ -42,6 +42,24 @@ export interface CountResult extends Served {
 }
 
 /**
+ * The request being served, as the caller's limits and the usage log see it (implemented in src/keys/:
+ * the gateway only reports to it). `admit` throws ApiError (403, 429) when the caller may not start.
+ */
+export interface MeterHandle {
+  admit(model: string): void;
+  served(account: string, upstreamModel: string): void;
+  /** one upstream answer's usageMetadata */
+  answered(usageMetadata: unknown): void;
+  /** an upstream stream stays open past the answer's headers: call the result when it ends */
+  holdStream(): () => void;
+}
+
+export interface RequestMeter {
+  /** the request this call belongs to, when there is one */
+  current(): MeterHandle | undefined;
+}
+
+/**
  * What a protocol route calls. Picks an account (scheduler), maps the model, wraps the v1internal
  * envelope, refreshes tokens, retries retryable failures on other accounts (before the first byte),
  * and throws ApiError (status, message, retryAfter, upstreamBody) when it cannot serve.

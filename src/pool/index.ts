@@ -3,13 +3,13 @@
 // gateway (gateway/), and runs the background jobs of a server (token and quota refresh, watching both
 // files for other processes' writes, counter flush). The account methods below only delegate.
 import { mkdirSync } from "node:fs";
+import type { Database } from "bun:sqlite";
 import type { Config } from "../config/schema";
 import { ModelCatalog, type Lineup, type ModelInfo, type ModelSource } from "../models/catalog";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import { UpstreamClient } from "../upstream/client";
 import { ClientIdentity } from "../upstream/identity";
-import type { Gateway } from "../gateway/port";
 import { PoolGateway } from "../gateway/gateway";
 import { Ledger } from "../scheduling/ledger";
 import { Scheduler, isEligible } from "../scheduling/scheduler";
@@ -50,10 +50,8 @@ export async function openPool(opts: PoolOptions): Promise<Pool> {
   } catch {
     /* AccountStore.open reports it */
   }
-  const live = new LiveState(
-    SqliteState.open(opts.dataDir, (n) => opts.log[n.level](n.message)),
-    opts.log,
-  );
+  const state = SqliteState.open(opts.dataDir, (n) => opts.log[n.level](n.message));
+  const live = new LiveState(state, opts.log);
   let store: AccountStore;
   try {
     store = await AccountStore.open(opts.dataDir, {
@@ -69,7 +67,7 @@ export async function openPool(opts: PoolOptions): Promise<Pool> {
     throw e;
   }
   live.attach(store);
-  pool = new Pool(opts, store, live);
+  pool = new Pool(opts, store, live, state);
   if (opts.background) {
     // a server answers at once; requests wait for the state (a few slices of rows), timers start after it
     const p = pool;
@@ -83,7 +81,7 @@ export async function openPool(opts: PoolOptions): Promise<Pool> {
 
 /** The composition (and the server's status, by shape: protocol/context.ts PoolStatus). */
 export class Pool implements ModelSource {
-  readonly gateway: Gateway;
+  readonly gateway: PoolGateway;
   readonly config: Config;
   readonly catalog: ModelCatalog;
   readonly identity: ClientIdentity;
@@ -110,6 +108,7 @@ export class Pool implements ModelSource {
     private opts: PoolOptions,
     private store: AccountStore,
     private live: LiveState,
+    private state: SqliteState,
   ) {
     this.config = opts.config;
     this.log = opts.log;
@@ -177,6 +176,11 @@ export class Pool implements ModelSource {
     every(60_000, () => this.scheduler.sessions.prune(this.now()));
     if (this.config.pool.quotaRefreshMinutes > 0)
       every(this.config.pool.quotaRefreshMinutes * 60_000, () => this.upkeep.refreshStaleQuotas());
+  }
+
+  /** the state.db connection, for the other tables in it (keys and usage: src/keys/) */
+  get stateDatabase(): Database {
+    return this.state.database;
   }
 
   // ---- PoolStatus / ModelSource ----

@@ -5,6 +5,7 @@ import type { IdentityInfo } from "../upstream/identity";
 import type { Gateway } from "../gateway/port";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
+import type { Keys } from "../keys/service";
 
 /** The part of the account pool the server shell needs (health, shutdown). */
 export interface PoolStatus {
@@ -23,4 +24,6 @@ export interface AppContext {
   identity: { info(): IdentityInfo };
   log: Logger;
   metrics: Metrics;
+  /** virtual keys, their limits and the usage log (absent in route tests that script the gateway) */
+  keys?: Keys;
 }

@@ -12,6 +12,7 @@ import { operationsRoutes } from "./health";
 import { validationToApiError } from "../core/validation";
 import { observeStream } from "../protocol/stream";
 import { EventLoopLag } from "../core/metrics";
+import { currentScope, inScope, type RequestScope } from "../keys/scope";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
   // normalize off: a wrong-typed field is a 400, never silently rewritten (Elysia turned {"m": 3} into {"m": {}})
@@ -38,6 +39,8 @@ export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
         if (!(error instanceof ApiError) && err.status >= 500)
           ctx.log.error("unhandled error", { path, error: String((error as Error)?.stack ?? error) });
       }
+      const scope = currentScope();
+      if (scope) scope.errorClass ??= err.reason;
       return errorResponse(familyOf(path), err);
     })
     .use(docs())
@@ -152,18 +155,25 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     const requestId = given && SAFE_ID.test(given) ? given : crypto.randomUUID();
     metrics.inflight.inc();
     let res: Response;
+    // a client request (not health, docs, admin): who made it and what it used, for limits and the usage log
+    let scope: RequestScope | undefined;
     try {
       // the UI loads its spec from the relative URL "swagger/json": a trailing slash breaks it
       if (path === "/swagger/") return new Response(null, { status: 301, headers: { location: `/swagger${url.search}` } });
       const declared = req.headers.get("content-length");
       if (declared !== null && Number(declared) > max) throw tooLarge(`request body is ${declared} bytes`, max);
       checkBrowser(config, req);
-      checkAuth(config, req, url);
+      const keys = ctx.keys;
+      const caller = checkAuth(config, req, url, keys && ((k) => keys.identify(k)));
+      if (keys && family !== "plain" && req.method === "POST") scope = keys.begin(caller, family, path);
       if (req.body)
         req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth, config.server.bodyTimeoutSeconds * 1000);
-      res = await app.handle(req);
+      const handled = req;
+      res = scope ? await inScope(scope, () => app.handle(handled)) : await app.handle(req);
     } catch (e) {
-      res = errorResponse(family, toApiError(e));
+      const err = toApiError(e);
+      if (scope) scope.errorClass ??= err.reason;
+      res = errorResponse(family, err);
     } finally {
       metrics.inflight.dec();
     }
@@ -179,18 +189,23 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     // first byte (already the stream's final error frame) is tied to this request id
     const streamed = observeStream(res.body, (stream, failure) => {
       const ms = performance.now() - t0;
+      if (scope) ctx.keys!.end(scope, { status: failure?.status ?? status, latencyMs: ms, ttfbMs: ttfb, streamed: true }, failure?.reason);
       metrics.latency.observe({ family }, ms / 1000);
       const lvl = failure ? (failure.status >= 500 ? "error" : "warn") : level;
       log[lvl]("request", line(ms, { ttfbMs: round(ttfb), stream, error: failure?.message, errorStatus: failure?.status }));
     });
     if (streamed) res = new Response(streamed, res);
+    const limits = scope?.admission?.headers;
     try {
       res.headers.set("x-request-id", requestId);
+      if (limits) for (const h in limits) res.headers.set(h, limits[h]!);
     } catch {
       res = new Response(res.body, res);
       res.headers.set("x-request-id", requestId);
+      if (limits) for (const h in limits) res.headers.set(h, limits[h]!);
     }
     if (!streamed) {
+      if (scope) ctx.keys!.end(scope, { status, latencyMs: ttfb, ttfbMs: null, streamed: false });
       metrics.latency.observe({ family }, ttfb / 1000);
       log[level]("request", line(ttfb));
     }

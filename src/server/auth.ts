@@ -3,6 +3,10 @@
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { Config } from "../config/schema";
 import { ApiError } from "../core/errors";
+import type { Caller } from "../keys/scope";
+
+const CONFIG_CALLER: Caller = { name: "config" };
+const ANONYMOUS: Caller = { name: "anonymous" };
 
 export type AuthMode = Config["auth"]["mode"];
 
@@ -43,8 +47,17 @@ export function keyMatches(given: string, keys: readonly string[]): boolean {
   return ok;
 }
 
-/** Throws ApiError(401) when the request may not pass; returns nothing when it may. */
-export function checkAuth(config: Config, req: Request, url: URL): void {
+/**
+ * Throws ApiError(401) when the request may not pass; returns who is calling when it may. `identify`
+ * knows the virtual keys (src/keys/): one is accepted wherever a configured key is, and with auth off a
+ * request that presents one is still attributed to it (and held to its limits).
+ */
+export function checkAuth(
+  config: Config,
+  req: Request,
+  url: URL,
+  identify: (secret: string | undefined) => Caller | undefined = () => undefined,
+): Caller {
   const path = url.pathname;
   const key = presentedKey(req, url);
   if (path === "/admin" || path.startsWith("/admin/")) {
@@ -57,14 +70,17 @@ export function checkAuth(config: Config, req: Request, url: URL): void {
       );
     if (!key) throw new ApiError(401, "missing admin key: send it as Authorization: Bearer <key> or x-api-key", { reason: "missing_key" });
     if (!keyMatches(key, keys)) throw new ApiError(401, "invalid admin key", { reason: "invalid_key" });
-    return;
+    return CONFIG_CALLER;
   }
   // A browser redirect cannot carry a key; the single-use, unguessable `state` issued by the
   // admin-authenticated /admin/oauth/start is the credential there.
-  if (path === "/oauth-callback") return;
+  if (path === "/oauth-callback") return ANONYMOUS;
   const mode = effectiveMode(config);
-  if (mode === "off") return;
-  if (mode === "all_except_health" && (HEALTH.has(path) || isDocs(path))) return;
+  // a virtual key (revoked or expired: 401 here) wherever a key is accepted
+  const virtual = identify(key);
+  if (virtual) return virtual;
+  if (mode === "off") return key && config.auth.apiKeys.length && keyMatches(key, config.auth.apiKeys) ? CONFIG_CALLER : ANONYMOUS;
+  if (mode === "all_except_health" && (HEALTH.has(path) || isDocs(path))) return ANONYMOUS;
   const keys = config.auth.apiKeys;
   if (keys.length === 0)
     throw new ApiError(401, "authentication is on but no API key is configured: set SWITCHYARD_API_KEY or auth.apiKeys in config.json", {
@@ -75,4 +91,5 @@ export function checkAuth(config: Config, req: Request, url: URL): void {
       reason: "missing_key",
     });
   if (!keyMatches(key, keys)) throw new ApiError(401, "invalid API key", { reason: "invalid_key" });
+  return CONFIG_CALLER;
 }

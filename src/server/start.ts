@@ -12,6 +12,7 @@ import { buildApp, createHandler, registerPoolMetrics, registerServerMetrics } f
 import { listen, type Listener } from "./listen";
 import type { Logger } from "../core/log";
 import { createMetrics } from "../core/metrics";
+import { Keys } from "../keys/service";
 
 export interface RunningServer {
   ctx: AppContext;
@@ -32,7 +33,15 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
   const pool = await openPool({ config, dataDir, log, metrics, background: true, identity });
   // discovery runs in the background: start-up never waits for the updater
   identity.start();
-  const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog: pool.catalog, pool, identity, log, metrics };
+  const keys = new Keys({
+    db: pool.stateDatabase,
+    log,
+    retentionDays: config.usage.retentionDays,
+    registry: metrics.registry,
+    now: opts.now,
+  }).start();
+  pool.gateway.useMeter(keys);
+  const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog: pool.catalog, pool, identity, log, metrics, keys };
   registerPoolMetrics(ctx);
   const stopMetrics = registerServerMetrics(ctx);
   const app = buildApp(ctx, [geminiRoutes(ctx), modelsRoute(ctx), openaiRoutes(ctx), anthropicRoutes(ctx), adminRoutes(ctx, pool)]);
@@ -48,6 +57,7 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
   } catch (e) {
     stopMetrics();
     identity.stop();
+    keys.close();
     await pool.close();
     throw e;
   }
@@ -62,6 +72,7 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
         identity.stop();
         stopMetrics();
         await listener.stop(config.server.shutdownGraceSeconds * 1000);
+        keys.close(); // the last usage records, before state.db closes
         await pool.close();
       })();
       return stopping;

@@ -61,6 +61,8 @@ export function generate(call: Call, acc: AccountState, body: any, opts: Generat
     callId: () => `toolu_sim_${randomHex(12)}`,
   });
   const base = { modelVersion: modelId, responseId: randomHex(12) };
+  // what we report, summed (tests compare a gateway's usage accounting with it; a cut stream counts too)
+  call.state.reported(reply.usage);
   if (!opts.stream) {
     // Claude's unary answers lack thinking upstream (why gateways stream Claude instead)
     const parts = isClaude(model) ? withoutThinking(reply.parts) : reply.parts;

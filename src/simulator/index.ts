@@ -79,6 +79,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     clearRequests: () => state.clearRequests(),
     stats: () => state.stats(),
     peaks: () => state.peaks(),
+    reportedUsage: () => state.reportedUsage(),
     usage: () => state.usage(),
     countTokens: (req: GeminiRequest) => countTokens(req),
     revoke: (email) => state.revoke(email),

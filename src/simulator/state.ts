@@ -186,6 +186,20 @@ export class SimState {
 
   // ---- log and counters ----
 
+  private usageSum = { promptTokenCount: 0, candidatesTokenCount: 0, thoughtsTokenCount: 0, cachedContentTokenCount: 0, answers: 0 };
+
+  /** an answer's usageMetadata, added to the totals */
+  reported(u: object | undefined) {
+    this.usageSum.answers++;
+    for (const k of ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount"] as const)
+      if (typeof (u as any)?.[k] === "number") this.usageSum[k] += (u as any)[k] as number;
+  }
+
+  /** the usageMetadata totals over every answer since the last reset */
+  reportedUsage() {
+    return { ...this.usageSum };
+  }
+
   private inFlight = new Map<string, number>();
   private peak = new Map<string, number>();
 
@@ -239,6 +253,7 @@ export class SimState {
     this.counts.clear();
     this.perModel.clear();
     this.peak.clear();
+    this.usageSum = { promptTokenCount: 0, candidatesTokenCount: 0, thoughtsTokenCount: 0, cachedContentTokenCount: 0, answers: 0 };
   }
 }
 

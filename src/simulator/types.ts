@@ -123,6 +123,14 @@ export interface Simulator {
   stats(): Record<string, number>;
   /** the most calls per method that were in flight at once (since the last reset) */
   peaks(): Record<string, number>;
+  /** the usageMetadata totals of every answer given since the last reset */
+  reportedUsage(): {
+    promptTokenCount: number;
+    candidatesTokenCount: number;
+    thoughtsTokenCount: number;
+    cachedContentTokenCount: number;
+    answers: number;
+  };
   /** generate/stream calls per account email → model */
   usage(): Record<string, Record<string, number>>;
   countTokens(req: GeminiRequest): number;

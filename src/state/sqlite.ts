@@ -297,6 +297,11 @@ export class SqliteState implements StateStore {
     return result;
   }
 
+  /** the connection, for the other tables of state.db (keys, usage: ./keys.ts, ./usage.ts) */
+  get database(): Database {
+    return this.db;
+  }
+
   close(): void {
     try {
       this.db.close();

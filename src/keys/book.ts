@@ -1,0 +1,125 @@
+// The virtual keys: created with a random secret shown once (sk-sy-…), stored hashed in state.db,
+// held in memory by hash for the request path, and re-read when another process (the CLI) changed them.
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import type { KeyLimits, KeyRecord, SqliteKeys } from "../state/keys";
+
+export const KEY_PREFIX = "sk-sy-";
+
+/** what a listing shows: never the secret or its hash */
+export interface KeyView extends KeyLimits {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export class KeyError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409 = 400,
+    readonly param?: string,
+  ) {
+    super(message);
+    this.name = "KeyError";
+  }
+}
+
+const hashOf = (secret: string) => createHash("sha256").update(secret).digest("hex");
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+export function viewOfKey(k: KeyRecord): KeyView {
+  const { hash: _hash, ...view } = k;
+  return view;
+}
+
+export class KeyBook {
+  private byHash = new Map<string, KeyRecord>();
+  private seen = -1;
+
+  constructor(
+    private store: SqliteKeys,
+    private now: () => number = Date.now,
+  ) {
+    this.reload();
+  }
+
+  /** re-read the keys when another process changed state.db (cheap otherwise) */
+  reloadIfChanged(): boolean {
+    const v = this.store.dataVersion();
+    if (v === this.seen) return false;
+    this.reload();
+    return true;
+  }
+
+  private reload(): void {
+    this.seen = this.store.dataVersion();
+    this.byHash = new Map(this.store.list().map((k) => [k.hash, k]));
+  }
+
+  list(): KeyView[] {
+    return [...this.byHash.values()].sort((a, b) => a.createdAt - b.createdAt).map(viewOfKey);
+  }
+
+  /** by id or name */
+  find(idOrName: string): KeyRecord | undefined {
+    for (const k of this.byHash.values()) if (k.id === idOrName || k.name === idOrName) return k;
+    return undefined;
+  }
+
+  /** the key a presented secret belongs to (revoked and expired ones too: the caller tells them apart) */
+  lookup(secret: string): KeyRecord | undefined {
+    if (!secret.startsWith(KEY_PREFIX)) return undefined;
+    const h = hashOf(secret);
+    const k = this.byHash.get(h);
+    // the map lookup found it by its digest; compare the digests in constant time all the same
+    return k && timingSafeEqual(Buffer.from(k.hash, "hex"), Buffer.from(h, "hex")) ? k : undefined;
+  }
+
+  create(name: string, limits: KeyLimits): { key: KeyView; secret: string } {
+    if (!NAME.test(name))
+      throw new KeyError("name must be 1–64 letters, digits, or . _ @ - (starting with a letter or digit)", 400, "name");
+    if (this.find(name)) throw new KeyError(`a key named ${JSON.stringify(name)} exists already`, 409, "name");
+    const secret = KEY_PREFIX + randomBytes(24).toString("base64url");
+    const rec: KeyRecord = {
+      id: randomUUID(),
+      name,
+      prefix: secret.slice(0, KEY_PREFIX.length + 4),
+      hash: hashOf(secret),
+      ...limits,
+      createdAt: this.now(),
+      revokedAt: null,
+    };
+    this.store.insert(rec);
+    this.byHash.set(rec.hash, rec);
+    return { key: viewOfKey(rec), secret };
+  }
+
+  update(idOrName: string, patch: Partial<KeyLimits> & { name?: string }): KeyView {
+    const k = this.mustFind(idOrName);
+    if (patch.name !== undefined && patch.name !== k.name) {
+      if (!NAME.test(patch.name)) throw new KeyError("name must be 1–64 letters, digits, or . _ @ -", 400, "name");
+      if (this.find(patch.name)) throw new KeyError(`a key named ${JSON.stringify(patch.name)} exists already`, 409, "name");
+    }
+    const next: KeyRecord = { ...k, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+    this.store.update(next);
+    this.byHash.set(next.hash, next);
+    return viewOfKey(next);
+  }
+
+  revoke(idOrName: string): KeyView {
+    const k = this.mustFind(idOrName);
+    if (k.revokedAt === null) {
+      const at = this.now();
+      this.store.revoke(k.id, at);
+      this.byHash.set(k.hash, { ...k, revokedAt: at });
+    }
+    return viewOfKey(this.byHash.get(k.hash)!);
+  }
+
+  private mustFind(idOrName: string): KeyRecord {
+    const k = this.find(idOrName);
+    if (!k) throw new KeyError(`no key ${JSON.stringify(idOrName)}`, 404);
+    return k;
+  }
+}

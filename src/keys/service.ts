@@ -1,0 +1,215 @@
+// The keys room's service: who a presented key belongs to, a request's scope from the server's handler
+// to the gateway and back, the limits (limiter.ts), and the usage log — one record per client request,
+// written to state.db every second (a crash loses at most the last second) with hourly totals.
+import type { Database } from "bun:sqlite";
+import { Counter, type Registry } from "prom-client";
+import { ApiError } from "../core/errors";
+import type { Logger } from "../core/log";
+import type { MeterHandle, RequestMeter } from "../gateway/port";
+import type { KeyRecord } from "../state/keys";
+import { SqliteKeys } from "../state/keys";
+import { SqliteUsage, type UsageBy, type UsageRecord, type UsageRow } from "../state/usage";
+import { KEY_PREFIX, KeyBook } from "./book";
+import { Limiter } from "./limiter";
+import { currentScope, noTokens, tokensOf, type Caller, type RequestScope } from "./scope";
+
+const FLUSH_MS = 1000;
+const PRUNE_MS = 3_600_000;
+const DAY = 86_400_000;
+
+export interface KeysOptions {
+  db: Database;
+  log: Logger;
+  retentionDays: number;
+  registry?: Registry;
+  now?: () => number;
+}
+
+export class Keys implements RequestMeter {
+  readonly book: KeyBook;
+  readonly limiter: Limiter;
+  private usage: SqliteUsage;
+  private buffer: UsageRecord[] = [];
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private now: () => number;
+  private tokensTotal?: Counter<"direction" | "model" | "key">;
+  private requestsTotal?: Counter<"key" | "status">;
+
+  constructor(private opts: KeysOptions) {
+    this.now = opts.now ?? Date.now;
+    this.book = new KeyBook(new SqliteKeys(opts.db), this.now);
+    this.usage = new SqliteUsage(opts.db);
+    this.limiter = new Limiter(this.now, (name, since) => this.tokensSince(name, since));
+    if (opts.registry) {
+      this.tokensTotal = new Counter({
+        name: "switchyard_tokens_total",
+        help: "tokens upstream reported, by direction (input, output, thinking, cached), upstream model and key name",
+        labelNames: ["direction", "model", "key"] as const,
+        registers: [opts.registry],
+      });
+      this.requestsTotal = new Counter({
+        name: "switchyard_key_requests_total",
+        help: "client requests by key name (a virtual key's name, config, anonymous) and status",
+        labelNames: ["key", "status"] as const,
+        registers: [opts.registry],
+      });
+    }
+  }
+
+  /** timers of a running server: the usage flush, pruning old rows, picking up keys the CLI changed */
+  start(): this {
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(() => {
+        try {
+          fn();
+        } catch (e) {
+          this.opts.log.error("usage job failed", { error: (e as Error).message });
+        }
+      }, ms);
+      (t as any).unref?.();
+      this.timers.push(t);
+    };
+    every(FLUSH_MS, () => {
+      this.flush();
+      this.book.reloadIfChanged();
+    });
+    every(PRUNE_MS, () => this.prune());
+    return this;
+  }
+
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.flush();
+  }
+
+  // ---- the server's side ----
+
+  /**
+   * Who a presented key is. A virtual key (sk-sy-…) that is known gives its caller, or throws 401 when
+   * it is revoked or expired; anything else gives undefined (a configured key, or none).
+   */
+  identify(secret: string | undefined): Caller | undefined {
+    if (!secret?.startsWith(KEY_PREFIX)) return undefined;
+    const k = this.book.lookup(secret);
+    if (!k) return undefined;
+    if (k.revokedAt !== null) throw new ApiError(401, `the key "${k.name}" was revoked`, { reason: "key_revoked" });
+    if (k.expiresAt !== null && k.expiresAt <= this.now())
+      throw new ApiError(401, `the key "${k.name}" expired at ${new Date(k.expiresAt).toISOString()}`, { reason: "key_expired" });
+    return { key: k, name: k.name };
+  }
+
+  begin(caller: Caller, protocol: string, route: string): RequestScope {
+    return { caller, protocol, route, at: this.now(), tokens: noTokens(), holds: 1 };
+  }
+
+  /** the server's answer ended (for a stream: its body) */
+  end(scope: RequestScope, end: NonNullable<RequestScope["end"]>, errorClass?: string): void {
+    scope.end = end;
+    if (errorClass && !scope.errorClass) scope.errorClass = errorClass;
+    this.release(scope);
+  }
+
+  /** the rate-limit headers of the request's key, when it has limits */
+  headers(scope: RequestScope): Record<string, string> | undefined {
+    return scope.admission?.headers;
+  }
+
+  // ---- the gateway's side ----
+
+  current(): MeterHandle | undefined {
+    const scope = currentScope();
+    if (!scope) return undefined;
+    return {
+      admit: (model) => {
+        scope.model ??= model;
+        const k = scope.caller.key;
+        if (k && !scope.admission) scope.admission = this.limiter.admit(k, model);
+      },
+      served: (account, upstreamModel) => {
+        scope.account = account;
+        scope.upstreamModel = upstreamModel;
+      },
+      answered: (u) => {
+        const t = tokensOf(u);
+        scope.tokens.input += t.input;
+        scope.tokens.output += t.output;
+        scope.tokens.thinking += t.thinking;
+        scope.tokens.cached += t.cached;
+      },
+      holdStream: () => {
+        scope.holds++;
+        let held = true;
+        return () => {
+          if (!held) return;
+          held = false;
+          this.release(scope);
+        };
+      },
+    };
+  }
+
+  // ---- the log ----
+
+  private release(scope: RequestScope): void {
+    if (--scope.holds > 0 || !scope.end) return;
+    scope.admission?.release();
+    const t = scope.tokens;
+    const k = scope.caller.key;
+    if (k) this.limiter.charge(k, t.input + t.output + t.thinking);
+    const e = scope.end;
+    this.buffer.push({
+      at: scope.at,
+      keyId: k?.id ?? null,
+      keyName: scope.caller.name,
+      account: scope.account ?? null,
+      model: scope.model ?? null,
+      upstreamModel: scope.upstreamModel ?? null,
+      protocol: scope.protocol,
+      route: scope.route,
+      status: e.status,
+      errorClass: e.status >= 400 ? (scope.errorClass ?? null) : null,
+      ...t,
+      latencyMs: Math.round(e.latencyMs * 10) / 10,
+      ttfbMs: e.ttfbMs === null ? null : Math.round(e.ttfbMs * 10) / 10,
+      streamed: e.streamed,
+    });
+    const model = scope.upstreamModel ?? "-";
+    for (const d of ["input", "output", "thinking", "cached"] as const)
+      if (t[d]) this.tokensTotal?.inc({ direction: d, model, key: scope.caller.name }, t[d]);
+    this.requestsTotal?.inc({ key: scope.caller.name, status: String(e.status) });
+  }
+
+  /** write what was gathered (every second, and on close) */
+  flush(): void {
+    if (!this.buffer.length) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      this.usage.append(batch);
+    } catch (e) {
+      this.buffer = batch.concat(this.buffer).slice(-100_000); // kept for the next try, bounded
+      this.opts.log.error("could not write usage records", { error: (e as Error).message });
+    }
+  }
+
+  private prune(): void {
+    if (this.opts.retentionDays > 0) this.usage.prune(this.now() - this.opts.retentionDays * DAY);
+  }
+
+  /** tokens a key used since `since`, written and not yet written */
+  private tokensSince(name: string, since: number): number {
+    let n = this.usage.tokensByKeySince(since).get(name) ?? 0;
+    for (const r of this.buffer) if (r.keyName === name && r.at >= since) n += r.input + r.output + r.thinking;
+    return n;
+  }
+
+  /** totals since `since` grouped by `by` (what is not yet written is written first) */
+  report(since: number, by: UsageBy): UsageRow[] {
+    this.flush();
+    const kept = this.opts.retentionDays > 0 ? this.now() - this.opts.retentionDays * DAY : -Infinity;
+    return this.usage.query(since, by, kept);
+  }
+}
+
+export type { KeyRecord };

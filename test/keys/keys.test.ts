@@ -1,0 +1,226 @@
+// Virtual keys end to end: the three official SDKs call a running gateway (backed by the simulator over
+// HTTP) with a virtual key; every limit is hit and answered in the route's shape, never reaching an
+// account; the usage log adds up to exactly what the simulator reported; a restart keeps both.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import OpenAI from "openai";
+import Anthropic from "@anthropic-ai/sdk";
+import { GoogleGenAI } from "@google/genai";
+import { startServer } from "../../src/server/start";
+import { createLogger } from "../../src/core/log";
+import { NO_LIMITS } from "../../src/keys/limits-input";
+import type { KeyLimits } from "../../src/state/keys";
+import { startStack, type Stack } from "../helpers/stack";
+import { until } from "../helpers/util";
+
+let stack: Stack;
+let clock = Date.UTC(2026, 10, 28, 12, 0, 0);
+const now = () => clock;
+
+beforeAll(async () => {
+  stack = await startStack({ accounts: 2, delays: false, now, config: { usage: { retentionDays: 30 } } });
+});
+afterAll(() => stack.stop());
+
+const keys = () => stack.ctx.keys!;
+let n = 0;
+function key(limits: Partial<KeyLimits> = {}): { secret: string; name: string } {
+  const name = `k${++n}`;
+  return { secret: keys().book.create(name, { ...NO_LIMITS, ...limits }).secret, name };
+}
+const generateCalls = () =>
+  stack.sim.requests().filter((r) => r.method === "generateContent" || r.method === "streamGenerateContent").length;
+const openai = (secret: string) => new OpenAI({ apiKey: secret, baseURL: stack.url + "/v1", maxRetries: 0 });
+const anthropic = (secret: string) => new Anthropic({ apiKey: secret, baseURL: stack.url, maxRetries: 0 });
+const gemini = (secret: string) => new GoogleGenAI({ apiKey: secret, httpOptions: { baseUrl: stack.url } });
+const chat = (secret: string, model = "gemini-2.5-flash") =>
+  openai(secret).chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] });
+
+describe("usage accounting", () => {
+  test("all three SDKs with one virtual key, streamed and not: the totals equal what upstream reported", async () => {
+    const k = key();
+    stack.sim.reset();
+    await chat(k.secret);
+    for await (const _ of await openai(k.secret).chat.completions.create({
+      model: "gemini-2.5-flash",
+      messages: [{ role: "user", content: "stream please" }],
+      stream: true,
+    }));
+    await anthropic(k.secret).messages.create({
+      model: "gemini-2.5-flash",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "hello" }],
+    });
+    await anthropic(k.secret)
+      .messages.stream({ model: "gemini-2.5-pro", max_tokens: 100, messages: [{ role: "user", content: "a longer hello" }] })
+      .finalMessage();
+    await gemini(k.secret).models.generateContent({ model: "gemini-2.5-flash", contents: "native" });
+    for await (const _ of await gemini(k.secret).models.generateContentStream({ model: "gemini-2.5-flash", contents: "native stream" }));
+    const sim = stack.sim.reportedUsage();
+    expect(sim.answers).toBe(6);
+    const [row] = keys()
+      .report(0, "key")
+      .filter((r) => r.group === k.name);
+    expect(row).toEqual({
+      group: k.name,
+      requests: 6,
+      errors: 0,
+      input: sim.promptTokenCount,
+      output: sim.candidatesTokenCount,
+      thinking: sim.thoughtsTokenCount,
+      cached: sim.cachedContentTokenCount,
+    });
+    const byModel = keys().report(0, "model");
+    expect(byModel.find((r) => r.group === "gemini-2.5-pro")?.requests).toBeGreaterThanOrEqual(1);
+    const metrics = await (await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).text();
+    expect(metrics).toMatch(new RegExp(`switchyard_tokens_total\\{direction="input",model="gemini-2.5-flash",key="${k.name}"\\} \\d+`));
+    expect(metrics).toContain(`switchyard_key_requests_total{key="${k.name}",status="200"} 6`);
+  });
+
+  test("a configured key is attributed to config; every record names protocol, route, account and models", async () => {
+    await chat(stack.apiKey);
+    const row = keys()
+      .report(0, "key")
+      .find((r) => r.group === "config");
+    expect(row!.requests).toBeGreaterThanOrEqual(1);
+    expect(
+      keys()
+        .report(0, "account")
+        .some((r) => r.group.endsWith("@example.com")),
+    ).toBe(true);
+  });
+});
+
+describe("limits, each in the route's shape, before any account is used", () => {
+  test("a model outside the allowlist: 403 naming the model and the key (Anthropic shape)", async () => {
+    const k = key({ models: ["gemini-*"] });
+    const before = generateCalls();
+    const err = await anthropic(k.secret)
+      .messages.create({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e);
+    expect(err.status).toBe(403);
+    expect(err.error.type).toBe("error");
+    expect(err.error.error.message).toContain("claude-sonnet-4-5");
+    expect(err.error.error.message).toContain(`"${k.name}"`);
+    expect(generateCalls()).toBe(before);
+    expect((await chat(k.secret)).choices[0]!.message.content).toBeTruthy(); // gemini-* is allowed
+  });
+
+  test("requests per minute: 429 with Retry-After, rate-limit headers, the window slides with the clock", async () => {
+    const k = key({ rpm: 2 });
+    const res = await openai(k.secret)
+      .chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "a" }] })
+      .withResponse();
+    expect(res.response.headers.get("x-ratelimit-limit-requests")).toBe("2");
+    expect(res.response.headers.get("x-ratelimit-remaining-requests")).toBe("1");
+    await chat(k.secret);
+    const before = generateCalls();
+    const err = await chat(k.secret).catch((e) => e);
+    expect(err.status).toBe(429);
+    expect(err.headers.get("retry-after")).toBe("60");
+    expect(err.message).toContain("2 requests per minute");
+    expect(generateCalls()).toBe(before);
+    clock += 61_000;
+    expect((await chat(k.secret)).choices.length).toBe(1);
+  });
+
+  test("tokens per minute: counted from what upstream reported (Gemini shape)", async () => {
+    const k = key({ tpm: 1 });
+    await gemini(k.secret).models.generateContent({ model: "gemini-2.5-flash", contents: "one" });
+    const err = await gemini(k.secret)
+      .models.generateContent({ model: "gemini-2.5-flash", contents: "two" })
+      .catch((e) => e);
+    expect(err.status).toBe(429);
+    expect(JSON.parse(err.message).error.status).toBe("RESOURCE_EXHAUSTED");
+    expect(err.message).toContain("tokens per minute");
+    clock += 61_000;
+  });
+
+  test("requests in flight: a second request while the first is in flight gets 429; after it ends, the key works again", async () => {
+    const k = key({ concurrency: 1 });
+    // upstream holds the first stream back until the test has made its second request
+    stack.sim.reset();
+    stack.sim.addFault({ kind: "delay", method: "streamGenerateContent", delayMs: 400, times: 1 });
+    const first = openai(k.secret).chat.completions.create({
+      model: "gemini-2.5-flash",
+      stream: true,
+      messages: [{ role: "user", content: "hold" }],
+    });
+    await until(() => (stack.sim.peaks().streamGenerateContent ?? 0) >= 1, "the first request to reach upstream");
+    const err = await chat(k.secret).catch((e) => e);
+    expect(err.status).toBe(429);
+    expect(err.message).toContain("in flight");
+    for await (const _ of await first);
+    expect((await chat(k.secret)).choices.length).toBe(1);
+  });
+
+  test("daily and monthly budgets: 429 saying which budget and when it resets", async () => {
+    const day = key({ dailyTokens: 1 });
+    await chat(day.secret);
+    const e1 = await chat(day.secret).catch((e) => e);
+    expect(e1.status).toBe(429);
+    expect(e1.message).toContain("daily budget of 1 tokens");
+    expect(e1.message).toContain("resets at 2026-11-29T00:00:00.000Z");
+    expect(Number(e1.headers.get("retry-after"))).toBeGreaterThan(0);
+    const month = key({ monthlyTokens: 1 });
+    await chat(month.secret);
+    const e2 = await chat(month.secret).catch((e) => e);
+    expect(e2.message).toContain("monthly budget of 1 tokens");
+    expect(e2.message).toContain("resets at 2026-12-01T00:00:00.000Z");
+  });
+
+  test("expired and revoked keys: 401, also with authentication off", async () => {
+    const expired = key({ expiresAt: clock - 1 });
+    const e1 = await chat(expired.secret).catch((e) => e);
+    expect(e1.status).toBe(401);
+    expect(e1.message).toContain("expired");
+    const revoked = key();
+    keys().book.revoke(revoked.name);
+    const e2 = await anthropic(revoked.secret)
+      .messages.create({ model: "gemini-2.5-flash", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e);
+    expect(e2.status).toBe(401);
+    expect(e2.message).toContain("revoked");
+  });
+});
+
+test("with authentication off, a virtual key is still attributed and held to its limits; no key is anonymous", async () => {
+  const open = await startStack({ accounts: 1, delays: false, authMode: "off" });
+  try {
+    const k = open.ctx.keys!.book.create("open-key", { ...NO_LIMITS, rpm: 1 }).secret;
+    const call = (auth?: string) =>
+      fetch(`${open.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+        body: JSON.stringify({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] }),
+      });
+    expect((await call(k)).status).toBe(200);
+    expect((await call(k)).status).toBe(429);
+    expect((await call()).status).toBe(200);
+    const groups = open.ctx.keys!.report(0, "key").map((r) => [r.group, r.requests, r.errors]);
+    expect(groups).toEqual([
+      ["anonymous", 1, 0],
+      ["open-key", 2, 1],
+    ]);
+  } finally {
+    await open.stop();
+  }
+});
+
+test("a restart keeps the keys and the usage", async () => {
+  const k = key({ rpm: 100 });
+  await chat(k.secret);
+  const before = keys()
+    .report(0, "key")
+    .find((r) => r.group === k.name)!;
+  await stack.gateway.stop();
+  const again = await startServer({ config: stack.ctx.config, dataDir: stack.dataDir, log: createLogger("silent"), now });
+  try {
+    const after = again.ctx.keys!.report(0, "key").find((r) => r.group === k.name)!;
+    expect(after).toEqual(before);
+    const client = new OpenAI({ apiKey: k.secret, baseURL: again.url + "/v1", maxRetries: 0 });
+    await client.chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "again" }] });
+    expect(again.ctx.keys!.report(0, "key").find((r) => r.group === k.name)!.requests).toBe(before.requests + 1);
+  } finally {
+    await again.stop();
+  }
+});

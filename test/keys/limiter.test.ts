@@ -1,0 +1,124 @@
+// The pure parts of the keys room: limits as typed (CLI flags, admin fields), model patterns, and the
+// limiter's windows and budgets under an injected clock.
+import { describe, expect, test } from "bun:test";
+import { ApiError } from "../../src/core/errors";
+import { Limiter } from "../../src/keys/limiter";
+import { modelAllowed, NO_LIMITS, parseLimits, parseSince } from "../../src/keys/limits-input";
+import type { KeyRecord } from "../../src/state/keys";
+
+const T0 = Date.UTC(2026, 10, 30, 23, 59, 0);
+const keyWith = (over: Partial<KeyRecord>): KeyRecord => ({
+  id: "id",
+  name: "k",
+  prefix: "sk-sy-abcd",
+  hash: "h",
+  createdAt: 0,
+  revokedAt: null,
+  ...NO_LIMITS,
+  ...over,
+});
+
+describe("parseLimits", () => {
+  test.each([
+    [{ rpm: "60" }, { rpm: 60 }],
+    [{ rpm: 0 }, { rpm: null }],
+    [{ models: "gemini-*, claude-sonnet-4-5" }, { models: ["gemini-*", "claude-sonnet-4-5"] }],
+    [{ models: "" }, { models: null }],
+    [{ expires: "7d" }, { expiresAt: T0 + 7 * 86_400_000 }],
+    [{ expires: "2027-01-01" }, { expiresAt: Date.UTC(2027, 0, 1) }],
+    [{ expires: "never" }, { expiresAt: null }],
+    [
+      { dailyTokens: "1000", monthlyTokens: 5 },
+      { dailyTokens: 1000, monthlyTokens: 5 },
+    ],
+  ] as const)("%j → %j", (input, out) => {
+    expect(parseLimits(input as any, T0)).toEqual(out as any);
+  });
+
+  test.each([
+    [{ rpm: -1 }, "rpm"],
+    [{ tpm: "lots" }, "tpm"],
+    [{ concurrency: 1.5 }, "concurrency"],
+    [{ expires: "soon" }, "expires"],
+    [{ models: "gemini 2" }, "models"],
+  ] as const)("%j is refused naming %s", (input, field) => {
+    expect(() => parseLimits(input as any, T0)).toThrow(field);
+  });
+
+  test("since: a duration back from now or a date", () => {
+    expect(parseSince("24h", T0)).toBe(T0 - 86_400_000);
+    expect(parseSince("2026-11-01", T0)).toBe(Date.UTC(2026, 10, 1));
+    expect(() => parseSince("yesterday", T0)).toThrow("since");
+  });
+});
+
+test.each([
+  [["gemini-*"], "gemini-2.5-flash", true],
+  [["gemini-*"], "models/gemini-2.5-pro", true],
+  [["gemini-*"], "claude-sonnet-4-5", false],
+  [["GPT-4o"], "gpt-4o", true],
+  [["*flash*"], "gemini-2.5-flash-lite", true],
+  [["gemini-2.5-flash"], "gemini-2.5-flash-lite", false],
+  [null, "anything", true],
+] as const)("modelAllowed(%j, %s) = %s", (patterns, model, ok) => {
+  expect(modelAllowed(patterns as string[] | null, model)).toBe(ok);
+});
+
+describe("Limiter", () => {
+  test("requests per minute slide with the clock; Retry-After says when the oldest leaves", () => {
+    let now = T0;
+    const l = new Limiter(() => now);
+    const k = keyWith({ rpm: 2 });
+    l.admit(k, "m").release();
+    now += 10_000;
+    l.admit(k, "m").release();
+    const e = (() => {
+      try {
+        l.admit(k, "m");
+      } catch (err) {
+        return err as ApiError;
+      }
+    })()!;
+    expect(e.status).toBe(429);
+    expect(e.retryAfter).toBe(50);
+    now += 50_001;
+    expect(l.admit(k, "m").headers["x-ratelimit-remaining-requests"]).toBe("0");
+  });
+
+  test("concurrency: held until released, released once", () => {
+    const l = new Limiter(() => T0);
+    const k = keyWith({ concurrency: 1 });
+    const a = l.admit(k, "m");
+    expect(() => l.admit(k, "m")).toThrow("in flight");
+    a.release();
+    a.release();
+    const b = l.admit(k, "m");
+    expect(() => l.admit(k, "m")).toThrow("in flight");
+    b.release();
+  });
+
+  test("budgets start from what state.db says was used, and reset at the UTC day and month", () => {
+    let now = T0; // 23:59 on the last day of November
+    const l = new Limiter(
+      () => now,
+      (_name, since) => (since === Date.UTC(2026, 10, 30) ? 90 : 500),
+    );
+    const k = keyWith({ dailyTokens: 100, monthlyTokens: 600 });
+    l.admit(k, "m").release();
+    l.charge(k, 10);
+    expect(() => l.admit(k, "m")).toThrow("daily budget of 100 tokens; it resets at 2026-12-01T00:00:00.000Z");
+    now += 60_000; // a new day and a new month
+    expect(() => l.admit(k, "m")).not.toThrow();
+  });
+
+  test("tokens per minute count what was charged in the last minute", () => {
+    let now = T0;
+    const l = new Limiter(() => now);
+    const k = keyWith({ tpm: 100 });
+    l.admit(k, "m").release();
+    l.charge(k, 100);
+    expect(() => l.admit(k, "m")).toThrow("100 tokens per minute");
+    now += 60_001;
+    expect(l.admit(k, "m").headers["x-ratelimit-remaining-tokens"]).toBe("100");
+  });
+});
