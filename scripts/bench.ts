@@ -28,6 +28,9 @@ import { expect200, load, loadWithCpu, ttfb, type Cell, type Target } from "./be
 import { children, firstLine, highWaterMiB, rssMiB, spawnChild, stopChild } from "./bench/proc";
 import { accountScale, slowStreams, startBareProxy, type Setup } from "./bench/scenarios";
 import { table } from "./bench/table";
+import { SqliteState } from "../src/state/sqlite";
+import { SqliteKeys } from "../src/state/keys";
+import { KeyBook } from "../src/keys/book";
 
 const QUICK = process.argv.includes("--quick");
 function flag(name: string, def: number, quick = def): number {
@@ -79,6 +82,30 @@ async function simAccounts(simUrl: string) {
   return { accounts, accessToken };
 }
 
+/**
+ * A virtual key with every limit set and none reachable: each request pays for every check (allowlist,
+ * windows, in flight, budgets) and the usage record. Written into the data dir before the gateway starts.
+ */
+function createLimitedKey(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const state = SqliteState.open(dataDir);
+  try {
+    const book = new KeyBook(new SqliteKeys(state.database));
+    const big = 1e12;
+    return book.create("bench-limited", {
+      models: ["gemini-*"],
+      rpm: big,
+      tpm: big,
+      concurrency: 100_000,
+      dailyTokens: big,
+      monthlyTokens: big,
+      expiresAt: null,
+    }).secret;
+  } finally {
+    state.close();
+  }
+}
+
 /** a scenario whose failure (src/ may be mid-edit) is reported in its place instead of losing the run */
 async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | { error: string }> {
   try {
@@ -103,6 +130,7 @@ async function main() {
     const r = Bun.spawnSync([...cmd, "accounts", "add", "--refresh-token", a.refreshToken], { env, stdout: "ignore", stderr: "pipe" });
     if (r.exitCode !== 0) throw new Error(`accounts add failed: ${r.stderr.toString().trim()}`);
   }
+  const limitedKey = createLimitedKey(join(tempDir, "data"));
   const gw = await launchGateway(cmd, env, apiKey);
   const bare = await startBareProxy(simUrl, accessToken, accounts[0]!.project);
 
@@ -120,9 +148,10 @@ async function main() {
     sse: { url: `${simUrl}/v1internal:streamGenerateContent?alt=sse`, headers: directHeaders, body: envelope },
   };
   const through = gatewayTargets(gw.url, apiKey);
+  const limited = gatewayTargets(gw.url, limitedKey);
 
   // sanity: all three answer 200 before anything is measured
-  for (const t of [direct.unary, bare.unary, through.unary]) await expect200(t);
+  for (const t of [direct.unary, bare.unary, through.unary, limited.unary]) await expect200(t);
 
   await Bun.sleep(500);
   const rssIdle = rssMiB(gw.proc.pid);
@@ -140,6 +169,7 @@ async function main() {
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(gw.proc.pid))), 200);
     cells.through = await loadWithCpu(through.unary, c, DURATION, gw.proc.pid);
     clearInterval(sampler);
+    cells.limited = await loadWithCpu(limited.unary, c, DURATION, gw.proc.pid);
     unary[`c${c}`] = cells;
   }
   const rssAfter = rssMiB(gw.proc.pid);

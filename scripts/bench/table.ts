@@ -9,6 +9,7 @@ const UNARY_ROWS: [string, string][] = [
   ["direct", "direct to simulator"],
   ["bare", "bare Bun proxy"],
   ["through", "through gateway"],
+  ["limited", "through gateway, limited key"],
 ];
 
 function unary(r: any): string[] {
@@ -25,6 +26,13 @@ function unary(r: any): string[] {
         );
     }
   lines.push("  (cpu: user+system time of the process answering the client — the simulator for direct — per request)");
+  const c32 = r.unary.c32;
+  if (c32?.limited && c32?.through) {
+    const diff = Math.round((1 - c32.limited.reqPerSec / c32.through.reqPerSec) * 1000) / 10;
+    lines.push(
+      `  limited key (every limit checked, none reached) vs config key at conc 32: ${diff} % fewer req/s; goal ≤ 5 % (${goal(diff <= 5)})`,
+    );
+  }
   return lines;
 }
 

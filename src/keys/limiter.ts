@@ -8,12 +8,51 @@ import type { KeyRecord } from "../state/keys";
 import { modelAllowed } from "./limits-input";
 
 const MINUTE = 60_000;
+const SLOTS = 60;
+
+/**
+ * A sliding minute in 60 one-second slots: adding and summing cost the same however busy the key is
+ * (a list of timestamps would grow to the key's rate and make every request pay for it).
+ */
+class Window {
+  private second = new Float64Array(SLOTS).fill(-1);
+  private value = new Float64Array(SLOTS);
+
+  private live(now: number): number {
+    return Math.floor(now / 1000) - SLOTS + 1;
+  }
+
+  add(now: number, n: number): void {
+    const sec = Math.floor(now / 1000);
+    const i = sec % SLOTS;
+    if (this.second[i] !== sec) {
+      this.second[i] = sec;
+      this.value[i] = 0;
+    }
+    this.value[i]! += n;
+  }
+
+  sum(now: number): number {
+    const from = this.live(now);
+    let total = 0;
+    for (let i = 0; i < SLOTS; i++) if (this.second[i]! >= from) total += this.value[i]!;
+    return total;
+  }
+
+  /** when the oldest counted second leaves the window */
+  nextExpiry(now: number): number {
+    const from = this.live(now);
+    let oldest = Infinity;
+    for (let i = 0; i < SLOTS; i++) if (this.second[i]! >= from && this.value[i]! > 0 && this.second[i]! < oldest) oldest = this.second[i]!;
+    return oldest === Infinity ? now : (oldest + 1) * 1000 + MINUTE - 1000;
+  }
+}
 
 interface Meter {
-  /** request start times in the last minute */
-  starts: number[];
-  /** [time, tokens] charged in the last minute */
-  tokens: [number, number][];
+  /** requests started in the last minute */
+  starts: Window;
+  /** tokens charged in the last minute */
+  tokens: Window;
   inFlight: number;
   day: { start: number; used: number };
   month: { start: number; used: number };
@@ -57,8 +96,8 @@ export class Limiter {
       const d = dayStart(now);
       const mo = monthStart(now);
       m = {
-        starts: [],
-        tokens: [],
+        starts: new Window(),
+        tokens: new Window(),
         inFlight: 0,
         day: { start: d, used: this.used(k.name, d) },
         month: { start: mo, used: this.used(k.name, mo) },
@@ -67,8 +106,6 @@ export class Limiter {
     }
     if (m.day.start !== dayStart(now)) m.day = { start: dayStart(now), used: 0 };
     if (m.month.start !== monthStart(now)) m.month = { start: monthStart(now), used: 0 };
-    while (m.starts.length && m.starts[0]! <= now - MINUTE) m.starts.shift();
-    while (m.tokens.length && m.tokens[0]![0] <= now - MINUTE) m.tokens.shift();
     return m;
   }
 
@@ -78,20 +115,21 @@ export class Limiter {
     if (!modelAllowed(k.models, model))
       throw refused(403, "model_not_allowed", `the key "${k.name}" may not use the model ${model} (allowed: ${k.models!.join(", ")})`);
     const m = this.meter(k, now);
-    if (k.rpm !== null && m.starts.length >= k.rpm)
+    const started = k.rpm !== null ? m.starts.sum(now) : 0;
+    if (k.rpm !== null && started >= k.rpm)
       throw refused(
         429,
         "key_rpm_exceeded",
         `the key "${k.name}" is over its limit of ${k.rpm} requests per minute`,
-        secondsUntil(m.starts[0]! + MINUTE, now),
+        secondsUntil(m.starts.nextExpiry(now), now),
       );
-    const tokensNow = m.tokens.reduce((n, [, t]) => n + t, 0);
+    const tokensNow = k.tpm !== null ? m.tokens.sum(now) : 0;
     if (k.tpm !== null && tokensNow >= k.tpm)
       throw refused(
         429,
         "key_tpm_exceeded",
         `the key "${k.name}" is over its limit of ${k.tpm} tokens per minute`,
-        secondsUntil(m.tokens[0]![0] + MINUTE, now),
+        secondsUntil(m.tokens.nextExpiry(now), now),
       );
     if (k.concurrency !== null && m.inFlight >= k.concurrency)
       throw refused(429, "key_concurrency_exceeded", `the key "${k.name}" has ${m.inFlight} requests in flight, its limit`, 1);
@@ -113,13 +151,13 @@ export class Limiter {
         secondsUntil(reset, now),
       );
     }
-    m.starts.push(now);
+    m.starts.add(now, 1);
     m.inFlight++;
     let held = true;
     const headers: Record<string, string> = {};
     if (k.rpm !== null) {
       headers["x-ratelimit-limit-requests"] = String(k.rpm);
-      headers["x-ratelimit-remaining-requests"] = String(Math.max(0, k.rpm - m.starts.length));
+      headers["x-ratelimit-remaining-requests"] = String(Math.max(0, k.rpm - started - 1));
     }
     if (k.tpm !== null) {
       headers["x-ratelimit-limit-tokens"] = String(k.tpm);
@@ -140,7 +178,7 @@ export class Limiter {
     if (tokens <= 0) return;
     const now = this.now();
     const m = this.meter(k, now);
-    m.tokens.push([now, tokens]);
+    m.tokens.add(now, tokens);
     m.day.used += tokens;
     m.month.used += tokens;
   }
