@@ -14,8 +14,11 @@ import { Limiter } from "./limiter";
 import { currentScope, noTokens, tokensOf, type Caller, type RequestScope } from "./scope";
 
 const FLUSH_MS = 1000;
+/** usage records per transaction: ~2 ms of work */
+const SLICE = 500;
 const PRUNE_MS = 3_600_000;
 const DAY = 86_400_000;
+const DIRECTIONS = ["input", "output", "thinking", "cached"] as const;
 
 export interface KeysOptions {
   db: Database;
@@ -34,6 +37,8 @@ export class Keys implements RequestMeter {
   private now: () => number;
   private tokensTotal?: Counter<"direction" | "model" | "key">;
   private requestsTotal?: Counter<"key" | "status">;
+  private series = new Map<string, { inc(n?: number): void }>();
+  private flushing = false;
 
   constructor(private opts: KeysOptions) {
     this.now = opts.now ?? Date.now;
@@ -70,7 +75,7 @@ export class Keys implements RequestMeter {
       this.timers.push(t);
     };
     every(FLUSH_MS, () => {
-      this.flush();
+      void this.flushInSlices();
       this.book.reloadIfChanged();
     });
     every(PRUNE_MS, () => this.prune());
@@ -174,13 +179,43 @@ export class Keys implements RequestMeter {
       ttfbMs: e.ttfbMs === null ? null : Math.round(e.ttfbMs * 10) / 10,
       streamed: e.streamed,
     });
+    if (!this.tokensTotal || !this.requestsTotal) return;
     const model = scope.upstreamModel ?? "-";
-    for (const d of ["input", "output", "thinking", "cached"] as const)
-      if (t[d]) this.tokensTotal?.inc({ direction: d, model, key: scope.caller.name }, t[d]);
-    this.requestsTotal?.inc({ key: scope.caller.name, status: String(e.status) });
+    const name = scope.caller.name;
+    for (const d of DIRECTIONS)
+      if (t[d]) this.child(this.tokensTotal, `${d}|${model}|${name}`, { direction: d, model, key: name }).inc(t[d]);
+    this.child(this.requestsTotal, `${name}|${e.status}`, { key: name, status: String(e.status) }).inc();
   }
 
-  /** write what was gathered (every second, and on close) */
+  /** a labelled series, looked up once (prom-client hashes the labels on every inc otherwise) */
+  private child(c: Counter<any>, id: string, labels: Record<string, string>): { inc(n?: number): void } {
+    let s = this.series.get(id);
+    if (!s) this.series.set(id, (s = c.labels(labels)));
+    return s;
+  }
+
+  /** the timer's flush: at most SLICE records per transaction, yielding between them (a busy second is thousands) */
+  private async flushInSlices(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.buffer.length) {
+        const slice = this.buffer.splice(0, SLICE);
+        try {
+          this.usage.append(slice);
+        } catch (e) {
+          this.buffer = slice.concat(this.buffer).slice(-100_000); // kept for the next try, bounded
+          this.opts.log.error("could not write usage records", { error: (e as Error).message });
+          return;
+        }
+        if (this.buffer.length) await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** write everything gathered, now (a report, and on close) */
   flush(): void {
     if (!this.buffer.length) return;
     const batch = this.buffer;
