@@ -37,6 +37,15 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
         const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
         return await (await import("./cli/models")).runModels(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
       }
+      case "keys":
+      case "usage": {
+        const loaded = loadConfig(flags);
+        ensureDataDir(loaded.dataDir);
+        const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
+        const cli = await import("./cli/keys");
+        const io = { config: loaded.config, dataDir: loaded.dataDir, log };
+        return command === "keys" ? await cli.runKeys(rest, io) : await cli.runUsage(rest, io);
+      }
       case "service": {
         const loaded = loadConfig(flags);
         return await (await import("./ops/service")).runService(rest, { config: loaded.config, dataDir: loaded.dataDir, flags });

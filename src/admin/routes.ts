@@ -10,6 +10,7 @@ import { PoolError } from "../accounts/types";
 import { StorageError, toApiError } from "../core/errors";
 import { importTokens, parseImportText, safeReason } from "../accounts/import";
 import { CALLBACK_PATH, htmlPage, parsePastedInput, PendingLogins } from "../accounts/login";
+import { adminKeyRoutes } from "./keys";
 
 const detail = (summary: string, description?: string) => ({ tags: ["Admin"], summary, description });
 
@@ -312,5 +313,5 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
     },
   );
 
-  return new Elysia({ name: "admin" }).use(admin).use(callback);
+  return new Elysia({ name: "admin" }).use(admin).use(adminKeyRoutes(ctx)).use(callback);
 }

@@ -18,6 +18,12 @@ commands:
   accounts export [--out FILE]            JSON with refresh tokens (file mode 0600)
   accounts refresh [EMAIL|ID]             refresh tokens, project and quota now
   models [--json]                         the models Google serves the pool today, and forwarding rules
+  keys create --name NAME [--models LIST] [--rpm N] [--tpm N] [--concurrency N]
+              [--daily-tokens N] [--monthly-tokens N] [--expires DATE|DURATION] [--json]
+                                          a virtual API key (sk-sy-…, printed once) with limits
+  keys list [--json] | keys update NAME|ID [flags] | keys revoke NAME|ID
+  usage [--since DURATION|DATE] [--by key|account|model|day|hour] [--json]
+                                          requests, errors and tokens from the usage log
   service install|uninstall [--user|--system] [--print]   systemd unit (Linux) / launchd plist (macOS)
   version | --version | --help
 

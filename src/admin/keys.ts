@@ -1,0 +1,134 @@
+// Admin API for virtual keys and the usage log (the same operations as `switchyard keys` and
+// `switchyard usage`, one implementation in src/keys/). Listings never hold a key; create answers with
+// the new key once.
+import { Elysia, t } from "elysia";
+import { ApiError } from "../core/errors";
+import type { AppContext } from "../protocol/context";
+import { KeyError } from "../keys/book";
+import { NO_LIMITS, parseLimits, parseSince } from "../keys/limits-input";
+import type { Keys } from "../keys/service";
+
+const detail = (summary: string, description?: string) => ({ tags: ["Admin"], summary, description });
+
+const Limit = t.Optional(t.Union([t.Integer({ minimum: 0 }), t.Null()], { description: "0 or null: no limit" }));
+const LimitsBody = {
+  models: t.Optional(
+    t.Union([t.Array(t.String()), t.String(), t.Null()], {
+      description: "model names with * wildcards (a list or a comma-separated string); null: any model",
+    }),
+  ),
+  rpm: Limit,
+  tpm: Limit,
+  concurrency: Limit,
+  dailyTokens: Limit,
+  monthlyTokens: Limit,
+  expires: t.Optional(
+    t.Union([t.String(), t.Null()], { description: 'a date, or a duration from now (30d, 12h); "never" or null: never' }),
+  ),
+};
+const Nullable = (s: ReturnType<typeof t.Integer>) => t.Union([s, t.Null()]);
+const KeyView = t.Object(
+  {
+    id: t.String(),
+    name: t.String(),
+    prefix: t.String({ description: "the key's first characters, to recognise it" }),
+    models: t.Union([t.Array(t.String()), t.Null()]),
+    rpm: Nullable(t.Integer()),
+    tpm: Nullable(t.Integer()),
+    concurrency: Nullable(t.Integer()),
+    dailyTokens: Nullable(t.Integer()),
+    monthlyTokens: Nullable(t.Integer()),
+    expiresAt: t.Union([t.Number(), t.Null()], { description: "ms since epoch" }),
+    createdAt: t.Number(),
+    revokedAt: t.Union([t.Number(), t.Null()]),
+  },
+  { description: "A virtual key without its secret." },
+);
+const UsageRow = t.Object({
+  group: t.String(),
+  requests: t.Integer(),
+  errors: t.Integer(),
+  input: t.Integer(),
+  output: t.Integer(),
+  thinking: t.Integer(),
+  cached: t.Integer(),
+});
+
+/** KeyError → the admin error shape, the field named */
+function asApiError(e: unknown): unknown {
+  if (e instanceof KeyError)
+    return new ApiError(e.status, e.message, { param: e.param, reason: e.status === 404 ? "not_found" : "invalid_request" });
+  return e;
+}
+
+export function adminKeyRoutes(ctx: AppContext) {
+  const keys = (): Keys => {
+    if (!ctx.keys) throw new ApiError(503, "virtual keys are not available in this server", { reason: "unavailable" });
+    return ctx.keys;
+  };
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw asApiError(e);
+    }
+  };
+  return new Elysia({ name: "admin-keys", prefix: "/admin" })
+    .get("/keys", () => keys().book.list(), {
+      response: t.Array(KeyView),
+      detail: detail("List virtual keys", "Every key with its limits, expiry and state. Never the key itself."),
+    })
+    .post(
+      "/keys",
+      ({ body, set }) =>
+        guard(() => {
+          const { name, ...input } = body;
+          const { key, secret } = keys().book.create(name, { ...NO_LIMITS, ...parseLimits(input, Date.now()) });
+          set.status = 201;
+          return { key: secret, ...key };
+        }),
+      {
+        body: t.Object({ name: t.String({ minLength: 1, maxLength: 64 }), ...LimitsBody }),
+        detail: detail("Create a virtual key", "Answers with the new key (sk-sy-…) once: it is stored hashed and never shown again."),
+      },
+    )
+    .patch(
+      "/keys/:id",
+      ({ params, body }) =>
+        guard(() => keys().book.update(params.id, { ...parseLimits(body, Date.now()), ...(body.name ? { name: body.name } : {}) })),
+      {
+        params: t.Object({ id: t.String({ minLength: 1, description: "key id or name" }) }),
+        body: t.Object({ name: t.Optional(t.String({ minLength: 1, maxLength: 64 })), ...LimitsBody }),
+        response: KeyView,
+        detail: detail("Change a virtual key", "Only the fields given change; 0 or null removes a limit."),
+      },
+    )
+    .delete("/keys/:id", ({ params }) => guard(() => keys().book.revoke(params.id)), {
+      params: t.Object({ id: t.String({ minLength: 1, description: "key id or name" }) }),
+      response: KeyView,
+      detail: detail("Revoke a virtual key", "The key answers 401 from now on; its usage stays."),
+    })
+    .get(
+      "/usage",
+      ({ query }) =>
+        guard(() => {
+          const now = Date.now();
+          const since = (() => {
+            try {
+              return parseSince(query.since ?? "24h", now);
+            } catch (e) {
+              throw new ApiError(400, (e as Error).message, { param: "since", reason: "invalid_request" });
+            }
+          })();
+          return keys().report(since, query.by ?? "key");
+        }),
+      {
+        query: t.Object({
+          since: t.Optional(t.String({ description: "a duration back from now (30m, 24h, 7d) or a date; default 24h" })),
+          by: t.Optional(t.Union([t.Literal("key"), t.Literal("account"), t.Literal("model"), t.Literal("day"), t.Literal("hour")])),
+        }),
+        response: t.Array(UsageRow),
+        detail: detail("Usage", "Requests, errors and input / output / thinking / cached tokens since a time, grouped."),
+      },
+    );
+}

@@ -1,0 +1,60 @@
+// `switchyard keys` and `switchyard usage` as people and scripts use them: the real CLI in a child
+// process on a temporary data dir.
+import { afterAll, expect, test } from "bun:test";
+import { runCli } from "../helpers/cli";
+import { tempDir } from "../helpers/util";
+
+const d = tempDir("keys-cli");
+afterAll(() => d.cleanup());
+const cli = (...args: string[]) => runCli([...args, "--data-dir", d.dir]);
+
+test("create prints the key once; list shows no secret; update and revoke by name", async () => {
+  const made = await cli("keys", "create", "--name", "team-a", "--models", "gemini-*", "--rpm", "60", "--daily-tokens", "200000", "--json");
+  expect(made.code).toBe(0);
+  const key = JSON.parse(made.stdout);
+  expect(key.key).toMatch(/^sk-sy-[A-Za-z0-9_-]{32}$/);
+  expect(key).toMatchObject({ name: "team-a", models: ["gemini-*"], rpm: 60, dailyTokens: 200000, tpm: null, revokedAt: null });
+  const human = await cli("keys", "create", "--name", "team-b", "--expires", "30d");
+  expect(human.stdout).toMatch(/sk-sy-\S+/);
+  expect(human.stdout).toContain("shown only this once");
+
+  const table = await cli("keys", "list");
+  expect(table.code).toBe(0);
+  expect(table.stdout).toContain("team-a");
+  expect(table.stdout).toContain(key.key.slice(0, 10) + "…");
+  expect(table.stdout).not.toContain(key.key);
+  const list = JSON.parse((await cli("keys", "list", "--json")).stdout);
+  expect(list.map((k: any) => [k.name, k.tokensToday])).toEqual([
+    ["team-a", 0],
+    ["team-b", 0],
+  ]);
+  expect(JSON.stringify(list)).not.toContain(key.key);
+  expect(JSON.stringify(list)).not.toContain("hash");
+
+  expect((await cli("keys", "update", "team-a", "--tpm", "1000", "--rpm", "none")).code).toBe(0);
+  expect((await cli("keys", "revoke", key.id)).code).toBe(0);
+  const after = JSON.parse((await cli("keys", "list", "--json")).stdout)[0];
+  expect(after).toMatchObject({ tpm: 1000, rpm: null });
+  expect(after.revokedAt).toBeGreaterThan(0);
+});
+
+test.each([
+  [["keys", "create", "--name", "x", "--rpm", "-1"], 2, "--rpm"],
+  [["keys", "create", "--name", "y", "--expires", "soon"], 2, "--expires"],
+  [["keys", "create", "--rpm", "5"], 2, "--name"],
+  [["keys", "create", "--name", "z", "--bogus", "1"], 2, "--bogus"],
+  [["keys", "revoke", "nobody"], 1, "no key"],
+  [["usage", "--by", "week"], 2, "--by"],
+  [["usage", "--since", "yesterday"], 2, "since"],
+])("%j exits %d naming %s", async (args, code, named) => {
+  const r = await cli(...args);
+  expect(r.code).toBe(code);
+  expect(r.stderr).toContain(named);
+});
+
+test("usage: an empty log is an empty list for scripts and a total row for people", async () => {
+  expect(JSON.parse((await cli("usage", "--json")).stdout)).toEqual([]);
+  const r = await cli("usage", "--by", "model", "--since", "7d");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("total");
+});
