@@ -29,15 +29,20 @@ function processMetrics(registry: Registry) {
       this.set({ kind: "total" }, m.heapTotal);
     },
   });
-  new Gauge({
+  // a counter (it only grows): prom-client counters have no set, so each scrape adds what was used since the last
+  const seen = { user: 0, system: 0 };
+  new Counter({
     name: "switchyard_process_cpu_seconds_total",
     help: "CPU time used by the process (mode: user, system)",
     labelNames: ["mode"] as const,
     registers,
     collect() {
       const c = process.cpuUsage();
-      this.set({ mode: "user" }, c.user / 1e6);
-      this.set({ mode: "system" }, c.system / 1e6);
+      for (const mode of ["user", "system"] as const) {
+        const now = c[mode] / 1e6;
+        if (now > seen[mode]) this.inc({ mode }, now - seen[mode]);
+        seen[mode] = Math.max(seen[mode], now);
+      }
     },
   });
   new Gauge({

@@ -12,6 +12,7 @@ import { operationsRoutes } from "./health";
 import { validationToApiError } from "../core/validation";
 import { observeStream } from "../protocol/stream";
 import { EventLoopLag } from "../core/metrics";
+import { COMMIT, VERSION } from "../version";
 import { currentScope, inScope, type RequestScope } from "../keys/scope";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
@@ -153,13 +154,13 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     const family = familyOf(path);
     const given = req.headers.get("x-request-id");
     const requestId = given && SAFE_ID.test(given) ? given : crypto.randomUUID();
+    // the UI loads its spec from the relative URL "swagger/json": a trailing slash breaks it
+    if (path === "/swagger/") return new Response(null, { status: 301, headers: { location: `/swagger${url.search}` } });
     metrics.inflight.inc();
     let res: Response;
     // a client request (not health, docs, admin): who made it and what it used, for limits and the usage log
     let scope: RequestScope | undefined;
     try {
-      // the UI loads its spec from the relative URL "swagger/json": a trailing slash breaks it
-      if (path === "/swagger/") return new Response(null, { status: 301, headers: { location: `/swagger${url.search}` } });
       const declared = req.headers.get("content-length");
       if (declared !== null && Number(declared) > max) throw tooLarge(`request body is ${declared} bytes`, max);
       checkBrowser(config, req);
@@ -174,8 +175,6 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       const err = toApiError(e);
       if (scope) scope.errorClass ??= err.reason;
       res = errorResponse(family, err);
-    } finally {
-      metrics.inflight.dec();
     }
     const ttfb = performance.now() - t0;
     const status = res.status;
@@ -187,7 +186,9 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     const line = (ms: number, more?: object) => ({ method: req.method, path, status, ms: round(ms), ...more, requestId, account, model });
     // a stream is logged when its body ends, so `ms` is its whole duration and a failure after the
     // first byte (already the stream's final error frame) is tied to this request id
+    // a stream is in flight until its body ends, not just until its headers went out
     const streamed = observeStream(res.body, (stream, failure) => {
+      metrics.inflight.dec();
       const ms = performance.now() - t0;
       if (scope) ctx.keys!.end(scope, { status: failure?.status ?? status, latencyMs: ms, ttfbMs: ttfb, streamed: true }, failure?.reason);
       metrics.latency.observe({ family }, ms / 1000);
@@ -205,6 +206,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       if (limits) for (const h in limits) res.headers.set(h, limits[h]!);
     }
     if (!streamed) {
+      metrics.inflight.dec();
       if (scope) ctx.keys!.end(scope, { status, latencyMs: ttfb, ttfbMs: null, streamed: false });
       metrics.latency.observe({ family }, ttfb / 1000);
       log[level]("request", line(ttfb));
@@ -236,6 +238,12 @@ export function registerPoolMetrics(ctx: AppContext) {
  */
 export function registerServerMetrics(ctx: AppContext): () => void {
   ctx.metrics.upstreamMaxConcurrent.set(ctx.config.upstream.maxConcurrentRequests);
+  new Gauge({
+    name: "switchyard_build_info",
+    help: "always 1; the labels say which build is running",
+    labelNames: ["version", "commit", "bun"] as const,
+    registers: [ctx.metrics.registry],
+  }).set({ version: VERSION, commit: COMMIT, bun: Bun.version }, 1);
   const lag = new EventLoopLag(ctx.metrics.eventLoopLag).start();
   return () => lag.stop();
 }

@@ -11,7 +11,7 @@ const ANONYMOUS: Caller = { name: "anonymous" };
 export type AuthMode = Config["auth"]["mode"];
 
 // "/" too: Claude Code probes HEAD / without its key before the first request
-const HEALTH = new Set(["/healthz", "/health", "/"]);
+const HEALTH = new Set(["/healthz", "/health", "/readyz", "/"]);
 // The docs hold no secrets and a browser cannot easily send a header: public unless mode is strict.
 const isDocs = (path: string) => path === "/swagger" || path === "/swagger/json" || path.startsWith("/swagger/assets/");
 
