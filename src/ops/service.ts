@@ -13,6 +13,10 @@ export interface ServiceSpec {
   exec: string[];
   dataDir: string;
   user: boolean;
+  /** `serve`'s own flags to keep (--port, --host, --config, --log-level) */
+  serveArgs?: string[];
+  /** a system service with a data dir of its own (not /var/lib/switchyard through StateDirectory) */
+  customDataDir?: boolean;
 }
 
 /** the command that runs this very program: the compiled binary, or bun + src/main.ts */
@@ -21,16 +25,67 @@ export function selfCommand(): string[] {
   return compiled ? [process.execPath] : [process.execPath, resolve(Bun.main)];
 }
 
-const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\$`])/g, "\\$1")}"`);
+/**
+ * One ExecStart word as systemd reads it: `%` starts a specifier and `$` a variable (both doubled), and
+ * anything but plain characters goes in double quotes with `"` and `\` escaped.
+ */
+export function systemdWord(s: string): string {
+  const escaped = s.replace(/%/g, "%%").replace(/\$/g, "$$$$");
+  return /^[\w@%+=:,./$-]+$/.test(escaped) ? escaped : `"${escaped.replace(/(["\\])/g, "\\$1")}"`;
+}
+
+/** a path in a directive that takes paths (specifiers still expand there) */
+const systemdPath = (s: string) => s.replace(/%/g, "%%");
+
+/**
+ * What brings `systemd-analyze security` under 2.0 for the system unit while Bun still runs: every syscall
+ * the binary makes is in @system-service, it needs no capabilities, devices or namespaces, and only
+ * IPv4/IPv6/Unix sockets. Not MemoryDenyWriteExecute: it would turn off Bun's JIT.
+ */
+const SYSTEM_HARDENING = `NoNewPrivileges=yes
+ProtectSystem=strict
+PrivateTmp=yes
+PrivateDevices=yes
+PrivateUsers=yes
+PrivateIPC=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+ProcSubset=pid
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+LockPersonality=yes
+RemoveIPC=yes
+KeyringMode=private
+DevicePolicy=closed
+CapabilityBoundingSet=
+AmbientCapabilities=
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+UMask=0077`;
 
 export function systemdUnit(spec: ServiceSpec): string {
-  // a system service runs as a throwaway user owning only /var/lib/switchyard
+  // a system service runs as a throwaway user owning only its state directory
   const state = spec.user
-    ? `Environment=SWITCHYARD_DATA_DIR=${spec.dataDir}`
-    : "DynamicUser=yes\nStateDirectory=switchyard\nStateDirectoryMode=0700";
+    ? `Environment=${systemdWord(`SWITCHYARD_DATA_DIR=${spec.dataDir}`)}`
+    : spec.customDataDir
+      ? `DynamicUser=yes\nEnvironment=${systemdWord(`SWITCHYARD_DATA_DIR=${spec.dataDir}`)}\nReadWritePaths=${systemdPath(spec.dataDir)}`
+      : "DynamicUser=yes\nStateDirectory=switchyard\nStateDirectoryMode=0700";
   // ProtectHome=yes would hide a program that lives under /home or /root (a clone, ~/.local/bin)
   const underHome = spec.exec.some((p) => p.startsWith("/home/") || p.startsWith("/root/"));
-  const protectHome = spec.user ? "no" : underHome ? "read-only" : "yes";
+  // a user service cannot use namespacing (ProtectSystem, PrivateTmp, …) without PrivateUsers, which
+  // would hide the user's own files; it keeps what works unprivileged
+  const hardening = spec.user
+    ? "NoNewPrivileges=yes\nLockPersonality=yes\nRestrictRealtime=yes\nRestrictSUIDSGID=yes\nSystemCallArchitectures=native\nSystemCallFilter=@system-service\nUMask=0077"
+    : `${SYSTEM_HARDENING}\nProtectHome=${underHome ? "read-only" : "yes"}`;
   return `[Unit]
 Description=Switchyard local AI gateway
 After=network-online.target
@@ -38,18 +93,16 @@ Wants=network-online.target
 
 [Service]
 Type=exec
-ExecStart=${[...spec.exec, "serve"].map(q).join(" ")}
+ExecStart=${[...spec.exec, "serve", ...(spec.serveArgs ?? [])].map(systemdWord).join(" ")}
 Restart=on-failure
 RestartSec=2
+# exit 2 is a usage or configuration error: restarting would only repeat it
+RestartPreventExitStatus=2
 ${state}
-EnvironmentFile=-${spec.user ? join(homedir(), ".config", "switchyard", "env") : "/etc/switchyard/env"}
+EnvironmentFile=-${systemdPath(spec.user ? join(homedir(), ".config", "switchyard", "env") : "/etc/switchyard/env")}
 Environment=NODE_ENV=production
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=${protectHome}
-PrivateTmp=yes
-SystemCallFilter=@system-service
-${spec.user ? `ReadWritePaths=${spec.dataDir}\n` : ""}# Do not set MemoryDenyWriteExecute=yes: it disables Bun's JIT.
+${hardening}
+# Do not set MemoryDenyWriteExecute=yes: it disables Bun's JIT.
 
 [Install]
 WantedBy=${spec.user ? "default.target" : "multi-user.target"}
@@ -59,7 +112,7 @@ WantedBy=${spec.user ? "default.target" : "multi-user.target"}
 const x = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export function launchdPlist(spec: ServiceSpec, logDir: string): string {
-  const args = [...spec.exec, "serve"].map((a) => `    <string>${x(a)}</string>`).join("\n");
+  const args = [...spec.exec, "serve", ...(spec.serveArgs ?? [])].map((a) => `    <string>${x(a)}</string>`).join("\n");
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
@@ -98,10 +151,12 @@ interface Target {
   content: string;
   next: string[];
   logDir?: string;
+  /** stops and disables the service before its file is removed */
+  stop?: string[];
 }
 
-function target(platform: NodeJS.Platform, user: boolean, dataDir: string): Target {
-  const spec: ServiceSpec = { exec: selfCommand(), dataDir, user };
+function target(platform: NodeJS.Platform, spec: ServiceSpec): Target {
+  const user = spec.user;
   if (platform === "darwin") {
     const logDir = user ? join(homedir(), "Library", "Logs", "switchyard") : "/Library/Logs/switchyard";
     const path = user ? join(homedir(), "Library", "LaunchAgents", "dev.switchyard.plist") : "/Library/LaunchDaemons/dev.switchyard.plist";
@@ -111,6 +166,7 @@ function target(platform: NodeJS.Platform, user: boolean, dataDir: string): Targ
       content: launchdPlist(spec, logDir),
       logDir,
       next: [`launchctl bootstrap ${domain} ${path}`, `launchctl kickstart -k ${domain}/dev.switchyard`],
+      stop: ["launchctl", "bootout", user ? `gui/${process.getuid?.() ?? 0}/dev.switchyard` : "system/dev.switchyard"],
     };
   }
   const path = user ? join(homedir(), ".config", "systemd", "user", "switchyard.service") : "/etc/systemd/system/switchyard.service";
@@ -119,7 +175,18 @@ function target(platform: NodeJS.Platform, user: boolean, dataDir: string): Targ
     path,
     content: systemdUnit(spec),
     next: [`${ctl} daemon-reload`, `${ctl} enable --now switchyard`, `${user ? "journalctl --user" : "journalctl"} -u switchyard -f`],
+    stop: [...ctl.split(" "), "disable", "--now", "switchyard"],
   };
+}
+
+/** `serve`'s flags given to `service install`, kept for the service (--data-dir travels as the data dir) */
+function serveArgsOf(flags: Flags): string[] {
+  const out: string[] = [];
+  if (flags.port) out.push("--port", flags.port);
+  if (flags.host) out.push("--host", flags.host);
+  if (flags.config) out.push("--config", resolve(flags.config));
+  if (flags.logLevel) out.push("--log-level", flags.logLevel);
+  return out;
 }
 
 export async function runService(argv: string[], env: { config: Config; dataDir: string; flags: Flags }): Promise<number> {
@@ -135,16 +202,29 @@ export async function runService(argv: string[], env: { config: Config; dataDir:
     else if (o === "--print") print = true;
     else throw new UsageError(`service: unknown flag ${o}`);
   }
-  const dataDir = user ? env.dataDir : "/var/lib/switchyard";
-  const t = target(process.platform, user, dataDir);
+  const customDataDir = !user && env.flags.dataDir !== undefined;
+  const dataDir = user || customDataDir ? resolve(env.dataDir) : "/var/lib/switchyard";
+  const t = target(process.platform, { exec: selfCommand(), dataDir, user, serveArgs: serveArgsOf(env.flags), customDataDir });
   if (action === "uninstall") {
-    if (print) return (process.stdout.write(`would remove ${t.path}\n`), 0);
+    if (print) return (process.stdout.write(`would stop and disable the service, then remove ${t.path}\n`), 0);
     if (!existsSync(t.path)) return (process.stdout.write(`nothing to remove: ${t.path} does not exist\n`), 0);
+    if (t.stop) {
+      let why: string;
+      try {
+        const r = Bun.spawnSync(t.stop, { stdout: "ignore", stderr: "pipe" });
+        why = r.exitCode === 0 ? "" : r.stderr.toString().trim() || `exit ${r.exitCode}`;
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      process.stdout.write(why ? `could not stop it (${t.stop.join(" ")}): ${why}\n` : `stopped and disabled: ${t.stop.join(" ")}\n`);
+    }
     rmSync(t.path);
     process.stdout.write(`removed ${t.path}\n`);
     return 0;
   }
   if (print) return (process.stdout.write(t.content), 0);
+  // the unit names the data dir: it must exist before the service starts (0700, as serve makes it)
+  if (user || customDataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(dirname(t.path), { recursive: true });
   if (t.logDir) mkdirSync(t.logDir, { recursive: true });
   writeFileAtomicSync(t.path, t.content, 0o644);

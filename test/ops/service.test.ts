@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { launchdPlist, systemdUnit } from "../../src/ops/service";
+import { launchdPlist, systemdUnit, systemdWord } from "../../src/ops/service";
 import { runCli } from "../helpers/cli";
 
 const spec = { exec: ["/usr/local/bin/switchyard"], dataDir: "/home/u/.switchyard", user: true };
@@ -13,6 +13,9 @@ describe("service files", () => {
     expect(u).toContain("Environment=SWITCHYARD_DATA_DIR=/home/u/.switchyard");
     expect(u).not.toMatch(/^MemoryDenyWriteExecute/m);
     expect(u).toContain("WantedBy=default.target");
+    expect(u).toContain("RestartPreventExitStatus=2");
+    // namespacing does nothing in a user service without PrivateUsers (which would hide the user's files)
+    expect(u).not.toMatch(/^(ProtectSystem|PrivateTmp|ReadWritePaths)=/m);
     const sys = systemdUnit({ ...spec, user: false });
     expect(sys).toContain("StateDirectory=switchyard");
     expect(sys).toContain("DynamicUser=yes");
@@ -58,6 +61,41 @@ describe("service files", () => {
   });
 });
 
+describe("what install keeps", () => {
+  test.each([
+    ["/usr/local/bin/switchyard", "/usr/local/bin/switchyard"],
+    ["/opt/$weird/switchyard", "/opt/$$weird/switchyard"],
+    ["/opt/100%/switchyard", "/opt/100%%/switchyard"],
+    ["/opt/a b/switchyard", '"/opt/a b/switchyard"'],
+    ['/opt/q"x\\y', '"/opt/q\\"x\\\\y"'],
+  ])("ExecStart word %s → %s", (word, out) => {
+    expect(systemdWord(word)).toBe(out);
+  });
+
+  test("serve's flags and a system --data-dir are kept", async () => {
+    const cfgDir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-cfg-");
+    await Bun.write(`${cfgDir}/config.json`, "{}");
+    const r = await runCli([
+      "service",
+      "install",
+      "--system",
+      "--print",
+      "--port",
+      "9000",
+      "--host",
+      "0.0.0.0",
+      "--config",
+      `${cfgDir}/config.json`,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ExecStart=.* serve --port 9000 --host 0\.0\.0\.0 --config \S+\/config\.json$/m);
+    const custom = await runCli(["service", "install", "--system", "--print", "--data-dir", "/srv/switchyard"]);
+    expect(custom.stdout).toContain("Environment=SWITCHYARD_DATA_DIR=/srv/switchyard");
+    expect(custom.stdout).toContain("ReadWritePaths=/srv/switchyard");
+    expect(custom.stdout).not.toContain("StateDirectory=");
+  });
+});
+
 describe("systemd-analyze (when installed)", () => {
   const analyze = Bun.which("systemd-analyze");
   test.skipIf(!analyze)("the system unit passes `systemd-analyze verify`", async () => {
@@ -67,5 +105,14 @@ describe("systemd-analyze (when installed)", () => {
     const r = Bun.spawnSync([analyze!, "verify", path]);
     expect(r.stderr.toString()).toBe("");
     expect(r.exitCode).toBe(0);
+  });
+
+  test.skipIf(!analyze)("the system unit's exposure in `systemd-analyze security` is at most 2.0", async () => {
+    const dir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-unit-");
+    const path = `${dir}/switchyard.service`;
+    await Bun.write(path, systemdUnit({ exec: [process.execPath], dataDir: "/var/lib/switchyard", user: false }));
+    const r = Bun.spawnSync([analyze!, "security", "--offline=true", path]);
+    const level = Number(/Overall exposure level for switchyard\.service: ([\d.]+)/.exec(r.stdout.toString())?.[1]);
+    expect(level).toBeLessThanOrEqual(2);
   });
 });
