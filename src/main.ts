@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // The switchyard command (docs/contract.md §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
-import { parseArgs, noExtraArgs, USAGE, UsageError } from "./cli/args";
+import { helpFor, parseArgs, noExtraArgs, USAGE, UsageError, wantsHelp } from "./cli/args";
 import { ConfigError, ensureDataDir, loadConfig } from "./config/load";
 import { ListenError } from "./server/listen";
 import { createLogger } from "./core/log";
@@ -10,6 +10,10 @@ import { COMMIT, VERSION } from "./version";
 export async function main(argv: string[], opts: { ownProcess?: boolean } = {}): Promise<number> {
   try {
     const { command, rest, flags } = parseArgs(argv);
+    if (wantsHelp(rest) && command !== "keys" && command !== "usage") {
+      const help = helpFor(command, rest);
+      if (help) return (process.stdout.write(help), 0);
+    }
     switch (command) {
       case "serve":
         noExtraArgs(command, rest);

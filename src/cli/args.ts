@@ -76,3 +76,27 @@ export function parseArgs(argv: string[]): Parsed {
 export function noExtraArgs(command: string, rest: string[]) {
   if (rest.length > 0) throw new UsageError(`${command}: unknown ${rest[0]!.startsWith("-") ? "flag" : "argument"} ${rest[0]}`);
 }
+
+/**
+ * `switchyard COMMAND [SUB] --help`: the usage lines of that command (and subcommand), then the global
+ * flags. Undefined for a command the usage does not know.
+ */
+export function helpFor(command: string, rest: string[]): string | undefined {
+  const lines = USAGE.split("\n");
+  const commands = lines.slice(lines.indexOf("commands:") + 1, lines.indexOf("global flags:") - 1);
+  const pick = (prefix: string) => {
+    const out: string[] = [];
+    let taking = false;
+    for (const l of commands) {
+      if (/^  \S/.test(l)) taking = l.slice(2).startsWith(prefix);
+      if (taking) out.push(l);
+    }
+    return out;
+  };
+  const sub = rest.find((a) => !a.startsWith("-"));
+  const found = (sub && pick(`${command} ${sub}`).length ? pick(`${command} ${sub}`) : pick(command)).join("\n");
+  if (!found) return undefined;
+  return `usage: switchyard ${command}${sub ? ` ${sub}` : ""} [flags]\n\n${found}\n\n${lines.slice(lines.indexOf("global flags:")).join("\n")}`;
+}
+
+export const wantsHelp = (rest: string[]) => rest.includes("--help") || rest.includes("-h");

@@ -58,3 +58,18 @@ test("usage: an empty log is an empty list for scripts and a total row for peopl
   expect(r.code).toBe(0);
   expect(r.stdout).toContain("total");
 });
+
+test.each([
+  ["serve", "--help"],
+  ["demo", "--help"],
+  ["version", "--help"],
+  ["service", "install", "--help"],
+  ["accounts", "add", "--help"],
+  ["models", "-h"],
+  ["keys", "--help"],
+  ["usage", "--help"],
+])("`switchyard %s %s` prints its own usage and exits 0", async (...args) => {
+  const r = await runCli(args.filter(Boolean));
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain(`switchyard ${args[0]}`);
+});
