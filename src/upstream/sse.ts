@@ -40,35 +40,63 @@ async function readWithDeadline(reader: ReadableStreamDefaultReader<Uint8Array>,
   }
 }
 
+/**
+ * Splits decoded text into events, in linear time: CRs are normalised in each new piece only (a CR at a
+ * piece's end waits for the next), and the search for the blank line resumes where the last one stopped —
+ * one 16 MiB event arriving in small chunks is read once, not once per chunk. `scanned` counts the
+ * characters searched (tests bound it).
+ */
+export class EventSplitter {
+  /** the text of the event being received, in pieces (one growing string would be copied on every search) */
+  private parts: string[] = [];
+  /** whether that text ends with \n (a blank line may be split over two pieces) */
+  private endsNl = false;
+  private cr = false;
+  scanned = 0;
+
+  /** the data of each complete event in `piece` (and before it); `last` flushes a final event without a blank line */
+  push(piece: string, last = false): string[] {
+    if (this.cr) piece = "\r" + piece;
+    this.cr = !last && piece.endsWith("\r");
+    if (this.cr) piece = piece.slice(0, -1);
+    piece = piece.replace(/\r\n?/g, "\n") + (last ? "\n\n" : "");
+    const off = this.endsNl ? 1 : 0;
+    const probe = off ? "\n" + piece : piece;
+    this.scanned += probe.length;
+    const out: string[] = [];
+    let start = 0;
+    for (let i = probe.indexOf("\n\n"); i !== -1; i = probe.indexOf("\n\n", start + off)) {
+      const end = i - off; // where the blank line starts in `piece` (-1: with the buffered text's last \n)
+      const text = end < 0 ? this.parts.join("").slice(0, -1) : this.parts.join("") + piece.slice(start, end);
+      this.parts = [];
+      const data = eventData(text);
+      if (data !== undefined) out.push(data);
+      start = end + 2;
+    }
+    const rest = piece.slice(start);
+    if (rest) this.parts.push(rest);
+    this.endsNl = rest ? rest.endsWith("\n") : this.parts.length > 0 && this.endsNl;
+    return out;
+  }
+}
+
 /** Parsed JSON of each event, in order. Stopping the loop (or the signal) cancels the body. */
 export async function* sseEvents(body: ReadableStream<Uint8Array>, opts: SseOptions = {}): AsyncGenerator<unknown> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const onAbort = () => void reader.cancel().catch(() => {});
   opts.signal?.addEventListener("abort", onAbort, { once: true });
-  let buf = "";
+  const events = new EventSplitter();
   let done = false;
   try {
     while (!done) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("aborted", "AbortError");
       const r = await readWithDeadline(reader, opts.idleTimeoutMs);
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("aborted", "AbortError");
-      if (r.done) {
-        done = true;
-        buf += decoder.decode();
-        buf += "\n\n"; // flush a last event that had no blank line after it
-      } else {
-        buf += decoder.decode(r.value, { stream: true });
-      }
-      // hold back a trailing \r: its \n may be in the next chunk
-      const keepCr = !done && buf.endsWith("\r");
-      let text = keepCr ? buf.slice(0, -1) : buf;
-      text = text.replace(/\r\n?/g, "\n");
-      let start = 0;
-      for (let end = text.indexOf("\n\n"); end !== -1; end = text.indexOf("\n\n", start)) {
-        const data = eventData(text.slice(start, end));
-        start = end + 2;
-        if (data === undefined || data.trim() === "") continue;
+      if (r.done) done = true;
+      const datas = events.push(r.done ? decoder.decode() : decoder.decode(r.value, { stream: true }), r.done);
+      for (const data of datas) {
+        if (data.trim() === "") continue;
         if (data.trim() === "[DONE]") return;
         let parsed: unknown;
         try {
@@ -79,7 +107,6 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>, opts: SseOpti
         }
         yield parsed;
       }
-      buf = text.slice(start) + (keepCr ? "\r" : "");
     }
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);

@@ -60,16 +60,17 @@ test("usage: an empty log is an empty list for scripts and a total row for peopl
 });
 
 test.each([
-  ["serve", "--help"],
-  ["demo", "--help"],
-  ["version", "--help"],
-  ["service", "install", "--help"],
-  ["accounts", "add", "--help"],
-  ["models", "-h"],
-  ["keys", "--help"],
-  ["usage", "--help"],
-])("`switchyard %s %s` prints its own usage and exits 0", async (...args) => {
-  const r = await runCli(args.filter(Boolean));
+  "serve --help",
+  "demo --help",
+  "version --help",
+  "service install --help",
+  "accounts add --help",
+  "models -h",
+  "keys --help",
+  "usage --help",
+])("`switchyard %s` prints its own usage and exits 0", async (line) => {
+  const args = line.split(" ");
+  const r = await runCli(args);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain(`switchyard ${args[0]}`);
 });

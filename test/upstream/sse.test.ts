@@ -87,3 +87,27 @@ describe("sseEvents", () => {
     expect(unwrapResponse({ x: 1 })).toEqual({ x: 1 });
   });
 });
+
+test("a 16 MiB event in 16 KiB pieces is searched in linear time (a bound on work, not on the clock)", () => {
+  const { EventSplitter } = require("../../src/upstream/sse") as typeof import("../../src/upstream/sse");
+  const big = JSON.stringify({ response: { text: "x".repeat(16 * 1024 * 1024) } });
+  const stream = `data: ${big}\r\n\r\ndata: {"n":2}\n\n`;
+  const splitter = new EventSplitter();
+  const got: string[] = [];
+  for (let i = 0; i < stream.length; i += 16 * 1024) got.push(...splitter.push(stream.slice(i, i + 16 * 1024)));
+  got.push(...splitter.push("", true));
+  expect(got.length).toBe(2);
+  expect(got[0]!.length).toBe(big.length);
+  expect(got[1]).toBe('{"n":2}');
+  expect(splitter.scanned).toBeLessThanOrEqual(2 * stream.length);
+});
+
+test.each([1, 2, 3, 7])("events split at every %d characters (CR LF across pieces) come out whole", (step) => {
+  const { EventSplitter } = require("../../src/upstream/sse") as typeof import("../../src/upstream/sse");
+  const stream = 'data: {"a":1}\r\n\r\n: comment\n\ndata: {"b":\r\ndata: 2}\r\n\r\ndata: [DONE]\n\n';
+  const s = new EventSplitter();
+  const got: string[] = [];
+  for (let i = 0; i < stream.length; i += step) got.push(...s.push(stream.slice(i, i + step)));
+  got.push(...s.push("", true));
+  expect(got).toEqual(['{"a":1}', '{"b":\n2}', "[DONE]"]);
+});
