@@ -45,7 +45,8 @@ const ImportSummary = t.Object({
   rejected: t.Integer(),
   results: t.Array(
     t.Object({
-      token: t.String({ description: "masked prefix, never the whole token" }),
+      index: t.Integer({ description: "1-based position among the unique tokens" }),
+      token: t.String({ description: "masked prefix and a short SHA-256 fingerprint, never the whole token" }),
       status: t.Union([t.Literal("added"), t.Literal("updated"), t.Literal("rejected")]),
       email: t.Optional(t.String()),
       reason: t.Optional(t.String()),

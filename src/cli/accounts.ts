@@ -247,11 +247,12 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
           `found ${parsed.tokens.length} refresh token${parsed.tokens.length === 1 ? "" : "s"} in ${path} (${parsed.format}); validating each with Google…\n`,
         );
         const summary = await importTokens(pool, parsed.tokens, (i, n, r) =>
-          io.err(`[${i}/${n}] ${r.email ?? `token ${r.token}`}: ${r.status}${r.reason ? ` (${r.reason})` : ""}\n`),
+          io.err(`[${i}/${n}] #${r.index} ${r.token}${r.email ? ` ${r.email}` : ""}: ${r.status}${r.reason ? ` (${r.reason})` : ""}\n`),
         );
         summary.format = parsed.format;
         io.out(formatImportSummary(summary));
-        return summary.added + summary.updated > 0 ? 0 : 1;
+        // a partial import is not a success: scripts must see that entries failed
+        return summary.rejected > 0 || summary.added + summary.updated === 0 ? 1 : 0;
       };
     }
 

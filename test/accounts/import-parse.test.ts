@@ -139,7 +139,30 @@ describe("masking and summaries", () => {
     expect(progress).toEqual(["1/3 added", "2/3 updated", "3/3 rejected"]);
     const rej = s.results.find((r) => r.status === "rejected")!;
     expect(rej.reason).toContain("invalid_grant");
-    expect(rej.token).toBe("1//03…");
+    expect(rej.token).toMatch(/^1\/\/03…[0-9a-f]{8}$/);
+    expect(rej.index).toBe(3);
     expect(JSON.stringify(s)).not.toContain(A);
   });
+});
+
+test("importTokens validates a few tokens at a time, and labels every entry by position and fingerprint", async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const pool = {
+    async addByRefreshToken(t: string) {
+      peak = Math.max(peak, ++inFlight);
+      for (let i = 0; i < 3; i++) await null; // let the other workers start
+      inFlight--;
+      if (t.endsWith("7")) throw new Error("invalid_grant");
+      return { account: { email: `${t}@x` }, created: true };
+    },
+  };
+  const tokens = Array.from({ length: 30 }, (_, i) => `1//0g${"A".repeat(25)}${i}`);
+  const s = await importTokens(pool, tokens);
+  expect(peak).toBeGreaterThan(1);
+  expect(peak).toBeLessThanOrEqual(4);
+  expect(s.results.map((r) => r.index)).toEqual(tokens.map((_, i) => i + 1));
+  const labels = new Set(s.results.map((r) => r.token));
+  expect(labels.size).toBe(30); // all tokens start alike, yet every label differs
+  expect(s.rejected).toBe(3);
 });

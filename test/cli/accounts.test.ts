@@ -165,11 +165,11 @@ describe("import and export", () => {
     writeFileSync(mixed, JSON.stringify(data));
     const dst = freshDir();
     const imp = await cli(["import", mixed], { config, dataDir: dst });
-    expect(imp.code).toBe(0);
+    expect(imp.code).toBe(1); // one entry failed: a partial import is not a success
     expect(summary(imp.out)).toEqual([3, 0, 1]);
     expect(imp.out).toContain("switchyard-export");
-    expect(imp.err).toMatch(/\[3\/4\] cli\d@example\.com: added/);
-    expect(imp.err).toMatch(/\[4\/4\] token 1\/\/0g…: rejected \(invalid_grant/);
+    expect(imp.err).toMatch(/\[\d\/4\] #3 1\/\/\S+…[0-9a-f]{8} cli\d@example\.com: added/);
+    expect(imp.err).toMatch(/\[\d\/4\] #4 1\/\/0g…[0-9a-f]{8}: rejected \(invalid_grant/);
     expect((await listJson(dst)).map((a) => a.email).sort()).toEqual(good.map((a) => a.email).sort());
     // importing the same file again updates
     expect(summary((await cli(["import", file], { config, dataDir: dst })).out)).toEqual([0, 3, 0]);
@@ -202,10 +202,10 @@ describe("import and export", () => {
     const d = freshDir();
     for (const [path, want, format] of cases) {
       const r = await cli(["import", path], { config, dataDir: d });
-      expect(r.code).toBe(0);
+      expect(r.code).toBe(1);
       expect(summary(r.out)).toEqual(want);
       expect(r.out).toContain(format);
-      expect(r.out).toMatch(/rejected 1\/\/\S{2}…: invalid_grant/);
+      expect(r.out).toMatch(/rejected 1\/\/\S{2}…[0-9a-f]{8}: invalid_grant/);
       expect(r.out + r.err).not.toContain(BOGUS);
       expect(r.out + r.err).not.toContain(revoked.refreshToken);
     }
