@@ -51,6 +51,9 @@ export function untilSignal(gw: RunningServer, log: Pick<Logger, "info" | "error
     };
     process.once("SIGTERM", () => void stop("SIGTERM"));
     process.once("SIGINT", () => void stop("SIGINT"));
+    // SIGHUP would end the process without a graceful stop (a closed terminal, `kill -HUP` from habit):
+    // the configuration is read at start only, so the signal is acknowledged and ignored
+    process.on("SIGHUP", () => log.info("SIGHUP ignored: restart switchyard to apply a changed configuration"));
   });
 }
 

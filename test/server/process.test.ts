@@ -113,6 +113,26 @@ describe("graceful shutdown", () => {
   });
   afterAll(() => sim.stop());
 
+  test("SIGHUP does not stop the server; SIGTERM still stops it cleanly", async () => {
+    const port = await freePort();
+    const p = spawnServe(["--data-dir", tmp(), "--port", String(port), "--log-level", "info"], simEnv(sim));
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHealth(base);
+    p.kill("SIGHUP");
+    const reader = p.stdout.getReader();
+    let out = "";
+    while (!out.includes("SIGHUP ignored")) {
+      const r = await reader.read();
+      if (r.done) break;
+      out += new TextDecoder().decode(r.value);
+    }
+    reader.releaseLock();
+    expect(out).toContain("SIGHUP ignored");
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  });
+
   test("SIGTERM lets a slow request finish, then exits 0", async () => {
     const d = tmp();
     const port = await freePort();
