@@ -31,7 +31,7 @@ export async function demo(flags: Flags, opts: ServeOptions = {}): Promise<numbe
     },
     oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` },
   });
-  const log = createLogger(loaded.config.log.level);
+  const log = createLogger(loaded.config.log.level, undefined, loaded.config.log.format);
   let gw;
   try {
     gw = await startServer({ config: loaded.config, dataDir, log });

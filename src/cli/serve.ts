@@ -12,12 +12,13 @@ export interface ServeOptions {
 
 export async function serve(flags: Flags, opts: ServeOptions = {}): Promise<number> {
   const loaded = loadConfig(flags);
-  const log = createLogger(loaded.config.log.level);
+  const log = createLogger(loaded.config.log.level, undefined, loaded.config.log.format);
   // first, before anything was written, fetched or listened on: this may restart the process in place
   if (opts.ownProcess) liftFetchCap(loaded.config.upstream.maxConcurrentRequests, log);
   ensureDataDir(loaded.dataDir);
   if (loaded.config.auth.apiKeys.length === 0) {
     const key = await generateApiKey(loaded);
+    // printed once, as the contract promises (docs/contract.md §4); it is also in the config file
     process.stdout.write(`Generated an API key (stored in ${loaded.configPath}; shown only this once):\n  ${key}\n`);
   }
   // loaded only now: the process may have replaced itself above, and the server is most of the code

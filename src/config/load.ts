@@ -87,6 +87,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
   if (env.SWITCHYARD_CLIENT_VERSION) set(o, ["upstream", "clientVersion"], env.SWITCHYARD_CLIENT_VERSION);
   if (env.SWITCHYARD_VERSION_URL !== undefined) set(o, ["upstream", "versionUrl"], env.SWITCHYARD_VERSION_URL);
   if (env.SWITCHYARD_LOG_LEVEL) set(o, ["log", "level"], env.SWITCHYARD_LOG_LEVEL);
+  if (env.SWITCHYARD_LOG_FORMAT) set(o, ["log", "format"], env.SWITCHYARD_LOG_FORMAT);
   return o;
 }
 
@@ -135,6 +136,7 @@ const ENV_KEYS = [
   "SWITCHYARD_CLIENT_VERSION",
   "SWITCHYARD_VERSION_URL",
   "SWITCHYARD_LOG_LEVEL",
+  "SWITCHYARD_LOG_FORMAT",
 ];
 
 /** names what was set besides the file, so an error points at the right place */

@@ -84,6 +84,8 @@ export const ConfigSchema = T.Object(
         level: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], {
           default: "info",
         }),
+        /** json: one JSON object per line (for log shippers); text: `time LEVEL msg key=value` (for people) */
+        format: T.Union([T.Literal("json"), T.Literal("text")], { default: "json" }),
       },
       { ...strict, default: {} },
     ),
@@ -129,6 +131,8 @@ export const ConfigSchema = T.Object(
         remoteImageTimeoutMs: T.Integer({ default: 10000, minimum: 1 }),
         /** also fetch from loopback, private, link-local and ULA addresses (a trusted LAN); off: public only */
         remoteFetchPrivate: T.Boolean({ default: false }),
+        /** the Gemini model behind OpenAI's transcription names (whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe) */
+        transcriptionModel: T.String({ default: "gemini-2.5-flash", minLength: 1 }),
       },
       { ...strict, default: {} },
     ),

@@ -1,6 +1,8 @@
-// Structured JSON log lines on stdout, one per event, with levels. Never pass secrets in `fields`:
-// keys that look secret are masked anyway as a second line of defence.
+// Log lines on stdout, one per event, with levels: JSON for machines (the default), or text for people
+// (`log.format`). Never pass secrets in `fields`: keys that look secret are masked anyway as a second
+// line of defence.
 export type Level = "debug" | "info" | "warn" | "error" | "silent";
+export type Format = "json" | "text";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const SECRET_KEY = /(token|secret|password|api[_-]?key|authorization|refresh)/i;
 /** a log line stays readable whatever a client sent: long strings are cut (a 5 MB model name is not logged) */
@@ -20,11 +22,34 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: Level = "info", write: (line: string) => void = (l) => process.stdout.write(l + "\n")): Logger {
+/** `time LEVEL msg key=value …`: a value with spaces, quotes or `=` is JSON-quoted, objects are JSON */
+function textLine(time: string, lvl: Level, msg: string, fields: Record<string, unknown>): string {
+  const parts = [time, lvl.toUpperCase().padEnd(5), msg];
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    if (typeof v === "number" || typeof v === "boolean" || v === null) parts.push(`${k}=${v}`);
+    else {
+      const s = typeof v === "string" ? v : JSON.stringify(v);
+      parts.push(`${k}=${/^[^\s"=]+$/.test(s) ? s : JSON.stringify(s)}`);
+    }
+  }
+  return parts.join(" ").replace(/[\r\n]+/g, " ");
+}
+
+export function createLogger(
+  level: Level = "info",
+  write: (line: string) => void = (l) => process.stdout.write(l + "\n"),
+  format: Format = "json",
+): Logger {
   const log = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < RANK[logger.level]) return;
     const safe: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(fields ?? {})) safe[k] = SECRET_KEY.test(k) && v !== undefined ? "[redacted]" : bounded(v);
+    if (format === "text") {
+      const line = textLine(new Date().toISOString(), lvl, String(bounded(msg)), safe);
+      write(line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line);
+      return;
+    }
     let line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: bounded(msg), ...safe });
     // nested values are not cut field by field: the line as a whole is bounded (and stays one line)
     if (line.length > MAX_LINE_CHARS)
