@@ -72,6 +72,14 @@ export function createMetrics() {
     registers: [registry],
   });
   const inflight = new Gauge({ name: "switchyard_http_in_flight_requests", help: "requests being served", registers: [registry] });
+  const openStreams = new Gauge({ name: "switchyard_open_streams", help: "streamed answers still being sent", registers: [registry] });
+  const ttfb = new Histogram({
+    name: "switchyard_http_time_to_first_byte_seconds",
+    help: "streamed answers: from the request to the first byte (headers and first chunk)",
+    labelNames: ["family"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
   const upstreamCalls = new Counter({
     name: "switchyard_upstream_calls_total",
     help: "calls to Google by method and outcome class (ok, quota_exhausted, rate_limited, capacity, unauthenticated, forbidden, not_found, invalid_request, server_error, network)",
@@ -110,6 +118,8 @@ export function createMetrics() {
     requests,
     latency,
     inflight,
+    openStreams,
+    ttfb,
     upstreamCalls,
     upstreamInFlight,
     upstreamWaiting,

@@ -37,6 +37,7 @@ export class Keys implements RequestMeter {
   private now: () => number;
   private tokensTotal?: Counter<"direction" | "model" | "key">;
   private requestsTotal?: Counter<"key" | "status">;
+  private servedTotal?: Counter<"protocol" | "model" | "account" | "status">;
   private series = new Map<string, { inc(n?: number): void }>();
   private flushing = false;
 
@@ -50,6 +51,12 @@ export class Keys implements RequestMeter {
         name: "switchyard_tokens_total",
         help: "tokens upstream reported, by direction (input, output, thinking, cached), upstream model and key name",
         labelNames: ["direction", "model", "key"] as const,
+        registers: [opts.registry],
+      });
+      this.servedTotal = new Counter({
+        name: "switchyard_requests_total",
+        help: "client requests by protocol, upstream model, account (email; - before one was chosen) and status",
+        labelNames: ["protocol", "model", "account", "status"] as const,
         registers: [opts.registry],
       });
       this.requestsTotal = new Counter({
@@ -179,12 +186,15 @@ export class Keys implements RequestMeter {
       ttfbMs: e.ttfbMs === null ? null : Math.round(e.ttfbMs * 10) / 10,
       streamed: e.streamed,
     });
-    if (!this.tokensTotal || !this.requestsTotal) return;
+    if (!this.tokensTotal || !this.requestsTotal || !this.servedTotal) return;
     const model = scope.upstreamModel ?? "-";
     const name = scope.caller.name;
     for (const d of DIRECTIONS)
       if (t[d]) this.child(this.tokensTotal, `${d}|${model}|${name}`, { direction: d, model, key: name }).inc(t[d]);
     this.child(this.requestsTotal, `${name}|${e.status}`, { key: name, status: String(e.status) }).inc();
+    const account = scope.account ?? "-";
+    const served = { protocol: scope.protocol, model, account, status: String(e.status) };
+    this.child(this.servedTotal, `s|${scope.protocol}|${model}|${account}|${e.status}`, served).inc();
   }
 
   /** a labelled series, looked up once (prom-client hashes the labels on every inc otherwise) */

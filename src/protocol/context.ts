@@ -10,6 +10,13 @@ import type { Keys } from "../keys/service";
 /** The part of the account pool the server shell needs (health, shutdown). */
 export interface PoolStatus {
   counts(): { total: number; available: number };
+  /** every account without secrets (for the per-account series of /metrics) */
+  list?(): {
+    email: string;
+    state: string;
+    quota: Record<string, { remainingFraction: number }> | null;
+    cooldowns: { model: string; until: string; reason: string }[];
+  }[];
   /** flush hot counters and stop background timers */
   close(): Promise<void>;
 }

@@ -189,13 +189,18 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     // a stream is in flight until its body ends, not just until its headers went out
     const streamed = observeStream(res.body, (stream, failure) => {
       metrics.inflight.dec();
+      metrics.openStreams.dec();
       const ms = performance.now() - t0;
       if (scope) ctx.keys!.end(scope, { status: failure?.status ?? status, latencyMs: ms, ttfbMs: ttfb, streamed: true }, failure?.reason);
       metrics.latency.observe({ family }, ms / 1000);
       const lvl = failure ? (failure.status >= 500 ? "error" : "warn") : level;
       log[lvl]("request", line(ms, { ttfbMs: round(ttfb), stream, error: failure?.message, errorStatus: failure?.status }));
     });
-    if (streamed) res = new Response(streamed, res);
+    if (streamed) {
+      res = new Response(streamed, res);
+      metrics.openStreams.inc();
+      metrics.ttfb.observe({ family }, ttfb / 1000);
+    }
     const limits = scope?.admission?.headers;
     try {
       res.headers.set("x-request-id", requestId);
@@ -228,6 +233,45 @@ export function registerPoolMetrics(ctx: AppContext) {
       const c = ctx.pool.counts();
       this.set({ kind: "total" }, c.total);
       this.set({ kind: "available" }, c.available);
+    },
+  });
+  const list = ctx.pool.list?.bind(ctx.pool);
+  if (!list) return;
+  // per account and model, read at scrape time: bounded by the pool (accounts by email)
+  const registers = [ctx.metrics.registry];
+  new Gauge({
+    name: "switchyard_accounts",
+    help: "accounts by state (active, disabled, needs_verification)",
+    labelNames: ["state"] as const,
+    registers,
+    collect() {
+      const by: Record<string, number> = { active: 0, disabled: 0, needs_verification: 0 };
+      for (const a of list()) by[a.state] = (by[a.state] ?? 0) + 1;
+      for (const [state, n] of Object.entries(by)) this.set({ state }, n);
+    },
+  });
+  new Gauge({
+    name: "switchyard_account_quota_remaining_ratio",
+    help: "quota left as Google last reported it (0..1), per account and model; absent = unknown",
+    labelNames: ["account", "model"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const a of list())
+        for (const [model, q] of Object.entries(a.quota ?? {})) this.set({ account: a.email, model }, q.remainingFraction);
+    },
+  });
+  new Gauge({
+    name: "switchyard_account_cooldown_seconds",
+    help: "seconds until an account may serve a model again ('*' = every model), with the reason",
+    labelNames: ["account", "model", "reason"] as const,
+    registers,
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const a of list())
+        for (const c of a.cooldowns)
+          this.set({ account: a.email, model: c.model, reason: c.reason }, Math.max(0, (Date.parse(c.until) - now) / 1000));
     },
   });
 }

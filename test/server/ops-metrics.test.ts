@@ -53,3 +53,26 @@ test("/readyz: 200 with an account that can serve, 503 without (authenticated li
   expect((await get("/healthz")).status).toBe(200);
   await stack.pool.setEnabled(stack.accounts[0]!.email, true);
 });
+
+test("after traffic on all three protocols: requests by protocol, model, account and status; tokens; per-account quota and state", async () => {
+  const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
+  const h = { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" };
+  await stack.pool.refresh(); // quota for every account
+  expect((await fetch(`${stack.url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: "POST", headers: h, body })).status).toBe(
+    200,
+  );
+  const chat = { model: "gemini-2.5-flash", messages: [{ role: "user", content: "hi" }] };
+  expect((await fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: h, body: JSON.stringify(chat) })).status).toBe(200);
+  const msg = { model: "gemini-2.5-flash", max_tokens: 20, messages: [{ role: "user", content: "hi" }] };
+  expect((await fetch(`${stack.url}/v1/messages`, { method: "POST", headers: h, body: JSON.stringify(msg) })).status).toBe(200);
+  const text = await scrape();
+  const email = stack.accounts[0]!.email;
+  for (const protocol of ["gemini", "openai", "anthropic"])
+    expect(text).toContain(`switchyard_requests_total{protocol="${protocol}",model="gemini-2.5-flash",account="${email}",status="200"} `);
+  expect(text).toMatch(/switchyard_tokens_total\{direction="output",model="gemini-2\.5-flash",key="config"\} [1-9]/);
+  expect(text).toContain('switchyard_accounts{state="active"} 1');
+  expect(text).toMatch(
+    new RegExp(`switchyard_account_quota_remaining_ratio\\{account="${email.replace(".", "\\.")}",model="gemini-2\\.5-flash"\\} [\\d.]+`),
+  );
+  expect(text).toContain("# TYPE switchyard_open_streams gauge");
+});
