@@ -6,6 +6,7 @@ import { ClientIdentity } from "../upstream/identity";
 import { geminiRoutes } from "../gemini/routes";
 import { openaiRoutes } from "../openai/routes";
 import { anthropicRoutes } from "../anthropic/routes";
+import { audioRoutes } from "../openai/audio-routes";
 import { modelsRoute } from "./models-route";
 import type { AppContext } from "../protocol/context";
 import { buildApp, createHandler, registerPoolMetrics, registerServerMetrics } from "./app";
@@ -44,7 +45,14 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
   const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog: pool.catalog, pool, identity, log, metrics, keys };
   registerPoolMetrics(ctx);
   const stopMetrics = registerServerMetrics(ctx);
-  const app = buildApp(ctx, [geminiRoutes(ctx), modelsRoute(ctx), openaiRoutes(ctx), anthropicRoutes(ctx), adminRoutes(ctx, pool)]);
+  const app = buildApp(ctx, [
+    geminiRoutes(ctx),
+    modelsRoute(ctx),
+    openaiRoutes(ctx),
+    audioRoutes(ctx),
+    anthropicRoutes(ctx),
+    adminRoutes(ctx, pool),
+  ]);
   let listener: Listener;
   try {
     listener = listen({

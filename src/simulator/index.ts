@@ -23,7 +23,8 @@
 // leave no room for an answer), Claude unary answers without thinking, thought signatures that must
 // be echoed unchanged, function calls, PNG images sized by aspect ratio, and injected faults
 // (429/503/401/403/500/400, error-in-200, cut streams, delays).
-// Replies are deterministic: "Echo: <last user text>". Control API under /_sim/… mirrors Simulator.
+// Replies are deterministic: "Echo: <last user text>", and audio parts get a transcript naming their size
+// and type, timestamped when asked (./audio.ts). Control API under /_sim/… mirrors Simulator.
 import type { GeminiRequest } from "../upstream/types";
 import { createFetch } from "./server";
 import { SimState } from "./state";

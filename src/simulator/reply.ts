@@ -2,6 +2,7 @@
 //   - a functionResponse as the last turn → text naming the function and its response JSON;
 //   - declared functions named in the last user text (or mode ANY) → functionCall parts;
 //   - image models → a short text part + a real PNG whose size follows imageConfig.aspectRatio;
+//   - audio in the last user turn → a deterministic transcript (./audio.ts);
 //   - otherwise "Echo: <last user text>" (JSON when responseMimeType is application/json);
 // plus thought parts when thinkingConfig.includeThoughts, and usage from the simulator's token count.
 // Gemini 3 thinking models spend thought tokens unasked (./thinking.ts); what is left of
@@ -9,6 +10,7 @@
 import type { GeminiPart, GeminiUsage, GeminiRequest } from "../upstream/types";
 import type { ModelInfo } from "../models/catalog";
 import { isClaude, isImage } from "./models";
+import { lastUserAudio, transcribe } from "./audio";
 import { makeImage } from "./png";
 import { thoughtsSpent } from "./thinking";
 import { countTokens, textTokens } from "./tokens";
@@ -77,7 +79,8 @@ export function planReply(req: GeminiRequest, model: ModelInfo, issue: Issuer): 
     const schema = get(gen, "responseSchema") ?? get(gen, "responseJsonSchema");
     answer = JSON.stringify(schema ? sampleValue(schema, "value", 0, true) : { echo: snippet(userText, ECHO_LIMIT) });
   } else {
-    answer = `Echo: ${snippet(userText, ECHO_LIMIT) || "(no text)"}`;
+    const audio = lastUserAudio(contents);
+    answer = audio.length ? transcribe(audio, userText) : `Echo: ${snippet(userText, ECHO_LIMIT) || "(no text)"}`;
   }
 
   if (answer && !isImage(model)) {
