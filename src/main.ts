@@ -50,6 +50,8 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
         const io = { config: loaded.config, dataDir: loaded.dataDir, log };
         return command === "keys" ? await cli.runKeys(rest, io) : await cli.runUsage(rest, io);
       }
+      case "config":
+        return (await import("./cli/config")).runConfig(rest, () => loadConfig(flags), flags);
       case "service": {
         const loaded = loadConfig(flags);
         return await (await import("./ops/service")).runService(rest, { config: loaded.config, dataDir: loaded.dataDir, flags });

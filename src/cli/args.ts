@@ -24,6 +24,9 @@ commands:
   keys list [--json] | keys update NAME|ID [flags] | keys revoke NAME|ID
   usage [--since DURATION|DATE] [--by key|account|model|day|hour] [--json]
                                           requests, errors and tokens from the usage log
+  config show [--json]                    the effective configuration: each value and where it comes from
+  config validate [FILE]                  check a config file (default: the one in use); names a bad key
+  config schema                           the JSON Schema of config.json (for its "$schema" key)
   service install|uninstall [--user|--system] [--print]   systemd unit (Linux) / launchd plist (macOS)
   version | --version | --help
 

@@ -56,6 +56,12 @@ function readConfigFile(path: string): Json {
   return parsed as Json;
 }
 
+/** the file without `$schema` (an editor's hint to `switchyard config schema`, not a setting) */
+const settingsOf = (raw: Json): Json => {
+  const { $schema: _schema, ...rest } = raw;
+  return rest;
+};
+
 function set(obj: Json, path: string[], value: unknown) {
   let o = obj;
   for (const k of path.slice(0, -1)) o = o[k] && typeof o[k] === "object" ? o[k] : (o[k] = {});
@@ -74,7 +80,7 @@ function intFrom(name: string, raw: string): number {
 }
 
 /** env vars → a partial config object (docs/contract.md §3) */
-function fromEnv(env: NodeJS.ProcessEnv): Json {
+export function fromEnv(env: NodeJS.ProcessEnv): Json {
   const o: Json = {};
   if (env.SWITCHYARD_HOST) set(o, ["server", "host"], env.SWITCHYARD_HOST);
   if (env.SWITCHYARD_PORT) set(o, ["server", "port"], intFrom("SWITCHYARD_PORT", env.SWITCHYARD_PORT));
@@ -91,7 +97,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
   return o;
 }
 
-function fromFlags(flags: Flags): Json {
+export function fromFlags(flags: Flags): Json {
   const o: Json = {};
   if (flags.host !== undefined) set(o, ["server", "host"], flags.host);
   if (flags.port !== undefined) set(o, ["server", "port"], intFrom("--port", flags.port));
@@ -156,14 +162,20 @@ export interface Loaded {
   fileRaw: Json;
 }
 
+/** a config file checked on its own (`switchyard config validate`); throws ConfigError naming the key */
+export function validateConfigFile(path: string): Config {
+  if (!existsSync(path)) throw new ConfigError(`${path} does not exist`);
+  return validateConfig(settingsOf(readConfigFile(path)), path);
+}
+
 export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env, overrides: Json = {}): Loaded {
   const dataDir = resolveDataDir(flags, env);
   const configPath = resolve(flags.config ?? join(dataDir, "config.json"));
   if (flags.config && !existsSync(configPath)) throw new ConfigError(`--config: ${configPath} does not exist`);
   const fileRaw = readConfigFile(configPath);
   // validate the file alone first so its errors name the file
-  validateConfig(fileRaw, configPath);
-  const merged = deepMerge(deepMerge(deepMerge(fileRaw, fromEnv(env)), fromFlags(flags)), overrides);
+  validateConfig(settingsOf(fileRaw), configPath);
+  const merged = deepMerge(deepMerge(deepMerge(settingsOf(fileRaw), fromEnv(env)), fromFlags(flags)), overrides);
   const config = validateConfig(merged, sourceOf(flags, env));
   return { config, dataDir, configPath, fileRaw };
 }

@@ -1,0 +1,81 @@
+// `switchyard config show [--json]` (the effective configuration, where each value comes from, secrets
+// masked), `config validate [FILE]` and `config schema` (the JSON Schema that config.json's `$schema`
+// can point an editor at).
+import { ConfigSchema } from "../config/schema";
+import { fromEnv, fromFlags, validateConfigFile, type Flags, type Loaded } from "../config/load";
+import { UsageError } from "./args";
+import { renderTable } from "./table";
+
+const SECRET = /(apiKeys|adminKey|Secret|password)$/i;
+
+type Json = Record<string, any>;
+
+/** dotted path → leaf value */
+function leaves(o: Json, prefix = ""): [string, unknown][] {
+  return Object.entries(o).flatMap(([k, v]) =>
+    v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length
+      ? leaves(v, `${prefix}${k}.`)
+      : [[`${prefix}${k}`, v] as [string, unknown]],
+  );
+}
+
+const has = (o: Json, path: string) =>
+  path.split(".").reduce<any>((x, k) => (x && typeof x === "object" && k in x ? x[k] : undefined), o) !== undefined;
+
+function mask(key: string, v: unknown): unknown {
+  if (!SECRET.test(key)) return v;
+  if (Array.isArray(v)) return v.map((x) => (typeof x === "string" && x ? `${x.slice(0, 6)}…` : x));
+  return typeof v === "string" && v ? `${v.slice(0, 6)}…` : v;
+}
+
+export function runConfig(args: string[], loaded: () => Loaded, flags: Flags, out = (s: string) => void process.stdout.write(s)): number {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case "show": {
+      const json = rest.includes("--json");
+      const extra = rest.find((a) => a !== "--json");
+      if (extra) throw new UsageError(`config show: unknown ${extra.startsWith("-") ? "flag" : "argument"} ${extra}`);
+      const l = loaded();
+      const env = fromEnv(process.env);
+      const fl = fromFlags(flags);
+      const rows = leaves(l.config as unknown as Json).map(([key, value]) => ({
+        key,
+        value: mask(key, value),
+        source: has(fl, key) ? "flag" : has(env, key) ? "environment" : has(l.fileRaw, key) ? l.configPath : "default",
+      }));
+      if (json) out(JSON.stringify({ configPath: l.configPath, dataDir: l.dataDir, settings: rows }, null, 2) + "\n");
+      else {
+        out(`config file: ${l.configPath}\ndata dir:    ${l.dataDir}\n\n`);
+        out(
+          renderTable(
+            ["KEY", "VALUE", "FROM"],
+            rows.map((r) => [r.key, JSON.stringify(r.value), r.source]),
+          ) + "\n",
+        );
+      }
+      return 0;
+    }
+    case "validate": {
+      if (rest.length > 1) throw new UsageError("config validate: at most one FILE");
+      const path = rest[0] ?? loaded().configPath;
+      validateConfigFile(path);
+      out(`ok: ${path}\n`);
+      return 0;
+    }
+    case "schema":
+      out(
+        JSON.stringify(
+          {
+            $schema: "http://json-schema.org/draft-07/schema#",
+            ...ConfigSchema,
+            properties: { $schema: { type: "string" }, ...ConfigSchema.properties },
+          },
+          null,
+          2,
+        ) + "\n",
+      );
+      return 0;
+    default:
+      throw new UsageError(`config: expected show, validate or schema, got ${sub ?? "nothing"}`);
+  }
+}

@@ -1,0 +1,50 @@
+// `switchyard config show | validate | schema`: where each value comes from, secrets masked, a bad key
+// named, and a config.json that points its `$schema` at the published schema still loads.
+import { afterAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli";
+import { tempDir } from "../helpers/util";
+
+const d = tempDir("config-cli");
+afterAll(() => d.cleanup());
+writeFileSync(
+  join(d.dir, "config.json"),
+  JSON.stringify({ $schema: "./config.schema.json", server: { port: 9001 }, auth: { apiKeys: ["sk-secret-abcdef123456"] } }),
+);
+
+test("show: each value with its source; secrets masked; --json for scripts", async () => {
+  const r = await runCli(["config", "show", "--json", "--data-dir", d.dir, "--host", "0.0.0.0"], {
+    env: { SWITCHYARD_LOG_LEVEL: "debug" },
+  });
+  expect(r.code).toBe(0);
+  const rows = Object.fromEntries(JSON.parse(r.stdout).settings.map((x: any) => [x.key, x]));
+  expect(rows["server.port"]).toMatchObject({ value: 9001, source: join(d.dir, "config.json") });
+  expect(rows["server.host"]).toMatchObject({ value: "0.0.0.0", source: "flag" });
+  expect(rows["log.level"]).toMatchObject({ value: "debug", source: "environment" });
+  expect(rows["scheduling.mode"]).toMatchObject({ value: "sticky", source: "default" });
+  expect(r.stdout).not.toContain("sk-secret-abcdef123456");
+  const table = await runCli(["config", "show", "--data-dir", d.dir]);
+  expect(table.stdout).toContain("server.port");
+  expect(table.stdout).not.toContain("abcdef123456");
+});
+
+test("validate: ok for the file in use; a bad key is named and exits 2", async () => {
+  const ok = await runCli(["config", "validate", "--data-dir", d.dir]);
+  expect(ok.code).toBe(0);
+  expect(ok.stdout).toContain("ok:");
+  const bad = join(d.dir, "bad.json");
+  writeFileSync(bad, JSON.stringify({ server: { prot: 1 } }));
+  const r = await runCli(["config", "validate", bad]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("server.prot: unknown key");
+});
+
+test("schema: a JSON Schema that accepts the config above", async () => {
+  const r = await runCli(["config", "schema"]);
+  expect(r.code).toBe(0);
+  const schema = JSON.parse(r.stdout);
+  expect(schema.type).toBe("object");
+  expect(schema.properties.$schema).toEqual({ type: "string" });
+  expect(schema.properties.server.properties.port.type).toBe("integer");
+});
