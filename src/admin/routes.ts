@@ -14,9 +14,11 @@ import { adminKeyRoutes } from "./keys";
 
 const detail = (summary: string, description?: string) => ({ tags: ["Admin"], summary, description });
 
-const Quota = t.Nullable(
+// a union with null, not `nullable` (OpenAPI 3.1 has no such keyword)
+const Quota = t.Union([
   t.Record(t.String(), t.Object({ remainingFraction: t.Number(), resetTime: t.Optional(t.String()), fetchedAt: t.String() })),
-);
+  t.Null(),
+]);
 const AccountView = t.Object(
   {
     id: t.String(),

@@ -55,6 +55,8 @@ export function docs() {
               "Send your key as `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.",
           },
           tags: TAGS,
+          // relative: the document is served by the gateway it describes, wherever that listens
+          servers: [{ url: "/", description: "this gateway" }],
           components: {
             securitySchemes: {
               bearer: { type: "http", scheme: "bearer", description: "Authorization: Bearer <key>" },

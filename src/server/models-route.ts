@@ -49,24 +49,27 @@ export function modelsRoute(ctx: AppContext) {
         },
       )
       .get(
-        "/v1/models/:id",
+        "/v1/models/:model",
         ({ params, request }) => {
-          if (isGoogleClient(request.headers)) return geminiModel(ctx, params.id);
-          const m = modelList(ctx).data.find((x) => x.id === params.id);
+          if (isGoogleClient(request.headers)) return geminiModel(ctx, params.model);
+          const m = modelList(ctx).data.find((x) => x.id === params.model);
           if (isAnthropicClient(request.headers)) {
             // the path is OpenAI's family, but an Anthropic SDK expects its own error shape
             if (!m)
               return errorResponse(
                 "anthropic",
-                new ApiError(404, `model ${params.id} does not exist; see GET /v1/models`, { reason: "model_not_found" }),
+                new ApiError(404, `model ${params.model} does not exist; see GET /v1/models`, { reason: "model_not_found" }),
               );
             return anthropicModels(ctx, [m.id], CREATED_AT)[0];
           }
           if (!m)
-            throw new ApiError(404, `model ${params.id} does not exist; see GET /v1/models`, { param: "model", reason: "model_not_found" });
+            throw new ApiError(404, `model ${params.model} does not exist; see GET /v1/models`, {
+              param: "model",
+              reason: "model_not_found",
+            });
           return m;
         },
-        { params: t.Object({ id: t.String() }), detail: detail("Retrieve a model", "One entry of GET /v1/models.") },
+        { params: t.Object({ model: t.String() }), detail: detail("Retrieve a model", "One entry of GET /v1/models.") },
       )
   );
 }
