@@ -41,14 +41,21 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
         const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
         return await (await import("./cli/models")).runModels(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
       }
-      case "keys":
-      case "usage": {
+      case "keys": {
+        const cli = await import("./cli/keys");
+        if (wantsHelp(rest)) return (process.stdout.write(cli.KEYS_HELP), 0);
         const loaded = loadConfig(flags);
         ensureDataDir(loaded.dataDir);
         const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
-        const cli = await import("./cli/keys");
-        const io = { config: loaded.config, dataDir: loaded.dataDir, log };
-        return command === "keys" ? await cli.runKeys(rest, io) : await cli.runUsage(rest, io);
+        return await cli.runKeys(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
+      }
+      case "usage": {
+        const cli = await import("./cli/usage");
+        if (wantsHelp(rest)) return (process.stdout.write(cli.USAGE_HELP), 0);
+        const loaded = loadConfig(flags);
+        ensureDataDir(loaded.dataDir);
+        const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
+        return await cli.runUsage(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
       }
       case "config":
         return (await import("./cli/config")).runConfig(rest, () => loadConfig(flags), flags);

@@ -5,6 +5,7 @@ import { Elysia, t } from "elysia";
 import { ApiError } from "../core/errors";
 import type { AppContext } from "../protocol/context";
 import { KeyError } from "../keys/book";
+import { dayStart } from "../keys/limiter";
 import { NO_LIMITS, parseLimits, parseSince } from "../keys/limits-input";
 import type { Keys } from "../keys/service";
 
@@ -44,6 +45,14 @@ const KeyView = t.Object(
   },
   { description: "A virtual key without its secret." },
 );
+const KeyCreated = t.Object(
+  { key: t.String({ description: "the key (sk-sy-…): shown this once, stored only as its SHA-256" }), ...KeyView.properties },
+  { description: "The new key with its secret." },
+);
+const KeyListed = t.Object(
+  { ...KeyView.properties, tokensToday: t.Integer({ description: "input + output + thinking tokens since 00:00 UTC" }) },
+  { description: "A virtual key without its secret, with today's tokens." },
+);
 const UsageRow = t.Object({
   group: t.String(),
   requests: t.Integer(),
@@ -57,7 +66,10 @@ const UsageRow = t.Object({
 /** KeyError → the admin error shape, the field named */
 function asApiError(e: unknown): unknown {
   if (e instanceof KeyError)
-    return new ApiError(e.status, e.message, { param: e.param, reason: e.status === 404 ? "not_found" : "invalid_request" });
+    return new ApiError(e.status, e.message, {
+      param: e.param ?? (e.status === 404 ? "id" : undefined),
+      reason: e.status === 404 ? "not_found" : e.status === 409 ? "conflict" : "invalid_request",
+    });
   return e;
 }
 
@@ -74,10 +86,21 @@ export function adminKeyRoutes(ctx: AppContext) {
     }
   };
   return new Elysia({ name: "admin-keys", prefix: "/admin" })
-    .get("/keys", () => keys().book.list(), {
-      response: t.Array(KeyView),
-      detail: detail("List virtual keys", "Every key with its limits, expiry and state. Never the key itself."),
-    })
+    .get(
+      "/keys",
+      () => {
+        const k = keys();
+        const today = new Map(k.report(dayStart(Date.now()), "key").map((r) => [r.group, r.input + r.output + r.thinking]));
+        return k.book.list().map((v) => ({ ...v, tokensToday: today.get(v.name) ?? 0 }));
+      },
+      {
+        response: t.Array(KeyListed),
+        detail: detail(
+          "List virtual keys",
+          "Every key with its limits, expiry, revocation and tokens used today (UTC). Never the key itself.",
+        ),
+      },
+    )
     .post(
       "/keys",
       ({ body, set }) =>
@@ -89,6 +112,7 @@ export function adminKeyRoutes(ctx: AppContext) {
         }),
       {
         body: t.Object({ name: t.String({ minLength: 1, maxLength: 64 }), ...LimitsBody }),
+        response: { 201: KeyCreated },
         detail: detail("Create a virtual key", "Answers with the new key (sk-sy-…) once: it is stored hashed and never shown again."),
       },
     )

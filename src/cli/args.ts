@@ -21,7 +21,10 @@ commands:
   keys create --name NAME [--models LIST] [--rpm N] [--tpm N] [--concurrency N]
               [--daily-tokens N] [--monthly-tokens N] [--expires DATE|DURATION] [--json]
                                           a virtual API key (sk-sy-…, printed once) with limits
-  keys list [--json] | keys update NAME|ID [flags] | keys revoke NAME|ID
+  keys list [--json]                      table: name, key prefix, state, limits, expiry, tokens today
+  keys update NAME|ID [--name NEW] [limit flags] [--json]
+                                          change a key's name or limits (0 or none removes a limit)
+  keys revoke NAME|ID [--json]            the key answers 401 from now on; its usage stays
   usage [--since DURATION|DATE] [--by key|account|model|day|hour] [--json]
                                           requests, errors and tokens from the usage log
   config show [--json]                    the effective configuration: each value and where it comes from

@@ -1,7 +1,11 @@
 // The admin API for keys and usage, on a running gateway; and keys made by the CLI on the same data
 // dir reach the running server without a restart.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { adminKeyRoutes } from "../../src/admin/keys";
+import type { Gateway } from "../../src/gateway/port";
+import { buildApp, createHandler } from "../../src/server/app";
 import { runCli } from "../helpers/cli";
+import { scriptedContext } from "../helpers/context";
 import { startStack, type Stack } from "../helpers/stack";
 import { until } from "../helpers/util";
 
@@ -38,12 +42,43 @@ test("create, list, change, revoke; the new key works at once and then answers 4
   expect((await call()).status).toBe(401);
   const usage = await (await admin("/usage?since=1h&by=key")).json();
   expect(usage.find((r: any) => r.group === "ci")).toMatchObject({ requests: 1, errors: 0 });
+  const listed = (await (await admin("/keys")).json()).find((x: any) => x.name === "ci");
+  expect(listed.revokedAt).toBeGreaterThan(0);
+  const ci = usage.find((r: any) => r.group === "ci");
+  expect(listed.tokensToday).toBe(ci.input + ci.output + ci.thinking);
+  const byModel = await admin("/usage?by=model");
+  expect(byModel.status).toBe(200);
+  expect((await byModel.json()).map((r: any) => r.group)).toContain("gemini-2.5-flash");
+});
+
+test("create takes models as a list, renames by PATCH, and a revoked key stays listed", async () => {
+  const made = await admin("/keys", {
+    method: "POST",
+    body: JSON.stringify({ name: "lister", models: ["gemini-*", "claude-*"], concurrency: 2, monthlyTokens: 1000000, expires: "7d" }),
+  });
+  expect(made.status).toBe(201);
+  const k = await made.json();
+  expect(k).toMatchObject({ name: "lister", models: ["gemini-*", "claude-*"], concurrency: 2, monthlyTokens: 1000000, revokedAt: null });
+  expect(k.expiresAt).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+  const renamed = await admin(`/keys/${k.id}`, {
+    method: "PATCH",
+    body: JSON.stringify({ name: "lister2", expires: "never", models: null }),
+  });
+  expect(renamed.status).toBe(200);
+  expect(await renamed.json()).toMatchObject({ id: k.id, name: "lister2", expiresAt: null, models: null, concurrency: 2 });
+  const gone = await admin("/keys/lister2", { method: "DELETE" });
+  expect((await gone.json()).revokedAt).toBeGreaterThan(0);
+  expect((await (await admin("/keys")).json()).find((x: any) => x.id === k.id)).toMatchObject({ name: "lister2" });
 });
 
 test("errors: no admin key 401, an unknown key 404, a bad field 400 naming it", async () => {
   expect((await admin("/keys", {}, "wrong")).status).toBe(401);
+  expect((await admin("/keys", {}, stack.apiKey)).status).toBe(401);
+  expect((await admin("/usage", {}, "wrong")).status).toBe(401);
   const missing = await admin("/keys/nobody", { method: "DELETE" });
   expect(missing.status).toBe(404);
+  expect((await missing.json()).error.message).toContain("nobody");
+  expect((await admin("/keys/nobody", { method: "PATCH", body: JSON.stringify({ rpm: 5 }) })).status).toBe(404);
   const bad = await admin("/keys", { method: "POST", body: JSON.stringify({ name: "bad", rpm: -1 }) });
   expect(bad.status).toBe(400);
   expect(JSON.stringify(await bad.json())).toContain("rpm");
@@ -54,6 +89,35 @@ test("errors: no admin key 401, an unknown key 404, a bad field 400 naming it", 
   expect(dup.status).toBe(201);
   expect((await admin("/keys", { method: "POST", body: JSON.stringify({ name: "twice" }) })).status).toBe(409);
   expect((await admin("/usage?since=whenever")).status).toBe(400);
+  const by = await admin("/usage?by=week");
+  expect(by.status).toBe(400);
+  expect(JSON.stringify(await by.json())).toContain("by");
+  const patch = await admin("/keys/twice", { method: "PATCH", body: JSON.stringify({ dailyTokens: "lots" }) });
+  expect(patch.status).toBe(400);
+  expect(JSON.stringify(await patch.json())).toContain("dailyTokens");
+});
+
+test("a server without virtual keys answers 503 on these routes", async () => {
+  const ctx = scriptedContext({} as Gateway, {
+    auth: { mode: "strict", apiKeys: ["sk-api"], adminKey: "sk-admin" },
+    log: { level: "silent" },
+  });
+  const handle = createHandler(ctx, buildApp(ctx, [adminKeyRoutes(ctx)]));
+  const call = (path: string, init: RequestInit = {}) =>
+    handle(
+      new Request(`http://127.0.0.1${path}`, {
+        ...init,
+        headers: { host: "127.0.0.1", authorization: "Bearer sk-admin", "content-type": "application/json" },
+      }),
+    );
+  for (const r of [
+    await call("/admin/keys"),
+    await call("/admin/usage"),
+    await call("/admin/keys", { method: "POST", body: '{"name":"x"}' }),
+  ]) {
+    expect(r.status).toBe(503);
+    expect((await r.json()).error.message).toContain("virtual keys");
+  }
 });
 
 test("a key the CLI creates on the server's data dir works without a restart", async () => {

@@ -31,11 +31,22 @@ test("create prints the key once; list shows no secret; update and revoke by nam
   expect(JSON.stringify(list)).not.toContain(key.key);
   expect(JSON.stringify(list)).not.toContain("hash");
 
-  expect((await cli("keys", "update", "team-a", "--tpm", "1000", "--rpm", "none")).code).toBe(0);
-  expect((await cli("keys", "revoke", key.id)).code).toBe(0);
-  const after = JSON.parse((await cli("keys", "list", "--json")).stdout)[0];
-  expect(after).toMatchObject({ tpm: 1000, rpm: null });
-  expect(after.revokedAt).toBeGreaterThan(0);
+  const updated = await cli("keys", "update", "team-a", "--tpm", "1000", "--rpm", "none", "--json");
+  expect(updated.code).toBe(0);
+  expect(JSON.parse(updated.stdout)).toMatchObject({ id: key.id, name: "team-a", tpm: 1000, rpm: null, dailyTokens: 200000 });
+  expect((await cli("keys", "update", "team-b", "--name", "team-c")).stdout).toContain('"team-c"');
+  const revoked = await cli("keys", "revoke", key.id);
+  expect(revoked.code).toBe(0);
+  expect(revoked.stdout).toContain("team-a");
+  const after = JSON.parse((await cli("keys", "list", "--json")).stdout);
+  expect(after.map((k: any) => k.name)).toEqual(["team-a", "team-c"]);
+  expect(after[0]).toMatchObject({ tpm: 1000, rpm: null });
+  expect(after[0].revokedAt).toBeGreaterThan(0);
+  expect((await cli("keys", "list")).stdout).toMatch(/team-a\s+\S+\s+revoked/);
+  // a name taken already is a runtime failure, not a usage error
+  const dup = await cli("keys", "create", "--name", "team-c");
+  expect(dup.code).toBe(1);
+  expect(dup.stderr).toContain("exists already");
 });
 
 test.each([
@@ -43,7 +54,15 @@ test.each([
   [["keys", "create", "--name", "y", "--expires", "soon"], 2, "--expires"],
   [["keys", "create", "--rpm", "5"], 2, "--name"],
   [["keys", "create", "--name", "z", "--bogus", "1"], 2, "--bogus"],
+  [["keys", "create", "--name", "w", "--daily-tokens", "lots"], 2, "--daily-tokens"],
+  [["keys", "create", "--name", "v", "--models", "gemini 2"], 2, "--models"],
+  [["keys", "create", "--name", "u", "--rpm"], 2, "--rpm"],
+  [["keys", "update", "nobody", "--rpm", "abc"], 2, "--rpm"],
   [["keys", "revoke", "nobody"], 1, "no key"],
+  [["keys", "update", "nobody", "--rpm", "5"], 1, "no key"],
+  [["keys", "rotate", "x"], 2, "rotate"],
+  [["keys"], 2, "subcommand"],
+  [["usage", "--json", "extra"], 2, "extra"],
   [["usage", "--by", "week"], 2, "--by"],
   [["usage", "--since", "yesterday"], 2, "since"],
 ])("%j exits %d naming %s", async (args, code, named) => {
@@ -67,10 +86,19 @@ test.each([
   "accounts add --help",
   "models -h",
   "keys --help",
+  "keys create --help",
+  "keys list -h",
   "usage --help",
 ])("`switchyard %s` prints its own usage and exits 0", async (line) => {
   const args = line.split(" ");
   const r = await runCli(args);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain(`switchyard ${args[0]}`);
+});
+
+test("help needs no configuration: `keys --help` with a broken config file still prints help", async () => {
+  const r = await runCli(["keys", "--help", "--config", "/nonexistent/config.json"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("switchyard keys create");
+  expect((await runCli(["usage", "--help", "--config", "/nonexistent/config.json"])).stdout).toContain("--by key|account|model|day|hour");
 });
