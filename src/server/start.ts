@@ -6,6 +6,7 @@ import { ClientIdentity } from "../upstream/identity";
 import { geminiRoutes } from "../gemini/routes";
 import { openaiRoutes } from "../openai/routes";
 import { anthropicRoutes } from "../anthropic/routes";
+import { responsesRoutes } from "../openai/responses-routes";
 import { audioRoutes } from "../openai/audio-routes";
 import { modelsRoute } from "./models-route";
 import type { AppContext } from "../protocol/context";
@@ -49,6 +50,7 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
     geminiRoutes(ctx),
     modelsRoute(ctx),
     openaiRoutes(ctx),
+    responsesRoutes(ctx),
     audioRoutes(ctx),
     anthropicRoutes(ctx),
     adminRoutes(ctx, pool),

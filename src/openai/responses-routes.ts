@@ -1,0 +1,150 @@
+// The OpenAI Responses API: POST /v1/responses (unary and SSE), GET and DELETE /v1/responses/{id} for
+// stored responses. The request goes through chat's mapping (./responses.ts), the answer back through
+// the output builder; previous_response_id reads the in-memory store (./responses-store.ts).
+import { Elysia, t } from "elysia";
+import { isClaudeModel, isImageModel } from "../models/catalog";
+import type { AppContext } from "../protocol/context";
+import { fetchRemote } from "../protocol/remote";
+import { servedHeaders } from "../protocol/reply";
+import { explicitSession, sessionFromConversation } from "../protocol/session";
+import { SSE_HEADERS, startReply } from "../protocol/stream";
+import { parseImageModel } from "./images";
+import { REMOTE_OFF } from "./request";
+import { clientView, prepareResponses, responseBase, toGemini, toResponse, type OutputOptions, type ResponseObject } from "./responses";
+import { dropNullFields, ResponsesRequest } from "./responses-schemas";
+import { notFound, ResponseStore } from "./responses-store";
+import { eventFrames, ResponsesStreamMapper } from "./responses-stream";
+import { ToolCallMemory } from "./tool-memory";
+
+const detail = (summary: string, description: string) => ({ tags: ["OpenAI"], summary, description });
+const ENCRYPTED = "reasoning.encrypted_content";
+
+export async function handleResponses(
+  ctx: AppContext,
+  memory: ToolCallMemory,
+  store: ResponseStore,
+  body: ResponsesRequest,
+  request: Request,
+): Promise<Response> {
+  const history = body.previous_response_id ? store.history(body.previous_response_id) : [];
+  const prepared = prepareResponses(body, history);
+
+  // the model as chat resolves it (handler.ts): image names carry options, thinking by catalogue
+  const requested = body.model;
+  const resolved = ctx.catalog.resolve(requested).model;
+  const image = isImageModel(requested) || isImageModel(resolved) ? parseImageModel(requested) : undefined;
+  const clientModel = image?.model ?? requested;
+  const upstream = image && clientModel !== requested ? ctx.catalog.resolve(clientModel).model : resolved;
+  const claude = isClaudeModel(upstream);
+  const thinkingModel = /thinking/i.test(upstream) || (!claude && !!ctx.catalog.get(upstream)?.thinking);
+
+  const fetched = await fetchRemote(prepared.remote, ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
+  const mapped = toGemini(prepared, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
+  const sessionKey = explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText);
+  const args = {
+    model: clientModel,
+    upstreamModel: upstream,
+    request: mapped.request,
+    sessionKey,
+    signal: request.signal,
+    requestType: image ? ("image_gen" as const) : undefined,
+  };
+  const base = responseBase(body);
+  const out: OutputOptions = {
+    id: base.id,
+    model: requested,
+    created: base.created_at,
+    toolNames: mapped.toolNames,
+    toolSchemas: mapped.toolSchemas,
+    memory,
+    claude,
+    namespaces: prepared.namespaces,
+  };
+  const includeEncrypted = body.include?.includes(ENCRYPTED) ?? false;
+  const keep = (response: ResponseObject | undefined) => {
+    if (response && body.store !== false) store.put({ response, input: prepared.input });
+  };
+
+  if (!body.stream) {
+    const r = await ctx.gateway.generate(args);
+    const response = toResponse(r.response, base, out);
+    keep(response);
+    return Response.json(clientView(response, includeEncrypted), { headers: servedHeaders(r) });
+  }
+
+  const mapper = new ResponsesStreamMapper(base, out, includeEncrypted);
+  return startReply({
+    pending: ctx.gateway.stream(args),
+    keepAliveMs: Math.max(1, ctx.config.server.keepAliveSeconds * 1000),
+    keepAlive: ": keep-alive\n\n",
+    // response.created needs nothing from upstream: the client sees the response begin at once
+    head: eventFrames(mapper.start()),
+    frames: async function* (r) {
+      for await (const chunk of r.chunks) {
+        const events = mapper.push(chunk);
+        if (events.length) yield eventFrames(events);
+      }
+      const end = mapper.finish();
+      keep(mapper.response);
+      yield eventFrames(end);
+    },
+    onError: (err) => {
+      ctx.log.warn("responses stream failed after the first byte", { status: err.status, reason: err.reason, error: err.message });
+      return eventFrames(mapper.fail(err));
+    },
+    headers: SSE_HEADERS,
+  });
+}
+
+const IdParams = t.Object({ id: t.String({ description: "a response id (resp_…) this gateway returned" }) });
+const includeOf = (request: Request) => {
+  const q = new URL(request.url).searchParams;
+  return [...q.getAll("include"), ...q.getAll("include[]")].includes(ENCRYPTED);
+};
+
+export function responsesRoutes(ctx: AppContext) {
+  const memory = new ToolCallMemory();
+  const store = new ResponseStore();
+  return new Elysia({ name: "openai-responses" })
+    .post("/v1/responses", ({ body, request }) => handleResponses(ctx, memory, store, body, request), {
+      body: ResponsesRequest,
+      // clients that forget Content-Type still mean JSON
+      parse: "json",
+      transform: ({ body }) => dropNullFields(body),
+      detail: detail(
+        "Create a response",
+        "OpenAI Responses on Gemini/Claude models, for the openai SDK's responses.create/stream and the Codex CLI " +
+          '(wire_api = "responses"). Input as a string or items (messages with input_text / input_image / input_file / ' +
+          "output_text parts, function_call, function_call_output, reasoning); instructions; function tools (and namespaces " +
+          "of them; built-in OpenAI tools are a 400); tool_choice; text.format json_object / json_schema; reasoning.effort → " +
+          "thinking budget; max_output_tokens, temperature, top_p. Streaming sends the Responses event sequence " +
+          "(response.created … response.completed, response.failed after the first byte). store (default true) keeps the " +
+          "response in memory (1000 responses, 1 hour) for previous_response_id; Claude's signed thinking travels in " +
+          "reasoning.encrypted_content when include asks for it. X-Account-Email and X-Mapped-Model name the account and " +
+          "upstream model; X-Session-Id pins a conversation.",
+      ),
+    })
+    .get(
+      "/v1/responses/:id",
+      ({ params, request }) => {
+        const found = store.get(params.id);
+        if (!found) throw notFound(params.id, "id");
+        return clientView(found.response, includeOf(request));
+      },
+      {
+        params: IdParams,
+        detail: detail("Retrieve a response", "A stored response (store was not false; kept in memory for an hour)."),
+      },
+    )
+    .delete(
+      "/v1/responses/:id",
+      ({ params }) => {
+        if (!store.delete(params.id)) throw notFound(params.id, "id");
+        return { id: params.id, object: "response", deleted: true };
+      },
+      {
+        params: IdParams,
+        detail: detail("Delete a response", "Forgets a stored response; previous_response_id can no longer name it."),
+      },
+    );
+}

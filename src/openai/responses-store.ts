@@ -1,0 +1,106 @@
+// Past responses kept for previous_response_id (and GET /v1/responses/{id}): in memory, bounded by
+// count, age and (approximate) characters, least recently used evicted first. A restart forgets them;
+// a client that must survive one sends the whole conversation as input (store: false), as Codex does.
+import { ApiError } from "../core/errors";
+import type { InputItem } from "./responses-schemas";
+import type { ResponseObject } from "./responses";
+
+export interface StoredResponse {
+  /** the response as the gateway built it (reasoning items keep their encrypted_content) */
+  response: ResponseObject;
+  /** the whole input it answered: the history of its previous_response_id, then its own input */
+  input: InputItem[];
+}
+
+interface Entry extends StoredResponse {
+  expiresAt: number;
+  weight: number;
+}
+
+export interface StoreLimits {
+  maxEntries?: number;
+  ttlMs?: number;
+  /** characters of JSON held, all entries together */
+  maxChars?: number;
+  now?: () => number;
+}
+
+export class ResponseStore {
+  private map = new Map<string, Entry>();
+  private chars = 0;
+  private readonly maxEntries: number;
+  private readonly ttlMs: number;
+  private readonly maxChars: number;
+  private readonly now: () => number;
+
+  constructor(limits: StoreLimits = {}) {
+    this.maxEntries = limits.maxEntries ?? 1000;
+    this.ttlMs = limits.ttlMs ?? 60 * 60 * 1000;
+    this.maxChars = limits.maxChars ?? 64 * 1024 * 1024;
+    this.now = limits.now ?? Date.now;
+  }
+
+  put(value: StoredResponse): void {
+    const id = value.response.id;
+    const old = this.map.get(id);
+    if (old) this.drop(id, old);
+    // an overcount where later entries share history with earlier ones: the safe direction
+    const weight = JSON.stringify(value.input).length + JSON.stringify(value.response.output).length;
+    if (weight > this.maxChars / 4) return; // one huge conversation must not flush everything else
+    this.map.set(id, { ...value, expiresAt: this.now() + this.ttlMs, weight });
+    this.chars += weight;
+    this.evict();
+  }
+
+  /** the stored response, refreshed as the most recently used; undefined when unknown or expired */
+  get(id: string): StoredResponse | undefined {
+    const e = this.map.get(id);
+    if (!e) return undefined;
+    if (e.expiresAt <= this.now()) {
+      this.drop(id, e);
+      return undefined;
+    }
+    this.map.delete(id);
+    this.map.set(id, e);
+    return { response: e.response, input: e.input };
+  }
+
+  delete(id: string): boolean {
+    const e = this.map.get(id);
+    if (!e) return false;
+    this.drop(id, e);
+    return true;
+  }
+
+  /** the conversation so far for previous_response_id: its input, then its output; 404 when unknown */
+  history(id: string, param = "previous_response_id"): InputItem[] {
+    const found = this.get(id);
+    if (!found) throw notFound(id, param);
+    return [...found.input, ...(found.response.output as InputItem[])];
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  private evict() {
+    const now = this.now();
+    for (const [id, e] of this.map) {
+      const over = this.map.size > this.maxEntries || this.chars > this.maxChars;
+      if (!over && e.expiresAt > now) break;
+      this.drop(id, e);
+    }
+  }
+
+  private drop(id: string, e: Entry) {
+    this.map.delete(id);
+    this.chars -= e.weight;
+  }
+}
+
+/** OpenAI's wording and code for a response id it does not know */
+export const notFound = (id: string, param?: string) =>
+  new ApiError(404, `Response with id '${id}' not found (this gateway keeps past responses in memory for a limited time).`, {
+    param,
+    reason: param === "previous_response_id" ? "previous_response_not_found" : "not_found",
+  });
