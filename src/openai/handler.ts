@@ -1,5 +1,4 @@
 // POST /v1/chat/completions: map the request, call the gateway (unary or stream), map the answer.
-import { isClaudeModel, isImageModel } from "../models/catalog";
 import type { AppContext } from "../protocol/context";
 import { errorBody } from "../core/errors";
 import { explicitSession, sessionFromConversation } from "../protocol/session";
@@ -9,7 +8,7 @@ import { servedHeaders } from "../protocol/reply";
 import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./request";
 import { newCompletionId, toChatCompletion } from "./response";
 import { ChatStreamMapper } from "./stream";
-import { parseImageModel } from "./images";
+import { chooseModel } from "./model-choice";
 import type { ChatRequest } from "./schemas";
 import type { ToolCallMemory } from "./tool-memory";
 
@@ -17,15 +16,7 @@ const DONE = "data: [DONE]\n\n";
 
 export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: ChatRequest, request: Request): Promise<Response> {
   const requested = body.model;
-  const resolved = ctx.catalog.resolve(requested).model;
-  const image = isImageModel(requested) || isImageModel(resolved) ? parseImageModel(requested) : undefined;
-  const clientModel = image?.model ?? requested;
-  // an image name's suffixes (-16x9, -4k) are options, not part of the model: resolve the bare name
-  const upstream = image && clientModel !== requested ? ctx.catalog.resolve(clientModel).model : resolved;
-  const claude = isClaudeModel(upstream);
-  // thinks unless told otherwise: a Claude "-thinking" id, or a Gemini model that supports thinking
-  // (claude-sonnet-4-6 supports thinking but answers plainly unless asked)
-  const thinkingModel = /thinking/i.test(upstream) || (!claude && !!ctx.catalog.get(upstream)?.thinking);
+  const { clientModel, upstream, image, claude, thinkingModel } = chooseModel(ctx.catalog, requested);
 
   const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGeminiRequest(body, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });

@@ -2,13 +2,12 @@
 // stored responses. The request goes through chat's mapping (./responses.ts), the answer back through
 // the output builder; previous_response_id reads the in-memory store (./responses-store.ts).
 import { Elysia, t } from "elysia";
-import { isClaudeModel, isImageModel } from "../models/catalog";
 import type { AppContext } from "../protocol/context";
 import { fetchRemote } from "../protocol/remote";
 import { servedHeaders } from "../protocol/reply";
 import { explicitSession, sessionFromConversation } from "../protocol/session";
 import { SSE_HEADERS, startReply } from "../protocol/stream";
-import { parseImageModel } from "./images";
+import { chooseModel } from "./model-choice";
 import { REMOTE_OFF } from "./request";
 import { clientView, prepareResponses, responseBase, toGemini, toResponse, type OutputOptions, type ResponseObject } from "./responses";
 import { dropNullFields, ResponsesRequest } from "./responses-schemas";
@@ -29,14 +28,8 @@ export async function handleResponses(
   const history = body.previous_response_id ? store.history(body.previous_response_id) : [];
   const prepared = prepareResponses(body, history);
 
-  // the model as chat resolves it (handler.ts): image names carry options, thinking by catalogue
   const requested = body.model;
-  const resolved = ctx.catalog.resolve(requested).model;
-  const image = isImageModel(requested) || isImageModel(resolved) ? parseImageModel(requested) : undefined;
-  const clientModel = image?.model ?? requested;
-  const upstream = image && clientModel !== requested ? ctx.catalog.resolve(clientModel).model : resolved;
-  const claude = isClaudeModel(upstream);
-  const thinkingModel = /thinking/i.test(upstream) || (!claude && !!ctx.catalog.get(upstream)?.thinking);
+  const { clientModel, upstream, image, claude, thinkingModel } = chooseModel(ctx.catalog, requested);
 
   const fetched = await fetchRemote(prepared.remote, ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGemini(prepared, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });

@@ -1,0 +1,25 @@
+// Which upstream model a chat or Responses request means, and how it is called: one decision for both.
+import { isClaudeModel, isImageModel, type ModelCatalog } from "../models/catalog";
+import { parseImageModel, type ImageModel } from "./images";
+
+export interface ModelChoice {
+  /** the name the client asked for, without image options */
+  clientModel: string;
+  upstream: string;
+  image: ImageModel | undefined;
+  claude: boolean;
+  thinkingModel: boolean;
+}
+
+export function chooseModel(catalog: ModelCatalog, requested: string): ModelChoice {
+  const resolved = catalog.resolve(requested).model;
+  const image = isImageModel(requested) || isImageModel(resolved) ? parseImageModel(requested) : undefined;
+  const clientModel = image?.model ?? requested;
+  // an image name's suffixes (-16x9, -4k) are options, not part of the model: resolve the bare name
+  const upstream = image && clientModel !== requested ? catalog.resolve(clientModel).model : resolved;
+  const claude = isClaudeModel(upstream);
+  // thinks unless told otherwise: a Claude "-thinking" id, or a Gemini model that supports thinking
+  // (claude-sonnet-4-6 supports thinking but answers plainly unless asked)
+  const thinkingModel = /thinking/i.test(upstream) || (!claude && !!catalog.get(upstream)?.thinking);
+  return { clientModel, upstream, image, claude, thinkingModel };
+}
