@@ -7,18 +7,8 @@
 import { sseFrame } from "../protocol/stream";
 import type { ApiError } from "../core/errors";
 import type { GeminiResponse } from "../upstream/types";
-import {
-  OutputBuilder,
-  clientItem,
-  clientView,
-  failureCode,
-  responseObject,
-  type OutputChange,
-  type OutputItem,
-  type OutputOptions,
-  type ResponseBase,
-  type ResponseObject,
-} from "./responses";
+import { clientItem, clientView, failureCode, responseObject, type OutputItem, type ResponseBase, type ResponseObject } from "./responses";
+import { OutputBuilder, type OutputChange, type OutputOptions } from "./responses-output";
 
 export type ResponsesEvent = { type: string; sequence_number: number } & Record<string, unknown>;
 

@@ -6,16 +6,9 @@ import { ResponseStream } from "openai/lib/responses/ResponseStream";
 import { Stream } from "openai/streaming";
 import { ApiError } from "../../src/core/errors";
 import { EFFORT_BUDGET, type ChatMapOptions } from "../../src/openai/request";
-import {
-  clientView,
-  decodeThought,
-  encodeThought,
-  prepareResponses,
-  responseBase,
-  toGeminiFromResponses,
-  toResponse,
-  type OutputOptions,
-} from "../../src/openai/responses";
+import { clientView, decodeThought, encodeThought, responseBase } from "../../src/openai/responses";
+import { prepareResponses, toGeminiFromResponses } from "../../src/openai/responses-input";
+import { toResponse, type OutputOptions } from "../../src/openai/responses-output";
 import type { InputItem, ResponsesRequest } from "../../src/openai/responses-schemas";
 import { ResponseStore } from "../../src/openai/responses-store";
 import { eventFrames, ResponsesStreamMapper, type ResponsesEvent } from "../../src/openai/responses-stream";
