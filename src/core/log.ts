@@ -1,6 +1,8 @@
 // Log lines on stdout, one per event, with levels: JSON for machines (the default), or text for people
 // (`log.format`). Never pass secrets in `fields`: keys that look secret are masked anyway as a second
 // line of defence.
+import { writeSync } from "node:fs";
+
 export type Level = "debug" | "info" | "warn" | "error" | "silent";
 export type Format = "json" | "text";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -36,15 +38,47 @@ function textLine(time: string, lvl: Level, msg: string, fields: Record<string, 
   return parts.join(" ").replace(/[\r\n]+/g, " ");
 }
 
-export function createLogger(
-  level: Level = "info",
-  write: (line: string) => void = (l) => process.stdout.write(l + "\n"),
-  format: Format = "json",
-): Logger {
+/**
+ * stdout, one write per turn of the event loop: under load a write per request line is a syscall each
+ * (a few % of the CPU); whatever is pending still goes out when the process exits.
+ */
+let pending: string[] = [];
+function flushStdout(atExit?: unknown): void {
+  if (pending.length === 0) return;
+  const text = pending.join("\n") + "\n";
+  pending = [];
+  // at exit there is no later turn for an asynchronous write to finish in
+  if (typeof atExit === "number") writeSync(1, text);
+  else process.stdout.write(text);
+}
+function batchedStdout(line: string): void {
+  if (pending.length === 0) {
+    setImmediate(flushStdout);
+    if (!exitHooked) ((exitHooked = true), process.on("exit", flushStdout));
+  }
+  pending.push(line);
+}
+let exitHooked = false;
+
+/** field names already checked against SECRET_KEY (a handful, the same on every line) */
+const secretNames = new Map<string, boolean>();
+function isSecretName(k: string): boolean {
+  let s = secretNames.get(k);
+  if (s === undefined) {
+    s = SECRET_KEY.test(k);
+    if (secretNames.size < 1000) secretNames.set(k, s);
+  }
+  return s;
+}
+
+export function createLogger(level: Level = "info", write: (line: string) => void = batchedStdout, format: Format = "json"): Logger {
   const log = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < RANK[logger.level]) return;
     const safe: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(fields ?? {})) safe[k] = SECRET_KEY.test(k) && v !== undefined ? "[redacted]" : bounded(v);
+    for (const k in fields) {
+      const v = fields[k];
+      safe[k] = v !== undefined && isSecretName(k) ? "[redacted]" : bounded(v);
+    }
     if (format === "text") {
       const line = textLine(new Date().toISOString(), lvl, String(bounded(msg)), safe);
       write(line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line);

@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client: the standard Node client, runs on Bun). One registry per app so
 // tests and in-process servers do not share series.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "./prom";
 
 const START = Date.now() / 1000;
 
@@ -108,6 +108,19 @@ export function createMetrics() {
     help: "the limit on v1internal calls in flight (upstream.maxConcurrentRequests)",
     registers,
   });
+  const upstreamLatency = new Histogram({
+    name: "switchyard_upstream_request_duration_seconds",
+    help: "v1internal calls by method: until the whole answer, for streams until the headers (upstream time to first byte)",
+    labelNames: ["method"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const accountJobs = new Counter({
+    name: "switchyard_account_jobs_total",
+    help: "token refreshes (job=token_refresh: ok, revoked, network, failed) and quota fetches (job=quota_fetch: ok or the failure class)",
+    labelNames: ["job", "outcome"] as const,
+    registers,
+  });
   const eventLoopLag = new Gauge({
     name: "switchyard_event_loop_lag_seconds",
     help: "the worst event-loop delay seen by a timer over the last 10 to 20 seconds",
@@ -125,6 +138,8 @@ export function createMetrics() {
     upstreamWaiting,
     upstreamWaits,
     upstreamMaxConcurrent,
+    upstreamLatency,
+    accountJobs,
     eventLoopLag,
   };
 }

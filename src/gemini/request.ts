@@ -32,7 +32,10 @@ export function isAction(a: string | undefined): a is Action {
 
 // ---- snake_case → camelCase -------------------------------------------------------------------
 
-const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const SNAKE = /_([a-z0-9])/g;
+const upper = (_: string, c: string) => c.toUpperCase();
+// most keys are camelCase already: no regex run for them
+const camel = (k: string) => (k.includes("_") ? k.replace(SNAKE, upper) : k);
 
 /** Values whose keys are the user's own names (or free JSON): copied as they are. */
 const OPAQUE = new Set([

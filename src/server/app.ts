@@ -2,7 +2,7 @@
 // `handle` which does what must happen before routing (request id, body limit, auth) and after
 // (request log line, metrics; for a stream, once its body ends).
 import { Elysia, type AnyElysia } from "elysia";
-import { Gauge } from "prom-client";
+import { Gauge } from "../core/prom";
 import type { AppContext } from "../protocol/context";
 import { ApiError, errorResponse, familyOf, toApiError } from "../core/errors";
 import { checkAuth } from "./auth";
@@ -12,6 +12,7 @@ import { operationsRoutes } from "./health";
 import { validationToApiError } from "../core/validation";
 import { observeStream } from "../protocol/stream";
 import { EventLoopLag } from "../core/metrics";
+import { noteRequest, startIdleGc } from "./idle-gc";
 import { COMMIT, VERSION } from "../version";
 import { currentScope, inScope, type RequestScope } from "../keys/scope";
 
@@ -135,8 +136,14 @@ function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise
 export function createHandler(ctx: AppContext, app: AnyElysia) {
   const { config, metrics, log } = ctx;
   const max = config.server.maxBodyBytes;
+  // labelled series looked up once: no label object built, and no label-name lookup, per request
+  const series = new Map<string, { inc(): void; observe(v: number): void }>();
+  const requestsOf = (family: string, status: number) =>
+    lookup(series, `r|${family}|${status}`, () => metrics.requests.labels({ family, status: String(status) }) as never);
+  const latencyOf = (family: string) => lookup(series, `l|${family}`, () => metrics.latency.labels({ family }) as never);
   return async function handle(req: Request): Promise<Response> {
     const t0 = performance.now();
+    noteRequest();
     let url: URL;
     try {
       if (req.method === "CONNECT") throw new Error("not a proxy");
@@ -178,7 +185,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     }
     const ttfb = performance.now() - t0;
     const status = res.status;
-    metrics.requests.inc({ family, status: String(status) });
+    requestsOf(family, status).inc();
     const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
     const account = res.headers.get("x-account-email") ?? undefined;
     const model = res.headers.get("x-mapped-model") ?? undefined;
@@ -192,7 +199,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       metrics.openStreams.dec();
       const ms = performance.now() - t0;
       if (scope) ctx.keys!.end(scope, { status: failure?.status ?? status, latencyMs: ms, ttfbMs: ttfb, streamed: true }, failure?.reason);
-      metrics.latency.observe({ family }, ms / 1000);
+      latencyOf(family).observe(ms / 1000);
       const lvl = failure ? (failure.status >= 500 ? "error" : "warn") : level;
       log[lvl]("request", line(ms, { ttfbMs: round(ttfb), stream, error: failure?.message, errorStatus: failure?.status }));
     });
@@ -213,7 +220,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     if (!streamed) {
       metrics.inflight.dec();
       if (scope) ctx.keys!.end(scope, { status, latencyMs: ttfb, ttfbMs: null, streamed: false });
-      metrics.latency.observe({ family }, ttfb / 1000);
+      latencyOf(family).observe(ttfb / 1000);
       log[level]("request", line(ttfb));
     }
     return res;
@@ -221,6 +228,12 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+function lookup<T>(m: Map<string, T>, id: string, make: () => T): T {
+  let v = m.get(id);
+  if (v === undefined) m.set(id, (v = make()));
+  return v;
+}
 
 /** pool series for /metrics, read at scrape time */
 export function registerPoolMetrics(ctx: AppContext) {
@@ -277,8 +290,8 @@ export function registerPoolMetrics(ctx: AppContext) {
 }
 
 /**
- * the server's own series: the upstream limit, and the event-loop lag timer (started here, stopped by
- * the returned function when the server closes)
+ * the server's own series: the upstream limit, and the event-loop lag timer; and the idle collection
+ * (src/server/idle-gc.ts). Both timers start here and stop with the returned function.
  */
 export function registerServerMetrics(ctx: AppContext): () => void {
   ctx.metrics.upstreamMaxConcurrent.set(ctx.config.upstream.maxConcurrentRequests);
@@ -289,5 +302,9 @@ export function registerServerMetrics(ctx: AppContext): () => void {
     registers: [ctx.metrics.registry],
   }).set({ version: VERSION, commit: COMMIT, bun: Bun.version }, 1);
   const lag = new EventLoopLag(ctx.metrics.eventLoopLag).start();
-  return () => lag.stop();
+  const stopIdleGc = startIdleGc();
+  return () => {
+    lag.stop();
+    stopIdleGc();
+  };
 }
