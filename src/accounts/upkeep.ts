@@ -4,6 +4,7 @@
 // accounts in service are kept current (an idle account's token is refreshed when it is next picked).
 import type { Config } from "../config/schema";
 import type { Logger } from "../core/log";
+import type { Metrics } from "../core/metrics";
 import type { Failure } from "../upstream/classify";
 import type { UpstreamClient } from "../upstream/client";
 import { resolveProject, type ProjectResult } from "./project";
@@ -48,6 +49,7 @@ export class Upkeep {
     /** an account's quota changed (the scheduler moves it in its index) */
     private onQuota: (id: string) => void,
     private opts: UpkeepOptions = {},
+    private metrics?: Pick<Metrics, "accountJobs">,
   ) {}
 
   resolveProject(token: string): Promise<ProjectResult> {
@@ -70,6 +72,7 @@ export class Upkeep {
     if (!a || a.state === "disabled") return;
     const project = a.projectId;
     const r = await this.withToken(id, (t) => fetchQuota(this.client, t, project));
+    this.metrics?.accountJobs.inc({ job: "quota_fetch", outcome: r.ok ? "ok" : r.failure.class });
     if (!r.ok) throw new PoolError(`fetchAvailableModels: ${r.failure.message}`);
     if (!this.store.get(id)) return;
     this.live.applyReport(id, r.report);

@@ -5,6 +5,7 @@ import { openapi } from "@elysiajs/openapi";
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import { VERSION } from "../version";
+import { completeResponses } from "./doc-responses";
 
 const ASSETS: Record<string, { path: string; type: string }> = {
   "swagger-ui-bundle.js": { path: bundlePath, type: "text/javascript; charset=utf-8" },
@@ -20,7 +21,11 @@ export const TAGS = [
 ];
 
 export function docs() {
+  // the hook is local to this plugin: only the document's own route runs it
   return new Elysia({ name: "docs" })
+    .onAfterHandle(({ path, response }) => {
+      if (path === "/swagger/json" && response && typeof response === "object") completeResponses(response as never);
+    })
     .get(
       "/swagger/assets/:file",
       ({ params, set }) => {

@@ -19,7 +19,7 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** a line when calls wait for a slot, at most once a minute */
   log?: Pick<Logger, "warn">;
-  metrics?: Pick<Metrics, "upstreamInFlight" | "upstreamWaiting" | "upstreamWaits">;
+  metrics?: Pick<Metrics, "upstreamInFlight" | "upstreamWaiting" | "upstreamWaits" | "upstreamLatency">;
   /** the clock of the once-a-minute line (tests inject one) */
   now?: () => number;
 }
@@ -172,6 +172,7 @@ export class UpstreamClient {
     signal?: AbortSignal,
   ): Promise<Outcome<unknown>> {
     const release = await this.slots.acquire(signal);
+    const started = performance.now();
     try {
       return await this.tryEndpoints(async (endpoint) => {
         const deadline = AbortSignal.timeout(this.timeoutMs);
@@ -190,6 +191,7 @@ export class UpstreamClient {
       }, signal);
     } finally {
       release();
+      this.took(method, started);
     }
   }
 
@@ -206,6 +208,7 @@ export class UpstreamClient {
     signal?: AbortSignal,
   ): Promise<Outcome<{ response: Response; abort: AbortController }>> {
     const release = await this.slots.acquire(signal);
+    const started = performance.now();
     let handedOver = false;
     try {
       return await this.tryEndpoints(async (endpoint) => {
@@ -236,7 +239,13 @@ export class UpstreamClient {
     } finally {
       // anything but a stream handed to the caller (a failure, an error, the signal) frees the slot here
       if (!handedOver) release();
+      this.took(method, started);
     }
+  }
+
+  /** a call's time from its slot to its answer (a stream: its headers), failed or not */
+  private took(method: string, started: number) {
+    this.opts.metrics?.upstreamLatency.observe({ method }, (performance.now() - started) / 1000);
   }
 
   private async tryEndpoints<T>(attempt: (endpoint: string) => Promise<Outcome<T>>, signal?: AbortSignal): Promise<Outcome<T>> {
