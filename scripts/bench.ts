@@ -8,6 +8,7 @@
 //     written straight into accounts.json, and the start-up times (exec → /healthz 200 → first answer);
 //   - --streams (2,000) streams of 3 chunks --gap-ms (1500) apart at once through the gateway, against
 //     one stream alone, and the gateway's peak RSS;
+//   - one gateway on state.db against one and two on the same Redis (shared state), 32 connections;
 //   - the scheduler's pick cost.
 // Prints the tables and writes the same numbers to bench/results/<timestamp>.json. The helpers and the
 // child processes (simulator, bare proxy, stream client) are in scripts/bench/.
@@ -16,8 +17,9 @@
 //        --accounts N (main gateway, added through its CLI, default 2), --many N (default 10000),
 //        --streams N (default 2000), --gap-ms MS (between stream chunks, default 1500), --quick (1 s
 //        cells, 10 TTFB requests, 500 streams 500 ms apart; explicit flags win), --rebuild (build
-//        dist/switchyard even if present), --source (run `bun src/main.ts` instead of the binary).
-//        Without the binary it is built first.
+//        dist/switchyard even if present), --source (run `bun src/main.ts` instead of the binary),
+//        --after S (quiet seconds before the "after load" RSS sample, default 30). Without the binary
+//        it is built first; SWITCHYARD_OUTFILE=path builds and runs a private one instead of dist/.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,8 +27,9 @@ import { benchPick } from "../src/scheduling/scheduler";
 import { DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET } from "../src/config/schema";
 import { CLIENT_BODY, gatewayCommand, gatewayEnv, gatewayTargets, launchGateway, MODEL, ROOT } from "./bench/gateway";
 import { expect200, load, loadWithCpu, ttfb, type Cell, type Target } from "./bench/load";
-import { children, firstLine, highWaterMiB, rssMiB, spawnChild, stopChild } from "./bench/proc";
+import { anonMiB, children, firstLine, highWaterMiB, rssMiB, spawnChild, stopChild } from "./bench/proc";
 import { accountScale, slowStreams, startBareProxy, type Setup } from "./bench/scenarios";
+import { sharedState } from "./bench/shared";
 import { table } from "./bench/table";
 import { SqliteState } from "../src/state/sqlite";
 import { SqliteKeys } from "../src/state/keys";
@@ -47,6 +50,9 @@ const STREAMS = Math.round(flag("streams", 2000, 500));
 const GAP_MS = flag("gap-ms", 1500, 500);
 const REBUILD = process.argv.includes("--rebuild");
 const FROM_SOURCE = process.argv.includes("--source");
+/** quiet time before the idle RSS sample, and after the last request before the "after" one */
+const IDLE_WAIT_MS = 3000;
+const AFTER_WAIT_MS = flag("after", 30, 30) * 1000;
 /** the small data dir the --many one is compared with */
 const FEW = 3;
 
@@ -153,8 +159,10 @@ async function main() {
   // sanity: all three answer 200 before anything is measured
   for (const t of [direct.unary, bare.unary, through.unary, limited.unary]) await expect200(t);
 
-  await Bun.sleep(500);
+  // idle: started, answered its probes, then quiet for a few seconds (what a gateway waiting for work holds)
+  await Bun.sleep(IDLE_WAIT_MS);
   const rssIdle = rssMiB(gw.proc.pid);
+  const anonIdle = anonMiB(gw.proc.pid);
   const bareIdle = rssMiB(bare.proc.pid);
 
   // warm-up (JIT, connection pools), not recorded
@@ -162,21 +170,38 @@ async function main() {
 
   const unary: Record<string, Record<string, Cell>> = {};
   let rssPeak = 0;
+  let barePeak = 0;
+  /** the highest RSS of `pid` sampled every 200 ms while `run` runs */
+  const sampled = async <T>(pid: number, run: () => Promise<T>, peak: (mib: number) => void): Promise<T> => {
+    const sampler = setInterval(() => peak(rssMiB(pid)), 200);
+    try {
+      return await run();
+    } finally {
+      clearInterval(sampler);
+    }
+  };
   for (const c of [1, 32]) {
     const cells: Record<string, Cell> = {};
     cells.direct = await loadWithCpu(direct.unary, c, DURATION, upstream.proc.pid);
-    cells.bare = await loadWithCpu(bare.unary, c, DURATION, bare.proc.pid);
-    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(gw.proc.pid))), 200);
-    cells.through = await loadWithCpu(through.unary, c, DURATION, gw.proc.pid);
-    clearInterval(sampler);
-    cells.limited = await loadWithCpu(limited.unary, c, DURATION, gw.proc.pid);
+    cells.bare = await sampled(
+      bare.proc.pid,
+      () => loadWithCpu(bare.unary, c, DURATION, bare.proc.pid),
+      (m) => (barePeak = Math.max(barePeak, m)),
+    );
+    const peak = (m: number) => (rssPeak = Math.max(rssPeak, m));
+    cells.through = await sampled(gw.proc.pid, () => loadWithCpu(through.unary, c, DURATION, gw.proc.pid), peak);
+    cells.limited = await sampled(gw.proc.pid, () => loadWithCpu(limited.unary, c, DURATION, gw.proc.pid), peak);
     unary[`c${c}`] = cells;
   }
+  const sse = { direct: await ttfb(direct.sse, TTFB_N), through: await ttfb(through.sse, TTFB_N) };
+
+  // after: AFTER_WAIT_MS of quiet once the last request (the SSE ones) is answered
+  await Bun.sleep(AFTER_WAIT_MS);
   const rssAfter = rssMiB(gw.proc.pid);
+  const anonAfter = anonMiB(gw.proc.pid);
+  const bareAfter = rssMiB(bare.proc.pid);
   const rssHighWater = highWaterMiB(gw.proc.pid);
   const bareHighWater = highWaterMiB(bare.proc.pid);
-
-  const sse = { direct: await ttfb(direct.sse, TTFB_N), through: await ttfb(through.sse, TTFB_N) };
   // the scenarios below start their own gateways: these two would only compete for the CPUs
   await stopChild(gw.proc);
   await stopChild(bare.proc);
@@ -184,6 +209,7 @@ async function main() {
   const setup: Setup = { cmd, simUrl, pacedUrl: upstream.pacedUrl, apiKey, tempDir, durationSeconds: DURATION };
   const scale = await attempt("3 vs many accounts", () => accountScale(setup, FEW, MANY));
   const streams = await attempt("slow streams", () => slowStreams(setup, STREAMS, GAP_MS));
+  const shared = await attempt("shared state", () => sharedState(setup, FEW));
   const scheduler = [10, 1000, 10000].flatMap((n) => benchPick(n, n >= 10000 ? 500 : 2000));
 
   const results = {
@@ -204,10 +230,12 @@ async function main() {
     },
     unary,
     sseTtfb: sse,
-    rssMiB: { idle: rssIdle, peakUnderLoad: rssPeak, afterLoad: rssAfter, highWater: rssHighWater },
-    bareRssMiB: { idle: bareIdle, highWater: bareHighWater },
+    rssMiB: { idle: rssIdle, peakUnderLoad: rssPeak, afterLoad: rssAfter, highWater: rssHighWater, afterSeconds: AFTER_WAIT_MS / 1000 },
+    anonMiB: { idle: anonIdle, afterLoad: anonAfter },
+    bareRssMiB: { idle: bareIdle, peakUnderLoad: barePeak, afterLoad: bareAfter, highWater: bareHighWater },
     accountScale: scale,
     slowStreams: streams,
+    sharedState: shared,
     scheduler,
     wallSeconds: 0,
   };

@@ -2,13 +2,14 @@
 // pointed at the simulator, an accounts.json written straight into its data dir, and a start that
 // times exec → first /healthz 200 → first proxied 200.
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Target } from "./load";
 import { children, freePort, rssMiB } from "./proc";
 import { seedEmail, seedProject, seedRefreshToken } from "./seed";
 
 export const ROOT = join(import.meta.dir, "..", "..");
-const BIN = join(ROOT, "dist", "switchyard");
+// SWITCHYARD_OUTFILE: the same variable scripts/build.ts writes to (a private build, not the shared dist/)
+const BIN = process.env.SWITCHYARD_OUTFILE ? resolve(ROOT, process.env.SWITCHYARD_OUTFILE) : join(ROOT, "dist", "switchyard");
 export const MODEL = "gemini-2.5-flash";
 export const CLIENT_BODY = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "benchmark me, please" }] }] });
 
@@ -27,17 +28,22 @@ export function gatewayCommand(opts: { fromSource: boolean; rebuild: boolean }):
   const source = (why = "") => ({ cmd: [process.execPath, join(ROOT, "src/main.ts")], kind: `bun src/main.ts${why}` });
   if (opts.fromSource) return source();
   if (existsSync(BIN) && !opts.rebuild && statSync(BIN).mtimeMs < newest(join(ROOT, "src")))
-    console.error("note: dist/switchyard is older than src/ (npm run build, or bench --rebuild)");
+    console.error(`note: ${BIN} is older than src/ (npm run build, or bench --rebuild)`);
   if (opts.rebuild || !existsSync(BIN)) {
-    console.error("building dist/switchyard…");
-    const r = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+    console.error(`building ${BIN}…`);
+    const r = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, SWITCHYARD_OUTFILE: BIN },
+      stdout: "inherit",
+      stderr: "inherit",
+    });
     if (r.exitCode !== 0) {
       console.error("build failed: falling back to `bun src/main.ts`");
       return source(" (build failed)");
     }
   }
   if (!existsSync(BIN)) return source();
-  return { cmd: [BIN], kind: "dist/switchyard" };
+  return { cmd: [BIN], kind: BIN.startsWith(ROOT) ? BIN.slice(ROOT.length + 1) : BIN };
 }
 
 /** the gateway's environment: its own data dir, Google replaced by the simulator */

@@ -56,6 +56,8 @@ function statusKiB(pid: number, field: string): number {
 
 /** resident memory now */
 export const rssMiB = (pid: number) => round1(statusKiB(pid, "VmRSS") / 1024);
+/** the anonymous part of it (heap, allocator; not the executable's file pages, which the kernel can drop) */
+export const anonMiB = (pid: number) => round1(statusKiB(pid, "RssAnon") / 1024);
 /** the most resident memory the process has had since it started (the kernel keeps it: no sampling gaps) */
 export const highWaterMiB = (pid: number) => round1(statusKiB(pid, "VmHWM") / 1024);
 

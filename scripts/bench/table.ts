@@ -38,11 +38,35 @@ function unary(r: any): string[] {
 
 function memory(r: any): string[] {
   const w = W.slice(0, 5);
-  return [
+  const m = r.rssMiB;
+  const b = r.bareRssMiB ?? {};
+  const lines = [
     row(["RSS (MiB)", "idle", "peak load", "after", "high-water"], w),
-    row(["gateway", r.rssMiB.idle, r.rssMiB.peakUnderLoad, r.rssMiB.afterLoad, r.rssMiB.highWater ?? "-"], w),
-    row(["bare Bun proxy", r.bareRssMiB?.idle ?? "-", "-", "-", r.bareRssMiB?.highWater ?? "-"], w),
-    "  (peak load: sampled every 200 ms; high-water: the kernel's VmHWM since exec)",
+    row(["gateway", m.idle, m.peakUnderLoad, m.afterLoad, m.highWater ?? "-"], w),
+    row(["  of which anonymous (heap, buffers)", r.anonMiB?.idle ?? "-", "-", r.anonMiB?.afterLoad ?? "-", "-"], w),
+    row(["bare Bun proxy", b.idle ?? "-", b.peakUnderLoad ?? "-", b.afterLoad ?? "-", b.highWater ?? "-"], w),
+    `  (idle: quiet 3 s after start-up; peak load: sampled every 200 ms; after: ${m.afterSeconds ?? "?"} s after the last request;`,
+    "   high-water: the kernel's VmHWM since exec)",
+  ];
+  if (m.afterSeconds >= 30)
+    lines.push(
+      `  goals: idle ≤ 40 (${goal(m.idle <= 40)}), peak at conc 32 ≤ 80 (${goal(m.peakUnderLoad <= 80)}), ` +
+        `after within 10 of idle (${goal(m.afterLoad - m.idle <= 10)})`,
+    );
+  return lines;
+}
+
+/** the issue-17 goals, read off the unary cells */
+function overheadGoals(r: any): string[] {
+  const c1 = r.unary?.c1;
+  const c32 = r.unary?.c32;
+  if (!c1?.through || !c1?.direct || !c32?.through || !c32?.bare) return [];
+  const ratio = Math.round((c32.through.reqPerSec / c32.bare.reqPerSec) * 100) / 100;
+  const p50 = Math.round((c1.through.p50Ms - c1.direct.p50Ms) * 100) / 100;
+  const p99 = Math.round((c1.through.p99Ms - c1.direct.p99Ms) * 100) / 100;
+  return [
+    `  gateway / bare req/s at conc 32: ${ratio}; goal ≥ 0.8 (${goal(ratio >= 0.8)})`,
+    `  added over direct at conc 1: p50 ${p50} ms, goal ≤ 0.15 (${goal(p50 <= 0.15)}); p99 ${p99} ms, goal ≤ 1 (${goal(p99 <= 1)})`,
   ];
 }
 
@@ -108,11 +132,21 @@ function streams(s: any): string[] {
   ];
 }
 
+/** embedded state against Redis, one and two instances (32 connections in all) */
+function shared(s: { rows: { label: string; reqPerSec: number; p50Ms: number; p99Ms: number; failures: number }[] }): string[] {
+  const base = s.rows[0]?.p50Ms ?? 0;
+  return [
+    row(["shared state (32 conns in all)", "req/s", "p50 ms", "p99 ms", "+p50 ms", "failures"], W.slice(0, 6)),
+    ...s.rows.map((x) => row([x.label, x.reqPerSec, x.p50Ms, x.p99Ms, (x.p50Ms - base).toFixed(2), x.failures], W.slice(0, 6))),
+  ];
+}
+
 export function table(r: any): string {
   const lines = [
     `Switchyard benchmark — ${r.gateway}, ${r.machine.cpus} CPU(s), bun ${r.machine.bun}, ${r.settings.durationSeconds} s per cell, loopback`,
     "",
     ...unary(r),
+    ...overheadGoals(r),
     "",
     row(["SSE time to first byte", "median ms", "p90 ms", "n"], W.slice(0, 4)),
   ];
@@ -131,6 +165,7 @@ export function table(r: any): string {
       ...(failed("3 vs many accounts", r.accountScale) ?? [...accounts(r.accountScale), "", ...startup(r.accountScale.startup)]),
     );
   if (r.slowStreams) lines.push("", ...(failed("slow streams", r.slowStreams) ?? streams(r.slowStreams)));
+  if (r.sharedState) lines.push("", ...(failed("shared state", r.sharedState) ?? shared(r.sharedState)));
   lines.push("", row(["scheduler pick (ns)", "sticky", "round-rob", "quota-1st"], W.slice(0, 4)));
   for (const n of [10, 1000, 10000]) {
     const ns = (mode: string) => r.scheduler.find((s: any) => s.accounts === n && s.mode === mode)?.nsPerPick ?? "-";

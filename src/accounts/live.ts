@@ -252,6 +252,35 @@ export class LiveState {
     return true;
   }
 
+  // ---- a store shared by several instances (Redis) ----
+
+  /** whether other instances share this state (leases mean something) */
+  get shared(): boolean {
+    return !!this.db.lease;
+  }
+
+  /** false while a shared store is unreachable; undefined for state.db */
+  get healthy(): boolean | undefined {
+    return this.db.healthy;
+  }
+
+  /** a lease across instances (see StateStore.lease); "unavailable" without a shared store */
+  lease(name: string, ms: number): Promise<"taken" | "held" | "unavailable"> {
+    return this.db.lease ? this.db.lease(name, ms) : Promise.resolve("unavailable");
+  }
+
+  release(name: string): Promise<void> {
+    return this.db.release ? this.db.release(name) : Promise.resolve();
+  }
+
+  /** re-read one account's row from the shared store, onto the account */
+  async reload(id: string): Promise<void> {
+    const row = await this.db.reload?.(id);
+    const a = this.store?.get(id);
+    if (!a || !row) return;
+    applyRow(a, { ...row, lastUsedAt: Math.max(a.lastUsedAt ?? 0, row.lastUsedAt ?? 0) || undefined });
+  }
+
   close(): void {
     this.db.close();
   }

@@ -50,6 +50,8 @@ export interface StoreOptions {
   onLegacy?: (doc: StoreDoc) => void;
   /** called when a poll finds the file unreadable (the store keeps its last good state) */
   onError?: (err: Error) => void;
+  /** called after update applied a change in memory (shared accounts push it: accounts/shared.ts) */
+  onUpdate?: () => void;
 }
 
 export class AccountStore {
@@ -146,6 +148,7 @@ export class AccountStore {
       return Promise.reject(e);
     }
     this.arrayCache = undefined;
+    this.opts.onUpdate?.();
     const p = new Promise<void>((resolve, reject) => this.pending.push({ fn, resolve, reject }));
     this.scheduleFlush();
     return p;

@@ -5,6 +5,7 @@ import { ConfigSchema } from "../config/schema";
 import { fromEnv, fromFlags, validateConfigFile, type Flags, type Loaded } from "../config/load";
 import { UsageError } from "./args";
 import { renderTable } from "./table";
+import { redactRedisUrl } from "../state/redis-url";
 
 const SECRET = /(apiKeys|adminKey|Secret|password)$/i;
 
@@ -23,6 +24,7 @@ const has = (o: Json, path: string) =>
   path.split(".").reduce<any>((x, k) => (x && typeof x === "object" && k in x ? x[k] : undefined), o) !== undefined;
 
 function mask(key: string, v: unknown): unknown {
+  if (key === "state.redisUrl" && typeof v === "string") return redactRedisUrl(v);
   if (!SECRET.test(key)) return v;
   if (Array.isArray(v)) return v.map((x) => (typeof x === "string" && x ? `${x.slice(0, 6)}…` : x));
   return typeof v === "string" && v ? `${v.slice(0, 6)}…` : v;

@@ -4,6 +4,10 @@
 import type { Config } from "../config/schema";
 import type { Logger } from "../core/log";
 import { SqliteState } from "../state/sqlite";
+import { SqliteKeys } from "../state/keys";
+import { RedisState } from "../state/redis";
+import { RedisKeys } from "../state/redis-keys";
+import { RedisUsage } from "../state/redis-usage";
 import { KeyError, type KeyView } from "../keys/book";
 import { dayStart } from "../keys/limiter";
 import { NO_LIMITS, parseLimits, type LimitsInput } from "../keys/limits-input";
@@ -76,12 +80,30 @@ const flagOf = (param: string) =>
 /**
  * state.db opened for one command and closed after it (a corrupt file is set aside with a message, as
  * for the server). A KeyError is reported naming its flag: exit 2 for a bad value, 1 for an unknown key
- * or a name already taken. A change is refused when state.db could only be held in memory.
+ * or a name already taken. A change is refused when state.db could only be held in memory. With
+ * state.redisUrl the keys and usage totals are the ones shared in Redis (refused while it is unreachable).
  */
-export function withKeys(io: Io, write: boolean, fn: (keys: Keys, out: (s: string) => void, now: number) => number): number {
+export async function withKeys(io: Io, write: boolean, fn: (keys: Keys, out: (s: string) => void, now: number) => number): Promise<number> {
   const out = io.out ?? ((s: string) => void process.stdout.write(s));
   const state = SqliteState.open(io.dataDir, (n) => process.stderr.write(`switchyard: ${n.message}\n`));
-  const keys = new Keys({ db: state.database, log: io.log, retentionDays: io.config.usage.retentionDays, now: io.now });
+  const redisUrl = io.config.state.redisUrl;
+  const redis = redisUrl ? await RedisState.fromConfig({ redisUrl, redisPrefix: io.config.state.redisPrefix }, io.log) : undefined;
+  if (redis && !redis.healthy) {
+    process.stderr.write(`switchyard: Redis (${redis.path}) is unreachable: the keys are shared there, nothing was done\n`);
+    redis.close();
+    state.close();
+    return 1;
+  }
+  const sharedKeys = redis ? await RedisKeys.open(redis, new SqliteKeys(state.database)) : undefined;
+  const sharedUsage = redis ? await RedisUsage.open(redis) : undefined;
+  const keys = new Keys({
+    db: state.database,
+    log: io.log,
+    retentionDays: io.config.usage.retentionDays,
+    now: io.now,
+    shared: sharedKeys,
+    sharedUsage,
+  });
   try {
     if (write && state.database.filename === ":memory:") {
       process.stderr.write(`switchyard: ${state.path} cannot be written: the change would be lost, nothing was done\n`);
@@ -98,6 +120,8 @@ export function withKeys(io: Io, write: boolean, fn: (keys: Keys, out: (s: strin
   } finally {
     keys.close();
     state.close();
+    await sharedKeys?.settle();
+    redis?.close();
   }
 }
 

@@ -94,6 +94,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): Json {
   if (env.SWITCHYARD_VERSION_URL !== undefined) set(o, ["upstream", "versionUrl"], env.SWITCHYARD_VERSION_URL);
   if (env.SWITCHYARD_LOG_LEVEL) set(o, ["log", "level"], env.SWITCHYARD_LOG_LEVEL);
   if (env.SWITCHYARD_LOG_FORMAT) set(o, ["log", "format"], env.SWITCHYARD_LOG_FORMAT);
+  if (env.SWITCHYARD_REDIS_URL) set(o, ["state", "redisUrl"], env.SWITCHYARD_REDIS_URL);
   return o;
 }
 
@@ -143,6 +144,7 @@ const ENV_KEYS = [
   "SWITCHYARD_VERSION_URL",
   "SWITCHYARD_LOG_LEVEL",
   "SWITCHYARD_LOG_FORMAT",
+  "SWITCHYARD_REDIS_URL",
 ];
 
 /** names what was set besides the file, so an error points at the right place */

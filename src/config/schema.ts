@@ -117,6 +117,15 @@ export const ConfigSchema = T.Object(
       },
       { ...strict, default: {} },
     ),
+    state: T.Object(
+      {
+        /** share the pool's state between instances through Redis (redis:// or rediss://); unset = state.db only */
+        redisUrl: T.Optional(T.String({ pattern: "^rediss?://" })),
+        /** key prefix in Redis, so several pools can share one Redis */
+        redisPrefix: T.String({ default: "switchyard:", minLength: 1 }),
+      },
+      { ...strict, default: {} },
+    ),
     usage: T.Object(
       {
         /** one row per request is kept this long in state.db; hourly totals are kept for good */

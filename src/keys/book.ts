@@ -1,7 +1,7 @@
 // The virtual keys: created with a random secret shown once (sk-sy-…), stored hashed in state.db,
 // held in memory by hash for the request path, and re-read when another process (the CLI) changed them.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import type { KeyLimits, KeyRecord, SqliteKeys } from "../state/keys";
+import type { KeyLimits, KeyRecord, KeyStore } from "../state/keys";
 
 export const KEY_PREFIX = "sk-sy-";
 
@@ -38,7 +38,7 @@ export class KeyBook {
   private seen = -1;
 
   constructor(
-    private store: SqliteKeys,
+    private store: KeyStore,
     private now: () => number = Date.now,
   ) {
     this.reload();

@@ -5,6 +5,7 @@
 // under the limit finishes even if it takes the key over.
 import { ApiError } from "../core/errors";
 import type { KeyRecord } from "../state/keys";
+import type { KeyUse } from "../state/redis-keys";
 import { modelAllowed } from "./limits-input";
 
 const MINUTE = 60_000;
@@ -83,6 +84,8 @@ function refused(status: 403 | 429, reason: string, message: string, retryAfter?
 
 export class Limiter {
   private meters = new Map<string, Meter>();
+  /** with shared state: what this instance's keys use goes to the other instances */
+  private tell: ((u: KeyUse) => void) | undefined;
 
   constructor(
     private now: () => number = Date.now,
@@ -90,7 +93,20 @@ export class Limiter {
     private used: (keyName: string, since: number) => number = () => 0,
   ) {}
 
-  private meter(k: KeyRecord, now: number): Meter {
+  /**
+   * Share the counters with other instances: `tell` hears this instance's use; the returned function
+   * takes the others' (requests started and tokens count in every instance's windows and budgets).
+   */
+  share(tell: (u: KeyUse) => void): (u: KeyUse) => void {
+    this.tell = tell;
+    return (u) => {
+      const m = this.meter(u, this.now());
+      if (u.kind === "start") m.starts.add(u.at, u.n);
+      else this.add(m, u.at, u.n);
+    };
+  }
+
+  private meter(k: Pick<KeyRecord, "id" | "name">, now: number): Meter {
     let m = this.meters.get(k.id);
     if (!m) {
       const d = dayStart(now);
@@ -152,6 +168,7 @@ export class Limiter {
       );
     }
     m.starts.add(now, 1);
+    this.tell?.({ id: k.id, name: k.name, kind: "start", n: 1, at: now });
     m.inFlight++;
     let held = true;
     const headers: Record<string, string> = {};
@@ -177,9 +194,13 @@ export class Limiter {
   charge(k: KeyRecord, tokens: number): void {
     if (tokens <= 0) return;
     const now = this.now();
-    const m = this.meter(k, now);
-    m.tokens.add(now, tokens);
-    m.day.used += tokens;
-    m.month.used += tokens;
+    this.add(this.meter(k, now), now, tokens);
+    this.tell?.({ id: k.id, name: k.name, kind: "tokens", n: tokens, at: now });
+  }
+
+  private add(m: Meter, at: number, tokens: number): void {
+    m.tokens.add(at, tokens);
+    if (dayStart(at) === m.day.start) m.day.used += tokens;
+    if (monthStart(at) === m.month.start) m.month.used += tokens;
   }
 }

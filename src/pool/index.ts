@@ -16,6 +16,9 @@ import { Scheduler, isEligible } from "../scheduling/scheduler";
 import { AccountStore } from "../accounts/store";
 import { LiveState } from "../accounts/live";
 import { SqliteState } from "../state/sqlite";
+import { RedisState } from "../state/redis";
+import { SharedAccounts } from "../accounts/shared";
+import { Gauge } from "../core/prom";
 import { TokenManager } from "../accounts/tokens";
 import { Upkeep } from "../accounts/upkeep";
 import { AccountService, type ExportFile } from "../accounts/service";
@@ -51,23 +54,39 @@ export async function openPool(opts: PoolOptions): Promise<Pool> {
     /* AccountStore.open reports it */
   }
   const state = SqliteState.open(opts.dataDir, (n) => opts.log[n.level](n.message));
-  const live = new LiveState(state, opts.log);
+  // with Redis the accounts' changing state is shared (keys and usage stay in state.db for now)
+  const redisUrl = opts.config.state.redisUrl;
+  const shared = redisUrl ? await RedisState.fromConfig({ redisUrl, redisPrefix: opts.config.state.redisPrefix }, opts.log) : undefined;
+  const live = new LiveState(shared ?? state, opts.log);
   let store: AccountStore;
+  let accountsSync: SharedAccounts | undefined;
   try {
     store = await AccountStore.open(opts.dataDir, {
       onExternalChange: (next, previous) => {
         live.onReplace(next, previous);
+        accountsSync?.localChanged();
         pool?.onExternalChange();
       },
+      onUpdate: () => accountsSync?.localChanged(),
       onLegacy: (doc) => live.importLegacy(doc),
       onError: (e) => opts.log.error("account store unreadable; keeping the last good state", { error: e.message }),
     });
   } catch (e) {
     live.close();
+    if (shared) state.close();
     throw e;
   }
   live.attach(store);
-  pool = new Pool(opts, store, live, state);
+  if (shared) {
+    // Redis is the source of truth for the accounts too; accounts.json is this instance's copy
+    const sync = new SharedAccounts(shared, store, (added) => {
+      for (const id of added) void live.reload(id);
+      pool?.onExternalChange();
+    });
+    await sync.open();
+    accountsSync = sync;
+  }
+  pool = new Pool(opts, store, live, state, shared, accountsSync);
   if (opts.background) {
     // a server answers at once; requests wait for the state (a few slices of rows), timers start after it
     const p = pool;
@@ -109,6 +128,8 @@ export class Pool implements ModelSource {
     private store: AccountStore,
     private live: LiveState,
     private state: SqliteState,
+    private shared?: RedisState,
+    private accountsSync?: SharedAccounts,
   ) {
     this.config = opts.config;
     this.log = opts.log;
@@ -118,9 +139,19 @@ export class Pool implements ModelSource {
     this.identity = opts.identity ?? new ClientIdentity({ ...opts.config.upstream, versionUrl: "" });
     this.client = new UpstreamClient(opts.config.upstream, this.identity, { log: opts.log, metrics: opts.metrics });
     this.catalog = new ModelCatalog(this, opts.config.models.aliases, opts.config.models.defaultImageModel);
-    this.tokens = new TokenManager(this.config, store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
+    this.tokens = new TokenManager(this.config, store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id), opts.metrics);
     this.ledger = new Ledger(store, live, this.log, (id) => this.scheduler.sessions.unbindAccount(id));
-    this.upkeep = new Upkeep(this.config, store, live, this.client, this.tokens, this.log, (id) => this.quotaChanged(id), opts.internal);
+    this.upkeep = new Upkeep(
+      this.config,
+      store,
+      live,
+      this.client,
+      this.tokens,
+      this.log,
+      (id) => this.quotaChanged(id),
+      opts.internal,
+      opts.metrics,
+    );
     this.accounts = new AccountService(this.config, store, live, this.upkeep, this.client, this.log, {
       changed: () => this.changed(),
       left: (id, how) => {
@@ -155,6 +186,20 @@ export class Pool implements ModelSource {
     });
   }
 
+  /** the degraded-state gauge, for /metrics (only with shared state) */
+  private registerStateMetric(): void {
+    const shared = this.shared;
+    if (!shared || !this.opts.metrics) return;
+    new Gauge({
+      name: "switchyard_state_degraded",
+      help: "1 while the shared state (Redis) is unreachable and this instance serves from its last known state",
+      registers: [this.opts.metrics.registry],
+      collect() {
+        this.set(shared.healthy ? 0 : 1);
+      },
+    });
+  }
+
   /** @internal timers of a running server */
   startBackground(): void {
     const every = (ms: number, fn: () => unknown) => {
@@ -165,17 +210,48 @@ export class Pool implements ModelSource {
       (t as any).unref?.();
       this.timers.push(t);
     };
+    this.registerStateMetric();
     const watchMs = this.opts.internal?.watchIntervalMs ?? 500;
     this.store.watch(watchMs);
     // the CLI (accounts refresh, say) writes state.db too: pick up what it wrote
     every(watchMs, () => {
       if (this.live.pollOthers()) this.changed();
     });
+    // other instances' writes (a cooldown, a token, a session binding) apply as soon as they arrive
+    const shared = this.shared;
+    if (shared) {
+      shared.onOthers(() => {
+        if (!this.closed && this.live.pollOthers()) this.changed();
+      });
+      const sessions = this.scheduler.sessions;
+      const ttlMs = this.config.scheduling.sessionTtlMinutes * 60_000;
+      sessions.onBind = (key, id, at) => shared.shareSession(key, id, at, ttlMs);
+      shared.onSession((key, id, at) => {
+        if (this.store.get(id)) sessions.applyRemote(key, id, at);
+      });
+      void shared
+        .sessions()
+        .then((list) => {
+          for (const b of list) if (this.store.get(b.id)) sessions.applyRemote(b.key, b.id, b.at);
+        })
+        .catch(() => {});
+    }
     every(this.config.pool.flushIntervalSeconds * 1000, () => this.flushCounters());
     every(this.opts.internal?.tokenSweepMs ?? 30_000, () => this.upkeep.refreshDueTokens());
     every(60_000, () => this.scheduler.sessions.prune(this.now()));
     if (this.config.pool.quotaRefreshMinutes > 0)
       every(this.config.pool.quotaRefreshMinutes * 60_000, () => this.upkeep.refreshStaleQuotas());
+  }
+
+  /** shared state (Redis): "shared", or "degraded" while it is unreachable; undefined with state.db alone */
+  stateStatus(): "shared" | "degraded" | undefined {
+    if (!this.shared) return undefined;
+    return this.shared.healthy ? "shared" : "degraded";
+  }
+
+  /** the shared state (Redis), when configured: keys share its connection */
+  get sharedState(): RedisState | undefined {
+    return this.shared;
   }
 
   /** the state.db connection, for the other tables in it (keys and usage: src/keys/) */
@@ -202,7 +278,9 @@ export class Pool implements ModelSource {
     await this.ready?.catch(() => {});
     await this.flushCounters();
     await this.store.close();
+    await this.accountsSync?.settle();
     this.live.close();
+    if (this.shared) this.state.close();
     // the last write failed and its changes were dropped: the operator must hear it (non-zero exit)
     if (this.store.unsaved) throw this.store.unsaved;
   }
@@ -282,6 +360,7 @@ export class Pool implements ModelSource {
     await this.ready;
     await this.flushCounters();
     await this.store.flush();
+    await this.accountsSync?.settle();
   }
 
   // ---- runtime hooks ----

@@ -17,6 +17,8 @@ export interface PoolStatus {
     quota: Record<string, { remainingFraction: number }> | null;
     cooldowns: { model: string; until: string; reason: string }[];
   }[];
+  /** shared state (Redis): "shared", or "degraded" while unreachable; absent/undefined = state.db alone */
+  stateStatus?(): "shared" | "degraded" | undefined;
   /** flush hot counters and stop background timers */
   close(): Promise<void>;
 }

@@ -9,6 +9,9 @@ export class SessionTable {
   private perAccount = new Map<string, number>();
   /** told every time an account's binding count changes (the scheduler's index) */
   onCount: ((id: string, n: number) => void) | undefined;
+  /** told when a binding is made or moves, and on use at most every quarter TTL (shared state tells the other instances) */
+  onBind: ((key: string, id: string, at: number) => void) | undefined;
+  private told = new Map<string, number>();
 
   constructor(
     private ttlMs: number,
@@ -37,6 +40,7 @@ export class SessionTable {
         // the usual case, once per request: fresher and last in line, and no count changes
         old.at = now;
         this.map.set(key, old);
+        if (this.onBind && now - (this.told.get(key) ?? 0) >= this.ttlMs / 4) this.tell(key, id, now);
         return;
       }
       this.dec(old.id);
@@ -46,6 +50,27 @@ export class SessionTable {
     this.perAccount.set(id, n);
     this.onCount?.(id, n);
     while (this.map.size > this.max) this.delete(this.map.keys().next().value!);
+    if (this.onBind) this.tell(key, id, now);
+  }
+
+  /** a binding another instance made (not told back) */
+  applyRemote(key: string, id: string, at: number): void {
+    const onBind = this.onBind;
+    this.onBind = undefined;
+    try {
+      const b = this.map.get(key);
+      if (b && b.id === id && b.at >= at) return;
+      this.bind(key, id, at);
+      this.told.set(key, at);
+    } finally {
+      this.onBind = onBind;
+    }
+  }
+
+  private tell(key: string, id: string, now: number): void {
+    this.told.set(key, now);
+    if (this.told.size > this.max * 2) for (const k of this.told.keys()) if (!this.map.has(k)) this.told.delete(k);
+    this.onBind!(key, id, now);
   }
 
   delete(key: string): void {

@@ -7,6 +7,11 @@ const Health = t.Object({
   status: t.Literal("ok"),
   version: t.String(),
   accounts: t.Object({ total: t.Integer(), available: t.Integer() }),
+  state: t.Optional(
+    t.Union([t.Literal("shared"), t.Literal("degraded")], {
+      description: "with shared state (Redis) only: degraded = Redis unreachable, serving from the last known state",
+    }),
+  ),
   client: t.Object(
     {
       userAgent: t.String(),
@@ -27,7 +32,16 @@ const Ready = t.Object({
 });
 
 export function operationsRoutes(ctx: AppContext) {
-  const health = () => ({ status: "ok" as const, version: VERSION, accounts: ctx.pool.counts(), client: ctx.identity.info() });
+  const health = () => {
+    const state = ctx.pool.stateStatus?.();
+    return {
+      status: "ok" as const,
+      version: VERSION,
+      accounts: ctx.pool.counts(),
+      ...(state ? { state } : {}),
+      client: ctx.identity.info(),
+    };
+  };
   const detail = (summary: string) => ({ tags: ["Operations"], summary, security: [] });
   return new Elysia({ name: "operations" })
     .get("/healthz", health, { response: Health, detail: detail("Liveness and account counts") })

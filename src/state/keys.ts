@@ -78,7 +78,17 @@ function recordOf(r: Raw): KeyRecord {
   };
 }
 
-export class SqliteKeys {
+/** where key definitions live: state.db (SqliteKeys), or Redis shared by several instances (redis-keys.ts) */
+export interface KeyStore {
+  list(): KeyRecord[];
+  insert(k: KeyRecord): void;
+  update(k: KeyRecord): void;
+  revoke(id: string, at: number): boolean;
+  /** changes whenever the keys may have changed (cheap): a server re-reads them only then */
+  dataVersion(): number;
+}
+
+export class SqliteKeys implements KeyStore {
   private s;
 
   constructor(private db: Database) {

@@ -36,7 +36,7 @@ export interface CounterDelta {
 }
 
 /**
- * The state engine's interface: the SQLite file today (sqlite.ts); a shared store can implement it too.
+ * The state engine's interface: the SQLite file (sqlite.ts), or Redis shared by several instances (redis.ts).
  * Every write is applied at once (no caching here); reads are for start-up and for changes other
  * processes made.
  */
@@ -59,4 +59,14 @@ export interface StateStore {
   /** rows and meta keys other processes wrote since the last call (cheap when there are none) */
   othersChanges(): { rows: Map<string, AccountRow>; meta: boolean } | undefined;
   close(): void;
+  // ---- a store shared by several instances (redis.ts) offers these too ----
+  /** told as soon as other instances' writes arrived (read them with othersChanges) */
+  onOthers?(fn: () => void): void;
+  /** take a named lease for `ms` across instances: "held" = another instance has it, "unavailable" = cannot tell now */
+  lease?(name: string, ms: number): Promise<"taken" | "held" | "unavailable">;
+  release?(name: string): Promise<void>;
+  /** read one row from the shared source now */
+  reload?(id: string): Promise<AccountRow | undefined>;
+  /** false while the shared source is unreachable (serving from the last known state) */
+  readonly healthy?: boolean;
 }

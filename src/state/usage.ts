@@ -36,6 +36,8 @@ export interface UsageRow {
   output: number;
   thinking: number;
   cached: number;
+  /** the second grouping, when one was asked for (a chart's series) */
+  split?: string;
 }
 
 const SCHEMA = `
@@ -148,14 +150,17 @@ export class SqliteUsage {
    * Totals since `since`, grouped. Raw rows answer exactly when they reach back that far (retention);
    * before that, the hourly totals do.
    */
-  query(since: number, by: UsageBy, rawKeptFrom: number): UsageRow[] {
+  query(since: number, by: UsageBy, rawKeptFrom: number, split?: UsageBy): UsageRow[] {
     const raw = since >= rawKeptFrom;
     const g = groupExpr(by, raw);
+    // a second grouping (hour × model for a chart): one more column and GROUP BY term
+    const sub = split ? `, ${groupExpr(split, raw)} AS sub` : "";
+    const group = split ? "grp, sub" : "grp";
     const sql = raw
-      ? `SELECT ${g} AS grp, count(*) AS requests, sum(status >= 400) AS errors, sum(input) AS input, sum(output) AS output,
-           sum(thinking) AS thinking, sum(cached) AS cached FROM usage WHERE at >= ? GROUP BY grp ORDER BY grp`
-      : `SELECT ${g} AS grp, sum(requests) AS requests, sum(errors) AS errors, sum(input) AS input, sum(output) AS output,
-           sum(thinking) AS thinking, sum(cached) AS cached FROM usage_hourly WHERE hour >= ? GROUP BY grp ORDER BY grp`;
+      ? `SELECT ${g} AS grp${sub}, count(*) AS requests, sum(status >= 400) AS errors, sum(input) AS input, sum(output) AS output,
+           sum(thinking) AS thinking, sum(cached) AS cached FROM usage WHERE at >= ? GROUP BY ${group} ORDER BY ${group}`
+      : `SELECT ${g} AS grp${sub}, sum(requests) AS requests, sum(errors) AS errors, sum(input) AS input, sum(output) AS output,
+           sum(thinking) AS thinking, sum(cached) AS cached FROM usage_hourly WHERE hour >= ? GROUP BY ${group} ORDER BY ${group}`;
     const bound = raw ? since : Math.floor(since / HOUR) * HOUR;
     return this.db
       .query<any, [number]>(sql)
@@ -168,6 +173,7 @@ export class SqliteUsage {
         output: r.output ?? 0,
         thinking: r.thinking ?? 0,
         cached: r.cached ?? 0,
+        ...(split ? { split: String(r.sub) } : {}),
       }));
   }
 

@@ -1,0 +1,219 @@
+// Shared state on Redis, end to end: a real redis-server, three real gateways over HTTP, one simulator.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startSimulator, type Simulator } from "../../src/simulator/index";
+import { redisMissing, startRedis, type RedisServer } from "../helpers/redis";
+import { generate, startInstances, type Instances } from "../helpers/instances";
+import { until } from "../helpers/util";
+
+const skip = redisMissing();
+
+describe.skipIf(!!skip)("shared state on Redis", () => {
+  let redis: RedisServer;
+  let sim: Simulator;
+
+  beforeAll(async () => {
+    redis = await startRedis({ appendonly: true });
+    sim = await startSimulator({ port: 0, hostname: "127.0.0.1", delays: false });
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+    await redis?.cleanup();
+  });
+
+  async function pool(n: number, accounts: number, config = {}, now?: () => number): Promise<Instances> {
+    const accts = Array.from({ length: accounts }, () => sim.addAccount({ email: `u-${crypto.randomUUID().slice(0, 8)}@example.com` }));
+    return startInstances(n, { sim, accounts: accts, redisUrl: redis.url, config, now });
+  }
+
+  test("one token refresh per account across three instances", async () => {
+    const p = await pool(3, 2, { scheduling: { mode: "round-robin" } });
+    try {
+      const emails = p.list[0]!.server.pool.list().map((a) => a.email);
+      // Google forgets every token: each instance meets a 401 and must refresh both accounts
+      for (const e of emails) expect((await fetch(`${sim.url}/_sim/accounts/${e}/expire-tokens`, { method: "POST" })).ok).toBe(true);
+      const before = sim.stats().token ?? 0;
+      const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => generate(p.list[i % 3]!, p.apiKey, `hello ${i}`)));
+      expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+      const served = new Set(answers.map((r) => r.headers.get("x-account-email")));
+      expect(served.size).toBe(2);
+      expect((sim.stats().token ?? 0) - before).toBe(2);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("a quota 429 seen by one instance is honoured by the others within 100 ms", async () => {
+    const p = await pool(3, 2);
+    try {
+      const [a, b, c] = p.list;
+      expect((await generate(a!, p.apiKey, "warm up")).status).toBe(200);
+      // the next call, whichever account it goes to, meets an exhausted quota; a rotates to the other
+      sim.addFault({ kind: "quota_exhausted", model: "gemini-2.5-flash", times: 1, resetSeconds: 3600 });
+      const r = await generate(a!, p.apiKey, "again");
+      const seenAt = Date.now();
+      expect(r.status).toBe(200);
+      const hit = a!.server.pool.list().find((x) => x.email !== r.headers.get("x-account-email"))!.email;
+      expect(a!.server.pool.eligible(hit, "gemini-2.5-flash")).toBe(false);
+      expect(sim.requests({ email: hit }).length).toBeGreaterThan(0);
+      await until(
+        () => !b!.server.pool.eligible(hit, "gemini-2.5-flash") && !c!.server.pool.eligible(hit, "gemini-2.5-flash"),
+        "cooldown shared",
+        100,
+      );
+      expect(Date.now() - seenAt).toBeLessThanOrEqual(100);
+      // and they do not send to it (the fault is used up: a call to it would now succeed, so count them)
+      const calls = sim.requests({ email: hit }).length;
+      for (const inst of [b!, c!])
+        for (let i = 0; i < 3; i++) expect((await generate(inst, p.apiKey, `x${i}`)).headers.get("x-account-email")).not.toBe(hit);
+      expect(sim.requests({ email: hit }).length).toBe(calls);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("a conversation stays on one account whichever instance serves it", async () => {
+    const p = await pool(3, 3, { scheduling: { mode: "sticky" } });
+    try {
+      // each instance meets the conversations in another order: alone, each would bind them differently
+      const orders = [
+        [0, 1, 2, 3, 4, 5],
+        [5, 4, 3, 2, 1, 0],
+        [2, 5, 0, 3, 1, 4],
+        [3, 0, 4, 1, 5, 2],
+      ];
+      const turns = orders[0]!.map((c) => [`conversation ${c}: hello`]);
+      const served = turns.map(() => new Set<string | null>());
+      for (const [round, order] of orders.entries()) {
+        for (const c of order) {
+          const r = await generate(p.list[round % 3]!, p.apiKey, turns[c]!);
+          expect(r.status).toBe(200);
+          served[c]!.add(r.headers.get("x-account-email"));
+          turns[c]!.push(`answer ${round}`, `follow-up ${round}`);
+        }
+      }
+      expect(served.map((s) => s.size)).toEqual(served.map(() => 1));
+      expect(new Set(served.map((s) => [...s][0])).size).toBe(3); // spread over the pool, not all on one
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("a key with rpm 60 gets 60 requests a minute across all three instances together", async () => {
+    let clock = Date.UTC(2026, 10, 29, 12, 0, 0);
+    const p = await pool(3, 2, {}, () => clock);
+    try {
+      const { secret } = p.list[0]!.server.ctx.keys!.book.create("team", {
+        models: null,
+        rpm: 60,
+        tpm: null,
+        concurrency: null,
+        dailyTokens: null,
+        monthlyTokens: null,
+        expiresAt: null,
+      });
+      await until(() => p.list.every((i) => i.server.ctx.keys!.book.lookup(secret) !== undefined), "the key on every instance");
+      const minute = async () => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 75; i++) {
+          statuses.push((await generate(p.list[i % 3]!, secret, `req ${i}`)).status);
+          clock += 500; // 75 requests over 37.5 s of the injected clock: all inside one minute
+        }
+        return statuses;
+      };
+      for (let round = 0; round < 2; round++) {
+        const statuses = await minute();
+        const ok = statuses.filter((s) => s === 200).length;
+        expect(ok).toBeGreaterThanOrEqual(58);
+        expect(ok).toBeLessThanOrEqual(62);
+        expect(statuses.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
+        clock += 61_000; // the next minute
+      }
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("usage totals on any instance equal the simulator's, across all three", async () => {
+    const p = await pool(3, 2);
+    try {
+      const before = sim.reportedUsage();
+      for (let batch = 0; batch < 4; batch++)
+        await Promise.all(
+          p.list.flatMap((inst, i) => [0, 1, 2].map((j) => generate(inst, p.apiKey, `usage ${batch} ${i} ${j} ${"word ".repeat(j * 7)}`))),
+        );
+      const after = sim.reportedUsage();
+      const want = {
+        requests: 36,
+        input: after.promptTokenCount - before.promptTokenCount,
+        output: after.candidatesTokenCount - before.candidatesTokenCount,
+        thinking: after.thoughtsTokenCount - before.thoughtsTokenCount,
+      };
+      expect(after.answers - before.answers).toBe(36);
+      expect(want.input).toBeGreaterThan(0);
+      for (const inst of p.list) inst.server.ctx.keys!.flush();
+      const total = (inst: (typeof p.list)[number]) => {
+        const rows = inst.server.ctx.keys!.report(Date.now() - 3_600_000, "model");
+        const sum = (f: "requests" | "input" | "output" | "thinking") => rows.reduce((n, r) => n + r[f], 0);
+        return { requests: sum("requests"), input: sum("input"), output: sum("output"), thinking: sum("thinking") };
+      };
+      await until(
+        () => p.list.every((inst) => JSON.stringify(total(inst)) === JSON.stringify(want)),
+        "one total on every instance",
+        2000,
+      ).catch(() => expect(p.list.map(total)).toEqual(p.list.map(() => want)));
+      // a new instance reads the same total from Redis
+      const late = await p.add();
+      expect(total(late)).toEqual(want);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("Redis unreachable: degraded, still serving; back: caught up both ways", async () => {
+    const p = await pool(2, 2);
+    try {
+      const [a, b] = p.list;
+      const health = async (i: typeof a) => ((await (await fetch(`${i!.url}/healthz`)).json()) as { state?: string }).state;
+      expect(await health(a)).toBe("shared");
+      await redis.stop();
+      await until(async () => (await health(a)) === "degraded", "degraded health", 3000);
+      const metrics = await (await fetch(`${a!.url}/metrics`, { headers: { authorization: `Bearer ${p.apiKey}` } })).text();
+      expect(metrics).toMatch(/^switchyard_state_degraded 1$/m);
+      // still serving from the last known state, and learning a cooldown while apart
+      expect((await generate(a!, p.apiKey, "while apart")).status).toBe(200);
+      sim.addFault({ kind: "quota_exhausted", model: "gemini-2.5-flash", times: 1, resetSeconds: 3600 });
+      const r = await generate(a!, p.apiKey, "hits the fault");
+      expect(r.status).toBe(200);
+      const hit = a!.server.pool.list().find((x) => x.email !== r.headers.get("x-account-email"))!.email;
+      expect(a!.server.pool.eligible(hit, "gemini-2.5-flash")).toBe(false);
+      expect(b!.server.pool.eligible(hit, "gemini-2.5-flash")).toBe(true); // b cannot know yet
+      await redis.start();
+      await until(async () => (await health(a)) === "shared" && (await health(b)) === "shared", "reconnected", 5000);
+      await until(() => !b!.server.pool.eligible(hit, "gemini-2.5-flash"), "cooldown caught up", 2000);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("a Redis restart loses nothing written before it", async () => {
+    const p = await pool(2, 1);
+    try {
+      const [a, b] = p.list;
+      expect((await generate(a!, p.apiKey, "hello")).status).toBe(200);
+      await a!.server.pool.sync();
+      const email = a!.server.pool.list()[0]!.email;
+      const token = () => sim.stats().token ?? 0;
+      const before = token();
+      await redis.stop();
+      await redis.start();
+      await until(async () => a!.server.pool.stateStatus() === "shared" && b!.server.pool.stateStatus() === "shared", "reconnected", 5000);
+      // the token survived in Redis: a fresh instance's requests need no /token call
+      const c = await p.add();
+      expect((await generate(c, p.apiKey, "after restart")).headers.get("x-account-email")).toBe(email);
+      expect(token()).toBe(before);
+    } finally {
+      await p.stop();
+    }
+  });
+});
