@@ -2,12 +2,14 @@
 // to the gateway and back, the limits (limiter.ts), and the usage log — one record per client request,
 // written to state.db every second (a crash loses at most the last second) with hourly totals.
 import type { Database } from "bun:sqlite";
-import { Counter, type Registry } from "prom-client";
+import { Counter, type Registry } from "../core/prom";
 import { ApiError } from "../core/errors";
 import type { Logger } from "../core/log";
 import type { MeterHandle, RequestMeter } from "../gateway/port";
 import type { KeyRecord } from "../state/keys";
 import { SqliteKeys } from "../state/keys";
+import type { RedisKeys } from "../state/redis-keys";
+import type { RedisUsage } from "../state/redis-usage";
 import { SqliteUsage, type UsageBy, type UsageRecord, type UsageRow } from "../state/usage";
 import { KEY_PREFIX, KeyBook } from "./book";
 import { Limiter } from "./limiter";
@@ -26,6 +28,10 @@ export interface KeysOptions {
   retentionDays: number;
   registry?: Registry;
   now?: () => number;
+  /** several instances: key definitions and counters shared through Redis */
+  shared?: RedisKeys;
+  /** several instances: the usage totals shared through Redis (reports show every instance's) */
+  sharedUsage?: RedisUsage;
 }
 
 export class Keys implements RequestMeter {
@@ -40,12 +46,15 @@ export class Keys implements RequestMeter {
   private servedTotal?: Counter<"protocol" | "model" | "account" | "status">;
   private series = new Map<string, { inc(n?: number): void }>();
   private flushing = false;
+  private listeners = new Set<(r: UsageRecord) => void>();
 
   constructor(private opts: KeysOptions) {
     this.now = opts.now ?? Date.now;
-    this.book = new KeyBook(new SqliteKeys(opts.db), this.now);
+    const shared = opts.shared;
+    this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now);
     this.usage = new SqliteUsage(opts.db);
-    this.limiter = new Limiter(this.now, (name, since) => this.tokensSince(name, since));
+    this.limiter = new Limiter(this.now, (name, since) => shared?.tokensSince(name, since) ?? this.tokensSince(name, since));
+    if (shared) shared.onUse(this.limiter.share((u) => shared.used(u)));
     if (opts.registry) {
       this.tokensTotal = new Counter({
         name: "switchyard_tokens_total",
@@ -170,7 +179,7 @@ export class Keys implements RequestMeter {
     const k = scope.caller.key;
     if (k) this.limiter.charge(k, t.input + t.output + t.thinking);
     const e = scope.end;
-    this.buffer.push({
+    const record: UsageRecord = {
       at: scope.at,
       keyId: k?.id ?? null,
       keyName: scope.caller.name,
@@ -185,7 +194,13 @@ export class Keys implements RequestMeter {
       latencyMs: Math.round(e.latencyMs * 10) / 10,
       ttfbMs: e.ttfbMs === null ? null : Math.round(e.ttfbMs * 10) / 10,
       streamed: e.streamed,
-    });
+    };
+    this.buffer.push(record);
+    for (const fn of this.listeners) {
+      try {
+        fn(record);
+      } catch {} // a watcher never breaks the log
+    }
     if (!this.tokensTotal || !this.requestsTotal || !this.servedTotal) return;
     const model = scope.upstreamModel ?? "-";
     const name = scope.caller.name;
@@ -213,6 +228,7 @@ export class Keys implements RequestMeter {
         const slice = this.buffer.splice(0, SLICE);
         try {
           this.usage.append(slice);
+          this.opts.sharedUsage?.add(slice);
         } catch (e) {
           this.buffer = slice.concat(this.buffer).slice(-100_000); // kept for the next try, bounded
           this.opts.log.error("could not write usage records", { error: (e as Error).message });
@@ -232,6 +248,7 @@ export class Keys implements RequestMeter {
     this.buffer = [];
     try {
       this.usage.append(batch);
+      this.opts.sharedUsage?.add(batch);
     } catch (e) {
       this.buffer = batch.concat(this.buffer).slice(-100_000); // kept for the next try, bounded
       this.opts.log.error("could not write usage records", { error: (e as Error).message });
@@ -249,12 +266,20 @@ export class Keys implements RequestMeter {
     return n;
   }
 
-  /** totals since `since` grouped by `by` (what is not yet written is written first) */
-  report(since: number, by: UsageBy): UsageRow[] {
+  /** totals since `since` grouped by `by`, then by `split` if given (what is not yet written is written first) */
+  report(since: number, by: UsageBy, split?: UsageBy): UsageRow[] {
     this.flush();
     const kept = this.opts.retentionDays > 0 ? this.now() - this.opts.retentionDays * DAY : -Infinity;
-    return this.usage.query(since, by, kept);
+    // with shared usage: every instance's hourly totals (since rounds down to its hour)
+    if (this.opts.sharedUsage) return this.opts.sharedUsage.query(since, by, split);
+    return this.usage.query(since, by, kept, split);
+  }
+
+  /** called with every usage record as it is made (the dashboard's live log); returns the unsubscribe */
+  onRecord(fn: (r: UsageRecord) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
   }
 }
 
-export type { KeyRecord };
+export type { KeyRecord, UsageRecord };

@@ -39,12 +39,32 @@ export function presentedKey(req: Request, url: URL): string | undefined {
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
+/** the configured keys' digests, computed once per key list (not per request) */
+const configuredDigests = new WeakMap<readonly string[], { keys: string[]; digests: Buffer[] }>();
+const sameKeys = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((k, i) => k === b[i]);
+
 /** constant-time: compares fixed-length digests, and checks every key */
 export function keyMatches(given: string, keys: readonly string[]): boolean {
   const g = digest(given);
+  let known = configuredDigests.get(keys);
+  // the list may be edited in place (tests do): the digests follow it
+  if (!known || !sameKeys(known.keys, keys)) configuredDigests.set(keys, (known = { keys: [...keys], digests: keys.map(digest) }));
   let ok = false;
-  for (const k of keys) ok = timingSafeEqual(g, digest(k)) || ok;
+  for (const d of known.digests) ok = timingSafeEqual(g, d) || ok;
   return ok;
+}
+
+/** Throws ApiError(401) unless `key` opens /admin: the admin key, or an API key when no admin key is set. */
+export function checkAdminKey(config: Config, key: string | undefined): void {
+  const keys = config.auth.adminKey ? [config.auth.adminKey] : config.auth.apiKeys;
+  if (keys.length === 0)
+    throw new ApiError(
+      401,
+      "the admin API needs a key: set SWITCHYARD_ADMIN_KEY (or auth.adminKey, or an API key) and send it as Authorization: Bearer <key>",
+      { reason: "no_key_configured" },
+    );
+  if (!key) throw new ApiError(401, "missing admin key: send it as Authorization: Bearer <key> or x-api-key", { reason: "missing_key" });
+  if (!keyMatches(key, keys)) throw new ApiError(401, "invalid admin key", { reason: "invalid_key" });
 }
 
 /**
@@ -61,17 +81,12 @@ export function checkAuth(
   const path = url.pathname;
   const key = presentedKey(req, url);
   if (path === "/admin" || path.startsWith("/admin/")) {
-    const keys = config.auth.adminKey ? [config.auth.adminKey] : config.auth.apiKeys;
-    if (keys.length === 0)
-      throw new ApiError(
-        401,
-        "the admin API needs a key: set SWITCHYARD_ADMIN_KEY (or auth.adminKey, or an API key) and send it as Authorization: Bearer <key>",
-        { reason: "no_key_configured" },
-      );
-    if (!key) throw new ApiError(401, "missing admin key: send it as Authorization: Bearer <key> or x-api-key", { reason: "missing_key" });
-    if (!keyMatches(key, keys)) throw new ApiError(401, "invalid admin key", { reason: "invalid_key" });
+    checkAdminKey(config, key);
     return CONFIG_CALLER;
   }
+  // the dashboard's credential is its session cookie (src/ui/), checked by its routes; its sign-in form
+  // takes the admin key through checkAdminKey
+  if (path === "/ui" || path.startsWith("/ui/")) return ANONYMOUS;
   // A browser redirect cannot carry a key; the single-use, unguessable `state` issued by the
   // admin-authenticated /admin/oauth/start is the credential there.
   if (path === "/oauth-callback") return ANONYMOUS;

@@ -15,6 +15,11 @@ import { listen, type Listener } from "./listen";
 import type { Logger } from "../core/log";
 import { createMetrics } from "../core/metrics";
 import { Keys } from "../keys/service";
+import { RedisKeys } from "../state/redis-keys";
+import { RedisUsage } from "../state/redis-usage";
+import { SqliteKeys } from "../state/keys";
+import { uiRoutes } from "../ui/routes";
+import { checkAdminKey } from "./auth";
 
 export interface RunningServer {
   ctx: AppContext;
@@ -35,8 +40,14 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
   const pool = await openPool({ config, dataDir, log, metrics, background: true, identity });
   // discovery runs in the background: start-up never waits for the updater
   identity.start();
+  // several instances: the keys and their counters are shared through the pool's Redis
+  const shared = pool.sharedState;
+  const sharedKeys = shared ? await RedisKeys.open(shared, new SqliteKeys(pool.stateDatabase)) : undefined;
+  const sharedUsage = shared ? await RedisUsage.open(shared) : undefined;
   const keys = new Keys({
     db: pool.stateDatabase,
+    shared: sharedKeys,
+    sharedUsage,
     log,
     retentionDays: config.usage.retentionDays,
     registry: metrics.registry,
@@ -54,6 +65,7 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
     audioRoutes(ctx),
     anthropicRoutes(ctx),
     adminRoutes(ctx, pool),
+    uiRoutes(ctx, pool, { app: () => app, checkAdminKey: (key) => checkAdminKey(config, key) }),
   ]);
   let listener: Listener;
   try {

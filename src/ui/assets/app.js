@@ -1,0 +1,670 @@
+// The dashboard: five pages behind the hash (#overview, #accounts, #usage, #keys, #live), data from
+// /ui/api (the admin API's routes, forwarded after the session check), the live log over server-sent
+// events. Text goes in with textContent only; charts are SVG drawn here.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+
+/** an element: el("td", { class: "num" }, "3") — children are nodes or text */
+function el(tag, attrs, ...children) {
+  const n = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
+    else n.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) n.append(c instanceof Node ? c : String(c));
+  return n;
+}
+
+const fmt = new Intl.NumberFormat();
+const num = (n) => fmt.format(n || 0);
+const time = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
+
+function ago(iso) {
+  if (!iso) return "never";
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  return s < 60
+    ? `${s}s ago`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m ago`
+      : s < 86400
+        ? `${Math.floor(s / 3600)}h ago`
+        : `${Math.floor(s / 86400)}d ago`;
+}
+
+function span(ms) {
+  if (ms <= 0) return "now";
+  const s = Math.ceil(ms / 1000);
+  const d = Math.floor(s / 86400),
+    h = Math.floor((s % 86400) / 3600),
+    m = Math.floor((s % 3600) / 60);
+  return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
+}
+
+/** a countdown that the 1 s ticker keeps current */
+const countdown = (iso, prefix) =>
+  el("span", { "data-until": Date.parse(iso), "data-prefix": prefix }, `${prefix}${span(Date.parse(iso) - Date.now())}`);
+
+function tick() {
+  for (const n of document.querySelectorAll("[data-until]")) n.textContent = n.dataset.prefix + span(Number(n.dataset.until) - Date.now());
+}
+
+async function api(path, opts = {}) {
+  const res = await fetch(`/ui/api/${path}`, {
+    method: opts.method || "GET",
+    headers: opts.body !== undefined ? { "content-type": "application/json" } : {},
+    body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+    credentials: "same-origin",
+  });
+  if (res.status === 401) {
+    location.replace("/ui"); // the session ended: back to the sign-in form
+    throw new Error("signed out");
+  }
+  const body = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
+  if (!res.ok) throw new Error((body && body.error && body.error.message) || `HTTP ${res.status}`);
+  return body;
+}
+
+function status(text, bad) {
+  const s = $("status");
+  s.textContent = text;
+  s.className = bad ? "error" : "muted";
+}
+
+/** a numeric column's heading (right-aligned) */
+const n = (label) => ({ label, num: 1 });
+
+function table(node, head, rows) {
+  node.replaceChildren(
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        head.map((h) => el("th", { class: h.num ? "num" : undefined }, h.label || h)),
+      ),
+    ),
+    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: head.length, class: "muted" }, "nothing yet"))),
+  );
+}
+
+// ---- charts: stacked bars in SVG ----
+
+function niceMax(v) {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** stacked bars: labels along x, one series per colour; a legend below */
+function barChart(node, labels, series, opts = {}) {
+  const W = 1000,
+    H = opts.height || 220,
+    L = 56,
+    B = 26,
+    T = 10;
+  const totals = labels.map((_, i) => series.reduce((s, x) => s + (x.values[i] || 0), 0));
+  const max = niceMax(Math.max(0, ...totals));
+  const bw = (W - L - 8) / Math.max(1, labels.length);
+  const y = (v) => T + (H - T - B) * (1 - v / max);
+  const svg = el("svg:svg", {
+    viewBox: `0 0 ${W} ${H}`,
+    role: "img",
+    "aria-label": `${opts.title || "chart"}: total ${num(totals.reduce((a, b) => a + b, 0))}`,
+  });
+  for (let g = 0; g <= 4; g++) {
+    const v = (max * g) / 4;
+    svg.append(
+      el("svg:line", { class: "grid", x1: L, x2: W, y1: y(v), y2: y(v) }),
+      el("svg:text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, num(v)),
+    );
+  }
+  const every = Math.ceil(labels.length / 12);
+  labels.forEach((label, i) => {
+    let base = 0;
+    series.forEach((s, k) => {
+      const v = s.values[i] || 0;
+      if (!v) return;
+      const r = el("svg:rect", {
+        class: s.cls || `s${k % 8}`,
+        x: L + i * bw + 1,
+        width: Math.max(1, bw - 2),
+        y: y(base + v),
+        height: Math.max(1, y(base) - y(base + v)),
+      });
+      r.append(el("svg:title", {}, `${label} · ${s.name}: ${num(v)}`));
+      svg.append(r);
+      base += v;
+    });
+    if (i % every === 0)
+      svg.append(el("svg:text", { x: L + i * bw + bw / 2, y: H - 8, "text-anchor": "middle" }, opts.short ? opts.short(label) : label));
+  });
+  const legend = el(
+    "div",
+    { class: "legend" },
+    series.map((s, k) => el("span", {}, el("i", { class: s.cls || `s${k % 8}` }), s.name)),
+  );
+  node.replaceChildren(svg, legend);
+}
+
+// ---- overview ----
+
+async function overview() {
+  const o = await api("overview");
+  const last = o.perMinute[o.perMinute.length - 1];
+  const tokens = o.tokensToday.reduce((s, r) => s + r.input + r.output + r.thinking, 0);
+  const card = (label, value, title) => el("div", { class: "card", title }, el("span", { class: "muted" }, label), el("b", {}, value));
+  $("ov-cards").replaceChildren(
+    card("Accounts available", `${o.accounts.available} / ${o.accounts.total}`),
+    card("Requests this minute", num(last.requests)),
+    card("Errors this minute", num(last.errors)),
+    card("Tokens today", num(tokens), "input + output + thinking since 00:00 UTC"),
+    card("Scheduling", o.mode, `${o.sessions} sticky sessions`),
+  );
+  barChart(
+    $("ov-minutes"),
+    o.perMinute.map((m) => m.minute),
+    [
+      { name: "ok", values: o.perMinute.map((m) => m.requests - m.errors) },
+      { name: "errors", values: o.perMinute.map((m) => m.errors), cls: "err" },
+    ],
+    { title: "requests per minute", height: 160, short: (l) => l.slice(11, 16) },
+  );
+  const serving = o.serving.map((s) => el("span", { class: "badge serving" }, `${s.account} · ${s.requests}`));
+  $("ov-serving").replaceChildren(
+    ...(serving.length ? serving : [el("span", { class: "muted" }, "no account answered in the last minute")]),
+  );
+  table(
+    $("ov-models"),
+    ["model", n("requests"), n("errors"), n("input"), n("output"), n("thinking"), n("cached")],
+    o.tokensToday.map((r) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, r.group),
+        [r.requests, r.errors, r.input, r.output, r.thinking, r.cached].map((v) => el("td", { class: "num" }, num(v))),
+      ),
+    ),
+  );
+}
+
+// ---- accounts ----
+
+let accountsSeen = "";
+
+function quotaBars(a, models) {
+  const rows = [];
+  if (!a.quota)
+    rows.push(
+      el("span", { class: "name" }, "all models"),
+      el("div", { class: "bar unknown", role: "meter", "aria-label": "quota unknown" }, el("em", {}, "unknown (not fetched yet)")),
+    );
+  else
+    for (const m of models) {
+      const q = a.quota[m];
+      if (!q) {
+        rows.push(
+          el("span", { class: "name", title: m }, m),
+          el("div", { class: "bar unknown", role: "meter", "aria-label": `${m}: quota unknown` }, el("em", {}, "unknown")),
+        );
+        continue;
+      }
+      const pct = Math.round(q.remainingFraction * 100);
+      const fill = el("span");
+      fill.style.width = `${pct}%`;
+      const label = el("em", {}, `${pct} % left`, q.resetTime ? [" · ", countdown(q.resetTime, "resets in ")] : "");
+      rows.push(
+        el("span", { class: "name", title: m }, m),
+        el(
+          "div",
+          {
+            class: `bar${pct === 0 ? " empty" : pct < 20 ? " low" : ""}`,
+            role: "meter",
+            "aria-label": `${m}: ${pct} % left`,
+            "aria-valuenow": pct,
+            "aria-valuemin": 0,
+            "aria-valuemax": 100,
+          },
+          fill,
+          label,
+        ),
+      );
+    }
+  return el("div", { class: "quota" }, rows);
+}
+
+async function accountAction(a, action) {
+  const msg = $("acc-msg");
+  try {
+    if (action === "remove") {
+      if (!confirm(`Remove ${a.email} from the pool? Its refresh token is deleted.`)) return;
+      await api(`admin/accounts/${encodeURIComponent(a.id)}`, { method: "DELETE" });
+    } else await api(`admin/accounts/${encodeURIComponent(a.id)}/${action}`, { method: "POST" });
+    msg.textContent = `${a.email}: ${action} done`;
+  } catch (e) {
+    msg.textContent = `${a.email}: ${action} failed: ${e.message}`;
+  }
+  await accounts(true);
+}
+
+async function accounts(force) {
+  const view = await api("admin/pool");
+  const key = JSON.stringify(view.accounts);
+  if (!force && key === accountsSeen) return; // unchanged: keep the DOM (and the keyboard focus)
+  accountsSeen = key;
+  const focused = document.activeElement && document.activeElement.dataset.focus;
+  const models = [...new Set(view.accounts.flatMap((a) => Object.keys(a.quota || {})))].sort();
+  const list = $("acc-list");
+  list.replaceChildren(
+    ...view.accounts.map((a) => {
+      const btn = (action, label, cls) =>
+        el("button", { type: "button", class: cls, "data-focus": `${a.id}:${action}`, onclick: () => accountAction(a, action) }, label);
+      return el(
+        "article",
+        { class: "account", "data-email": a.email },
+        el("h3", {}, a.email, " ", el("span", { class: `badge ${a.state}` }, a.state.replace("_", " "))),
+        el(
+          "div",
+          { class: "meta" },
+          [
+            a.tier && `tier ${a.tier}`,
+            a.projectId ? `project ${a.projectId}` : "no project yet",
+            `last used ${ago(a.lastUsedAt)}`,
+            `${num(a.requests)} requests`,
+            `${num(a.failures)} failures`,
+            `${a.sessionBindings} sessions`,
+          ]
+            .filter(Boolean)
+            .join(" · "),
+        ),
+        a.disabledReason ? el("p", { class: "error" }, `why: ${a.disabledReason}`) : null,
+        a.verificationUrl
+          ? el(
+              "p",
+              {},
+              el("a", { href: a.verificationUrl, target: "_blank", rel: "noopener noreferrer" }, "verify this account with Google"),
+            )
+          : null,
+        quotaBars(a, models),
+        a.cooldowns.length
+          ? el(
+              "ul",
+              { class: "cooldowns" },
+              a.cooldowns.map((c) =>
+                el("li", {}, `${c.model === "*" ? "every model" : c.model}: ${c.reason}, `, countdown(c.until, "ends in ")),
+              ),
+            )
+          : null,
+        el(
+          "div",
+          { class: "actions" },
+          a.state === "disabled" ? btn("enable", "Enable") : btn("disable", "Disable"),
+          btn("refresh", "Refresh now"),
+          btn("remove", "Remove", "danger"),
+        ),
+      );
+    }),
+  );
+  if (!view.accounts.length) list.append(el("p", { class: "muted" }, "No accounts yet: add one below."));
+  if (focused) document.querySelector(`[data-focus="${CSS.escape(focused)}"]`)?.focus();
+}
+
+let oauthState = "";
+
+function setupAccounts() {
+  $("acc-refresh-all").addEventListener("click", async () => {
+    $("acc-msg").textContent = "refreshing…";
+    try {
+      const r = await api("admin/accounts/refresh", { method: "POST" });
+      $("acc-msg").textContent = r.results.map((x) => `${x.email}: ${x.ok ? "ok" : x.error}`).join("; ") || "no accounts";
+    } catch (e) {
+      $("acc-msg").textContent = e.message;
+    }
+    await accounts(true);
+  });
+  $("acc-add").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const input = $("acc-token");
+    $("acc-msg").textContent = "checking the token with Google…";
+    try {
+      const r = await api("admin/accounts", { method: "POST", body: { refreshToken: input.value } });
+      $("acc-msg").textContent = `${r.account.email} ${r.created ? "added" : "updated"}`;
+      input.value = "";
+    } catch (err) {
+      $("acc-msg").textContent = err.message;
+    }
+    await accounts(true);
+  });
+  $("oauth-start").addEventListener("click", async () => {
+    try {
+      const r = await api("admin/oauth/start", { method: "POST", body: {} });
+      oauthState = r.state;
+      $("oauth-link").replaceChildren(
+        el("a", { href: r.url, target: "_blank", rel: "noopener noreferrer" }, "Open Google's sign-in page"),
+        ` (expires ${time(Date.parse(r.expiresAt))})`,
+      );
+      window.open(r.url, "_blank", "noopener");
+    } catch (e) {
+      $("acc-msg").textContent = e.message;
+    }
+  });
+  $("acc-oauth").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const r = await api("admin/oauth/complete", {
+        method: "POST",
+        body: { redirectUrl: $("oauth-url").value, ...(oauthState ? { state: oauthState } : {}) },
+      });
+      $("acc-msg").textContent = `${r.account.email} ${r.created ? "added" : "updated"}`;
+      $("oauth-url").value = "";
+      $("oauth-link").textContent = "";
+    } catch (err) {
+      $("acc-msg").textContent = err.message;
+    }
+    await accounts(true);
+  });
+}
+
+// ---- usage ----
+
+async function usage() {
+  const q = new URLSearchParams({ range: $("u-range").value, split: $("u-split").value });
+  if ($("u-bucket").value) q.set("bucket", $("u-bucket").value);
+  const u = await api(`usage?${q}`);
+  const groups = [...new Set(u.rows.map((r) => r.split))].sort();
+  const at = new Map(u.buckets.map((b, i) => [b, i]));
+  const series = (value) =>
+    groups.map((g) => {
+      const values = u.buckets.map(() => 0);
+      for (const r of u.rows) if (r.split === g && at.has(r.group)) values[at.get(r.group)] += value(r);
+      return { name: g, values };
+    });
+  const short = (l) => (u.bucket === "hour" ? l.slice(11, 16) : l.slice(5));
+  const tokens = (r) => r.input + r.output + r.thinking;
+  barChart(
+    $("u-req-chart"),
+    u.buckets,
+    series((r) => r.requests),
+    { title: `requests by ${u.bucket}`, short },
+  );
+  barChart($("u-tok-chart"), u.buckets, series(tokens), { title: `tokens by ${u.bucket}`, short });
+  const sum = (g) =>
+    u.rows
+      .filter((r) => r.split === g)
+      .reduce(
+        (s, r) => ({
+          requests: s.requests + r.requests,
+          errors: s.errors + r.errors,
+          input: s.input + r.input,
+          output: s.output + r.output,
+          thinking: s.thinking + r.thinking,
+          cached: s.cached + r.cached,
+        }),
+        { requests: 0, errors: 0, input: 0, output: 0, thinking: 0, cached: 0 },
+      );
+  const cells = (vals) => vals.map((v) => el("td", { class: "num" }, typeof v === "number" ? num(v) : v));
+  table(
+    $("u-req-table"),
+    [u.split, n("requests"), n("errors"), n("error rate")],
+    groups.map((g) => {
+      const s = sum(g);
+      return el(
+        "tr",
+        {},
+        el("td", {}, g),
+        cells([s.requests, s.errors, s.requests ? `${Math.round((100 * s.errors) / s.requests)} %` : "–"]),
+      );
+    }),
+  );
+  table(
+    $("u-tok-table"),
+    [u.split, n("input"), n("output"), n("thinking"), n("cached"), n("total")],
+    groups.map((g) => {
+      const s = sum(g);
+      return el("tr", {}, el("td", {}, g), cells([s.input, s.output, s.thinking, s.cached, tokens(s)]));
+    }),
+  );
+}
+
+// ---- keys ----
+
+const limit = (v) => (v === null || v === undefined ? "–" : num(v));
+
+async function keys() {
+  const list = await api("admin/keys");
+  table(
+    $("keys-table"),
+    [
+      "name",
+      "prefix",
+      "models",
+      n("req/min"),
+      n("tok/min"),
+      n("in flight"),
+      n("tok/day"),
+      n("tok/month"),
+      "expires",
+      n("tokens today"),
+      "state",
+      "",
+    ],
+    list.map((k) =>
+      el(
+        "tr",
+        { "data-key": k.name },
+        el("td", {}, k.name),
+        el("td", {}, el("code", {}, `${k.prefix}…`)),
+        el("td", {}, k.models ? k.models.join(", ") : "any"),
+        [k.rpm, k.tpm, k.concurrency, k.dailyTokens, k.monthlyTokens].map((v) => el("td", { class: "num" }, limit(v))),
+        el("td", {}, k.expiresAt ? new Date(k.expiresAt).toISOString().slice(0, 16).replace("T", " ") : "never"),
+        el("td", { class: "num" }, num(k.tokensToday)),
+        el("td", {}, k.revokedAt ? el("span", { class: "badge disabled" }, "revoked") : el("span", { class: "badge active" }, "active")),
+        el(
+          "td",
+          {},
+          k.revokedAt
+            ? ""
+            : [
+                el("button", { type: "button", onclick: () => editKey(k) }, "Edit"),
+                " ",
+                el(
+                  "button",
+                  {
+                    type: "button",
+                    class: "danger",
+                    onclick: async () => {
+                      if (!confirm(`Revoke the key "${k.name}"? Clients using it get 401 from now on.`)) return;
+                      try {
+                        await api(`admin/keys/${encodeURIComponent(k.id)}`, { method: "DELETE" });
+                        $("k-msg").textContent = `${k.name} revoked`;
+                      } catch (e) {
+                        $("k-msg").textContent = e.message;
+                      }
+                      await keys();
+                    },
+                  },
+                  "Revoke",
+                ),
+              ],
+        ),
+      ),
+    ),
+  );
+}
+
+const LIMIT_FIELDS = [
+  ["k-rpm", "rpm"],
+  ["k-tpm", "tpm"],
+  ["k-concurrency", "concurrency"],
+  ["k-daily", "dailyTokens"],
+  ["k-monthly", "monthlyTokens"],
+];
+
+function editKey(k) {
+  $("k-id").value = k.id;
+  $("k-name").value = k.name;
+  $("k-models").value = k.models ? k.models.join(", ") : "";
+  for (const [id, f] of LIMIT_FIELDS) $(id).value = k[f] ?? "";
+  $("k-expires").value = k.expiresAt ? new Date(k.expiresAt).toISOString() : "";
+  $("k-form-title").textContent = `Edit the key "${k.name}"`;
+  $("k-submit").textContent = "Save";
+  $("k-cancel").hidden = false;
+  $("k-name").focus();
+}
+
+function resetKeyForm() {
+  $("key-form").reset();
+  $("k-id").value = "";
+  $("k-form-title").textContent = "Create a key";
+  $("k-submit").textContent = "Create";
+  $("k-cancel").hidden = true;
+}
+
+function setupKeys() {
+  $("k-cancel").addEventListener("click", resetKeyForm);
+  $("key-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const id = $("k-id").value;
+    const body = {
+      name: $("k-name").value.trim(),
+      models: $("k-models").value.trim() || null,
+      expires: $("k-expires").value.trim() || null,
+    };
+    for (const [field, f] of LIMIT_FIELDS) body[f] = $(field).value === "" ? null : Number($(field).value);
+    try {
+      if (id) {
+        await api(`admin/keys/${encodeURIComponent(id)}`, { method: "PATCH", body });
+        $("k-msg").textContent = `${body.name} saved`;
+      } else {
+        const created = await api("admin/keys", { method: "POST", body });
+        $("k-secret").textContent = created.key;
+        $("k-created").hidden = false;
+        $("k-copy").focus();
+        $("k-msg").textContent = `${body.name} created`;
+      }
+      resetKeyForm();
+    } catch (err) {
+      $("k-msg").textContent = err.message;
+    }
+    await keys();
+  });
+  $("k-copy").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("k-secret").textContent);
+      $("k-msg").textContent = "copied";
+    } catch {
+      getSelection().selectAllChildren($("k-secret")); // no clipboard (plain http): select it for Ctrl+C
+      $("k-msg").textContent = "selected: press Ctrl+C";
+    }
+  });
+  $("k-done").addEventListener("click", () => {
+    $("k-secret").textContent = ""; // the key leaves the page
+    $("k-created").hidden = true;
+  });
+}
+
+// ---- live log ----
+
+const liveRows = [];
+const LIVE_MAX = 200;
+
+function liveRow(r, fresh) {
+  const ok = r.status < 400;
+  return el(
+    "tr",
+    { class: fresh ? "fresh" : undefined },
+    el("td", {}, time(r.at)),
+    el("td", {}, r.keyName),
+    el("td", {}, r.account || "–"),
+    el("td", { title: r.upstreamModel || "" }, r.model || "–"),
+    el("td", { class: ok ? "status-ok" : "status-err", title: r.errorClass || "" }, String(r.status)),
+    el("td", { class: "num" }, `${num(r.input)} / ${num(r.output + r.thinking)}`),
+    el("td", { class: "num" }, `${Math.round(r.latencyMs)} ms`),
+    el("td", { class: "num" }, r.ttfbMs === null ? "–" : `${Math.round(r.ttfbMs)} ms`),
+  );
+}
+
+let refreshSoon;
+
+function startLive() {
+  const body = $("live-table").tBodies[0];
+  const es = new EventSource("/ui/api/live");
+  es.addEventListener("recent", (e) => {
+    liveRows.length = 0;
+    liveRows.push(...JSON.parse(e.data));
+    body.replaceChildren(
+      ...liveRows
+        .slice()
+        .reverse()
+        .map((r) => liveRow(r, false)),
+    );
+    $("live-state").textContent = "connected";
+  });
+  es.addEventListener("request", (e) => {
+    const r = JSON.parse(e.data);
+    liveRows.push(r);
+    body.prepend(liveRow(r, true));
+    while (liveRows.length > LIVE_MAX) {
+      liveRows.shift();
+      body.lastElementChild?.remove();
+    }
+    // the other pages follow a new request within a second
+    clearTimeout(refreshSoon);
+    refreshSoon = setTimeout(() => current !== "live" && load(current), 1000);
+  });
+  es.onerror = () => {
+    $("live-state").textContent = "reconnecting…";
+  };
+  return es;
+}
+
+// ---- pages ----
+
+const PAGES = { overview: [overview, 5000], accounts: [accounts, 5000], usage: [usage, 30000], keys: [keys, 0], live: [null, 0] };
+let current = "";
+let timer;
+
+async function load(page) {
+  const [fn] = PAGES[page];
+  if (!fn) return;
+  try {
+    await fn();
+    status(`updated ${time(Date.now())}`);
+  } catch (e) {
+    if (e.message !== "signed out") status(e.message, true);
+  }
+}
+
+function show() {
+  const page = PAGES[location.hash.slice(1)] ? location.hash.slice(1) : "overview";
+  current = page;
+  for (const s of document.querySelectorAll("[data-page]")) s.hidden = s.dataset.page !== page;
+  for (const a of document.querySelectorAll("header nav a"))
+    (a.toggleAttribute("aria-current", false), a.getAttribute("href") === `#${page}` && a.setAttribute("aria-current", "page"));
+  clearInterval(timer);
+  accountsSeen = "";
+  void load(page);
+  const every = PAGES[page][1];
+  if (every) timer = setInterval(() => document.visibilityState === "visible" && load(page), every);
+}
+
+function start() {
+  setupAccounts();
+  setupKeys();
+  $("usage-form").addEventListener("change", () => load("usage"));
+  const live = startLive();
+  $("signout").addEventListener("click", async () => {
+    live.close();
+    await fetch("/ui/logout", { method: "POST", credentials: "same-origin" }).catch(() => {});
+    location.replace("/ui");
+  });
+  window.addEventListener("hashchange", show);
+  setInterval(tick, 1000);
+  show();
+}
+
+start();

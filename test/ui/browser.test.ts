@@ -1,0 +1,251 @@
+// The dashboard in a real headless Chromium (Debian's, driven by playwright-core) against a real gateway
+// over the simulator: sign-in, accounts with quota bars, disable / enable, a key made and revoked, a
+// request seen in the live log and the usage chart, refusals, and not one request to another host. The
+// same run writes the README's screenshots (docs/screenshots/).
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { startStack, type Stack } from "../helpers/stack";
+import { until, userText } from "../helpers/util";
+
+const CHROMIUM = process.env.SWITCHYARD_CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = join(import.meta.dir, "..", "..", "docs", "screenshots");
+const present = existsSync(CHROMIUM);
+
+if (!present && process.env.CI === "true")
+  test("Chromium is installed (CI installs Debian's chromium)", () => {
+    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium or set SWITCHYARD_CHROMIUM`);
+  });
+
+let stack: Stack;
+let userDir: string;
+let context: BrowserContext;
+let page: Page;
+/** every URL the browser asked for, and those that were not loopback */
+const seen: string[] = [];
+const outside: string[] = [];
+
+beforeAll(async () => {
+  if (!present) return;
+  stack = await startStack({
+    delays: false,
+    accounts: [
+      { email: "ada@example.com", name: "Ada" },
+      { email: "grace@example.com", name: "Grace", quota: { "gemini-2.5-flash": 0.42, "gemini-3-flash": 0.08, "claude-sonnet-4-6": 0.63 } },
+      { email: "linus@example.com", name: "Linus", tier: "standard-tier", quota: { "*": 0.75 } },
+    ],
+  });
+  userDir = mkdtempSync(join(tmpdir(), "switchyard-chromium-"));
+  context = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  await context.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    seen.push(url.href);
+    if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") {
+      outside.push(url.href);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("dialog", (d) => void d.accept()); // the confirmations (remove, revoke)
+}, 30_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (userDir) rmSync(userDir, { recursive: true, force: true });
+  await stack?.stop();
+});
+
+const shot = async (name: string) => {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+};
+
+const ask = (model: string, key = stack.apiKey) =>
+  fetch(`${stack.url}/v1beta/models/${model}:generateContent`, {
+    method: "POST",
+    headers: { "x-goog-api-key": key, "content-type": "application/json" },
+    body: JSON.stringify(userText("hello")),
+  }).then((r) => (expect(r.status).toBe(200), r.text()));
+
+test.skipIf(!present)(
+  "sign in, accounts, keys, live log, usage — and nothing leaves for another host",
+  async () => {
+    // no session: the data is refused, the page is the sign-in form
+    const refused = await page.goto(`${stack.url}/ui/api/admin/accounts`);
+    expect(refused!.status()).toBe(401);
+    expect(await refused!.text()).not.toContain("example.com");
+    await page.goto(`${stack.url}/ui`);
+    await page.waitForSelector("#signin");
+    // a wrong key is refused
+    await page.fill("#key", "sk-not-the-key");
+    await page.press("#key", "Enter");
+    await page.waitForSelector("#error:has-text('invalid admin key')");
+    expect(page.url()).toBe(`${stack.url}/ui`);
+    await page.fill("#key", "");
+    await shot("signin");
+
+    // the right key: the dashboard, keyboard only
+    await page.fill("#key", stack.adminKey);
+    await page.press("#key", "Enter");
+    await page.waitForSelector("#ov-cards .card");
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === "switchyard_ui")).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/ui" });
+
+    // accounts: every simulator account, with quota bars; unknown never shown as 100 %
+    await page.click("a[href='#accounts']");
+    for (const a of stack.accounts) await page.waitForSelector(`article[data-email='${a.email}']`);
+    const grace = page.locator("article[data-email='grace@example.com']");
+    expect(await grace.locator("[role=meter][aria-label='gemini-2.5-flash: 42 % left']").count()).toBe(1);
+    expect(await grace.locator("text=/resets in/").count()).toBeGreaterThan(0);
+    expect(await page.locator("article[data-email='linus@example.com'] [role=meter][aria-label$='75 % left']").count()).toBeGreaterThan(0);
+
+    // a quota never fetched, or a model missing from it, reads "unknown", never 100 % (the pool's answer
+    // is altered in the browser: the simulator always reports every model)
+    await page.route("**/ui/api/admin/pool", async (route) => {
+      const real = await route.fetch();
+      const view = await real.json();
+      view.accounts[0].quota = null;
+      delete view.accounts[1].quota["gemini-2.5-pro"];
+      await route.fulfill({ response: real, json: view });
+    });
+    await page.click("#acc-refresh-all");
+    await page.waitForSelector("article[data-email='ada@example.com'] [role=meter]:has-text('unknown (not fetched yet)')");
+    expect(await page.locator("article[data-email='ada@example.com'] [role=meter]").count()).toBe(1);
+    expect(await grace.locator("[role=meter][aria-label='gemini-2.5-pro: quota unknown']").textContent()).toBe("unknown");
+    await page.unroute("**/ui/api/admin/pool");
+    await page.click("#acc-refresh-all");
+    await page.waitForSelector("article[data-email='ada@example.com'] [role=meter][aria-label='gemini-2.5-pro: 100 % left']");
+
+    // disable and enable one
+    const ada = page.locator("article[data-email='ada@example.com']");
+    await ada.locator("button:has-text('Disable')").click();
+    await ada.locator(".badge.disabled").waitFor();
+    expect(stack.pool.get("ada@example.com")!.state).toBe("disabled");
+    await shot("accounts");
+    await ada.locator("button:has-text('Enable')").click();
+    await ada.locator(".badge.active").waitFor();
+    expect(stack.pool.get("ada@example.com")!.state).toBe("active");
+
+    // add an account by pasting its refresh token
+    const added = stack.sim.addAccount({ email: "hedy@example.com", name: "Hedy" });
+    await page.fill("#acc-token", added.refreshToken);
+    await page.press("#acc-token", "Enter");
+    await page.waitForSelector("#acc-msg:has-text('hedy@example.com added')");
+    await page.waitForSelector("article[data-email='hedy@example.com'] [role=meter]");
+    expect(await page.inputValue("#acc-token")).toBe("");
+
+    // and by Google's sign-in from a "remote" browser: Google's redirect is not followed (as on another
+    // machine, where it does not load); its address is pasted back
+    let redirected = "";
+    await context.route(`${stack.sim.url}/o/oauth2/**`, async (route) => {
+      const res = await route.fetch({ maxRedirects: 0 });
+      redirected = res.headers()["location"] ?? "";
+      await route.fulfill({ status: 200, contentType: "text/plain", body: "Google redirected" });
+    });
+    const popup = context.waitForEvent("page");
+    await page.click("#oauth-start");
+    await until(() => redirected !== "", "Google's redirect");
+    await (await popup).close();
+    await page.fill("#oauth-url", redirected);
+    await page.click("#acc-oauth button[type=submit]");
+    await page.waitForSelector("#acc-msg:has-text('ada@example.com updated')");
+
+    // keys: create (shown once), then revoke
+    await page.click("a[href='#keys']");
+    await page.fill("#k-name", "browser-key");
+    await page.fill("#k-rpm", "60");
+    await page.fill("#k-daily", "200000");
+    await page.click("#k-submit");
+    await page.waitForSelector("#k-created:not([hidden])");
+    const secret = (await page.textContent("#k-secret"))!;
+    expect(secret).toStartWith("sk-sy-");
+    await page.waitForSelector("tr[data-key='browser-key']");
+    await ask("gemini-2.5-flash", secret); // the new key works at once
+    await page.fill("#k-name", "ci");
+    await page.click("#k-submit");
+    await page.waitForSelector("tr[data-key='ci']");
+    await shot("keys");
+    await page.click("#k-done");
+    expect(await page.textContent("body")).not.toContain(secret);
+    await page.locator("tr[data-key='browser-key'] button:has-text('Revoke')").click();
+    await page.locator("tr[data-key='browser-key'] .badge:has-text('revoked')").waitFor();
+    const gone = await fetch(`${stack.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: "POST",
+      headers: { "x-goog-api-key": secret, "content-type": "application/json" },
+      body: JSON.stringify(userText("hello")),
+    });
+    expect(gone.status).toBe(401);
+
+    // a request through the gateway appears in the live log as it happens
+    await page.click("a[href='#live']");
+    await page.waitForSelector("#live-state:has-text('connected')");
+    await ask("gemini-3-flash");
+    await page.waitForSelector("#live-table tbody tr:has-text('gemini-3-flash')");
+    const row = page.locator("#live-table tbody tr").first();
+    expect(await row.textContent()).toContain("config");
+    expect(await row.textContent()).toContain("200");
+    for (const m of ["gemini-2.5-flash", "claude-sonnet-4-6", "gemini-3-flash"]) await ask(m);
+    await page.waitForSelector("#live-table tbody tr:has-text('claude-sonnet-4-6')");
+    await shot("live");
+
+    // usage: the chart follows a new request without a reload
+    await page.click("a[href='#usage']");
+    await page.waitForSelector("#u-req-chart rect");
+    const bars = () => page.locator("#u-req-chart rect title").allTextContents();
+    await page.selectOption("#u-split", "key");
+    await page.waitForSelector("#u-req-table td:has-text('config')");
+    expect((await bars()).some((t) => t.includes("browser-key"))).toBe(true);
+    await page.selectOption("#u-split", "model");
+    await page.waitForSelector("#u-req-table td:has-text('claude-sonnet-4-6')");
+    const before = (await bars()).join();
+    await ask("gemini-2.5-flash-lite");
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("#u-req-chart rect title")].some((t) => t.textContent!.includes("gemini-2.5-flash-lite")),
+    );
+    expect((await bars()).join()).not.toBe(before);
+    await shot("usage");
+
+    // the overview: counts, requests per minute, serving now, tokens per model
+    await page.click("a[href='#overview']");
+    await page.waitForSelector("#ov-serving .badge.serving");
+    await page.waitForSelector("#ov-models td:has-text('gemini-3-flash')");
+    expect(await page.textContent("#ov-cards")).toContain("4 / 4");
+    await shot("overview");
+
+    // on a phone the accounts page is one column
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.click("a[href='#accounts']");
+    await page.waitForSelector("article[data-email='ada@example.com']");
+    const box = (await page.locator("article[data-email='ada@example.com']").boundingBox())!;
+    expect(box.width).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(SHOTS, "accounts-phone.png") });
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    // signing out: the form again, the data refused
+    await page.click("#signout");
+    await page.waitForSelector("#signin");
+    const after = await page.goto(`${stack.url}/ui/api/overview`);
+    expect(after!.status()).toBe(401);
+
+    expect(seen.length).toBeGreaterThan(10);
+    expect(outside).toEqual([]);
+  },
+  120_000,
+);
