@@ -10,6 +10,12 @@ import { modelAllowed } from "./limits-input";
 
 const MINUTE = 60_000;
 const SLOTS = 60;
+/**
+ * With shared state, each instance repeats its in-flight counts this often; a count not repeated within
+ * HELD_TTL_MS is dropped, so an instance that died holding requests stops counting after that lease.
+ */
+export const HELD_REPEAT_MS = 5_000;
+export const HELD_TTL_MS = 15_000;
 
 /**
  * A sliding minute in 60 one-second slots: adding and summing cost the same however busy the key is
@@ -55,6 +61,8 @@ interface Meter {
   /** tokens charged in the last minute */
   tokens: Window;
   inFlight: number;
+  /** other instances' requests in flight, by instance: the count and when it was said */
+  held?: Map<string, { n: number; at: number }>;
   day: { start: number; used: number };
   month: { start: number; used: number };
 }
@@ -86,6 +94,8 @@ export class Limiter {
   private meters = new Map<string, Meter>();
   /** with shared state: what this instance's keys use goes to the other instances */
   private tell: ((u: KeyUse) => void) | undefined;
+  /** this instance, in the in-flight counts it tells the others */
+  private readonly self = crypto.randomUUID().slice(0, 12);
 
   constructor(
     private now: () => number = Date.now,
@@ -102,8 +112,35 @@ export class Limiter {
     return (u) => {
       const m = this.meter(u, this.now());
       if (u.kind === "start") m.starts.add(u.at, u.n);
-      else this.add(m, u.at, u.n);
+      else if (u.kind === "held") {
+        if (u.from && u.from !== this.self) (m.held ??= new Map()).set(u.from, { n: u.n, at: u.at });
+      } else this.add(m, u.at, u.n);
     };
+  }
+
+  /** requests in flight for the key here and, with shared state, in the other instances (fresh counts) */
+  private inFlight(m: Meter, now: number): number {
+    let n = m.inFlight;
+    if (m.held)
+      for (const [from, h] of m.held) {
+        if (now - h.at > HELD_TTL_MS) m.held.delete(from);
+        else n += h.n;
+      }
+    return n;
+  }
+
+  /** tell the others this instance's in-flight count for a key with a concurrency limit */
+  private tellHeld(k: Pick<KeyRecord, "id" | "name" | "concurrency">, m: Meter): void {
+    if (this.tell && k.concurrency !== null)
+      this.tell({ id: k.id, name: k.name, kind: "held", n: m.inFlight, at: this.now(), from: this.self });
+  }
+
+  /** repeat the in-flight counts (a timer calls this every HELD_REPEAT_MS while state is shared) */
+  repeatHeld(keys: (id: string) => KeyRecord | undefined): void {
+    for (const [id, m] of this.meters) {
+      const k = m.inFlight > 0 ? keys(id) : undefined;
+      if (k) this.tellHeld(k, m);
+    }
   }
 
   private meter(k: Pick<KeyRecord, "id" | "name">, now: number): Meter {
@@ -147,8 +184,9 @@ export class Limiter {
         `the key "${k.name}" is over its limit of ${k.tpm} tokens per minute`,
         secondsUntil(m.tokens.nextExpiry(now), now),
       );
-    if (k.concurrency !== null && m.inFlight >= k.concurrency)
-      throw refused(429, "key_concurrency_exceeded", `the key "${k.name}" has ${m.inFlight} requests in flight, its limit`, 1);
+    const inFlight = k.concurrency !== null ? this.inFlight(m, now) : 0;
+    if (k.concurrency !== null && inFlight >= k.concurrency)
+      throw refused(429, "key_concurrency_exceeded", `the key "${k.name}" has ${inFlight} requests in flight, its limit`, 1);
     if (k.dailyTokens !== null && m.day.used >= k.dailyTokens) {
       const reset = m.day.start + 86_400_000;
       throw refused(
@@ -170,6 +208,7 @@ export class Limiter {
     m.starts.add(now, 1);
     this.tell?.({ id: k.id, name: k.name, kind: "start", n: 1, at: now });
     m.inFlight++;
+    this.tellHeld(k, m);
     let held = true;
     const headers: Record<string, string> = {};
     if (k.rpm !== null) {
@@ -186,6 +225,7 @@ export class Limiter {
         if (!held) return;
         held = false;
         m.inFlight--;
+        this.tellHeld(k, m);
       },
     };
   }

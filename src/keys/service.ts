@@ -12,7 +12,7 @@ import type { RedisKeys } from "../state/redis-keys";
 import type { RedisUsage } from "../state/redis-usage";
 import { SqliteUsage, type UsageBy, type UsageRecord, type UsageRow } from "../state/usage";
 import { KEY_PREFIX, KeyBook } from "./book";
-import { Limiter } from "./limiter";
+import { HELD_REPEAT_MS, Limiter } from "./limiter";
 import { currentScope, noTokens, tokensOf, type Caller, type RequestScope } from "./scope";
 
 const FLUSH_MS = 1000;
@@ -95,6 +95,8 @@ export class Keys implements RequestMeter {
       this.book.reloadIfChanged();
     });
     every(PRUNE_MS, () => this.prune());
+    // shared state: the in-flight counts other instances hold against a key's concurrency are leases
+    if (this.opts.shared) every(HELD_REPEAT_MS, () => this.limiter.repeatHeld((id) => this.book.find(id)));
     return this;
   }
 

@@ -80,6 +80,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     clearRequests: () => state.clearRequests(),
     stats: () => state.stats(),
     peaks: () => state.peaks(),
+    inFlight: () => state.inFlightNow(),
     reportedUsage: () => state.reportedUsage(),
     usage: () => state.usage(),
     countTokens: (req: GeminiRequest) => countTokens(req),

@@ -214,6 +214,11 @@ export class SimState {
     this.inFlight.set(method, (this.inFlight.get(method) ?? 1) - 1);
   }
 
+  /** the calls per method in flight now */
+  inFlightNow(): Record<string, number> {
+    return Object.fromEntries(this.inFlight);
+  }
+
   /** the most calls per method that were in flight at once (since the last reset) */
   peaks(): Record<string, number> {
     return Object.fromEntries(this.peak);

@@ -123,6 +123,8 @@ export interface Simulator {
   stats(): Record<string, number>;
   /** the most calls per method that were in flight at once (since the last reset) */
   peaks(): Record<string, number>;
+  /** the calls per method in flight now */
+  inFlight(): Record<string, number>;
   /** the usageMetadata totals of every answer given since the last reset */
   reportedUsage(): {
     promptTokenCount: number;

@@ -11,10 +11,15 @@ import { hashOf, type RedisState } from "./redis";
 export interface KeyUse {
   id: string;
   name: string;
-  /** "start": a request was admitted; "tokens": upstream reported tokens */
-  kind: "start" | "tokens";
+  /**
+   * "start": a request was admitted; "tokens": upstream reported tokens; "held": the sender now has `n`
+   * of the key's requests in flight (a count, not a change: a lost message is mended by the next one)
+   */
+  kind: "start" | "tokens" | "held";
   n: number;
   at: number;
+  /** the sending instance (for "held") */
+  from?: string;
 }
 
 const DAY = 86_400_000;

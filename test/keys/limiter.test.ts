@@ -2,7 +2,7 @@
 // limiter's windows and budgets under an injected clock.
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/core/errors";
-import { Limiter } from "../../src/keys/limiter";
+import { HELD_REPEAT_MS, HELD_TTL_MS, Limiter } from "../../src/keys/limiter";
 import { modelAllowed, NO_LIMITS, parseLimits, parseSince } from "../../src/keys/limits-input";
 import type { KeyRecord } from "../../src/state/keys";
 
@@ -120,5 +120,34 @@ describe("Limiter", () => {
     expect(() => l.admit(k, "m")).toThrow("100 tokens per minute");
     now += 60_001;
     expect(l.admit(k, "m").headers["x-ratelimit-remaining-tokens"]).toBe("100");
+  });
+
+  test("shared concurrency: every instance's requests in flight count, and a silent instance's stop counting after its lease", () => {
+    let now = T0;
+    const a = new Limiter(() => now);
+    const b = new Limiter(() => now);
+    const c = new Limiter(() => now);
+    // a message bus: what one limiter tells reaches the others (as Redis's changes channel does)
+    const all = [a, b, c];
+    const hear = all.map((l) => l.share((u) => hear.forEach((fn, i) => all[i] !== l && fn(u))));
+    const k = keyWith({ concurrency: 2 });
+    const first = a.admit(k, "m");
+    const second = b.admit(k, "m");
+    for (const l of all) expect(() => l.admit(k, "m")).toThrow("2 requests in flight");
+    first.release();
+    const third = c.admit(k, "m");
+    expect(() => a.admit(k, "m")).toThrow("2 requests in flight");
+    third.release();
+    // b goes silent holding one (killed): after the lease the others stop counting it
+    now += HELD_REPEAT_MS;
+    a.repeatHeld(() => k);
+    c.repeatHeld(() => k);
+    expect(() => a.admit(k, "m").release()).not.toThrow();
+    a.admit(k, "m"); // a holds one, b's one still counts
+    expect(() => c.admit(k, "m")).toThrow("2 requests in flight");
+    now += HELD_TTL_MS + 1;
+    a.repeatHeld(() => k);
+    expect(() => c.admit(k, "m")).not.toThrow();
+    second.release();
   });
 });

@@ -134,6 +134,33 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("a key with concurrency 2 holds 2 requests in flight across all three instances together", async () => {
+    const p = await pool(3, 2);
+    try {
+      const { secret } = p.list[0]!.server.ctx.keys!.book.create("narrow", {
+        models: null,
+        rpm: null,
+        tpm: null,
+        concurrency: 2,
+        dailyTokens: null,
+        monthlyTokens: null,
+        expiresAt: null,
+      });
+      await until(() => p.list.every((i) => i.server.ctx.keys!.book.lookup(secret) !== undefined), "the key on every instance");
+      // two slow upstream answers, one through each of two instances
+      sim.addFault({ kind: "delay", delayMs: 1500, times: 2 });
+      const slow = [generate(p.list[0]!, secret, "slow a"), generate(p.list[1]!, secret, "slow b")];
+      await until(() => (sim.inFlight().generateContent ?? 0) >= 2, "both slow calls upstream");
+      const third = await generate(p.list[2]!, secret, "third");
+      expect(third.status).toBe(429);
+      expect(await third.text()).toContain("2 requests in flight");
+      expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+      await until(async () => (await generate(p.list[2]!, secret, "after")).status === 200, "the key free again");
+    } finally {
+      await p.stop();
+    }
+  });
+
   test("usage totals on any instance equal the simulator's, across all three", async () => {
     const p = await pool(3, 2);
     try {
