@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // The switchyard command (docs/contract.md §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import { helpFor, parseArgs, noExtraArgs, USAGE, UsageError, wantsHelp } from "./cli/args";
-import { ConfigError, ensureDataDir, loadConfig } from "./config/load";
+import { ConfigError, ensureDataDir, loadConfig, type Flags } from "./config/load";
 import { ListenError } from "./server/listen";
 import { createLogger } from "./core/log";
 import { COMMIT, VERSION } from "./version";
@@ -29,33 +29,19 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
       case "help":
         process.stdout.write(USAGE);
         return 0;
-      case "accounts": {
-        const loaded = loadConfig(flags);
-        ensureDataDir(loaded.dataDir);
-        const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
-        return await (await import("./cli/accounts")).runAccounts(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
-      }
-      case "models": {
-        const loaded = loadConfig(flags);
-        ensureDataDir(loaded.dataDir);
-        const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
-        return await (await import("./cli/models")).runModels(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
-      }
+      case "accounts":
+        return await (await import("./cli/accounts")).runAccounts(rest, dataCommand(flags));
+      case "models":
+        return await (await import("./cli/models")).runModels(rest, dataCommand(flags));
       case "keys": {
         const cli = await import("./cli/keys");
         if (wantsHelp(rest)) return (process.stdout.write(cli.KEYS_HELP), 0);
-        const loaded = loadConfig(flags);
-        ensureDataDir(loaded.dataDir);
-        const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
-        return await cli.runKeys(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
+        return await cli.runKeys(rest, dataCommand(flags));
       }
       case "usage": {
         const cli = await import("./cli/usage");
         if (wantsHelp(rest)) return (process.stdout.write(cli.USAGE_HELP), 0);
-        const loaded = loadConfig(flags);
-        ensureDataDir(loaded.dataDir);
-        const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
-        return await cli.runUsage(rest, { config: loaded.config, dataDir: loaded.dataDir, log });
+        return await cli.runUsage(rest, dataCommand(flags));
       }
       case "config":
         return (await import("./cli/config")).runConfig(rest, () => loadConfig(flags), flags);
@@ -82,6 +68,14 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
     process.stderr.write(`switchyard: ${(e as Error)?.message ?? e}\n`);
     return 1;
   }
+}
+
+/** what a command working on the data dir gets: the configuration, the data dir, a quiet logger on stderr */
+function dataCommand(flags: Flags) {
+  const loaded = loadConfig(flags);
+  ensureDataDir(loaded.dataDir);
+  const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
+  return { config: loaded.config, dataDir: loaded.dataDir, log };
 }
 
 // no top-level await: the binary is compiled to bytecode, which needs a CommonJS-compatible entry
