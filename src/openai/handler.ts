@@ -1,14 +1,13 @@
 // POST /v1/chat/completions: map the request, call the gateway (unary or stream), map the answer.
 import type { AppContext } from "../protocol/context";
 import { errorBody } from "../core/errors";
-import { explicitSession, sessionFromConversation } from "../protocol/session";
 import { sseFrame, SSE_HEADERS, startReply } from "../protocol/stream";
 import { fetchRemote } from "../protocol/remote";
 import { servedHeaders } from "../protocol/reply";
 import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./request";
 import { newCompletionId, toChatCompletion } from "./response";
 import { ChatStreamMapper } from "./stream";
-import { chooseModel } from "./model-choice";
+import { callArgs, chooseModel } from "./model-choice";
 import type { ChatRequest } from "./schemas";
 import type { ToolCallMemory } from "./tool-memory";
 
@@ -16,19 +15,12 @@ const DONE = "data: [DONE]\n\n";
 
 export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: ChatRequest, request: Request): Promise<Response> {
   const requested = body.model;
-  const { clientModel, upstream, image, claude, thinkingModel } = chooseModel(ctx.catalog, requested);
+  const choice = chooseModel(ctx.catalog, requested);
+  const { upstream, image, claude, thinkingModel } = choice;
 
   const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGeminiRequest(body, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
-  const sessionKey = explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText);
-  const args = {
-    model: clientModel,
-    upstreamModel: upstream,
-    request: mapped.request,
-    sessionKey,
-    signal: request.signal,
-    requestType: image ? ("image_gen" as const) : undefined,
-  };
+  const args = callArgs(choice, mapped, request);
   const base = {
     id: newCompletionId(),
     model: requested,

@@ -1,6 +1,8 @@
 // Which upstream model a chat or Responses request means, and how it is called: one decision for both.
 import { isClaudeModel, isImageModel, type ModelCatalog } from "../models/catalog";
+import { explicitSession, sessionFromConversation } from "../protocol/session";
 import { parseImageModel, type ImageModel } from "./images";
+import type { MappedChat } from "./request";
 
 export interface ModelChoice {
   /** the name the client asked for, without image options */
@@ -22,4 +24,16 @@ export function chooseModel(catalog: ModelCatalog, requested: string): ModelChoi
   // (claude-sonnet-4-6 supports thinking but answers plainly unless asked)
   const thinkingModel = /thinking/i.test(upstream) || (!claude && !!catalog.get(upstream)?.thinking);
   return { clientModel, upstream, image, claude, thinkingModel };
+}
+
+/** the gateway call for a mapped request: the model names, and the session (X-Session-Id or the conversation's fingerprint) */
+export function callArgs(choice: ModelChoice, mapped: MappedChat, request: Request) {
+  return {
+    model: choice.clientModel,
+    upstreamModel: choice.upstream,
+    request: mapped.request,
+    sessionKey: explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText),
+    signal: request.signal,
+    requestType: choice.image ? ("image_gen" as const) : undefined,
+  };
 }

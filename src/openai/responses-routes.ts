@@ -5,9 +5,8 @@ import { Elysia, t } from "elysia";
 import type { AppContext } from "../protocol/context";
 import { fetchRemote } from "../protocol/remote";
 import { servedHeaders } from "../protocol/reply";
-import { explicitSession, sessionFromConversation } from "../protocol/session";
 import { SSE_HEADERS, startReply } from "../protocol/stream";
-import { chooseModel } from "./model-choice";
+import { callArgs, chooseModel } from "./model-choice";
 import { REMOTE_OFF } from "./request";
 import { clientView, responseBase, type ResponseObject } from "./responses";
 import { prepareResponses, toGemini } from "./responses-input";
@@ -31,19 +30,12 @@ export async function handleResponses(
   const prepared = prepareResponses(body, history);
 
   const requested = body.model;
-  const { clientModel, upstream, image, claude, thinkingModel } = chooseModel(ctx.catalog, requested);
+  const choice = chooseModel(ctx.catalog, requested);
+  const { upstream, image, claude, thinkingModel } = choice;
 
   const fetched = await fetchRemote(prepared.remote, ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGemini(prepared, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
-  const sessionKey = explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText);
-  const args = {
-    model: clientModel,
-    upstreamModel: upstream,
-    request: mapped.request,
-    sessionKey,
-    signal: request.signal,
-    requestType: image ? ("image_gen" as const) : undefined,
-  };
+  const args = callArgs(choice, mapped, request);
   const base = responseBase(body);
   const out: OutputOptions = {
     id: base.id,

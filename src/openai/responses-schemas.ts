@@ -5,6 +5,7 @@
 // only say "expected union value".
 import type { TSchema } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
+import { Effort } from "./schemas";
 
 const open = { additionalProperties: true } as const;
 const nullable = <T extends TSchema>(s: T) => t.Optional(t.Union([s, t.Null()]));
@@ -74,15 +75,6 @@ const TextFormat = t.Object(
   },
   open,
 );
-
-export const Effort = t.Union([
-  t.Literal("none"),
-  t.Literal("minimal"),
-  t.Literal("low"),
-  t.Literal("medium"),
-  t.Literal("high"),
-  t.Literal("xhigh"),
-]);
 
 export const ResponsesRequest = t.Object(
   {

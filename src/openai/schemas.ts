@@ -90,6 +90,16 @@ const ResponseFormat = t.Object(
   open,
 );
 
+/** reasoning effort, as chat's reasoning_effort and Responses' reasoning.effort name it */
+export const Effort = t.Union([
+  t.Literal("none"),
+  t.Literal("minimal"),
+  t.Literal("low"),
+  t.Literal("medium"),
+  t.Literal("high"),
+  t.Literal("xhigh"),
+]);
+
 export const ChatRequest = t.Object(
   {
     model: t.String({ minLength: 1, description: "any model from GET /v1/models, an alias, or a Gemini/Claude id" }),
@@ -105,17 +115,7 @@ export const ChatRequest = t.Object(
     seed: t.Optional(t.Union([t.Integer(), t.Null()])),
     presence_penalty: t.Optional(t.Union([t.Number({ minimum: -2, maximum: 2 }), t.Null()])),
     frequency_penalty: t.Optional(t.Union([t.Number({ minimum: -2, maximum: 2 }), t.Null()])),
-    reasoning_effort: t.Optional(
-      t.Union([
-        t.Literal("none"),
-        t.Literal("minimal"),
-        t.Literal("low"),
-        t.Literal("medium"),
-        t.Literal("high"),
-        t.Literal("xhigh"),
-        t.Null(),
-      ]),
-    ),
+    reasoning_effort: t.Optional(t.Union([...Effort.anyOf, t.Null()])),
     tools: t.Optional(t.Union([t.Array(Tool), t.Null()])),
     tool_choice: t.Optional(t.Union([ToolChoice, t.Null()])),
     functions: t.Optional(t.Union([t.Array(FunctionDef), t.Null()])),
