@@ -11,16 +11,8 @@ BUN=${BUN:-$ROOT/node_modules/.bin/bun}
 MODEL=${SMOKE_MODEL:-claude-sonnet-4-5}
 PROMPT="say hi"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-cc-smoke.XXXXXX")
-GW_PID=""
-
-cleanup() {
-  if [[ -n "$GW_PID" ]] && kill -0 "$GW_PID" 2>/dev/null; then
-    kill "$GW_PID" 2>/dev/null || true
-    wait "$GW_PID" 2>/dev/null || true
-  fi
-  if [[ "${KEEP_TMP:-}" == 1 ]]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
+# shellcheck source=scripts/smoke-demo.sh
+source "$ROOT/scripts/smoke-demo.sh"
 
 echo "== installing @anthropic-ai/claude-code${CLAUDE_CODE_VERSION:+@$CLAUDE_CODE_VERSION} into $TMP"
 if ! npm install --prefix "$TMP" --no-audit --no-fund --loglevel=error \
@@ -33,24 +25,7 @@ CLAUDE="$TMP/node_modules/.bin/claude"
 [[ -x "$CLAUDE" ]] || { echo "FAIL: no claude binary after install"; exit 1; }
 echo "claude version: $("$CLAUDE" --version 2>&1 | head -1)"
 
-PORT=$("$BUN" -e 'const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() }); console.log(s.port); s.stop(true)')
-URL="http://127.0.0.1:$PORT"
-echo "== starting the demo gateway on $URL"
-"$BUN" "$ROOT/src/main.ts" demo --port "$PORT" --log-level warn >"$TMP/demo.log" 2>&1 &
-GW_PID=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$URL/healthz" >/dev/null 2>&1 && break
-  kill -0 "$GW_PID" 2>/dev/null || { cat "$TMP/demo.log"; echo "FAIL: demo exited"; exit 1; }
-  sleep 0.2
-done
-curl -fsS "$URL/healthz" >/dev/null || { cat "$TMP/demo.log"; echo "FAIL: demo did not become healthy"; exit 1; }
-KEY=""
-for _ in $(seq 1 50); do
-  KEY=$(grep -o 'sk-demo-[0-9a-f]*' "$TMP/demo.log" | head -1 || true)
-  [[ -n "$KEY" ]] && break
-  sleep 0.1
-done
-[[ -n "$KEY" ]] || { cat "$TMP/demo.log"; echo "FAIL: no API key in the demo banner"; exit 1; }
+start_demo
 
 mkdir -p "$TMP/home" "$TMP/work"
 run_claude() { # extra claude args…; sets OUT and RC
