@@ -1,12 +1,12 @@
-// Prometheus metrics (prom-client: the standard Node client, runs on Bun). One registry per app so
+// Prometheus metrics (./prom.ts). One registry per app so
 // tests and in-process servers do not share series.
 import { Counter, Gauge, Histogram, Registry } from "./prom";
 
 const START = Date.now() / 1000;
 
 /**
- * Process series read from Bun itself. prom-client's default collectors read Node internals that
- * Bun reports differently (a heap "size" of GBs, a made-up Node version), so they are not used.
+ * Process series read from Bun itself (Node clients' default collectors read Node internals that Bun
+ * reports differently: a heap "size" of GBs, a made-up Node version).
  */
 function processMetrics(registry: Registry) {
   const registers = [registry];
@@ -29,7 +29,7 @@ function processMetrics(registry: Registry) {
       this.set({ kind: "total" }, m.heapTotal);
     },
   });
-  // a counter (it only grows): prom-client counters have no set, so each scrape adds what was used since the last
+  // a counter (it only grows, and has no set): each scrape adds what was used since the last
   const seen = { user: 0, system: 0 };
   new Counter({
     name: "switchyard_process_cpu_seconds_total",
