@@ -18,7 +18,8 @@
 //        --streams N (default 2000), --gap-ms MS (between stream chunks, default 1500), --quick (1 s
 //        cells, 10 TTFB requests, 500 streams 500 ms apart; explicit flags win), --rebuild (build
 //        dist/switchyard even if present), --source (run `bun src/main.ts` instead of the binary),
-//        --after S (quiet seconds before the "after load" RSS sample, default 30). Without the binary
+//        --after S (quiet seconds before the "after load" RSS sample, default 30), --only-unary (the
+//        first table and the memory figures; none of the scenarios after them). Without the binary
 //        it is built first; SWITCHYARD_OUTFILE=path builds and runs a private one instead of dist/.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -49,6 +50,7 @@ const MANY = Math.round(flag("many", 10_000));
 const STREAMS = Math.round(flag("streams", 2000, 500));
 const GAP_MS = flag("gap-ms", 1500, 500);
 const REBUILD = process.argv.includes("--rebuild");
+const ONLY_UNARY = process.argv.includes("--only-unary");
 const FROM_SOURCE = process.argv.includes("--source");
 /** quiet time before the idle RSS sample, and after the last request before the "after" one */
 const IDLE_WAIT_MS = 3000;
@@ -207,9 +209,9 @@ async function main() {
   await stopChild(bare.proc);
 
   const setup: Setup = { cmd, simUrl, pacedUrl: upstream.pacedUrl, apiKey, tempDir, durationSeconds: DURATION };
-  const scale = await attempt("3 vs many accounts", () => accountScale(setup, FEW, MANY));
-  const streams = await attempt("slow streams", () => slowStreams(setup, STREAMS, GAP_MS));
-  const shared = await attempt("shared state", () => sharedState(setup, FEW));
+  const scale = ONLY_UNARY ? undefined : await attempt("3 vs many accounts", () => accountScale(setup, FEW, MANY));
+  const streams = ONLY_UNARY ? undefined : await attempt("slow streams", () => slowStreams(setup, STREAMS, GAP_MS));
+  const shared = ONLY_UNARY ? undefined : await attempt("shared state", () => sharedState(setup, FEW));
   const scheduler = [10, 1000, 10000].flatMap((n) => benchPick(n, n >= 10000 ? 500 : 2000));
 
   const results = {

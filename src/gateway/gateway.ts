@@ -108,7 +108,7 @@ export class PoolGateway implements Gateway {
   }
 
   async generate(args: GenerateArgs): Promise<UnaryResult> {
-    const meter = this.rt.meter?.current();
+    const meter = this.rt.meter?.current(args.signal);
     const r = await this.withAccount(args, meter, "generateContent", async (acc, token, model, sessionId, request) => {
       const body = buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId);
       if (streamsForUnary(model)) return streamWhole(this.upstream, body, token, args.signal);
@@ -129,7 +129,7 @@ export class PoolGateway implements Gateway {
   }
 
   async countTokens(args: GenerateArgs): Promise<CountResult> {
-    const r = await this.withAccount(args, this.rt.meter?.current(), "countTokens", (_acc, token, model, _sid, request) =>
+    const r = await this.withAccount(args, this.rt.meter?.current(args.signal), "countTokens", (_acc, token, model, _sid, request) =>
       this.rt.client.unary("countTokens", countTokensBody(model, request), token, args.signal),
     );
     const v = unwrapResponse<{ totalTokens?: unknown }>(r.value);
@@ -143,7 +143,7 @@ export class PoolGateway implements Gateway {
   }
 
   async stream(args: GenerateArgs): Promise<StreamResult> {
-    const meter = this.rt.meter?.current();
+    const meter = this.rt.meter?.current(args.signal);
     const r = await this.withAccount(args, meter, "streamGenerateContent", (acc, token, model, sessionId, request) =>
       openStream(
         this.upstream,

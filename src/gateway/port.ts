@@ -55,8 +55,8 @@ export interface MeterHandle {
 }
 
 export interface RequestMeter {
-  /** the request this call belongs to, when there is one */
-  current(): MeterHandle | undefined;
+  /** the client request this call belongs to (found by its signal), when there is one */
+  current(signal: AbortSignal | undefined): MeterHandle | undefined;
 }
 
 /**

@@ -1,8 +1,6 @@
 // One client request as the keys room sees it: who called (a virtual key, a configured key, or nobody),
 // what the gateway learned (account, models, tokens), and what the server learned at the end (status,
-// latency). Carried with AsyncLocalStorage from the server's handler to the gateway, so no route has to
-// pass it along.
-import { AsyncLocalStorage } from "node:async_hooks";
+// latency). Found from the request's AbortSignal (withScope below), so no route has to pass it along.
 import type { KeyRecord } from "../state/keys";
 import type { Admission } from "./limiter";
 
@@ -37,13 +35,17 @@ export interface RequestScope {
   end?: { status: number; latencyMs: number; ttfbMs: number | null; streamed: boolean };
 }
 
-const storage = new AsyncLocalStorage<RequestScope>();
+// Every gateway call carries its route's `request.signal` (to stop upstream when the client leaves),
+// so the signal is the handle the scope is found by: no AsyncLocalStorage, which made every await of
+// every request pay for carrying its context (docs/performance.md).
+const scopes = new WeakMap<AbortSignal, RequestScope>();
 
-export const currentScope = (): RequestScope | undefined => storage.getStore();
-
-export function inScope<T>(scope: RequestScope, fn: () => T): T {
-  return storage.run(scope, fn);
+/** the request's scope from now on, for the gateway (scopeOf(args.signal)) and the error hook */
+export function withScope(req: Request, scope: RequestScope): void {
+  scopes.set(req.signal, scope);
 }
+
+export const scopeOf = (signal: AbortSignal | undefined): RequestScope | undefined => (signal ? scopes.get(signal) : undefined);
 
 export const noTokens = (): Tokens => ({ input: 0, output: 0, thinking: 0, cached: 0 });
 

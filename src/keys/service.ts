@@ -13,7 +13,7 @@ import type { RedisUsage } from "../state/redis-usage";
 import { SqliteUsage, type UsageBy, type UsageRecord, type UsageRow } from "../state/usage";
 import { KEY_PREFIX, KeyBook } from "./book";
 import { HELD_REPEAT_MS, Limiter } from "./limiter";
-import { currentScope, noTokens, tokensOf, type Caller, type RequestScope } from "./scope";
+import { noTokens, scopeOf, tokensOf, type Caller, type RequestScope } from "./scope";
 
 const FLUSH_MS = 1000;
 /** usage records per transaction: ~2 ms of work */
@@ -140,41 +140,15 @@ export class Keys implements RequestMeter {
 
   // ---- the gateway's side ----
 
-  current(): MeterHandle | undefined {
-    const scope = currentScope();
-    if (!scope) return undefined;
-    return {
-      admit: (model) => {
-        scope.model ??= model;
-        const k = scope.caller.key;
-        if (k && !scope.admission) scope.admission = this.limiter.admit(k, model);
-      },
-      served: (account, upstreamModel) => {
-        scope.account = account;
-        scope.upstreamModel = upstreamModel;
-      },
-      answered: (u) => {
-        const t = tokensOf(u);
-        scope.tokens.input += t.input;
-        scope.tokens.output += t.output;
-        scope.tokens.thinking += t.thinking;
-        scope.tokens.cached += t.cached;
-      },
-      holdStream: () => {
-        scope.holds++;
-        let held = true;
-        return () => {
-          if (!held) return;
-          held = false;
-          this.release(scope);
-        };
-      },
-    };
+  current(signal: AbortSignal | undefined): MeterHandle | undefined {
+    const scope = scopeOf(signal);
+    return scope && new ScopeMeter(this, scope);
   }
 
   // ---- the log ----
 
-  private release(scope: RequestScope): void {
+  /** @internal a hold on the record ended (ScopeMeter, end) */
+  release(scope: RequestScope): void {
     if (--scope.holds > 0 || !scope.end) return;
     scope.admission?.release();
     const t = scope.tokens;
@@ -214,7 +188,7 @@ export class Keys implements RequestMeter {
     this.child(this.servedTotal, `s|${scope.protocol}|${model}|${account}|${e.status}`, served).inc();
   }
 
-  /** a labelled series, looked up once (prom-client hashes the labels on every inc otherwise) */
+  /** a labelled series, looked up once (no label object per request) */
   private child(c: Counter<any>, id: string, labels: Record<string, string>): { inc(n?: number): void } {
     let s = this.series.get(id);
     if (!s) this.series.set(id, (s = c.labels(labels)));
@@ -285,3 +259,43 @@ export class Keys implements RequestMeter {
 }
 
 export type { KeyRecord, UsageRecord };
+
+/** the gateway's view of one request's scope: one object per call, no closures */
+class ScopeMeter implements MeterHandle {
+  constructor(
+    private keys: Keys,
+    private scope: RequestScope,
+  ) {}
+
+  admit(model: string): void {
+    const scope = this.scope;
+    scope.model ??= model;
+    const k = scope.caller.key;
+    if (k && !scope.admission) scope.admission = this.keys.limiter.admit(k, model);
+  }
+
+  served(account: string, upstreamModel: string): void {
+    this.scope.account = account;
+    this.scope.upstreamModel = upstreamModel;
+  }
+
+  answered(u: unknown): void {
+    const t = tokensOf(u);
+    const s = this.scope.tokens;
+    s.input += t.input;
+    s.output += t.output;
+    s.thinking += t.thinking;
+    s.cached += t.cached;
+  }
+
+  holdStream(): () => void {
+    const scope = this.scope;
+    scope.holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.keys.release(scope);
+    };
+  }
+}

@@ -14,7 +14,7 @@ import { observeStream } from "../protocol/stream";
 import { EventLoopLag } from "../core/metrics";
 import { noteRequest, startIdleGc } from "./idle-gc";
 import { COMMIT, VERSION } from "../version";
-import { currentScope, inScope, type RequestScope } from "../keys/scope";
+import { scopeOf, withScope, type RequestScope } from "../keys/scope";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
   // normalize off: a wrong-typed field is a 400, never silently rewritten (Elysia turned {"m": 3} into {"m": {}})
@@ -41,7 +41,7 @@ export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
         if (!(error instanceof ApiError) && err.status >= 500)
           ctx.log.error("unhandled error", { path, error: String((error as Error)?.stack ?? error) });
       }
-      const scope = currentScope();
+      const scope = scopeOf(request.signal);
       if (scope) scope.errorClass ??= err.reason;
       return errorResponse(familyOf(path), err);
     })
@@ -176,8 +176,8 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       if (keys && family !== "plain" && req.method === "POST") scope = keys.begin(caller, family, path);
       if (req.body)
         req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth, config.server.bodyTimeoutSeconds * 1000);
-      const handled = req;
-      res = scope ? await inScope(scope, () => app.handle(handled)) : await app.handle(req);
+      if (scope) withScope(req, scope);
+      res = await app.handle(req);
     } catch (e) {
       const err = toApiError(e);
       if (scope) scope.errorClass ??= err.reason;

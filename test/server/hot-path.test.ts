@@ -1,25 +1,36 @@
 // What the hot-path and memory work relies on: when the quiet gateway collects (src/server/idle-gc.ts),
 // that paging out is harmless (page-out.ts), and that the cached key digests follow the configured list.
 import { expect, test } from "bun:test";
-import { noteRequest, startIdleGc } from "../../src/server/idle-gc";
+import { IdlePlan, noteRequest, startIdleGc } from "../../src/server/idle-gc";
 import { pageOutFileMappings } from "../../src/server/page-out";
 import { keyMatches } from "../../src/server/auth";
 
-test("collects once after start-up, not after a trickle, and after a burst once it is quiet", async () => {
-  let collections = 0;
-  const stop = startIdleGc({ firstMs: 5, periodMs: 20, collect: () => collections++ });
-  try {
-    await Bun.sleep(15);
-    expect(collections).toBe(1); // start-up
-    noteRequest();
-    await Bun.sleep(50);
-    expect(collections).toBe(1); // one request is no reason for a full collection
-    for (let i = 0; i < 250; i++) noteRequest();
-    await Bun.sleep(80);
-    expect(collections).toBe(2);
-  } finally {
-    stop();
-  }
+test.each([
+  // [requests before each check, the steps expected]
+  ["start-up: deep once, whatever came", [0, 0, 0], ["deep", "-", "-"]],
+  ["a trickle: nothing", [0, 1, 1, 0, 0, 0, 0, 0, 0], ["deep", "-", "-", "-", "-", "-", "-", "-", "-"]],
+  [
+    "a burst, then quiet: light, then deep after 5 quiet periods, once",
+    [0, 250, 0, 0, 0, 0, 0, 0, 0],
+    ["deep", "-", "light", "-", "-", "-", "deep", "-", "-"],
+  ],
+  ["steady traffic: nothing", [0, 300, 300, 300, 300], ["deep", "-", "-", "-", "-"]],
+  [
+    "bursts with short pauses: light each time, never deep",
+    [0, 250, 0, 250, 0, 250, 0],
+    ["deep", "-", "light", "-", "light", "-", "light"],
+  ],
+] as const)("the quiet gateway's collection plan: %s", (_name, incoming, expected) => {
+  let total = 0;
+  const plan = new IdlePlan(0);
+  const steps = incoming.map((n) => plan.check((total += n)) ?? "-");
+  expect(steps).toEqual([...expected]);
+});
+
+test("the idle collector's timer starts and stops", () => {
+  const stop = startIdleGc({ firstMs: 60_000 });
+  stop();
+  noteRequest();
 });
 
 test("paging the executable out leaves the process working", async () => {
