@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureDataDir, loadConfig, validateConfig, type Flags } from "../config/load";
 import { createLogger } from "../core/log";
-import { liftFetchCap, untilSignal, type ServeOptions } from "./serve";
+import { restartWithStartupEnv, untilSignal, type ServeOptions } from "./serve";
 
 export async function demo(flags: Flags, opts: ServeOptions = {}): Promise<number> {
   if (opts.ownProcess) {
-    // before the simulator and the temporary data dir exist (see liftFetchCap); the demo reads a
+    // before the simulator and the temporary data dir exist (see restartWithStartupEnv); the demo reads a
     // config file only from --config or --data-dir
     const early = flags.config || flags.dataDir ? loadConfig(flags).config : validateConfig({}, "configuration");
-    liftFetchCap(early.upstream.maxConcurrentRequests, createLogger(early.log.level));
+    restartWithStartupEnv(early.upstream.maxConcurrentRequests, createLogger(early.log.level));
   }
   // loaded only now: the process may have replaced itself above
   const [{ startServer }, { startSimulator }] = await Promise.all([import("../server/start"), import("../simulator/index")]);

@@ -6,7 +6,7 @@ import { effectiveMode } from "../server/auth";
 import { VERSION } from "../version";
 
 export interface ServeOptions {
-  /** this process is the CLI's own (not a test calling serve()): it may replace itself (liftFetchCap) */
+  /** this process is the CLI's own (not a test calling serve()): it may replace itself (restartWithStartupEnv) */
   ownProcess?: boolean;
 }
 
@@ -14,7 +14,7 @@ export async function serve(flags: Flags, opts: ServeOptions = {}): Promise<numb
   const loaded = loadConfig(flags);
   const log = createLogger(loaded.config.log.level, undefined, loaded.config.log.format);
   // first, before anything was written, fetched or listened on: this may restart the process in place
-  if (opts.ownProcess) liftFetchCap(loaded.config.upstream.maxConcurrentRequests, log);
+  if (opts.ownProcess) restartWithStartupEnv(loaded.config.upstream.maxConcurrentRequests, log);
   ensureDataDir(loaded.dataDir);
   if (loaded.config.auth.apiKeys.length === 0) {
     const key = await generateApiKey(loaded);
@@ -62,25 +62,38 @@ export function untilSignal(gw: RunningServer, log: Pick<Logger, "info" | "error
 const FETCH_HEADROOM = 64;
 /** the most Bun takes */
 const BUN_MAX_HTTP_REQUESTS = 65535;
+/**
+ * The RAM JavaScriptCore sizes its heap by. It scales its collection thresholds with the machine's
+ * memory, so on a large machine a gateway under load let ~70 MB of garbage pile up between collections
+ * (peak RSS 110–130 MB, where the live heap is a few MB); believing it has 64 MB it collects sooner:
+ * peak ~77 MB at the same throughput (docs/performance.md). An operator's own value wins.
+ */
+const HEAP_RAM_BYTES = 64 * 1024 * 1024;
 /** set in the replacing process: it never replaces itself again */
 const REEXEC_MARK = "SWITCHYARD_FETCH_CAP_REEXEC";
 let capWarned = false;
 
 /**
- * Bun's fetch keeps at most BUN_CONFIG_MAX_HTTP_REQUESTS requests in flight per process (default 256)
- * and queues the rest out of sight, and it reads the variable only when the process starts: setting it
- * now does nothing. So that `upstream.maxConcurrentRequests` calls (plus a few others) can really be in
- * flight, the process replaces itself once with the variable set — execve keeps the pid, stdio and
+ * Two settings Bun reads only when a process starts, so setting them later does nothing:
+ *   - BUN_CONFIG_MAX_HTTP_REQUESTS: Bun's fetch keeps at most this many requests in flight per process
+ *     (default 256) and queues the rest out of sight; `upstream.maxConcurrentRequests` calls (plus a few
+ *     others) must really be in flight;
+ *   - BUN_JSC_forceRAMSize: the heap sizing above.
+ * When one is missing, the process replaces itself once with them set — execve keeps the pid, stdio and
  * signal delivery, so service managers and parents see nothing. It must run before the first fetch and
- * before listening. When execve is missing or fails, one warning, and the server runs under Bun's cap.
+ * before listening. When execve is missing or fails and the fetch cap is short, one warning, and the
+ * server runs under Bun's cap.
  */
-export function liftFetchCap(limit: number, log: Pick<Logger, "warn">): void {
+export function restartWithStartupEnv(limit: number, log: Pick<Logger, "warn">): void {
   const need = Math.min(limit + FETCH_HEADROOM, BUN_MAX_HTTP_REQUESTS);
   const raw = process.env.BUN_CONFIG_MAX_HTTP_REQUESTS;
   const have = raw && /^\d+$/.test(raw) && Number(raw) <= BUN_MAX_HTTP_REQUESTS ? Number(raw) : 256;
-  if (have >= need) return;
+  const wanted: Record<string, string> = {};
+  if (have < need) wanted.BUN_CONFIG_MAX_HTTP_REQUESTS = String(need);
+  if (!process.env.BUN_JSC_forceRAMSize) wanted.BUN_JSC_forceRAMSize = String(HEAP_RAM_BYTES);
+  if (Object.keys(wanted).length === 0) return;
   const warn = (why: string) => {
-    if (capWarned) return;
+    if (capWarned || have >= need) return; // the heap sizing alone is not worth a warning
     capWarned = true;
     log.warn("could not lift Bun's limit on concurrent fetches; upstream calls beyond it wait inside Bun", {
       bunLimit: have,
@@ -97,7 +110,7 @@ export function liftFetchCap(limit: number, log: Pick<Logger, "warn">): void {
     ? [process.execPath, ...process.argv.slice(2)]
     : [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
   try {
-    process.execve(process.execPath, args, { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: String(need), [REEXEC_MARK]: "1" });
+    process.execve(process.execPath, args, { ...process.env, ...wanted, [REEXEC_MARK]: "1" });
   } catch (e) {
     warn(`execve failed: ${(e as Error)?.message ?? e}`);
   }

@@ -1,6 +1,7 @@
 // `serve` lifts Bun's per-process cap on fetches in flight (256 unless BUN_CONFIG_MAX_HTTP_REQUESTS is
-// set when the process starts) by replacing itself once, in place, with the variable set
-// (src/cli/serve.ts liftFetchCap). The replaced process keeps its pid, its stdout and its signals.
+// set when the process starts) and sizes JavaScriptCore's heap (BUN_JSC_forceRAMSize) by replacing itself
+// once, in place, with the variables set (src/cli/serve.ts restartWithStartupEnv). The replaced process
+// keeps its pid, its stdout and its signals.
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,8 +24,8 @@ async function serveWith(upstream: Record<string, unknown>, env: Record<string, 
   const t = tempDir("fetch-cap");
   writeFileSync(join(t.dir, "config.json"), JSON.stringify({ auth: { apiKeys: ["k"] }, upstream }));
   const port = await freePort();
-  // the cap comes from the test alone, never from the environment the suite runs in
-  const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, ...base } = cleanEnv();
+  // the cap and the heap sizing come from the test alone, never from the environment the suite runs in
+  const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, BUN_JSC_forceRAMSize: __, ...base } = cleanEnv();
   const proc = Bun.spawn([process.execPath, MAIN, "serve", "--data-dir", t.dir, "--port", String(port), "--log-level", "info"], {
     cwd: ROOT,
     env: { ...base, ...env },
@@ -49,6 +50,7 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
       // the configured limit plus headroom for token, userinfo and version calls
       expect(Number(env.BUN_CONFIG_MAX_HTTP_REQUESTS)).toBeGreaterThan(600);
       expect(Number(env.BUN_CONFIG_MAX_HTTP_REQUESTS)).toBeLessThanOrEqual(65535);
+      expect(env.BUN_JSC_forceRAMSize).toBe(String(64 * 1024 * 1024));
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: "Bearer k" } })).text();
@@ -67,10 +69,16 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
     }
   }, 30_000);
 
-  test("no restart when the cap already fits: set by the operator, or Bun's default is enough", async () => {
-    const set = await serveWith({ maxConcurrentRequests: 600 }, { BUN_CONFIG_MAX_HTTP_REQUESTS: "5000" });
+  test("no restart when the operator set both; with Bun's default cap enough, a restart for the heap sizing alone", async () => {
+    const set = await serveWith(
+      { maxConcurrentRequests: 600 },
+      { BUN_CONFIG_MAX_HTTP_REQUESTS: "5000", BUN_JSC_forceRAMSize: "100000000" },
+    );
     try {
-      expect(environOf(set.proc.pid).BUN_CONFIG_MAX_HTTP_REQUESTS).toBe("5000");
+      const env = environOf(set.proc.pid);
+      expect(env.BUN_CONFIG_MAX_HTTP_REQUESTS).toBe("5000");
+      expect(env.BUN_JSC_forceRAMSize).toBe("100000000");
+      expect(env.SWITCHYARD_FETCH_CAP_REEXEC).toBeUndefined();
       set.proc.kill("SIGTERM");
       expect(await set.proc.exited).toBe(0);
     } finally {
@@ -79,7 +87,9 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
     }
     const small = await serveWith({ maxConcurrentRequests: 100 });
     try {
-      expect(environOf(small.proc.pid).BUN_CONFIG_MAX_HTTP_REQUESTS).toBeUndefined();
+      const env = environOf(small.proc.pid);
+      expect(env.BUN_CONFIG_MAX_HTTP_REQUESTS).toBeUndefined();
+      expect(env.BUN_JSC_forceRAMSize).toBe(String(64 * 1024 * 1024));
       small.proc.kill("SIGINT");
       expect(await small.proc.exited).toBe(0);
     } finally {
@@ -88,16 +98,16 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
     }
   }, 30_000);
 
-  /** liftFetchCap in a child Bun with `setup` run first; its log lines, and whether it went on */
+  /** restartWithStartupEnv in a child Bun with `setup` run first; its log lines, and whether it went on */
   async function lift(setup: string, env: Record<string, string> = {}) {
     const code = `
-      import { liftFetchCap } from "./src/cli/serve";
+      import { restartWithStartupEnv } from "./src/cli/serve";
       ${setup}
       const log = { warn: (msg, fields) => console.log(JSON.stringify({ msg, ...fields })) };
-      liftFetchCap(600, log);
-      liftFetchCap(600, log);
+      restartWithStartupEnv(600, log);
+      restartWithStartupEnv(600, log);
       console.log(JSON.stringify({ msg: "went on" }));`;
-    const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, ...base } = cleanEnv();
+    const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, BUN_JSC_forceRAMSize: __, ...base } = cleanEnv();
     const p = Bun.spawn([process.execPath, "-e", code], { cwd: ROOT, env: { ...base, ...env }, stdout: "pipe", stderr: "pipe" });
     const [out, code2] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code2).toBe(0);
