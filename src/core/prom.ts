@@ -65,15 +65,18 @@ abstract class Base<T extends string, Cell> implements Metric {
 
   protected abstract newCell(): Cell;
 
-  /** the series for these labels, made on first use; an unknown label name is a programming error */
+  /** the series for these labels, made on first use; an unknown label name (checked then) is a programming error */
   protected cellOf(labels: Labels<T> | undefined): Cell {
     const names = this.labelNames;
+    // one label or none (most series): no array built to find the cell
+    const key =
+      names.length === 0 ? "" : names.length === 1 ? String(labels?.[names[0]!] ?? "") : names.map((n) => labels?.[n] ?? "").join("\u0000");
+    const entry = this.cells.get(key);
+    if (entry) return entry.cell;
     if (labels) for (const k in labels) if (!names.includes(k as T)) throw new Error(`${this.name}: unknown label "${k}"`);
-    const values = names.map((n) => String(labels?.[n] ?? ""));
-    const key = values.join("\u0000");
-    let entry = this.cells.get(key);
-    if (!entry) this.cells.set(key, (entry = { values, cell: this.newCell() }));
-    return entry.cell;
+    const cell = this.newCell();
+    this.cells.set(key, { values: names.map((n) => String(labels?.[n] ?? "")), cell });
+    return cell;
   }
 
   /** forgets every series (a collect() that rebuilds them from scratch) */

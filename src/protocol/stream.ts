@@ -87,14 +87,18 @@ export function streamingResponse(opts: StreamOptions): Response {
 export type StreamOutcome = "completed" | "cancelled" | "failed";
 
 /**
- * For a body made by streamingResponse: the same bytes, passed on one read at a time (no buffering,
+ * For an answer whose body streamingResponse made: the same bytes, passed on one read at a time (no buffering,
  * the reader sets the pace), calling `done` once as it ends. Cancelling it cancels the source, which
  * stops upstream. Undefined for any other body: it needs no watching.
  */
 export function observeStream(
-  body: ReadableStream<Uint8Array> | null,
+  res: Response,
   done: (outcome: StreamOutcome, failure?: ApiError) => void,
 ): ReadableStream<Uint8Array> | undefined {
+  // every body made here goes out with this header: any other answer's body is never touched (reading
+  // `body` of a plain answer would wrap its bytes in a stream for nothing)
+  if (res.headers.get("x-accel-buffering") !== "no") return undefined;
+  const body = res.body;
   const state = body && made.get(body);
   if (!body || !state) return undefined;
   const reader = body.getReader();

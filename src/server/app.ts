@@ -194,7 +194,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     // a stream is logged when its body ends, so `ms` is its whole duration and a failure after the
     // first byte (already the stream's final error frame) is tied to this request id
     // a stream is in flight until its body ends, not just until its headers went out
-    const streamed = observeStream(res.body, (stream, failure) => {
+    const streamed = observeStream(res, (stream, failure) => {
       metrics.inflight.dec();
       metrics.openStreams.dec();
       const ms = performance.now() - t0;

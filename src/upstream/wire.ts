@@ -6,11 +6,15 @@ import type { GeminiRequest } from "./types";
 /** the envelope's userAgent field names the client family, not our HTTP User-Agent */
 const ENVELOPE_USER_AGENT = "antigravity";
 
-/** Stable upstream sessionId: same conversation → same id (prompt caching), never random per request. */
+const SIXTY_BITS = (1n << 60n) - 1n;
+
+/**
+ * Stable upstream sessionId: same conversation → same id (prompt caching), never random per request.
+ * A negative decimal number as the working clients send; a fast non-cryptographic hash is enough, since
+ * the key is already a digest (or the client's own session id, or the account's id).
+ */
 export function upstreamSessionId(sessionKey: string | undefined, accountId: string): string {
-  const h = new Bun.CryptoHasher("sha256");
-  h.update(sessionKey ?? `account:${accountId}`);
-  return "-" + BigInt("0x" + h.digest("hex").slice(0, 15)).toString();
+  return "-" + (BigInt(Bun.hash(sessionKey ?? `account:${accountId}`)) & SIXTY_BITS).toString();
 }
 
 export function buildEnvelope(model: string, project: string, requestType: string, request: GeminiRequest, sessionId: string) {

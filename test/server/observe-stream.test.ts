@@ -8,7 +8,7 @@ const dec = new TextDecoder();
 function watched(frames: AsyncIterable<string>) {
   const ended: { outcome: StreamOutcome; failure?: ApiError }[] = [];
   const res = streamingResponse({ frames, onError: (e) => `error:${e.status}` });
-  const body = observeStream(res.body, (outcome, failure) => ended.push({ outcome, failure }))!;
+  const body = observeStream(res, (outcome, failure) => ended.push({ outcome, failure }))!;
   return { reader: body.getReader(), ended };
 }
 
@@ -20,8 +20,10 @@ async function readText(reader: ReadableStreamDefaultReader<Uint8Array>) {
 
 describe("observeStream", () => {
   test("other bodies are not watched", () => {
-    expect(observeStream(new Response("x").body, () => {})).toBeUndefined();
-    expect(observeStream(null, () => {})).toBeUndefined();
+    expect(observeStream(new Response("x"), () => {})).toBeUndefined();
+    expect(observeStream(new Response(null), () => {})).toBeUndefined();
+    // the marker header alone is not enough: the body must be one streamingResponse made
+    expect(observeStream(new Response("x", { headers: { "x-accel-buffering": "no" } }), () => {})).toBeUndefined();
   });
 
   test("each chunk is passed on as it comes (nothing waits for more), then `completed`", async () => {
