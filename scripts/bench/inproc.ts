@@ -14,7 +14,7 @@ import { createLogger, silentLogger } from "../../src/core/log";
 import { createFetch } from "../../src/simulator/server";
 import { SimState } from "../../src/simulator/state";
 import { loadConfig } from "../../src/config/load";
-import { CLIENT_BODY, MODEL } from "./gateway";
+import { CLIENT_BODY, gatewayEnv, MODEL } from "./gateway";
 import { children, firstLine, spawnChild } from "./proc";
 
 const arg = (n: string, d: number) => {
@@ -59,16 +59,8 @@ globalThis.fetch = fake;
 // the gateway, as `serve` builds it, its listener's handler captured instead of called over HTTP
 const dataDir = mkdtempSync(join(tmpdir(), "switchyard-inproc-"));
 const apiKey = "sk-inproc-0123456789abcdef";
-const env = {
-  ...process.env,
-  SWITCHYARD_DATA_DIR: dataDir,
-  SWITCHYARD_UPSTREAM_ENDPOINTS: sim.url,
-  SWITCHYARD_OAUTH_TOKEN_URL: `${sim.url}/token`,
-  SWITCHYARD_USERINFO_URL: `${sim.url}/oauth2/v2/userinfo`,
-  SWITCHYARD_VERSION_URL: `${sim.url}/api/update/{target}/stable/latest`,
-  SWITCHYARD_API_KEY: apiKey,
-  SWITCHYARD_LOG_LEVEL: process.env.INPROC_LOG ?? "warn",
-};
+// the bench's own gateway environment (Google replaced by the simulator), at its own log level
+const env = { ...gatewayEnv({ dataDir, upstream: sim.url, sim: sim.url, apiKey }), SWITCHYARD_LOG_LEVEL: process.env.INPROC_LOG ?? "warn" };
 const { config } = loadConfig({}, env);
 config.server.port = 0;
 let handler: ((req: Request) => Promise<Response>) | undefined;

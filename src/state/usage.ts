@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
 
 const HOUR = 3_600_000;
 
+type Tokens = Pick<UsageRecord, "input" | "output" | "thinking" | "cached">;
+
 /** SQL for one grouping: over raw rows (exact times) or hourly totals (older than the raw rows' retention) */
 function groupExpr(by: UsageBy, raw: boolean): string {
   const t = raw ? "at" : "hour";
@@ -134,30 +136,32 @@ export class SqliteUsage {
    */
   append(records: UsageRecord[]): void {
     if (!records.length) return;
-    const totals = new Map<string, (string | number)[]>();
+    const totals = new Map<
+      string,
+      { hour: number; key: string; account: string; model: string; requests: number; errors: number } & Tokens
+    >();
     for (const r of records) {
       const hour = Math.floor(r.at / HOUR) * HOUR;
       const account = r.account ?? "-";
       const model = r.model ?? "-";
       const id = `${hour}\u0000${r.keyName}\u0000${account}\u0000${model}`;
-      const t = totals.get(id);
-      const errors = r.status >= 400 ? 1 : 0;
-      if (!t) totals.set(id, [hour, r.keyName, account, model, 1, errors, r.input, r.output, r.thinking, r.cached]);
-      else {
-        (t[4] as number)++;
-        (t[5] as number) += errors;
-        (t[6] as number) += r.input;
-        (t[7] as number) += r.output;
-        (t[8] as number) += r.thinking;
-        (t[9] as number) += r.cached;
-      }
+      let t = totals.get(id);
+      if (!t)
+        totals.set(id, (t = { hour, key: r.keyName, account, model, requests: 0, errors: 0, input: 0, output: 0, thinking: 0, cached: 0 }));
+      t.requests++;
+      if (r.status >= 400) t.errors++;
+      t.input += r.input;
+      t.output += r.output;
+      t.thinking += r.thinking;
+      t.cached += r.cached;
     }
     this.db.transaction(() => {
       let i = 0;
       for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT)
         this.insertMany.run(...records.slice(i, i + ROWS_PER_INSERT).flatMap(rowValues));
       for (; i < records.length; i++) this.insert.run(...rowValues(records[i]!));
-      for (const t of totals.values()) this.hourly.run(...t);
+      for (const t of totals.values())
+        this.hourly.run(t.hour, t.key, t.account, t.model, t.requests, t.errors, t.input, t.output, t.thinking, t.cached);
     })();
   }
 
