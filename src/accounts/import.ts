@@ -1,7 +1,7 @@
 // Bulk import of Google refresh tokens from the formats users already have (docs/contract.md §2, `accounts import`):
 // our export, an Antigravity-Manager data dir / account files, a JSON array, or any text holding `1//…` tokens.
 // Parsing is pure; reading files and validating tokens (through the pool) are the two I/O edges.
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../core/hash";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { eachLimited } from "./upkeep";
@@ -154,7 +154,7 @@ const IMPORT_CONCURRENCY = 4;
 
 /** the masked token and a short fingerprint: enough to find the entry, nothing to use */
 export function tokenLabel(token: string): string {
-  return `${maskToken(token)}${createHash("sha256").update(token.trim()).digest("hex").slice(0, 8)}`;
+  return `${maskToken(token)}${sha256Hex(token.trim()).slice(0, 8)}`;
 }
 
 /** Validate and store each token, a few at a time; results keep the tokens' order. */

@@ -15,7 +15,7 @@ export type Action = (typeof ACTIONS)[number];
 export function parseModelPath(tail: string): { model: string; action?: string } {
   let s: string;
   try {
-    s = decodeURIComponent(tail); // once: "%2500" is "%00" as text, never a NUL
+    s = tail.includes("%") ? decodeURIComponent(tail) : tail; // once: "%2500" is "%00" as text, never a NUL
   } catch {
     throw badRequest("the model in the path is not valid percent-encoding", "model");
   }
@@ -52,35 +52,63 @@ const OPAQUE = new Set([
 /** Values that are Gemini `Schema` objects: keywords are converted, property names are not. */
 const SCHEMA = new Set(["parameters", "responseSchema"]);
 
-/** Deep snake_case → camelCase of the field names Gemini defines, leaving user-named keys alone. */
+/**
+ * Deep snake_case → camelCase of the field names Gemini defines, leaving user-named keys alone. Copy on
+ * write: a part with nothing to rename is returned as it is (most bodies are camelCase already), so a
+ * request's tree is not rebuilt for nothing.
+ */
 export function camelizeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelizeKeys);
+  if (Array.isArray(value)) return mapArray(value, camelizeKeys);
   if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const key = camel(k);
-    // when both spellings are present the camelCase one wins
-    if (key !== k && Object.hasOwn(value, key)) continue;
-    out[key] = OPAQUE.has(key) ? v : SCHEMA.has(key) ? camelizeSchema(v) : camelizeKeys(v);
-  }
-  return out;
+  return mapObject(value, (key, v) => (OPAQUE.has(key) ? v : SCHEMA.has(key) ? camelizeSchema(v) : camelizeKeys(v)));
 }
 
 function camelizeSchema(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(camelizeSchema);
+  if (Array.isArray(schema)) return mapArray(schema, camelizeSchema);
   if (!isPlainObject(schema)) return schema;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema)) {
-    const key = camel(k);
-    if (key !== k && Object.hasOwn(schema, key)) continue;
-    if (key === "properties" && isPlainObject(v)) {
-      out[key] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, camelizeSchema(s)]));
-    } else if (key === "items" || key === "anyOf") {
-      out[key] = camelizeSchema(v);
-    } else {
-      out[key] = v; // enum, required, propertyOrdering, example, default, …: values kept
-    }
+  return mapObject(schema, (key, v) => {
+    if (key === "properties" && isPlainObject(v)) return mapObject(v, (_name, s) => camelizeSchema(s), false);
+    if (key === "items" || key === "anyOf") return camelizeSchema(v);
+    return v; // enum, required, propertyOrdering, example, default, …: values kept
+  });
+}
+
+/** `f` over the items; the array itself when no item changed */
+function mapArray(items: unknown[], f: (v: unknown) => unknown): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const v = f(items[i]);
+    if (v !== items[i]) (out ??= items.slice())[i] = v;
   }
+  return out ?? items;
+}
+
+/**
+ * The object with its keys camelCased (when `rename`) and each value through `f`; the object itself when
+ * nothing changed. When both spellings of a key are present the camelCase one wins.
+ */
+function mapObject(obj: Record<string, unknown>, f: (key: string, v: unknown) => unknown, rename = true): Record<string, unknown> {
+  const keys = Object.keys(obj);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const key = rename ? camel(k) : k;
+    if (key !== k && Object.hasOwn(obj, key)) {
+      out ??= copyOfFirst(obj, keys, i);
+      continue;
+    }
+    const v = obj[k];
+    const mapped = f(key, v);
+    if (!out && (key !== k || mapped !== v)) out = copyOfFirst(obj, keys, i);
+    if (out) out[key] = mapped;
+  }
+  return out ?? obj;
+}
+
+/** a new object holding the first `n` of `keys` (the ones already seen unchanged) */
+function copyOfFirst(obj: Record<string, unknown>, keys: string[], n: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) out[keys[i]!] = obj[keys[i]!];
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The virtual keys: created with a random secret shown once (sk-sy-…), stored hashed in state.db,
 // held in memory by hash for the request path, and re-read when another process (the CLI) changed them.
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { sha256Hex } from "../core/hash";
 import type { KeyLimits, KeyRecord, KeyStore } from "../state/keys";
 
 export const KEY_PREFIX = "sk-sy-";
@@ -25,7 +26,7 @@ export class KeyError extends Error {
   }
 }
 
-const hashOf = (secret: string) => createHash("sha256").update(secret).digest("hex");
+const hashOf = sha256Hex;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export function viewOfKey(k: KeyRecord): KeyView {

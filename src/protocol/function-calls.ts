@@ -1,5 +1,6 @@
 // What upstream asks of function calls, whichever protocol the client speaks: the names it accepts
 // (others get a stable alias) and the sentinel that stands in for a lost thought signature. Pure.
+import { sha256Hex } from "../core/hash";
 
 /** upstream function names: at most 64 characters, starting with a letter or underscore */
 export const FUNCTION_NAME = /^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/;
@@ -11,7 +12,7 @@ export const FUNCTION_NAME = /^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/;
  */
 export function upstreamToolName(name: string): string {
   if (FUNCTION_NAME.test(name)) return name;
-  const h = new Bun.CryptoHasher("sha256").update(name).digest("hex").slice(0, 8);
+  const h = sha256Hex(name).slice(0, 8);
   const safe = name.replace(/[^a-zA-Z0-9_.:-]/g, "_").replace(/^(?![a-zA-Z_])/, "_");
   return `${safe.slice(0, 55)}_${h}`;
 }

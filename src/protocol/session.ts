@@ -1,5 +1,7 @@
 // Sticky-session keys. A client may name its session with X-Session-Id or (Anthropic) metadata.user_id;
 // otherwise each protocol derives one from the conversation (see sessionFromConversation).
+import { sha256Hex } from "../core/hash";
+
 const MAX_ID = 200;
 
 export function explicitSession(headers: Headers): string | undefined {
@@ -9,15 +11,11 @@ export function explicitSession(headers: Headers): string | undefined {
 
 /** A client's own user id (Anthropic metadata.user_id), hashed: it may be an email and must not show up as a key. */
 export function sessionFromUser(userId: string): string {
-  return "user-" + new Bun.CryptoHasher("sha256").update(userId).digest("hex").slice(0, 32);
+  return "user-" + sha256Hex(userId).slice(0, 32);
 }
 
 /** A stable fingerprint of a conversation: its system prompt and first user message. */
 export function sessionFromConversation(system: string | undefined, firstUserText: string | undefined): string | undefined {
   if (!system && !firstUserText) return undefined;
-  const h = new Bun.CryptoHasher("sha256");
-  h.update(system ?? "");
-  h.update("\u0000");
-  h.update(firstUserText ?? "");
-  return "conv-" + h.digest("hex").slice(0, 32);
+  return "conv-" + sha256Hex(`${system ?? ""}\u0000${firstUserText ?? ""}`).slice(0, 32);
 }

@@ -1,6 +1,7 @@
 // Client and admin authentication (docs/contract.md §5). Runs before routing and body parsing, so a keyless
 // request with a bad body gets 401, not 400.
-import { timingSafeEqual, createHash } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { sha256 } from "../core/hash";
 import type { Config } from "../config/schema";
 import { ApiError } from "../core/errors";
 import type { Caller } from "../keys/scope";
@@ -37,10 +38,10 @@ export function presentedKey(req: Request, url: URL): string | undefined {
   return req.headers.get("x-api-key")?.trim() || req.headers.get("x-goog-api-key")?.trim() || url.searchParams.get("key") || undefined;
 }
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
+const digest = sha256;
 
 /** the configured keys' digests, computed once per key list (not per request) */
-const configuredDigests = new WeakMap<readonly string[], { keys: string[]; digests: Buffer[] }>();
+const configuredDigests = new WeakMap<readonly string[], { keys: string[]; digests: Uint8Array[] }>();
 const sameKeys = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((k, i) => k === b[i]);
 
 /** constant-time: compares fixed-length digests, and checks every key */

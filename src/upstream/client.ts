@@ -61,6 +61,25 @@ function notJson(res: Response): Failure {
   return { class: "server_error", status: 502, message: `upstream answered 200 with something that is not a JSON answer (${type})` };
 }
 
+/**
+ * A call's own controller, following the caller's signal through one listener (`unlink` removes it).
+ * Cheaper than AbortSignal.any plus AbortSignal.timeout: ~4 µs a call under load (docs/performance.md).
+ */
+function linked(signal: AbortSignal | undefined): { ctl: AbortController; unlink: () => void } {
+  const ctl = new AbortController();
+  if (!signal) return { ctl, unlink: noop };
+  if (signal.aborted) {
+    ctl.abort(signal.reason);
+    return { ctl, unlink: noop };
+  }
+  const follow = () => ctl.abort(signal.reason);
+  signal.addEventListener("abort", follow, { once: true });
+  return { ctl, unlink: () => signal.removeEventListener("abort", follow) };
+}
+const noop = () => {};
+/** what a call's deadline aborts it with: a TimeoutError, as AbortSignal.timeout's (classify.ts names it) */
+const late = () => new DOMException("upstream did not answer in time", "TimeoutError");
+
 function hostOf(endpoint: string): string {
   try {
     return new URL(endpoint).host;
@@ -196,19 +215,26 @@ export class UpstreamClient {
     const started = performance.now();
     try {
       return await this.tryEndpoints(async (endpoint) => {
-        const deadline = AbortSignal.timeout(this.timeoutMs);
-        const res = await this.fetchImpl(`${endpoint}/${path}`, {
-          method: verb,
-          headers: this.headers(token, "application/json", method),
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
-          redirect: "manual",
-          timeout: false,
-        } as RequestInit);
-        const parsed = parseBody(await res.text());
-        if (res.ok && (parsed === null || typeof parsed !== "object")) return { ok: false, failure: notJson(res), endpoint };
-        if (res.ok && !("error" in (parsed as object))) return { ok: true, value: parsed, endpoint };
-        return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
+        // the deadline covers the answer's body too
+        const { ctl, unlink } = linked(signal);
+        const timer = setTimeout(() => ctl.abort(late()), this.timeoutMs);
+        try {
+          const res = await this.fetchImpl(`${endpoint}/${path}`, {
+            method: verb,
+            headers: this.headers(token, "application/json", method),
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: ctl.signal,
+            redirect: "manual",
+            timeout: false,
+          } as RequestInit);
+          const parsed = parseBody(await res.text());
+          if (res.ok && (parsed === null || typeof parsed !== "object")) return { ok: false, failure: notJson(res), endpoint };
+          if (res.ok && !("error" in (parsed as object))) return { ok: true, value: parsed, endpoint };
+          return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
+        } finally {
+          clearTimeout(timer);
+          unlink();
+        }
       }, signal);
     } finally {
       release();
@@ -233,9 +259,10 @@ export class UpstreamClient {
     let handedOver = false;
     try {
       return await this.tryEndpoints(async (endpoint) => {
-        const abort = new AbortController();
-        const sig = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
-        const timer = setTimeout(() => abort.abort(new DOMException("upstream did not answer in time", "TimeoutError")), this.timeoutMs);
+        // follows the client's signal until the stream ends (the listener goes with the request)
+        const { ctl: abort, unlink } = linked(signal);
+        const sig = abort.signal;
+        const timer = setTimeout(() => abort.abort(late()), this.timeoutMs);
         try {
           const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
             method: "POST",
@@ -255,6 +282,7 @@ export class UpstreamClient {
           return { ok: false, failure: classify({ status: res.ok ? 502 : res.status, body: parsed, headers: res.headers }), endpoint };
         } finally {
           clearTimeout(timer);
+          if (!handedOver) unlink();
         }
       }, signal);
     } finally {

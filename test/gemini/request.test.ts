@@ -213,6 +213,17 @@ describe("camelizeKeys / normalizeRequest", () => {
       generationConfig: { temperature: 0.2, thinkingConfig: { includeThoughts: true } },
     };
     expect(camelizeKeys(body)).toEqual(body);
+    expect(camelizeKeys(body)).toBe(body); // nothing to rename: no copy
+  });
+
+  test("copy on write: only the path to a renamed key is new, key order kept", () => {
+    const contents = [{ role: "user", parts: [{ text: "hi" }] }];
+    const body = { contents, generationConfig: { temperature: 0.2, max_output_tokens: 5, topP: 1 } };
+    const out = camelizeKeys(body) as typeof body & { generationConfig: Record<string, number> };
+    expect(out).not.toBe(body);
+    expect(out.contents).toBe(contents);
+    expect(Object.keys(out.generationConfig)).toEqual(["temperature", "maxOutputTokens", "topP"]);
+    expect(body.generationConfig).toEqual({ temperature: 0.2, max_output_tokens: 5, topP: 1 }); // the input is not changed
   });
 
   test("normalizeRequest: stable field order whatever the client's order, model dropped, string systemInstruction wrapped", () => {
