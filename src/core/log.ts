@@ -60,6 +60,15 @@ function batchedStdout(line: string): void {
 }
 let exitHooked = false;
 
+/** the time as ISO text, made once per millisecond (lines under load share it) */
+let isoMs = -1;
+let iso = "";
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) ((isoMs = ms), (iso = new Date(ms).toISOString()));
+  return iso;
+}
+
 /** field names already checked against SECRET_KEY (a handful, the same on every line) */
 const secretNames = new Map<string, boolean>();
 function isSecretName(k: string): boolean {
@@ -74,20 +83,22 @@ function isSecretName(k: string): boolean {
 export function createLogger(level: Level = "info", write: (line: string) => void = batchedStdout, format: Format = "json"): Logger {
   const log = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < RANK[logger.level]) return;
-    const safe: Record<string, unknown> = {};
+    const time = isoNow();
+    // the line's object is built once, its fields after time/level/msg (a field of the same name wins)
+    const entry: Record<string, unknown> = format === "text" ? {} : { time, level: lvl, msg: bounded(msg) };
     for (const k in fields) {
       const v = fields[k];
-      safe[k] = v !== undefined && isSecretName(k) ? "[redacted]" : bounded(v);
+      entry[k] = v !== undefined && isSecretName(k) ? "[redacted]" : bounded(v);
     }
     if (format === "text") {
-      const line = textLine(new Date().toISOString(), lvl, String(bounded(msg)), safe);
+      const line = textLine(time, lvl, String(bounded(msg)), entry);
       write(line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line);
       return;
     }
-    let line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: bounded(msg), ...safe });
+    let line = JSON.stringify(entry);
     // nested values are not cut field by field: the line as a whole is bounded (and stays one line)
     if (line.length > MAX_LINE_CHARS)
-      line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: bounded(msg), truncated: line.slice(0, MAX_LINE_CHARS) });
+      line = JSON.stringify({ time, level: lvl, msg: bounded(msg), truncated: line.slice(0, MAX_LINE_CHARS) });
     write(line);
   };
   const logger: Logger = {

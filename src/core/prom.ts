@@ -128,16 +128,17 @@ abstract class Scalar<T extends string> extends Base<T, ValueCell> {
   }
 }
 
-/** overloads shared by inc/dec/set: (value), (labels), (labels, value) */
-function split<T extends string>(a?: Labels<T> | number, b?: number): [Labels<T> | undefined, number | undefined] {
-  return typeof a === "number" || a === undefined ? [undefined, a] : [a, b];
-}
+// the overloads shared by inc/dec/set/observe — (value), (labels), (labels, value) — read without
+// building a pair per call (several calls per request)
+const argLabels = <T extends string>(a?: Labels<T> | number): Labels<T> | undefined => (typeof a === "object" ? a : undefined);
+const argValue = (a: unknown, b?: number): number | undefined => (typeof a === "number" ? a : b);
 
 export class Counter<T extends string = string> extends Scalar<T> {
   protected readonly type = "counter";
 
   inc(labels?: Labels<T> | number, value?: number): void {
-    const [l, v] = split(labels, value);
+    const l = argLabels(labels);
+    const v = argValue(labels, value);
     const n = v ?? 1;
     if (!(n >= 0)) throw new Error(`${this.name}: a counter only goes up (got ${n})`);
     this.cellOf(l).value += n;
@@ -160,17 +161,20 @@ export class Gauge<T extends string = string> extends Scalar<T> {
   protected readonly type = "gauge";
 
   set(labels: Labels<T> | number, value?: number): void {
-    const [l, v] = split(labels, value);
+    const l = argLabels(labels);
+    const v = argValue(labels, value);
     this.cellOf(l).value = v ?? 0;
   }
 
   inc(labels?: Labels<T> | number, value?: number): void {
-    const [l, v] = split(labels, value);
+    const l = argLabels(labels);
+    const v = argValue(labels, value);
     this.cellOf(l).value += v ?? 1;
   }
 
   dec(labels?: Labels<T> | number, value?: number): void {
-    const [l, v] = split(labels, value);
+    const l = argLabels(labels);
+    const v = argValue(labels, value);
     this.cellOf(l).value -= v ?? 1;
   }
 
@@ -214,7 +218,8 @@ export class Histogram<T extends string = string> extends Base<T, HistogramCell>
   }
 
   observe(labels: Labels<T> | number, value?: number): void {
-    const [l, v] = split(labels, value);
+    const l = argLabels(labels);
+    const v = argValue(labels, value);
     this.add(this.cellOf(l), v ?? 0);
   }
 
