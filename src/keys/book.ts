@@ -26,7 +26,6 @@ export class KeyError extends Error {
   }
 }
 
-const hashOf = sha256Hex;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export function viewOfKey(k: KeyRecord): KeyView {
@@ -71,7 +70,7 @@ export class KeyBook {
   /** the key a presented secret belongs to (revoked and expired ones too: the caller tells them apart) */
   lookup(secret: string): KeyRecord | undefined {
     if (!secret.startsWith(KEY_PREFIX)) return undefined;
-    const h = hashOf(secret);
+    const h = sha256Hex(secret);
     const k = this.byHash.get(h);
     // the map lookup found it by its digest; compare the digests in constant time all the same
     return k && timingSafeEqual(Buffer.from(k.hash, "hex"), Buffer.from(h, "hex")) ? k : undefined;
@@ -86,7 +85,7 @@ export class KeyBook {
       id: randomUUID(),
       name,
       prefix: secret.slice(0, KEY_PREFIX.length + 4),
-      hash: hashOf(secret),
+      hash: sha256Hex(secret),
       ...limits,
       createdAt: this.now(),
       revokedAt: null,

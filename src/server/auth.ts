@@ -38,18 +38,16 @@ export function presentedKey(req: Request, url: URL): string | undefined {
   return req.headers.get("x-api-key")?.trim() || req.headers.get("x-goog-api-key")?.trim() || url.searchParams.get("key") || undefined;
 }
 
-const digest = sha256;
-
 /** the configured keys' digests, computed once per key list (not per request) */
 const configuredDigests = new WeakMap<readonly string[], { keys: string[]; digests: Uint8Array[] }>();
 const sameKeys = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((k, i) => k === b[i]);
 
 /** constant-time: compares fixed-length digests, and checks every key */
 export function keyMatches(given: string, keys: readonly string[]): boolean {
-  const g = digest(given);
+  const g = sha256(given);
   let known = configuredDigests.get(keys);
   // the list may be edited in place (tests do): the digests follow it
-  if (!known || !sameKeys(known.keys, keys)) configuredDigests.set(keys, (known = { keys: [...keys], digests: keys.map(digest) }));
+  if (!known || !sameKeys(known.keys, keys)) configuredDigests.set(keys, (known = { keys: [...keys], digests: keys.map(sha256) }));
   let ok = false;
   for (const d of known.digests) ok = timingSafeEqual(g, d) || ok;
   return ok;

@@ -86,7 +86,7 @@ const COLUMNS =
   "at, key_id, key_name, account, model, upstream_model, protocol, route, status, error_class, input, output, thinking, cached, latency_ms, ttfb_ms, streamed";
 
 const insertSql = (rows: number) =>
-  `INSERT INTO usage (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`;
+  `INSERT INTO usage (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => `(${Array(PER_ROW).fill("?").join(", ")})`).join(", ")}`;
 
 type Values = (string | number | null)[];
 /** a statement run with its values as one array: bun:sqlite binds an array argument as the list (its types do not say so) */
