@@ -6,7 +6,7 @@ import { assembleStream, StreamAssembler } from "../upstream/assemble";
 import { classify, networkFailure, type Failure } from "../upstream/classify";
 import type { Outcome, UpstreamClient } from "../upstream/client";
 import { mayBeNotice, noticeOf } from "../upstream/notices";
-import { sseEvents, unwrapResponse } from "../upstream/sse";
+import { sseEvents, sseJson, unwrapResponse } from "../upstream/sse";
 import type { GeminiResponse } from "../upstream/types";
 import { isClaudeModel, isImageModel } from "../models/catalog";
 import type { Logger } from "../core/log";
@@ -24,6 +24,8 @@ export function isErrorEnvelope(v: unknown): boolean {
 }
 
 const assemble = (chunks: unknown[]) => assembleStream(chunks.map((c) => unwrapResponse<GeminiResponse>(c)));
+
+const EMPTY_STREAM = "upstream stream ended without any data";
 
 /** a reply that is a service notice, as the failure it stands for */
 export function noticeFailure(resp: GeminiResponse): Failure | undefined {
@@ -95,7 +97,7 @@ export async function openStream(u: Upstream, body: unknown, token: string, sign
       return { ok: false, failure: networkFailure(e, { timeoutSeconds }) };
     }
     if (next.done) {
-      if (!held.length) return fail({ class: "server_error", status: 502, message: "upstream stream ended without any data" });
+      if (!held.length) return fail({ class: "server_error", status: 502, message: EMPTY_STREAM });
       const notice = noticeFailure(assemble(held));
       if (notice) return fail(notice);
       break;
@@ -109,29 +111,24 @@ export async function openStream(u: Upstream, body: unknown, token: string, sign
   return { ok: true, value: { held, events, abort }, endpoint: opened.endpoint };
 }
 
-/** a whole answer through the stream call (see streamsForUnary); failures before the end can rotate */
+/**
+ * A whole answer through the stream call (see streamsForUnary), read to its end as one text and
+ * assembled: failures anywhere in it can rotate, as nothing reached the client. A notice is checked on
+ * the whole answer, as for a unary call.
+ */
 export async function streamWhole(u: Upstream, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
-  const opened = await openStream(u, body, token, signal);
-  if (!opened.ok) return opened;
-  const { held, events, abort } = opened.value;
+  const got = await u.client.sseText("streamGenerateContent", body, token, signal);
+  if (!got.ok) return got;
+  const endpoint = got.endpoint;
+  const chunks = sseJson(got.value, () => u.log.debug("skipped a malformed upstream event"));
+  if (!chunks.length) return { ok: false, failure: { class: "server_error", status: 502, message: EMPTY_STREAM }, endpoint };
   const asm = new StreamAssembler();
-  for (const c of held) asm.push(unwrapResponse<GeminiResponse>(c));
-  try {
-    for (;;) {
-      let next: IteratorResult<unknown>;
-      try {
-        next = await events.next();
-      } catch (e) {
-        if (signal?.aborted) throw e;
-        return { ok: false, failure: networkFailure(e, { timeoutSeconds: u.timeoutSeconds }) };
-      }
-      if (next.done) break;
-      if (isErrorEnvelope(next.value)) return { ok: false, failure: classify({ status: 200, body: next.value }) };
-      asm.push(unwrapResponse<GeminiResponse>(next.value));
-    }
-  } finally {
-    await events.return(undefined).catch(() => {});
-    abort.abort();
+  for (const c of chunks) {
+    if (isErrorEnvelope(c)) return { ok: false, failure: classify({ status: 200, body: c }), endpoint };
+    asm.push(unwrapResponse<GeminiResponse>(c));
   }
-  return { ok: true, value: { response: asm.result() }, endpoint: opened.endpoint };
+  const response = asm.result();
+  const notice = noticeFailure(response);
+  if (notice) return { ok: false, failure: notice, endpoint };
+  return { ok: true, value: { response }, endpoint };
 }

@@ -61,6 +61,21 @@ function notJson(res: Response): Failure {
   return { class: "server_error", status: 502, message: `upstream answered 200 with something that is not a JSON answer (${type})` };
 }
 
+/** a JSON answer: a 200 whose body is `{error}`, or not a JSON object, is a failure */
+async function readJson(res: Response, endpoint: string): Promise<Outcome<unknown>> {
+  const parsed = parseBody(await res.text());
+  if (res.ok && (parsed === null || typeof parsed !== "object")) return { ok: false, failure: notJson(res), endpoint };
+  if (res.ok && !("error" in (parsed as object))) return { ok: true, value: parsed, endpoint };
+  return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
+}
+
+/** a 200's body as text (its events are the caller's to read); anything else is a failure */
+async function readText(res: Response, endpoint: string): Promise<Outcome<string>> {
+  const text = await res.text();
+  if (res.ok) return { ok: true, value: text, endpoint };
+  return { ok: false, failure: classify({ status: res.status, body: parseBody(text), headers: res.headers }), endpoint };
+}
+
 /**
  * A call's own controller, following the caller's signal through one listener (`unlink` removes it).
  * Cheaper than AbortSignal.any plus AbortSignal.timeout, which a call used to combine (docs/performance.md).
@@ -195,22 +210,33 @@ export class UpstreamClient {
 
   /** Unary JSON call. A 200 whose body is `{error}` is a failure. */
   async unary(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    return this.json("POST", method, `v1internal:${method}`, body, token, signal);
+    return this.call("POST", method, `v1internal:${method}`, body, token, "application/json", readJson, signal);
   }
 
   /** GET `{endpoint}/v1internal/{path}` (long-running operations). */
   async get(path: string, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    return this.json("GET", "operation", `v1internal/${path}`, undefined, token, signal);
+    return this.call("GET", "operation", `v1internal/${path}`, undefined, token, "application/json", readJson, signal);
   }
 
-  private async json(
+  /**
+   * A streaming call read to its end as one text (`?alt=sse`): for a whole answer that goes upstream as a
+   * stream. The deadline covers the whole body, as for unary(); no stream objects per chunk.
+   */
+  async sseText(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<string>> {
+    return this.call("POST", method, `v1internal:${method}?alt=sse`, body, token, "text/event-stream", readText, signal);
+  }
+
+  /** one call with its body read by `read` within the deadline, trying the endpoints in order */
+  private async call<T>(
     verb: "GET" | "POST",
     method: string,
     path: string,
     body: unknown,
     token: string,
+    accept: string,
+    read: (res: Response, endpoint: string) => Promise<Outcome<T>>,
     signal?: AbortSignal,
-  ): Promise<Outcome<unknown>> {
+  ): Promise<Outcome<T>> {
     const release = await this.slots.acquire(signal);
     const started = performance.now();
     try {
@@ -221,16 +247,13 @@ export class UpstreamClient {
         try {
           const res = await this.fetchImpl(`${endpoint}/${path}`, {
             method: verb,
-            headers: this.headers(token, "application/json", method),
+            headers: this.headers(token, accept, method),
             body: body === undefined ? undefined : JSON.stringify(body),
             signal: ctl.signal,
             redirect: "manual",
             timeout: false,
           } as RequestInit);
-          const parsed = parseBody(await res.text());
-          if (res.ok && (parsed === null || typeof parsed !== "object")) return { ok: false, failure: notJson(res), endpoint };
-          if (res.ok && !("error" in (parsed as object))) return { ok: true, value: parsed, endpoint };
-          return { ok: false, failure: classify({ status: res.status, body: parsed, headers: res.headers }), endpoint };
+          return await read(res, endpoint);
         } finally {
           clearTimeout(timer);
           unlink();

@@ -80,6 +80,34 @@ export class EventSplitter {
   }
 }
 
+/** appends the JSON of each event's data to `out`, skipping blank and malformed ones; true at `[DONE]` (the rest is ignored) */
+function parseData(datas: string[], out: unknown[], onMalformed?: (data: string) => void): boolean {
+  for (const data of datas) {
+    const t = data.trim();
+    if (t === "") continue;
+    if (t === "[DONE]") return true;
+    try {
+      out.push(JSON.parse(data));
+    } catch {
+      onMalformed?.(data);
+    }
+  }
+  return false;
+}
+
+/** Parsed JSON of each event of a whole SSE body, in order (as sseEvents reads them, without a stream). */
+export function sseJson(text: string, onMalformed?: (data: string) => void): unknown[] {
+  // all of it is here: one CR pass and one split (EventSplitter is for text arriving in pieces)
+  const datas: string[] = [];
+  for (const block of (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text).split("\n\n")) {
+    const data = eventData(block);
+    if (data !== undefined) datas.push(data);
+  }
+  const out: unknown[] = [];
+  parseData(datas, out, onMalformed);
+  return out;
+}
+
 /** Parsed JSON of each event, in order. Stopping the loop (or the signal) cancels the body. */
 export async function* sseEvents(body: ReadableStream<Uint8Array>, opts: SseOptions = {}): AsyncGenerator<unknown> {
   const reader = body.getReader();
@@ -94,19 +122,14 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>, opts: SseOpti
       const r = await readWithDeadline(reader, opts.idleTimeoutMs);
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("aborted", "AbortError");
       if (r.done) done = true;
-      const datas = events.push(r.done ? decoder.decode() : decoder.decode(r.value, { stream: true }), r.done);
-      for (const data of datas) {
-        if (data.trim() === "") continue;
-        if (data.trim() === "[DONE]") return;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(data);
-        } catch {
-          opts.onMalformed?.(data);
-          continue;
-        }
-        yield parsed;
-      }
+      const values: unknown[] = [];
+      const ended = parseData(
+        events.push(r.done ? decoder.decode() : decoder.decode(r.value, { stream: true }), r.done),
+        values,
+        opts.onMalformed,
+      );
+      yield* values;
+      if (ended) return;
     }
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);

@@ -1,6 +1,6 @@
 // The SSE parser over byte streams split at awkward places.
 import { describe, expect, test } from "bun:test";
-import { sseEvents, StreamIdleTimeout, unwrapResponse } from "../../src/upstream/sse";
+import { sseEvents, sseJson, StreamIdleTimeout, unwrapResponse } from "../../src/upstream/sse";
 
 const enc = new TextEncoder();
 
@@ -32,27 +32,41 @@ function splits(text: string): string[][] {
   return Array.from({ length: text.length + 1 }, (_, i) => [text.slice(0, i), text.slice(i)]);
 }
 
+// one table, both readers: the stream (sseEvents) and a whole body read as one text (sseJson)
+describe.each([
+  [
+    "sseEvents",
+    async (text: string, bad: (d: string) => void) => {
+      const out: unknown[] = [];
+      for await (const e of sseEvents(body([text]).stream, { onMalformed: bad })) out.push(e);
+      return out;
+    },
+  ],
+  ["sseJson", async (text: string, bad: (d: string) => void) => sseJson(text, bad)],
+] as const)("%s reads whole bodies alike", (_name, read) => {
+  test.each([
+    ["\\r\\n\\r\\n framing", 'data: {"a":1}\r\n\r\ndata: {"b":2}\r\n\r\n', [{ a: 1 }, { b: 2 }], []],
+    ["data: without a space, multi-line data", 'data:{"a":1}\n\ndata: {"b":\ndata: 2}\n\n', [{ a: 1 }, { b: 2 }], []],
+    [
+      "comments, event/id lines, junk; [DONE] ends",
+      ': ka\n\nevent: m\nid: 1\ndata: {"a":1}\n\ndata: {x\n\ndata: [DONE]\n\ndata: {"z":1}\n\n',
+      [{ a: 1 }],
+      ["{x"],
+    ],
+    ["a last event without a blank line", 'data: {"a":1}', [{ a: 1 }], []],
+    ["blank data and an empty body", "data: \n\n", [], []],
+    ["not SSE at all (an HTML page)", "<html><body>sign in</body></html>", [], []],
+  ])("%s", async (_what, text, want, wantBad) => {
+    const bad: string[] = [];
+    expect(await read(text, (d) => bad.push(d))).toEqual(want as unknown[]);
+    expect(bad).toEqual(wantBad as string[]);
+  });
+});
+
 describe("sseEvents", () => {
   test("\\r\\n\\r\\n framing, cut at every byte", async () => {
     const text = 'data: {"a":1}\r\n\r\ndata: {"b":2}\r\n\r\n';
     for (const parts of splits(text)) expect(await all(parts)).toEqual([{ a: 1 }, { b: 2 }]);
-  });
-
-  test("\\n\\n framing, data: without a space, multi-line data", async () => {
-    expect(await all(['data:{"a":1}\n\n', 'data: {"b":\n', "data: 2}\n\n"])).toEqual([{ a: 1 }, { b: 2 }]);
-  });
-
-  test("comments, event/id lines and junk are skipped; [DONE] ends", async () => {
-    const text = ': keep-alive\n\nevent: message\nid: 1\ndata: {"a":1}\n\ndata: {not json\n\ndata: [DONE]\n\ndata: {"late":1}\n\n';
-    const bad: string[] = [];
-    const out: unknown[] = [];
-    for await (const e of sseEvents(body([text]).stream, { onMalformed: (d) => bad.push(d) })) out.push(e);
-    expect(out).toEqual([{ a: 1 }]);
-    expect(bad).toEqual(["{not json"]);
-  });
-
-  test("a last event without a blank line after it still counts", async () => {
-    expect(await all(['data: {"a":1}'])).toEqual([{ a: 1 }]);
   });
 
   test("stopping the loop cancels the body", async () => {
