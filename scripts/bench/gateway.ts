@@ -65,7 +65,12 @@ export function gatewayEnv(o: { dataDir: string; upstream: string; sim: string; 
   return env;
 }
 
-/** accounts.json (version 1, which every gateway version reads) holding the first `n` seeded accounts */
+/**
+ * accounts.json (version 1, which every gateway version reads) holding the first `n` seeded accounts,
+ * and the model list a running gateway has once its accounts reported theirs: MODEL is then served
+ * under its own name by a unary call, as the bare proxy calls it. (Before any report the gateway maps
+ * it to a current model that Google answers through the stream call: more work than the floor does.)
+ */
 export function writeAccountsFile(dataDir: string, n: number): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const createdAt = new Date().toISOString();
@@ -77,9 +82,14 @@ export function writeAccountsFile(dataDir: string, n: number): void {
     state: "active",
     createdAt,
   }));
-  writeFileSync(join(dataDir, "accounts.json"), JSON.stringify({ version: 1, revision: 1, updatedAt: createdAt, accounts }) + "\n", {
-    mode: 0o600,
-  });
+  writeFileSync(
+    join(dataDir, "accounts.json"),
+    JSON.stringify({ version: 1, revision: 1, updatedAt: createdAt, accounts, models: { [MODEL]: { id: MODEL, displayName: MODEL } } }) +
+      "\n",
+    {
+      mode: 0o600,
+    },
+  );
 }
 
 /** unary and SSE generateContent through a gateway */
@@ -114,6 +124,14 @@ async function until(ok: () => Promise<boolean>, proc: Bun.Subprocess, what: str
     if (performance.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s`);
     await Bun.sleep(2);
   }
+}
+
+/** the gateway must call the model the bare proxy and the direct row call, or the rows compare different work */
+async function sameModel(probe: Target): Promise<void> {
+  const r = await fetch(probe.url, { method: "POST", headers: { "content-type": "application/json", ...probe.headers }, body: probe.body });
+  await r.arrayBuffer();
+  const mapped = r.headers.get("x-mapped-model");
+  if (mapped && mapped !== MODEL) console.error(`note: the gateway maps ${MODEL} to ${mapped}; its rows are not like for like`);
 }
 
 /** `serve` on a free port, timed from exec to its first health answer and its first proxied answer */
@@ -151,6 +169,7 @@ export async function launchGateway(cmd: string[], env: Record<string, string | 
     "proxied 200",
   );
   const t2 = performance.now();
+  await sameModel(probe);
   return {
     proc,
     url,
