@@ -127,9 +127,14 @@ async function withCheckedBody(req: Request, chunked: boolean, max: number, maxD
 
 /** `p`, or the error `onTimeout` makes when it takes longer than `ms` */
 function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  // one promise and a timer (a race with a timeout promise and a finally make three)
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
 }
 
 /** The request handler behind Bun.serve. */

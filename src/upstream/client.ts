@@ -209,12 +209,12 @@ export class UpstreamClient {
   }
 
   /** Unary JSON call. A 200 whose body is `{error}` is a failure. */
-  async unary(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+  unary(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
     return this.call("POST", method, `v1internal:${method}`, body, token, "application/json", readJson, signal);
   }
 
   /** GET `{endpoint}/v1internal/{path}` (long-running operations). */
-  async get(path: string, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+  get(path: string, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
     return this.call("GET", "operation", `v1internal/${path}`, undefined, token, "application/json", readJson, signal);
   }
 
@@ -222,7 +222,7 @@ export class UpstreamClient {
    * A streaming call read to its end as one text (`?alt=sse`): for a whole answer that goes upstream as a
    * stream. The deadline covers the whole body, as for unary(); no stream objects per chunk.
    */
-  async sseText(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<string>> {
+  sseText(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<string>> {
     return this.call("POST", method, `v1internal:${method}?alt=sse`, body, token, "text/event-stream", readText, signal);
   }
 
