@@ -108,3 +108,30 @@ describe("accumulate rejects sequences a client could not fold", () => {
   ];
   for (const [name, events] of table) test(name, () => expect(() => accumulate(events as any)).toThrow());
 });
+
+test("accumulate leaves the events as they were sent (a stream's events are folded, never changed)", () => {
+  const events = [
+    {
+      type: "message_start",
+      message: {
+        id: "m",
+        type: "message",
+        role: "assistant",
+        model: "x",
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 3, output_tokens: 0 },
+      },
+    },
+    { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+    { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hi" } },
+    { type: "content_block_stop", index: 0 },
+    { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 2 } },
+  ];
+  const before = JSON.stringify(events);
+  const msg = accumulate(events as any);
+  expect(msg.content).toEqual([{ type: "text", text: "Hi" }]);
+  expect(msg.usage).toEqual({ input_tokens: 3, output_tokens: 2 });
+  expect(JSON.stringify(events)).toBe(before);
+});
