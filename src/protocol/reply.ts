@@ -2,7 +2,7 @@
 import type { Served } from "../gateway/port";
 
 /** prefix + random hex digits (call_…, toolu_…, msg_…, chatcmpl-…) */
-export const randomId = (prefix: string, hexDigits = 24) => prefix + crypto.randomUUID().replace(/-/g, "").slice(0, hexDigits);
+export const randomId = (prefix: string, hexDigits = 24) => prefix + crypto.randomUUID().replaceAll("-", "").slice(0, hexDigits);
 
 /** which account served the answer and the upstream model (the app also logs them) */
 export const servedHeaders = (s: Pick<Served, "accountEmail" | "mappedModel">): Record<string, string> => ({

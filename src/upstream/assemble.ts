@@ -12,7 +12,11 @@ interface Candidate {
 
 /** keys a plain text part may have; anything else makes it a part of its own */
 const TEXT_KEYS = new Set(["text", "thought", "thoughtSignature"]);
-const isText = (p: GeminiPart) => typeof p.text === "string" && Object.keys(p).every((k) => TEXT_KEYS.has(k));
+const isText = (p: GeminiPart) => {
+  if (typeof p.text !== "string") return false;
+  for (const k in p) if (!TEXT_KEYS.has(k)) return false;
+  return true;
+};
 const kind = (p: GeminiPart) => p.thought === true;
 
 /** Feed chunks in arrival order; result() may be called at any time and does not disturb later pushes. */
@@ -21,13 +25,16 @@ export class StreamAssembler {
   private top: Record<string, unknown> = {};
 
   push(chunk: GeminiResponse): void {
-    for (const [k, v] of Object.entries(chunk)) {
+    // for…in, not Object.entries: no array of pairs per chunk (chunks are parsed JSON: own keys only)
+    for (const k in chunk) {
+      const v = (chunk as Record<string, unknown>)[k];
       if (k === "candidates" || v === undefined || v === null) continue;
       // an empty id or version says nothing; keep the last real one
       if ((k === "modelVersion" || k === "responseId") && v === "") continue;
       this.top[k] = v;
     }
-    (chunk.candidates ?? []).forEach((c, i) => this.pushCandidate(c, i));
+    const cands = chunk.candidates ?? [];
+    for (let i = 0; i < cands.length; i++) this.pushCandidate(cands[i]!, i);
   }
 
   result(): GeminiResponse {
@@ -48,7 +55,10 @@ export class StreamAssembler {
     let cand = this.candidates.get(index);
     if (!cand) this.candidates.set(index, (cand = { hasContent: false, parts: [], fields: {} }));
     if (typeof c.index === "number") cand.index = c.index;
-    for (const [k, v] of Object.entries(c)) if (k !== "content" && k !== "index" && v !== undefined) cand.fields[k] = v;
+    for (const k in c) {
+      const v = (c as Record<string, unknown>)[k];
+      if (k !== "content" && k !== "index" && v !== undefined) cand.fields[k] = v;
+    }
     if (!c.content) return;
     cand.hasContent = true;
     if (!cand.role && c.content.role) cand.role = c.content.role;
