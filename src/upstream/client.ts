@@ -46,6 +46,7 @@ const SETUP_USER_AGENT = "google-api-nodejs-client/9.15.1";
 export type Outcome<T> = { ok: true; value: T; endpoint: string } | { ok: false; failure: Failure; endpoint?: string };
 
 const NEXT_ENDPOINT = new Set(["server_error", "network"]);
+const SSE = "text/event-stream";
 
 function parseBody(text: string): unknown {
   try {
@@ -223,7 +224,7 @@ export class UpstreamClient {
    * stream. The deadline covers the whole body, as for unary(); no stream objects per chunk.
    */
   sseText(method: string, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<string>> {
-    return this.call("POST", method, `v1internal:${method}?alt=sse`, body, token, "text/event-stream", readText, signal);
+    return this.call("POST", method, `v1internal:${method}?alt=sse`, body, token, SSE, readText, signal);
   }
 
   /** one call with its body read by `read` within the deadline, trying the endpoints in order */
@@ -239,6 +240,8 @@ export class UpstreamClient {
   ): Promise<Outcome<T>> {
     const release = await this.slots.acquire(signal);
     const started = performance.now();
+    // a stream's latency is to its headers (the metric's meaning), also when its body is read here
+    let headersAt: number | undefined;
     try {
       return await this.tryEndpoints(async (endpoint) => {
         // the deadline covers the answer's body too
@@ -253,6 +256,7 @@ export class UpstreamClient {
             redirect: "manual",
             timeout: false,
           } as RequestInit);
+          if (accept === SSE) headersAt = performance.now();
           return await read(res, endpoint);
         } finally {
           clearTimeout(timer);
@@ -261,7 +265,7 @@ export class UpstreamClient {
       }, signal);
     } finally {
       release();
-      this.took(method, started);
+      this.took(method, started, headersAt);
     }
   }
 
@@ -289,7 +293,7 @@ export class UpstreamClient {
         try {
           const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
             method: "POST",
-            headers: this.headers(token, "text/event-stream", method),
+            headers: this.headers(token, SSE, method),
             body: JSON.stringify(body),
             signal: sig,
             redirect: "manual",
@@ -316,8 +320,8 @@ export class UpstreamClient {
   }
 
   /** a call's time from its slot to its answer (a stream: its headers), failed or not */
-  private took(method: string, started: number) {
-    this.opts.metrics?.upstreamLatency.observe({ method }, (performance.now() - started) / 1000);
+  private took(method: string, started: number, end = performance.now()) {
+    this.opts.metrics?.upstreamLatency.observe({ method }, (end - started) / 1000);
   }
 
   private async tryEndpoints<T>(attempt: (endpoint: string) => Promise<Outcome<T>>, signal?: AbortSignal): Promise<Outcome<T>> {
