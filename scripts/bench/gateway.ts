@@ -82,14 +82,9 @@ export function writeAccountsFile(dataDir: string, n: number): void {
     state: "active",
     createdAt,
   }));
-  writeFileSync(
-    join(dataDir, "accounts.json"),
-    JSON.stringify({ version: 1, revision: 1, updatedAt: createdAt, accounts, models: { [MODEL]: { id: MODEL, displayName: MODEL } } }) +
-      "\n",
-    {
-      mode: 0o600,
-    },
-  );
+  const models = { [MODEL]: { id: MODEL, displayName: MODEL } };
+  const doc = { version: 1, revision: 1, updatedAt: createdAt, accounts, models };
+  writeFileSync(join(dataDir, "accounts.json"), JSON.stringify(doc) + "\n", { mode: 0o600 });
 }
 
 /** unary and SSE generateContent through a gateway */
@@ -126,14 +121,6 @@ async function until(ok: () => Promise<boolean>, proc: Bun.Subprocess, what: str
   }
 }
 
-/** the gateway must call the model the bare proxy and the direct row call, or the rows compare different work */
-async function sameModel(probe: Target): Promise<void> {
-  const r = await fetch(probe.url, { method: "POST", headers: { "content-type": "application/json", ...probe.headers }, body: probe.body });
-  await r.arrayBuffer();
-  const mapped = r.headers.get("x-mapped-model");
-  if (mapped && mapped !== MODEL) console.error(`note: the gateway maps ${MODEL} to ${mapped}; its rows are not like for like`);
-}
-
 /** `serve` on a free port, timed from exec to its first health answer and its first proxied answer */
 export async function launchGateway(cmd: string[], env: Record<string, string | undefined>, apiKey: string): Promise<Gateway> {
   const port = freePort();
@@ -159,17 +146,19 @@ export async function launchGateway(cmd: string[], env: Record<string, string | 
     "/healthz 200",
   );
   const t1 = performance.now();
+  let mapped: string | null = null;
   await until(
     () =>
       fetch(probe.url, { method: "POST", headers: { "content-type": "application/json", ...probe.headers }, body: probe.body }).then(
-        (r) => answers(r, 200),
+        (r) => ((mapped = r.headers.get("x-mapped-model")), answers(r, 200)),
         () => false,
       ),
     proc,
     "proxied 200",
   );
   const t2 = performance.now();
-  await sameModel(probe);
+  // the gateway must call the model the bare proxy and the direct row call, or the rows compare different work
+  if (mapped && mapped !== MODEL) console.error(`note: the gateway maps ${MODEL} to ${mapped}; its rows are not like for like`);
   return {
     proc,
     url,

@@ -3,7 +3,9 @@
 // wrong inside it, since nothing reached the client yet. Through @google/genai, as a user calls it.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { GoogleGenAI } from "@google/genai";
+import { post } from "../helpers/gemini";
 import { startStack, type Stack } from "../helpers/stack";
+import { userText } from "../helpers/util";
 
 const MODEL = "gemini-3-flash";
 let stack: Stack;
@@ -44,11 +46,7 @@ describe("a unary answer through the stream call", () => {
 
   test("failing on every account: a 5xx in Gemini's error shape, never a partial answer", async () => {
     stack.sim.addFault({ kind: "stream_cut", model: MODEL, method: "streamGenerateContent" });
-    const res = await fetch(`${stack.url}/v1beta/models/${MODEL}:generateContent`, {
-      method: "POST",
-      headers: { "x-goog-api-key": stack.apiKey, "content-type": "application/json" },
-      body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "cut everywhere" }] }] }),
-    });
+    const res = await post(stack, `/v1beta/models/${MODEL}:generateContent`, userText("cut everywhere"));
     expect(res.status).toBeGreaterThanOrEqual(500);
     const body = await res.json();
     expect(body.candidates).toBeUndefined();
