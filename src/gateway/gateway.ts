@@ -285,7 +285,8 @@ export class PoolGateway implements Gateway {
   private async withAccount<T>(args: GenerateArgs, meter: MeterHandle | undefined, method: string, call: Call<T>): Promise<Attempt<T>> {
     const { config, scheduler, tokens, catalog } = this.rt;
     // the caller's limits come first: a key over its limit never touches an account
-    meter?.admit(args.model);
+    const admitting = meter?.admit(args.model);
+    if (admitting) await admitting;
     const loading = this.rt.pool.ready();
     if (loading) await loading;
     let model = args.upstreamModel ?? catalog.resolve(args.model).model;

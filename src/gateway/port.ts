@@ -46,7 +46,8 @@ export interface CountResult extends Served {
  * the gateway only reports to it). `admit` throws ApiError (403, 429) when the caller may not start.
  */
 export interface MeterHandle {
-  admit(model: string): void;
+  /** a promise when the caller's count is shared with other instances (Redis) */
+  admit(model: string): Promise<void> | undefined;
   served(account: string, upstreamModel: string): void;
   /** one upstream answer's usageMetadata */
   answered(usageMetadata: unknown): void;

@@ -2,13 +2,14 @@
 // tokens per minute, requests in flight, daily and monthly token budgets (429 with Retry-After). Windows
 // slide over the last 60 s; budgets reset at 00:00 UTC and on the 1st of the month (UTC). The clock is
 // injected. Tokens are charged when upstream reported them (after the answer), so a request that starts
-// under the limit finishes even if it takes the key over.
+// under the limit finishes even if it takes the key over. With shared state the requests per minute are
+// counted in one place for every instance (admitShared): announcements arrive milliseconds late, which
+// let a quick run of requests across instances pass the limit.
 import { ApiError } from "../core/errors";
 import type { KeyRecord } from "../state/keys";
 import type { KeyUse } from "../state/redis-keys";
 import { modelAllowed } from "./limits-input";
 
-const MINUTE = 60_000;
 const SLOTS = 60;
 /**
  * With shared state, each instance repeats its in-flight counts this often; a count not repeated within
@@ -51,9 +52,12 @@ class Window {
     const from = this.live(now);
     let oldest = Infinity;
     for (let i = 0; i < SLOTS; i++) if (this.second[i]! >= from && this.value[i]! > 0 && this.second[i]! < oldest) oldest = this.second[i]!;
-    return oldest === Infinity ? now : (oldest + 1) * 1000 + MINUTE - 1000;
+    return oldest === Infinity ? now : freedAt(oldest);
   }
 }
+
+/** when a request counted in the second `second` leaves the sliding minute */
+const freedAt = (second: number) => (second + SLOTS) * 1000;
 
 interface Meter {
   /** requests started in the last minute */
@@ -66,6 +70,17 @@ interface Meter {
   day: { start: number; used: number };
   month: { start: number; used: number };
 }
+
+/**
+ * The requests-per-minute count every instance shares: counts one start for the key unless `limit` were
+ * passed, and tells the count before it and the oldest counted second. undefined (or a promise of it)
+ * when the shared count cannot be reached: the local windows decide then.
+ */
+export type SharedRate = (
+  id: string,
+  limit: number,
+  now: number,
+) => Promise<{ ok: boolean; count: number; oldestSecond: number } | undefined> | undefined;
 
 export interface Admission {
   /** ends the request's hold on the key's concurrency (call once; later calls do nothing) */
@@ -90,10 +105,14 @@ function refused(status: 403 | 429, reason: string, message: string, retryAfter?
   return new ApiError(status, message, { reason, ...(retryAfter !== undefined ? { retryAfter } : {}) });
 }
 
+const rpmRefusal = (k: KeyRecord, now: number, freed: number) =>
+  refused(429, "key_rpm_exceeded", `the key "${k.name}" is over its limit of ${k.rpm} requests per minute`, secondsUntil(freed, now));
+
 export class Limiter {
   private meters = new Map<string, Meter>();
   /** with shared state: what this instance's keys use goes to the other instances */
   private tell: ((u: KeyUse) => void) | undefined;
+  private rate: SharedRate | undefined;
   /** this instance, in the in-flight counts it tells the others */
   private readonly self = crypto.randomUUID().slice(0, 12);
 
@@ -107,8 +126,9 @@ export class Limiter {
    * Share the counters with other instances: `tell` hears this instance's use; the returned function
    * takes the others' (requests started and tokens count in every instance's windows and budgets).
    */
-  share(tell: (u: KeyUse) => void): (u: KeyUse) => void {
+  share(tell: (u: KeyUse) => void, rate?: SharedRate): (u: KeyUse) => void {
     this.tell = tell;
+    this.rate = rate;
     return (u) => {
       const m = this.meter(u, this.now());
       if (u.kind === "start") m.starts.add(u.at, u.n);
@@ -165,19 +185,38 @@ export class Limiter {
   /** Throws ApiError (403 / 429 with retryAfter) when `k` may not start a request for `model` now. */
   admit(k: KeyRecord, model: string): Admission {
     const now = this.now();
+    const m = this.check(k, model, now);
+    const started = k.rpm !== null ? m.starts.sum(now) : 0;
+    if (k.rpm !== null && started >= k.rpm) throw rpmRefusal(k, now, m.starts.nextExpiry(now));
+    return this.grant(k, m, now, started);
+  }
+
+  /**
+   * admit(), with the key's requests per minute taken from the count all instances share, when there is
+   * one (a promise then). The shared count unreachable → the local windows decide, as in admit().
+   */
+  admitShared(k: KeyRecord, model: string): Admission | Promise<Admission> {
+    if (!this.rate || k.rpm === null) return this.admit(k, model);
+    const now = this.now();
+    const m = this.check(k, model, now);
+    const rpm = k.rpm;
+    const taking = this.rate(k.id, rpm, now);
+    if (!taking) return this.admit(k, model);
+    m.inFlight++; // held while the count is taken, so the key's concurrency holds meanwhile
+    return taking.then((r) => {
+      m.inFlight--;
+      if (!r) return this.admit(k, model);
+      if (!r.ok) throw rpmRefusal(k, now, freedAt(r.oldestSecond));
+      return this.grant(k, m, now, r.count);
+    });
+  }
+
+  /** every limit but requests per minute; the key's meter */
+  private check(k: KeyRecord, model: string, now: number): Meter {
     if (!modelAllowed(k.models, model))
       throw refused(403, "model_not_allowed", `the key "${k.name}" may not use the model ${model} (allowed: ${k.models!.join(", ")})`);
     const m = this.meter(k, now);
-    const started = k.rpm !== null ? m.starts.sum(now) : 0;
-    if (k.rpm !== null && started >= k.rpm)
-      throw refused(
-        429,
-        "key_rpm_exceeded",
-        `the key "${k.name}" is over its limit of ${k.rpm} requests per minute`,
-        secondsUntil(m.starts.nextExpiry(now), now),
-      );
-    const tokensNow = k.tpm !== null ? m.tokens.sum(now) : 0;
-    if (k.tpm !== null && tokensNow >= k.tpm)
+    if (k.tpm !== null && m.tokens.sum(now) >= k.tpm)
       throw refused(
         429,
         "key_tpm_exceeded",
@@ -205,6 +244,11 @@ export class Limiter {
         secondsUntil(reset, now),
       );
     }
+    return m;
+  }
+
+  /** the request starts: counted, announced, held until release */
+  private grant(k: KeyRecord, m: Meter, now: number, started: number): Admission {
     m.starts.add(now, 1);
     this.tell?.({ id: k.id, name: k.name, kind: "start", n: 1, at: now });
     m.inFlight++;
@@ -217,7 +261,7 @@ export class Limiter {
     }
     if (k.tpm !== null) {
       headers["x-ratelimit-limit-tokens"] = String(k.tpm);
-      headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, k.tpm - tokensNow));
+      headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, k.tpm - m.tokens.sum(now)));
     }
     return {
       headers,

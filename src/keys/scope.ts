@@ -24,6 +24,8 @@ export interface RequestScope {
   route: string;
   at: number;
   admission?: Admission;
+  /** the admission while the key's shared count is being taken */
+  admitting?: Promise<void>;
   model?: string;
   upstreamModel?: string;
   account?: string;

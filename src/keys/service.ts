@@ -54,7 +54,13 @@ export class Keys implements RequestMeter {
     this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now);
     this.usage = new SqliteUsage(opts.db);
     this.limiter = new Limiter(this.now, (name, since) => shared?.tokensSince(name, since) ?? this.tokensSince(name, since));
-    if (shared) shared.onUse(this.limiter.share((u) => shared.used(u)));
+    if (shared)
+      shared.onUse(
+        this.limiter.share(
+          (u) => shared.used(u),
+          (id, limit, at) => shared.takeStart(id, limit, at),
+        ),
+      );
     if (opts.registry) {
       this.tokensTotal = new Counter({
         name: "switchyard_tokens_total",
@@ -267,11 +273,16 @@ class ScopeMeter implements MeterHandle {
     private scope: RequestScope,
   ) {}
 
-  admit(model: string): void {
+  admit(model: string): Promise<void> | undefined {
     const scope = this.scope;
     scope.model ??= model;
     const k = scope.caller.key;
-    if (k && !scope.admission) scope.admission = this.keys.limiter.admit(k, model);
+    if (!k || scope.admission) return;
+    // one admission per client request, even when it makes several upstream calls at once (images, n > 1)
+    if (scope.admitting) return scope.admitting;
+    const a = this.keys.limiter.admitShared(k, model);
+    if (!(a instanceof Promise)) scope.admission = a;
+    else return (scope.admitting = a.then((x) => void (scope.admission = x)));
   }
 
   served(account: string, upstreamModel: string): void {

@@ -1,9 +1,10 @@
 // Virtual keys shared by several instances through Redis: the definitions (the same interface as
 // state.db's api_keys, read from a mirror) and the keys' counters — requests started and tokens charged
-// reach the other instances' limiters on the changes channel, and each key's token totals per UTC day
-// and month are added up in Redis (HINCRBY), so budgets hold across instances and restarts.
+// reach the other instances' limiters on the changes channel, each key's token totals per UTC day and
+// month are added up in Redis (HINCRBY), so budgets hold across instances and restarts, and a key's
+// requests per minute are counted in Redis itself (a Lua script), so no instance admits on a late count.
 // Layout: `{prefix}keys` hash (id → JSON record), `{prefix}keyuse:{id}` hash (`d:{day start}`,
-// `m:{month start}` → tokens).
+// `m:{month start}` → tokens), `{prefix}keyrate:{id}` hash (second → requests started in it).
 import type { KeyRecord, KeyStore } from "./keys";
 import { hashOf, type RedisState } from "./redis";
 
@@ -21,6 +22,26 @@ export interface KeyUse {
   /** the sending instance (for "held") */
   from?: string;
 }
+
+// One start against a key's sliding minute, counted for every instance at once: per-second counts in a
+// hash; seconds that left the minute are dropped. Answers {1 = counted / 0 = over, count before, oldest
+// counted second}.
+const TAKE_START = `
+local now = tonumber(ARGV[1])
+local all = redis.call('HGETALL', KEYS[1])
+local count, oldest = 0, now
+for i = 1, #all, 2 do
+  local s = tonumber(all[i])
+  if s <= now - 60 then redis.call('HDEL', KEYS[1], all[i])
+  else
+    count = count + tonumber(all[i + 1])
+    if s < oldest then oldest = s end
+  end
+end
+if count >= tonumber(ARGV[2]) then return {0, count, oldest} end
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('PEXPIRE', KEYS[1], 61000)
+return {1, count, oldest}`;
 
 const DAY = 86_400_000;
 const dayOf = (t: number) => Math.floor(t / DAY) * DAY;
@@ -128,6 +149,24 @@ export class RedisKeys implements KeyStore {
     void this.redis.command("HINCRBY", [key, `d:${dayOf(u.at)}`, String(u.n)])?.catch(() => {});
     void this.redis.command("HINCRBY", [key, `m:${monthOf(u.at)}`, String(u.n)])?.catch(() => {});
     void this.redis.command("EXPIRE", [key, String(40 * 86_400)])?.catch(() => {});
+  }
+
+  /** count one start against the key's requests per minute, across instances (undefined: Redis away) */
+  takeStart(id: string, limit: number, now: number): Promise<{ ok: boolean; count: number; oldestSecond: number } | undefined> | undefined {
+    const sent = this.redis.command("EVAL", [
+      TAKE_START,
+      "1",
+      this.redis.keyOf(`keyrate:${id}`),
+      String(Math.floor(now / 1000)),
+      String(limit),
+    ]);
+    return sent?.then(
+      (r: unknown) => {
+        const [ok, count, oldest] = (r as unknown[]).map(Number);
+        return { ok: ok === 1, count: count!, oldestSecond: oldest! };
+      },
+      () => undefined,
+    );
   }
 
   /** hear what the other instances' requests used */

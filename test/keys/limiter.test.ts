@@ -2,7 +2,7 @@
 // limiter's windows and budgets under an injected clock.
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/core/errors";
-import { HELD_REPEAT_MS, HELD_TTL_MS, Limiter } from "../../src/keys/limiter";
+import { HELD_REPEAT_MS, HELD_TTL_MS, Limiter, type SharedRate } from "../../src/keys/limiter";
 import { modelAllowed, NO_LIMITS, parseLimits, parseSince } from "../../src/keys/limits-input";
 import type { KeyRecord } from "../../src/state/keys";
 
@@ -149,5 +149,63 @@ describe("Limiter", () => {
     a.repeatHeld(() => k);
     expect(() => c.admit(k, "m")).not.toThrow();
     second.release();
+  });
+});
+
+describe("Limiter with a shared requests-per-minute count", () => {
+  // the count Redis keeps, as a table of answers: what the shared count says, what the caller gets
+  test.each([
+    ["counted, 3 before it", { ok: true, count: 3, oldestSecond: T0 / 1000 }, { remaining: "6" }],
+    ["over, the oldest 20 s ago", { ok: false, count: 10, oldestSecond: T0 / 1000 - 20 }, { status: 429, retryAfter: 40 }],
+    ["unreachable (undefined)", undefined, { remaining: "9" }],
+    ["failed (a promise of undefined)", Promise.resolve(undefined), { remaining: "9" }],
+  ] as const)("%s", async (_name, answer, out) => {
+    const l = new Limiter(() => T0);
+    const asked: unknown[] = [];
+    const rate: SharedRate = (...args) => {
+      asked.push(args);
+      return answer instanceof Promise || answer === undefined ? answer : Promise.resolve(answer);
+    };
+    l.share(() => {}, rate);
+    const k = keyWith({ rpm: 10 });
+    const got = await Promise.resolve(l.admitShared(k, "m")).catch((e: ApiError) => e);
+    expect(asked).toEqual([["id", 10, T0]]);
+    if ("status" in out) expect(got).toMatchObject({ status: out.status, retryAfter: out.retryAfter });
+    else expect((got as any).headers["x-ratelimit-remaining-requests"]).toBe(out.remaining);
+  });
+
+  test("other limits are checked before the count is taken (a refused request takes no place in the minute)", () => {
+    const l = new Limiter(() => T0);
+    let asked = 0;
+    l.share(
+      () => {},
+      () => (asked++, Promise.resolve({ ok: true, count: 0, oldestSecond: T0 / 1000 })),
+    );
+    expect(() => l.admitShared(keyWith({ rpm: 10, models: ["gemini-*"] }), "claude-sonnet-4-5")).toThrow("may not use");
+    expect(asked).toBe(0);
+  });
+
+  test("a request waiting for the count already holds its place in the key's concurrency", async () => {
+    const l = new Limiter(() => T0);
+    let answer!: (v: { ok: boolean; count: number; oldestSecond: number }) => void;
+    l.share(
+      () => {},
+      () => new Promise((r) => (answer = r)),
+    );
+    const k = keyWith({ rpm: 10, concurrency: 1 });
+    const first = l.admitShared(k, "m");
+    expect(() => l.admitShared(k, "m")).toThrow("1 requests in flight");
+    answer({ ok: true, count: 0, oldestSecond: T0 / 1000 });
+    const a = await first;
+    expect(() => l.admit(k, "m")).toThrow("1 requests in flight");
+    a.release();
+    expect(() => l.admit(k, "m").release()).not.toThrow();
+  });
+
+  test("without a shared count admitShared is admit", () => {
+    const l = new Limiter(() => T0);
+    const a = l.admitShared(keyWith({ rpm: 1 }), "m");
+    expect(a instanceof Promise).toBe(false);
+    expect(() => l.admitShared(keyWith({ rpm: 1 }), "m")).toThrow("1 requests per minute");
   });
 });
