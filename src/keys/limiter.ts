@@ -2,21 +2,21 @@
 // tokens per minute, requests in flight, daily and monthly token budgets (429 with Retry-After). Windows
 // slide over the last 60 s; budgets reset at 00:00 UTC and on the 1st of the month (UTC). The clock is
 // injected. Tokens are charged when upstream reported them (after the answer), so a request that starts
-// under the limit finishes even if it takes the key over. With shared state the requests per minute are
-// counted in one place for every instance (admitShared): announcements arrive milliseconds late, which
-// let a quick run of requests across instances pass the limit.
+// under the limit finishes even if it takes the key over. With shared state the requests per minute and
+// the requests in flight are counted in one place for every instance (admitShared): announcements
+// arrive milliseconds late, which let a quick run of requests across instances pass a limit.
 import { ApiError } from "../core/errors";
 import type { KeyRecord } from "../state/keys";
-import type { KeyUse } from "../state/redis-keys";
+import type { KeyUse, SharedCounts } from "../state/redis-keys";
 import { modelAllowed } from "./limits-input";
 
 const SLOTS = 60;
 /**
- * With shared state, each instance repeats its in-flight counts this often; a count not repeated within
- * HELD_TTL_MS is dropped, so an instance that died holding requests stops counting after that lease.
+ * With shared state, each instance repeats its in-flight counts this often: a count not repeated within
+ * the shared store's lease (HELD_LEASE_MS) stops counting, so an instance that died holding requests
+ * blocks nobody after it.
  */
 export const HELD_REPEAT_MS = 5_000;
-export const HELD_TTL_MS = 15_000;
 
 /**
  * A sliding minute in 60 one-second slots: adding and summing cost the same however busy the key is
@@ -64,23 +64,11 @@ interface Meter {
   starts: Window;
   /** tokens charged in the last minute */
   tokens: Window;
+  /** this instance's requests in flight */
   inFlight: number;
-  /** other instances' requests in flight, by instance: the count and when it was said */
-  held?: Map<string, { n: number; at: number }>;
   day: { start: number; used: number };
   month: { start: number; used: number };
 }
-
-/**
- * The requests-per-minute count every instance shares: counts one start for the key unless `limit` were
- * passed, and tells the count before it and the oldest counted second. undefined (or a promise of it)
- * when the shared count cannot be reached: the local windows decide then.
- */
-export type SharedRate = (
-  id: string,
-  limit: number,
-  now: number,
-) => Promise<{ ok: boolean; count: number; oldestSecond: number } | undefined> | undefined;
 
 export interface Admission {
   /** ends the request's hold on the key's concurrency (call once; later calls do nothing) */
@@ -107,14 +95,14 @@ function refused(status: 403 | 429, reason: string, message: string, retryAfter?
 
 const rpmRefusal = (k: KeyRecord, now: number, freed: number) =>
   refused(429, "key_rpm_exceeded", `the key "${k.name}" is over its limit of ${k.rpm} requests per minute`, secondsUntil(freed, now));
+const concurrencyRefusal = (k: KeyRecord, inFlight: number) =>
+  refused(429, "key_concurrency_exceeded", `the key "${k.name}" has ${inFlight} requests in flight, its limit`, 1);
 
 export class Limiter {
   private meters = new Map<string, Meter>();
   /** with shared state: what this instance's keys use goes to the other instances */
   private tell: ((u: KeyUse) => void) | undefined;
-  private rate: SharedRate | undefined;
-  /** this instance, in the in-flight counts it tells the others */
-  private readonly self = crypto.randomUUID().slice(0, 12);
+  private counts: SharedCounts | undefined;
 
   constructor(
     private now: () => number = Date.now,
@@ -123,43 +111,30 @@ export class Limiter {
   ) {}
 
   /**
-   * Share the counters with other instances: `tell` hears this instance's use; the returned function
-   * takes the others' (requests started and tokens count in every instance's windows and budgets).
+   * Share with other instances: `tell` hears this instance's use and the returned function takes the
+   * others' (requests started and tokens count in every instance's windows and budgets); `counts` are
+   * the requests per minute and in flight that every instance checks and counts in one place.
    */
-  share(tell: (u: KeyUse) => void, rate?: SharedRate): (u: KeyUse) => void {
+  share(tell: (u: KeyUse) => void, counts?: SharedCounts): (u: KeyUse) => void {
     this.tell = tell;
-    this.rate = rate;
+    this.counts = counts;
     return (u) => {
       const m = this.meter(u, this.now());
       if (u.kind === "start") m.starts.add(u.at, u.n);
-      else if (u.kind === "held") {
-        if (u.from && u.from !== this.self) (m.held ??= new Map()).set(u.from, { n: u.n, at: u.at });
-      } else this.add(m, u.at, u.n);
+      else if (u.kind === "tokens") this.add(m, u.at, u.n); // nothing else (an older instance's "held")
     };
   }
 
-  /** requests in flight for the key here and, with shared state, in the other instances (fresh counts) */
-  private inFlight(m: Meter, now: number): number {
-    let n = m.inFlight;
-    if (m.held)
-      for (const [from, h] of m.held) {
-        if (now - h.at > HELD_TTL_MS) m.held.delete(from);
-        else n += h.n;
-      }
-    return n;
-  }
-
-  /** tell the others this instance's in-flight count for a key with a concurrency limit */
-  private tellHeld(k: Pick<KeyRecord, "id" | "name" | "concurrency">, m: Meter): void {
-    if (this.tell && k.concurrency !== null)
-      this.tell({ id: k.id, name: k.name, kind: "held", n: m.inFlight, at: this.now(), from: this.self });
+  /** say this instance's in-flight count for a key with a concurrency limit to the shared counts */
+  private sayHeld(k: Pick<KeyRecord, "id" | "concurrency">, m: Meter): void {
+    if (k.concurrency !== null) this.counts?.held(k.id, m.inFlight, this.now());
   }
 
   /** repeat the in-flight counts (a timer calls this every HELD_REPEAT_MS while state is shared) */
   repeatHeld(keys: (id: string) => KeyRecord | undefined): void {
     for (const [id, m] of this.meters) {
       const k = m.inFlight > 0 ? keys(id) : undefined;
-      if (k) this.tellHeld(k, m);
+      if (k) this.sayHeld(k, m);
     }
   }
 
@@ -192,22 +167,27 @@ export class Limiter {
   }
 
   /**
-   * admit(), with the key's requests per minute taken from the count all instances share, when there is
-   * one (a promise then). The shared count unreachable → the local windows decide, as in admit().
+   * admit(), with the key's requests per minute and in flight checked and counted where every instance
+   * counts them, when there is such a place (a promise then). It unreachable → the local windows and
+   * counts decide, as in admit().
    */
   admitShared(k: KeyRecord, model: string): Admission | Promise<Admission> {
-    if (!this.rate || k.rpm === null) return this.admit(k, model);
+    const counts = this.counts;
+    if (!counts || (k.rpm === null && k.concurrency === null)) return this.admit(k, model);
     const now = this.now();
     const m = this.check(k, model, now);
-    const rpm = k.rpm;
-    const taking = this.rate(k.id, rpm, now);
-    if (!taking) return this.admit(k, model);
-    m.inFlight++; // held while the count is taken, so the key's concurrency holds meanwhile
-    return taking.then((r) => {
+    m.inFlight++; // this request's place, held while the shared counts answer
+    const asking = counts.admit(k.id, { now, rpm: k.rpm, concurrency: k.concurrency, held: m.inFlight });
+    if (!asking) {
+      m.inFlight--;
+      return this.admit(k, model);
+    }
+    return asking.then((r) => {
       m.inFlight--;
       if (!r) return this.admit(k, model);
-      if (!r.ok) throw rpmRefusal(k, now, freedAt(r.oldestSecond));
-      return this.grant(k, m, now, r.count);
+      if (r.ok) return this.grant(k, m, now, r.started, false);
+      this.sayHeld(k, m); // a count said meanwhile included this request's place
+      throw r.over === "rpm" ? rpmRefusal(k, now, freedAt(r.oldestSecond)) : concurrencyRefusal(k, r.othersHeld + m.inFlight);
     });
   }
 
@@ -223,9 +203,7 @@ export class Limiter {
         `the key "${k.name}" is over its limit of ${k.tpm} tokens per minute`,
         secondsUntil(m.tokens.nextExpiry(now), now),
       );
-    const inFlight = k.concurrency !== null ? this.inFlight(m, now) : 0;
-    if (k.concurrency !== null && inFlight >= k.concurrency)
-      throw refused(429, "key_concurrency_exceeded", `the key "${k.name}" has ${inFlight} requests in flight, its limit`, 1);
+    if (k.concurrency !== null && m.inFlight >= k.concurrency) throw concurrencyRefusal(k, m.inFlight);
     if (k.dailyTokens !== null && m.day.used >= k.dailyTokens) {
       const reset = m.day.start + 86_400_000;
       throw refused(
@@ -247,12 +225,12 @@ export class Limiter {
     return m;
   }
 
-  /** the request starts: counted, announced, held until release */
-  private grant(k: KeyRecord, m: Meter, now: number, started: number): Admission {
+  /** the request starts: counted, announced, held until release (`say`: its count is not shared yet) */
+  private grant(k: KeyRecord, m: Meter, now: number, started: number, say = true): Admission {
     m.starts.add(now, 1);
     this.tell?.({ id: k.id, name: k.name, kind: "start", n: 1, at: now });
     m.inFlight++;
-    this.tellHeld(k, m);
+    if (say) this.sayHeld(k, m);
     let held = true;
     const headers: Record<string, string> = {};
     if (k.rpm !== null) {
@@ -269,7 +247,7 @@ export class Limiter {
         if (!held) return;
         held = false;
         m.inFlight--;
-        this.tellHeld(k, m);
+        this.sayHeld(k, m);
       },
     };
   }

@@ -54,13 +54,7 @@ export class Keys implements RequestMeter {
     this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now);
     this.usage = new SqliteUsage(opts.db);
     this.limiter = new Limiter(this.now, (name, since) => shared?.tokensSince(name, since) ?? this.tokensSince(name, since));
-    if (shared)
-      shared.onUse(
-        this.limiter.share(
-          (u) => shared.used(u),
-          (id, limit, at) => shared.takeStart(id, limit, at),
-        ),
-      );
+    if (shared) shared.onUse(this.limiter.share((u) => shared.used(u), shared.counts));
     if (opts.registry) {
       this.tokensTotal = new Counter({
         name: "switchyard_tokens_total",

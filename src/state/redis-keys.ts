@@ -2,9 +2,11 @@
 // state.db's api_keys, read from a mirror) and the keys' counters — requests started and tokens charged
 // reach the other instances' limiters on the changes channel, each key's token totals per UTC day and
 // month are added up in Redis (HINCRBY), so budgets hold across instances and restarts, and a key's
-// requests per minute are counted in Redis itself (a Lua script), so no instance admits on a late count.
+// requests per minute and in flight are checked and counted in Redis itself (one Lua call per request),
+// so no instance admits on a late count.
 // Layout: `{prefix}keys` hash (id → JSON record), `{prefix}keyuse:{id}` hash (`d:{day start}`,
-// `m:{month start}` → tokens), `{prefix}keyrate:{id}` hash (second → requests started in it).
+// `m:{month start}` → tokens), `{prefix}keyrate:{id}` hash (second → requests started in it),
+// `{prefix}keyheld:{id}` hash (instance → "requests in flight:when it said so").
 import type { KeyRecord, KeyStore } from "./keys";
 import { hashOf, type RedisState } from "./redis";
 
@@ -12,36 +14,84 @@ import { hashOf, type RedisState } from "./redis";
 export interface KeyUse {
   id: string;
   name: string;
-  /**
-   * "start": a request was admitted; "tokens": upstream reported tokens; "held": the sender now has `n`
-   * of the key's requests in flight (a count, not a change: a lost message is mended by the next one)
-   */
-  kind: "start" | "tokens" | "held";
+  /** "start": a request was admitted; "tokens": upstream reported tokens */
+  kind: "start" | "tokens";
   n: number;
   at: number;
-  /** the sending instance (for "held") */
-  from?: string;
 }
 
-// One start against a key's sliding minute, counted for every instance at once: per-second counts in a
-// hash; seconds that left the minute are dropped. Answers {1 = counted / 0 = over, count before, oldest
-// counted second}.
-const TAKE_START = `
+/** what the shared counts said to one request (SharedCounts.admit) */
+export interface SharedAnswer {
+  /** counted (a start in the minute, and this instance's count in flight) or refused */
+  ok: boolean;
+  /** the limit that refused it */
+  over?: "rpm" | "concurrency";
+  /** requests started in the last minute before this one, and the oldest counted second */
+  started: number;
+  oldestSecond: number;
+  /** the other instances' requests in flight */
+  othersHeld: number;
+}
+
+/** The counts every instance shares (Redis): requests per minute and requests in flight, by key. */
+export interface SharedCounts {
+  /**
+   * One request of the key starts unless it would pass `rpm` or `concurrency` (counting `held`, this
+   * instance's requests in flight with it); undefined, or a promise of it, when the counts cannot be
+   * reached: the local windows decide then.
+   */
+  admit(
+    id: string,
+    q: { now: number; rpm: number | null; concurrency: number | null; held: number },
+  ): Promise<SharedAnswer | undefined> | undefined;
+  /** this instance now holds `n` of the key's requests (said again every few seconds while n > 0: the lease) */
+  held(id: string, n: number, now: number): void;
+}
+
+/** an instance's in-flight count not said again within this stops counting (it died holding requests) */
+export const HELD_LEASE_MS = 15_000;
+
+// One request of a key starts, for every instance at once, unless it would pass a limit (-1: none).
+// KEYS: the key's minute (second → starts), its holders (instance → "in flight:ms when said").
+// ARGV: now (ms), rpm, concurrency, this instance, its requests in flight with this one, the lease (ms).
+// Seconds that left the minute and holders silent for a lease are dropped. Answers {1 counted / 0
+// refused, 0 / 1 over rpm / 2 over concurrency, starts in the minute before, oldest counted second,
+// the other holders' requests in flight}.
+const ADMIT = `
 local now = tonumber(ARGV[1])
-local all = redis.call('HGETALL', KEYS[1])
-local count, oldest = 0, now
-for i = 1, #all, 2 do
-  local s = tonumber(all[i])
-  if s <= now - 60 then redis.call('HDEL', KEYS[1], all[i])
-  else
-    count = count + tonumber(all[i + 1])
-    if s < oldest then oldest = s end
+local sec = math.floor(now / 1000)
+local rpm, conc, lease = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[6])
+local started, oldest, others = 0, sec, 0
+if rpm >= 0 then
+  local all = redis.call('HGETALL', KEYS[1])
+  for i = 1, #all, 2 do
+    local s = tonumber(all[i])
+    if s <= sec - 60 then redis.call('HDEL', KEYS[1], all[i])
+    else
+      started = started + tonumber(all[i + 1])
+      if s < oldest then oldest = s end
+    end
   end
+  if started >= rpm then return {0, 1, started, oldest, 0} end
 end
-if count >= tonumber(ARGV[2]) then return {0, count, oldest} end
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('PEXPIRE', KEYS[1], 61000)
-return {1, count, oldest}`;
+if conc >= 0 then
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    if all[i] ~= ARGV[4] then
+      local n, at = string.match(all[i + 1], '^(%d+):(%d+)$')
+      if not n or tonumber(at) < now - lease then redis.call('HDEL', KEYS[2], all[i])
+      else others = others + tonumber(n) end
+    end
+  end
+  if others + tonumber(ARGV[5]) > conc then return {0, 2, started, oldest, others} end
+  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5] .. ':' .. ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], lease)
+end
+if rpm >= 0 then
+  redis.call('HINCRBY', KEYS[1], sec, 1)
+  redis.call('PEXPIRE', KEYS[1], 61000)
+end
+return {1, 0, started, oldest, others}`;
 
 const DAY = 86_400_000;
 const dayOf = (t: number) => Math.floor(t / DAY) * DAY;
@@ -59,6 +109,8 @@ export class RedisKeys implements KeyStore {
   private totals = new Map<string, Map<string, number>>();
   private useListeners: ((u: KeyUse) => void)[] = [];
   private inflight = new Set<Promise<unknown>>();
+  /** this instance, in the keys' in-flight counts */
+  private readonly self = crypto.randomUUID().slice(0, 12);
 
   private constructor(private redis: RedisState) {}
 
@@ -151,23 +203,32 @@ export class RedisKeys implements KeyStore {
     void this.redis.command("EXPIRE", [key, String(40 * 86_400)])?.catch(() => {});
   }
 
-  /** count one start against the key's requests per minute, across instances (undefined: Redis away) */
-  takeStart(id: string, limit: number, now: number): Promise<{ ok: boolean; count: number; oldestSecond: number } | undefined> | undefined {
-    const sent = this.redis.command("EVAL", [
-      TAKE_START,
-      "1",
-      this.redis.keyOf(`keyrate:${id}`),
-      String(Math.floor(now / 1000)),
-      String(limit),
-    ]);
-    return sent?.then(
-      (r: unknown) => {
-        const [ok, count, oldest] = (r as unknown[]).map(Number);
-        return { ok: ok === 1, count: count!, oldestSecond: oldest! };
-      },
-      () => undefined,
-    );
-  }
+  /** the requests per minute and in flight every instance checks and counts here (Limiter.share) */
+  readonly counts: SharedCounts = {
+    admit: (id, q) => {
+      const args = [String(q.now), String(q.rpm ?? -1), String(q.concurrency ?? -1), this.self, String(q.held), String(HELD_LEASE_MS)];
+      const sent = this.redis.command("EVAL", [ADMIT, "2", this.redis.keyOf(`keyrate:${id}`), this.redis.keyOf(`keyheld:${id}`), ...args]);
+      return sent?.then(
+        (r: unknown): SharedAnswer => {
+          const [ok, over, started, oldest, others] = (r as unknown[]).map(Number);
+          return {
+            ok: ok === 1,
+            over: over === 1 ? "rpm" : over === 2 ? "concurrency" : undefined,
+            started: started!,
+            oldestSecond: oldest!,
+            othersHeld: others!,
+          };
+        },
+        () => undefined,
+      );
+    },
+    held: (id, n, now) => {
+      const key = this.redis.keyOf(`keyheld:${id}`);
+      const sent = n > 0 ? this.redis.command("HSET", [key, this.self, `${n}:${now}`]) : this.redis.command("HDEL", [key, this.self]);
+      void sent?.catch(() => {});
+      if (n > 0) void this.redis.command("PEXPIRE", [key, String(HELD_LEASE_MS)])?.catch(() => {});
+    },
+  };
 
   /** hear what the other instances' requests used */
   onUse(fn: (u: KeyUse) => void): void {

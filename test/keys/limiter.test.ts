@@ -2,7 +2,8 @@
 // limiter's windows and budgets under an injected clock.
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/core/errors";
-import { HELD_REPEAT_MS, HELD_TTL_MS, Limiter, type SharedRate } from "../../src/keys/limiter";
+import { Limiter } from "../../src/keys/limiter";
+import type { SharedAnswer, SharedCounts } from "../../src/state/redis-keys";
 import { modelAllowed, NO_LIMITS, parseLimits, parseSince } from "../../src/keys/limits-input";
 import type { KeyRecord } from "../../src/state/keys";
 
@@ -121,91 +122,89 @@ describe("Limiter", () => {
     now += 60_001;
     expect(l.admit(k, "m").headers["x-ratelimit-remaining-tokens"]).toBe("100");
   });
-
-  test("shared concurrency: every instance's requests in flight count, and a silent instance's stop counting after its lease", () => {
-    let now = T0;
-    const a = new Limiter(() => now);
-    const b = new Limiter(() => now);
-    const c = new Limiter(() => now);
-    // a message bus: what one limiter tells reaches the others (as Redis's changes channel does)
-    const all = [a, b, c];
-    const hear = all.map((l) => l.share((u) => hear.forEach((fn, i) => all[i] !== l && fn(u))));
-    const k = keyWith({ concurrency: 2 });
-    const first = a.admit(k, "m");
-    const second = b.admit(k, "m");
-    for (const l of all) expect(() => l.admit(k, "m")).toThrow("2 requests in flight");
-    first.release();
-    const third = c.admit(k, "m");
-    expect(() => a.admit(k, "m")).toThrow("2 requests in flight");
-    third.release();
-    // b goes silent holding one (killed): after the lease the others stop counting it
-    now += HELD_REPEAT_MS;
-    a.repeatHeld(() => k);
-    c.repeatHeld(() => k);
-    expect(() => a.admit(k, "m").release()).not.toThrow();
-    a.admit(k, "m"); // a holds one, b's one still counts
-    expect(() => c.admit(k, "m")).toThrow("2 requests in flight");
-    now += HELD_TTL_MS + 1;
-    a.repeatHeld(() => k);
-    expect(() => c.admit(k, "m")).not.toThrow();
-    second.release();
-  });
 });
 
-describe("Limiter with a shared requests-per-minute count", () => {
-  // the count Redis keeps, as a table of answers: what the shared count says, what the caller gets
+describe("Limiter with shared counts (requests per minute and in flight, Redis)", () => {
+  /** shared counts that answer `answer` and write down what they were asked and told */
+  function counts(answer: (q: any) => Promise<SharedAnswer | undefined> | undefined) {
+    const log: unknown[] = [];
+    const c: SharedCounts = {
+      admit: (id, q) => (log.push(["admit", id, q]), answer(q)),
+      held: (id, n) => void log.push(["held", id, n]),
+    };
+    return { c, log };
+  }
+  const yes = (over: Partial<SharedAnswer> = {}) =>
+    Promise.resolve({ ok: true, started: 0, oldestSecond: T0 / 1000, othersHeld: 0, ...over });
+
   test.each([
-    ["counted, 3 before it", { ok: true, count: 3, oldestSecond: T0 / 1000 }, { remaining: "6" }],
-    ["over, the oldest 20 s ago", { ok: false, count: 10, oldestSecond: T0 / 1000 - 20 }, { status: 429, retryAfter: 40 }],
+    ["counted, 3 started before it", yes({ started: 3 }), { remaining: "6" }],
+    [
+      "over rpm, the oldest 20 s ago",
+      yes({ ok: false, over: "rpm", started: 10, oldestSecond: T0 / 1000 - 20 }),
+      { status: 429, retryAfter: 40, message: "10 requests per minute" },
+    ],
+    [
+      "over concurrency, 2 held elsewhere",
+      yes({ ok: false, over: "concurrency", othersHeld: 2 }),
+      { status: 429, retryAfter: 1, message: "2 requests in flight" },
+    ],
     ["unreachable (undefined)", undefined, { remaining: "9" }],
     ["failed (a promise of undefined)", Promise.resolve(undefined), { remaining: "9" }],
   ] as const)("%s", async (_name, answer, out) => {
     const l = new Limiter(() => T0);
-    const asked: unknown[] = [];
-    const rate: SharedRate = (...args) => {
-      asked.push(args);
-      return answer instanceof Promise || answer === undefined ? answer : Promise.resolve(answer);
-    };
-    l.share(() => {}, rate);
-    const k = keyWith({ rpm: 10 });
+    const { c, log } = counts(() => answer as never);
+    l.share(() => {}, c);
+    const k = keyWith({ rpm: 10, concurrency: 2 });
     const got = await Promise.resolve(l.admitShared(k, "m")).catch((e: ApiError) => e);
-    expect(asked).toEqual([["id", 10, T0]]);
-    if ("status" in out) expect(got).toMatchObject({ status: out.status, retryAfter: out.retryAfter });
-    else expect((got as any).headers["x-ratelimit-remaining-requests"]).toBe(out.remaining);
+    expect(log[0]).toEqual(["admit", "id", { now: T0, rpm: 10, concurrency: 2, held: 1 }]);
+    if ("status" in out) {
+      expect(got).toMatchObject({ status: out.status, retryAfter: out.retryAfter });
+      expect((got as ApiError).message).toContain(out.message);
+    } else expect((got as any).headers["x-ratelimit-remaining-requests"]).toBe(out.remaining);
   });
 
-  test("other limits are checked before the count is taken (a refused request takes no place in the minute)", () => {
+  test("other limits are checked before the counts are asked (a refused request takes no place)", () => {
     const l = new Limiter(() => T0);
-    let asked = 0;
-    l.share(
-      () => {},
-      () => (asked++, Promise.resolve({ ok: true, count: 0, oldestSecond: T0 / 1000 })),
-    );
+    const { c, log } = counts(() => yes());
+    l.share(() => {}, c);
     expect(() => l.admitShared(keyWith({ rpm: 10, models: ["gemini-*"] }), "claude-sonnet-4-5")).toThrow("may not use");
-    expect(asked).toBe(0);
+    expect(log).toEqual([]);
   });
 
-  test("a request waiting for the count already holds its place in the key's concurrency", async () => {
+  test("this instance's count in flight: held while the counts answer, said on release and on refusal, repeated while held", async () => {
     const l = new Limiter(() => T0);
-    let answer!: (v: { ok: boolean; count: number; oldestSecond: number }) => void;
-    l.share(
-      () => {},
-      () => new Promise((r) => (answer = r)),
-    );
-    const k = keyWith({ rpm: 10, concurrency: 1 });
+    let answer!: (v: SharedAnswer) => void;
+    const { c, log } = counts(() => new Promise((r) => (answer = r)));
+    l.share(() => {}, c);
+    const k = keyWith({ concurrency: 1 });
     const first = l.admitShared(k, "m");
+    // the place is held here already: a second request is refused without asking
     expect(() => l.admitShared(k, "m")).toThrow("1 requests in flight");
-    answer({ ok: true, count: 0, oldestSecond: T0 / 1000 });
+    answer({ ok: true, started: 0, oldestSecond: 0, othersHeld: 0 });
     const a = await first;
-    expect(() => l.admit(k, "m")).toThrow("1 requests in flight");
+    l.repeatHeld(() => k);
     a.release();
-    expect(() => l.admit(k, "m").release()).not.toThrow();
+    a.release();
+    l.repeatHeld(() => k); // nothing held: nothing to say
+    const refusedOne = l.admitShared(k, "m");
+    answer({ ok: false, over: "concurrency", started: 0, oldestSecond: 0, othersHeld: 1 });
+    await expect(Promise.resolve(refusedOne)).rejects.toThrow("1 requests in flight");
+    expect(log.filter((x: any) => x[0] === "held")).toEqual([
+      ["held", "id", 1], // the repeat
+      ["held", "id", 0], // the release (once)
+      ["held", "id", 0], // the refusal: a count said meanwhile may have included its place
+    ]);
   });
 
-  test("without a shared count admitShared is admit", () => {
+  test("without shared counts, or without rpm and concurrency, admitShared is admit", () => {
     const l = new Limiter(() => T0);
     const a = l.admitShared(keyWith({ rpm: 1 }), "m");
     expect(a instanceof Promise).toBe(false);
     expect(() => l.admitShared(keyWith({ rpm: 1 }), "m")).toThrow("1 requests per minute");
+    const { c, log } = counts(() => yes());
+    l.share(() => {}, c);
+    expect(l.admitShared(keyWith({ id: "other", tpm: 5 }), "m") instanceof Promise).toBe(false);
+    expect(log).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 // Shared state on Redis, end to end: a real redis-server, three real gateways over HTTP, one simulator.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { RedisClient } from "bun";
 import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { redisMissing, startRedis, type RedisServer } from "../helpers/redis";
 import { generate, startInstances, type Instances } from "../helpers/instances";
@@ -139,7 +140,7 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
-  test("a key with concurrency 2 holds 2 requests in flight across all three instances together", async () => {
+  test("a key with concurrency 2 holds 2 requests in flight across all three instances together, in turn or at once", async () => {
     const p = await pool(3, 2);
     try {
       const { secret } = p.list[0]!.server.ctx.keys!.book.create("narrow", {
@@ -161,6 +162,22 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
       expect(await third.text()).toContain("2 requests in flight");
       expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
       await until(async () => (await generate(p.list[2]!, secret, "after")).status === 200, "the key free again");
+      // six at once, two through each instance: the count is kept in Redis, so two go upstream, four wait
+      sim.addFault({ kind: "delay", delayMs: 1000, times: 2 });
+      const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => generate(p.list[i % 3]!, secret, `burst ${i}`)));
+      expect(burst.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429, 429]);
+      // an instance that died holding two: they count until its lease (15 s) runs out, then no longer
+      const held = `${p.prefix}keyheld:${p.list[0]!.server.ctx.keys!.book.find("narrow")!.id}`;
+      const cli = new RedisClient(redis.url);
+      try {
+        await cli.send("HSET", [held, "killed", `2:${Date.now() - 14_000}`]);
+        expect((await generate(p.list[1]!, secret, "while it counts")).status).toBe(429);
+        await cli.send("HSET", [held, "killed", `2:${Date.now() - 15_001}`]);
+        expect((await generate(p.list[1]!, secret, "after its lease")).status).toBe(200);
+        expect(await cli.send("HEXISTS", [held, "killed"])).toBe(0); // and dropped
+      } finally {
+        cli.close();
+      }
     } finally {
       await p.stop();
     }
