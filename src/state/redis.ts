@@ -37,6 +37,8 @@ interface Change {
   s?: string;
   a?: string;
   t?: number;
+  /** the version of the cooldowns in `set` (newer ones only are applied) */
+  cv?: number;
 }
 
 export type SessionListener = (key: string, id: string, at: number) => void;
@@ -52,6 +54,33 @@ redis.call('HINCRBY', KEYS[1], 'failures', ARGV[2])
 local l = tonumber(ARGV[3])
 if l > 0 and l > tonumber(redis.call('HGET', KEYS[1], 'lastUsedAt') or '0') then redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[3]) end
 return 1`;
+// One account's cooldowns changed by model (ARGV[1]: those set, ARGV[2]: the models dropped), so that two
+// instances cooling different models at once both keep theirs: a write of the whole list lost the other's.
+// Counts a version, announces the result (the writer's id ARGV[3], the account ARGV[4]), returns both.
+const CHANGE_COOLDOWNS = `
+local cur = {}
+local raw = redis.call('HGET', KEYS[1], 'cooldowns')
+if raw then
+  local ok, v = pcall(cjson.decode, raw)
+  if ok and type(v) == 'table' then cur = v end
+end
+local by, order = {}, {}
+local function put(c)
+  if by[c.model] == nil then table.insert(order, c.model) end
+  by[c.model] = c
+end
+for _, c in ipairs(cur) do put(c) end
+for _, m in ipairs(cjson.decode(ARGV[2])) do by[m] = false end
+for _, c in ipairs(cjson.decode(ARGV[1])) do put(c) end
+local list = {}
+for _, m in ipairs(order) do if by[m] then table.insert(list, by[m]) end end
+local out = '[]'
+if #list > 0 then out = cjson.encode(list) end
+local v = redis.call('HINCRBY', KEYS[1], 'cooldownsVersion', 1)
+redis.call('HSET', KEYS[1], 'cooldowns', out)
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('PUBLISH', KEYS[3], cjson.encode({w = ARGV[3], id = ARGV[4], set = {cooldowns = out}, cv = v}))
+return {out, v}`;
 // a lease is released only by its holder (a lease that ran out may already be someone else's)
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -118,6 +147,8 @@ export class RedisState implements StateStore {
   readonly path: string;
   private readonly writer = randomUUID().slice(0, 12);
   private rows = new Map<string, AccountRow>();
+  /** each row's cooldowns version (CHANGE_COOLDOWNS): an older announcement arriving late is not applied */
+  private cooldownsVersion = new Map<string, number>();
   private meta = new Map<string, string>();
   private changedRows = new Set<string>();
   private metaChanged = false;
@@ -228,7 +259,32 @@ export class RedisState implements StateStore {
   }
 
   saveCooldowns(id: string, cooldowns: Cooldown[]): void {
-    this.patch(id, { cooldowns }, ["cooldowns"]);
+    const before = this.rows.get(id)?.cooldowns ?? [];
+    this.rows.set(id, { ...(this.rows.get(id) ?? blankRow()), cooldowns });
+    const cmd = this.cmd;
+    if (!this.up || !cmd) return this.markDirty(id, ["cooldowns"]);
+    const same = (a: Cooldown, b: Cooldown) => a.model === b.model && a.until === b.until && a.reason === b.reason;
+    const set = cooldowns.filter((c) => !before.some((b) => same(b, c)));
+    const drop = before.filter((b) => !cooldowns.some((c) => c.model === b.model)).map((b) => b.model);
+    const keys = [this.key(id), this.k("accts"), this.k("changes")];
+    cmd.send("EVAL", [CHANGE_COOLDOWNS, "3", ...keys, JSON.stringify(set), JSON.stringify(drop), this.writer, id]).then(
+      ([out, v]: [string, number]) => {
+        // what Redis holds now, with what other instances wrote meanwhile (unless a newer one arrived first)
+        if (this.applyCooldowns(id, out, Number(v))) {
+          this.changedRows.add(id);
+          this.notify();
+        }
+      },
+      () => this.markDirty(id, ["cooldowns"]),
+    );
+  }
+
+  /** a cooldowns list of version `v` onto the mirror, unless it already has that one or a newer one */
+  private applyCooldowns(id: string, json: string, v: number): boolean {
+    if (v <= (this.cooldownsVersion.get(id) ?? 0)) return false;
+    this.cooldownsVersion.set(id, v);
+    this.rows.set(id, applyFields(this.rows.get(id) ?? blankRow(), { cooldowns: json }));
+    return true;
   }
 
   addCounters(deltas: CounterDelta[]): void {
@@ -258,6 +314,7 @@ export class RedisState implements StateStore {
 
   remove(id: string): void {
     this.rows.delete(id);
+    this.cooldownsVersion.delete(id);
     this.dirty.delete(id);
     this.pendingCounters.delete(id);
     if (!this.up) {
@@ -371,6 +428,7 @@ export class RedisState implements StateStore {
       if (!Object.keys(h).length) return this.rows.get(id);
       const row = applyFields(blankRow(), h);
       this.rows.set(id, row);
+      this.cooldownsVersion.set(id, Number(h.cooldownsVersion) || 0);
       return row;
     } catch {
       return this.rows.get(id);
@@ -514,7 +572,9 @@ export class RedisState implements StateStore {
     const next = new Map<string, AccountRow>();
     ids.forEach((id, i) => {
       const h = hashOf(hashes[i]);
-      if (Object.keys(h).length) next.set(id, applyFields(blankRow(), h));
+      if (!Object.keys(h).length) return;
+      next.set(id, applyFields(blankRow(), h));
+      this.cooldownsVersion.set(id, Number(h.cooldownsVersion) || 0);
     });
     // rows written here while this ran keep what was written
     for (const id of this.dirty.keys()) {
@@ -546,8 +606,12 @@ export class RedisState implements StateStore {
       this.meta.set(m.meta, m.v);
       this.metaChanged = true;
     } else if (m.id) {
-      if (m.del) this.rows.delete(m.id);
-      else {
+      if (m.del) {
+        this.rows.delete(m.id);
+        this.cooldownsVersion.delete(m.id);
+      } else if (m.cv !== undefined && m.set?.cooldowns !== undefined) {
+        if (!this.applyCooldowns(m.id, m.set.cooldowns, m.cv)) return;
+      } else {
         let row = this.rows.get(m.id) ?? blankRow();
         if (m.set) row = applyFields(row, m.set);
         if (m.inc)

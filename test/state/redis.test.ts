@@ -73,6 +73,36 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("two instances cooling different models of one account at the same moment both keep theirs", async () => {
+    const p = await pool(2, 1);
+    try {
+      const [a, b] = p.list;
+      const id = a!.server.pool.list()[0]!.id;
+      const end = Date.now() + 3_600_000;
+      // written in the same tick: neither has heard of the other's when it writes (a whole-list write lost one)
+      a!.server.pool.sharedState!.saveCooldowns(id, [{ model: "gemini-2.5-flash", until: end, reason: "quota" }]);
+      b!.server.pool.sharedState!.saveCooldowns(id, [{ model: "gemini-2.5-pro", until: end, reason: "quota" }]);
+      for (const inst of [a!, b!])
+        await until(
+          () => !inst.server.pool.eligible(id, "gemini-2.5-flash") && !inst.server.pool.eligible(id, "gemini-2.5-pro"),
+          "both cooldowns on every instance",
+        );
+      const cli = new RedisClient(redis.url);
+      try {
+        const stored = JSON.parse((await cli.send("HGET", [`${p.prefix}acct:${id}`, "cooldowns"])) as string);
+        expect(stored.map((c: { model: string }) => c.model).sort()).toEqual(["gemini-2.5-flash", "gemini-2.5-pro"]);
+      } finally {
+        cli.close();
+      }
+      // and a cooldown dropped on one instance is dropped everywhere, the other kept
+      a!.server.pool.sharedState!.saveCooldowns(id, [{ model: "gemini-2.5-pro", until: end, reason: "quota" }]);
+      await until(() => b!.server.pool.eligible(id, "gemini-2.5-flash"), "the dropped one gone on the other instance");
+      expect(b!.server.pool.eligible(id, "gemini-2.5-pro")).toBe(false);
+    } finally {
+      await p.stop();
+    }
+  });
+
   test("a conversation stays on one account whichever instance serves it", async () => {
     const p = await pool(3, 3, { scheduling: { mode: "sticky" } });
     try {
