@@ -168,8 +168,8 @@ export class Limiter {
 
   /**
    * admit(), with the key's requests per minute and in flight checked and counted where every instance
-   * counts them, when there is such a place (a promise then). It unreachable → the local windows and
-   * counts decide, as in admit().
+   * counts them, when there is such a place (a promise then). When that place cannot be reached, the
+   * local windows and counts decide, as in admit().
    */
   admitShared(k: KeyRecord, model: string): Admission | Promise<Admission> {
     const counts = this.counts;
