@@ -229,12 +229,13 @@ export class Pool implements ModelSource {
       shared.onSession((key, id, at) => {
         if (this.store.get(id)) sessions.applyRemote(key, id, at);
       });
-      void shared
-        .sessions()
-        .then((list) => {
+      // the bindings under way: at start, and after Redis was away (others' bindings made meanwhile win)
+      const adopt = () =>
+        shared.sessions().then((list) => {
           for (const b of list) if (this.store.get(b.id)) sessions.applyRemote(b.key, b.id, b.at);
-        })
-        .catch(() => {});
+        });
+      void adopt().catch(() => {});
+      shared.onReconnect(adopt);
     }
     every(this.config.pool.flushIntervalSeconds * 1000, () => this.flushCounters());
     every(this.opts.internal?.tokenSweepMs ?? 30_000, () => this.upkeep.refreshDueTokens());

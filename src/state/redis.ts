@@ -45,6 +45,8 @@ export type SessionListener = (key: string, id: string, at: number) => void;
 
 /** a down connection is logged at most this often */
 const LOG_EVERY_MS = 60_000;
+/** session bindings kept for Redis's return: beyond this the oldest go (they are re-made on their next turn) */
+const MAX_PENDING_SESSIONS = 10_000;
 const ROW_FIELDS = ["token", "quota", "cooldowns", "requests", "failures", "lastUsedAt"] as const;
 
 // counters add up across instances; last use never goes backwards
@@ -169,6 +171,8 @@ export class RedisState implements StateStore {
   private pendingCounters = new Map<string, CounterDelta>();
   private dirtyMeta = new Set<string>();
   private removed = new Set<string>();
+  /** session bindings made while Redis was away (the most recent MAX_PENDING_SESSIONS) */
+  private pendingSessions = new Map<string, { id: string; at: number; ttlMs: number }>();
 
   private constructor(private opts: RedisStateOptions) {
     this.path = redactRedisUrl(opts.url);
@@ -356,7 +360,13 @@ export class RedisState implements StateStore {
 
   /** a session binding for every instance; Redis keeps it for `ttlMs` after its last use */
   shareSession(key: string, id: string, at: number, ttlMs: number): void {
-    if (!this.up) return; // local only meanwhile: the binding holds here, and the others bind on their own
+    if (!this.up) {
+      // local meanwhile; offered to the others when Redis is back (a binding one of them made first wins)
+      this.pendingSessions.delete(key);
+      this.pendingSessions.set(key, { id, at, ttlMs });
+      if (this.pendingSessions.size > MAX_PENDING_SESSIONS) this.pendingSessions.delete(this.pendingSessions.keys().next().value!);
+      return;
+    }
     const v = JSON.stringify({ a: id, t: at });
     const args = [this.k(`sess:${key}`), v, ...(ttlMs > 0 ? ["PX", String(Math.round(ttlMs))] : [])];
     this.run([["SET", args]], this.message({ s: key, a: id, t: at }), () => {});
@@ -514,16 +524,35 @@ export class RedisState implements StateStore {
     this.pendingCounters = new Map();
     this.removed = new Set();
     this.dirtyMeta = new Set();
+    const sessions = this.pendingSessions;
+    this.pendingSessions = new Map();
     try {
       await this.push(cmd, dirty, pending, removed, dirtyMeta);
+      await this.pushSessions(cmd, sessions);
     } catch (e) {
       for (const [id, f] of dirty) this.markDirty(id, [...f]);
       for (const d of pending.values()) this.addPending(d);
       for (const id of removed) this.removed.add(id);
       for (const k of dirtyMeta) this.dirtyMeta.add(k);
+      for (const [k, b] of sessions) if (!this.pendingSessions.has(k)) this.pendingSessions.set(k, b);
       throw e;
     }
     await this.reloadAll(cmd);
+  }
+
+  /**
+   * The bindings made while away, where no other instance bound the conversation meanwhile (SET NX),
+   * announced; where one did, its binding stays and this instance takes it when it reads them (the pool
+   * re-reads the bindings after every reconnect).
+   */
+  private async pushSessions(cmd: RedisClient, sessions: Map<string, { id: string; at: number; ttlMs: number }>): Promise<void> {
+    await Promise.all(
+      [...sessions].map(async ([key, b]) => {
+        const px = b.ttlMs > 0 ? ["PX", String(Math.round(b.ttlMs))] : [];
+        const set = await cmd.send("SET", [this.k(`sess:${key}`), JSON.stringify({ a: b.id, t: b.at }), "NX", ...px]);
+        if (set === "OK") await cmd.publish(this.k("changes"), this.message({ s: key, a: b.id, t: b.at }));
+      }),
+    );
   }
 
   private async push(

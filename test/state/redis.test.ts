@@ -275,6 +275,38 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("conversations bound while Redis was away keep their account on every instance once it is back", async () => {
+    const p = await pool(2, 3);
+    try {
+      const [a, b] = p.list;
+      await redis.stop();
+      await until(() => a!.server.pool.stateStatus() === "degraded", "degraded", 3000);
+      const turns = [0, 1, 2, 3, 4, 5].map((c) => [`apart ${c}: hello`]);
+      const bound: (string | null)[] = [];
+      for (const t of turns) {
+        const r = await generate(a!, p.apiKey, t);
+        expect(r.status).toBe(200);
+        bound.push(r.headers.get("x-account-email"));
+        t.push("answer", "follow-up");
+      }
+      expect(new Set(bound).size).toBe(3);
+      await redis.start();
+      // bindings per account, as the pool view shows them
+      const view = (i: typeof a) =>
+        JSON.stringify(
+          i!.server.pool
+            .poolView()
+            .accounts.map((x) => [x.email, x.sessionBindings])
+            .sort(),
+        );
+      await until(() => view(b) === view(a), "b holds the bindings a made while apart", 5000);
+      // b meets them in the other order: binding them on its own, it would spread them differently
+      for (const c of [5, 4, 3, 2, 1, 0]) expect((await generate(b!, p.apiKey, turns[c]!)).headers.get("x-account-email")).toBe(bound[c]!);
+    } finally {
+      await p.stop();
+    }
+  });
+
   test("a Redis restart loses nothing written before it", async () => {
     const p = await pool(2, 1);
     try {
