@@ -111,6 +111,8 @@ export class RedisKeys implements KeyStore {
   private inflight = new Set<Promise<unknown>>();
   /** this instance, in the keys' in-flight counts */
   private readonly self = crypto.randomUUID().slice(0, 12);
+  /** in-flight counts that could not be written (Redis away): written when it is back */
+  private unsaid = new Map<string, { n: number; at: number }>();
 
   private constructor(private redis: RedisState) {}
 
@@ -130,7 +132,11 @@ export class RedisKeys implements KeyStore {
       if (u.kind === "tokens") k.addTotal(u.id, u.n, u.at);
       for (const fn of k.useListeners) fn(u);
     });
-    redis.onReconnect(() => k.load([], Date.now()));
+    redis.onReconnect(async () => {
+      // counts in flight that changed while Redis was away (a request that ended meanwhile still counted there)
+      for (const [id, h] of k.unsaid) if (k.sayHeld(id, h.n, h.at)) k.unsaid.delete(id);
+      await k.load([], Date.now());
+    });
     return k;
   }
 
@@ -223,12 +229,20 @@ export class RedisKeys implements KeyStore {
       );
     },
     held: (id, n, now) => {
-      const key = this.redis.keyOf(`keyheld:${id}`);
-      const sent = n > 0 ? this.redis.command("HSET", [key, this.self, `${n}:${now}`]) : this.redis.command("HDEL", [key, this.self]);
-      void sent?.catch(() => {});
-      if (n > 0) void this.redis.command("PEXPIRE", [key, String(HELD_LEASE_MS)])?.catch(() => {});
+      if (this.sayHeld(id, n, now)) this.unsaid.delete(id);
+      else this.unsaid.set(id, { n, at: now });
     },
   };
+
+  /** write this instance's count in flight for a key (0: its field goes); false while Redis is away */
+  private sayHeld(id: string, n: number, at: number): boolean {
+    const key = this.redis.keyOf(`keyheld:${id}`);
+    const sent = n > 0 ? this.redis.command("HSET", [key, this.self, `${n}:${at}`]) : this.redis.command("HDEL", [key, this.self]);
+    if (!sent) return false;
+    void sent.catch(() => {});
+    if (n > 0) void this.redis.command("PEXPIRE", [key, String(HELD_LEASE_MS)])?.catch(() => {});
+    return true;
+  }
 
   /** hear what the other instances' requests used */
   onUse(fn: (u: KeyUse) => void): void {

@@ -122,6 +122,9 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
           served[c]!.add(r.headers.get("x-account-email"));
           turns[c]!.push(`answer ${round}`, `follow-up ${round}`);
         }
+        // a conversation's next turn comes after its answer, which takes a model seconds and the
+        // simulator a millisecond: let the bindings of the first round reach every instance first
+        if (round === 0) await until(() => p.list.every((i) => i.server.pool.poolView().sessions === turns.length), "bindings everywhere");
       }
       expect(served.map((s) => s.size)).toEqual(served.map(() => 1));
       expect(new Set(served.map((s) => [...s][0])).size).toBe(3); // spread over the pool, not all on one
@@ -306,6 +309,36 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
       await p.stop();
     }
   });
+
+  test("a request of a key with concurrency that ends while Redis is away stops counting when it is back", async () => {
+    const p = await pool(2, 2);
+    try {
+      const [a, b] = p.list;
+      const { secret } = a!.server.ctx.keys!.book.create("single", {
+        models: null,
+        rpm: null,
+        tpm: null,
+        concurrency: 1,
+        dailyTokens: null,
+        monthlyTokens: null,
+        expiresAt: null,
+      });
+      await until(() => b!.server.ctx.keys!.book.lookup(secret) !== undefined, "the key on b");
+      sim.addFault({ kind: "delay", delayMs: 800, times: 1 });
+      const slow = generate(a!, secret, "slow");
+      await until(() => (sim.inFlight().generateContent ?? 0) >= 1, "the slow call upstream");
+      expect((await generate(b!, secret, "while a holds it")).status).toBe(429);
+      // Redis (which keeps its data: appendonly) goes away while a's request is in flight, and a's request ends
+      await redis.stop();
+      expect((await slow).status).toBe(200);
+      await redis.start();
+      await until(() => a!.server.pool.stateStatus() === "shared" && b!.server.pool.stateStatus() === "shared", "reconnected", 5000);
+      // a says its count again when Redis is back: b is not kept waiting for a's 15 s lease
+      await until(async () => (await generate(b!, secret, "after")).status === 200, "the key free on b", 3000);
+    } finally {
+      await p.stop();
+    }
+  }, 15_000);
 
   test("a Redis restart loses nothing written before it", async () => {
     const p = await pool(2, 1);
