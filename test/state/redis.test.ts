@@ -5,6 +5,8 @@ import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { redisMissing, startRedis, type RedisServer } from "../helpers/redis";
 import { generate, startInstances, type Instances } from "../helpers/instances";
 import { until } from "../helpers/util";
+import { NO_LIMITS } from "../../src/keys/limits-input";
+import type { KeyLimits } from "../../src/state/keys";
 
 const skip = redisMissing();
 
@@ -21,6 +23,13 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     await sim?.stop();
     await redis?.cleanup();
   });
+
+  /** a virtual key made on the first instance, once every instance knows it */
+  async function keyOnEvery(p: Instances, name: string, limits: Partial<KeyLimits>): Promise<string> {
+    const { secret } = p.list[0]!.server.ctx.keys!.book.create(name, { ...NO_LIMITS, ...limits });
+    await until(() => p.list.every((i) => i.server.ctx.keys!.book.lookup(secret) !== undefined), "the key on every instance");
+    return secret;
+  }
 
   async function pool(n: number, accounts: number, config = {}, now?: () => number): Promise<Instances> {
     const accts = Array.from({ length: accounts }, () => sim.addAccount({ email: `u-${crypto.randomUUID().slice(0, 8)}@example.com` }));
@@ -137,16 +146,7 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     let clock = Date.UTC(2026, 10, 29, 12, 0, 0);
     const p = await pool(3, 2, {}, () => clock);
     try {
-      const { secret } = p.list[0]!.server.ctx.keys!.book.create("team", {
-        models: null,
-        rpm: 60,
-        tpm: null,
-        concurrency: null,
-        dailyTokens: null,
-        monthlyTokens: null,
-        expiresAt: null,
-      });
-      await until(() => p.list.every((i) => i.server.ctx.keys!.book.lookup(secret) !== undefined), "the key on every instance");
+      const secret = await keyOnEvery(p, "team", { rpm: 60 });
       const minute = async () => {
         const answers: Response[] = [];
         for (let i = 0; i < 75; i++) {
@@ -176,16 +176,7 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
   test("a key with concurrency 2 holds 2 requests in flight across all three instances together, in turn or at once", async () => {
     const p = await pool(3, 2);
     try {
-      const { secret } = p.list[0]!.server.ctx.keys!.book.create("narrow", {
-        models: null,
-        rpm: null,
-        tpm: null,
-        concurrency: 2,
-        dailyTokens: null,
-        monthlyTokens: null,
-        expiresAt: null,
-      });
-      await until(() => p.list.every((i) => i.server.ctx.keys!.book.lookup(secret) !== undefined), "the key on every instance");
+      const secret = await keyOnEvery(p, "narrow", { concurrency: 2 });
       // two slow upstream answers, one through each of two instances
       sim.addFault({ kind: "delay", delayMs: 1500, times: 2 });
       const slow = [generate(p.list[0]!, secret, "slow a"), generate(p.list[1]!, secret, "slow b")];
@@ -314,16 +305,7 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     const p = await pool(2, 2);
     try {
       const [a, b] = p.list;
-      const { secret } = a!.server.ctx.keys!.book.create("single", {
-        models: null,
-        rpm: null,
-        tpm: null,
-        concurrency: 1,
-        dailyTokens: null,
-        monthlyTokens: null,
-        expiresAt: null,
-      });
-      await until(() => b!.server.ctx.keys!.book.lookup(secret) !== undefined, "the key on b");
+      const secret = await keyOnEvery(p, "single", { concurrency: 1 });
       sim.addFault({ kind: "delay", delayMs: 800, times: 1 });
       const slow = generate(a!, secret, "slow");
       await until(() => (sim.inFlight().generateContent ?? 0) >= 1, "the slow call upstream");
