@@ -46,12 +46,26 @@ function labelText(names: readonly string[], values: readonly string[], extra?: 
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 
+/** a label's value as the series is kept by: a string (200 and "200" are one series) */
+function labelValue(labels: Partial<Record<string, string | number>> | undefined, name: string): string {
+  const v = labels?.[name];
+  return typeof v === "string" ? v : String(v ?? "");
+}
+
 /** what every metric shares: the label names, the series by their label values, collect() */
 abstract class Base<T extends string, Cell> implements Metric {
   readonly name: string;
   readonly help: string;
   protected readonly labelNames: readonly T[];
-  protected cells = new Map<string, { values: string[]; cell: Cell }>();
+  /** every series with its label values, in the order they appeared (the exposition's order) */
+  protected cells: { values: string[]; cell: Cell }[] = [];
+  /**
+   * The same cells found by their label values, one Map level per label name: a lookup builds no key
+   * string (a string made per call is hashed anew on every lookup; label values mostly are strings the
+   * caller already holds, whose hash is kept). `plain` is the one cell of a metric without labels.
+   */
+  private tree = new Map<string, any>();
+  private plain?: Cell;
   private readonly collectFn?: () => void | Promise<void>;
   protected abstract readonly type: string;
 
@@ -68,20 +82,35 @@ abstract class Base<T extends string, Cell> implements Metric {
   /** the series for these labels, made on first use; an unknown label name (checked then) is a programming error */
   protected cellOf(labels: Labels<T> | undefined): Cell {
     const names = this.labelNames;
-    // one label or none (most series): no array built to find the cell
-    const key =
-      names.length === 0 ? "" : names.length === 1 ? String(labels?.[names[0]!] ?? "") : names.map((n) => labels?.[n] ?? "").join("\u0000");
-    const entry = this.cells.get(key);
-    if (entry) return entry.cell;
+    const last = names.length - 1;
+    if (last < 0) return this.plain ?? this.made(labels, undefined);
+    let level = this.tree;
+    for (let i = 0; i < last; i++) {
+      const v = labelValue(labels, names[i]!);
+      let next = level.get(v);
+      if (next === undefined) level.set(v, (next = new Map()));
+      level = next;
+    }
+    return level.get(labelValue(labels, names[last]!)) ?? this.made(labels, level);
+  }
+
+  /** a new series, kept in the list and in the tree's last level (`level`; none for a metric without labels) */
+  private made(labels: Labels<T> | undefined, level: Map<string, Cell> | undefined): Cell {
+    const names = this.labelNames;
     if (labels) for (const k in labels) if (!names.includes(k as T)) throw new Error(`${this.name}: unknown label "${k}"`);
+    const values = names.map((n) => labelValue(labels, n));
     const cell = this.newCell();
-    this.cells.set(key, { values: names.map((n) => String(labels?.[n] ?? "")), cell });
+    this.cells.push({ values, cell });
+    if (level) level.set(values[values.length - 1]!, cell);
+    else this.plain = cell;
     return cell;
   }
 
   /** forgets every series (a collect() that rebuilds them from scratch) */
   reset(): void {
-    this.cells.clear();
+    this.cells.length = 0;
+    this.tree.clear();
+    this.plain = undefined;
   }
 
   protected async collected(): Promise<void> {
@@ -114,16 +143,16 @@ abstract class Scalar<T extends string> extends Base<T, ValueCell> {
 
   async get() {
     await this.collected();
-    if (this.labelNames.length === 0 && this.cells.size === 0) this.cellOf(undefined);
-    const values = [...this.cells.values()].map((e) => ({ value: e.cell.value, labels: this.labelsOf(e.values) }));
+    if (this.labelNames.length === 0 && this.cells.length === 0) this.cellOf(undefined);
+    const values = this.cells.map((e) => ({ value: e.cell.value, labels: this.labelsOf(e.values) }));
     return { name: this.name, help: this.help, type: this.type, values };
   }
 
   async text(): Promise<string> {
     await this.collected();
-    if (this.labelNames.length === 0 && this.cells.size === 0) this.cellOf(undefined);
+    if (this.labelNames.length === 0 && this.cells.length === 0) this.cellOf(undefined);
     let out = this.header();
-    for (const e of this.cells.values()) out += `${this.name}${labelText(this.labelNames, e.values)} ${formatValue(e.cell.value)}\n`;
+    for (const e of this.cells) out += `${this.name}${labelText(this.labelNames, e.values)} ${formatValue(e.cell.value)}\n`;
     return out;
   }
 }
@@ -230,7 +259,7 @@ export class Histogram<T extends string = string> extends Base<T, HistogramCell>
 
   /** per series: its cumulative buckets (le), sum and count */
   private *series(): Generator<{ values: string[]; le: string; cumulative: number } | { values: string[]; sum: number; count: number }> {
-    for (const e of this.cells.values()) {
+    for (const e of this.cells) {
       let acc = 0;
       for (let i = 0; i < this.buckets.length; i++) {
         acc += e.cell.counts[i]!;

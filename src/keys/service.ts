@@ -44,7 +44,6 @@ export class Keys implements RequestMeter {
   private tokensTotal?: Counter<"direction" | "model" | "key">;
   private requestsTotal?: Counter<"key" | "status">;
   private servedTotal?: Counter<"protocol" | "model" | "account" | "status">;
-  private series = new Map<string, { inc(n?: number): void }>();
   private flushing = false;
   private listeners = new Set<(r: UsageRecord) => void>();
 
@@ -180,19 +179,11 @@ export class Keys implements RequestMeter {
     if (!this.tokensTotal || !this.requestsTotal || !this.servedTotal) return;
     const model = scope.upstreamModel ?? "-";
     const name = scope.caller.name;
-    for (const d of DIRECTIONS)
-      if (t[d]) this.child(this.tokensTotal, `${d}|${model}|${name}`, { direction: d, model, key: name }).inc(t[d]);
-    this.child(this.requestsTotal, `${name}|${e.status}`, { key: name, status: String(e.status) }).inc();
+    for (const d of DIRECTIONS) if (t[d]) this.tokensTotal.inc({ direction: d, model, key: name }, t[d]);
+    this.requestsTotal.inc({ key: name, status: String(e.status) });
     const account = scope.account ?? "-";
     const served = { protocol: scope.protocol, model, account, status: String(e.status) };
-    this.child(this.servedTotal, `s|${scope.protocol}|${model}|${account}|${e.status}`, served).inc();
-  }
-
-  /** a labelled series, looked up once (no label object per request) */
-  private child(c: Counter<any>, id: string, labels: Record<string, string>): { inc(n?: number): void } {
-    let s = this.series.get(id);
-    if (!s) this.series.set(id, (s = c.labels(labels)));
-    return s;
+    this.servedTotal.inc(served);
   }
 
   /** the timer's flush: at most SLICE records per transaction, yielding between them (a busy second is thousands) */

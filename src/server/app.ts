@@ -141,11 +141,8 @@ function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise
 export function createHandler(ctx: AppContext, app: AnyElysia) {
   const { config, metrics, log } = ctx;
   const max = config.server.maxBodyBytes;
-  // labelled series looked up once: no label object built, and no label-name lookup, per request
-  const series = new Map<string, { inc(): void; observe(v: number): void }>();
-  const requestsOf = (family: string, status: number) =>
-    lookup(series, `r|${family}|${status}`, () => metrics.requests.labels({ family, status: String(status) }) as never);
-  const latencyOf = (family: string) => lookup(series, `l|${family}`, () => metrics.latency.labels({ family }) as never);
+  const keys = ctx.keys;
+  const identify = keys && ((k: string | undefined) => keys.identify(k));
   return async function handle(req: Request): Promise<Response> {
     const t0 = performance.now();
     noteRequest();
@@ -176,8 +173,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       const declared = req.headers.get("content-length");
       if (declared !== null && Number(declared) > max) throw tooLarge(`request body is ${declared} bytes`, max);
       checkBrowser(config, req);
-      const keys = ctx.keys;
-      const caller = checkAuth(config, req, url, keys && ((k) => keys.identify(k)));
+      const caller = checkAuth(config, req, url, identify);
       if (keys && family !== "plain" && req.method === "POST") scope = keys.begin(caller, family, path);
       if (req.body)
         req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth, config.server.bodyTimeoutSeconds * 1000);
@@ -190,7 +186,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     }
     const ttfb = performance.now() - t0;
     const status = res.status;
-    requestsOf(family, status).inc();
+    metrics.requests.inc({ family, status: String(status) });
     const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
     const account = res.headers.get("x-account-email") ?? undefined;
     const model = res.headers.get("x-mapped-model") ?? undefined;
@@ -204,7 +200,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       metrics.openStreams.dec();
       const ms = performance.now() - t0;
       if (scope) ctx.keys!.end(scope, { status: failure?.status ?? status, latencyMs: ms, ttfbMs: ttfb, streamed: true }, failure?.reason);
-      latencyOf(family).observe(ms / 1000);
+      metrics.latency.observe({ family }, ms / 1000);
       const lvl = failure ? (failure.status >= 500 ? "error" : "warn") : level;
       log[lvl]("request", line(ms, { ttfbMs: round(ttfb), stream, error: failure?.message, errorStatus: failure?.status }));
     });
@@ -225,7 +221,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     if (!streamed) {
       metrics.inflight.dec();
       if (scope) ctx.keys!.end(scope, { status, latencyMs: ttfb, ttfbMs: null, streamed: false });
-      latencyOf(family).observe(ttfb / 1000);
+      metrics.latency.observe({ family }, ttfb / 1000);
       log[level]("request", line(ttfb));
     }
     return res;
@@ -233,12 +229,6 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
-
-function lookup<T>(m: Map<string, T>, id: string, make: () => T): T {
-  let v = m.get(id);
-  if (v === undefined) m.set(id, (v = make()));
-  return v;
-}
 
 /** pool series for /metrics, read at scrape time */
 export function registerPoolMetrics(ctx: AppContext) {

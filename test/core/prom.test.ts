@@ -52,6 +52,30 @@ describe("text exposition", () => {
       '# HELP h_seconds h\n# TYPE h_seconds histogram\nh_seconds_bucket{f="x",le="0.1"} 1\nh_seconds_bucket{f="x",le="1"} 2\n' +
         'h_seconds_bucket{f="x",le="+Inf"} 3\nh_seconds_sum{f="x"} 7.6\nh_seconds_count{f="x"} 3\n',
     ],
+    [
+      "series are found by each label's value: a number and its text are one series, a missing label is empty, and values that join alike stay apart",
+      (r: Registry) => {
+        const c = new Counter({ name: "c_total", help: "h", labelNames: ["a", "b"] as const, registers: [r] });
+        c.inc({ a: "x", b: 200 });
+        c.inc({ a: "x", b: "200" });
+        c.inc({ a: "x" });
+        c.inc({ a: "x", b: "" });
+        c.inc({ a: "x\u0000y", b: "z" });
+        c.inc({ a: "x", b: "y\u0000z" });
+      },
+      '# HELP c_total h\n# TYPE c_total counter\nc_total{a="x",b="200"} 2\nc_total{a="x",b=""} 2\n' +
+        'c_total{a="x\u0000y",b="z"} 1\nc_total{a="x",b="y\u0000z"} 1\n',
+    ],
+    [
+      "a metric without labels has its one series, also after reset()",
+      (r: Registry) => {
+        const g = new Gauge({ name: "g", help: "h", registers: [r] });
+        g.set(4);
+        g.reset();
+        g.inc();
+      },
+      "# HELP g h\n# TYPE g gauge\ng 1\n",
+    ],
   ])("%s", async (_name, setup, expected) => {
     const r = new Registry();
     setup(r);
