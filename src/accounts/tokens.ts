@@ -40,6 +40,12 @@ export class TokenManager {
     return !a?.accessToken || (a.accessTokenExpiresAt ?? 0) - now <= this.aheadMs;
   }
 
+  /** the cached token when it is not due for a refresh (no promise: a request's common case); else undefined */
+  current(id: string, now = Date.now()): string | undefined {
+    const a = this.store.get(id);
+    return a?.accessToken && (a.accessTokenExpiresAt ?? 0) - now > this.aheadMs ? a.accessToken : undefined;
+  }
+
   /**
    * A usable access token. `rejected`: upstream answered 401 to this token, so refresh even if it
    * looks valid, unless another request already replaced it.

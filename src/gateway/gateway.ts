@@ -78,6 +78,13 @@ const ambiguous400 = (f: Failure) => f.class === "invalid_request" && f.status =
 /** what a deferred failure means once the next account did not repeat it */
 const asAccounts = (f: Failure): Failure => (f.class === "invalid_request" ? { ...f, class: "account_rejected" } : f);
 
+type Accept = (a: Account, model: string, now: number) => boolean;
+/** the account's model list has the model (one that never reported a list may have it) */
+const lists: Accept = (a, model) => !a.quota || Object.hasOwn(a.quota, model);
+/** the account did not fail just now */
+const healthy: Accept = (a, _model, now) => !(a.penaltyUntil! > now);
+const listsAndHealthy: Accept = (a, model, now) => lists(a, model, now) && healthy(a, model, now);
+
 /** detail-free 429: Google gave no reason and no retry hint */
 const detailFree429 = (f: Failure) =>
   f.class === "rate_limited" && f.status === 429 && !f.reason && f.delayMs === undefined && f.resetAt === undefined;
@@ -97,6 +104,7 @@ export class PoolGateway implements Gateway {
   private outdatedLoggedAt = 0;
 
   private readonly upstream: Upstream;
+  private readonly byId = (id: string) => this.rt.pool.byId(id);
 
   constructor(private rt: Runtime) {
     this.upstream = { client: rt.client, log: rt.log, timeoutSeconds: rt.config.upstream.requestTimeoutSeconds };
@@ -307,22 +315,11 @@ export class PoolGateway implements Gateway {
 
     for (let attempt = 0; attempt < config.scheduling.maxAttempts; attempt++) {
       if (args.signal?.aborted) throw args.signal.reason;
-      const pick = (accept?: (a: Account) => boolean) =>
-        scheduler.pick({
-          accounts: this.rt.pool.accounts(),
-          model,
-          now: Date.now(),
-          exclude: tried,
-          sessionKey: args.sessionKey,
-          byId: (id) => this.rt.pool.byId(id),
-          generation: this.rt.pool.generation(),
-          accept,
-        });
-      // accounts whose model list has the model first (one that never reported a list may have it), and
-      // accounts that failed just now last
-      const lists = (a: Account) => !a.quota || Object.hasOwn(a.quota, model);
-      const healthy = (a: Account) => !(a.penaltyUntil! > Date.now());
-      const account = pick((a) => lists(a) && healthy(a)) ?? pick(healthy) ?? pick(lists) ?? pick();
+      const account =
+        this.pick(args, model, tried, listsAndHealthy) ??
+        this.pick(args, model, tried, healthy) ??
+        this.pick(args, model, tried, lists) ??
+        this.pick(args, model, tried);
       if (!account) break;
       tried.add(account.id);
       lastAccount = account;
@@ -332,7 +329,8 @@ export class PoolGateway implements Gateway {
       let uaUsed = this.rt.client.userAgent;
       for (let authTry = 0; authTry < 2; authTry++) {
         try {
-          token = await tokens.get(account.id, { rejected: authTry > 0 ? token : undefined });
+          token =
+            (authTry === 0 && tokens.current(account.id)) || (await tokens.get(account.id, { rejected: authTry > 0 ? token : undefined }));
         } catch (e) {
           last = tokenFailure(e);
           this.rt.metrics?.upstreamCalls.inc({ method: "token", outcome: last.class });
@@ -421,6 +419,24 @@ export class PoolGateway implements Gateway {
     }
     settle();
     throw this.exhausted(model, last, tried.size, ctx(lastAccount));
+  }
+
+  /**
+   * An account for `model` not tried yet. Accounts whose model list has the model come first (one that
+   * never reported a list may have it), and accounts that failed just now last: the gateway asks with
+   * the strictest `accept` first.
+   */
+  private pick(args: GenerateArgs, model: string, tried: ReadonlySet<string>, accept?: Accept): Account | undefined {
+    return this.rt.scheduler.pick({
+      accounts: this.rt.pool.accounts(),
+      model,
+      now: Date.now(),
+      exclude: tried,
+      sessionKey: args.sessionKey,
+      byId: this.byId,
+      generation: this.rt.pool.generation(),
+      accept,
+    });
   }
 
   private exhausted(model: string, last: Failure | undefined, tried: number, c: FailureContext): ApiError {

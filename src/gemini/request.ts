@@ -141,12 +141,21 @@ export function countTokensRequest(body: Record<string, unknown>): GeminiRequest
 
 // ---- sessions ---------------------------------------------------------------------------------
 
-const textOf = (c: GeminiContent | undefined) =>
-  (c?.parts ?? []).map((p) => (typeof p?.text === "string" && !p.thought ? p.text : "")).join("");
+/** a content's text, thoughts left out (a loop: this runs on every request) */
+function textOf(c: GeminiContent | undefined): string {
+  let text = "";
+  for (const p of c?.parts ?? []) if (typeof p?.text === "string" && !p.thought) text += p.text;
+  return text;
+}
 
 /** Sticky-session fingerprint: the system instruction and the first user turn's text. */
 export function conversationSession(req: GeminiRequest): string | undefined {
-  const firstUser = req.contents.find((c) => c && (c.role === "user" || c.role === undefined));
+  let firstUser: GeminiContent | undefined;
+  for (const c of req.contents)
+    if (c && (c.role === "user" || c.role === undefined)) {
+      firstUser = c;
+      break;
+    }
   return sessionFromConversation(textOf(req.systemInstruction) || undefined, textOf(firstUser) || undefined);
 }
 

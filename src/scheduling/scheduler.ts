@@ -47,8 +47,8 @@ export interface PickRequest {
   now: number;
   /** accounts already tried for this request */
   exclude?: ReadonlySet<string>;
-  /** only accounts this accepts (e.g. those whose model list has the model) */
-  accept?: (a: Account) => boolean;
+  /** only accounts this accepts (e.g. those whose model list has the model); given the request's model and time */
+  accept?: (a: Account, model: string, now: number) => boolean;
   sessionKey?: string;
   byId?: (id: string) => Account | undefined;
   /**
@@ -87,7 +87,7 @@ export class Scheduler {
     if (this.mode === "sticky" && req.sessionKey !== undefined) {
       const id = this.sessions.get(req.sessionKey, now);
       const bound = id !== undefined ? (req.byId?.(id) ?? accounts.find((a) => a.id === id)) : undefined;
-      if (bound && !exclude?.has(bound.id) && isEligible(bound, model, now) && (!req.accept || req.accept(bound))) return bound;
+      if (bound && !exclude?.has(bound.id) && isEligible(bound, model, now) && (!req.accept || req.accept(bound, model, now))) return bound;
       if (req.generation !== undefined) return this.indexedBindings(req, req.generation);
       return this.fewestBindings(req);
     }
@@ -105,7 +105,7 @@ export class Scheduler {
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       const a = accounts[i]!;
-      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a))) continue;
+      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a, model, now))) continue;
       this.cursor = i + 1;
       return a;
     }
@@ -121,7 +121,7 @@ export class Scheduler {
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       const a = accounts[i]!;
-      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a))) continue;
+      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a, model, now))) continue;
       const c = this.sessions.bindings(a.id);
       if (c < bestCount) {
         best = a;
@@ -169,7 +169,7 @@ export class Scheduler {
     let bestUsed = Infinity;
     for (let i = 0; i < accounts.length; i++) {
       const a = accounts[i]!;
-      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a))) continue;
+      if (exclude?.has(a.id) || !isEligible(a, model, now) || (accept && !accept(a, model, now))) continue;
       const rank = quotaRank(a, model);
       const used = a.lastUsedAt ?? 0;
       if (rank > bestRank || (rank === bestRank && used < bestUsed)) {
@@ -184,7 +184,7 @@ export class Scheduler {
 
 /** can serve this request: not tried yet, eligible now, accepted */
 function usableFor({ model, now, exclude, accept }: PickRequest): (a: Account) => boolean {
-  return (a) => !exclude?.has(a.id) && isEligible(a, model, now) && (!accept || accept(a));
+  return (a) => !exclude?.has(a.id) && isEligible(a, model, now) && (!accept || accept(a, model, now));
 }
 
 /** why nothing can serve; the gateway (src/gateway/errors.ts) turns it into the client's status */

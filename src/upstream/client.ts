@@ -24,7 +24,7 @@ export interface ClientOptions {
   now?: () => number;
 }
 
-/** headers kept for reuse (headers()) */
+/** tokens whose headers are kept for reuse (headers()) */
 const HEADER_CACHE = 4096;
 /** the waiting line is written at most this often */
 const WAIT_LOG_EVERY_MS = 60_000;
@@ -78,23 +78,45 @@ async function readText(res: Response, endpoint: string): Promise<Outcome<string
 }
 
 /**
- * A call's own controller, following the caller's signal through one listener (`unlink` removes it).
- * Cheaper than AbortSignal.any plus AbortSignal.timeout, which a call used to combine (docs/performance.md).
+ * A call's own controller: it follows the caller's signal (this object is the listener: no closure per
+ * call) and aborts at the call's deadline (a timer given the controller as its argument). Cheaper than
+ * AbortSignal.any plus AbortSignal.timeout, which a call used to combine (docs/performance.md).
  */
-function linked(signal: AbortSignal | undefined): { ctl: AbortController; unlink: () => void } {
-  const ctl = new AbortController();
-  if (!signal) return { ctl, unlink: noop };
-  if (signal.aborted) {
-    ctl.abort(signal.reason);
-    return { ctl, unlink: noop };
+class CallAbort {
+  readonly ctl = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly parent: AbortSignal | undefined,
+    deadlineMs: number,
+  ) {
+    if (parent?.aborted) this.ctl.abort(parent.reason);
+    else parent?.addEventListener("abort", this, { once: true });
+    this.timer = setTimeout(expire, deadlineMs, this.ctl);
   }
-  const follow = () => ctl.abort(signal.reason);
-  signal.addEventListener("abort", follow, { once: true });
-  return { ctl, unlink: () => signal.removeEventListener("abort", follow) };
+
+  get signal(): AbortSignal {
+    return this.ctl.signal;
+  }
+
+  /** the caller's signal aborted */
+  handleEvent(): void {
+    this.ctl.abort(this.parent!.reason);
+  }
+
+  /** the deadline no longer applies (a stream's body is bounded by its reader) */
+  clearDeadline(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** the call is over: neither the deadline nor the caller's signal reach it any more */
+  end(): void {
+    clearTimeout(this.timer);
+    this.parent?.removeEventListener("abort", this);
+  }
 }
-const noop = () => {};
 /** what a call's deadline aborts it with: a TimeoutError, as AbortSignal.timeout's (classify.ts names it) */
-const late = () => new DOMException("upstream did not answer in time", "TimeoutError");
+const expire = (ctl: AbortController) => ctl.abort(new DOMException("upstream did not answer in time", "TimeoutError"));
 
 function hostOf(endpoint: string): string {
   try {
@@ -140,7 +162,7 @@ export class UpstreamClient {
   private fetchImpl: typeof fetch;
   private waitLoggedAt = -Infinity;
   private waitsSinceLine = 0;
-  private headerCache = new Map<string, Headers>();
+  private headerCache = new Map<string, { ua: string; accept: string; headers: Headers }[]>();
 
   constructor(
     private cfg: ClientConfig,
@@ -185,24 +207,28 @@ export class UpstreamClient {
   /**
    * A call's headers, made once per token, User-Agent and Accept and reused: fetch copies a Headers
    * object natively, where a plain object is read and checked field by field on every call (~5 µs).
-   * Bounded: the map starts over past HEADER_CACHE entries (a pool's tokens, a few kinds of call).
+   * Found by the token, then among its few kinds (no key string built per call: a new string is hashed
+   * on every lookup). Bounded: the map starts over past HEADER_CACHE tokens.
    */
   private headers(token: string, accept: string, method: string): Headers {
     const ua = SETUP_METHODS.has(method) ? SETUP_USER_AGENT : this.identity.userAgent;
-    const id = `${token}\n${ua}\n${accept}`;
-    let h = this.headerCache.get(id);
-    if (!h) {
+    let kinds = this.headerCache.get(token);
+    if (!kinds) {
       if (this.headerCache.size >= HEADER_CACHE) this.headerCache.clear();
-      h = new Headers({
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        "user-agent": ua,
-        accept,
-        ...CLIENT_HEADERS,
-      });
-      this.headerCache.set(id, h);
+      this.headerCache.set(token, (kinds = []));
     }
-    return h;
+    for (const k of kinds) if (k.ua === ua && k.accept === accept) return k.headers;
+    const headers = new Headers({
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      "user-agent": ua,
+      accept,
+      ...CLIENT_HEADERS,
+    });
+    // a User-Agent that changed leaves its old entries behind: a token's list stays a handful
+    if (kinds.length >= 8) kinds.length = 0;
+    kinds.push({ ua, accept, headers });
+    return headers;
   }
 
   private get timeoutMs() {
@@ -238,29 +264,28 @@ export class UpstreamClient {
     read: (res: Response, endpoint: string) => Promise<Outcome<T>>,
     signal?: AbortSignal,
   ): Promise<Outcome<T>> {
-    const release = await this.slots.acquire(signal);
+    const release = this.slots.take(signal) ?? (await this.slots.acquire(signal));
     const started = performance.now();
     // a stream's latency is to its headers (the metric's meaning), also when its body is read here
     let headersAt: number | undefined;
+    const json = body === undefined ? undefined : JSON.stringify(body);
     try {
       return await this.tryEndpoints(async (endpoint) => {
         // the deadline covers the answer's body too
-        const { ctl, unlink } = linked(signal);
-        const timer = setTimeout(() => ctl.abort(late()), this.timeoutMs);
+        const abort = new CallAbort(signal, this.timeoutMs);
         try {
           const res = await this.fetchImpl(`${endpoint}/${path}`, {
             method: verb,
             headers: this.headers(token, accept, method),
-            body: body === undefined ? undefined : JSON.stringify(body),
-            signal: ctl.signal,
+            body: json,
+            signal: abort.signal,
             redirect: "manual",
             timeout: false,
           } as RequestInit);
           if (accept === SSE) headersAt = performance.now();
           return await read(res, endpoint);
         } finally {
-          clearTimeout(timer);
-          unlink();
+          abort.end();
         }
       }, signal);
     } finally {
@@ -281,20 +306,21 @@ export class UpstreamClient {
     token: string,
     signal?: AbortSignal,
   ): Promise<Outcome<{ response: Response; abort: AbortController }>> {
-    const release = await this.slots.acquire(signal);
+    const release = this.slots.take(signal) ?? (await this.slots.acquire(signal));
     const started = performance.now();
     let handedOver = false;
+    const json = JSON.stringify(body);
     try {
       return await this.tryEndpoints(async (endpoint) => {
         // follows the client's signal until the stream ends (the listener goes with the request)
-        const { ctl: abort, unlink } = linked(signal);
+        const call = new CallAbort(signal, this.timeoutMs);
+        const abort = call.ctl;
         const sig = abort.signal;
-        const timer = setTimeout(() => abort.abort(late()), this.timeoutMs);
         try {
           const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
             method: "POST",
             headers: this.headers(token, SSE, method),
-            body: JSON.stringify(body),
+            body: json,
             signal: sig,
             redirect: "manual",
             timeout: false,
@@ -308,8 +334,8 @@ export class UpstreamClient {
           const parsed = parseBody(await res.text());
           return { ok: false, failure: classify({ status: res.ok ? 502 : res.status, body: parsed, headers: res.headers }), endpoint };
         } finally {
-          clearTimeout(timer);
-          if (!handedOver) unlink();
+          if (handedOver) call.clearDeadline();
+          else call.end();
         }
       }, signal);
     } finally {

@@ -36,17 +36,22 @@ export class Slots {
     return this.queue.size;
   }
 
+  /** a slot now, without a promise, when one is free and nobody waits (and the signal has not aborted) */
+  take(signal?: AbortSignal): Release | undefined {
+    if (signal?.aborted || this.active >= this.max || this.queue.size > 0) return undefined;
+    this.active++;
+    this.changed();
+    return this.releaser();
+  }
+
   /**
    * A slot, now or once the calls before this one are done. Rejects with the signal's reason when it
    * aborts first (the call then never held a slot).
    */
   acquire(signal?: AbortSignal): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.active < this.max && this.queue.size === 0) {
-      this.active++;
-      this.changed();
-      return Promise.resolve(this.releaser());
-    }
+    const now = this.take();
+    if (now) return Promise.resolve(now);
     return new Promise<Release>((resolve, reject) => {
       const onAbort = () => {
         if (!this.queue.delete(waiter)) return;
@@ -79,6 +84,7 @@ export class Slots {
 
   /** free slots go to the longest-waiting calls */
   private handOn() {
+    if (this.queue.size === 0) return;
     for (const next of this.queue) {
       if (this.active >= this.max) return;
       this.queue.delete(next);

@@ -17,8 +17,9 @@ function onlyText(resp: GeminiResponse): string | undefined {
   if (cands.length !== 1) return undefined;
   let text = "";
   for (const p of cands[0]!.content?.parts ?? []) {
-    const keys = Object.keys(p).filter((k) => k !== "text" && k !== "thoughtSignature");
-    if (keys.length || typeof p.text !== "string") return undefined;
+    // a part with anything but its text (and a signature) is not a notice
+    for (const k in p) if (k !== "text" && k !== "thoughtSignature") return undefined;
+    if (typeof p.text !== "string") return undefined;
     text += p.text;
   }
   return text.trim() || undefined;
