@@ -1,0 +1,144 @@
+#!/usr/bin/env bun
+// What a request costs the gateway's process when it is served over real HTTP, without the load
+// generator and the simulator in the same process (docs/performance.md, "How to measure"):
+//   --objects  the objects a request leaves behind, by type (heap counts before and after 150 requests,
+//              with collections held off: exact and repeatable, unlike CPU time on a shared machine)
+//   --cpu      CPU time per request of this process (gateway, its fetch thread, its collector), in
+//              alternating cells of --n requests, 32 in flight, --rounds times; medians per tree
+//   --trees A,B  gateways built from other checkouts of this repository (their src/), side by side in
+//              this one process, cells alternating, so the machine's drift hits them alike. Default: this tree.
+// Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
+// the requests come from another child process. Usage:
+//   bun scripts/bench/census.ts --objects
+//   bun scripts/bench/census.ts --cpu --trees /tmp/before,. [--n 3000] [--rounds 12]
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { silentLogger } from "../../src/core/log";
+import { createFetch } from "../../src/simulator/server";
+import { SimState } from "../../src/simulator/state";
+import { loadConfig } from "../../src/config/load";
+import { CLIENT_BODY, gatewayEnv, MODEL, ROOT } from "./gateway";
+import { children, firstLine, spawnChild } from "./proc";
+
+const args = process.argv.slice(2);
+const opt = (name: string, d: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : d;
+};
+const OBJECTS = args.includes("--objects");
+const CPU = args.includes("--cpu");
+if (!OBJECTS && !CPU) {
+  console.error("usage: bun scripts/bench/census.ts --objects | --cpu [--trees A,B] [--n N] [--rounds R]");
+  process.exit(2);
+}
+// the object counts need a heap that does not collect in the middle: sized as if the machine had 16 GiB
+if (OBJECTS && !process.env.BUN_JSC_forceRAMSize) {
+  const p = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+    env: { ...process.env, BUN_JSC_forceRAMSize: String(16 * 2 ** 30) },
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  process.exit(await p.exited);
+}
+const TREES = opt("trees", ROOT)
+  .split(",")
+  .map((t) => resolve(t));
+const N = Number(opt("n", "3000"));
+const ROUNDS = Number(opt("rounds", "12"));
+
+// the simulator answers the set-up calls (token, project, models) and records one generateContent answer
+const sim = new SimState(3600, false);
+const simServer = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: createFetch(sim, silentLogger()) });
+sim.url = `http://127.0.0.1:${simServer.port}`;
+const account = sim.addAccount({ email: "census@example.com", refreshToken: "1//census", project: "census-project" });
+const TRIVIAL_UPSTREAM = `
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", async fetch(req) {
+    await req.arrayBuffer();
+    return new Response(process.env.CANNED, { headers: { "content-type": "application/json" } });
+  } });
+  console.log(JSON.stringify({ url: "http://127.0.0.1:" + s.port }));`;
+const realFetch = globalThis.fetch;
+let trivial: string | undefined;
+globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+  const url = String(input instanceof Request ? input.url : input);
+  if (!url.endsWith("v1internal:generateContent")) return realFetch(input, init);
+  if (!trivial) {
+    const canned = await (await realFetch(input, init)).text();
+    const p = spawnChild([process.execPath, "-e", TRIVIAL_UPSTREAM], { env: { ...process.env, CANNED: canned } });
+    trivial = JSON.parse(await firstLine(p, "trivial upstream")).url;
+  }
+  return realFetch(`${trivial}/v1internal:generateContent`, init);
+}) as typeof fetch;
+
+// one gateway per tree, each with its own data dir, logging as `serve` does (to stdout: > /dev/null)
+const apiKey = "sk-census-0123456789abcdef";
+const dirs: string[] = [];
+const gateways: { tree: string; url: string; stop(): Promise<void> }[] = [];
+for (const tree of TREES) {
+  const dataDir = mkdtempSync(join(tmpdir(), "switchyard-census-"));
+  dirs.push(dataDir);
+  const { config } = loadConfig({}, gatewayEnv({ dataDir, upstream: sim.url, sim: sim.url, apiKey }));
+  config.server.port = 0;
+  const { startServer } = await import(join(tree, "src/server/start.ts"));
+  const { createLogger } = await import(join(tree, "src/core/log.ts"));
+  const gw = await startServer({ config, dataDir, log: createLogger(config.log.level, undefined, config.log.format) });
+  await gw.pool.accounts.addByRefreshToken(account.refreshToken);
+  gateways.push({ tree, url: `${gw.url.replace(/\/$/, "")}/v1beta/models/${MODEL}:generateContent`, stop: () => gw.stop() });
+}
+
+const LOAD = `
+  const [url, key, body, n, conc] = [process.env.U, process.env.K, process.env.B, Number(process.env.N), Number(process.env.C)];
+  let left = n;
+  await Promise.all(Array.from({ length: conc }, async () => {
+    while (left-- > 0) {
+      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": key }, body });
+      if (r.status !== 200) { console.error(r.status, await r.text()); process.exit(1); }
+      await r.arrayBuffer();
+    }
+  }));
+  console.log("done");`;
+async function load(url: string, n: number, conc: number) {
+  const p = spawnChild([process.execPath, "-e", LOAD], {
+    env: { ...process.env, U: url, K: apiKey, B: CLIENT_BODY, N: String(n), C: String(conc) },
+  });
+  await firstLine(p, "load", 600_000);
+}
+
+for (const g of gateways) await load(g.url, 3000, 32); // compiled, caches warm
+if (OBJECTS) {
+  const { heapStats } = await import("bun:jsc");
+  const M = 150;
+  for (const g of gateways) {
+    Bun.gc(true);
+    const before = heapStats().objectTypeCounts;
+    await load(g.url, M, 8);
+    const after = heapStats().objectTypeCounts;
+    const per = Object.entries(after)
+      .map(([type, n]) => [type, (n - (before[type] ?? 0)) / M] as const)
+      .filter(([, n]) => n >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
+    const total = per.reduce((s, [, n]) => s + n, 0);
+    console.error(`${g.tree}: ${total.toFixed(0)} objects per request`);
+    console.error("  " + per.map(([t, n]) => `${t} ${n.toFixed(1)}`).join(", "));
+  }
+}
+if (CPU) {
+  const cells: number[][] = gateways.map(() => []);
+  for (let r = 0; r < ROUNDS; r++)
+    for (let k = 0; k < gateways.length; k++) {
+      const i = r % 2 === 0 ? k : gateways.length - 1 - k; // ABBA: neither goes first every time
+      const c0 = process.cpuUsage();
+      await load(gateways[i]!.url, N, 32);
+      const c = process.cpuUsage(c0);
+      cells[i]!.push((c.user + c.system) / N);
+    }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (let k = 0; k < gateways.length; k++)
+    console.error(`${gateways[k]!.tree}: median ${median(cells[k]!).toFixed(1)} µs/req (${cells[k]!.map((x) => x.toFixed(0)).join(" ")})`);
+}
+
+for (const g of gateways) await g.stop();
+simServer.stop(true);
+for (const d of dirs) rmSync(d, { recursive: true, force: true });
+for (const c of children) c.kill();
+process.exit(0);
