@@ -1,7 +1,7 @@
 // The virtual keys: created with a random secret shown once (sk-sy-…), stored hashed in state.db,
 // held in memory by hash for the request path, and re-read when another process (the CLI) changed them.
 import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { sha256Hex } from "../core/hash";
+import { sha256, sha256Hex } from "../core/hash";
 import type { KeyLimits, KeyRecord, KeyStore } from "../state/keys";
 
 export const KEY_PREFIX = "sk-sy-";
@@ -35,6 +35,8 @@ export function viewOfKey(k: KeyRecord): KeyView {
 
 export class KeyBook {
   private byHash = new Map<string, KeyRecord>();
+  /** each record's digest as bytes, for the constant-time comparison (decoded once, not per request) */
+  private digests = new WeakMap<KeyRecord, Uint8Array>();
   private seen = -1;
 
   constructor(
@@ -70,10 +72,12 @@ export class KeyBook {
   /** the key a presented secret belongs to (revoked and expired ones too: the caller tells them apart) */
   lookup(secret: string): KeyRecord | undefined {
     if (!secret.startsWith(KEY_PREFIX)) return undefined;
-    const h = sha256Hex(secret);
-    const k = this.byHash.get(h);
+    const k = this.byHash.get(sha256Hex(secret));
+    if (!k) return undefined;
     // the map lookup found it by its digest; compare the digests in constant time all the same
-    return k && timingSafeEqual(Buffer.from(k.hash, "hex"), Buffer.from(h, "hex")) ? k : undefined;
+    let stored = this.digests.get(k);
+    if (!stored) this.digests.set(k, (stored = Buffer.from(k.hash, "hex")));
+    return timingSafeEqual(stored, sha256(secret)) ? k : undefined;
   }
 
   create(name: string, limits: KeyLimits): { key: KeyView; secret: string } {

@@ -66,8 +66,19 @@ interface Meter {
   tokens: Window;
   /** this instance's requests in flight */
   inFlight: number;
-  day: { start: number; used: number };
-  month: { start: number; used: number };
+  /** the budget periods the counts are for: [start, end) in ms, so a request compares numbers (no Date) */
+  day: Period;
+  month: Period;
+  /** the key record the limit texts below were made for (an update makes a new record) */
+  limitsOf?: KeyRecord;
+  rpmText?: string;
+  tpmText?: string;
+}
+
+interface Period {
+  start: number;
+  end: number;
+  used: number;
 }
 
 export interface Admission {
@@ -78,6 +89,9 @@ export interface Admission {
 }
 
 export const dayStart = (t: number) => Math.floor(t / 86_400_000) * 86_400_000;
+const day = (t: number, used: number): Period => ({ start: dayStart(t), end: dayStart(t) + 86_400_000, used });
+const month = (t: number, used: number): Period => ({ start: monthStart(t), end: nextMonth(t), used });
+const within = (p: Period, t: number) => t >= p.start && t < p.end;
 export function monthStart(t: number): number {
   const d = new Date(t);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
@@ -141,19 +155,18 @@ export class Limiter {
   private meter(k: Pick<KeyRecord, "id" | "name">, now: number): Meter {
     let m = this.meters.get(k.id);
     if (!m) {
-      const d = dayStart(now);
-      const mo = monthStart(now);
       m = {
         starts: new Window(),
         tokens: new Window(),
         inFlight: 0,
-        day: { start: d, used: this.used(k.name, d) },
-        month: { start: mo, used: this.used(k.name, mo) },
+        day: day(now, this.used(k.name, dayStart(now))),
+        month: month(now, this.used(k.name, monthStart(now))),
       };
       this.meters.set(k.id, m);
     }
-    if (m.day.start !== dayStart(now)) m.day = { start: dayStart(now), used: 0 };
-    if (m.month.start !== monthStart(now)) m.month = { start: monthStart(now), used: 0 };
+    // a new day or month (or a clock set back): its count starts at 0
+    if (!within(m.day, now)) m.day = day(now, 0);
+    if (!within(m.month, now)) m.month = month(now, 0);
     return m;
   }
 
@@ -205,7 +218,7 @@ export class Limiter {
       );
     if (k.concurrency !== null && m.inFlight >= k.concurrency) throw concurrencyRefusal(k, m.inFlight);
     if (k.dailyTokens !== null && m.day.used >= k.dailyTokens) {
-      const reset = m.day.start + 86_400_000;
+      const reset = m.day.end;
       throw refused(
         429,
         "key_daily_budget_exhausted",
@@ -214,7 +227,7 @@ export class Limiter {
       );
     }
     if (k.monthlyTokens !== null && m.month.used >= k.monthlyTokens) {
-      const reset = nextMonth(now);
+      const reset = m.month.end;
       throw refused(
         429,
         "key_monthly_budget_exhausted",
@@ -232,13 +245,19 @@ export class Limiter {
     m.inFlight++;
     if (say) this.sayHeld(k, m);
     let held = true;
+    if (m.limitsOf !== k) {
+      // the limits as text, once per key record (a large number's text is not cached by the engine)
+      m.limitsOf = k;
+      m.rpmText = String(k.rpm);
+      m.tpmText = String(k.tpm);
+    }
     const headers: Record<string, string> = {};
     if (k.rpm !== null) {
-      headers["x-ratelimit-limit-requests"] = String(k.rpm);
+      headers["x-ratelimit-limit-requests"] = m.rpmText!;
       headers["x-ratelimit-remaining-requests"] = String(Math.max(0, k.rpm - started - 1));
     }
     if (k.tpm !== null) {
-      headers["x-ratelimit-limit-tokens"] = String(k.tpm);
+      headers["x-ratelimit-limit-tokens"] = m.tpmText!;
       headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, k.tpm - m.tokens.sum(now)));
     }
     return {
@@ -262,7 +281,7 @@ export class Limiter {
 
   private add(m: Meter, at: number, tokens: number): void {
     m.tokens.add(at, tokens);
-    if (dayStart(at) === m.day.start) m.day.used += tokens;
-    if (monthStart(at) === m.month.start) m.month.used += tokens;
+    if (within(m.day, at)) m.day.used += tokens;
+    if (within(m.month, at)) m.month.used += tokens;
   }
 }

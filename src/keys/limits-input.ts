@@ -88,6 +88,7 @@ export function modelAllowed(patterns: string[] | null, model: string): boolean 
     res = patterns.map((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i"));
     compiled.set(patterns, res);
   }
-  const name = model.replace(/^models\//, "");
-  return res.some((r) => r.test(name));
+  const name = model.startsWith("models/") ? model.slice("models/".length) : model;
+  for (const r of res) if (r.test(name)) return true;
+  return false;
 }

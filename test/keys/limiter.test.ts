@@ -112,6 +112,35 @@ describe("Limiter", () => {
     expect(() => l.admit(k, "m")).not.toThrow();
   });
 
+  test("a new day resets the daily count but not the month's; the month's budget resets on the 1st", () => {
+    let now = Date.UTC(2026, 11, 15, 12);
+    const l = new Limiter(() => now);
+    const k = keyWith({ dailyTokens: 100, monthlyTokens: 150 });
+    l.admit(k, "m").release();
+    l.charge(k, 90);
+    now += 86_400_000;
+    l.admit(k, "m").release();
+    l.charge(k, 70);
+    expect(() => l.admit(k, "m")).toThrow("monthly budget of 150 tokens; it resets at 2027-01-01T00:00:00.000Z");
+    now = Date.UTC(2027, 0, 1);
+    expect(() => l.admit(k, "m")).not.toThrow();
+  });
+
+  test("the limit headers follow a key's new limits", () => {
+    const l = new Limiter(() => T0);
+    const k = keyWith({ rpm: 5, tpm: 1000 });
+    const a = l.admit(k, "m");
+    expect(a.headers).toEqual({
+      "x-ratelimit-limit-requests": "5",
+      "x-ratelimit-remaining-requests": "4",
+      "x-ratelimit-limit-tokens": "1000",
+      "x-ratelimit-remaining-tokens": "1000",
+    });
+    a.release();
+    const changed = { ...k, rpm: 7, tpm: null };
+    expect(l.admit(changed, "m").headers).toEqual({ "x-ratelimit-limit-requests": "7", "x-ratelimit-remaining-requests": "5" });
+  });
+
   test("tokens per minute count what was charged in the last minute", () => {
     let now = T0;
     const l = new Limiter(() => now);
