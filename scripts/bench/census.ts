@@ -7,6 +7,8 @@
 //              alternating cells of --n requests, 32 in flight, --rounds times; medians per tree
 //   --trees A,B  gateways built from other checkouts of this repository (their src/), side by side in
 //              this one process, cells alternating, so the machine's drift hits them alike. Default: this tree.
+//   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
+//              every limit set and none reached (the bench's "limited key" row); each tree with each key.
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
 // the requests come from another child process. Usage:
 //   bun scripts/bench/census.ts --objects
@@ -43,6 +45,7 @@ if (OBJECTS && !process.env.BUN_JSC_forceRAMSize) {
 const TREES = opt("trees", ROOT)
   .split(",")
   .map((t) => resolve(t));
+const KEYS = opt("keys", "config").split(",");
 const N = Number(opt("n", "3000"));
 const ROUNDS = Number(opt("rounds", "12"));
 
@@ -73,7 +76,7 @@ globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) =>
 // one gateway per tree, each with its own data dir, logging as `serve` does (to stdout: > /dev/null)
 const apiKey = "sk-census-0123456789abcdef";
 const dirs: string[] = [];
-const gateways: { tree: string; url: string; stop(): Promise<void> }[] = [];
+const gateways: { tree: string; url: string; key: string; stop(): Promise<void> }[] = [];
 for (const tree of TREES) {
   const dataDir = mkdtempSync(join(tmpdir(), "switchyard-census-"));
   dirs.push(dataDir);
@@ -83,7 +86,13 @@ for (const tree of TREES) {
   const { createLogger } = await import(join(tree, "src/core/log.ts"));
   const gw = await startServer({ config, dataDir, log: createLogger(config.log.level, undefined, config.log.format) });
   await gw.pool.accounts.addByRefreshToken(account.refreshToken);
-  gateways.push({ tree, url: `${gw.url.replace(/\/$/, "")}/v1beta/models/${MODEL}:generateContent`, stop: () => gw.stop() });
+  const url = `${gw.url.replace(/\/$/, "")}/v1beta/models/${MODEL}:generateContent`;
+  const big = 1e12;
+  const limits = { models: ["gemini-*"], rpm: big, tpm: big, concurrency: 100_000, dailyTokens: big, monthlyTokens: big, expiresAt: null };
+  for (const k of KEYS) {
+    const key = k === "limited" ? gw.ctx.keys.book.create(`census-limited`, limits).secret : apiKey;
+    gateways.push({ tree: `${tree} (${k} key)`, url, key, stop: k === KEYS[0] ? () => gw.stop() : async () => {} });
+  }
 }
 
 const LOAD = `
@@ -97,21 +106,21 @@ const LOAD = `
     }
   }));
   console.log("done");`;
-async function load(url: string, n: number, conc: number) {
+async function load(url: string, key: string, n: number, conc: number) {
   const p = spawnChild([process.execPath, "-e", LOAD], {
-    env: { ...process.env, U: url, K: apiKey, B: CLIENT_BODY, N: String(n), C: String(conc) },
+    env: { ...process.env, U: url, K: key, B: CLIENT_BODY, N: String(n), C: String(conc) },
   });
   await firstLine(p, "load", 600_000);
 }
 
-for (const g of gateways) await load(g.url, 3000, 32); // compiled, caches warm
+for (const g of gateways) await load(g.url, g.key, 3000, 32); // compiled, caches warm
 if (OBJECTS) {
   const { heapStats } = await import("bun:jsc");
   const M = 150;
   for (const g of gateways) {
     Bun.gc(true);
     const before = heapStats().objectTypeCounts;
-    await load(g.url, M, 8);
+    await load(g.url, g.key, M, 8);
     const after = heapStats().objectTypeCounts;
     const per = Object.entries(after)
       .map(([type, n]) => [type, (n - (before[type] ?? 0)) / M] as const)
@@ -128,7 +137,7 @@ if (CPU) {
     for (let k = 0; k < gateways.length; k++) {
       const i = r % 2 === 0 ? k : gateways.length - 1 - k; // ABBA: neither goes first every time
       const c0 = process.cpuUsage();
-      await load(gateways[i]!.url, N, 32);
+      await load(gateways[i]!.url, gateways[i]!.key, N, 32);
       const c = process.cpuUsage(c0);
       cells[i]!.push((c.user + c.system) / N);
     }
