@@ -8,7 +8,7 @@
 // `m:{month start}` → tokens), `{prefix}keyrate:{id}` hash (second → requests started in it),
 // `{prefix}keyheld:{id}` hash (instance → "requests in flight:when it said so").
 import type { KeyRecord, KeyStore } from "./keys";
-import { hashOf, type RedisState } from "./redis";
+import { hashOf, Script, type RedisState } from "./redis";
 
 /** what one instance tells the others a key used */
 export interface KeyUse {
@@ -57,7 +57,7 @@ export const HELD_LEASE_MS = 15_000;
 // Seconds that left the minute and holders silent for a lease are dropped. Answers {1 counted / 0
 // refused, 0 / 1 over rpm / 2 over concurrency, starts in the minute before, oldest counted second,
 // the other holders' requests in flight}.
-const ADMIT = `
+const ADMIT = new Script(`
 local now = tonumber(ARGV[1])
 local sec = math.floor(now / 1000)
 local rpm, conc, lease = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[6])
@@ -91,7 +91,7 @@ if rpm >= 0 then
   redis.call('HINCRBY', KEYS[1], sec, 1)
   redis.call('PEXPIRE', KEYS[1], 61000)
 end
-return {1, 0, started, oldest, others}`;
+return {1, 0, started, oldest, others}`);
 
 const DAY = 86_400_000;
 const dayOf = (t: number) => Math.floor(t / DAY) * DAY;
@@ -213,7 +213,7 @@ export class RedisKeys implements KeyStore {
   readonly counts: SharedCounts = {
     admit: (id, q) => {
       const args = [String(q.now), String(q.rpm ?? -1), String(q.concurrency ?? -1), this.self, String(q.held), String(HELD_LEASE_MS)];
-      const sent = this.redis.command("EVAL", [ADMIT, "2", this.redis.keyOf(`keyrate:${id}`), this.redis.keyOf(`keyheld:${id}`), ...args]);
+      const sent = this.redis.script(ADMIT, [this.redis.keyOf(`keyrate:${id}`), this.redis.keyOf(`keyheld:${id}`)], args);
       return sent?.then(
         (r: unknown): SharedAnswer => {
           const [ok, over, started, oldest, others] = (r as unknown[]).map(Number);

@@ -49,17 +49,38 @@ const LOG_EVERY_MS = 60_000;
 const MAX_PENDING_SESSIONS = 10_000;
 const ROW_FIELDS = ["token", "quota", "cooldowns", "requests", "failures", "lastUsedAt"] as const;
 
+/**
+ * A Lua script run by its SHA-1 (EVALSHA): the source goes to Redis only when Redis does not have it
+ * (its first use, or after a Redis restart or SCRIPT FLUSH), instead of with every call — a limited key's
+ * every request runs one (src/state/redis-keys.ts).
+ */
+export class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
+  }
+
+  /** runs it on `cmd` with these keys and arguments */
+  run(cmd: RedisClient, keys: string[], args: string[]): Promise<any> {
+    const rest = [String(keys.length), ...keys, ...args];
+    return cmd.send("EVALSHA", [this.sha, ...rest]).catch((e: unknown) => {
+      if (!String((e as Error)?.message ?? e).includes("NOSCRIPT")) throw e;
+      return cmd.send("EVAL", [this.source, ...rest]); // EVAL keeps it: the next EVALSHA finds it
+    });
+  }
+}
+
 // counters add up across instances; last use never goes backwards
-const ADD_COUNTERS = `
+const ADD_COUNTERS = new Script(`
 redis.call('HINCRBY', KEYS[1], 'requests', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'failures', ARGV[2])
 local l = tonumber(ARGV[3])
 if l > 0 and l > tonumber(redis.call('HGET', KEYS[1], 'lastUsedAt') or '0') then redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[3]) end
-return 1`;
+return 1`);
 // One account's cooldowns changed by model (ARGV[1]: those set, ARGV[2]: the models dropped), so that two
 // instances cooling different models at once both keep theirs: a write of the whole list lost the other's.
 // Counts a version, announces the result (the writer's id ARGV[3], the account ARGV[4]), returns both.
-const CHANGE_COOLDOWNS = `
+const CHANGE_COOLDOWNS = new Script(`
 local cur = {}
 local raw = redis.call('HGET', KEYS[1], 'cooldowns')
 if raw then
@@ -82,9 +103,9 @@ local v = redis.call('HINCRBY', KEYS[1], 'cooldownsVersion', 1)
 redis.call('HSET', KEYS[1], 'cooldowns', out)
 redis.call('SADD', KEYS[2], ARGV[4])
 redis.call('PUBLISH', KEYS[3], cjson.encode({w = ARGV[3], id = ARGV[4], set = {cooldowns = out}, cv = v}))
-return {out, v}`;
+return {out, v}`);
 // a lease is released only by its holder (a lease that ran out may already be someone else's)
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE = new Script(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 function blankRow(): AccountRow {
   return { quota: null, cooldowns: [], requests: 0, failures: 0 };
@@ -271,7 +292,7 @@ export class RedisState implements StateStore {
     const set = cooldowns.filter((c) => !before.some((b) => same(b, c)));
     const drop = before.filter((b) => !cooldowns.some((c) => c.model === b.model)).map((b) => b.model);
     const keys = [this.key(id), this.k("accts"), this.k("changes")];
-    cmd.send("EVAL", [CHANGE_COOLDOWNS, "3", ...keys, JSON.stringify(set), JSON.stringify(drop), this.writer, id]).then(
+    CHANGE_COOLDOWNS.run(cmd, keys, [JSON.stringify(set), JSON.stringify(drop), this.writer, id]).then(
       ([out, v]: [string, number]) => {
         // what Redis holds now, with what other instances wrote meanwhile (unless a newer one arrived first)
         if (this.applyCooldowns(id, out, Number(v))) {
@@ -307,7 +328,7 @@ export class RedisState implements StateStore {
       const l = d.lastUsedAt ?? 0;
       this.run(
         [
-          ["EVAL", [ADD_COUNTERS, "1", this.key(d.id), String(d.requests), String(d.failures), String(l)]],
+          (cmd) => ADD_COUNTERS.run(cmd, [this.key(d.id)], [String(d.requests), String(d.failures), String(l)]),
           ["SADD", [this.k("accts"), d.id]],
         ],
         this.message({ id: d.id, inc: { r: d.requests, f: d.failures, l } }),
@@ -394,6 +415,11 @@ export class RedisState implements StateStore {
     return this.up && this.cmd ? this.cmd.send(name, args) : undefined;
   }
 
+  /** one Lua script (by its digest), or undefined while Redis is away */
+  script(script: Script, keys: string[], args: string[]): Promise<any> | undefined {
+    return this.up && this.cmd ? script.run(this.cmd, keys, args) : undefined;
+  }
+
   /** a Redis key under this pool's prefix */
   keyOf(name: string): string {
     return this.k(name);
@@ -427,7 +453,7 @@ export class RedisState implements StateStore {
 
   async release(name: string): Promise<void> {
     if (!this.up || !this.cmd) return; // the lease runs out on its own
-    await this.cmd.send("EVAL", [RELEASE, "1", this.k(`lease:${name}`), this.writer]).catch(() => {});
+    await RELEASE.run(this.cmd, [this.k(`lease:${name}`)], [this.writer]).catch(() => {});
   }
 
   /** read one account's row from Redis now (a lease holder checks what the last holder left) */
@@ -586,7 +612,7 @@ export class RedisState implements StateStore {
     }
     for (const d of pending.values())
       writes.push(
-        cmd.send("EVAL", [ADD_COUNTERS, "1", this.key(d.id), String(d.requests), String(d.failures), String(d.lastUsedAt ?? 0)]),
+        ADD_COUNTERS.run(cmd, [this.key(d.id)], [String(d.requests), String(d.failures), String(d.lastUsedAt ?? 0)]),
         cmd.send("SADD", [this.k("accts"), d.id]),
       );
     for (const id of removed) writes.push(cmd.send("DEL", [this.key(id)]), cmd.send("SREM", [this.k("accts"), id]));
@@ -717,10 +743,10 @@ export class RedisState implements StateStore {
   }
 
   /** commands in order on one connection, then the change message; `failed` keeps it for the catch-up */
-  private run(commands: [string, string[]][], message: string, failed: () => void): void {
+  private run(commands: ([string, string[]] | ((cmd: RedisClient) => Promise<unknown>))[], message: string, failed: () => void): void {
     const cmd = this.cmd;
     if (!cmd) return failed();
-    const sent = commands.map(([c, a]) => cmd.send(c, a));
+    const sent = commands.map((c) => (typeof c === "function" ? c(cmd) : cmd.send(c[0], c[1])));
     sent.push(cmd.publish(this.k("changes"), message));
     void Promise.all(sent).catch(() => failed());
   }

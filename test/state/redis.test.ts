@@ -173,6 +173,30 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("the shared scripts run by their digest, and are sent again after Redis forgets them (SCRIPT FLUSH)", async () => {
+    const p = await pool(2, 1);
+    const cli = new RedisClient(redis.url);
+    try {
+      const secret = await keyOnEvery(p, "flushed", { rpm: 4 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 2; i++) statuses.push((await generate(p.list[i % 2]!, secret, `before ${i}`)).status);
+      await cli.send("SCRIPT", ["FLUSH"]);
+      await cli.send("CONFIG", ["RESETSTAT"]);
+      for (let i = 0; i < 3; i++) statuses.push((await generate(p.list[i % 2]!, secret, `after ${i}`)).status);
+      // counted in Redis before and after: the fifth request of the minute is the one refused
+      expect(statuses).toEqual([200, 200, 200, 200, 429]);
+      // by digest; the source again only when Redis had forgotten it
+      const stats = String(await cli.send("INFO", ["commandstats"]));
+      const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      expect(calls("evalsha")).toBeGreaterThanOrEqual(3);
+      expect(calls("eval")).toBeGreaterThanOrEqual(1);
+      expect(calls("eval")).toBeLessThan(calls("evalsha"));
+    } finally {
+      cli.close();
+      await p.stop();
+    }
+  });
+
   test("a key with concurrency 2 holds 2 requests in flight across all three instances together, in turn or at once", async () => {
     const p = await pool(3, 2);
     try {
