@@ -9,6 +9,8 @@
 //              this one process, cells alternating, so the machine's drift hits them alike. Default: this tree.
 //   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
 //              every limit set and none reached (the bench's "limited key" row); each tree with each key.
+//   --routes gemini,openai,anthropic  which protocol's unary route (the same model and upstream call);
+//              default gemini.
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
 // the requests come from another child process. Usage:
 //   bun scripts/bench/census.ts --objects
@@ -46,6 +48,25 @@ const TREES = opt("trees", ROOT)
   .split(",")
   .map((t) => resolve(t));
 const KEYS = opt("keys", "config").split(",");
+const ROUTES: Record<string, { path: string; header: string; body: string }> = {
+  gemini: { path: `/v1beta/models/${MODEL}:generateContent`, header: "x-goog-api-key", body: CLIENT_BODY },
+  openai: {
+    path: "/v1/chat/completions",
+    header: "authorization",
+    body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "benchmark me, please" }] }),
+  },
+  anthropic: {
+    path: "/v1/messages",
+    header: "x-api-key",
+    body: JSON.stringify({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "benchmark me, please" }] }),
+  },
+};
+const routes = opt("routes", "gemini")
+  .split(",")
+  .map((r) => {
+    if (!ROUTES[r]) throw new Error(`--routes: ${r} is not one of ${Object.keys(ROUTES).join(", ")}`);
+    return [r, ROUTES[r]!] as const;
+  });
 const N = Number(opt("n", "3000"));
 const ROUNDS = Number(opt("rounds", "12"));
 
@@ -76,7 +97,16 @@ globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) =>
 // one gateway per tree, each with its own data dir, logging as `serve` does (to stdout: > /dev/null)
 const apiKey = "sk-census-0123456789abcdef";
 const dirs: string[] = [];
-const gateways: { tree: string; url: string; key: string; stop(): Promise<void> }[] = [];
+/** what a cell loads: one gateway, one key, one route */
+interface Target {
+  label: string;
+  url: string;
+  key: string;
+  header: string;
+  body: string;
+}
+const gateways: Target[] = [];
+const stops: (() => Promise<void>)[] = [];
 for (const tree of TREES) {
   const dataDir = mkdtempSync(join(tmpdir(), "switchyard-census-"));
   dirs.push(dataDir);
@@ -86,48 +116,52 @@ for (const tree of TREES) {
   const { createLogger } = await import(join(tree, "src/core/log.ts"));
   const gw = await startServer({ config, dataDir, log: createLogger(config.log.level, undefined, config.log.format) });
   await gw.pool.accounts.addByRefreshToken(account.refreshToken);
-  const url = `${gw.url.replace(/\/$/, "")}/v1beta/models/${MODEL}:generateContent`;
+  stops.push(() => gw.stop());
+  const base = gw.url.replace(/\/$/, "");
   const big = 1e12;
   const limits = { models: ["gemini-*"], rpm: big, tpm: big, concurrency: 100_000, dailyTokens: big, monthlyTokens: big, expiresAt: null };
   for (const k of KEYS) {
     const key = k === "limited" ? gw.ctx.keys.book.create(`census-limited`, limits).secret : apiKey;
-    gateways.push({ tree: `${tree} (${k} key)`, url, key, stop: k === KEYS[0] ? () => gw.stop() : async () => {} });
+    for (const [name, r] of routes)
+      gateways.push({ label: `${tree} (${name}, ${k} key)`, url: base + r.path, key, header: r.header, body: r.body });
   }
 }
 
 const LOAD = `
-  const [url, key, body, n, conc] = [process.env.U, process.env.K, process.env.B, Number(process.env.N), Number(process.env.C)];
+  const [url, body, n, conc] = [process.env.U, process.env.B, Number(process.env.N), Number(process.env.C)];
+  const key = process.env.H === "authorization" ? "Bearer " + process.env.K : process.env.K;
+  const headers = { "content-type": "application/json", [process.env.H]: key };
   let left = n;
   await Promise.all(Array.from({ length: conc }, async () => {
     while (left-- > 0) {
-      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": key }, body });
+      const r = await fetch(url, { method: "POST", headers, body });
       if (r.status !== 200) { console.error(r.status, await r.text()); process.exit(1); }
       await r.arrayBuffer();
     }
   }));
   console.log("done");`;
-async function load(url: string, key: string, n: number, conc: number) {
+async function load(t: Target, n: number, conc: number) {
   const p = spawnChild([process.execPath, "-e", LOAD], {
-    env: { ...process.env, U: url, K: key, B: CLIENT_BODY, N: String(n), C: String(conc) },
+    env: { ...process.env, U: t.url, K: t.key, H: t.header, B: t.body, N: String(n), C: String(conc) },
   });
   await firstLine(p, "load", 600_000);
 }
 
-for (const g of gateways) await load(g.url, g.key, 3000, 32); // compiled, caches warm
+for (const g of gateways) await load(g, 3000, 32); // compiled, caches warm
 if (OBJECTS) {
   const { heapStats } = await import("bun:jsc");
   const M = 150;
   for (const g of gateways) {
     Bun.gc(true);
     const before = heapStats().objectTypeCounts;
-    await load(g.url, g.key, M, 8);
+    await load(g, M, 8);
     const after = heapStats().objectTypeCounts;
     const per = Object.entries(after)
       .map(([type, n]) => [type, (n - (before[type] ?? 0)) / M] as const)
       .filter(([, n]) => n >= 0.05)
       .sort((a, b) => b[1] - a[1]);
     const total = per.reduce((s, [, n]) => s + n, 0);
-    console.error(`${g.tree}: ${total.toFixed(0)} objects per request`);
+    console.error(`${g.label}: ${total.toFixed(0)} objects per request`);
     console.error("  " + per.map(([t, n]) => `${t} ${n.toFixed(1)}`).join(", "));
   }
 }
@@ -137,16 +171,16 @@ if (CPU) {
     for (let k = 0; k < gateways.length; k++) {
       const i = r % 2 === 0 ? k : gateways.length - 1 - k; // ABBA: neither goes first every time
       const c0 = process.cpuUsage();
-      await load(gateways[i]!.url, gateways[i]!.key, N, 32);
+      await load(gateways[i]!, N, 32);
       const c = process.cpuUsage(c0);
       cells[i]!.push((c.user + c.system) / N);
     }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (let k = 0; k < gateways.length; k++)
-    console.error(`${gateways[k]!.tree}: median ${median(cells[k]!).toFixed(1)} µs/req (${cells[k]!.map((x) => x.toFixed(0)).join(" ")})`);
+    console.error(`${gateways[k]!.label}: median ${median(cells[k]!).toFixed(1)} µs/req (${cells[k]!.map((x) => x.toFixed(0)).join(" ")})`);
 }
 
-for (const g of gateways) await g.stop();
+for (const stop of stops) await stop();
 simServer.stop(true);
 for (const d of dirs) rmSync(d, { recursive: true, force: true });
 for (const c of children) c.kill();
