@@ -75,10 +75,10 @@ function addPart(parts: GeminiPart[], p: GeminiPart): void {
   }
   const last = parts.at(-1);
   if (last && isText(last) && kind(last) === kind(p)) {
-    const merged: GeminiPart = { ...last, text: last.text! + p.text! };
+    // the parts here are our own copies (result() copies them again): the run grows in place
+    last.text += p.text!;
     // the signature closes the run; the last one is the one upstream wants back
-    if (p.thoughtSignature !== undefined) merged.thoughtSignature = p.thoughtSignature;
-    parts[parts.length - 1] = merged;
+    if (p.thoughtSignature !== undefined) last.thoughtSignature = p.thoughtSignature;
     return;
   }
   // an empty text without a signature carries nothing

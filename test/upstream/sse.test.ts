@@ -54,6 +54,8 @@ describe.each([
       ["{x"],
     ],
     ["a last event without a blank line", 'data: {"a":1}', [{ a: 1 }], []],
+    ["\\r line ends alone, and mixed with \\r\\n and \\n", 'data: {"a":1}\r\rdata: {"b":\r\ndata: 2}\n\r\n', [{ a: 1 }, { b: 2 }], []],
+    ["one space after the colon is not data, a second one is", 'data:  {"a":1}\r\n\r\ndata:\r\n\r\n', [{ a: 1 }], []],
     ["blank data and an empty body", "data: \n\n", [], []],
     ["not SSE at all (an HTML page)", "<html><body>sign in</body></html>", [], []],
   ])("%s", async (_what, text, want, wantBad) => {
