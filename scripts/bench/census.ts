@@ -4,13 +4,15 @@
 //   --objects  the objects a request leaves behind, by type (heap counts before and after 150 requests,
 //              with collections held off: exact and repeatable, unlike CPU time on a shared machine)
 //   --cpu      CPU time per request of this process (gateway, its fetch thread, its collector), in
-//              alternating cells of --n requests, 32 in flight, --rounds times; medians per tree
+//              alternating cells of --n requests, 32 in flight, --rounds times; medians per target, and
+//              the median of the round-by-round differences to the first (with how many rounds were lower)
 //   --trees A,B  gateways built from other checkouts of this repository (their src/), side by side in
 //              this one process, cells alternating, so the machine's drift hits them alike. Default: this tree.
 //   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
 //              every limit set and none reached (the bench's "limited key" row); each tree with each key.
 //   --routes gemini,openai,anthropic  which protocol's unary route (the same model and upstream call);
-//              default gemini.
+//              default gemini. --model M: the model asked for (default the bench's; a Claude or Gemini 3
+//              model is answered through upstream's stream call, as Google wants).
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
 // the requests come from another child process. Usage:
 //   bun scripts/bench/census.ts --objects
@@ -48,17 +50,18 @@ const TREES = opt("trees", ROOT)
   .split(",")
   .map((t) => resolve(t));
 const KEYS = opt("keys", "config").split(",");
+const model = opt("model", MODEL);
 const ROUTES: Record<string, { path: string; header: string; body: string }> = {
-  gemini: { path: `/v1beta/models/${MODEL}:generateContent`, header: "x-goog-api-key", body: CLIENT_BODY },
+  gemini: { path: `/v1beta/models/${model}:generateContent`, header: "x-goog-api-key", body: CLIENT_BODY },
   openai: {
     path: "/v1/chat/completions",
     header: "authorization",
-    body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "benchmark me, please" }] }),
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "benchmark me, please" }] }),
   },
   anthropic: {
     path: "/v1/messages",
     header: "x-api-key",
-    body: JSON.stringify({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "benchmark me, please" }] }),
+    body: JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: "benchmark me, please" }] }),
   },
 };
 const routes = opt("routes", "gemini")
@@ -78,20 +81,30 @@ const account = sim.addAccount({ email: "census@example.com", refreshToken: "1//
 const TRIVIAL_UPSTREAM = `
   const s = Bun.serve({ port: 0, hostname: "127.0.0.1", async fetch(req) {
     await req.arrayBuffer();
-    return new Response(process.env.CANNED, { headers: { "content-type": "application/json" } });
+    return new Response(process.env.CANNED, { headers: { "content-type": process.env.TYPE } });
   } });
   console.log(JSON.stringify({ url: "http://127.0.0.1:" + s.port }));`;
 const realFetch = globalThis.fetch;
-let trivial: string | undefined;
+/** per upstream method (a unary call, a stream call): a child answering the simulator's recorded answer */
+const trivial = new Map<string, Promise<string>>();
+async function trivialFor(method: string, input: string | URL | Request, init?: RequestInit): Promise<string> {
+  let url = trivial.get(method);
+  if (!url) {
+    url = (async () => {
+      const res = await realFetch(input, init);
+      const env = { ...process.env, CANNED: await res.text(), TYPE: res.headers.get("content-type") ?? "application/json" };
+      const p = spawnChild([process.execPath, "-e", TRIVIAL_UPSTREAM], { env });
+      return JSON.parse(await firstLine(p, "trivial upstream")).url as string;
+    })();
+    trivial.set(method, url);
+  }
+  return url;
+}
 globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
   const url = String(input instanceof Request ? input.url : input);
-  if (!url.endsWith("v1internal:generateContent")) return realFetch(input, init);
-  if (!trivial) {
-    const canned = await (await realFetch(input, init)).text();
-    const p = spawnChild([process.execPath, "-e", TRIVIAL_UPSTREAM], { env: { ...process.env, CANNED: canned } });
-    trivial = JSON.parse(await firstLine(p, "trivial upstream")).url;
-  }
-  return realFetch(`${trivial}/v1internal:generateContent`, init);
+  const method = /v1internal:(generateContent|streamGenerateContent)/.exec(url)?.[1];
+  if (!method) return realFetch(input, init);
+  return realFetch(`${await trivialFor(method, input, init)}/v1internal:${method}`, init);
 }) as typeof fetch;
 
 // one gateway per tree, each with its own data dir, logging as `serve` does (to stdout: > /dev/null)
@@ -178,6 +191,14 @@ if (CPU) {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (let k = 0; k < gateways.length; k++)
     console.error(`${gateways[k]!.label}: median ${median(cells[k]!).toFixed(1)} µs/req (${cells[k]!.map((x) => x.toFixed(0)).join(" ")})`);
+  // the machine drifts between rounds more than two versions differ: compare within each round
+  for (let k = 1; k < gateways.length; k++) {
+    const d = cells[k]!.map((x, r) => x - cells[0]![r]!);
+    const lower = d.filter((x) => x < 0).length;
+    console.error(
+      `${gateways[k]!.label} − ${gateways[0]!.label}, round by round: median ${median(d).toFixed(1)} µs/req, lower in ${lower} of ${d.length} rounds`,
+    );
+  }
 }
 
 for (const stop of stops) await stop();
