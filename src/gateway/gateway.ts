@@ -187,6 +187,9 @@ export class PoolGateway implements Gateway {
       if (c?.usageMetadata) usage = c.usageMetadata;
       return c;
     };
+    // a stream read to its end has nothing left to stop upstream (aborting it anyway made an error and
+    // an abort event per stream)
+    let ended = false;
     try {
       for (const c of held) yield seen(unwrapResponse<GeminiResponse>(c));
       for (;;) {
@@ -199,7 +202,10 @@ export class PoolGateway implements Gateway {
           this.midStream(account, model, f);
           throw midStreamError(e, f, served);
         }
-        if (next.done) return;
+        if (next.done) {
+          ended = true;
+          return;
+        }
         if (isErrorEnvelope(next.value)) {
           const f = classify({ status: 200, body: next.value });
           this.midStream(account, model, f);
@@ -211,7 +217,7 @@ export class PoolGateway implements Gateway {
       meter?.answered(usage);
       done?.();
       await events.return(undefined).catch(() => {});
-      abort.abort();
+      if (!ended) abort.abort();
     }
   }
 

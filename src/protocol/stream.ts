@@ -5,6 +5,7 @@
 import { toApiError, type ApiError } from "../core/errors";
 import type { StreamResult } from "../gateway/port";
 import { servedHeaders } from "./reply";
+import { IdleWatch } from "../core/idle-watch";
 
 export interface StreamOptions {
   frames: AsyncIterable<string>;
@@ -28,7 +29,8 @@ const made = new WeakMap<ReadableStream, { failure?: ApiError }>();
 
 export function streamingResponse(opts: StreamOptions): Response {
   const it = opts.frames[Symbol.asyncIterator]();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // a keep-alive after keepAliveMs without a frame: one timer for the stream, not one per frame
+  let keepAlive: IdleWatch | undefined;
   let closed = false;
   const state: { failure?: ApiError } = {};
 
@@ -37,23 +39,14 @@ export function streamingResponse(opts: StreamOptions): Response {
       const write = (s: string) => {
         if (!closed && s) controller.enqueue(enc.encode(s));
       };
-      const arm = () => {
-        if (!opts.keepAlive || !opts.keepAliveMs) return;
-        clearTimeout(timer);
-        timer = setTimeout(function tick() {
-          if (closed) return;
-          write(opts.keepAlive!);
-          timer = setTimeout(tick, opts.keepAliveMs);
-        }, opts.keepAliveMs);
-      };
       if (opts.prefix) write(opts.prefix);
-      arm();
+      if (opts.keepAlive && opts.keepAliveMs) keepAlive = new IdleWatch(opts.keepAliveMs, () => write(opts.keepAlive!));
       try {
         for (;;) {
           const next = await it.next();
           if (next.done) break;
           write(next.value);
-          arm();
+          keepAlive?.touch();
         }
         if (opts.suffix) write(opts.suffix);
       } catch (e) {
@@ -62,7 +55,7 @@ export function streamingResponse(opts: StreamOptions): Response {
           write(opts.onError(state.failure));
         }
       } finally {
-        clearTimeout(timer);
+        keepAlive?.stop();
         if (!closed) {
           closed = true;
           controller.close();
@@ -71,7 +64,7 @@ export function streamingResponse(opts: StreamOptions): Response {
     },
     cancel() {
       closed = true;
-      clearTimeout(timer);
+      keepAlive?.stop();
       // not awaited: return() queues behind a pending next(); the request's signal cancels upstream
       void Promise.resolve(it.return?.()).catch(() => {});
     },

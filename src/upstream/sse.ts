@@ -1,5 +1,6 @@
 // Server-sent events from Google's streamGenerateContent: one JSON envelope per event. Tolerant of
 // `data:` with or without a space, \n\n and \r\n\r\n framing, multi-line data, junk events and `[DONE]`.
+import { IdleWatch } from "../core/idle-watch";
 
 export class StreamIdleTimeout extends Error {
   constructor(ms: number) {
@@ -25,19 +26,6 @@ function eventData(block: string): string | undefined {
     (data ??= []).push(v.startsWith(" ") ? v.slice(1) : v);
   }
   return data?.join("\n");
-}
-
-async function readWithDeadline(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number | undefined) {
-  if (!ms) return reader.read();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StreamIdleTimeout(ms)), ms);
-  });
-  try {
-    return await Promise.race([reader.read(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -133,10 +121,28 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>, opts: SseOpti
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   const events = new EventSplitter();
   let done = false;
+  // a read that waits longer than the idle timeout cancels the body, which ends the read
+  const idleMs = opts.idleTimeoutMs;
+  let idle = false;
+  const watch = idleMs
+    ? new IdleWatch(idleMs, () => {
+        idle = true;
+        void reader.cancel(new StreamIdleTimeout(idleMs)).catch(() => {});
+      })
+    : undefined;
   try {
     while (!done) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("aborted", "AbortError");
-      const r = await readWithDeadline(reader, opts.idleTimeoutMs);
+      if (watch) {
+        watch.touch();
+        watch.paused = false;
+      }
+      const r = await reader.read();
+      if (watch) watch.paused = true;
+      if (idle) {
+        done = true; // cancelled already
+        throw new StreamIdleTimeout(idleMs!);
+      }
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("aborted", "AbortError");
       if (r.done) done = true;
       const values: unknown[] = [];
@@ -149,9 +155,11 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>, opts: SseOpti
       if (ended) return;
     }
   } finally {
+    watch?.stop();
     opts.signal?.removeEventListener("abort", onAbort);
+    // no releaseLock(): nobody reads the body after us, and releasing makes an error (the reader's
+    // `closed` is rejected) for every stream
     if (!done) await reader.cancel().catch(() => {});
-    reader.releaseLock();
   }
 }
 
