@@ -10,7 +10,7 @@
 //              this one process, cells alternating, so the machine's drift hits them alike. Default: this tree.
 //   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
 //              every limit set and none reached (the bench's "limited key" row); each tree with each key.
-//   --routes gemini,openai,anthropic  which protocol's unary route (the same model and upstream call);
+//   --routes gemini,openai,anthropic,gemini-sse,anthropic-sse  which protocol's route (unary, or streamed) (the same model and upstream call);
 //              default gemini. --model M: the model asked for (default the bench's; a Claude or Gemini 3
 //              model is answered through upstream's stream call, as Google wants).
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
@@ -62,6 +62,13 @@ const ROUTES: Record<string, { path: string; header: string; body: string }> = {
     path: "/v1/messages",
     header: "x-api-key",
     body: JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: "benchmark me, please" }] }),
+  },
+  // streamed answers: the client reads the events to the end
+  "gemini-sse": { path: `/v1beta/models/${model}:streamGenerateContent?alt=sse`, header: "x-goog-api-key", body: CLIENT_BODY },
+  "anthropic-sse": {
+    path: "/v1/messages",
+    header: "x-api-key",
+    body: JSON.stringify({ model, max_tokens: 64, stream: true, messages: [{ role: "user", content: "benchmark me, please" }] }),
   },
 };
 const routes = opt("routes", "gemini")
