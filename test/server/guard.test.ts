@@ -49,6 +49,10 @@ describe("pure checks", () => {
     ['{"a":[1,{"b":[[2]]}]}', 4, true],
     ['{"s":"[[[[[[[[[[[[[[[["}', 2, false], // brackets in strings do not count
     ['{"s":"\\"[[[[["}', 2, false], // nor after an escaped quote
+    ['{"s":"\\\\"}', 1, false], // an escaped backslash ends the string at the next quote
+    ['{"s":"\\\\\\"[["}', 1, false], // three backslashes: the quote is escaped, the brackets are text
+    ['{"s":"a\\\\","t":[[1]]}', 2, true], // after "a\\" the string is over: [[1]] nests
+    ['{"s":"[[[', 1, false], // a string never closed (the parser refuses it)
     ["[".repeat(30000) + "]".repeat(30000), 128, true],
   ])("jsonDepthOver, case %#", (text, max, want) => expect(jsonDepthOver(enc(text as string), max as number)).toBe(want as boolean));
 
