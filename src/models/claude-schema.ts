@@ -24,10 +24,22 @@ function joinText(...texts: unknown[]): string {
   return texts.filter((t): t is string => typeof t === "string" && t.trim() !== "").join(" ");
 }
 
-/** Reduce a cleanSchema() result to Claude's subset. Never throws; never mutates its input. */
+/** reductions made before, by the schema object (cleanSchema hands out the same object for the same tool) */
+const reduced = new WeakMap<object, Schema>();
+
+/**
+ * Reduce a cleanSchema() result to Claude's subset. Never throws; never mutates its input. A schema
+ * that needs no reduction comes back as itself.
+ */
 export function claudeSchema(schema: unknown): Schema {
   if (!isObj(schema)) return { type: "object", properties: {} };
-  return reduce(schema, 0);
+  let out = reduced.get(schema);
+  if (!out) {
+    const r = reduce(schema, 0);
+    out = Bun.deepEquals(r, schema) ? schema : r;
+    reduced.set(schema, out);
+  }
+  return out;
 }
 
 /** `anyOf` → its first non-null branch, with the parent's own words kept; a null branch → nullable */

@@ -112,7 +112,7 @@ function fitClaudeTools(req: GeminiRequest, changes: string[]): GeminiRequest {
 }
 
 function withSchema(decl: Obj, key: string, schema: Obj): Obj {
-  return Bun.deepEquals(decl[key], schema) ? decl : { ...decl, [key]: schema };
+  return decl[key] === schema || Bun.deepEquals(decl[key], schema) ? decl : { ...decl, [key]: schema };
 }
 
 function thinksByDefault(id: string, info: ModelInfo | undefined): boolean {

@@ -71,9 +71,31 @@ interface Ctx {
 
 const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Clean a JSON Schema to what Gemini accepts. Never throws; a non-object input gives an empty object schema. */
+/** schemas cleaned before, by their JSON text (every caller gets the same object: nobody changes it) */
+const cleaned = new Map<string, Schema>();
+/** a coding agent sends a few dozen tools on every turn; past this many the cache starts over */
+const MAX_CLEANED = 512;
+
+/**
+ * Clean a JSON Schema to what Gemini accepts. Never throws; a non-object input gives an empty object
+ * schema. A schema seen before is not cleaned again: an agent sends the same tools on every turn, and
+ * cleaning them was a sixth of the CPU of such a turn (docs/performance.md). The result is shared and
+ * must not be changed (no caller does: the tests passed with it frozen; it is not frozen because
+ * JSON.stringify of frozen objects is four times slower); it never holds the caller's own objects.
+ */
 export function cleanSchema(schema: unknown): Schema {
   if (!isObj(schema)) return { type: "object", properties: {} };
+  const key = JSON.stringify(schema);
+  let out = cleaned.get(key);
+  if (!out) {
+    if (cleaned.size >= MAX_CLEANED) cleaned.clear();
+    out = cleanNow(JSON.parse(key) as Schema);
+    cleaned.set(key, out);
+  }
+  return out;
+}
+
+function cleanNow(schema: Schema): Schema {
   const ctx: Ctx = { root: schema, defs: collectDefs(schema) };
   // a root without any shape (`{}`, only a description) is an argument object, not a scalar
   const root = SHAPE.some((k) => k in schema) ? schema : { ...schema, type: "object" };

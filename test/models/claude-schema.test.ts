@@ -139,3 +139,12 @@ describe("claudeSchema", () => {
     expect(keysOk(out)).toBe(true);
   });
 });
+
+test("claudeSchema: a schema that needs no reduction comes back as itself, and a reduction is made once per schema", () => {
+  const simple = { type: "object", properties: { path: { type: "string" } }, required: ["path"] };
+  expect(claudeSchema(simple)).toBe(simple);
+  const union = { type: "object", properties: { v: { anyOf: [{ type: "string" }, { type: "null" }] } } };
+  const r = claudeSchema(union);
+  expect(r).not.toBe(union);
+  expect(claudeSchema(union)).toBe(r);
+});

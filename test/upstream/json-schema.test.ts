@@ -509,3 +509,18 @@ describe("restoreArgTypes", () => {
   ];
   for (const [name, s, input, expected] of rows) test(name, () => expect(restoreArgTypes(input, s)).toEqual(expected));
 });
+
+describe("cleanSchema: a schema seen before is not cleaned again", () => {
+  test("the same text gives the same object, built from its own copy of the input", () => {
+    const input = { type: "object", properties: { path: { type: "string", format: "uri-reference" }, n: { type: ["integer", "null"] } } };
+    const first = cleanSchema(input);
+    const again = cleanSchema(JSON.parse(JSON.stringify(input)));
+    expect(again).toBe(first);
+    // the caller's objects are not in it: changing the input afterwards changes nothing
+    input.properties.path.type = "number";
+    expect(cleanSchema({ ...input, properties: { ...input.properties } })).not.toBe(first);
+    expect((first.properties as Record<string, { type: string }>).path!.type).toBe("string");
+    // another schema, another result
+    expect(cleanSchema({ type: "object", properties: { other: { type: "string" } } })).not.toBe(first);
+  });
+});
