@@ -10,14 +10,15 @@
 //              this one process, cells alternating, so the machine's drift hits them alike. Default: this tree.
 //   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
 //              every limit set and none reached (the bench's "limited key" row); each tree with each key.
-//   --routes gemini,openai,anthropic,gemini-sse,anthropic-sse  which protocol's route (unary, or streamed) (the same model and upstream call);
+//   --routes gemini,openai,anthropic,gemini-sse,anthropic-sse,anthropic-agent  which protocol's route
+//              (unary, streamed, or a coding agent's ~270 KB turn) (the same model and upstream call);
 //              default gemini. --model M: the model asked for (default the bench's; a Claude or Gemini 3
 //              model is answered through upstream's stream call, as Google wants).
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
 // the requests come from another child process. Usage:
 //   bun scripts/bench/census.ts --objects
 //   bun scripts/bench/census.ts --cpu --trees /tmp/before,. [--n 3000] [--rounds 12]
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { silentLogger } from "../../src/core/log";
@@ -51,6 +52,41 @@ const TREES = opt("trees", ROOT)
   .map((t) => resolve(t));
 const KEYS = opt("keys", "config").split(",");
 const model = opt("model", MODEL);
+/**
+ * A coding agent's turn, as Claude Code sends them (about 270 KB): a long system prompt, 30 tools with
+ * their schemas, and 60 turns of text, tool calls and tool results.
+ */
+function agentTurn(): string {
+  const prose = (n: number) => "Read the file, change what the task asks, run the tests; keep the style. ".repeat(n);
+  const tools = Array.from({ length: 30 }, (_, i) => ({
+    name: `tool_${i}`,
+    description: prose(12),
+    input_schema: {
+      type: "object",
+      properties: {
+        path: { type: "string", description: "the file" },
+        pattern: { type: "string", description: prose(1) },
+        limit: { type: "integer", minimum: 1 },
+        options: { type: "object", properties: { recursive: { type: "boolean" } }, additionalProperties: false },
+      },
+      required: ["path"],
+      $schema: "http://json-schema.org/draft-07/schema#",
+    },
+  }));
+  const messages: unknown[] = [{ role: "user", content: [{ type: "text", text: prose(40) }] }];
+  for (let i = 0; i < 30; i++) {
+    messages.push({
+      role: "assistant",
+      content: [
+        { type: "text", text: prose(3) },
+        { type: "tool_use", id: `toolu_${i}`, name: `tool_${i % 30}`, input: { path: `src/file${i}.ts`, limit: 40 } },
+      ],
+    });
+    messages.push({ role: "user", content: [{ type: "tool_result", tool_use_id: `toolu_${i}`, content: prose(60) }] });
+  }
+  return JSON.stringify({ model, max_tokens: 8192, system: [{ type: "text", text: prose(250) }], tools, messages });
+}
+
 const ROUTES: Record<string, { path: string; header: string; body: string }> = {
   gemini: { path: `/v1beta/models/${model}:generateContent`, header: "x-goog-api-key", body: CLIENT_BODY },
   openai: {
@@ -63,6 +99,8 @@ const ROUTES: Record<string, { path: string; header: string; body: string }> = {
     header: "x-api-key",
     body: JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: "benchmark me, please" }] }),
   },
+  // a coding agent's whole turn (Claude Code's shape), answered unary
+  "anthropic-agent": { path: "/v1/messages", header: "x-api-key", body: agentTurn() },
   // streamed answers: the client reads the events to the end
   "gemini-sse": { path: `/v1beta/models/${model}:streamGenerateContent?alt=sse`, header: "x-goog-api-key", body: CLIENT_BODY },
   "anthropic-sse": {
@@ -148,7 +186,8 @@ for (const tree of TREES) {
 }
 
 const LOAD = `
-  const [url, body, n, conc] = [process.env.U, process.env.B, Number(process.env.N), Number(process.env.C)];
+  const [url, n, conc] = [process.env.U, Number(process.env.N), Number(process.env.C)];
+  const body = await Bun.file(process.env.BODY_FILE).text();
   const key = process.env.H === "authorization" ? "Bearer " + process.env.K : process.env.K;
   const headers = { "content-type": "application/json", [process.env.H]: key };
   let left = n;
@@ -160,9 +199,22 @@ const LOAD = `
     }
   }));
   console.log("done");`;
+// a body goes to the load process as a file (an agent's turn is too long for the environment)
+const bodies = new Map<string, string>();
+const bodyDir = mkdtempSync(join(tmpdir(), "switchyard-census-bodies-"));
+dirs.push(bodyDir);
+function bodyFile(body: string): string {
+  let f = bodies.get(body);
+  if (!f) {
+    f = join(bodyDir, `${bodies.size}.json`);
+    writeFileSync(f, body);
+    bodies.set(body, f);
+  }
+  return f;
+}
 async function load(t: Target, n: number, conc: number) {
   const p = spawnChild([process.execPath, "-e", LOAD], {
-    env: { ...process.env, U: t.url, K: t.key, H: t.header, B: t.body, N: String(n), C: String(conc) },
+    env: { ...process.env, U: t.url, K: t.key, H: t.header, BODY_FILE: bodyFile(t.body), N: String(n), C: String(conc) },
   });
   await firstLine(p, "load", 600_000);
 }
