@@ -92,7 +92,11 @@ function fitClaudeTools(req: GeminiRequest, changes: string[]): GeminiRequest {
     const next = decls.map((d) => {
       if (!isObj(d)) return d;
       let r = d;
-      if (isObj(d.parameters)) r = withSchema(r, "parameters", claudeSchema(d.parameters));
+      // claudeSchema hands back the schema itself when it needs no reduction: no deep comparison per tool
+      if (isObj(d.parameters)) {
+        const reduced = claudeSchema(d.parameters);
+        if (reduced !== d.parameters) r = { ...r, parameters: reduced };
+      }
       // the raw JSON Schema spelling is not cleaned by the mappers yet
       if (d.parametersJsonSchema !== undefined)
         r = withSchema(r, "parametersJsonSchema", claudeSchema(cleanSchema(d.parametersJsonSchema)));
@@ -112,7 +116,7 @@ function fitClaudeTools(req: GeminiRequest, changes: string[]): GeminiRequest {
 }
 
 function withSchema(decl: Obj, key: string, schema: Obj): Obj {
-  return decl[key] === schema || Bun.deepEquals(decl[key], schema) ? decl : { ...decl, [key]: schema };
+  return Bun.deepEquals(decl[key], schema) ? decl : { ...decl, [key]: schema };
 }
 
 function thinksByDefault(id: string, info: ModelInfo | undefined): boolean {
