@@ -3,7 +3,7 @@
 // a wrong value would silently change the answer. Item and tool types are checked by the mapper
 // (./responses.ts), which names the offending field: a TypeBox union over dozens of item kinds would
 // only say "expected union value".
-import type { TSchema } from "@sinclair/typebox";
+import { Type, type TSchema } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 import { Effort } from "./schemas";
 
@@ -87,7 +87,7 @@ export const ResponsesRequest = t.Object(
     tools: t.Optional(t.Array(Tool)),
     tool_choice: t.Optional(ToolChoice),
     parallel_tool_calls: nullable(t.Boolean()),
-    max_output_tokens: nullable(t.Integer({ minimum: 1 })),
+    max_output_tokens: nullable(Type.Integer({ minimum: 1 })),
     temperature: nullable(t.Number({ minimum: 0, maximum: 2 })),
     top_p: nullable(t.Number({ minimum: 0, maximum: 1 })),
     // a top-level null means absent (the route drops it before validation), so a bad nested field is

@@ -1,5 +1,8 @@
 // TypeBox schemas of the OpenAI request bodies. Loose where clients differ (extra fields are allowed
-// and ignored), strict where a wrong value would silently change the answer.
+// and ignored), strict where a wrong value would silently change the answer. Integers use TypeBox's
+// own Integer: Elysia's t.Integer also accepts numeric strings ("10"), which OpenAI rejects, and its
+// transform made Elysia decode (walk and copy) every request body of the route.
+import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 
 const open = { additionalProperties: true } as const;
@@ -108,11 +111,11 @@ export const ChatRequest = t.Object(
     stream_options: t.Optional(t.Union([t.Object({ include_usage: t.Optional(t.Boolean()) }, open), t.Null()])),
     temperature: t.Optional(t.Union([t.Number({ minimum: 0, maximum: 2 }), t.Null()])),
     top_p: t.Optional(t.Union([t.Number({ minimum: 0, maximum: 1 }), t.Null()])),
-    max_tokens: t.Optional(t.Union([t.Integer({ minimum: 1 }), t.Null()])),
-    max_completion_tokens: t.Optional(t.Union([t.Integer({ minimum: 1 }), t.Null()])),
-    n: t.Optional(t.Union([t.Integer({ minimum: 1, maximum: 8 }), t.Null()])),
+    max_tokens: t.Optional(t.Union([Type.Integer({ minimum: 1 }), t.Null()])),
+    max_completion_tokens: t.Optional(t.Union([Type.Integer({ minimum: 1 }), t.Null()])),
+    n: t.Optional(t.Union([Type.Integer({ minimum: 1, maximum: 8 }), t.Null()])),
     stop: t.Optional(t.Union([t.String(), t.Array(t.String(), { maxItems: 5 }), t.Null()])),
-    seed: t.Optional(t.Union([t.Integer(), t.Null()])),
+    seed: t.Optional(t.Union([Type.Integer(), t.Null()])),
     presence_penalty: t.Optional(t.Union([t.Number({ minimum: -2, maximum: 2 }), t.Null()])),
     frequency_penalty: t.Optional(t.Union([t.Number({ minimum: -2, maximum: 2 }), t.Null()])),
     reasoning_effort: t.Optional(t.Union([...Effort.anyOf, t.Null()])),
@@ -142,7 +145,7 @@ export const ImagesRequest = t.Object(
     model: t.Optional(
       t.String({ minLength: 1, description: "default models.defaultImageModel; suffixes like -16x9, -4k set ratio and size" }),
     ),
-    n: t.Optional(t.Union([t.Integer({ minimum: 1, maximum: 10 }), t.Null()])),
+    n: t.Optional(t.Union([Type.Integer({ minimum: 1, maximum: 10 }), t.Null()])),
     size: t.Optional(
       t.Union([
         t.String({ description: "WxH → nearest of 1:1 16:9 9:16 4:3 3:4 3:2 2:3 5:4 4:5 21:9; or W:H; unparsable → 1:1" }),

@@ -52,6 +52,17 @@ describe("validation names the field", () => {
     expect(b.error.param).toBe("messages");
     expect(b.error.message).toContain("messages");
   });
+  test.each([
+    ["/v1/chat/completions", { model: "gemini-2.5-flash", max_tokens: "10", messages: [{ role: "user", content: "hi" }] }, "max_tokens"],
+    ["/v1/chat/completions", { model: "gemini-2.5-flash", n: "2", messages: [{ role: "user", content: "hi" }] }, "n"],
+    ["/v1/responses", { model: "gemini-2.5-flash", max_output_tokens: "10", input: "hi" }, "max_output_tokens"],
+  ])("openai: a number sent as text is the wrong type, as OpenAI says (%s %p)", async (path, body, field) => {
+    const r = await post(path, JSON.stringify(body));
+    expect(r.status).toBe(400);
+    const b = await r.json();
+    expect(isOpenAI(b)).toBe(true);
+    expect(b.error.message).toContain(field);
+  });
   test("anthropic: max_tokens of the wrong type", async () => {
     const r = await post(
       "/v1/messages",
