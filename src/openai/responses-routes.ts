@@ -48,8 +48,11 @@ export async function handleResponses(
     namespaces: prepared.namespaces,
   };
   const includeEncrypted = body.include?.includes(ENCRYPTED) ?? false;
+  // the input's weight for the store: the body's declared length and the history's weight
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  const inputChars = declared > 0 ? declared + (body.previous_response_id ? store.weightOf(body.previous_response_id) : 0) : undefined;
   const keep = (response: ResponseObject | undefined) => {
-    if (response && body.store !== false) store.put({ response, input: prepared.input });
+    if (response && body.store !== false) store.put({ response, input: prepared.input }, inputChars);
   };
 
   if (!body.stream) {

@@ -40,12 +40,18 @@ export class ResponseStore {
     this.now = limits.now ?? Date.now;
   }
 
-  put(value: StoredResponse): void {
+  /**
+   * Keep a response. `inputChars`: what its input weighs when the caller knows it already (the request
+   * body's length plus its history's weight), instead of writing the whole input out as JSON again —
+   * for an agent's turn that was an eighth of the request's CPU.
+   */
+  put(value: StoredResponse, inputChars?: number): void {
     const id = value.response.id;
     const old = this.map.get(id);
     if (old) this.drop(id, old);
-    // an overcount where later entries share history with earlier ones: the safe direction
-    const weight = JSON.stringify(value.input).length + JSON.stringify(value.response.output).length;
+    // an overcount where later entries share history with earlier ones (and the body holds more than
+    // the input): the safe direction
+    const weight = (inputChars ?? JSON.stringify(value.input).length) + JSON.stringify(value.response.output).length;
     if (weight > this.maxChars / 4) return; // one huge conversation must not flush everything else
     this.map.set(id, { ...value, expiresAt: this.now() + this.ttlMs, weight });
     this.chars += weight;
@@ -77,6 +83,11 @@ export class ResponseStore {
     const found = this.get(id);
     if (!found) throw notFound(id, param);
     return [...found.input, ...(found.response.output as InputItem[])];
+  }
+
+  /** what history(id) weighs, as put() counted it; 0 when unknown */
+  weightOf(id: string): number {
+    return this.map.get(id)?.weight ?? 0;
   }
 
   get size(): number {

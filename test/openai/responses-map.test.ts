@@ -756,6 +756,18 @@ describe("store", () => {
     expect(s.get("j")).toBeDefined();
   });
 
+  test("a weight the caller knows counts instead of the input written out; a history's weight carries on", () => {
+    const s = new ResponseStore({ maxChars: 4000 });
+    s.put(stored("told-big", "z"), 1500); // told: over a quarter of the cap, not kept
+    expect(s.get("told-big")).toBeUndefined();
+    s.put(stored("a", "z"), 200);
+    const a = s.weightOf("a");
+    expect(a).toBeGreaterThanOrEqual(200);
+    expect(s.weightOf("unknown")).toBe(0);
+    s.put(stored("b", "z"), 100 + a); // b's input is a's history plus its own body
+    expect(s.weightOf("b")).toBeGreaterThan(a + 100);
+  });
+
   test("delete", () => {
     const s = new ResponseStore();
     s.put(stored("a"));
