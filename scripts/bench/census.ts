@@ -11,7 +11,8 @@
 //   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
 //              every limit set and none reached (the bench's "limited key" row); each tree with each key.
 //   --routes gemini,openai,anthropic,gemini-sse,anthropic-sse,anthropic-agent  which protocol's route
-//              (unary, streamed, or a coding agent's ~270 KB turn; openai-agent: the same in chat shape) (the same model and upstream call);
+//              (unary, streamed, or a coding agent's ~270 KB turn; openai-agent and responses-agent: the
+//              same in chat and Responses shapes) (the same model and upstream call);
 //              default gemini. --model M: the model asked for (default the bench's; a Claude or Gemini 3
 //              model is answered through upstream's stream call, as Google wants).
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
@@ -109,6 +110,21 @@ function chatAgentTurn(): string {
   return JSON.stringify({ model, max_tokens: 8192, tools, messages });
 }
 
+/** the same turn in the Responses API's shape (Codex CLI; `store` left to its default, true) */
+function responsesAgentTurn(): string {
+  const a = JSON.parse(agentTurn());
+  const tools = a.tools.map((t: any) => ({ type: "function", name: t.name, description: t.description, parameters: t.input_schema }));
+  const input: unknown[] = [];
+  for (const m of a.messages)
+    for (const b of m.content) {
+      if (b.type === "text") input.push({ type: "message", role: m.role, content: b.text });
+      else if (b.type === "tool_use")
+        input.push({ type: "function_call", call_id: b.id, name: b.name, arguments: JSON.stringify(b.input) });
+      else if (b.type === "tool_result") input.push({ type: "function_call_output", call_id: b.tool_use_id, output: b.content });
+    }
+  return JSON.stringify({ model, instructions: a.system[0].text, tools, input });
+}
+
 const ROUTES: Record<string, { path: string; header: string; body: string }> = {
   gemini: { path: `/v1beta/models/${model}:generateContent`, header: "x-goog-api-key", body: CLIENT_BODY },
   openai: {
@@ -124,6 +140,7 @@ const ROUTES: Record<string, { path: string; header: string; body: string }> = {
   // a coding agent's whole turn (Claude Code's shape), answered unary
   "anthropic-agent": { path: "/v1/messages", header: "x-api-key", body: agentTurn() },
   "openai-agent": { path: "/v1/chat/completions", header: "authorization", body: chatAgentTurn() },
+  "responses-agent": { path: "/v1/responses", header: "authorization", body: responsesAgentTurn() },
   // streamed answers: the client reads the events to the end
   "gemini-sse": { path: `/v1beta/models/${model}:streamGenerateContent?alt=sse`, header: "x-goog-api-key", body: CLIENT_BODY },
   "anthropic-sse": {
