@@ -11,8 +11,8 @@
 //   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
 //              every limit set and none reached (the bench's "limited key" row); each tree with each key.
 //   --routes gemini,openai,anthropic,gemini-sse,anthropic-sse,anthropic-agent  which protocol's route
-//              (unary, streamed, or a coding agent's ~270 KB turn; openai-agent and responses-agent: the
-//              same in chat and Responses shapes) (the same model and upstream call);
+//              (unary, streamed, or a coding agent's ~270 KB turn; openai-agent, responses-agent and
+//              gemini-agent: the same in chat, Responses and Gemini shapes) (the same model and upstream call);
 //              default gemini. --model M: the model asked for (default the bench's; a Claude or Gemini 3
 //              model is answered through upstream's stream call, as Google wants).
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
@@ -30,6 +30,10 @@ import { CLIENT_BODY, gatewayEnv, MODEL, ROOT } from "./gateway";
 import { children, firstLine, spawnChild } from "./proc";
 
 const args = process.argv.slice(2);
+// a failure anywhere must not leave the upstream children running (they hold the caller's output open)
+process.on("exit", () => {
+  for (const c of children) c.kill();
+});
 const opt = (name: string, d: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1]! : d;
@@ -125,6 +129,36 @@ function responsesAgentTurn(): string {
   return JSON.stringify({ model, instructions: a.system[0].text, tools, input });
 }
 
+/** the same turn in Gemini's own shape (Gemini CLI) */
+function geminiAgentTurn(): string {
+  const a = JSON.parse(agentTurn());
+  // the schema without the two keywords the simulator refuses in parametersJsonSchema
+  const schema = (t: any) => {
+    const { $schema: _s, ...rest } = t.input_schema;
+    const { additionalProperties: _a, ...options } = rest.properties.options;
+    return { ...rest, properties: { ...rest.properties, options } };
+  };
+  const functionDeclarations = a.tools.map((t: any) => ({
+    name: t.name,
+    description: t.description,
+    parametersJsonSchema: schema(t),
+  }));
+  const contents: unknown[] = [];
+  const names = new Map<string, string>();
+  for (const m of a.messages) for (const b of m.content) if (b.type === "tool_use") names.set(b.id, b.name);
+  for (const m of a.messages) {
+    const parts = m.content.map((b: any) =>
+      b.type === "text"
+        ? { text: b.text }
+        : b.type === "tool_use"
+          ? { functionCall: { name: b.name, args: b.input } }
+          : { functionResponse: { name: names.get(b.tool_use_id), response: { output: b.content } } },
+    );
+    contents.push({ role: m.role === "assistant" ? "model" : "user", parts });
+  }
+  return JSON.stringify({ systemInstruction: { parts: [{ text: a.system[0].text }] }, tools: [{ functionDeclarations }], contents });
+}
+
 const ROUTES: Record<string, { path: string; header: string; body: string }> = {
   gemini: { path: `/v1beta/models/${model}:generateContent`, header: "x-goog-api-key", body: CLIENT_BODY },
   openai: {
@@ -141,6 +175,7 @@ const ROUTES: Record<string, { path: string; header: string; body: string }> = {
   "anthropic-agent": { path: "/v1/messages", header: "x-api-key", body: agentTurn() },
   "openai-agent": { path: "/v1/chat/completions", header: "authorization", body: chatAgentTurn() },
   "responses-agent": { path: "/v1/responses", header: "authorization", body: responsesAgentTurn() },
+  "gemini-agent": { path: `/v1beta/models/${model}:generateContent`, header: "x-goog-api-key", body: geminiAgentTurn() },
   // streamed answers: the client reads the events to the end
   "gemini-sse": { path: `/v1beta/models/${model}:streamGenerateContent?alt=sse`, header: "x-goog-api-key", body: CLIENT_BODY },
   "anthropic-sse": {
