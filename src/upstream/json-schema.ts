@@ -75,6 +75,14 @@ const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null &
 const cleaned = new Map<string, Schema>();
 /** a coding agent sends a few dozen tools on every turn; past this many the cache starts over */
 const MAX_CLEANED = 512;
+/**
+ * characters of schema text kept (the keys; the results are about as large): past this the cache starts
+ * over, so clients sending many large schemas cannot make it hold more than a few MB
+ */
+const MAX_CLEANED_CHARS = 4 * 1024 * 1024;
+/** a schema larger than this is cleaned every time, not kept */
+const MAX_KEPT_SCHEMA = 64 * 1024;
+let cleanedChars = 0;
 
 /**
  * Clean a JSON Schema to what Gemini accepts. Never throws; a non-object input gives an empty object
@@ -88,9 +96,14 @@ export function cleanSchema(schema: unknown): Schema {
   const key = JSON.stringify(schema);
   let out = cleaned.get(key);
   if (!out) {
-    if (cleaned.size >= MAX_CLEANED) cleaned.clear();
     out = cleanNow(JSON.parse(key) as Schema);
+    if (key.length > MAX_KEPT_SCHEMA) return out;
+    if (cleaned.size >= MAX_CLEANED || cleanedChars + key.length > MAX_CLEANED_CHARS) {
+      cleaned.clear();
+      cleanedChars = 0;
+    }
     cleaned.set(key, out);
+    cleanedChars += key.length;
   }
   return out;
 }

@@ -523,4 +523,11 @@ describe("cleanSchema: a schema seen before is not cleaned again", () => {
     // another schema, another result
     expect(cleanSchema({ type: "object", properties: { other: { type: "string" } } })).not.toBe(first);
   });
+
+  test("a very large schema is cleaned every time, not kept (the cache holds a few MB at most)", () => {
+    const huge = { type: "object", properties: { s: { type: "string", description: "x".repeat(100_000) } } };
+    const a = cleanSchema(huge);
+    expect(cleanSchema(huge)).not.toBe(a);
+    expect(cleanSchema(huge)).toEqual(a);
+  });
 });
