@@ -10,15 +10,16 @@
 //              this one process, cells alternating, so the machine's drift hits them alike. Default: this tree.
 //   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
 //              every limit set and none reached (the bench's "limited key" row); each tree with each key.
-//   --routes gemini,openai,anthropic,gemini-sse,anthropic-sse,anthropic-agent  which protocol's route
-//              (unary, streamed, or a coding agent's ~270 KB turn; openai-agent, responses-agent and
-//              gemini-agent: the same in chat, Responses and Gemini shapes) (the same model and upstream call);
-//              default gemini. --model M: the model asked for (default the bench's; a Claude or Gemini 3
-//              model is answered through upstream's stream call, as Google wants).
+//   --routes R,…  which route: gemini, openai, anthropic (a short unary request, the same model and
+//              upstream call), gemini-sse, anthropic-sse (streamed), anthropic-agent, openai-agent,
+//              responses-agent, gemini-agent (a coding agent's ~270 KB turn in each shape); default gemini.
+//   --model M  the model asked for (default the bench's; a Claude or Gemini 3 model is answered through
+//              upstream's stream call, as Google wants).
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
 // the requests come from another child process. Usage:
 //   bun scripts/bench/census.ts --objects
-//   bun scripts/bench/census.ts --cpu --trees /tmp/before,. [--n 3000] [--rounds 12]
+//   git worktree add OLD <commit>   (an earlier checkout to compare with; OLD is any folder name)
+//   bun scripts/bench/census.ts --cpu --trees OLD,. [--n 3000] [--rounds 12]
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
