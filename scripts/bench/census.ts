@@ -42,7 +42,9 @@ const opt = (name: string, d: string) => {
 const OBJECTS = args.includes("--objects");
 const CPU = args.includes("--cpu");
 if (!OBJECTS && !CPU) {
-  console.error("usage: bun scripts/bench/census.ts --objects | --cpu [--trees A,B] [--n N] [--rounds R]");
+  console.error(
+    "usage: bun scripts/bench/census.ts --objects | --cpu [--trees A,B] [--keys config,limited] [--routes R,…] [--model M] [--n N] [--rounds R]",
+  );
   process.exit(2);
 }
 // the object counts need a heap that does not collect in the middle: sized as if the machine had 16 GiB
