@@ -69,6 +69,15 @@ const BUN_MAX_HTTP_REQUESTS = 65535;
  * peak ~77 MB at the same throughput (docs/performance.md). An operator's own value wins.
  */
 const HEAP_RAM_BYTES = 64 * 1024 * 1024;
+/**
+ * JavaScriptCore's top tier (FTL) off: the request path is glue around native JSON and I/O, where FTL
+ * code ran no faster than the tier below it (DFG), but compiling it took about a second of CPU after
+ * every start and every quiet spell long enough to drop compiled code, and ~10 MB more at peak
+ * (docs/performance.md). An operator's own value wins.
+ */
+const FTL_JIT = "0";
+/** JavaScriptCore's settings `serve` runs with, unless the operator set them (read only at start) */
+export const JSC_DEFAULTS: Record<string, string> = { BUN_JSC_forceRAMSize: String(HEAP_RAM_BYTES), BUN_JSC_useFTLJIT: FTL_JIT };
 /** set in the replacing process: it never replaces itself again */
 const REEXEC_MARK = "SWITCHYARD_FETCH_CAP_REEXEC";
 let capWarned = false;
@@ -78,7 +87,7 @@ let capWarned = false;
  *   - BUN_CONFIG_MAX_HTTP_REQUESTS: Bun's fetch keeps at most this many requests in flight per process
  *     (default 256) and queues the rest out of sight; `upstream.maxConcurrentRequests` calls (plus a few
  *     others) must really be in flight;
- *   - BUN_JSC_forceRAMSize: the heap sizing above.
+ *   - BUN_JSC_forceRAMSize, BUN_JSC_useFTLJIT: the heap sizing and the JIT tier above.
  * When one is missing, the process replaces itself once with them set — execve keeps the pid, stdio and
  * signal delivery, so service managers and parents see nothing. It must run before the first fetch and
  * before listening. When execve is missing or fails and the fetch cap is short, one warning, and the
@@ -90,10 +99,10 @@ export function restartWithStartupEnv(limit: number, log: Pick<Logger, "warn">):
   const have = raw && /^\d+$/.test(raw) && Number(raw) <= BUN_MAX_HTTP_REQUESTS ? Number(raw) : 256;
   const wanted: Record<string, string> = {};
   if (have < need) wanted.BUN_CONFIG_MAX_HTTP_REQUESTS = String(need);
-  if (!process.env.BUN_JSC_forceRAMSize) wanted.BUN_JSC_forceRAMSize = String(HEAP_RAM_BYTES);
+  for (const [name, value] of Object.entries(JSC_DEFAULTS)) if (!process.env[name]) wanted[name] = value;
   if (Object.keys(wanted).length === 0) return;
   const warn = (why: string) => {
-    if (capWarned || have >= need) return; // the heap sizing alone is not worth a warning
+    if (capWarned || have >= need) return; // the heap sizing and the JIT tier alone are not worth a warning
     capWarned = true;
     log.warn("could not lift Bun's limit on concurrent fetches; upstream calls beyond it wait inside Bun", {
       bunLimit: have,

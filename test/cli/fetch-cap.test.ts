@@ -1,6 +1,6 @@
 // `serve` lifts Bun's per-process cap on fetches in flight (256 unless BUN_CONFIG_MAX_HTTP_REQUESTS is
-// set when the process starts) and sizes JavaScriptCore's heap (BUN_JSC_forceRAMSize) by replacing itself
-// once, in place, with the variables set (src/cli/serve.ts restartWithStartupEnv). The replaced process
+// set when the process starts), sizes JavaScriptCore's heap (BUN_JSC_forceRAMSize) and turns its top JIT
+// tier off (BUN_JSC_useFTLJIT) by replacing itself once, in place, with the variables set (src/cli/serve.ts restartWithStartupEnv). The replaced process
 // keeps its pid, its stdout and its signals.
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -25,7 +25,7 @@ async function serveWith(upstream: Record<string, unknown>, env: Record<string, 
   writeFileSync(join(t.dir, "config.json"), JSON.stringify({ auth: { apiKeys: ["k"] }, upstream }));
   const port = await freePort();
   // the cap and the heap sizing come from the test alone, never from the environment the suite runs in
-  const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, BUN_JSC_forceRAMSize: __, ...base } = cleanEnv();
+  const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, BUN_JSC_forceRAMSize: __, BUN_JSC_useFTLJIT: ___, ...base } = cleanEnv();
   const proc = Bun.spawn([process.execPath, MAIN, "serve", "--data-dir", t.dir, "--port", String(port), "--log-level", "info"], {
     cwd: ROOT,
     env: { ...base, ...env },
@@ -51,6 +51,7 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
       expect(Number(env.BUN_CONFIG_MAX_HTTP_REQUESTS)).toBeGreaterThan(600);
       expect(Number(env.BUN_CONFIG_MAX_HTTP_REQUESTS)).toBeLessThanOrEqual(65535);
       expect(env.BUN_JSC_forceRAMSize).toBe(String(64 * 1024 * 1024));
+      expect(env.BUN_JSC_useFTLJIT).toBe("0");
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: "Bearer k" } })).text();
@@ -69,15 +70,16 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
     }
   }, 30_000);
 
-  test("no restart when the operator set both; with Bun's default cap enough, a restart for the heap sizing alone", async () => {
+  test("no restart when the operator set all three; with Bun's default cap enough, a restart for the JavaScriptCore settings alone", async () => {
     const set = await serveWith(
       { maxConcurrentRequests: 600 },
-      { BUN_CONFIG_MAX_HTTP_REQUESTS: "5000", BUN_JSC_forceRAMSize: "100000000" },
+      { BUN_CONFIG_MAX_HTTP_REQUESTS: "5000", BUN_JSC_forceRAMSize: "100000000", BUN_JSC_useFTLJIT: "1" },
     );
     try {
       const env = environOf(set.proc.pid);
       expect(env.BUN_CONFIG_MAX_HTTP_REQUESTS).toBe("5000");
       expect(env.BUN_JSC_forceRAMSize).toBe("100000000");
+      expect(env.BUN_JSC_useFTLJIT).toBe("1");
       expect(env.SWITCHYARD_FETCH_CAP_REEXEC).toBeUndefined();
       set.proc.kill("SIGTERM");
       expect(await set.proc.exited).toBe(0);
@@ -90,6 +92,7 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
       const env = environOf(small.proc.pid);
       expect(env.BUN_CONFIG_MAX_HTTP_REQUESTS).toBeUndefined();
       expect(env.BUN_JSC_forceRAMSize).toBe(String(64 * 1024 * 1024));
+      expect(env.BUN_JSC_useFTLJIT).toBe("0");
       small.proc.kill("SIGINT");
       expect(await small.proc.exited).toBe(0);
     } finally {
@@ -107,7 +110,7 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
       restartWithStartupEnv(600, log);
       restartWithStartupEnv(600, log);
       console.log(JSON.stringify({ msg: "went on" }));`;
-    const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, BUN_JSC_forceRAMSize: __, ...base } = cleanEnv();
+    const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, BUN_JSC_forceRAMSize: __, BUN_JSC_useFTLJIT: ___, ...base } = cleanEnv();
     const p = Bun.spawn([process.execPath, "-e", code], { cwd: ROOT, env: { ...base, ...env }, stdout: "pipe", stderr: "pipe" });
     const [out, code2] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code2).toBe(0);
