@@ -6,8 +6,11 @@
 //   --cpu      CPU time per request of this process (gateway, its fetch thread, its collector), in
 //              alternating cells of --n requests, 32 in flight, --rounds times; medians per target, and
 //              the median of the round-by-round differences to the first (with how many rounds were lower)
+//              and, per target, the CPU of each of the process's threads (JavaScript, fetch, JIT, collector)
 //   --trees A,B  gateways built from other checkouts of this repository (their src/), side by side in
 //              this one process, cells alternating, so the machine's drift hits them alike. Default: this tree.
+//              `bare` is the bench's bare proxy (scripts/bench/bare-proxy.ts), for the Gemini routes: the
+//              floor, measured in the same harness.
 //   --keys config,limited  which key the requests carry: the configured one, and/or a virtual key with
 //              every limit set and none reached (the bench's "limited key" row); each tree with each key.
 //   --routes R,…  which route: gemini, openai, anthropic (a short unary request, the same model and
@@ -20,6 +23,7 @@
 //   bun scripts/bench/census.ts --objects
 //   git worktree add OLD <commit>   (an earlier checkout to compare with; OLD is any folder name)
 //   bun scripts/bench/census.ts --cpu --trees OLD,. [--n 3000] [--rounds 12]
+//   bun scripts/bench/census.ts --cpu --trees bare,. --routes gemini,gemini-agent
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -27,8 +31,10 @@ import { silentLogger } from "../../src/core/log";
 import { createFetch } from "../../src/simulator/server";
 import { SimState } from "../../src/simulator/state";
 import { loadConfig } from "../../src/config/load";
+import { JSC_DEFAULTS } from "../../src/cli/serve";
 import { CLIENT_BODY, gatewayEnv, MODEL, ROOT } from "./gateway";
-import { children, firstLine, spawnChild } from "./proc";
+import { children, firstLine, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
+import { bareProxy } from "./bare-proxy";
 
 const args = process.argv.slice(2);
 // a failure anywhere must not leave the upstream children running (they hold the caller's output open)
@@ -47,17 +53,20 @@ if (!OBJECTS && !CPU) {
   );
   process.exit(2);
 }
-// the object counts need a heap that does not collect in the middle: sized as if the machine had 16 GiB
-if (OBJECTS && !process.env.BUN_JSC_forceRAMSize) {
+// JavaScriptCore set as `serve` sets it (src/cli/serve.ts), except that the object counts need a heap
+// that does not collect in the middle: sized as if the machine had 16 GiB
+const jsc = { ...JSC_DEFAULTS, ...(OBJECTS ? { BUN_JSC_forceRAMSize: String(16 * 2 ** 30) } : {}) };
+if (Object.keys(jsc).some((k) => !process.env[k])) {
   const p = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
-    env: { ...process.env, BUN_JSC_forceRAMSize: String(16 * 2 ** 30) },
+    env: { ...jsc, ...process.env },
     stdio: ["inherit", "inherit", "inherit"],
   });
   process.exit(await p.exited);
 }
+// "bare": the bench's bare proxy (scripts/bench/bare-proxy.ts) in this process, for the Gemini routes
 const TREES = opt("trees", ROOT)
   .split(",")
-  .map((t) => resolve(t));
+  .map((t) => (t === "bare" ? t : resolve(t)));
 const KEYS = opt("keys", "config").split(",");
 const model = opt("model", MODEL);
 /**
@@ -246,6 +255,22 @@ interface Target {
 const gateways: Target[] = [];
 const stops: (() => Promise<void>)[] = [];
 for (const tree of TREES) {
+  if (tree === "bare") {
+    const token = sim.issueAccessToken(account.email);
+    const bare = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: bareProxy(sim.url, token, "census-project") });
+    stops.push(async () => void bare.stop(true));
+    for (const [name, r] of routes)
+      if (r.path.startsWith("/v1beta/") && !r.path.includes("stream"))
+        gateways.push({
+          label: `bare proxy (${name})`,
+          what: `${name}, config`,
+          url: `http://127.0.0.1:${bare.port}${r.path}`,
+          key: "-",
+          header: r.header,
+          body: r.body,
+        });
+    continue;
+  }
   const dataDir = mkdtempSync(join(tmpdir(), "switchyard-census-"));
   dirs.push(dataDir);
   const { config } = loadConfig({}, gatewayEnv({ dataDir, upstream: sim.url, sim: sim.url, apiKey }));
@@ -326,14 +351,20 @@ if (OBJECTS) {
 }
 if (CPU) {
   const cells: number[][] = gateways.map(() => []);
+  const threads: Map<string, number>[] = gateways.map(() => new Map());
   for (let r = 0; r < ROUNDS; r++)
     for (let k = 0; k < gateways.length; k++) {
       const i = r % 2 === 0 ? k : gateways.length - 1 - k; // ABBA: neither goes first every time
+      const t0 = threadCpuMs("self");
       const c0 = process.cpuUsage();
       await load(gateways[i]!, N, 32);
       const c = process.cpuUsage(c0);
       cells[i]!.push((c.user + c.system) / N);
+      for (const [name, ms] of threadCpuMs("self")) threads[i]!.set(name, (threads[i]!.get(name) ?? 0) + ms - (t0.get(name) ?? 0));
     }
+  // which thread spends it: the JavaScript thread, fetch's, the JIT's, the collector's
+  for (let k = 0; k < gateways.length; k++)
+    console.error(`${gateways[k]!.label} by thread, µs/req: ${threadsPerRequest(new Map(), threads[k]!, N * ROUNDS)}`);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (let k = 0; k < gateways.length; k++)
     console.error(`${gateways[k]!.label}: median ${median(cells[k]!).toFixed(1)} µs/req (${cells[k]!.map((x) => x.toFixed(0)).join(" ")})`);

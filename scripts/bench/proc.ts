@@ -1,5 +1,5 @@
 // Child processes and what /proc says about them: RSS, its high-water mark, CPU time.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** every child the bench started, stopped at the end whatever happens */
 export const children: Bun.Subprocess[] = [];
@@ -63,10 +63,41 @@ export const highWaterMiB = (pid: number) => round1(statusKiB(pid, "VmHWM") / 10
 
 const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
-/** user + system CPU time the process has used, in ms (utime and stime of /proc/<pid>/stat) */
-export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+/** user + system CPU time of a /proc stat line, in ms, and the command (or thread) name in it */
+function statCpu(stat: string): { name: string; ms: number } {
   // the command name (field 2) may hold spaces: count fields after its closing parenthesis (field 3 first)
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  return { name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), ms: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK };
+}
+
+/** user + system CPU time the process has used, in ms (utime and stime of /proc/<pid>/stat) */
+export const cpuMs = (pid: number): number => statCpu(readFileSync(`/proc/${pid}/stat`, "utf8")).ms;
+
+/**
+ * the same per thread, summed by thread name (`bun` or the binary's name: JavaScript; `HTTP Client`:
+ * fetch; `JITWorker`: the JIT compiler; `HeapHelper`: the collector's markers)
+ */
+export function threadCpuMs(pid: number | "self"): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended
+    }
+    const { name, ms } = statCpu(stat);
+    out.set(name, (out.get(name) ?? 0) + ms);
+  }
+  return out;
+}
+
+/** µs per request by thread between two threadCpuMs readings, largest first ("HTTP Client 45.4, …") */
+export function threadsPerRequest(before: Map<string, number>, after: Map<string, number>, requests: number): string {
+  return [...after]
+    .map(([name, ms]) => [name, ((ms - (before.get(name) ?? 0)) * 1000) / requests] as const)
+    .filter(([, us]) => us > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name} ${us.toFixed(1)}`)
+    .join(", ");
 }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bun
+// Gateways (the binary `npm run bench` runs) started with different environments, side by side, and
+// loaded in alternating cells (ABBA) of unary generateContent at 32 connections: for settings that a
+// process reads only when it starts, such as JavaScriptCore's (BUN_JSC_*), which census.ts cannot
+// vary inside one process (docs/performance.md, "How to measure"). Per variant: the median CPU per
+// request, req/s, the highest RSS and anonymous RSS sampled under load, and each cell's CPU per request
+// by thread (JavaScript, fetch, JIT, collector). A variant's first cell includes its warm-up; with more
+// than two variants, the two at the ends of the order sit quiet long enough between cells for the
+// gateway's deep idle collection (src/server/idle-gc.ts), which drops compiled code.
+// Usage:
+//   bun scripts/bench/env-ab.ts '{"default":{},"big heap":{"BUN_JSC_forceRAMSize":"268435456"}}' [--rounds 6] [--seconds 5]
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gatewayCommand, gatewayEnv, gatewayTargets, launchGateway, ROOT, writeAccountsFile } from "./gateway";
+import { loadWithCpu } from "./load";
+import { anonMiB, children, firstLine, rssMiB, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
+
+process.on("exit", () => {
+  for (const c of children) c.kill();
+});
+const args = process.argv.slice(2);
+const opt = (name: string, d: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+let variants: Record<string, Record<string, string>>;
+try {
+  variants = JSON.parse(args[0] ?? "");
+} catch {
+  console.error(`usage: bun scripts/bench/env-ab.ts '{"name":{"VAR":"value"},…}' [--rounds R] [--seconds S]`);
+  process.exit(2);
+}
+const ROUNDS = opt("rounds", 6);
+const SECONDS = opt("seconds", 5);
+
+// the simulator with the seeded accounts the data dirs name (scripts/bench/upstream.ts)
+const upstream = spawnChild([process.execPath, join(ROOT, "scripts/bench/upstream.ts"), "--seed", "3", "--gap-ms", "1500"], { cwd: ROOT });
+const sim = (JSON.parse(await firstLine(upstream, "the simulator")) as { url: string }).url;
+const { cmd, kind } = gatewayCommand({ fromSource: false, rebuild: false });
+console.error(`gateway: ${kind}`);
+const apiKey = "sk-bench-env-ab";
+const dirs: string[] = [];
+const gateways: { name: string; pid: number; url: string }[] = [];
+for (const [name, extra] of Object.entries(variants)) {
+  const dataDir = mkdtempSync(join(tmpdir(), "switchyard-env-ab-"));
+  dirs.push(dataDir);
+  writeAccountsFile(dataDir, 3);
+  const gw = await launchGateway(cmd, { ...gatewayEnv({ dataDir, upstream: sim, sim, apiKey }), ...extra }, apiKey);
+  gateways.push({ name, pid: gw.proc.pid, url: gw.url });
+}
+
+interface Row {
+  cpu: number[];
+  rps: number[];
+  peak: number;
+  anon: number;
+  threads: string[];
+}
+const rows = new Map<string, Row>(gateways.map((g) => [g.name, { cpu: [], rps: [], peak: 0, anon: 0, threads: [] }]));
+for (let r = 0; r < ROUNDS; r++)
+  for (const g of r % 2 ? [...gateways].reverse() : gateways) {
+    const row = rows.get(g.name)!;
+    const sample = setInterval(() => {
+      row.peak = Math.max(row.peak, rssMiB(g.pid));
+      row.anon = Math.max(row.anon, anonMiB(g.pid));
+    }, 200);
+    const before = threadCpuMs(g.pid);
+    const cell = await loadWithCpu(gatewayTargets(g.url, apiKey).unary, 32, SECONDS, g.pid);
+    row.threads.push(threadsPerRequest(before, threadCpuMs(g.pid), cell.requests));
+    clearInterval(sample);
+    row.cpu.push(cell.cpuUsPerReq!);
+    row.rps.push(cell.reqPerSec);
+  }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+for (const [name, row] of rows) {
+  console.log(
+    `${name}: median ${median(row.cpu)} µs/req (${row.cpu.join(" ")}), ${median(row.rps)} req/s, peak RSS ${row.peak} MiB (anonymous ${row.anon})`,
+  );
+  row.threads.forEach((t, i) => console.log(`  cell ${i + 1}: ${t}`));
+}
+for (const d of dirs) rmSync(d, { recursive: true, force: true });
+process.exit(0);
