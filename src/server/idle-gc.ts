@@ -4,8 +4,9 @@
 //   - quiet for one period (5 s) after at least MIN_REQUESTS: a full collection, and the executable's
 //     pages back to the kernel (./page-out.ts) — the next request pays a few ms of page faults once;
 //   - quiet for SHRINK_PERIODS (25 s): also Bun.shrink, which returns the allocator's free pages and
-//     throws away all compiled code — the next burst compiles its path again (a JIT thread busy for
-//     seconds, slower requests meanwhile), which only a gateway that really went quiet should pay.
+//     throws away all compiled code — the next burst compiles its path again (~0.1 s of a JIT thread
+//     without JavaScriptCore's top tier, which serve turns off; ~1 s with it), which only a gateway
+//     that really went quiet should pay.
 // Both once after start-up too, whose pages and code are the most of an idle gateway's memory
 // (docs/performance.md).
 import { pageOutFileMappings } from "./page-out";
