@@ -1,7 +1,9 @@
-// Gemini's tool-parameter Schema accepts only a subset of JSON Schema. Anything else ($schema,
-// additionalProperties, const, $ref, …) is rejected upstream with 400 "Unknown name", which is what
-// the gateway's schema cleaner must prevent.
-import { googleError, unknownName, fieldViolation } from "./errors";
+// A tool's `parameters` is Google's own Schema message, a subset of JSON Schema: anything else
+// ($schema, additionalProperties, const, $ref, …) is rejected upstream with 400 "Unknown name", which is
+// what the gateway's schema cleaner must prevent. `parametersJsonSchema` is a free JSON value that
+// Google reads as JSON Schema (Gemini CLI sends MCP servers' schemas there as they are): any keyword
+// passes, but a `$ref` must point inside the schema (docs/upstream.md, "Tool schemas").
+import { googleError, invalidArgument, unknownName, fieldViolation } from "./errors";
 
 export const SUPPORTED_SCHEMA_KEYS = [
   "type",
@@ -68,4 +70,35 @@ export function checkSchema(schema: unknown, path: string): void {
         break;
     }
   }
+}
+
+/**
+ * `parametersJsonSchema`: a JSON Schema (an object, or true/false), whose local `$ref`s ("#/…") must
+ * resolve within it — Google answers "reference to undefined schema at <where>" otherwise.
+ */
+export function checkJsonSchema(schema: unknown, path: string): void {
+  if (typeof schema === "boolean") return;
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema))
+    throw invalidArgument(`Invalid JSON schema at '${path}': a schema is an object`, path);
+  const walk = (node: unknown, at: string[]) => {
+    if (Array.isArray(node)) return node.forEach((v, i) => walk(v, [...at, String(i)]));
+    if (node === null || typeof node !== "object") return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "$ref" && typeof value === "string" && value.startsWith("#") && resolvePointer(schema, value) === undefined)
+        throw invalidArgument(`reference to undefined schema at ${at.join(".") || "the root"}`, path);
+      walk(value, [...at, key]);
+    }
+  };
+  walk(schema, []);
+}
+
+/** the value a JSON pointer fragment ("#/$defs/a", "#") names in `root`, or undefined */
+function resolvePointer(root: unknown, ref: string): unknown {
+  let node = root;
+  for (const raw of ref.slice(1).split("/").slice(1)) {
+    const key = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+    if (node === null || typeof node !== "object" || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
 }

@@ -4,7 +4,7 @@
 // modes, signatures).
 import { googleError, fieldViolation, invalidArgument, unknownName } from "./errors";
 import { ASPECT_RATIOS, IMAGE_SIZES } from "./png";
-import { checkSchema, toCamel } from "./schema";
+import { checkJsonSchema, checkSchema, toCamel } from "./schema";
 
 type Scalar = "string" | "number" | "int" | "bool" | "object" | "any";
 type Field = Scalar | Spec | { list: Scalar | Spec };
@@ -213,7 +213,7 @@ function checkTools(tools: unknown, at: string) {
         );
       if (d.parameters !== undefined) checkSchema(d.parameters, `${path}.parameters`);
       const js = get(d, "parametersJsonSchema");
-      if (js !== undefined) checkSchema(js, `${path}.parameters_json_schema`);
+      if (js !== undefined) checkJsonSchema(js, `${path}.parameters_json_schema`);
     });
   });
   if (search && functions) throw invalidArgument("Multiple tools are supported only when they are all search tools.", `${at}.tools`);

@@ -56,6 +56,30 @@ describe("@google/genai", () => {
     expect(seen.body.request.generationConfig.temperature).toBe(0.3);
   });
 
+  test("Gemini CLI's MCP tool schemas (parametersJsonSchema) reach a Gemini model as sent, a Claude model in Claude's subset", async () => {
+    // what an MCP server built with zod hands Gemini CLI, which sends it as it is
+    const schema = {
+      $schema: "http://json-schema.org/draft-07/schema#",
+      type: "object",
+      properties: { path: { type: "string" }, depth: { type: "integer", exclusiveMinimum: 0 }, entry: { $ref: "#/$defs/entry" } },
+      required: ["path"],
+      $defs: { entry: { type: "object", properties: { name: { type: "string" } }, additionalProperties: false } },
+      additionalProperties: false,
+    };
+    const tools = [{ functionDeclarations: [{ name: "list_directory", description: "list a folder", parametersJsonSchema: schema }] }];
+    const gemini = await ai.models.generateContent({ model: "gemini-2.5-flash", contents: "list the folder", config: { tools } });
+    expect(gemini.sdkHttpResponse?.headers?.["x-mapped-model"]).toBe("gemini-2.5-flash");
+    const sent = stack.sim.requests({ method: "generateContent" }).at(-1)!.body.request;
+    expect(sent.tools[0].functionDeclarations[0].parametersJsonSchema).toEqual(schema);
+
+    const claude = await ai.models.generateContent({ model: "claude-sonnet-4-6", contents: "list the folder", config: { tools } });
+    expect(claude.sdkHttpResponse?.headers?.["x-mapped-model"]).toBe("claude-sonnet-4-6");
+    const up = stack.sim.requests().at(-1)!.body.request.tools[0].functionDeclarations[0].parametersJsonSchema;
+    expect(up.$schema).toBeUndefined();
+    expect(up.additionalProperties).toBeUndefined();
+    expect(up.properties.path).toEqual({ type: "string" });
+  });
+
   test("generateContent with thinking returns thought parts with signatures", async () => {
     const r = await ai.models.generateContent({
       model: "gemini-2.5-flash",

@@ -162,12 +162,6 @@ describe("envelope validation", () => {
         "$ref",
         "request.tools[0].function_declarations[0].parameters.properties.a.items",
       ],
-      [
-        { anyOf: [{ type: "string", exclusiveMinimum: 1 }] },
-        "exclusiveMinimum",
-        "request.tools[0].function_declarations[0].parameters_json_schema.any_of[0]",
-        "parametersJsonSchema",
-      ],
     ];
     for (const [schema, name, at, key] of cases) {
       const r = await gen(tool(schema, key));
@@ -176,6 +170,38 @@ describe("envelope validation", () => {
     }
     const badType = await gen(tool({ type: ["string", "null"] }));
     expect(badType.status).toBe(400);
+  });
+
+  test("parametersJsonSchema is JSON Schema: any keyword passes (as Gemini CLI sends MCP schemas), a $ref must resolve", async () => {
+    const tool = (schema: unknown, key = "parameters") => ({
+      contents: [userText("x")],
+      tools: [{ functionDeclarations: [{ name: "f", [key]: schema }] }],
+    });
+    const mcp = {
+      $schema: "http://json-schema.org/draft-07/schema#",
+      type: "object",
+      properties: {
+        n: { type: "integer", exclusiveMinimum: 0 },
+        mode: { const: "fast" },
+        item: { $ref: "#/$defs/item" },
+        list: { type: "array", items: { $ref: "#/$defs/item" } },
+      },
+      $defs: { item: { type: "object", properties: { id: { type: "string" } }, additionalProperties: false } },
+      additionalProperties: false,
+    };
+    expect((await gen(tool(mcp, "parametersJsonSchema"))).status).toBe(200);
+    expect((await gen(tool(true, "parametersJsonSchema"))).status).toBe(200);
+    // the same schema as `parameters` (Google's Schema message) is refused at its first unknown keyword
+    expect((await gen(tool(mcp))).json.error.message).toContain('Unknown name "$schema"');
+
+    const dangling = await gen(tool({ type: "object", properties: { language: { $ref: "#/$defs/language" } } }, "parametersJsonSchema"));
+    expect(dangling.status).toBe(400);
+    expect(dangling.json.error.status).toBe("INVALID_ARGUMENT");
+    expect(dangling.json.error.message).toBe("reference to undefined schema at properties.language");
+    expect(dangling.json.error.details[0].fieldViolations[0].field).toBe(
+      "request.tools[0].function_declarations[0].parameters_json_schema",
+    );
+    expect((await gen(tool([{ type: "string" }], "parametersJsonSchema"))).status).toBe(400);
   });
 
   test("googleSearch mixed with functionDeclarations → 400; invalid function names → 400", async () => {
