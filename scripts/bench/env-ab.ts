@@ -1,18 +1,20 @@
 #!/usr/bin/env bun
 // Gateways (the binary `npm run bench` runs) started with different environments, side by side, and
-// loaded in alternating cells (ABBA) of unary generateContent at 32 connections: for settings that a
+// loaded in alternating cells (ABBA) of unary generateContent at 32 connections (--connections): for settings that a
 // process reads only when it starts, such as JavaScriptCore's (BUN_JSC_*), which census.ts cannot
 // vary inside one process (docs/performance.md, "How to measure"). Per variant: the median CPU per
 // request, req/s, the highest RSS and anonymous RSS sampled under load, and each cell's CPU per request
 // by thread (JavaScript, fetch, JIT, collector). A variant's first cell includes its warm-up; with more
 // than two variants, the two at the ends of the order sit quiet long enough between cells for the
 // gateway's deep idle collection (src/server/idle-gc.ts), which drops compiled code.
-// Usage:
-//   bun scripts/bench/env-ab.ts '{"default":{},"big heap":{"BUN_JSC_forceRAMSize":"268435456"}}' [--rounds 6] [--seconds 5]
+// `--agent` sends a coding agent's turn in Gemini's shape (~200 KB, scripts/bench/agent-turn.ts) instead
+// of the bench's few hundred bytes. Usage:
+//   bun scripts/bench/env-ab.ts '{"default":{},"big heap":{"BUN_JSC_forceRAMSize":"268435456"}}' [--rounds 6] [--seconds 5] [--agent]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gatewayCommand, gatewayEnv, gatewayTargets, launchGateway, ROOT, writeAccountsFile } from "./gateway";
+import { geminiAgentTurn } from "./agent-turn";
+import { gatewayCommand, gatewayEnv, gatewayTargets, launchGateway, MODEL, ROOT, writeAccountsFile } from "./gateway";
 import { loadWithCpu } from "./load";
 import { anonMiB, children, firstLine, rssMiB, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
 
@@ -28,11 +30,17 @@ let variants: Record<string, Record<string, string>>;
 try {
   variants = JSON.parse(args[0] ?? "");
 } catch {
-  console.error(`usage: bun scripts/bench/env-ab.ts '{"name":{"VAR":"value"},…}' [--rounds R] [--seconds S]`);
+  console.error(`usage: bun scripts/bench/env-ab.ts '{"name":{"VAR":"value"},…}' [--rounds R] [--seconds S] [--connections N] [--agent]`);
   process.exit(2);
 }
 const ROUNDS = opt("rounds", 6);
 const SECONDS = opt("seconds", 5);
+const CONNECTIONS = opt("connections", 32);
+const agentBody = args.includes("--agent") ? geminiAgentTurn(MODEL) : undefined;
+const target = (url: string) => {
+  const t = gatewayTargets(url, apiKey).unary;
+  return agentBody ? { ...t, body: agentBody } : t;
+};
 
 // the simulator with the seeded accounts the data dirs name (scripts/bench/upstream.ts)
 const upstream = spawnChild([process.execPath, join(ROOT, "scripts/bench/upstream.ts"), "--seed", "3", "--gap-ms", "1500"], { cwd: ROOT });
@@ -66,7 +74,7 @@ for (let r = 0; r < ROUNDS; r++)
       row.anon = Math.max(row.anon, anonMiB(g.pid));
     }, 200);
     const before = threadCpuMs(g.pid);
-    const cell = await loadWithCpu(gatewayTargets(g.url, apiKey).unary, 32, SECONDS, g.pid);
+    const cell = await loadWithCpu(target(g.url), CONNECTIONS, SECONDS, g.pid);
     row.threads.push(threadsPerRequest(before, threadCpuMs(g.pid), cell.requests));
     clearInterval(sample);
     row.cpu.push(cell.cpuUsPerReq!);
