@@ -65,14 +65,17 @@ const BUN_MAX_HTTP_REQUESTS = 65535;
 /**
  * The RAM JavaScriptCore sizes its heap by. It scales its collection thresholds with the machine's
  * memory, so on a large machine a gateway under load let ~70 MB of garbage pile up between collections
- * (peak RSS 110–130 MB, where the live heap is a few MB); believing it has 64 MB it collects sooner:
- * peak ~77 MB at the same throughput (docs/performance.md). An operator's own value wins.
+ * (peak RSS 110–130 MB, where the live heap is a few MB); believing it has 128 MB it collects sooner
+ * (peak ~67 MB). Not 64: JavaScriptCore lets the heap grow to twice what is live only while the
+ * process uses under 80 % of that RAM, and by a quarter beyond it; a gateway serving coding agents'
+ * 200 KB turns is beyond it at 64 MB and spent twice the CPU per turn, mostly collecting
+ * (docs/performance.md). An operator's own value wins.
  */
-const HEAP_RAM_BYTES = 64 * 1024 * 1024;
+const HEAP_RAM_BYTES = 128 * 1024 * 1024;
 /**
  * JavaScriptCore's top tier (FTL) off: the request path is glue around native JSON and I/O, where FTL
  * code ran no faster than the tier below it (DFG), but compiling it took about a second of CPU after
- * every start and every quiet spell long enough to drop compiled code, and ~10 MB more at peak
+ * every start and every quiet spell long enough to drop compiled code, and ~12 MB more at peak
  * (docs/performance.md). An operator's own value wins.
  */
 const FTL_JIT = "0";

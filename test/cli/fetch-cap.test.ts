@@ -50,7 +50,7 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
       // the configured limit plus headroom for token, userinfo and version calls
       expect(Number(env.BUN_CONFIG_MAX_HTTP_REQUESTS)).toBeGreaterThan(600);
       expect(Number(env.BUN_CONFIG_MAX_HTTP_REQUESTS)).toBeLessThanOrEqual(65535);
-      expect(env.BUN_JSC_forceRAMSize).toBe(String(64 * 1024 * 1024));
+      expect(env.BUN_JSC_forceRAMSize).toBe(String(128 * 1024 * 1024));
       expect(env.BUN_JSC_useFTLJIT).toBe("0");
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
@@ -91,7 +91,7 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
     try {
       const env = environOf(small.proc.pid);
       expect(env.BUN_CONFIG_MAX_HTTP_REQUESTS).toBeUndefined();
-      expect(env.BUN_JSC_forceRAMSize).toBe(String(64 * 1024 * 1024));
+      expect(env.BUN_JSC_forceRAMSize).toBe(String(128 * 1024 * 1024));
       expect(env.BUN_JSC_useFTLJIT).toBe("0");
       small.proc.kill("SIGINT");
       expect(await small.proc.exited).toBe(0);
