@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { benchPick } from "../src/scheduling/scheduler";
 import { DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET } from "../src/config/schema";
 import { CLIENT_BODY, gatewayCommand, gatewayEnv, gatewayTargets, launchGateway, MODEL, ROOT } from "./bench/gateway";
-import { expect200, load, loadWithCpu, ttfb, type Cell, type Target } from "./bench/load";
+import { alternating, expect200, load, ttfb, type Cell, type Target } from "./bench/load";
 import { anonMiB, children, firstLine, highWaterMiB, rssMiB, spawnChild, stopChild } from "./bench/proc";
 import { accountScale, slowStreams, startBareProxy, type Setup } from "./bench/scenarios";
 import { sharedState } from "./bench/shared";
@@ -173,27 +173,21 @@ async function main() {
   const unary: Record<string, Record<string, Cell>> = {};
   let rssPeak = 0;
   let barePeak = 0;
-  /** the highest RSS of `pid` sampled every 200 ms while `run` runs */
-  const sampled = async <T>(pid: number, run: () => Promise<T>, peak: (mib: number) => void): Promise<T> => {
-    const sampler = setInterval(() => peak(rssMiB(pid)), 200);
-    try {
-      return await run();
-    } finally {
-      clearInterval(sampler);
-    }
-  };
+  const gwPeak = (m: number) => (rssPeak = Math.max(rssPeak, m));
+  // the four targets side by side, each cell in two halves in mirrored order (scripts/bench/load.ts
+  // alternating): the ratios below compare cells that saw the same machine
   for (const c of [1, 32]) {
-    const cells: Record<string, Cell> = {};
-    cells.direct = await loadWithCpu(direct.unary, c, DURATION, upstream.proc.pid);
-    cells.bare = await sampled(
-      bare.proc.pid,
-      () => loadWithCpu(bare.unary, c, DURATION, bare.proc.pid),
-      (m) => (barePeak = Math.max(barePeak, m)),
+    const [d, b, t, l] = await alternating(
+      [
+        { target: direct.unary, pid: upstream.proc.pid },
+        { target: bare.unary, pid: bare.proc.pid, peak: (m) => (barePeak = Math.max(barePeak, m)) },
+        { target: through.unary, pid: gw.proc.pid, peak: gwPeak },
+        { target: limited.unary, pid: gw.proc.pid, peak: gwPeak },
+      ],
+      c,
+      DURATION,
     );
-    const peak = (m: number) => (rssPeak = Math.max(rssPeak, m));
-    cells.through = await sampled(gw.proc.pid, () => loadWithCpu(through.unary, c, DURATION, gw.proc.pid), peak);
-    cells.limited = await sampled(gw.proc.pid, () => loadWithCpu(limited.unary, c, DURATION, gw.proc.pid), peak);
-    unary[`c${c}`] = cells;
+    unary[`c${c}`] = { direct: d!, bare: b!, through: t!, limited: l! };
   }
   const sse = { direct: await ttfb(direct.sse, TTFB_N), through: await ttfb(through.sse, TTFB_N) };
 
