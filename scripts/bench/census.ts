@@ -54,9 +54,15 @@ if (!OBJECTS && !CPU) {
   );
   process.exit(2);
 }
-// JavaScriptCore set as `serve` sets it (src/cli/serve.ts), except that the object counts need a heap
-// that does not collect in the middle: sized as if the machine had 16 GiB
-const jsc = { ...JSC_DEFAULTS, ...(OBJECTS ? { BUN_JSC_forceRAMSize: String(16 * 2 ** 30) } : {}) };
+// JavaScriptCore's JIT as `serve` sets it (src/cli/serve.ts). Not its heap sizing, which is made for a
+// gateway's process: this one also holds the load's bodies, the simulator and perhaps the bare proxy,
+// and under the gateway's sizing it would collect far more often than a gateway does (env-ab.ts
+// measures the sizing on the binary). The object counts need a heap that does not collect in the
+// middle: sized as if the machine had 16 GiB.
+const jsc = {
+  BUN_JSC_useFTLJIT: JSC_DEFAULTS.BUN_JSC_useFTLJIT!,
+  ...(OBJECTS ? { BUN_JSC_forceRAMSize: String(16 * 2 ** 30) } : {}),
+};
 if (Object.keys(jsc).some((k) => !process.env[k])) {
   const p = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
     env: { ...jsc, ...process.env },
