@@ -96,7 +96,12 @@ export function checkJsonSchema(schema: unknown, path: string): void {
 function resolvePointer(root: unknown, ref: string): unknown {
   let node = root;
   for (const raw of ref.slice(1).split("/").slice(1)) {
-    const key = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+    let key: string;
+    try {
+      key = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+    } catch {
+      return undefined; // a malformed %-escape names nothing
+    }
     if (node === null || typeof node !== "object" || !Object.hasOwn(node, key)) return undefined;
     node = (node as Record<string, unknown>)[key];
   }

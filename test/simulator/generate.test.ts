@@ -202,6 +202,7 @@ describe("envelope validation", () => {
       "request.tools[0].function_declarations[0].parameters_json_schema",
     );
     expect((await gen(tool([{ type: "string" }], "parametersJsonSchema"))).status).toBe(400);
+    expect((await gen(tool({ properties: { a: { $ref: "#/%zz" } } }, "parametersJsonSchema"))).status).toBe(400);
   });
 
   test("googleSearch mixed with functionDeclarations → 400; invalid function names → 400", async () => {
