@@ -171,17 +171,20 @@ export interface ReplyOptions {
  */
 export async function startReply(o: ReplyOptions): Promise<Response> {
   const early = await within(o.pending, o.keepAliveMs);
-  const frames = (async function* () {
-    if (o.head) yield o.head;
-    yield* o.frames(early ?? (await o.pending));
-  })();
+  // the head is written with the prefix, before any frame; no generator is made per stream to wrap
+  // the protocol's (JavaScriptCore kept recompiling one: docs/performance.md, "Seventh pass")
   return streamingResponse({
-    frames,
+    frames: early ? o.frames(early) : later(o.pending, o.frames),
     keepAlive: o.keepAlive,
     keepAliveMs: o.keepAliveMs,
     onError: o.onError,
-    prefix: early ? o.prefix : (o.latePrefix ?? o.prefix),
+    prefix: (early ? (o.prefix ?? "") : (o.latePrefix ?? o.prefix ?? "")) + (o.head ?? ""),
     suffix: o.suffix,
     headers: { ...o.headers, ...(early ? servedHeaders(early) : {}) },
   });
+}
+
+/** the protocol's frames once upstream answers, for a reply that started before it did */
+async function* later(pending: Promise<StreamResult>, frames: (res: StreamResult) => AsyncIterable<string>) {
+  yield* frames(await pending);
 }
