@@ -8,7 +8,8 @@
 // than two variants, the two at the ends of the order sit quiet long enough between cells for the
 // gateway's deep idle collection (src/server/idle-gc.ts), which drops compiled code.
 // `--agent` sends a coding agent's turn in Gemini's shape (~200 KB, scripts/bench/agent-turn.ts) instead
-// of the bench's few hundred bytes. Usage:
+// of the bench's few hundred bytes; `--stream` asks for the answer as a stream (`?alt=sse`). A variant's
+// "@bin" runs another build (e.g. one made with SWITCHYARD_OUTFILE=/tmp/old npm run build). Usage:
 //   bun scripts/bench/env-ab.ts '{"default":{},"big heap":{"BUN_JSC_forceRAMSize":"268435456"}}' [--rounds 6] [--seconds 5] [--agent]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,15 +31,19 @@ let variants: Record<string, Record<string, string>>;
 try {
   variants = JSON.parse(args[0] ?? "");
 } catch {
-  console.error(`usage: bun scripts/bench/env-ab.ts '{"name":{"VAR":"value"},…}' [--rounds R] [--seconds S] [--connections N] [--agent]`);
+  console.error(
+    `usage: bun scripts/bench/env-ab.ts '{"name":{"VAR":"value"},…}' [--rounds R] [--seconds S] [--connections N] [--agent] [--stream]`,
+  );
   process.exit(2);
 }
 const ROUNDS = opt("rounds", 6);
 const SECONDS = opt("seconds", 5);
 const CONNECTIONS = opt("connections", 32);
 const agentBody = args.includes("--agent") ? geminiAgentTurn(MODEL) : undefined;
+const stream = args.includes("--stream");
 const target = (url: string) => {
-  const t = gatewayTargets(url, apiKey).unary;
+  const targets = gatewayTargets(url, apiKey);
+  const t = stream ? targets.sse : targets.unary;
   return agentBody ? { ...t, body: agentBody } : t;
 };
 
@@ -50,11 +55,11 @@ console.error(`gateway: ${kind}`);
 const apiKey = "sk-bench-env-ab";
 const dirs: string[] = [];
 const gateways: { name: string; pid: number; url: string }[] = [];
-for (const [name, extra] of Object.entries(variants)) {
+for (const [name, { "@bin": bin, ...extra }] of Object.entries(variants)) {
   const dataDir = mkdtempSync(join(tmpdir(), "switchyard-env-ab-"));
   dirs.push(dataDir);
   writeAccountsFile(dataDir, 3);
-  const gw = await launchGateway(cmd, { ...gatewayEnv({ dataDir, upstream: sim, sim, apiKey }), ...extra }, apiKey);
+  const gw = await launchGateway(bin ? [bin] : cmd, { ...gatewayEnv({ dataDir, upstream: sim, sim, apiKey }), ...extra }, apiKey);
   gateways.push({ name, pid: gw.proc.pid, url: gw.url });
 }
 
