@@ -8,13 +8,14 @@
 // than two variants, the two at the ends of the order sit quiet long enough between cells for the
 // gateway's deep idle collection (src/server/idle-gc.ts), which drops compiled code.
 // `--agent` sends a coding agent's turn in Gemini's shape (~200 KB, scripts/bench/agent-turn.ts) instead
-// of the bench's few hundred bytes; `--stream` asks for the answer as a stream (`?alt=sse`). A variant's
+// of the bench's few hundred bytes; `--stream` asks for the answer as a stream (`?alt=sse`);
+// `--anthropic` sends to /v1/messages instead (Claude Code's shape with --agent). A variant's
 // "@bin" runs another build (e.g. one made with SWITCHYARD_OUTFILE=/tmp/old npm run build). Usage:
 //   bun scripts/bench/env-ab.ts '{"default":{},"big heap":{"BUN_JSC_forceRAMSize":"268435456"}}' [--rounds 6] [--seconds 5] [--agent]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { geminiAgentTurn } from "./agent-turn";
+import { agentTurn, geminiAgentTurn } from "./agent-turn";
 import { gatewayCommand, gatewayEnv, gatewayTargets, launchGateway, MODEL, ROOT, writeAccountsFile } from "./gateway";
 import { loadWithCpu } from "./load";
 import { anonMiB, children, firstLine, rssMiB, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
@@ -32,16 +33,24 @@ try {
   variants = JSON.parse(args[0] ?? "");
 } catch {
   console.error(
-    `usage: bun scripts/bench/env-ab.ts '{"name":{"VAR":"value"},…}' [--rounds R] [--seconds S] [--connections N] [--agent] [--stream]`,
+    `usage: bun scripts/bench/env-ab.ts '{"name":{"VAR":"value"},…}' [--rounds R] [--seconds S] [--connections N] [--agent] [--stream] [--anthropic]`,
   );
   process.exit(2);
 }
 const ROUNDS = opt("rounds", 6);
 const SECONDS = opt("seconds", 5);
 const CONNECTIONS = opt("connections", 32);
-const agentBody = args.includes("--agent") ? geminiAgentTurn(MODEL) : undefined;
+const agent = args.includes("--agent");
 const stream = args.includes("--stream");
+const anthropic = args.includes("--anthropic");
+const agentBody = agent ? (anthropic ? agentTurn(MODEL) : geminiAgentTurn(MODEL)) : undefined;
 const target = (url: string) => {
+  if (anthropic) {
+    const body = JSON.parse(
+      agentBody ?? JSON.stringify({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "benchmark me" }] }),
+    );
+    return { url: `${url}/v1/messages`, headers: { "x-api-key": apiKey }, body: JSON.stringify({ ...body, stream }) };
+  }
   const targets = gatewayTargets(url, apiKey);
   const t = stream ? targets.sse : targets.unary;
   return agentBody ? { ...t, body: agentBody } : t;
