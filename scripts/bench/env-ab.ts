@@ -10,7 +10,7 @@
 // `--agent` sends a coding agent's turn in Gemini's shape (~200 KB, scripts/bench/agent-turn.ts) instead
 // of the bench's few hundred bytes; `--stream` asks for the answer as a stream (`?alt=sse`);
 // `--anthropic` sends to /v1/messages instead (Claude Code's shape with --agent). A variant's
-// "@bin" runs another build (e.g. one made with SWITCHYARD_OUTFILE=/tmp/old npm run build). Usage:
+// "@bin" runs another build (e.g. one made with SWITCHYARD_OUTFILE=dist/old npm run build). Usage:
 //   bun scripts/bench/env-ab.ts '{"default":{},"big heap":{"BUN_JSC_forceRAMSize":"268435456"}}' [--rounds 6] [--seconds 5] [--agent]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
