@@ -72,12 +72,13 @@ export class KeyBook {
   /** the key a presented secret belongs to (revoked and expired ones too: the caller tells them apart) */
   lookup(secret: string): KeyRecord | undefined {
     if (!secret.startsWith(KEY_PREFIX)) return undefined;
-    const k = this.byHash.get(sha256Hex(secret));
+    const digest = sha256(secret); // hashed once: the map's key is its hex, the comparison its bytes
+    const k = this.byHash.get(Buffer.from(digest).toString("hex"));
     if (!k) return undefined;
     // the map lookup found it by its digest; compare the digests in constant time all the same
     let stored = this.digests.get(k);
     if (!stored) this.digests.set(k, (stored = Buffer.from(k.hash, "hex")));
-    return timingSafeEqual(stored, sha256(secret)) ? k : undefined;
+    return timingSafeEqual(stored, digest) ? k : undefined;
   }
 
   create(name: string, limits: KeyLimits): { key: KeyView; secret: string } {

@@ -89,7 +89,10 @@ export interface Admission {
 }
 
 export const dayStart = (t: number) => Math.floor(t / 86_400_000) * 86_400_000;
-const day = (t: number, used: number): Period => ({ start: dayStart(t), end: dayStart(t) + 86_400_000, used });
+function day(t: number, used: number): Period {
+  const start = dayStart(t);
+  return { start, end: start + 86_400_000, used };
+}
 const month = (t: number, used: number): Period => ({ start: monthStart(t), end: nextMonth(t), used });
 const within = (p: Period, t: number) => t >= p.start && t < p.end;
 export function monthStart(t: number): number {
