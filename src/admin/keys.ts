@@ -2,6 +2,7 @@
 // `switchyard usage`, one implementation in src/keys/). Listings never hold a key; create answers with
 // the new key once.
 import { Elysia, t } from "elysia";
+import { Type } from "@sinclair/typebox";
 import { ApiError } from "../core/errors";
 import type { AppContext } from "../protocol/context";
 import { KeyError } from "../keys/book";
@@ -11,7 +12,8 @@ import type { Keys } from "../keys/service";
 
 const detail = (summary: string, description?: string) => ({ tags: ["Admin"], summary, description });
 
-const Limit = t.Optional(t.Union([t.Integer({ minimum: 0 }), t.Null()], { description: "0 or null: no limit" }));
+// TypeBox's own Integer: Elysia's t.Integer also takes "10" and converts it, where a wrong-typed field is a 400
+const Limit = t.Optional(t.Union([Type.Integer({ minimum: 0 }), t.Null()], { description: "0 or null: no limit" }));
 const LimitsBody = {
   models: t.Optional(
     t.Union([t.Array(t.String()), t.String(), t.Null()], {

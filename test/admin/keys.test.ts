@@ -95,6 +95,13 @@ test("errors: no admin key 401, an unknown key 404, a bad field 400 naming it", 
   const patch = await admin("/keys/twice", { method: "PATCH", body: JSON.stringify({ dailyTokens: "lots" }) });
   expect(patch.status).toBe(400);
   expect(JSON.stringify(await patch.json())).toContain("dailyTokens");
+  // a number written as a string is not a number: refused, not silently converted
+  const quoted = await admin("/keys", { method: "POST", body: JSON.stringify({ name: "quoted", rpm: "10" }) });
+  expect(quoted.status).toBe(400);
+  expect((await quoted.json()).error.message).toContain("rpm");
+  const quotedPatch = await admin("/keys/twice", { method: "PATCH", body: JSON.stringify({ concurrency: "2" }) });
+  expect(quotedPatch.status).toBe(400);
+  expect(JSON.stringify(await quotedPatch.json())).toContain("concurrency");
 });
 
 test("a server without virtual keys answers 503 on these routes", async () => {
