@@ -22,22 +22,45 @@ export interface StreamOptions {
   status?: number;
 }
 
-const enc = new TextEncoder();
+export type StreamOutcome = "completed" | "cancelled" | "failed";
+type OnEnd = (outcome: StreamOutcome, failure?: ApiError) => void;
 
-/** bodies made here → the failure that became their final frame; read when the body ends (observeStream) */
-const made = new WeakMap<ReadableStream, { failure?: ApiError }>();
+/** a body made here: how it ended (once it has), and who is told (observeStream) */
+interface Made {
+  failure?: ApiError;
+  ended?: StreamOutcome;
+  onEnd?: OnEnd;
+}
+const made = new WeakMap<ReadableStream, Made>();
 
 export function streamingResponse(opts: StreamOptions): Response {
   const it = opts.frames[Symbol.asyncIterator]();
   // a keep-alive after keepAliveMs without a frame: one timer for the stream, not one per frame
   let keepAlive: IdleWatch | undefined;
   let closed = false;
-  const state: { failure?: ApiError } = {};
+  const state: Made = {};
+  const end = (outcome: StreamOutcome) => {
+    if (state.ended) return;
+    state.ended = outcome;
+    state.onEnd?.(outcome, state.failure);
+  };
 
-  const body = new ReadableStream<Uint8Array>({
-    async start(controller) {
+  // Bun's direct stream: frames are written to the socket as strings, with no queue of encoded chunks
+  // and no pull per chunk in between (docs/performance.md). Its source runs once the body is read.
+  let started = false;
+  const source: Bun.DirectUnderlyingSource<Uint8Array> = {
+    type: "direct",
+    async pull(controller: ReadableStreamDirectController) {
+      if (started) return;
+      started = true;
       const write = (s: string) => {
-        if (!closed && s) controller.enqueue(enc.encode(s));
+        if (closed || !s) return;
+        try {
+          controller.write(s);
+          void controller.flush();
+        } catch {
+          closed = true; // the client is gone; cancel() says so too
+        }
       };
       if (opts.prefix) write(opts.prefix);
       if (opts.keepAlive && opts.keepAliveMs) keepAlive = new IdleWatch(opts.keepAliveMs, () => write(opts.keepAlive!));
@@ -59,16 +82,20 @@ export function streamingResponse(opts: StreamOptions): Response {
         if (!closed) {
           closed = true;
           controller.close();
+          end(state.failure ? "failed" : "completed");
         }
       }
     },
     cancel() {
       closed = true;
       keepAlive?.stop();
+      end("cancelled");
       // not awaited: return() queues behind a pending next(); the request's signal cancels upstream
       void Promise.resolve(it.return?.()).catch(() => {});
     },
-  });
+  };
+  // the DOM library's constructor type has no direct sources
+  const body = new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>);
 
   made.set(body, state);
   return new Response(body, {
@@ -77,50 +104,22 @@ export function streamingResponse(opts: StreamOptions): Response {
   });
 }
 
-export type StreamOutcome = "completed" | "cancelled" | "failed";
-
 /**
- * For an answer whose body streamingResponse made: the same bytes, passed on one read at a time (no buffering,
- * the reader sets the pace), calling `done` once as it ends. Cancelling it cancels the source, which
- * stops upstream. Undefined for any other body: it needs no watching.
+ * For an answer whose body streamingResponse made: `done` is called once as the body ends (its last
+ * frame given to the server, the client gone, or a failure after the first byte), at once if it already
+ * has. False for any other body: it needs no watching. The body itself is not wrapped: a second stream
+ * around it cost a pull and a promise per frame.
  */
-export function observeStream(
-  res: Response,
-  done: (outcome: StreamOutcome, failure?: ApiError) => void,
-): ReadableStream<Uint8Array> | undefined {
+export function observeStream(res: Response, done: OnEnd): boolean {
   // every body made here goes out with this header: any other answer's body is never touched (reading
   // `body` of a plain answer would wrap its bytes in a stream for nothing)
-  if (res.headers.get("x-accel-buffering") !== "no") return undefined;
+  if (res.headers.get("x-accel-buffering") !== "no") return false;
   const body = res.body;
   const state = body && made.get(body);
-  if (!body || !state) return undefined;
-  const reader = body.getReader();
-  let ended = false;
-  const end = (outcome: StreamOutcome, failure?: ApiError) => {
-    if (ended) return false;
-    ended = true;
-    done(outcome, failure);
-    return true;
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const next = await reader.read().catch((e: unknown) => {
-          if (end("failed", toApiError(e))) controller.error(e);
-          return undefined;
-        });
-        if (!next || ended) return; // failed, or cancelled while reading
-        if (!next.done) return controller.enqueue(next.value);
-        end(state.failure ? "failed" : "completed", state.failure);
-        controller.close();
-      },
-      cancel(reason) {
-        end("cancelled");
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  if (!state) return false;
+  if (state.ended) done(state.ended, state.failure);
+  else state.onEnd = done;
+  return true;
 }
 
 /**

@@ -211,7 +211,6 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       log[lvl]("request", line(ms, { ttfbMs: round(ttfb), stream, error: failure?.message, errorStatus: failure?.status }));
     });
     if (streamed) {
-      res = new Response(streamed, res);
       metrics.openStreams.inc();
       metrics.ttfb.observe({ family }, ttfb / 1000);
     }

@@ -1,4 +1,4 @@
-// observeStream: passes a streamingResponse body through chunk by chunk and reports how it ended.
+// observeStream: reports how a streamingResponse body ended; the body goes out as it is, chunk by chunk.
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/core/errors";
 import { observeStream, streamingResponse, type StreamOutcome } from "../../src/protocol/stream";
@@ -8,8 +8,8 @@ const dec = new TextDecoder();
 function watched(frames: AsyncIterable<string>) {
   const ended: { outcome: StreamOutcome; failure?: ApiError }[] = [];
   const res = streamingResponse({ frames, onError: (e) => `error:${e.status}` });
-  const body = observeStream(res, (outcome, failure) => ended.push({ outcome, failure }))!;
-  return { reader: body.getReader(), ended };
+  expect(observeStream(res, (outcome, failure) => ended.push({ outcome, failure }))).toBe(true);
+  return { reader: res.body!.getReader(), ended };
 }
 
 async function readText(reader: ReadableStreamDefaultReader<Uint8Array>) {
@@ -20,10 +20,10 @@ async function readText(reader: ReadableStreamDefaultReader<Uint8Array>) {
 
 describe("observeStream", () => {
   test("other bodies are not watched", () => {
-    expect(observeStream(new Response("x"), () => {})).toBeUndefined();
-    expect(observeStream(new Response(null), () => {})).toBeUndefined();
+    expect(observeStream(new Response("x"), () => {})).toBe(false);
+    expect(observeStream(new Response(null), () => {})).toBe(false);
     // the marker header alone is not enough: the body must be one streamingResponse made
-    expect(observeStream(new Response("x", { headers: { "x-accel-buffering": "no" } }), () => {})).toBeUndefined();
+    expect(observeStream(new Response("x", { headers: { "x-accel-buffering": "no" } }), () => {})).toBe(false);
   });
 
   test("each chunk is passed on as it comes (nothing waits for more), then `completed`", async () => {
@@ -53,6 +53,20 @@ describe("observeStream", () => {
     expect(ended).toHaveLength(1);
     expect(ended[0]!.outcome).toBe("failed");
     expect(ended[0]!.failure?.message).toBe("upstream went away");
+  });
+
+  test("a body that ended before it was watched is reported at once", async () => {
+    const res = streamingResponse({
+      frames: (async function* () {
+        yield "a";
+      })(),
+      onError: (e) => `error:${e.status}`,
+    });
+    const body = res.body!;
+    expect(await new Response(body).text()).toBe("a");
+    const ended: StreamOutcome[] = [];
+    expect(observeStream(res, (outcome) => ended.push(outcome))).toBe(true);
+    expect(ended).toEqual(["completed"]);
   });
 
   test("cancelling it cancels the source (the frames' iterator is closed), then `cancelled`", async () => {
