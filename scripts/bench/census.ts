@@ -16,6 +16,8 @@
 //   --routes R,…  which route: gemini, openai, anthropic (a short unary request, the same model and
 //              upstream call), gemini-sse, anthropic-sse (streamed), anthropic-agent, openai-agent,
 //              responses-agent, gemini-agent (a coding agent's ~270 KB turn in each shape); default gemini.
+//   --chunks N  a streamed answer (the -sse routes) of N events instead of the recorded few: N − 1 events
+//              of a few words each before the recorded one, for what each frame costs.
 //   --model M  the model asked for (default the bench's; a Claude or Gemini 3 model is answered through
 //              upstream's stream call, as Google wants).
 // Upstream is a child process answering the simulator's recorded body (no simulator logic per request);
@@ -50,7 +52,7 @@ const OBJECTS = args.includes("--objects");
 const CPU = args.includes("--cpu");
 if (!OBJECTS && !CPU) {
   console.error(
-    "usage: bun scripts/bench/census.ts --objects | --cpu [--trees A,B] [--keys config,limited] [--routes R,…] [--model M] [--n N] [--rounds R]",
+    "usage: bun scripts/bench/census.ts --objects | --cpu [--trees A,B] [--keys config,limited] [--routes R,…] [--chunks N] [--model M] [--n N] [--rounds R]",
   );
   process.exit(2);
 }
@@ -120,6 +122,7 @@ const routes = opt("routes", "gemini")
     return [r, ROUTES[r]!] as const;
   });
 const N = Number(opt("n", "3000"));
+const CHUNKS = Number(opt("chunks", "1"));
 const ROUNDS = Number(opt("rounds", "12"));
 
 // the simulator answers the set-up calls (token, project, models) and records one generateContent answer
@@ -128,12 +131,28 @@ const simServer = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: createFetch
 sim.url = `http://127.0.0.1:${simServer.port}`;
 const account = sim.addAccount({ email: "census@example.com", refreshToken: "1//census", project: "census-project" });
 const TRIVIAL_UPSTREAM = `
+  const canned = await Bun.file(process.env.CANNED_FILE).text();
+  const events = canned.startsWith("data:") ? canned.split(/(?<=\\r?\\n\\r?\\n)/) : [];
   const s = Bun.serve({ port: 0, hostname: "127.0.0.1", async fetch(req) {
     await req.arrayBuffer();
-    return new Response(process.env.CANNED, { headers: { "content-type": process.env.TYPE } });
+    if (events.length < 2) return new Response(canned, { headers: { "content-type": process.env.TYPE } });
+    // a long streamed answer goes out an event at a time, as Google sends it
+    return new Response(new ReadableStream({ type: "direct", async pull(c) {
+      for (const e of events) { c.write(e); c.flush(); await new Promise((r) => setImmediate(r)); }
+      c.close();
+    } }), { headers: { "content-type": process.env.TYPE } });
   } });
   console.log(JSON.stringify({ url: "http://127.0.0.1:" + s.port }));`;
 const realFetch = globalThis.fetch;
+/** the recorded SSE answer with n − 1 events of a few words each before it (--chunks) */
+function longer(sse: string, n: number): string {
+  const first = JSON.parse(/^data: ?(.*)$/m.exec(sse)![1]!);
+  const c = first.response.candidates[0];
+  delete c.finishReason;
+  delete first.response.usageMetadata;
+  c.content.parts = [{ text: "a few more words " }];
+  return `data: ${JSON.stringify(first)}\r\n\r\n`.repeat(n - 1) + sse;
+}
 /** per upstream method (a unary call, a stream call): a child answering the simulator's recorded answer */
 const trivial = new Map<string, Promise<string>>();
 async function trivialFor(method: string, input: string | URL | Request, init?: RequestInit): Promise<string> {
@@ -141,7 +160,10 @@ async function trivialFor(method: string, input: string | URL | Request, init?: 
   if (!url) {
     url = (async () => {
       const res = await realFetch(input, init);
-      const env = { ...process.env, CANNED: await res.text(), TYPE: res.headers.get("content-type") ?? "application/json" };
+      const text = await res.text();
+      const canned = join(bodyDir, `${method}.answer`);
+      writeFileSync(canned, method === "streamGenerateContent" && CHUNKS > 1 ? longer(text, CHUNKS) : text);
+      const env = { ...process.env, CANNED_FILE: canned, TYPE: res.headers.get("content-type") ?? "application/json" };
       const p = spawnChild([process.execPath, "-e", TRIVIAL_UPSTREAM], { env });
       return JSON.parse(await firstLine(p, "trivial upstream")).url as string;
     })();

@@ -17,54 +17,69 @@ export interface SseOptions {
   onMalformed?: (data: string) => void;
 }
 
-/** Parse one event's lines; returns the joined data or undefined when the event has none. */
-function eventData(block: string): string | undefined {
-  let data: string[] | undefined;
-  for (const line of block.split("\n")) {
-    if (!line.startsWith("data:")) continue; // comments (":"), event:, id:, retry:
-    const v = line.slice(5);
-    (data ??= []).push(v.startsWith(" ") ? v.slice(1) : v);
-  }
-  return data?.join("\n");
-}
-
 /**
- * Splits decoded text into events, in linear time: CRs are normalised in each new piece only (a CR at a
- * piece's end waits for the next), and the search for the blank line resumes where the last one stopped —
- * one 16 MiB event arriving in small chunks is read once, not once per chunk. `scanned` counts the
- * characters searched (tests bound it).
+ * Splits decoded text into events' data as it arrives, in linear time: each piece is searched once for
+ * line ends (\n, \r\n or \r; a \r at a piece's end may be followed by the \n in the next), and only a
+ * line cut between pieces is joined — one 16 MiB event arriving in small pieces is read once, not once
+ * per piece. `scanned` counts the characters searched (tests bound it).
  */
 export class EventSplitter {
-  /** the text of the event being received, in pieces (one growing string would be copied on every search) */
-  private parts: string[] = [];
-  /** whether that text ends with \n (a blank line may be split over two pieces) */
-  private endsNl = false;
+  /** the start of a line cut by the end of a piece, in pieces (one growing string would be copied on each) */
+  private partial: string[] = [];
+  /** the data of the event being received (its data lines joined by \n) */
+  private data: string | undefined;
+  /** the last piece ended with \r: a \n opening the next one ends no second line */
   private cr = false;
   scanned = 0;
 
   /** the data of each complete event in `piece` (and before it); `last` flushes a final event without a blank line */
   push(piece: string, last = false): string[] {
-    if (this.cr) piece = "\r" + piece;
-    this.cr = !last && piece.endsWith("\r");
-    if (this.cr) piece = piece.slice(0, -1);
-    piece = piece.replace(/\r\n?/g, "\n") + (last ? "\n\n" : "");
-    const off = this.endsNl ? 1 : 0;
-    const probe = off ? "\n" + piece : piece;
-    this.scanned += probe.length;
     const out: string[] = [];
-    let start = 0;
-    for (let i = probe.indexOf("\n\n"); i !== -1; i = probe.indexOf("\n\n", start + off)) {
-      const end = i - off; // where the blank line starts in `piece` (-1: with the buffered text's last \n)
-      const text = end < 0 ? this.parts.join("").slice(0, -1) : this.parts.join("") + piece.slice(start, end);
-      this.parts = [];
-      const data = eventData(text);
-      if (data !== undefined) out.push(data);
-      start = end + 2;
+    this.scanned += piece.length;
+    let at = 0;
+    if (this.cr && piece.length > 0) {
+      if (piece.charCodeAt(0) === 10) at = 1;
+      this.cr = false;
     }
-    const rest = piece.slice(start);
-    if (rest) this.parts.push(rest);
-    this.endsNl = rest ? rest.endsWith("\n") : this.parts.length > 0 && this.endsNl;
+    let lf = piece.indexOf("\n", at);
+    let cr = piece.indexOf("\r", at);
+    while (lf !== -1 || cr !== -1) {
+      const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      this.line(piece, at, end, out);
+      at = end + 1;
+      if (end === cr) {
+        if (at === piece.length) this.cr = true;
+        else if (piece.charCodeAt(at) === 10) at++;
+      }
+      if (lf !== -1 && lf < at) lf = piece.indexOf("\n", at);
+      if (cr !== -1 && cr < at) cr = piece.indexOf("\r", at);
+    }
+    if (at < piece.length) this.partial.push(at === 0 ? piece : piece.slice(at));
+    if (last) {
+      if (this.partial.length > 0) this.line("", 0, 0, out);
+      this.line("", 0, 0, out); // the blank line the body did not send
+    }
     return out;
+  }
+
+  /** one line, piece[start, end) after any cut part: a blank line ends the event, a data line adds to it */
+  private line(piece: string, start: number, end: number, out: string[]): void {
+    if (this.partial.length > 0) {
+      this.partial.push(piece.slice(start, end));
+      piece = this.partial.join("");
+      this.partial = [];
+      start = 0;
+      end = piece.length;
+    }
+    if (start === end) {
+      if (this.data !== undefined) out.push(this.data);
+      this.data = undefined;
+      return;
+    }
+    // comments (":"), event:, id: and retry: lines are skipped; one space after the colon is not data
+    if (!piece.startsWith("data:", start)) return;
+    const v = piece.slice(start + (piece.charCodeAt(start + 5) === 32 ? 6 : 5), end);
+    this.data = this.data === undefined ? v : this.data + "\n" + v;
   }
 }
 

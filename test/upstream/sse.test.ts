@@ -127,3 +127,31 @@ test.each([1, 2, 3, 7])("events split at every %d characters (CR LF across piece
   got.push(...s.push("", true));
   expect(got).toEqual(['{"a":1}', '{"b":\n2}', "[DONE]"]);
 });
+
+test("any cut of a body with mixed line ends gives the events the whole body gives (seeded fuzz)", () => {
+  const { EventSplitter } = require("../../src/upstream/sse") as typeof import("../../src/upstream/sse");
+  let seed = 42;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const ends = ["\n", "\r\n", "\r"];
+  const read = (pieces: string[]) => {
+    const s = new EventSplitter();
+    const got = pieces.flatMap((p) => s.push(p));
+    return [...got, ...s.push("", true)];
+  };
+  for (let round = 0; round < 200; round++) {
+    let text = "";
+    for (let e = rnd(6); e >= 0; e--) {
+      for (let l = rnd(3); l >= 0; l--)
+        text += [`data: {"n":${rnd(100)}}`, "data:x", ": note", "event: m", "data:", "id: 7"][rnd(6)] + ends[rnd(3)];
+      text += ends[rnd(3)];
+    }
+    const whole = read([text]);
+    const pieces: string[] = [];
+    for (let at = 0; at < text.length;) {
+      const n = 1 + rnd(9);
+      pieces.push(text.slice(at, at + n));
+      at += n;
+    }
+    expect(read(pieces)).toEqual(whole);
+  }
+});
