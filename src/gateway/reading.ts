@@ -74,11 +74,12 @@ export async function openStream(u: Upstream, body: unknown, token: string, sign
   const timeoutSeconds = u.timeoutSeconds;
   const opened = await u.client.stream("streamGenerateContent", body, token, signal);
   if (!opened.ok) return opened;
-  const { response, abort } = opened.value;
+  const { response, abort, release } = opened.value;
   const events = sseEvents(response.body!, {
     idleTimeoutMs: timeoutSeconds * 1000,
     signal,
     onMalformed: () => u.log.debug("skipped a malformed upstream event"),
+    onEnd: release, // the call's slot (the abort listener gives it back too)
   });
   const fail = (failure: Failure): Outcome<never> => {
     void events.return(undefined);

@@ -126,36 +126,6 @@ function hostOf(endpoint: string): string {
   }
 }
 
-/**
- * The Response with a body that gives the slot back once it ends: read to the end, failed or cancelled
- * (aborting the request ends it too; see stream()).
- */
-function releasingAtEnd(res: Response, release: Release): Response {
-  const reader = res.body!.getReader();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(ctrl) {
-        try {
-          const r = await reader.read();
-          if (r.done) {
-            release();
-            ctrl.close();
-          } else ctrl.enqueue(r.value);
-        } catch (e) {
-          release();
-          throw e;
-        }
-      },
-      cancel(reason) {
-        release();
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
-}
-
 export class UpstreamClient {
   /** the calls in flight and waiting (upstream.maxConcurrentRequests) */
   readonly slots: Slots;
@@ -297,15 +267,17 @@ export class UpstreamClient {
   /**
    * Streaming call: resolves with the Response once upstream answered 200 (the headers). The deadline
    * covers the wait for the headers; the caller bounds the gaps between chunks. Aborting `abort`
-   * (returned) cancels the request. The call's slot is held until the body ends (read to the end,
-   * failed or cancelled) or the request is aborted (`abort`, or `signal`), whichever comes first.
+   * (returned) cancels the request. The call's slot is held until its reader calls `release` (returned:
+   * sseEvents' onEnd, once the body ended, failed or was cancelled) or the request is aborted (`abort`,
+   * or `signal`), whichever comes first. No stream is wrapped around the body to find its end: that
+   * cost a pull and a promise per chunk, and a stream, a reader and a Response per call.
    */
   async stream(
     method: string,
     body: unknown,
     token: string,
     signal?: AbortSignal,
-  ): Promise<Outcome<{ response: Response; abort: AbortController }>> {
+  ): Promise<Outcome<{ response: Response; abort: AbortController; release: Release }>> {
     const release = this.slots.take(signal) ?? (await this.slots.acquire(signal));
     const started = performance.now();
     let handedOver = false;
@@ -329,7 +301,7 @@ export class UpstreamClient {
             sig.addEventListener("abort", release, { once: true });
             if (sig.aborted) release();
             handedOver = true;
-            return { ok: true, value: { response: releasingAtEnd(res, release), abort }, endpoint };
+            return { ok: true, value: { response: res, abort, release }, endpoint };
           }
           const parsed = parseBody(await res.text());
           return { ok: false, failure: classify({ status: res.ok ? 502 : res.status, body: parsed, headers: res.headers }), endpoint };

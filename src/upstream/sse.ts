@@ -15,6 +15,8 @@ export interface SseOptions {
   signal?: AbortSignal;
   /** called for a data payload that is not JSON (skipped) */
   onMalformed?: (data: string) => void;
+  /** called once reading stops: the body ended, failed or was cancelled, or the loop was left */
+  onEnd?: () => void;
 }
 
 /**
@@ -174,7 +176,11 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>, opts: SseOpti
     opts.signal?.removeEventListener("abort", onAbort);
     // no releaseLock(): nobody reads the body after us, and releasing makes an error (the reader's
     // `closed` is rejected) for every stream
-    if (!done) await reader.cancel().catch(() => {});
+    try {
+      if (!done) await reader.cancel().catch(() => {});
+    } finally {
+      opts.onEnd?.();
+    }
   }
 }
 

@@ -1,10 +1,11 @@
 // The upstream client's own limit on calls in flight (src/upstream/limit.ts): slots in arrival order,
 // waits abortable, and every way a call ends gives its slot back exactly once — for streams too, whose
-// slot lasts until the body ends or the request is aborted.
+// slot lasts until their reader (sseEvents, as the gateway reads them) stops or the request is aborted.
 import { describe, expect, test } from "bun:test";
 import { Slots, type Release } from "../../src/upstream/limit";
 import { UpstreamClient } from "../../src/upstream/client";
 import { createMetrics } from "../../src/core/metrics";
+import { sseEvents } from "../../src/upstream/sse";
 
 /** lets queued promise callbacks run (no timers involved) */
 const settle = async () => {
@@ -159,6 +160,16 @@ function client(limit: number, fetchImpl: typeof fetch, extra: { log?: { warn(m:
   return { c, metrics };
 }
 
+/** a stream's events as the gateway reads them: the reader gives the call's slot back when it stops */
+async function events(v: { response: Response; release: Release }, opts: { stopAfterFirst?: boolean } = {}) {
+  const out: unknown[] = [];
+  for await (const e of sseEvents(v.response.body!, { onEnd: v.release })) {
+    out.push(e);
+    if (opts.stopAfterFirst) break;
+  }
+  return out;
+}
+
 const value = async (metrics: ReturnType<typeof createMetrics>, name: string) =>
   (await metrics.registry.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
 
@@ -177,9 +188,12 @@ describe("UpstreamClient slots", () => {
     expect(await value(metrics, "switchyard_upstream_queue_waiting")).toBe(1);
     expect(up.calls.length).toBe(1); // the second call has not reached upstream
 
+    const reading = events(opened.value);
     up.calls[0]!.push('data: {"a":1}\n\n');
+    await settle();
+    expect(c.slots.inFlight).toBe(1); // an event read, the body not ended
     up.calls[0]!.end();
-    expect(await opened.value.response.text()).toBe('data: {"a":1}\n\n');
+    expect(await reading).toEqual([{ a: 1 }]);
     const s2 = await second;
     expect(s2.ok).toBe(true);
     expect(up.calls.length).toBe(2);
@@ -210,7 +224,7 @@ describe("UpstreamClient slots", () => {
     expect(c.slots.inFlight).toBe(0);
   });
 
-  test("the caller's signal ends the stream's hold; cancelling the body ends it too", async () => {
+  test("the caller's signal ends the stream's hold; a reader that stops early ends it too", async () => {
     const up = fakeUpstream();
     const { c } = client(2, up.impl);
     const client1 = new AbortController();
@@ -220,7 +234,8 @@ describe("UpstreamClient slots", () => {
     client1.abort();
     expect(c.slots.inFlight).toBe(1);
     if (!b.ok || !a.ok) throw new Error("expected streams");
-    await b.value.response.body!.cancel();
+    up.calls[1]!.push('data: {"b":1}\n\n');
+    expect(await events(b.value, { stopAfterFirst: true })).toEqual([{ b: 1 }]);
     expect(c.slots.inFlight).toBe(0);
     expect(up.calls[1]!.cancelled).toBe(true);
   });
@@ -230,7 +245,7 @@ describe("UpstreamClient slots", () => {
     const { c } = client(1, up.impl);
     const opened = await c.stream("streamGenerateContent", {}, "t");
     if (!opened.ok) throw new Error("expected a stream");
-    const reading = opened.value.response.text().catch((e) => e);
+    const reading = events(opened.value).catch((e) => e);
     up.calls[0]!.fail(new Error("connection reset"));
     expect(((await reading) as Error).message).toBe("connection reset");
     expect(c.slots.inFlight).toBe(0);
