@@ -189,6 +189,8 @@ async function main() {
     );
     unary[`c${c}`] = { direct: d!, bare: b!, through: t!, limited: l! };
   }
+  // the stream path warmed as the unary one was (its code is compiled on first use), not recorded
+  for (const t of [direct.sse, through.sse]) await ttfb(t, 200);
   const sse = { direct: await ttfb(direct.sse, TTFB_N), through: await ttfb(through.sse, TTFB_N) };
 
   // after: AFTER_WAIT_MS of quiet once the last request (the SSE ones) is answered
