@@ -50,25 +50,37 @@ export function liveOf(r: UsageRecord): LiveRecord {
 }
 
 export class LiveLog {
-  private ring: LiveRecord[] = [];
+  /**
+   * The last RING usage records as they were made, oldest at `next` once full: kept as they are and
+   * reduced to what the page may see only when it reads them (a request makes no copy, and no ring
+   * shifts its 200 entries down)
+   */
+  private ring: UsageRecord[] = [];
+  private next = 0;
   private minutes = Array.from({ length: SLOTS }, () => ({ minute: -1, requests: 0, errors: 0 }));
   private watchers = new Set<(r: LiveRecord) => void>();
 
   constructor(private now: () => number = Date.now) {}
 
-  push(r: LiveRecord): void {
-    this.ring.push(r);
-    if (this.ring.length > RING) this.ring.shift();
+  push(r: UsageRecord): void {
+    if (this.ring.length < RING) this.ring.push(r);
+    else this.ring[this.next] = r;
+    this.next = (this.next + 1) % RING;
     const minute = Math.floor(this.now() / MINUTE);
     const slot = this.minutes[minute % SLOTS]!;
     if (slot.minute !== minute) Object.assign(slot, { minute, requests: 0, errors: 0 });
     slot.requests++;
     if (r.status >= 400) slot.errors++;
-    for (const w of this.watchers) w(r);
+    if (this.watchers.size === 0) return;
+    const seen = liveOf(r);
+    for (const w of this.watchers) w(seen);
   }
 
+  /** the last RING records, oldest first */
   recent(): LiveRecord[] {
-    return this.ring.slice();
+    const full = this.ring.length === RING;
+    const ordered = full ? [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)] : this.ring;
+    return ordered.map(liveOf);
   }
 
   watch(fn: (r: LiveRecord) => void): () => void {

@@ -7,7 +7,7 @@ import { ApiError } from "../core/errors";
 import type { AppContext } from "../protocol/context";
 import type { Pool } from "../pool/index";
 import { dayStart } from "../keys/limiter";
-import { LiveLog, liveOf } from "./live";
+import { LiveLog } from "./live";
 import { cookieValue, SESSION_TTL_MS, Sessions, SignInThrottle } from "./sessions";
 import indexBundle from "./assets/index.html" with { type: "file" };
 import loginBundle from "./assets/login.html" with { type: "file" };
@@ -103,7 +103,7 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
   const sessions = new Sessions();
   const throttle = new SignInThrottle();
   const live = new LiveLog();
-  ctx.keys?.onRecord((r) => live.push(liveOf(r)));
+  ctx.keys?.onRecord((r) => live.push(r));
 
   const sessionOf = (request: Request) => cookieValue(request.headers.get("cookie"), COOKIE);
   const signedIn = (request: Request) => sessions.valid(sessionOf(request));
