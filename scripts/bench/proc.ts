@@ -61,6 +61,24 @@ export const anonMiB = (pid: number) => round1(statusKiB(pid, "RssAnon") / 1024)
 /** the most resident memory the process has had since it started (the kernel keeps it: no sampling gaps) */
 export const highWaterMiB = (pid: number) => round1(statusKiB(pid, "VmHWM") / 1024);
 
+/**
+ * The kernel's count of connections dropped because a listener's accept queue was full (TcpExt
+ * ListenOverflows in /proc/net/netstat: the whole machine's, not one process's); undefined off Linux.
+ * A dropped connection is retried a second later, which a scenario then reads as the server's slowness.
+ */
+export function listenOverflows(): number | undefined {
+  try {
+    const lines = readFileSync("/proc/net/netstat", "utf8").split("\n");
+    const i = lines.findIndex((l) => l.startsWith("TcpExt:"));
+    const names = lines[i]!.split(" ");
+    const values = lines[i + 1]!.split(" ");
+    const at = names.indexOf("ListenOverflows");
+    return at > 0 ? Number(values[at]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
 /** user + system CPU time of a /proc stat line, in ms, and the command (or thread) name in it */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gatewayEnv, gatewayTargets, launchGateway, MODEL, ROOT, writeAccountsFile, type Startup } from "./gateway";
 import { expect200, load, loadWithCpu, type Cell, type Target } from "./load";
 import { seedProject, seedRefreshToken } from "./seed";
-import { firstLine, highWaterMiB, round2, spawnChild, stopChild } from "./proc";
+import { firstLine, highWaterMiB, listenOverflows, round2, spawnChild, stopChild } from "./proc";
 
 /** what every scenario's gateway needs to know */
 export interface Setup {
@@ -88,6 +88,8 @@ export interface StreamRun {
   maxMs: number;
   chunks: number;
   errors: Record<string, number>;
+  /** connections the kernel dropped during the run (a full accept queue anywhere on the machine) */
+  dropped?: number;
 }
 
 /** `n` streams at once from a client process whose Bun may open that many fetches */
@@ -96,7 +98,11 @@ async function streamClient(t: Target, n: number, timeoutMs: number): Promise<St
   const proc = spawnChild([process.execPath, join(ROOT, "scripts/bench/stream-client.ts"), spec], {
     env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: String(Math.min(65_535, n + 64)) },
   });
-  return JSON.parse(await firstLine(proc, "the stream client", timeoutMs + 30_000)) as StreamRun;
+  const before = listenOverflows();
+  const run = JSON.parse(await firstLine(proc, "the stream client", timeoutMs + 30_000)) as StreamRun;
+  const after = listenOverflows();
+  if (before !== undefined && after !== undefined) run.dropped = after - before;
+  return run;
 }
 
 /** the same streams straight to the pacing upstream, as seeded account 0: what the harness alone costs */

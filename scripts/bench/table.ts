@@ -110,6 +110,10 @@ function startup(rows: any[]): string[] {
   return lines;
 }
 
+/** connections a full accept queue dropped (each retried a second later), when the machine says */
+const dropped = (run: { dropped?: number }) =>
+  run.dropped === undefined ? "" : `; ${run.dropped} connections dropped by a full accept queue`;
+
 function streams(s: any): string[] {
   const a = s.all;
   const errs = Object.entries(a.errors as Record<string, number>)
@@ -121,11 +125,12 @@ function streams(s: any): string[] {
     row([`${s.streams} at once: wall (s)`, (a.wallMs / 1000).toFixed(2)], [34, 9]),
     row(["  per stream p50 / max (s)", `${(a.p50Ms / 1000).toFixed(2)} / ${(a.maxMs / 1000).toFixed(2)}`], [34, 13]),
     row(["  wall ÷ one stream", s.ratio], [34, 9]) + `   goal ≤ 1.3 (${goal(s.ratio <= 1.3)})`,
-    row(["  succeeded", `${a.ok}/${a.n}`], [34, 9]) + (errs ? `   failed: ${errs}` : ""),
+    row(["  succeeded", `${a.ok}/${a.n}`], [34, 9]) + (errs ? `   failed: ${errs}` : "") + dropped(a),
     ...(s.direct
       ? [
           row([`  same, no gateway: wall (s)`, (s.direct.wallMs / 1000).toFixed(2)], [34, 9]) +
-            `   ÷ one stream ${s.direct.ratio}, ${s.direct.ok}/${s.direct.n} ok (the harness alone: client → pacing upstream)`,
+            `   ÷ one stream ${s.direct.ratio}, ${s.direct.ok}/${s.direct.n} ok (the harness alone: client → pacing upstream)` +
+            dropped(s.direct),
         ]
       : []),
     row(["  gateway peak RSS (MiB)", s.gatewayPeakRssMiB], [34, 9]) + `   goal ≤ 200 (${goal(s.gatewayPeakRssMiB <= 200)})`,
