@@ -8,8 +8,8 @@ import { upstreamToolName } from "../protocol/function-calls";
 import { fetchRemote, type RemoteSource } from "../protocol/remote";
 import { randomId, servedHeaders } from "../protocol/reply";
 import { explicitSession, sessionFromConversation, sessionFromUser } from "../protocol/session";
-import { SSE_HEADERS, sseFrame, startReply } from "../protocol/stream";
-import type { Served, StreamResult } from "../gateway/port";
+import { eventFrames, SSE_HEADERS, sseFrame, startReply } from "../protocol/stream";
+import type { Served } from "../gateway/port";
 import { VERSION } from "../version";
 import { toGeminiRequest, urlSources, type Mapped } from "./request";
 import { toAnthropicMessage } from "./response";
@@ -69,30 +69,22 @@ async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared
     // the SDK wants message_start before anything else, pings included: sent at once (usage is a
     // placeholder; message_delta carries the real counts)
     head: sseFrame(messageStart(id, body.model), "message_start"),
-    frames: (res) => messageFrames(res, new MessageTranslator({ ...translatorOptions(body, p, res, id), started: true })),
+    mapper: (res) => {
+      const tr = new MessageTranslator({ ...translatorOptions(body, p, res, id), started: true });
+      return {
+        push: (chunk) => eventFrames(tr.push(chunk)),
+        finish: () => eventFrames(tr.end(true)),
+        get done() {
+          return tr.done;
+        },
+      };
+    },
     onError: (err: ApiError) => {
       ctx.log.warn("anthropic stream failed after start", { status: err.status, error: err.message, model: body.model });
       return sseFrame(errorBody("anthropic", err), "error");
     },
     headers: SSE_HEADERS,
   });
-}
-
-/**
- * The answer's chunks as Anthropic events. A module function, not a generator made per request:
- * JavaScriptCore kept recompiling generators made anew for each stream (docs/performance.md, "Seventh pass").
- */
-async function* messageFrames(res: StreamResult, tr: MessageTranslator) {
-  for await (const chunk of res.chunks) {
-    const events = tr.push(chunk);
-    if (events.length) yield events.map((ev) => sseFrame(ev, ev.type)).join("");
-    // a stop sequence matched: leaving the loop cancels upstream (usage is what upstream reported so far)
-    if (tr.done) break;
-  }
-  yield tr
-    .end(true)
-    .map((ev) => sseFrame(ev, ev.type))
-    .join("");
 }
 
 export function anthropicRoutes(ctx: AppContext) {

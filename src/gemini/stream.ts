@@ -2,7 +2,7 @@
 import type { AppContext } from "../protocol/context";
 import type { ApiError } from "../core/errors";
 import { SSE_HEADERS, startReply } from "../protocol/stream";
-import type { GenerateArgs, StreamResult } from "../gateway/port";
+import type { GenerateArgs } from "../gateway/port";
 import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./request";
 
 /**
@@ -11,16 +11,23 @@ import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./request";
  * starts anyway so keep-alives can flow; a later failure then becomes the final error event.
  */
 export async function streamResponse(ctx: AppContext, args: GenerateArgs, sse: boolean): Promise<Response> {
-  const state = { sse, wrote: false };
+  let wrote = false;
   return startReply({
     pending: ctx.gateway.stream(args),
     keepAliveMs: Math.max(1, ctx.config.server.keepAliveSeconds * 1000),
     keepAlive: sse ? SSE_KEEPALIVE : "\n", // whitespace is valid between JSON array elements
-    frames: (res) => frames(res, state),
+    mapper: () => ({
+      push: (chunk) => {
+        const frame = sse ? sseData(chunk) : arrayFrame(chunk, !wrote);
+        wrote = true;
+        return frame;
+      },
+      finish: () => "",
+    }),
     onError: (err: ApiError) => {
       ctx.log.warn("gemini stream failed after start", { status: err.status, error: err.message, model: args.model });
       const body = errorPayload(err);
-      return sse ? sseData(body) : arrayFrame(body, !state.wrote) + "]";
+      return sse ? sseData(body) : arrayFrame(body, !wrote) + "]";
     },
     // a late start has already been silent for a whole interval: a keep-alive goes first
     prefix: sse ? undefined : "[",
@@ -28,16 +35,4 @@ export async function streamResponse(ctx: AppContext, args: GenerateArgs, sse: b
     suffix: sse ? undefined : "]",
     headers: { "content-type": sse ? SSE_HEADERS["content-type"] : "application/json; charset=utf-8" },
   });
-}
-
-/**
- * The answer's chunks as SSE events or array elements. A module function, not a generator made per
- * request: JavaScriptCore kept recompiling generators made anew for each stream (docs/performance.md,
- * "Seventh pass").
- */
-async function* frames(res: StreamResult, state: { sse: boolean; wrote: boolean }) {
-  for await (const chunk of res.chunks) {
-    yield state.sse ? sseData(chunk) : arrayFrame(chunk, !state.wrote);
-    state.wrote = true;
-  }
 }

@@ -7,12 +7,13 @@ import { servedHeaders } from "../protocol/reply";
 import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./request";
 import { newCompletionId, toChatCompletion } from "./response";
 import { ChatStreamMapper } from "./stream";
-import type { StreamResult } from "../gateway/port";
 import { callArgs, chooseModel } from "./model-choice";
 import type { ChatRequest } from "./schemas";
 import type { ToolCallMemory } from "./tool-memory";
 
 const DONE = "data: [DONE]\n\n";
+/** chat completion chunks as SSE frames */
+const chunkFrames = (chunks: unknown[]) => chunks.map((c) => sseFrame(c)).join("");
 
 export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: ChatRequest, request: Request): Promise<Response> {
   const requested = body.model;
@@ -43,31 +44,15 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
     keepAliveMs: Math.max(1, ctx.config.server.keepAliveSeconds * 1000),
     keepAlive: ": keep-alive\n\n",
     // the role chunk needs nothing from upstream: the client sees the reply begin at once
-    head: mapper
-      .start()
-      .map((c) => sseFrame(c))
-      .join(""),
-    frames: (r) => chatFrames(r, mapper),
+    head: chunkFrames(mapper.start()),
+    mapper: () => ({
+      push: (resp) => chunkFrames(mapper.push(resp)),
+      finish: () => chunkFrames(mapper.finish()) + DONE,
+    }),
     onError: (err) => {
       ctx.log.warn("chat stream failed after the first byte", { status: err.status, reason: err.reason, error: err.message });
       return sseFrame(errorBody("openai", err)) + DONE;
     },
     headers: SSE_HEADERS,
   });
-}
-
-/**
- * The answer's chunks as chat completion chunks. A module function, not a generator made per request:
- * JavaScriptCore kept recompiling generators made anew for each stream (docs/performance.md, "Seventh pass").
- */
-async function* chatFrames(r: StreamResult, mapper: ChatStreamMapper) {
-  for await (const resp of r.chunks) {
-    const out = mapper.push(resp);
-    if (out.length) yield out.map((c) => sseFrame(c)).join("");
-  }
-  yield mapper
-    .finish()
-    .map((c) => sseFrame(c))
-    .join("");
-  yield DONE;
 }

@@ -5,8 +5,7 @@ import { Elysia, t } from "elysia";
 import type { AppContext } from "../protocol/context";
 import { fetchRemote } from "../protocol/remote";
 import { servedHeaders } from "../protocol/reply";
-import { SSE_HEADERS, startReply } from "../protocol/stream";
-import type { StreamResult } from "../gateway/port";
+import { eventFrames, SSE_HEADERS, startReply } from "../protocol/stream";
 import { callArgs, chooseModel } from "./model-choice";
 import { REMOTE_OFF } from "./request";
 import { clientView, responseBase, type ResponseObject } from "./responses";
@@ -14,7 +13,7 @@ import { prepareResponses, toGemini } from "./responses-input";
 import { toResponse, type OutputOptions } from "./responses-output";
 import { dropNullFields, ResponsesRequest } from "./responses-schemas";
 import { notFound, ResponseStore } from "./responses-store";
-import { eventFrames, ResponsesStreamMapper } from "./responses-stream";
+import { ResponsesStreamMapper } from "./responses-stream";
 import { ToolCallMemory } from "./tool-memory";
 
 const detail = (summary: string, description: string) => ({ tags: ["OpenAI"], summary, description });
@@ -70,28 +69,20 @@ export async function handleResponses(
     keepAlive: ": keep-alive\n\n",
     // response.created needs nothing from upstream: the client sees the response begin at once
     head: eventFrames(mapper.start()),
-    frames: (r) => responseFrames(r, mapper, keep),
+    mapper: () => ({
+      push: (chunk) => eventFrames(mapper.push(chunk)),
+      finish: () => {
+        const end = mapper.finish();
+        keep(mapper.response);
+        return eventFrames(end);
+      },
+    }),
     onError: (err) => {
       ctx.log.warn("responses stream failed after the first byte", { status: err.status, reason: err.reason, error: err.message });
       return eventFrames(mapper.fail(err));
     },
     headers: SSE_HEADERS,
   });
-}
-
-/**
- * The answer's chunks as Responses events; `keep` stores the finished response. A module function, not a
- * generator made per request: JavaScriptCore kept recompiling generators made anew for each stream
- * (docs/performance.md, "Seventh pass").
- */
-async function* responseFrames(r: StreamResult, mapper: ResponsesStreamMapper, keep: (response: ResponseObject | undefined) => void) {
-  for await (const chunk of r.chunks) {
-    const events = mapper.push(chunk);
-    if (events.length) yield eventFrames(events);
-  }
-  const end = mapper.finish();
-  keep(mapper.response);
-  yield eventFrames(end);
 }
 
 const IdParams = t.Object({ id: t.String({ description: "a response id (resp_…) this gateway returned" }) });

@@ -4,7 +4,6 @@
 // (or response.incomplete) carrying the whole response and its usage; response.failed when upstream
 // fails after the first byte. Every event has `type` and an increasing `sequence_number`. Stateful per
 // response, free of I/O: the route writes the events as SSE frames.
-import { sseFrame } from "../protocol/stream";
 import type { ApiError } from "../core/errors";
 import type { GeminiResponse } from "../upstream/types";
 import { clientItem, clientView, failureCode, responseObject, type OutputItem, type ResponseBase, type ResponseObject } from "./responses";
@@ -13,7 +12,6 @@ import { OutputBuilder, type OutputChange, type OutputOptions } from "./response
 export type ResponsesEvent = { type: string; sequence_number: number } & Record<string, unknown>;
 
 /** one event as an SSE frame (the event name repeats its type, as OpenAI sends it) */
-export const eventFrames = (events: ResponsesEvent[]) => events.map((e) => sseFrame(e, e.type)).join("");
 
 export class ResponsesStreamMapper {
   private seq = 0;

@@ -4,6 +4,7 @@
 // (which cancels the upstream request). observeStream lets the server see when such a body ends.
 import { toApiError, type ApiError } from "../core/errors";
 import type { StreamResult } from "../gateway/port";
+import type { GeminiResponse } from "../upstream/types";
 import { servedHeaders } from "./reply";
 import { IdleWatch } from "../core/idle-watch";
 
@@ -143,6 +144,9 @@ export function sseFrame(data: unknown, event?: string): string {
   return (event ? `event: ${event}\n` : "") + `data: ${payload}\n\n`;
 }
 
+/** events that carry their name in `type` (Anthropic's, the Responses API's) as SSE frames */
+export const eventFrames = (events: readonly { type: string }[]) => events.map((e) => sseFrame(e, e.type)).join("");
+
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8" };
 
 export interface ReplyOptions {
@@ -150,8 +154,8 @@ export interface ReplyOptions {
   pending: Promise<StreamResult>;
   keepAliveMs: number;
   keepAlive: string;
-  /** the protocol's frames once upstream answered */
-  frames: (res: StreamResult) => AsyncIterable<string>;
+  /** how the protocol turns the answer's chunks into its frames, once upstream answered */
+  mapper: (res: StreamResult) => FrameMapper;
   /** frames the protocol sends before upstream answers (Anthropic's message_start, OpenAI's role chunk) */
   head?: string;
   onError: (err: ApiError) => string;
@@ -173,7 +177,7 @@ export async function startReply(o: ReplyOptions): Promise<Response> {
   // the head is written with the prefix, before any frame; no generator is made per stream to wrap
   // the protocol's (JavaScriptCore kept recompiling one: docs/performance.md, "Seventh pass")
   return streamingResponse({
-    frames: early ? o.frames(early) : later(o.pending, o.frames),
+    frames: early ? mappedFrames(early, o.mapper(early)) : later(o.pending, o.mapper),
     keepAlive: o.keepAlive,
     keepAliveMs: o.keepAliveMs,
     onError: o.onError,
@@ -184,6 +188,32 @@ export async function startReply(o: ReplyOptions): Promise<Response> {
 }
 
 /** the protocol's frames once upstream answers, for a reply that started before it did */
-async function* later(pending: Promise<StreamResult>, frames: (res: StreamResult) => AsyncIterable<string>) {
-  yield* frames(await pending);
+async function* later(pending: Promise<StreamResult>, mapper: (res: StreamResult) => FrameMapper) {
+  const res = await pending;
+  yield* mappedFrames(res, mapper(res));
+}
+
+/** How a protocol turns the answer's chunks into its frames: text ready to write ("" for none). */
+export interface FrameMapper {
+  push(chunk: GeminiResponse): string;
+  /** the last frames, once the chunks ended (or the mapper is done) */
+  finish(): string;
+  /** the answer is complete before upstream's end (a stop sequence matched) */
+  readonly done?: boolean;
+}
+
+/**
+ * The answer's chunks through `m`, then its last frames: the one generator every protocol's reply
+ * runs. A module function, not a generator made per request: JavaScriptCore kept recompiling generators
+ * made anew for each stream (docs/performance.md, "Seventh pass").
+ */
+async function* mappedFrames(res: StreamResult, m: FrameMapper): AsyncGenerator<string> {
+  for await (const chunk of res.chunks) {
+    const frame = m.push(chunk);
+    if (frame) yield frame;
+    // leaving the loop cancels upstream (usage is what upstream reported so far)
+    if (m.done) break;
+  }
+  const last = m.finish();
+  if (last) yield last;
 }

@@ -11,7 +11,8 @@ import { prepareResponses, toGeminiFromResponses } from "../../src/openai/respon
 import { toResponse, type OutputOptions } from "../../src/openai/responses-output";
 import type { InputItem, ResponsesRequest } from "../../src/openai/responses-schemas";
 import { ResponseStore } from "../../src/openai/responses-store";
-import { eventFrames, ResponsesStreamMapper, type ResponsesEvent } from "../../src/openai/responses-stream";
+import { ResponsesStreamMapper, type ResponsesEvent } from "../../src/openai/responses-stream";
+import { eventFrames } from "../../src/protocol/stream";
 import { ToolCallMemory } from "../../src/openai/tool-memory";
 import { SKIP_SIGNATURE } from "../../src/protocol/function-calls";
 import type { GeminiPart, GeminiResponse } from "../../src/upstream/types";
