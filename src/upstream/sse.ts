@@ -100,33 +100,10 @@ function parseData(datas: string[], out: unknown[], onMalformed?: (data: string)
   return false;
 }
 
-/** a carriage return not followed by a line feed: an old-Mac line end (SSE allows it; Google sends \r\n) */
-const LONE_CR = /\r(?!\n)/;
-
 /** Parsed JSON of each event of a whole SSE body, in order (as sseEvents reads them, without a stream). */
 export function sseJson(text: string, onMalformed?: (data: string) => void): unknown[] {
-  // all of it is here: one pass over its lines, found with indexOf, taking only the data (no copy of the
-  // body with its line ends changed, no array of its blocks; EventSplitter is for text arriving in pieces)
-  const src = text.includes("\r") && LONE_CR.test(text) ? text.replace(/\r\n?/g, "\n") : text;
-  const datas: string[] = [];
-  let data: string[] | undefined;
-  for (let at = 0; at <= src.length;) {
-    let end = src.indexOf("\n", at);
-    if (end < 0) end = src.length;
-    const lineEnd = end > at && src.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    if (lineEnd === at) {
-      // a blank line ends the event
-      if (data) datas.push(data.join("\n"));
-      data = undefined;
-    } else if (src.startsWith("data:", at)) {
-      // comments (":"), event:, id: and retry: lines are skipped; one space after the colon is not data
-      (data ??= []).push(src.slice(at + (src.charCodeAt(at + 5) === 32 ? 6 : 5), lineEnd));
-    }
-    at = end + 1;
-  }
-  if (data) datas.push(data.join("\n"));
   const out: unknown[] = [];
-  parseData(datas, out, onMalformed);
+  parseData(new EventSplitter().push(text, true), out, onMalformed);
   return out;
 }
 
