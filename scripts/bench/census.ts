@@ -35,7 +35,7 @@ import { SimState } from "../../src/simulator/state";
 import { loadConfig } from "../../src/config/load";
 import { JSC_DEFAULTS } from "../../src/cli/serve";
 import { CLIENT_BODY, gatewayEnv, MODEL, ROOT } from "./gateway";
-import { children, firstLine, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
+import { children, firstLine, median, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
 import { bareProxy } from "./bare-proxy";
 import { agentTurn, chatAgentTurn, geminiAgentTurn, responsesAgentTurn } from "./agent-turn";
 
@@ -304,7 +304,6 @@ if (CPU) {
   // which thread spends it: the JavaScript thread, fetch's, the JIT's, the collector's
   for (let k = 0; k < gateways.length; k++)
     console.error(`${gateways[k]!.label} by thread, µs/req: ${threadsPerRequest(new Map(), threads[k]!, N * ROUNDS)}`);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (let k = 0; k < gateways.length; k++)
     console.error(`${gateways[k]!.label}: median ${median(cells[k]!).toFixed(1)} µs/req (${cells[k]!.map((x) => x.toFixed(0)).join(" ")})`);
   // the machine drifts between rounds more than two versions differ: compare within each round, each

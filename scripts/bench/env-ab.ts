@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { agentTurn, geminiAgentTurn } from "./agent-turn";
 import { gatewayCommand, gatewayEnv, gatewayTargets, launchGateway, MODEL, ROOT, writeAccountsFile } from "./gateway";
 import { loadWithCpu } from "./load";
-import { anonMiB, children, firstLine, rssMiB, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
+import { anonMiB, children, firstLine, median, rssMiB, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
 
 process.on("exit", () => {
   for (const c of children) c.kill();
@@ -95,7 +95,6 @@ for (let r = 0; r < ROUNDS; r++)
     row.rps.push(cell.reqPerSec);
   }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const [name, row] of rows) {
   console.log(
     `${name}: median ${median(row.cpu)} µs/req (${row.cpu.join(" ")}), ${median(row.rps)} req/s, peak RSS ${row.peak} MiB (anonymous ${row.anon})`,

@@ -15,7 +15,7 @@ import { createFetch } from "../../src/simulator/server";
 import { SimState } from "../../src/simulator/state";
 import { loadConfig } from "../../src/config/load";
 import { CLIENT_BODY, gatewayEnv, MODEL } from "./gateway";
-import { children, firstLine, spawnChild } from "./proc";
+import { children, firstLine, median, spawnChild } from "./proc";
 
 const arg = (n: string, d: number) => {
   const i = process.argv.indexOf(`--${n}`);
@@ -155,8 +155,9 @@ if (process.argv.includes("--heap")) {
       .join(" "),
   );
 }
-const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.error(`median: bare ${med(rows.map((r) => r.bare)).toFixed(1)}, gateway ${med(rows.map((r) => r.gateway)).toFixed(1)} µs/req`);
+console.error(
+  `median: bare ${median(rows.map((r) => r.bare)).toFixed(1)}, gateway ${median(rows.map((r) => r.gateway)).toFixed(1)} µs/req`,
+);
 await gw.stop();
 simServer.stop(true);
 rmSync(dataDir, { recursive: true, force: true });

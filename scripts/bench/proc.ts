@@ -9,6 +9,9 @@ export const round1 = (x: number) => Math.round(x * 10) / 10;
 export const quantile = (sorted: Float64Array, q: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
 
+/** the middle value (the upper one of an even count), as the quantile above */
+export const median = (xs: number[]) => quantile(Float64Array.from(xs).sort(), 0.5);
+
 /** a child with stdout piped (for its ready line) and stderr shown */
 export function spawnChild(cmd: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}) {
   const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: opts.env, stdin: "ignore", stdout: "pipe", stderr: "inherit" });

@@ -11,8 +11,6 @@ import { OutputBuilder, type OutputChange, type OutputOptions } from "./response
 
 export type ResponsesEvent = { type: string; sequence_number: number } & Record<string, unknown>;
 
-/** one event as an SSE frame (the event name repeats its type, as OpenAI sends it) */
-
 export class ResponsesStreamMapper {
   private seq = 0;
   private readonly out: OutputBuilder;
