@@ -225,15 +225,35 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     }
     if (!streamed) {
       metrics.inflight.dec();
+      // the key's hold ends before the answer goes out (the client may send its next request at once)
       if (scope) ctx.keys!.end(scope, { status, latencyMs: ttfb, ttfbMs: null, streamed: false });
-      metrics.latency.observe({ family }, ttfb / 1000);
-      log[level]("request", line(ttfb));
+      // the latency and the log line after it went out: Bun writes it once this function's promise resolves
+      afterReply(() => {
+        metrics.latency.observe({ family }, ttfb / 1000);
+        log[level]("request", line(ttfb));
+      });
     }
     return res;
   };
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** work run after the current answers were written: one immediate per event-loop turn for all of them */
+let pending: (() => void)[] = [];
+function afterReply(work: () => void) {
+  if (pending.push(work) === 1) setImmediate(runPending);
+}
+function runPending() {
+  const all = pending;
+  pending = [];
+  for (const work of all)
+    try {
+      work();
+    } catch {
+      // one request's books failing must not skip the others' (each writes its own log line)
+    }
+}
 
 /** pool series for /metrics, read at scrape time */
 export function registerPoolMetrics(ctx: AppContext) {

@@ -90,8 +90,10 @@ class CallAbort {
     private readonly parent: AbortSignal | undefined,
     deadlineMs: number,
   ) {
+    // no { once: true }: end() takes the listener off, and on a server request's signal the option
+    // costs ~1 µs a call (docs/performance.md, "Eleventh pass")
     if (parent?.aborted) this.ctl.abort(parent.reason);
-    else parent?.addEventListener("abort", this, { once: true });
+    else parent?.addEventListener("abort", this);
     this.timer = setTimeout(expire, deadlineMs, this.ctl);
   }
 

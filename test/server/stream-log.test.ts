@@ -127,10 +127,12 @@ describe("stream request log lines", () => {
     expect((await requestLine("stream-array")).stream).toBe("completed");
   });
 
-  test("a plain response is logged at once, without stream fields", async () => {
+  test("a plain response is logged as it goes out, without stream fields", async () => {
     const res = await post("/v1beta/models/gemini-2.5-flash:generateContent", "plain", userText("hi"));
     expect(res.status).toBe(200);
-    const line = lines.find((l) => l.requestId === "plain"); // already there when the response is
+    // written in the event-loop turn that sent the answer (src/server/app.ts afterReply), not at a body's end
+    await new Promise((r) => setImmediate(r));
+    const line = lines.find((l) => l.requestId === "plain");
     expect(line).toMatchObject({ msg: "request", status: 200 });
     expect(line!.stream).toBeUndefined();
     expect(line!.ttfbMs).toBeUndefined();
@@ -142,6 +144,7 @@ describe("stream request log lines", () => {
       const text = await gateway.ctx.metrics.registry.getSingleMetricAsString("switchyard_http_request_duration_seconds");
       return Number(text.match(/_sum\{family="gemini"\} (\S+)/)?.[1] ?? 0) * 1000;
     };
+    await new Promise((r) => setImmediate(r)); // the previous test's request is observed
     const before = await sum();
     await (await post(SSE_PATH, "stream-metric", userText(LONG))).text();
     const line = await requestLine("stream-metric");
