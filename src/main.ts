@@ -1,9 +1,11 @@
 #!/usr/bin/env bun
 // The switchyard command (docs/contract.md §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+// Only light modules are imported here: the entry may restart the process before the rest is loaded
+// (src/cli/startup-env.ts restartEarly); each command loads what it needs.
 import { helpFor, parseArgs, noExtraArgs, USAGE, UsageError, wantsHelp } from "./cli/args";
-import { ConfigError, ensureDataDir, loadConfig, type Flags } from "./config/load";
+import { restartEarly } from "./cli/startup-env";
+import { ConfigError, type Flags } from "./config/files";
 import { ListenError } from "./server/listen";
-import { createLogger } from "./core/log";
 import { COMMIT, VERSION } from "./version";
 
 /** `ownProcess`: the process runs the CLI itself (the entry below), so `serve` and `demo` may restart it in place */
@@ -24,29 +26,32 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
       case "version":
         noExtraArgs(command, rest);
         process.stdout.write(`switchyard ${VERSION} (commit ${COMMIT}, bun ${Bun.version})\n`);
+        const { loadConfig } = await import("./config/load");
         process.stdout.write(`${await (await import("./cli/identity")).identityFor(() => loadConfig(flags).config)}\n`);
         return 0;
       case "help":
         process.stdout.write(USAGE);
         return 0;
       case "accounts":
-        return await (await import("./cli/accounts")).runAccounts(rest, dataCommand(flags));
+        return await (await import("./cli/accounts")).runAccounts(rest, await dataCommand(flags));
       case "models":
-        return await (await import("./cli/models")).runModels(rest, dataCommand(flags));
+        return await (await import("./cli/models")).runModels(rest, await dataCommand(flags));
       case "keys": {
         const cli = await import("./cli/keys");
         if (wantsHelp(rest)) return (process.stdout.write(cli.KEYS_HELP), 0);
-        return await cli.runKeys(rest, dataCommand(flags));
+        return await cli.runKeys(rest, await dataCommand(flags));
       }
       case "usage": {
         const cli = await import("./cli/usage");
         if (wantsHelp(rest)) return (process.stdout.write(cli.USAGE_HELP), 0);
-        return await cli.runUsage(rest, dataCommand(flags));
+        return await cli.runUsage(rest, await dataCommand(flags));
       }
-      case "config":
+      case "config": {
+        const { loadConfig } = await import("./config/load");
         return (await import("./cli/config")).runConfig(rest, () => loadConfig(flags), flags);
+      }
       case "service": {
-        const loaded = loadConfig(flags);
+        const loaded = (await import("./config/load")).loadConfig(flags);
         return await (await import("./ops/service")).runService(rest, { config: loaded.config, dataDir: loaded.dataDir, flags });
       }
       default:
@@ -71,7 +76,8 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
 }
 
 /** what a command working on the data dir gets: the configuration, the data dir, a quiet logger on stderr */
-function dataCommand(flags: Flags) {
+async function dataCommand(flags: Flags) {
+  const [{ ensureDataDir, loadConfig }, { createLogger }] = await Promise.all([import("./config/load"), import("./core/log")]);
   const loaded = loadConfig(flags);
   ensureDataDir(loaded.dataDir);
   const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
@@ -79,4 +85,7 @@ function dataCommand(flags: Flags) {
 }
 
 // no top-level await: the binary is compiled to bytecode, which needs a CommonJS-compatible entry
-if (import.meta.main) void main(process.argv.slice(2), { ownProcess: true }).then((code) => process.exit(code));
+if (import.meta.main) {
+  restartEarly(process.argv.slice(2));
+  void main(process.argv.slice(2), { ownProcess: true }).then((code) => process.exit(code));
+}

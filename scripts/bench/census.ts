@@ -33,7 +33,7 @@ import { silentLogger } from "../../src/core/log";
 import { createFetch } from "../../src/simulator/server";
 import { SimState } from "../../src/simulator/state";
 import { loadConfig } from "../../src/config/load";
-import { JSC_DEFAULTS } from "../../src/cli/serve";
+import { JSC_DEFAULTS } from "../../src/cli/startup-env";
 import { CLIENT_BODY, gatewayEnv, MODEL, ROOT } from "./gateway";
 import { children, firstLine, median, spawnChild, threadCpuMs, threadsPerRequest } from "./proc";
 import { bareProxy } from "./bare-proxy";

@@ -1,7 +1,7 @@
 // Google OAuth authorization-code flow with PKCE (S256) and `state` (docs/upstream.md, "OAuth and project setup"), for
 // `accounts login` and the admin OAuth routes. The code arrives either on a loopback callback or pasted
 // by the user (headless servers, pain 7); whichever comes first wins.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes, sha256 } from "../core/hash";
 import type { Config } from "../config/schema";
 import { exchangeCode } from "./oauth";
 
@@ -31,7 +31,7 @@ export function createPkce(): Pkce {
 }
 
 export function pkceChallenge(verifier: string): string {
-  return b64url(createHash("sha256").update(verifier).digest());
+  return Buffer.from(sha256(verifier)).toString("base64url");
 }
 
 export function newState(): string {

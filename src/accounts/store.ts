@@ -2,7 +2,6 @@
 // in the same folder, fsync, rename, fsync the folder) under a cross-process flock, as a
 // read-modify-write so the CLI and a running server never lose each other's edits. The previous
 // good version is kept as accounts.json.bak (a hard link to the replaced file: no extra copy).
-import { randomUUID } from "node:crypto";
 import {
   closeSync,
   copyFileSync,
@@ -324,7 +323,7 @@ export class AccountStore {
   }
 
   private writeFile(text: string): void {
-    const tmp = join(this.dir, `.${STORE_FILE}${TEMP_MARK}${process.pid}-${randomUUID().slice(0, 8)}`);
+    const tmp = join(this.dir, `.${STORE_FILE}${TEMP_MARK}${process.pid}-${crypto.randomUUID().slice(0, 8)}`);
     const fd = openSync(tmp, "wx", 0o600);
     try {
       writeSync(fd, text);
@@ -344,7 +343,7 @@ export class AccountStore {
 
   /** the file about to be replaced becomes accounts.json.bak (it was read and validated before) */
   private keepBackup(): void {
-    const tmp = join(this.dir, `.${STORE_FILE}.bak${TEMP_MARK}${process.pid}-${randomUUID().slice(0, 8)}`);
+    const tmp = join(this.dir, `.${STORE_FILE}.bak${TEMP_MARK}${process.pid}-${crypto.randomUUID().slice(0, 8)}`);
     try {
       linkSync(this.path, tmp);
     } catch {
@@ -379,6 +378,6 @@ function fsyncDir(dir: string): void {
   }
 }
 
-export const newAccountId = () => randomUUID();
+export const newAccountId = () => crypto.randomUUID();
 
 const emptyDoc = (): StoreDoc => ({ accounts: new Map(), revision: 0 });

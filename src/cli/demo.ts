@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureDataDir, loadConfig, validateConfig, type Flags } from "../config/load";
-import { createLogger } from "../core/log";
-import { restartWithStartupEnv, untilSignal, type ServeOptions } from "./serve";
+import { createLogger, printStdout } from "../core/log";
+import { randomBytes } from "../core/hash";
+import { untilSignal, type ServeOptions } from "./serve";
+import { restartWithStartupEnv } from "./startup-env";
 
 export async function demo(flags: Flags, opts: ServeOptions = {}): Promise<number> {
   if (opts.ownProcess) {
@@ -19,7 +21,7 @@ export async function demo(flags: Flags, opts: ServeOptions = {}): Promise<numbe
   const dataDir = flags.dataDir ?? tempDir!;
   ensureDataDir(dataDir);
   const sim = await startSimulator({ port: 0, hostname: "127.0.0.1" });
-  const key = "sk-demo-" + Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex");
+  const key = "sk-demo-" + randomBytes(12).toString("hex");
   const loaded = loadConfig({ ...flags, dataDir, config: flags.config }, process.env, {
     auth: { mode: "all_except_health", apiKeys: [key] },
     upstream: {
@@ -42,7 +44,7 @@ export async function demo(flags: Flags, opts: ServeOptions = {}): Promise<numbe
   }
   const account = sim.addAccount({ email: "demo@switchyard.local", name: "Demo Account" });
   await gw.pool.addByRefreshToken(account.refreshToken);
-  process.stdout.write(demoBanner(gw.url, key, sim.url, dataDir));
+  printStdout(demoBanner(gw.url, key, sim.url, dataDir));
   return untilSignal(gw, log, async () => {
     await sim.stop();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });

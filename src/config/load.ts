@@ -1,32 +1,13 @@
 // Resolves the configuration: flag > environment > config.json > default (docs/contract.md §3).
 import { Value } from "@sinclair/typebox/value";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { ConfigSchema, type Config } from "./schema";
 import { writeFileAtomic } from "../core/atomic";
+import { randomBytes } from "../core/hash";
 import { describeExpected } from "../core/validation";
+import { ConfigError, configPathOf, readConfigFile, resolveDataDir, settingsOf, type Flags, type Json } from "./files";
 
-/** A problem the user must fix; the CLI prints it and exits 2. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
-export interface Flags {
-  dataDir?: string;
-  config?: string;
-  port?: string;
-  host?: string;
-  logLevel?: string;
-}
-
-export function resolveDataDir(flags: Flags, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = flags.dataDir ?? env.SWITCHYARD_DATA_DIR ?? env.STATE_DIRECTORY?.split(":")[0] ?? join(homedir(), ".switchyard");
-  return resolve(dir);
-}
+export { ConfigError, resolveDataDir, type Flags } from "./files";
 
 /** the data dir holds refresh tokens: created 0700, and an existing one of ours is tightened to 0700 */
 export function ensureDataDir(dir: string): void {
@@ -41,26 +22,6 @@ export function ensureDataDir(dir: string): void {
     // not ours or read-only: reading still works; writes report their own errors
   }
 }
-
-type Json = Record<string, any>;
-
-function readConfigFile(path: string): Json {
-  if (!existsSync(path)) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`${path}: expected a JSON object`);
-  return parsed as Json;
-}
-
-/** the file without `$schema` (an editor's hint to `switchyard config schema`, not a setting) */
-const settingsOf = (raw: Json): Json => {
-  const { $schema: _schema, ...rest } = raw;
-  return rest;
-};
 
 function set(obj: Json, path: string[], value: unknown) {
   let o = obj;
@@ -172,7 +133,7 @@ export function validateConfigFile(path: string): Config {
 
 export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env, overrides: Json = {}): Loaded {
   const dataDir = resolveDataDir(flags, env);
-  const configPath = resolve(flags.config ?? join(dataDir, "config.json"));
+  const configPath = configPathOf(flags, dataDir);
   if (flags.config && !existsSync(configPath)) throw new ConfigError(`--config: ${configPath} does not exist`);
   const fileRaw = readConfigFile(configPath);
   // validate the file alone first so its errors name the file
@@ -184,7 +145,7 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env, o
 
 /** First serve with no key: generate one, store it in config.json (0600). Returns the key. */
 export async function generateApiKey(loaded: Loaded): Promise<string> {
-  const key = "sk-sy-" + Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("hex");
+  const key = "sk-sy-" + randomBytes(24).toString("hex");
   const next = deepMerge(loaded.fileRaw, { auth: { ...(loaded.fileRaw.auth ?? {}), apiKeys: [key] } });
   await writeFileAtomic(loaded.configPath, JSON.stringify(next, null, 2) + "\n", 0o600);
   chmodSync(loaded.configPath, 0o600);

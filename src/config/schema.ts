@@ -1,6 +1,7 @@
 // The configuration schema (docs/contract.md §3). Every key has a default; unknown keys are rejected.
 import { Type as T, type Static } from "@sinclair/typebox";
 import { DEFAULT_USER_AGENT, DEFAULT_VERSION_URL } from "../upstream/identity";
+import { DEFAULT_MAX_CONCURRENT_REQUESTS, MAX_CONCURRENT_REQUESTS } from "./files";
 
 export const DEFAULT_ENDPOINTS = [
   "https://daily-cloudcode-pa.sandbox.googleapis.com",
@@ -12,10 +13,8 @@ export const DEFAULT_ENDPOINTS = [
 export const DEFAULT_OAUTH_CLIENT_ID = "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com";
 export const DEFAULT_OAUTH_CLIENT_SECRET = "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";
 
-/** upstream.maxConcurrentRequests: enough for thousands of open streams */
-export const DEFAULT_MAX_CONCURRENT_REQUESTS = 4096;
-/** its ceiling: Bun's fetch cap (BUN_CONFIG_MAX_HTTP_REQUESTS) goes up to 65535, and a few calls outside the limit need room */
-export const MAX_CONCURRENT_REQUESTS = 65000;
+// the limit's bounds live with the files: the CLI's entry reads them before this schema is loaded
+export { DEFAULT_MAX_CONCURRENT_REQUESTS, MAX_CONCURRENT_REQUESTS };
 
 const strict = { additionalProperties: false } as const;
 

@@ -40,16 +40,35 @@ function textLine(time: string, lvl: Level, msg: string, fields: Record<string, 
 
 /**
  * stdout, one write per turn of the event loop: under load a write per request line is a syscall each
- * (a few % of the CPU); whatever is pending still goes out when the process exits.
+ * (a few % of the CPU); whatever is pending still goes out when the process exits. Written through Bun's
+ * own writer on fd 1, not `process.stdout`: its first use loads Node's stream modules, ~20 ms of every
+ * start-up (docs/performance.md, "Start-up"). Unreferenced: it never keeps the process alive.
  */
 let pending: string[] = [];
+let sink: ReturnType<typeof Bun.stdout.writer> | undefined;
 function flushStdout(atExit?: unknown): void {
   if (pending.length === 0) return;
   const text = pending.join("\n") + "\n";
   pending = [];
-  // at exit there is no later turn for an asynchronous write to finish in
-  if (typeof atExit === "number") writeSync(1, text);
-  else process.stdout.write(text);
+  // at exit there is no later turn for an asynchronous write to finish in: what the writer still holds
+  // goes first, then the rest at once
+  if (typeof atExit === "number") {
+    settle(() => sink?.flush());
+    settle(() => writeSync(1, text));
+    return;
+  }
+  if (!sink) (sink = Bun.stdout.writer()).unref();
+  const s = sink;
+  settle(() => (s.write(text), s.flush()));
+}
+/** a closed stdout (the reader went away: a log shipper that died, `| head`) must not end the gateway: its lines are dropped */
+function settle(write: () => unknown): void {
+  try {
+    const r = write();
+    if (r instanceof Promise) r.catch(() => {});
+  } catch {
+    // dropped, as above
+  }
 }
 function batchedStdout(line: string): void {
   if (pending.length === 0) {
@@ -59,6 +78,11 @@ function batchedStdout(line: string): void {
   pending.push(line);
 }
 let exitHooked = false;
+
+/** text for people on stdout (a banner, a generated key), in order with the log lines around it */
+export function printStdout(text: string): void {
+  batchedStdout(text.endsWith("\n") ? text.slice(0, -1) : text);
+}
 
 /** the time as ISO text, made once per millisecond (lines under load share it) */
 let isoMs = -1;

@@ -1,7 +1,6 @@
 // The virtual keys: created with a random secret shown once (sk-sy-…), stored hashed in state.db,
 // held in memory by hash for the request path, and re-read when another process (the CLI) changed them.
-import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { sha256, sha256Hex } from "../core/hash";
+import { randomBytes, sha256, sha256Hex } from "../core/hash";
 import type { KeyLimits, KeyRecord, KeyStore } from "../state/keys";
 
 export const KEY_PREFIX = "sk-sy-";
@@ -78,7 +77,7 @@ export class KeyBook {
     // the map lookup found it by its digest; compare the digests in constant time all the same
     let stored = this.digests.get(k);
     if (!stored) this.digests.set(k, (stored = Buffer.from(k.hash, "hex")));
-    return timingSafeEqual(stored, digest) ? k : undefined;
+    return crypto.timingSafeEqual(stored, digest) ? k : undefined;
   }
 
   create(name: string, limits: KeyLimits): { key: KeyView; secret: string } {
@@ -87,7 +86,7 @@ export class KeyBook {
     if (this.find(name)) throw new KeyError(`a key named ${JSON.stringify(name)} exists already`, 409, "name");
     const secret = KEY_PREFIX + randomBytes(24).toString("base64url");
     const rec: KeyRecord = {
-      id: randomUUID(),
+      id: crypto.randomUUID(),
       name,
       prefix: secret.slice(0, KEY_PREFIX.length + 4),
       hash: sha256Hex(secret),

@@ -2,8 +2,6 @@
 // protocol. Only when openai.fetchRemoteImages is on (one switch for all); http(s) only, redirects
 // included; a size cap and a timeout; the content type must fit the kind. Never reads files.
 // I/O lives here, not in the mappers: the routes fetch first and hand the results in.
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import type { Config } from "../config/schema";
 import { ApiError, badRequest } from "../core/errors";
 import { sniffImageType, type InlineData } from "./media";
@@ -39,6 +37,10 @@ const httpUrl = (u: URL) => u.protocol === "http:" || u.protocol === "https:";
  */
 const REFUSED = "not fetched: only public http(s) addresses are fetched, and this one is not (or did not answer)";
 
+// node:net and node:dns load Node's stream modules (~15 ms of every start-up): only once an address is checked
+let net: typeof import("node:net") | undefined;
+const isIP = (s: string): number => (net ??= require("node:net") as typeof import("node:net")).isIP(s);
+
 const v4 = (ip: string) => ip.split(".").map(Number);
 /** loopback, private, shared, link-local (cloud metadata), reserved, multicast: never fetched */
 export function isPrivateAddress(ip: string): boolean {
@@ -70,7 +72,7 @@ async function checkDestination(u: URL, rules: RemoteRules, fail: (why: string) 
   const host = u.hostname.replace(/^\[|\]$/g, "");
   let addresses: string[];
   try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((r) => r.address);
+    addresses = isIP(host) ? [host] : (await (await import("node:dns/promises")).lookup(host, { all: true })).map((r) => r.address);
   } catch {
     throw fail(REFUSED);
   }

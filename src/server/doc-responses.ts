@@ -23,6 +23,8 @@ const GEMINI_ACTION: Media = {
 
 /** success answers of the routes that declare none, by "method path" as the document names them */
 const SUCCESS_OF: Record<string, object> = {
+  "get /healthz": answer("liveness and account counts", json("Health")),
+  "get /health": answer("liveness and account counts", json("Health")),
   "get /metrics": answer("Prometheus text exposition format", {
     "text/plain": { schema: { type: "string" }, example: 'switchyard_open_streams 0\nswitchyard_accounts{state="active"} 2\n' },
   }),
@@ -59,18 +61,10 @@ const SUCCESS_OF: Record<string, object> = {
   }),
 };
 
-const HEALTH = {
-  status: "ok",
-  version: "0.1.0",
-  accounts: { total: 2, available: 2 },
-  client: { userAgent: "antigravity/1.15.8 linux/amd64", version: "1.15.8", source: "discovered" },
-};
 /** examples for success answers the routes declare themselves */
 const EXAMPLE_OF: Record<string, unknown> = {
   "post /v1/messages/count_tokens": { input_tokens: 12 },
   "get /": { name: "switchyard", version: "0.1.0", docs: "/swagger", health: "/healthz" },
-  "get /healthz": HEALTH,
-  "get /health": HEALTH,
   "get /readyz": { status: "ready", accounts: { total: 2, available: 2 } },
 };
 

@@ -227,6 +227,35 @@ export const SUCCESS: Record<string, { schema: TSchema; example: unknown }> = {
     ),
     example: { version: 1, exportedAt: "2026-11-29T02:04:32.818Z", accounts: [{ email: "you@example.com", refreshToken: "1//0g…" }] },
   },
+  Health: {
+    schema: T.Object({
+      status: T.Literal("ok"),
+      version: Str,
+      accounts: T.Object({ total: Int, available: Int }),
+      state: Opt(
+        T.Union([T.Literal("shared"), T.Literal("degraded")], {
+          description: "with shared state (Redis) only: degraded = Redis unreachable, serving from the last known state",
+        }),
+      ),
+      client: T.Object(
+        {
+          userAgent: Str,
+          version: Str,
+          source: T.Union([T.Literal("configured"), T.Literal("discovered"), T.Literal("fallback")]),
+          versionUrl: Opt(Str),
+          checkedAt: Opt(Str),
+          note: Opt(Str),
+        },
+        { description: "the client identity sent to Google and where its version came from" },
+      ),
+    }),
+    example: {
+      status: "ok",
+      version: "0.1.0",
+      accounts: { total: 2, available: 2 },
+      client: { userAgent: "antigravity/1.15.8 linux/amd64", version: "1.15.8", source: "discovered" },
+    },
+  },
 };
 
 export const ERROR_SCHEMAS: Record<string, TSchema> = Object.fromEntries(

@@ -1,6 +1,7 @@
 // Everything the simulated Google remembers: accounts (and the models each may use), issued tokens and
 // auth codes, onboarding operations, issued thought signatures, the client gate, the request log and
 // counters. All maps are bounded or pruned so a long benchmark run keeps memory flat.
+import { randomBytes } from "../core/hash";
 import { Faults } from "./faults";
 import { ClientGate } from "./gate";
 import { LISTED_RETIRED } from "./lineup";
@@ -51,7 +52,7 @@ export const DEFAULT_SCOPE = [
 ].join(" ");
 
 export const hashHex = (s: string, len = 6) => Bun.hash(s).toString(16).padStart(16, "0").slice(0, len);
-export const randomHex = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
+export const randomHex = (bytes: number) => randomBytes(bytes).toString("hex");
 
 export class SimState {
   accounts = new Map<string, AccountState>();
@@ -174,7 +175,7 @@ export class SimState {
 
   issueSignature(): string {
     // base64 of 48 random bytes = 64 chars (clients treat < 50 as invalid)
-    const sig = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64");
+    const sig = randomBytes(48).toString("base64");
     if (this.signatures.size >= SIGNATURE_LIMIT) this.signatures.delete(this.signatures.values().next().value!);
     this.signatures.add(sig);
     return sig;

@@ -7,7 +7,6 @@
 // Layout: `{prefix}acct:{id}` hash per account, `{prefix}accts` set of ids, `{prefix}meta` hash,
 // `{prefix}lease:{name}` leases (SET NX PX), channel `{prefix}changes`. See docs/state.md.
 import { RedisClient } from "bun";
-import { randomUUID } from "node:crypto";
 import type { AccountRow, CounterDelta, Cooldown, QuotaEntry, StateStore } from "./types";
 import { redactRedisUrl, redisUrlWith } from "./redis-url";
 
@@ -168,7 +167,7 @@ const clientOptions = (timeout: number) => ({
 
 export class RedisState implements StateStore {
   readonly path: string;
-  private readonly writer = randomUUID().slice(0, 12);
+  private readonly writer = crypto.randomUUID().slice(0, 12);
   private rows = new Map<string, AccountRow>();
   /** each row's cooldowns version (CHANGE_COOLDOWNS): an older announcement arriving late is not applied */
   private cooldownsVersion = new Map<string, number>();

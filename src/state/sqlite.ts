@@ -7,7 +7,6 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, existsSync, openSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { randomUUID } from "node:crypto";
 import type { AccountRow, CounterDelta, Cooldown, QuotaEntry, StateStore } from "./types";
 
 export const STATE_FILE = "state.db";
@@ -79,7 +78,7 @@ export interface OpenNotice {
 
 export class SqliteState implements StateStore {
   private db: Database;
-  private readonly writer = randomUUID().slice(0, 12);
+  private readonly writer = crypto.randomUUID().slice(0, 12);
   private dataVersion = 0;
   private lastSeq = 0;
   /** runs `fn` inside BEGIN … COMMIT (one wrapper, built once) */

@@ -1,6 +1,6 @@
 // Dashboard sessions and the sign-in throttle. A session is a random id held only in memory (a restart
 // signs everyone out) with a fixed expiry; the cookie carries the id and nothing else.
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../core/hash";
 
 export const SESSION_TTL_MS = 12 * 3_600_000;
 const MAX_SESSIONS = 64;

@@ -1,6 +1,5 @@
 // The Cloud Code wire format around a Gemini request: the v1internal envelope, the countTokens body
 // and the stable upstream session id (docs/upstream.md).
-import { randomUUID } from "node:crypto";
 import type { GeminiRequest } from "./types";
 
 /** the envelope's userAgent field names the client family, not our HTTP User-Agent */
@@ -21,7 +20,7 @@ export function buildEnvelope(model: string, project: string, requestType: strin
   return {
     model,
     project,
-    requestId: `agent-${randomUUID()}`,
+    requestId: `agent-${crypto.randomUUID()}`,
     requestType,
     userAgent: ENVELOPE_USER_AGENT,
     request: { ...request, sessionId },

@@ -1,6 +1,6 @@
 // `serve` lifts Bun's per-process cap on fetches in flight (256 unless BUN_CONFIG_MAX_HTTP_REQUESTS is
 // set when the process starts), sizes JavaScriptCore's heap (BUN_JSC_forceRAMSize) and turns its top JIT
-// tier off (BUN_JSC_useFTLJIT) by replacing itself once, in place, with the variables set (src/cli/serve.ts restartWithStartupEnv). The replaced process
+// tier off (BUN_JSC_useFTLJIT) by replacing itself once, in place, with the variables set (src/cli/startup-env.ts restartWithStartupEnv). The replaced process
 // keeps its pid, its stdout and its signals.
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -104,7 +104,7 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
   /** restartWithStartupEnv in a child Bun with `setup` run first; its log lines, and whether it went on */
   async function lift(setup: string, env: Record<string, string> = {}) {
     const code = `
-      import { restartWithStartupEnv } from "./src/cli/serve";
+      import { restartWithStartupEnv } from "./src/cli/startup-env";
       ${setup}
       const log = { warn: (msg, fields) => console.log(JSON.stringify({ msg, ...fields })) };
       restartWithStartupEnv(600, log);
@@ -136,6 +136,51 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
     expect(lines.map((l) => l.msg)).toEqual([expect.stringContaining("could not lift"), "went on"]);
     expect(lines[0].reason).toContain("still has the lower limit");
     expect(lines[0].bunLimit).toBe(300);
+  });
+
+  /** restartEarly(argv) in a child Bun whose execve only reports what it was given */
+  async function early(argv: string[], env: Record<string, string> = {}) {
+    const code = `
+      import { restartEarly } from "./src/cli/startup-env";
+      process.execve = (path, args, env) => {
+        console.log(JSON.stringify({ cap: env.BUN_CONFIG_MAX_HTTP_REQUESTS ?? null, ram: env.BUN_JSC_forceRAMSize ?? null }));
+        process.exit(0);
+      };
+      const argv = ${JSON.stringify(argv)};
+      restartEarly(argv);
+      console.log(JSON.stringify({ msg: "no restart" }));`;
+    const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, BUN_JSC_forceRAMSize: __, BUN_JSC_useFTLJIT: ___, ...base } = cleanEnv();
+    const p = Bun.spawn([process.execPath, "-e", code], { cwd: ROOT, env: { ...base, ...env }, stdout: "pipe", stderr: "pipe" });
+    const [out, err, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(err).toBe("");
+    expect(status).toBe(0);
+    return JSON.parse(out.trim());
+  }
+
+  test("the entry restarts serve and demo before loading the program, with the limit config.json names; anything else is left to the later check", async () => {
+    const t = tempDir("fetch-cap");
+    try {
+      writeFileSync(join(t.dir, "config.json"), JSON.stringify({ upstream: { maxConcurrentRequests: 600 } }));
+      const serve = await early(["serve", "--data-dir", t.dir, "--port", "1"]);
+      expect(serve).toEqual({ cap: "664", ram: String(128 * 1024 * 1024) });
+      // the data dir from the environment, as the program resolves it
+      expect((await early(["serve"], { SWITCHYARD_DATA_DIR: t.dir })).cap).toBe("664");
+      // the demo reads a file only when told where: the default limit
+      expect((await early(["demo"], { SWITCHYARD_DATA_DIR: t.dir })).cap).toBe("4160");
+      // other commands never restart; neither does the replacement, nor a file it cannot read (the program reports it)
+      expect(await early(["accounts", "list", "--data-dir", t.dir])).toEqual({ msg: "no restart" });
+      expect(await early(["serve", "--data-dir", t.dir], { SWITCHYARD_FETCH_CAP_REEXEC: "1" })).toEqual({ msg: "no restart" });
+      writeFileSync(join(t.dir, "config.json"), "{ not json");
+      expect(await early(["serve", "--data-dir", t.dir])).toEqual({ msg: "no restart" });
+      // an out-of-range limit: the default here, and the program stops with exit 2 (the test below)
+      writeFileSync(join(t.dir, "config.json"), JSON.stringify({ upstream: { maxConcurrentRequests: 70000 } }));
+      expect((await early(["serve", "--data-dir", t.dir])).cap).toBe("4160");
+      // everything already set: nothing to do
+      const set = { BUN_CONFIG_MAX_HTTP_REQUESTS: "5000", BUN_JSC_forceRAMSize: "1", BUN_JSC_useFTLJIT: "1" };
+      expect(await early(["serve", "--data-dir", t.dir], set)).toEqual({ msg: "no restart" });
+    } finally {
+      t.cleanup();
+    }
   });
 
   test("an invalid limit stops start-up with exit 2 naming the key, before any restart", async () => {

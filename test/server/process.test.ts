@@ -97,6 +97,38 @@ describe("serve", () => {
   });
 });
 
+describe("stdout", () => {
+  test("the generated key comes before the log lines; a reader that goes away does not stop the gateway, which still exits 0", async () => {
+    const d = tmp();
+    const port = await freePort();
+    const p = spawnServe(["--data-dir", d, "--port", String(port), "--log-level", "info"]);
+    try {
+      const reader = p.stdout.getReader();
+      let out = "";
+      while (!out.includes('"msg":"listening"')) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stdout ended early: ${out}`);
+        out += new TextDecoder().decode(value);
+      }
+      expect(out.indexOf("Generated an API key")).toBe(0);
+      // the log shipper dies: every line from now on meets a closed pipe
+      await reader.cancel();
+      const key = JSON.parse(readFileSync(join(d, "config.json"), "utf8")).auth.apiKeys[0];
+      for (let i = 0; i < 20; i++) {
+        const r = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+        expect(r.status).toBe(200);
+        await r.text();
+      }
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(p.exitCode).toBeNull();
+    } finally {
+      p.kill("SIGTERM");
+    }
+    expect(await p.exited).toBe(0);
+    expect(await new Response(p.stderr).text()).toBe("");
+  });
+});
+
 /** a serve process (and its CLI) pointed at the simulator, with an API and an admin key */
 const simEnv = (sim: Simulator) => ({
   SWITCHYARD_UPSTREAM_ENDPOINTS: sim.url,

@@ -1,7 +1,8 @@
 // state.db: one row per account written field by field, counters added atomically by any number of
 // processes, other processes' writes found by the poll, a corrupt file set aside and rebuilt.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteState, STATE_FILE, type OpenNotice } from "../../src/state/sqlite";
 import type { AccountRow } from "../../src/state/types";
@@ -87,6 +88,29 @@ describe("state.db", () => {
     expect(s.load("a")!.accessToken).toBe("t");
     expect(readdirSync(d).some((f) => f.startsWith(`${STATE_FILE}.corrupt-`))).toBe(true);
     s.close();
+  });
+
+  test("damage inside the accounts' table (the header intact) is found at start too", () => {
+    const d = dir();
+    const s = SqliteState.open(d);
+    // enough rows that the table spans pages past the schema's
+    for (let i = 0; i < 400; i++) s.saveToken(`account-${i}`, "ya29." + "t".repeat(200), i);
+    s.close();
+    const path = join(d, STATE_FILE);
+    const db = new Database(path);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
+    const size = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size;
+    db.close();
+    expect(pages).toBeGreaterThan(3);
+    // every page after the first (the header and the schema) overwritten
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, size);
+    writeFileSync(path, bytes);
+    const notices: OpenNotice[] = [];
+    const again = SqliteState.open(d, (n) => notices.push(n));
+    expect(notices.map((n) => n.message)).toEqual([expect.stringMatching(/state\.db was unreadable [\s\S]*set aside/)]);
+    again.close();
   });
 
   test("the CLI with a corrupt state.db: a clear message, every account still listed", async () => {
