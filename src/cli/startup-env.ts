@@ -1,7 +1,7 @@
 // The environment Bun and JavaScriptCore read only at start-up (the fetch cap, the heap sizing, the JIT
 // tier), and the in-place restart that sets it for `serve` and `demo` (docs/upstream.md, "Concurrent
 // upstream calls"). Loaded by the CLI's entry before anything else: it imports nothing heavy.
-import { parseArgs } from "./args";
+import { parseArgs, wantsHelp } from "./args";
 import {
   configPathOf,
   DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -85,8 +85,8 @@ export function restartEarly(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (env[REEXEC_MARK] || typeof process.execve !== "function") return;
   let limit: number;
   try {
-    const { command, flags } = parseArgs(argv);
-    if (command !== "serve" && command !== "demo") return;
+    const { command, flags, rest } = parseArgs(argv);
+    if ((command !== "serve" && command !== "demo") || wantsHelp(rest)) return;
     // the demo reads a config file only from --config or --data-dir
     const file =
       command === "demo" && !flags.config && !flags.dataDir ? {} : readConfigFile(configPathOf(flags, resolveDataDir(flags, env)));

@@ -169,6 +169,7 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
       expect((await early(["demo"], { SWITCHYARD_DATA_DIR: t.dir })).cap).toBe("4160");
       // other commands never restart; neither does the replacement, nor a file it cannot read (the program reports it)
       expect(await early(["accounts", "list", "--data-dir", t.dir])).toEqual({ msg: "no restart" });
+      expect(await early(["serve", "--help", "--data-dir", t.dir])).toEqual({ msg: "no restart" });
       expect(await early(["serve", "--data-dir", t.dir], { SWITCHYARD_FETCH_CAP_REEXEC: "1" })).toEqual({ msg: "no restart" });
       writeFileSync(join(t.dir, "config.json"), "{ not json");
       expect(await early(["serve", "--data-dir", t.dir])).toEqual({ msg: "no restart" });
