@@ -19,6 +19,8 @@ const FLUSH_MS = 1000;
 /** usage records per transaction: ~2 ms of work */
 const SLICE = 500;
 const PRUNE_MS = 3_600_000;
+/** usage rows deleted per statement (~10 ms) */
+const PRUNE_SLICE = 5000;
 const DAY = 86_400_000;
 const DIRECTIONS = ["input", "output", "thinking", "cached"] as const;
 
@@ -45,6 +47,8 @@ export class Keys implements RequestMeter {
   private requestsTotal?: Counter<"key" | "status">;
   private servedTotal?: Counter<"protocol" | "model" | "account" | "status">;
   private flushing = false;
+  private pruning = false;
+  private closed = false;
   private listeners = new Set<(r: UsageRecord) => void>();
 
   constructor(private opts: KeysOptions) {
@@ -93,13 +97,14 @@ export class Keys implements RequestMeter {
       void this.flushInSlices();
       this.book.reloadIfChanged();
     });
-    every(PRUNE_MS, () => this.prune());
+    every(PRUNE_MS, () => void this.prune());
     // shared state: the in-flight counts other instances hold against a key's concurrency are leases
     if (this.opts.shared) every(HELD_REPEAT_MS, () => this.limiter.repeatHeld((id) => this.book.find(id)));
     return this;
   }
 
   close(): void {
+    this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.flush();
@@ -222,8 +227,18 @@ export class Keys implements RequestMeter {
     }
   }
 
-  private prune(): void {
-    if (this.opts.retentionDays > 0) this.usage.prune(this.now() - this.opts.retentionDays * DAY);
+  /** rows past the retention, PRUNE_SLICE to a statement, yielding between them (a backlog is millions); hourly */
+  async prune(): Promise<void> {
+    if (this.pruning || !(this.opts.retentionDays > 0)) return;
+    this.pruning = true;
+    try {
+      const before = this.now() - this.opts.retentionDays * DAY;
+      while (!this.closed && this.usage.prune(before, PRUNE_SLICE) === PRUNE_SLICE) await new Promise<void>((r) => setImmediate(r));
+    } catch (e) {
+      this.opts.log.error("could not delete old usage records", { error: (e as Error).message });
+    } finally {
+      this.pruning = false;
+    }
   }
 
   /** tokens a key used since `since`, written and not yet written */
