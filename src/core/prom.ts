@@ -30,7 +30,11 @@ interface Metric {
 }
 
 const escapeHelp = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-const escapeValue = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const SPECIAL = /[\\\n"]/;
+const SPECIALS = /[\\\n"]/g;
+const escapeChar = (c: string) => (c === "\n" ? "\\n" : `\\${c}`);
+/** a label value in quotes: backslash, newline and quote escaped (most values have none: tested first) */
+const escapeValue = (s: string) => (SPECIAL.test(s) ? s.replace(SPECIALS, escapeChar) : s);
 
 function formatValue(v: number): string {
   if (v === Infinity) return "+Inf";
@@ -40,10 +44,11 @@ function formatValue(v: number): string {
 
 /** `{a="x",b="y"}` for the label values in order (empty labels are left out), or "" */
 function labelText(names: readonly string[], values: readonly string[], extra?: string): string {
-  const parts: string[] = [];
-  for (let i = 0; i < names.length; i++) parts.push(`${names[i]}="${escapeValue(values[i]!)}"`);
-  if (extra) parts.push(extra);
-  return parts.length ? `{${parts.join(",")}}` : "";
+  // concatenated, not parts joined: a scrape with 10,000 accounts writes ~70,000 of these
+  let out = "";
+  for (let i = 0; i < names.length; i++) out += `${i ? "," : ""}${names[i]}="${escapeValue(values[i]!)}"`;
+  if (extra) out += out ? `,${extra}` : extra;
+  return out ? `{${out}}` : "";
 }
 
 /** a label's value as the series is kept by: a string (200 and "200" are one series) */

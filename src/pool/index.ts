@@ -315,6 +315,11 @@ export class Pool implements ModelSource {
     return this.accounts.list();
   }
 
+  /** the accounts as held, not views (the per-account series of /metrics; protocol/context.ts) */
+  accountStates(): readonly Account[] {
+    return this.store.accounts();
+  }
+
   get(idOrEmail: string): AccountView | undefined {
     return this.accounts.get(idOrEmail);
   }

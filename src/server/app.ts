@@ -268,7 +268,7 @@ export function registerPoolMetrics(ctx: AppContext) {
       this.set({ kind: "available" }, c.available);
     },
   });
-  const list = ctx.pool.list?.bind(ctx.pool);
+  const list = ctx.pool.accountStates?.bind(ctx.pool);
   if (!list) return;
   // per account and model, read at scrape time: bounded by the pool (accounts by email)
   const registers = [ctx.metrics.registry];
@@ -290,8 +290,10 @@ export function registerPoolMetrics(ctx: AppContext) {
     registers,
     collect() {
       this.reset();
-      for (const a of list())
-        for (const [model, q] of Object.entries(a.quota ?? {})) this.set({ account: a.email, model }, q.remainingFraction);
+      for (const a of list()) {
+        const quota = a.quota;
+        if (quota) for (const model in quota) this.set({ account: a.email, model }, quota[model]!.remainingFraction);
+      }
     },
   });
   new Gauge({
@@ -304,7 +306,7 @@ export function registerPoolMetrics(ctx: AppContext) {
       const now = Date.now();
       for (const a of list())
         for (const c of a.cooldowns)
-          this.set({ account: a.email, model: c.model, reason: c.reason }, Math.max(0, (Date.parse(c.until) - now) / 1000));
+          if (c.until > now) this.set({ account: a.email, model: c.model, reason: c.reason }, (c.until - now) / 1000);
     },
   });
 }

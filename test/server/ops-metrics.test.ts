@@ -76,3 +76,22 @@ test("after traffic on all three protocols: requests by protocol, model, account
   );
   expect(text).toContain("# TYPE switchyard_open_streams gauge");
 });
+
+test("a rate-limited account: its cooldown with the seconds left and the reason", async () => {
+  const email = stack.accounts[0]!.email;
+  stack.sim.addFault({ kind: "rate_limited", email, resetSeconds: 60, times: 1 });
+  const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
+  const res = await fetch(`${stack.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" },
+    body,
+  });
+  expect(res.status).toBe(429);
+  const line = (await scrape()).split("\n").find((l) => l.startsWith("switchyard_account_cooldown_seconds{"));
+  expect(line).toMatch(
+    new RegExp(`^switchyard_account_cooldown_seconds\\{account="${email.replace(".", "\\.")}",model="[^"]+",reason="[^"]+"\\} `),
+  );
+  const left = Number(line!.split(" ")[1]);
+  expect(left).toBeGreaterThan(0);
+  expect(left).toBeLessThanOrEqual(60);
+});
