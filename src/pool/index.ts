@@ -346,14 +346,19 @@ export class Pool implements ModelSource {
 
   poolView(): { accounts: (AccountView & { sessionBindings: number })[]; sessions: number; mode: string } {
     const now = this.now();
-    this.scheduler.sessions.prune(now);
+    const scheduling = this.schedulingView();
     return {
       accounts: this.store
         .accounts()
         .map((a) => ({ ...viewOf(a, now, this.ledger.pending(a.id)), sessionBindings: this.scheduler.sessions.bindings(a.id) })),
-      sessions: this.scheduler.sessions.size,
-      mode: this.scheduler.mode,
+      ...scheduling,
     };
+  }
+
+  /** the scheduler's mode and its live session bindings, without every account's view (the dashboard's overview) */
+  schedulingView(): { sessions: number; mode: string } {
+    this.scheduler.sessions.prune(this.now());
+    return { sessions: this.scheduler.sessions.size, mode: this.scheduler.mode };
   }
 
   /** write hot counters (requests, failures, last used) now */

@@ -176,7 +176,7 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
       .get(
         "/api/overview",
         () => {
-          const view = pool.poolView();
+          const view = pool.schedulingView();
           const today = ctx.keys ? ctx.keys.report(dayStart(Date.now()), "model") : [];
           return json({
             accounts: pool.counts(),
