@@ -90,9 +90,9 @@ export function adminKeyRoutes(ctx: AppContext) {
   return new Elysia({ name: "admin-keys", prefix: "/admin" })
     .get(
       "/keys",
-      () => {
+      async () => {
         const k = keys();
-        const today = new Map(k.report(dayStart(Date.now()), "key").map((r) => [r.group, r.input + r.output + r.thinking]));
+        const today = new Map((await k.report(dayStart(Date.now()), "key")).map((r) => [r.group, r.input + r.output + r.thinking]));
         return k.book.list().map((v) => ({ ...v, tokensToday: today.get(v.name) ?? 0 }));
       },
       {

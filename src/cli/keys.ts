@@ -83,7 +83,11 @@ const flagOf = (param: string) =>
  * or a name already taken. A change is refused when state.db could only be held in memory. With
  * state.redisUrl the keys and usage totals are the ones shared in Redis (refused while it is unreachable).
  */
-export async function withKeys(io: Io, write: boolean, fn: (keys: Keys, out: (s: string) => void, now: number) => number): Promise<number> {
+export async function withKeys(
+  io: Io,
+  write: boolean,
+  fn: (keys: Keys, out: (s: string) => void, now: number) => number | Promise<number>,
+): Promise<number> {
   const out = io.out ?? ((s: string) => void process.stdout.write(s));
   const state = SqliteState.open(io.dataDir, (n) => process.stderr.write(`switchyard: ${n.message}\n`));
   const redisUrl = io.config.state.redisUrl;
@@ -109,7 +113,7 @@ export async function withKeys(io: Io, write: boolean, fn: (keys: Keys, out: (s:
       process.stderr.write(`switchyard: ${state.path} cannot be written: the change would be lost, nothing was done\n`);
       return 1;
     }
-    return fn(keys, out, (io.now ?? Date.now)());
+    return await fn(keys, out, (io.now ?? Date.now)());
   } catch (e) {
     if (e instanceof KeyError) {
       const flag = e.param && e.status === 400 ? flagOf(e.param) : undefined;
@@ -160,8 +164,8 @@ export async function runKeys(args: string[], io: Io): Promise<number> {
     case "list": {
       const { flags, positional } = parseFlags("keys list", rest, [], ["--json"]);
       if (positional.length) throw new UsageError(`keys list: unknown argument ${positional[0]}`);
-      return withKeys(io, false, (keys, out, now) => {
-        const today = new Map(keys.report(dayStart(now), "key").map((r) => [r.group, r.input + r.output + r.thinking]));
+      return withKeys(io, false, async (keys, out, now) => {
+        const today = new Map((await keys.report(dayStart(now), "key")).map((r) => [r.group, r.input + r.output + r.thinking]));
         const list = keys.book.list().map((k) => ({ ...k, tokensToday: today.get(k.name) ?? 0 }));
         out(flags.has("--json") ? json(list) : keysTable(list, now) + "\n");
         return 0;

@@ -28,7 +28,7 @@ export async function runUsage(args: string[], io: Io): Promise<number> {
   if (positional.length) throw new UsageError(`usage: unknown argument ${positional[0]}`);
   const by = (values["--by"] ?? "key") as UsageBy;
   if (!BY.includes(by)) throw new UsageError(`usage: --by must be one of ${BY.join(", ")}, got ${JSON.stringify(values["--by"])}`);
-  return withKeys(io, false, (keys, out, now) => {
+  return withKeys(io, false, async (keys, out, now) => {
     let since: number;
     try {
       since = parseSince(values["--since"] ?? "24h", now);
@@ -36,7 +36,7 @@ export async function runUsage(args: string[], io: Io): Promise<number> {
       if (e instanceof KeyError) throw new UsageError(`usage: --${e.message}`);
       throw e;
     }
-    const rows = keys.report(since, by);
+    const rows = await keys.report(since, by);
     if (flags.has("--json")) {
       out(JSON.stringify(rows, null, 2) + "\n");
       return 0;

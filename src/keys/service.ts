@@ -249,7 +249,7 @@ export class Keys implements RequestMeter {
   }
 
   /** totals since `since` grouped by `by`, then by `split` if given (what is not yet written is written first) */
-  report(since: number, by: UsageBy, split?: UsageBy): UsageRow[] {
+  async report(since: number, by: UsageBy, split?: UsageBy): Promise<UsageRow[]> {
     this.flush();
     const kept = this.opts.retentionDays > 0 ? this.now() - this.opts.retentionDays * DAY : -Infinity;
     // with shared usage: every instance's hourly totals (since rounds down to its hour)

@@ -1,13 +1,20 @@
 // Usage totals shared by several instances through Redis: the hourly totals per key, account and model
 // (state.db's usage_hourly, summed over every instance), so a report on any instance shows one total.
 // Each instance still keeps its own raw rows in state.db. Increments are added with HINCRBY (they add
-// up whatever the order), announced on the changes channel, and mirrored here so a report is
-// synchronous. Layout: `{prefix}usage:{hour}` hash, field `key\taccount\tmodel\tmetric` → count;
-// `{prefix}usage:hours` sorted set of the hours that have one.
+// up whatever the order), announced on the changes channel, and mirrored here for the last MIRROR_DAYS
+// (a report on them reads memory; an older one reads Redis too). Layout: `{prefix}usage:{hour}` hash,
+// field `key\taccount\tmodel\tmetric` → count; `{prefix}usage:hours` sorted set of the hours that have one.
 import { hashOf, type RedisState } from "./redis";
 import type { UsageBy, UsageRecord, UsageRow } from "./usage";
 
 const HOUR = 3_600_000;
+/**
+ * How far back the totals are kept in memory: every report the dashboard offers (30 days at most) and the
+ * CLI's usual ones. Kept for good, they grew by a few hundred fields an hour (tens of MB a year for a
+ * small pool, hundreds for a large one), and each start loaded every hour ever.
+ */
+const MIRROR_DAYS = 35;
+const MIRROR_MS = MIRROR_DAYS * 24 * HOUR;
 const METRICS = ["requests", "errors", "input", "output", "thinking", "cached"] as const;
 type Metric = (typeof METRICS)[number];
 /** increments: hour → field → n */
@@ -35,14 +42,25 @@ export class RedisUsage {
   /** added while Redis was away: pushed when it returns */
   private pending: Delta = {};
 
-  private constructor(private redis: RedisState) {}
+  /** the oldest hour kept in memory */
+  private mirrorFrom = 0;
 
-  static async open(redis: RedisState): Promise<RedisUsage> {
-    const u = new RedisUsage(redis);
+  private constructor(
+    private redis: RedisState,
+    private now: () => number,
+  ) {}
+
+  static async open(redis: RedisState, now: () => number = Date.now): Promise<RedisUsage> {
+    const u = new RedisUsage(redis, now);
     await u.load().catch(() => {});
     redis.onEvent("usage", (p) => u.apply(p as Delta));
     redis.onReconnect(() => u.push().then(() => u.load()));
     return u;
+  }
+
+  /** how many hours are in memory (bounded by MIRROR_DAYS) */
+  get mirroredHours(): number {
+    return this.hours.size;
   }
 
   /** records this instance wrote to state.db: into the shared totals */
@@ -67,34 +85,39 @@ export class RedisUsage {
     if (!this.send(d)) merge(this.pending, d);
   }
 
-  /** totals since `since` (rounded down to its hour), grouped like state.db's report */
-  query(since: number, by: UsageBy, split?: UsageBy): UsageRow[] {
+  /**
+   * Totals since `since` (rounded down to its hour), grouped like state.db's report: from memory, and
+   * for the hours before the mirror's from Redis.
+   */
+  async query(since: number, by: UsageBy, split?: UsageBy): Promise<UsageRow[]> {
     const from = Math.floor(since / HOUR) * HOUR;
+    const older = from < this.mirrorFrom ? await this.fetch(from, this.mirrorFrom - 1) : new Map<number, Map<string, number>>();
     const rows = new Map<string, UsageRow>();
-    for (const [hour, fields] of this.hours) {
-      if (hour < from) continue;
-      for (const [field, n] of fields) {
-        const [key, account, model, metric] = field.split("\t") as [string, string, string, Metric];
-        const group = groupOf(by, hour, key, account, model);
-        const sub = split ? groupOf(split, hour, key, account, model) : undefined;
-        const id = sub === undefined ? group : `${group}\u0000${sub}`;
-        let row = rows.get(id);
-        if (!row) {
-          row = {
-            group,
-            requests: 0,
-            errors: 0,
-            input: 0,
-            output: 0,
-            thinking: 0,
-            cached: 0,
-            ...(sub !== undefined ? { split: sub } : {}),
-          };
-          rows.set(id, row);
+    for (const hours of [older, this.hours])
+      for (const [hour, fields] of hours) {
+        if (hour < from) continue;
+        for (const [field, n] of fields) {
+          const [key, account, model, metric] = field.split("\t") as [string, string, string, Metric];
+          const group = groupOf(by, hour, key, account, model);
+          const sub = split ? groupOf(split, hour, key, account, model) : undefined;
+          const id = sub === undefined ? group : `${group}\u0000${sub}`;
+          let row = rows.get(id);
+          if (!row) {
+            row = {
+              group,
+              requests: 0,
+              errors: 0,
+              input: 0,
+              output: 0,
+              thinking: 0,
+              cached: 0,
+              ...(sub !== undefined ? { split: sub } : {}),
+            };
+            rows.set(id, row);
+          }
+          row[metric] += n;
         }
-        row[metric] += n;
       }
-    }
     return [...rows.values()].sort((a, b) =>
       a.group === b.group ? (a.split ?? "").localeCompare(b.split ?? "") : a.group < b.group ? -1 : 1,
     );
@@ -103,10 +126,30 @@ export class RedisUsage {
   private apply(d: Delta): void {
     for (const [h, fields] of Object.entries(d)) {
       const hour = Number(h);
+      if (hour < this.mirrorFrom) continue; // in Redis; a report that old reads it there
       let m = this.hours.get(hour);
-      if (!m) this.hours.set(hour, (m = new Map()));
+      if (!m) {
+        this.hours.set(hour, (m = new Map()));
+        this.trim();
+      }
       for (const [f, n] of Object.entries(fields)) m.set(f, (m.get(f) ?? 0) + n);
     }
+  }
+
+  /** hours that left the mirror's window leave memory (once an hour: a new hour starts the trim) */
+  private trim(): void {
+    this.mirrorFrom = Math.floor((this.now() - MIRROR_MS) / HOUR) * HOUR;
+    for (const hour of this.hours.keys()) if (hour < this.mirrorFrom) this.hours.delete(hour);
+  }
+
+  /** the hours from `from` to `to` (inclusive) as Redis has them */
+  private async fetch(from: number, to: number): Promise<Map<number, Map<string, number>>> {
+    const hours = ((await this.redis.command("ZRANGEBYSCORE", [this.redis.keyOf("usage:hours"), String(from), String(to)])) ??
+      []) as string[];
+    const hashes = await Promise.all(hours.map((h) => this.redis.command("HGETALL", [this.redis.keyOf(`usage:${h}`)])));
+    const out = new Map<number, Map<string, number>>();
+    hours.forEach((h, i) => out.set(Number(h), new Map(Object.entries(hashOf(hashes[i])).map(([f, v]) => [f, Number(v) || 0]))));
+    return out;
   }
 
   /** HINCRBY every field, then tell the others; false when Redis is away */
@@ -131,11 +174,10 @@ export class RedisUsage {
     if (Object.keys(d).length && !this.send(d)) merge(this.pending, d);
   }
 
+  /** the mirror's window from Redis (at start, and after Redis was away) */
   private async load(): Promise<void> {
-    const hours = ((await this.redis.command("ZRANGE", [this.redis.keyOf("usage:hours"), "0", "-1"])) ?? []) as string[];
-    const hashes = await Promise.all(hours.map((h) => this.redis.command("HGETALL", [this.redis.keyOf(`usage:${h}`)])));
-    const next = new Map<number, Map<string, number>>();
-    hours.forEach((h, i) => next.set(Number(h), new Map(Object.entries(hashOf(hashes[i])).map(([f, v]) => [f, Number(v) || 0]))));
+    this.trim();
+    const next = await this.fetch(this.mirrorFrom, Number.MAX_SAFE_INTEGER);
     // what was added here and not yet in Redis stays counted
     this.hours = next;
     this.apply(this.pending);

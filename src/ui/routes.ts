@@ -175,9 +175,9 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
       )
       .get(
         "/api/overview",
-        () => {
+        async () => {
           const view = pool.schedulingView();
-          const today = ctx.keys ? ctx.keys.report(dayStart(Date.now()), "model") : [];
+          const today = ctx.keys ? await ctx.keys.report(dayStart(Date.now()), "model") : [];
           return json({
             accounts: pool.counts(),
             mode: view.mode,
@@ -191,7 +191,7 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
       )
       .get(
         "/api/usage",
-        ({ query }) => {
+        async ({ query }) => {
           if (!ctx.keys) throw new ApiError(503, "the usage log is not available in this server", { reason: "unavailable" });
           const now = Date.now();
           const range = query.range ?? "24h";
@@ -199,7 +199,13 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
           const split = query.split ?? "model";
           const since = now - RANGES[range];
           const from = Math.floor(since / (bucket === "hour" ? HOUR : DAY)) * (bucket === "hour" ? HOUR : DAY);
-          return json({ range, bucket, split, buckets: bucketLabels(since, now, bucket), rows: ctx.keys.report(from, bucket, split) });
+          return json({
+            range,
+            bucket,
+            split,
+            buckets: bucketLabels(since, now, bucket),
+            rows: await ctx.keys.report(from, bucket, split),
+          });
         },
         {
           query: t.Object({

@@ -57,9 +57,7 @@ describe("usage accounting", () => {
     for await (const _ of await gemini(k.secret).models.generateContentStream({ model: "gemini-2.5-flash", contents: "native stream" }));
     const sim = stack.sim.reportedUsage();
     expect(sim.answers).toBe(6);
-    const [row] = keys()
-      .report(0, "key")
-      .filter((r) => r.group === k.name);
+    const [row] = (await keys().report(0, "key")).filter((r) => r.group === k.name);
     expect(row).toEqual({
       group: k.name,
       requests: 6,
@@ -69,7 +67,7 @@ describe("usage accounting", () => {
       thinking: sim.thoughtsTokenCount,
       cached: sim.cachedContentTokenCount,
     });
-    const byModel = keys().report(0, "model");
+    const byModel = await keys().report(0, "model");
     expect(byModel.find((r) => r.group === "gemini-2.5-pro")?.requests).toBeGreaterThanOrEqual(1);
     const metrics = await (await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).text();
     expect(metrics).toMatch(new RegExp(`switchyard_tokens_total\\{direction="input",model="gemini-2.5-flash",key="${k.name}"\\} \\d+`));
@@ -78,15 +76,9 @@ describe("usage accounting", () => {
 
   test("a configured key is attributed to config; every record names protocol, route, account and models", async () => {
     await chat(stack.apiKey);
-    const row = keys()
-      .report(0, "key")
-      .find((r) => r.group === "config");
+    const row = (await keys().report(0, "key")).find((r) => r.group === "config");
     expect(row!.requests).toBeGreaterThanOrEqual(1);
-    expect(
-      keys()
-        .report(0, "account")
-        .some((r) => r.group.endsWith("@example.com")),
-    ).toBe(true);
+    expect((await keys().report(0, "account")).some((r) => r.group.endsWith("@example.com"))).toBe(true);
   });
 });
 
@@ -196,7 +188,7 @@ test("with authentication off, a virtual key is still attributed and held to its
     expect((await call(k)).status).toBe(200);
     expect((await call(k)).status).toBe(429);
     expect((await call()).status).toBe(200);
-    const groups = open.ctx.keys!.report(0, "key").map((r) => [r.group, r.requests, r.errors]);
+    const groups = (await open.ctx.keys!.report(0, "key")).map((r) => [r.group, r.requests, r.errors]);
     expect(groups).toEqual([
       ["anonymous", 1, 0],
       ["open-key", 2, 1],
@@ -209,17 +201,15 @@ test("with authentication off, a virtual key is still attributed and held to its
 test("a restart keeps the keys and the usage", async () => {
   const k = key({ rpm: 100 });
   await chat(k.secret);
-  const before = keys()
-    .report(0, "key")
-    .find((r) => r.group === k.name)!;
+  const before = (await keys().report(0, "key")).find((r) => r.group === k.name)!;
   await stack.gateway.stop();
   const again = await startServer({ config: stack.ctx.config, dataDir: stack.dataDir, log: createLogger("silent"), now });
   try {
-    const after = again.ctx.keys!.report(0, "key").find((r) => r.group === k.name)!;
+    const after = (await again.ctx.keys!.report(0, "key")).find((r) => r.group === k.name)!;
     expect(after).toEqual(before);
     const client = new OpenAI({ apiKey: k.secret, baseURL: again.url + "/v1", maxRetries: 0 });
     await client.chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "again" }] });
-    expect(again.ctx.keys!.report(0, "key").find((r) => r.group === k.name)!.requests).toBe(before.requests + 1);
+    expect((await again.ctx.keys!.report(0, "key")).find((r) => r.group === k.name)!.requests).toBe(before.requests + 1);
   } finally {
     await again.stop();
   }

@@ -249,19 +249,19 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
       expect(after.answers - before.answers).toBe(36);
       expect(want.input).toBeGreaterThan(0);
       for (const inst of p.list) inst.server.ctx.keys!.flush();
-      const total = (inst: (typeof p.list)[number]) => {
-        const rows = inst.server.ctx.keys!.report(Date.now() - 3_600_000, "model");
+      const total = async (inst: (typeof p.list)[number]) => {
+        const rows = await inst.server.ctx.keys!.report(Date.now() - 3_600_000, "model");
         const sum = (f: "requests" | "input" | "output" | "thinking") => rows.reduce((n, r) => n + r[f], 0);
         return { requests: sum("requests"), input: sum("input"), output: sum("output"), thinking: sum("thinking") };
       };
       await until(
-        () => p.list.every((inst) => JSON.stringify(total(inst)) === JSON.stringify(want)),
+        async () => (await Promise.all(p.list.map(total))).every((t) => JSON.stringify(t) === JSON.stringify(want)),
         "one total on every instance",
         2000,
-      ).catch(() => expect(p.list.map(total)).toEqual(p.list.map(() => want)));
+      ).catch(async () => expect(await Promise.all(p.list.map(total))).toEqual(p.list.map(() => want)));
       // a new instance reads the same total from Redis
       const late = await p.add();
-      expect(total(late)).toEqual(want);
+      expect(await total(late)).toEqual(want);
     } finally {
       await p.stop();
     }
