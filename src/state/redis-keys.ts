@@ -105,8 +105,9 @@ export class RedisKeys implements KeyStore {
   private version = 0;
   /** written while Redis was away: pushed when it returns */
   private dirty = new Set<string>();
-  /** token totals per key from Redis: `d:{day}` / `m:{month}` → tokens */
+  /** token totals per key from Redis: `d:{day}` / `m:{month}` → tokens (today's and this month's) */
   private totals = new Map<string, Map<string, number>>();
+  private byName?: { version: number; map: Map<string, KeyRecord> };
   private useListeners: ((u: KeyUse) => void)[] = [];
   private inflight = new Set<Promise<unknown>>();
   /** this instance, in the keys' in-flight counts */
@@ -251,16 +252,28 @@ export class RedisKeys implements KeyStore {
 
   /** tokens a key used since the start of `since`'s day or month, across instances (undefined = not known here) */
   tokensSince(name: string, since: number): number | undefined {
-    const k = [...this.records.values()].find((r) => r.name === name);
+    const k = this.named(name);
     const t = k && this.totals.get(k.id);
     if (!t) return undefined;
     return t.get(`d:${since}`) ?? t.get(`m:${since}`);
   }
 
+  /** a key by name (a limited key's budget is checked on each of its requests): an index rebuilt when the keys change */
+  private named(name: string): KeyRecord | undefined {
+    if (this.byName?.version !== this.version)
+      this.byName = { version: this.version, map: new Map([...this.records.values()].map((r) => [r.name, r])) };
+    return this.byName.map.get(name);
+  }
+
   private addTotal(id: string, n: number, at: number): void {
     let t = this.totals.get(id);
     if (!t) this.totals.set(id, (t = new Map()));
-    for (const f of [`d:${dayOf(at)}`, `m:${monthOf(at)}`]) t.set(f, (t.get(f) ?? 0) + n);
+    const day = dayOf(at);
+    const month = monthOf(at);
+    // a new day or month: the ones before it are no longer asked for (kept, they grew by one a day and key)
+    if (!t.has(`d:${day}`) || !t.has(`m:${month}`))
+      for (const f of t.keys()) if (Number(f.slice(2)) < (f.startsWith("d:") ? day : month)) t.delete(f);
+    for (const f of [`d:${day}`, `m:${month}`]) t.set(f, (t.get(f) ?? 0) + n);
   }
 
   private write(r: KeyRecord): void {
