@@ -106,7 +106,9 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
   };
 
   const admin = new Elysia({ name: "admin-api", prefix: "/admin" })
-    .get("/accounts", () => pool.list(), {
+    // a Response: Elysia checks a returned object against the route's `response` schema, which stays for
+    // the document — for 10,000 accounts that check took most of a listing's ~0.5 s of the server's thread
+    .get("/accounts", () => Response.json(pool.list()), {
       response: t.Array(AccountView),
       detail: detail("List accounts", "Every account with state, tier, project, quota per model and active cooldowns. No secrets."),
     })
@@ -276,7 +278,7 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         detail: detail("Finish a Google login", "Exchanges the code (PKCE), then adds the account like POST /admin/accounts."),
       },
     )
-    .get("/pool", () => pool.poolView(), {
+    .get("/pool", () => Response.json(pool.poolView()), {
       response: t.Object({
         accounts: t.Array(t.Composite([AccountView, t.Object({ sessionBindings: t.Integer() })])),
         sessions: t.Integer(),
