@@ -278,14 +278,34 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         detail: detail("Finish a Google login", "Exchanges the code (PKCE), then adds the account like POST /admin/accounts."),
       },
     )
-    .get("/pool", () => Response.json(pool.poolView()), {
-      response: t.Object({
-        accounts: t.Array(t.Composite([AccountView, t.Object({ sessionBindings: t.Integer() })])),
-        sessions: t.Integer(),
-        mode: t.String(),
-      }),
-      detail: detail("Pool state", "Every account's state and cooldowns, how many sessions are bound to it, and the scheduling mode."),
-    });
+    .get(
+      "/pool",
+      ({ query }) =>
+        Response.json(
+          pool.poolView({
+            offset: query.offset === undefined ? undefined : Number(query.offset),
+            limit: query.limit === undefined ? undefined : Number(query.limit),
+            q: query.q,
+          }),
+        ),
+      {
+        query: t.Object({
+          offset: t.Optional(t.String({ pattern: "^[0-9]{1,9}$", description: "skip this many matching accounts (default 0)" })),
+          limit: t.Optional(t.String({ pattern: "^[0-9]{1,9}$", description: "at most this many accounts (default: all)" })),
+          q: t.Optional(t.String({ maxLength: 200, description: "only accounts whose email, name or state contains this (any case)" })),
+        }),
+        response: t.Object({
+          accounts: t.Array(t.Composite([AccountView, t.Object({ sessionBindings: t.Integer() })])),
+          total: t.Integer({ description: "how many accounts match q (all of them without it)" }),
+          sessions: t.Integer(),
+          mode: t.String(),
+        }),
+        detail: detail(
+          "Pool state",
+          "Each account's state and cooldowns, how many sessions are bound to it, and the scheduling mode; a page of them with offset and limit, those matching q.",
+        ),
+      },
+    );
 
   // Where Google sends the browser after /admin/oauth/start with the default redirect. No key: a browser
   // redirect cannot carry one; the single-use, unguessable `state` issued to an admin is the credential.

@@ -43,6 +43,13 @@ export interface PoolOptions {
   internal?: { onboardPollMs?: number; onboardMaxPolls?: number; watchIntervalMs?: number; tokenSweepMs?: number };
 }
 
+/** which accounts a pool view shows: those matching `q` (email, name or state), from `offset`, at most `limit` */
+export interface PoolPage {
+  offset?: number;
+  limit?: number;
+  q?: string;
+}
+
 /** after a quota-exhausted error, re-read that account's quota at most this often */
 const QUOTA_RECHECK_MS = 30_000;
 
@@ -344,14 +351,31 @@ export class Pool implements ModelSource {
     return this.accounts.exportAccounts();
   }
 
-  poolView(): { accounts: (AccountView & { sessionBindings: number })[]; sessions: number; mode: string } {
+  /**
+   * The scheduler's view of the accounts: all of them, or a page of those whose email, name or state
+   * contains `q` (the dashboard shows 50 at a time: views are made for the page only), with how many match.
+   */
+  poolView(page: PoolPage = {}): {
+    accounts: (AccountView & { sessionBindings: number })[];
+    total: number;
+    sessions: number;
+    mode: string;
+  } {
     const now = this.now();
-    const scheduling = this.schedulingView();
+    const q = page.q?.trim().toLowerCase();
+    const all = this.store.accounts();
+    const matching = q
+      ? all.filter((a) => a.email.toLowerCase().includes(q) || a.name?.toLowerCase().includes(q) || a.state.includes(q))
+      : all;
+    const from = page.offset ?? 0;
+    const shown = matching.slice(from, page.limit === undefined ? undefined : from + page.limit);
     return {
-      accounts: this.store
-        .accounts()
-        .map((a) => ({ ...viewOf(a, now, this.ledger.pending(a.id)), sessionBindings: this.scheduler.sessions.bindings(a.id) })),
-      ...scheduling,
+      accounts: shown.map((a) => ({
+        ...viewOf(a, now, this.ledger.pending(a.id)),
+        sessionBindings: this.scheduler.sessions.bindings(a.id),
+      })),
+      total: matching.length,
+      ...this.schedulingView(),
     };
   }
 

@@ -166,6 +166,34 @@ describe("admin pool", () => {
     expect(r.text).not.toContain(stack.accounts[0]!.refreshToken);
   });
 
+  test("a page of accounts (offset, limit), those matching q, and how many match; a bad number is a 400 naming it", async () => {
+    const all = await admin("GET", "/admin/pool");
+    const emails = all.json.accounts.map((a: { email: string }) => a.email);
+    expect(all.json.total).toBe(emails.length);
+    expect(emails.length).toBeGreaterThan(1);
+    const page = await admin("GET", "/admin/pool?offset=1&limit=1");
+    expect(page.json.accounts.map((a: { email: string }) => a.email)).toEqual([emails[1]]);
+    expect(page.json.total).toBe(emails.length);
+    const beyond = await admin("GET", `/admin/pool?offset=${emails.length}&limit=5`);
+    expect(beyond.json.accounts).toEqual([]);
+    const one = emails[0]!;
+    const found = await admin("GET", `/admin/pool?q=${encodeURIComponent(one.toUpperCase())}`);
+    expect(found.json.accounts.map((a: { email: string }) => a.email)).toEqual([one]);
+    expect(found.json.total).toBe(1);
+    expect((await admin("GET", "/admin/pool?q=active")).json.total).toBe(
+      all.json.accounts.filter((a: { state: string }) => a.state === "active").length,
+    );
+    expect((await admin("GET", "/admin/pool?q=nobody-here")).json).toMatchObject({ accounts: [], total: 0 });
+    for (const [param, value] of [
+      ["limit", "ten"],
+      ["offset", "-1"],
+    ]) {
+      const bad = await admin("GET", `/admin/pool?${param}=${value}`);
+      expect(bad.status).toBe(400);
+      expect(bad.text).toContain(param);
+    }
+  });
+
   test("documented in /swagger under Admin", async () => {
     const res = await fetch(`${stack.url}/swagger/json`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
     const doc = await res.json();

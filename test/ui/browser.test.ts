@@ -118,7 +118,7 @@ test.skipIf(!present)(
 
     // a quota never fetched, or a model missing from it, reads "unknown", never 100 % (the pool's answer
     // is altered in the browser: the simulator always reports every model)
-    await page.route("**/ui/api/admin/pool", async (route) => {
+    await page.route("**/ui/api/admin/pool?*", async (route) => {
       const real = await route.fetch();
       const view = await real.json();
       view.accounts[0].quota = null;
@@ -129,7 +129,7 @@ test.skipIf(!present)(
     await page.waitForSelector("article[data-email='ada@example.com'] [role=meter]:has-text('unknown (not fetched yet)')");
     expect(await page.locator("article[data-email='ada@example.com'] [role=meter]").count()).toBe(1);
     expect(await grace.locator("[role=meter][aria-label='gemini-2.5-pro: quota unknown']").textContent()).toBe("unknown");
-    await page.unroute("**/ui/api/admin/pool");
+    await page.unroute("**/ui/api/admin/pool?*");
     await page.click("#acc-refresh-all");
     await page.waitForSelector("article[data-email='ada@example.com'] [role=meter][aria-label='gemini-2.5-pro: 100 % left']");
 
@@ -248,4 +248,38 @@ test.skipIf(!present)(
     expect(outside).toEqual([]);
   },
   120_000,
+);
+
+test.skipIf(!present)(
+  "a large pool: the accounts page shows 50 at a time, pages through them, and finds one by email",
+  async () => {
+    for (let i = 0; i < 56; i++)
+      await stack.pool.addByRefreshToken(stack.sim.addAccount({ email: `bulk-${String(i).padStart(2, "0")}@example.com` }).refreshToken);
+    const total = stack.pool.list().length;
+    expect(total).toBeGreaterThan(50);
+    await page.goto(`${stack.url}/ui`);
+    await page.fill("#key", stack.adminKey);
+    await page.press("#key", "Enter");
+    await page.waitForSelector("#ov-cards .card");
+    await page.click("a[href='#accounts']");
+    await page.waitForSelector(`#acc-range:has-text('1–50 of ${total}')`);
+    expect(await page.locator("article.account").count()).toBe(50);
+    expect(await page.isDisabled("#acc-prev")).toBe(true);
+    await page.click("#acc-next");
+    await page.waitForSelector(`#acc-range:has-text('51–${total} of ${total}')`);
+    expect(await page.locator("article.account").count()).toBe(total - 50);
+    expect(await page.isDisabled("#acc-next")).toBe(true);
+    // a search starts from the first page, in any case
+    await page.fill("#acc-q", "BULK-07");
+    await page.locator("article[data-email='bulk-07@example.com']").waitFor();
+    await page.waitForSelector(".pager", { state: "hidden" }); // one page: no pager
+    expect(await page.locator("article.account").count()).toBe(1);
+    expect(await page.textContent("#acc-range")).toBe("1–1 of 1");
+    await page.fill("#acc-q", "nobody");
+    await page.waitForSelector("#acc-list :text('No account matches')");
+    await page.fill("#acc-q", "");
+    await page.waitForSelector(`#acc-range:has-text('1–50 of ${total}')`);
+    expect(outside).toEqual([]);
+  },
+  60_000,
 );

@@ -251,11 +251,28 @@ async function accountAction(a, action) {
   await accounts(true);
 }
 
+/** the accounts page shows ACC_PAGE accounts at a time, those matching the search (the server makes views for those only) */
+const ACC_PAGE = 50;
+const accView = { offset: 0, q: "" };
+
 async function accounts(force) {
-  const view = await api("admin/pool");
-  const key = JSON.stringify(view.accounts);
+  const q = accView.q ? `&q=${encodeURIComponent(accView.q)}` : "";
+  let view = await api(`admin/pool?offset=${accView.offset}&limit=${ACC_PAGE}${q}`);
+  if (accView.offset > 0 && accView.offset >= view.total) {
+    // the page emptied (accounts removed, a narrower search): back to the last page there is
+    accView.offset = Math.max(0, Math.floor((view.total - 1) / ACC_PAGE) * ACC_PAGE);
+    view = await api(`admin/pool?offset=${accView.offset}&limit=${ACC_PAGE}${q}`);
+  }
+  const key = JSON.stringify([accView, view.total, view.accounts]);
   if (!force && key === accountsSeen) return; // unchanged: keep the DOM (and the keyboard focus)
   accountsSeen = key;
+  const pager = document.querySelector(".pager");
+  pager.hidden = view.total <= ACC_PAGE && accView.offset === 0;
+  $("acc-range").textContent = view.total
+    ? `${num(accView.offset + 1)}–${num(accView.offset + view.accounts.length)} of ${num(view.total)}`
+    : "none";
+  $("acc-prev").disabled = accView.offset === 0;
+  $("acc-next").disabled = accView.offset + view.accounts.length >= view.total;
   const focused = document.activeElement && document.activeElement.dataset.focus;
   const models = [...new Set(view.accounts.flatMap((a) => Object.keys(a.quota || {})))].sort();
   const list = $("acc-list");
@@ -309,13 +326,31 @@ async function accounts(force) {
       );
     }),
   );
-  if (!view.accounts.length) list.append(el("p", { class: "muted" }, "No accounts yet: add one below."));
+  if (!view.accounts.length)
+    list.append(el("p", { class: "muted" }, accView.q ? `No account matches “${accView.q}”.` : "No accounts yet: add one below."));
   if (focused) document.querySelector(`[data-focus="${CSS.escape(focused)}"]`)?.focus();
 }
 
 let oauthState = "";
 
 function setupAccounts() {
+  let typing;
+  $("acc-q").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      accView.q = $("acc-q").value.trim();
+      accView.offset = 0;
+      void accounts(true);
+    }, 250);
+  });
+  $("acc-prev").addEventListener("click", () => {
+    accView.offset = Math.max(0, accView.offset - ACC_PAGE);
+    void accounts(true);
+  });
+  $("acc-next").addEventListener("click", () => {
+    accView.offset += ACC_PAGE;
+    void accounts(true);
+  });
   $("acc-refresh-all").addEventListener("click", async () => {
     $("acc-msg").textContent = "refreshing…";
     try {
