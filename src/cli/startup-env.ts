@@ -81,15 +81,14 @@ export function restartWithStartupEnv(limit: number, log: Pick<Logger, "warn">):
  * config.json as it is; anything it cannot read is left to the check after the configuration is loaded,
  * which reports it. Never warns: that check does.
  */
-export function restartEarly(argv: string[], env: NodeJS.ProcessEnv = process.env): void {
-  if (env[REEXEC_MARK] || typeof process.execve !== "function") return;
+export function restartEarly(argv: string[]): void {
+  if (process.env[REEXEC_MARK] || typeof process.execve !== "function") return;
   let limit: number;
   try {
     const { command, flags, rest } = parseArgs(argv);
     if ((command !== "serve" && command !== "demo") || wantsHelp(rest)) return;
     // the demo reads a config file only from --config or --data-dir
-    const file =
-      command === "demo" && !flags.config && !flags.dataDir ? {} : readConfigFile(configPathOf(flags, resolveDataDir(flags, env)));
+    const file = command === "demo" && !flags.config && !flags.dataDir ? {} : readConfigFile(configPathOf(flags, resolveDataDir(flags)));
     const v = settingsOf(file).upstream?.maxConcurrentRequests;
     limit = Number.isInteger(v) && v >= 1 && v <= MAX_CONCURRENT_REQUESTS ? v : DEFAULT_MAX_CONCURRENT_REQUESTS;
   } catch {
