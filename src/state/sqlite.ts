@@ -8,6 +8,7 @@ import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, existsSync, openSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { AccountRow, CounterDelta, Cooldown, QuotaEntry, StateStore } from "./types";
+import { USAGE_TABLES } from "./usage";
 
 export const STATE_FILE = "state.db";
 const SCHEMA_VERSION = 1;
@@ -76,9 +77,6 @@ export interface OpenNotice {
   level: "warn" | "error";
 }
 
-/** the usage log's tables: they grow with traffic (a million rows a busy day), so start-up does not check them */
-const GROWS_WITH_USE = new Set(["usage", "usage_hourly"]);
-
 /**
  * A file that is not a database fails at the schema read; the tables whose size the accounts and keys
  * bound are checked page by page (`quick_check`). A check of the whole file cost ~0.5 s a start per
@@ -87,7 +85,8 @@ const GROWS_WITH_USE = new Set(["usage", "usage_hourly"]);
 function checkTables(db: Database): void {
   const tables = db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all();
   for (const { name } of tables) {
-    if (GROWS_WITH_USE.has(name) || !/^\w+$/.test(name)) continue;
+    // the usage log's tables grow with traffic (a million rows a busy day): start-up does not check them
+    if (USAGE_TABLES.includes(name) || !/^\w+$/.test(name)) continue;
     const check = db.query<{ quick_check: string }, []>(`PRAGMA quick_check(${name})`).get();
     if (check && check.quick_check !== "ok") throw new Error(`SQLITE_CORRUPT: ${check.quick_check}`);
   }

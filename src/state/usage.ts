@@ -40,6 +40,9 @@ export interface UsageRow {
   split?: string;
 }
 
+/** the tables below (state.db's start-up check leaves them out: they grow with traffic) */
+export const USAGE_TABLES: readonly string[] = ["usage", "usage_hourly"];
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS usage (
   at INTEGER NOT NULL,
