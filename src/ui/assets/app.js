@@ -256,12 +256,12 @@ const ACC_PAGE = 50;
 const accView = { offset: 0, q: "" };
 
 async function accounts(force) {
-  const q = accView.q ? `&q=${encodeURIComponent(accView.q)}` : "";
-  let view = await api(`admin/pool?offset=${accView.offset}&limit=${ACC_PAGE}${q}`);
+  const page = () => api(`admin/pool?offset=${accView.offset}&limit=${ACC_PAGE}&q=${encodeURIComponent(accView.q)}`);
+  let view = await page();
   if (accView.offset > 0 && accView.offset >= view.total) {
     // the page emptied (accounts removed, a narrower search): back to the last page there is
     accView.offset = Math.max(0, Math.floor((view.total - 1) / ACC_PAGE) * ACC_PAGE);
-    view = await api(`admin/pool?offset=${accView.offset}&limit=${ACC_PAGE}${q}`);
+    view = await page();
   }
   const key = JSON.stringify([accView, view.total, view.accounts]);
   if (!force && key === accountsSeen) return; // unchanged: keep the DOM (and the keyboard focus)
