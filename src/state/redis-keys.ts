@@ -133,10 +133,14 @@ export class RedisKeys implements KeyStore {
       if (u.kind === "tokens") k.addTotal(u.id, u.n, u.at);
       for (const fn of k.useListeners) fn(u);
     });
+    // Redis away at start: state.db's keys were never offered to it; at the first connection they go
+    // to an empty Redis as they would have at start (a Redis that has keys wins, as it would have)
+    let seedOwed = !redis.healthy;
     redis.onReconnect(async () => {
       // counts in flight that changed while Redis was away (a request that ended meanwhile still counted there)
       for (const [id, h] of k.unsaid) if (k.sayHeld(id, h.n, h.at)) k.unsaid.delete(id);
-      await k.load([], Date.now());
+      await k.load(seedOwed ? k.list() : [], Date.now());
+      seedOwed = false;
     });
     return k;
   }

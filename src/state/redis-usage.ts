@@ -4,6 +4,7 @@
 // up whatever the order), announced on the changes channel, and mirrored here for the last MIRROR_DAYS
 // (a report on them reads memory; an older one reads Redis too). Layout: `{prefix}usage:{hour}` hash,
 // field `key\taccount\tmodel\tmetric` → count; `{prefix}usage:hours` sorted set of the hours that have one.
+import { ApiError } from "../core/errors";
 import { hashOf, type RedisState } from "./redis";
 import type { UsageBy, UsageRecord, UsageRow } from "./usage";
 
@@ -87,11 +88,12 @@ export class RedisUsage {
 
   /**
    * Totals since `since` (rounded down to its hour), grouped like state.db's report: from memory, and
-   * for the hours before the mirror's from Redis.
+   * for the hours before the mirror's from Redis — a 503 while Redis is away, not a report that leaves
+   * those hours out.
    */
   async query(since: number, by: UsageBy, split?: UsageBy): Promise<UsageRow[]> {
     const from = Math.floor(since / HOUR) * HOUR;
-    const older = from < this.mirrorFrom ? await this.fetch(from, this.mirrorFrom - 1) : new Map<number, Map<string, number>>();
+    const older = from < this.mirrorFrom ? await this.fetchOlder(from) : new Map<number, Map<string, number>>();
     const rows = new Map<string, UsageRow>();
     for (const hours of [older, this.hours])
       for (const [hour, fields] of hours) {
@@ -142,11 +144,31 @@ export class RedisUsage {
     for (const hour of this.hours.keys()) if (hour < this.mirrorFrom) this.hours.delete(hour);
   }
 
-  /** the hours from `from` to `to` (inclusive) as Redis has them */
+  /** the hours from `from` to the mirror's first, from Redis; ApiError 503 while it is away or failing */
+  private async fetchOlder(from: number): Promise<Map<number, Map<string, number>>> {
+    try {
+      return await this.fetch(from, this.mirrorFrom - 1);
+    } catch {
+      throw new ApiError(
+        503,
+        `since reaches back more than ${MIRROR_DAYS} days: usage totals that old are read from Redis, which is not reachable now; ask for the last ${MIRROR_DAYS} days or try again`,
+        { param: "since", reason: "shared_state_unavailable", retryAfter: 5 },
+      );
+    }
+  }
+
+  /**
+   * the hours from `from` to `to` (inclusive) as Redis has them; throws while Redis is away (an empty
+   * answer would read as no usage, and `load` would replace the mirror with it)
+   */
   private async fetch(from: number, to: number): Promise<Map<number, Map<string, number>>> {
-    const hours = ((await this.redis.command("ZRANGEBYSCORE", [this.redis.keyOf("usage:hours"), String(from), String(to)])) ??
-      []) as string[];
-    const hashes = await Promise.all(hours.map((h) => this.redis.command("HGETALL", [this.redis.keyOf(`usage:${h}`)])));
+    const send = (name: string, args: string[]): Promise<any> => {
+      const reply = this.redis.command(name, args);
+      if (!reply) throw new Error("Redis is away");
+      return reply;
+    };
+    const hours = ((await send("ZRANGEBYSCORE", [this.redis.keyOf("usage:hours"), String(from), String(to)])) ?? []) as string[];
+    const hashes = await Promise.all(hours.map((h) => send("HGETALL", [this.redis.keyOf(`usage:${h}`)])));
     const out = new Map<number, Map<string, number>>();
     hours.forEach((h, i) => out.set(Number(h), new Map(Object.entries(hashOf(hashes[i])).map(([f, v]) => [f, Number(v) || 0]))));
     return out;

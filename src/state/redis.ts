@@ -178,7 +178,6 @@ export class RedisState implements StateStore {
   private sessionListeners: SessionListener[] = [];
   private eventListeners = new Map<string, ((payload: unknown) => void)[]>();
   private reconnectListeners: (() => Promise<void>)[] = [];
-  private everUp = false;
   private cmd: RedisClient | undefined;
   private sub: RedisClient | undefined;
   private up = false;
@@ -404,7 +403,7 @@ export class RedisState implements StateStore {
     this.eventListeners.set(topic, list);
   }
 
-  /** run after every reconnect (not the first connect): push what was kept, reload the rest */
+  /** run after every connection made after `open` (a reconnect, or the first one if Redis was down at start): push what was kept, reload the rest */
   onReconnect(fn: () => Promise<void>): void {
     this.reconnectListeners.push(fn);
   }
@@ -513,8 +512,9 @@ export class RedisState implements StateStore {
       sub.onclose = lost;
       await this.catchUp();
       this.up = true;
-      if (this.everUp) for (const fn of this.reconnectListeners) await fn().catch(() => {});
-      this.everUp = true;
+      // none are registered yet at the connection `open` makes; a gateway that started while Redis was
+      // down has them at its first connection, and needs them (what it did meanwhile was never shared)
+      for (const fn of this.reconnectListeners) await fn().catch(() => {});
       if (this.downLoggedAt) this.opts.log.info("shared state (Redis) is back; caught up", { redis: this.path });
       this.downLoggedAt = 0;
       return true;

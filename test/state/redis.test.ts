@@ -293,6 +293,46 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("a gateway started while Redis is down shares what it did once Redis comes up: its accounts, its usage", async () => {
+    await redis.stop();
+    let down = true;
+    let p: Instances | undefined;
+    try {
+      p = await pool(1, 1);
+      const a = p.list[0]!;
+      expect(a.server.pool.stateStatus()).toBe("degraded");
+      expect((await generate(a, p.apiKey, "before Redis")).status).toBe(200);
+      a.server.ctx.keys!.flush();
+      // a report older than the mirror needs Redis: a 503 that says so, not a total with hours left out
+      const old = await fetch(`${a.url}/admin/usage?since=60d`, { headers: { authorization: `Bearer ${p.apiKey}` } });
+      expect(old.status).toBe(503);
+      expect(((await old.json()) as { error: unknown }).error).toMatchObject({
+        code: "shared_state_unavailable",
+        message: expect.stringMatching(/^since reaches back more than 35 days/),
+      });
+      expect((await fetch(`${a.url}/admin/usage?since=7d`, { headers: { authorization: `Bearer ${p.apiKey}` } })).status).toBe(200);
+      await redis.start();
+      down = false;
+      await until(() => a.server.pool.stateStatus() === "shared", "connected", 5000);
+      // its first connection: the accounts it holds and the usage it counted reach Redis
+      const direct = new RedisClient(redis.url);
+      try {
+        await until(async () => Object.keys(await direct.hgetall(`${p!.prefix}accounts`)).length === 1, "the account in Redis", 3000);
+        const late = await p.add();
+        await until(
+          async () => (await late.server.ctx.keys!.report(Date.now() - 3_600_000, "key")).reduce((n, r) => n + r.requests, 0) === 1,
+          "the request counted in the shared totals",
+          3000,
+        );
+      } finally {
+        direct.close();
+      }
+    } finally {
+      await p?.stop();
+      if (down) await redis.start();
+    }
+  });
+
   test("conversations bound while Redis was away keep their account on every instance once it is back", async () => {
     const p = await pool(2, 3);
     try {
