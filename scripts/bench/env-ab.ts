@@ -3,7 +3,7 @@
 // loaded in alternating cells (ABBA) of unary generateContent at 32 connections (--connections): for settings that a
 // process reads only when it starts, such as JavaScriptCore's (BUN_JSC_*), which census.ts cannot
 // vary inside one process (docs/performance.md, "How to measure"). Per variant: the median CPU per
-// request, req/s, the highest RSS and anonymous RSS sampled under load, and each cell's CPU per request
+// request, req/s, the medians of the cells' p50 and p99, the highest RSS and anonymous RSS sampled under load, and each cell's CPU per request
 // by thread (JavaScript, fetch, JIT, collector). A variant's first cell includes its warm-up; with more
 // than two variants, the two at the ends of the order sit quiet long enough between cells for the
 // gateway's deep idle collection (src/server/idle-gc.ts), which drops compiled code.
@@ -75,11 +75,13 @@ for (const [name, { "@bin": bin, ...extra }] of Object.entries(variants)) {
 interface Row {
   cpu: number[];
   rps: number[];
+  p50: number[];
+  p99: number[];
   peak: number;
   anon: number;
   threads: string[];
 }
-const rows = new Map<string, Row>(gateways.map((g) => [g.name, { cpu: [], rps: [], peak: 0, anon: 0, threads: [] }]));
+const rows = new Map<string, Row>(gateways.map((g) => [g.name, { cpu: [], rps: [], p50: [], p99: [], peak: 0, anon: 0, threads: [] }]));
 for (let r = 0; r < ROUNDS; r++)
   for (const g of r % 2 ? [...gateways].reverse() : gateways) {
     const row = rows.get(g.name)!;
@@ -93,11 +95,13 @@ for (let r = 0; r < ROUNDS; r++)
     clearInterval(sample);
     row.cpu.push(cell.cpuUsPerReq!);
     row.rps.push(cell.reqPerSec);
+    row.p50.push(cell.p50Ms);
+    row.p99.push(cell.p99Ms);
   }
 
 for (const [name, row] of rows) {
   console.log(
-    `${name}: median ${median(row.cpu)} µs/req (${row.cpu.join(" ")}), ${median(row.rps)} req/s, peak RSS ${row.peak} MiB (anonymous ${row.anon})`,
+    `${name}: median ${median(row.cpu)} µs/req (${row.cpu.join(" ")}), ${median(row.rps)} req/s, p50 ${median(row.p50)} ms, p99 ${median(row.p99)} ms (${row.p99.join(" ")}), peak RSS ${row.peak} MiB (anonymous ${row.anon})`,
   );
   row.threads.forEach((t, i) => console.log(`  cell ${i + 1}: ${t}`));
 }
