@@ -67,9 +67,10 @@ export class Upkeep {
     return r;
   }
 
-  async refreshQuota(id: string): Promise<void> {
+  /** `asked`: a refresh someone asked for (`accounts refresh`) reads a disabled account's quota too */
+  async refreshQuota(id: string, asked = false): Promise<void> {
     const a = this.store.get(id);
-    if (!a || a.state === "disabled") return;
+    if (!a || (a.state === "disabled" && !asked)) return;
     const project = a.projectId;
     const r = await this.withToken(id, (t) => fetchQuota(this.client, t, project));
     this.metrics?.accountJobs.inc({ job: "quota_fetch", outcome: r.ok ? "ok" : r.failure.class });
@@ -109,7 +110,7 @@ export class Upkeep {
     }
     if (p.kind === "error") throw new PoolError(p.message);
     if (p.kind === "verification") throw new PoolError(`Google asks to verify this account${p.url ? `: ${p.url}` : ""}`);
-    await this.refreshQuota(id);
+    await this.refreshQuota(id, true);
   }
 
   async refreshMany(ids: string[]): Promise<Map<string, string | undefined>> {

@@ -6,25 +6,47 @@ import { basename, dirname, join } from "node:path";
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o600): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
-  const fd = openSync(tmp, "w", mode);
+  let fd: number | undefined;
   try {
+    fd = openSync(tmp, "w", mode);
     writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
     fsyncSync(fd);
-  } catch (e) {
     closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    // the temp file may hold secrets (an export, accounts.json): never left behind
+    if (fd !== undefined) closeSync(fd);
     try {
       unlinkSync(tmp);
     } catch {}
-    throw e;
+    throw writeError(path, e);
   }
-  closeSync(fd);
-  renameSync(tmp, path);
   const dfd = openSync(dir, "r");
   try {
     fsyncSync(dfd);
   } finally {
     closeSync(dfd);
   }
+}
+
+const REASONS: Record<string, string> = {
+  EISDIR: "it is a folder",
+  ENOENT: "its folder does not exist",
+  ENOTDIR: "its folder is not a folder",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "the file system is read-only",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+};
+
+/** the error about the path asked for, not the temp file (its code kept) */
+function writeError(path: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const err: NodeJS.ErrnoException = new Error(`cannot write ${path}: ${(code && REASONS[code]) ?? (e as Error)?.message ?? e}`);
+  err.code = code;
+  return err;
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {

@@ -1,6 +1,6 @@
 // `switchyard accounts …` in-process against the real simulator and a real pool in a temp data dir.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { statSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
+import { statSync, writeFileSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startSimulator, type Simulator, type SimAccount } from "../../src/simulator/index";
 import type { Config } from "../../src/config/schema";
@@ -110,6 +110,19 @@ describe("add and list", () => {
 });
 
 describe("remove, enable, disable, refresh", () => {
+  test("refresh reads a disabled account's quota too: it was asked for", async () => {
+    const d = freshDir();
+    const acc = sim.addAccount({ email: "resting@example.com", quota: { "gemini-3-flash": 0.25 } });
+    expect((await cli(["add", "--refresh-token", acc.refreshToken], { config, dataDir: d })).code).toBe(0);
+    expect((await cli(["disable", acc.email], { config, dataDir: d })).code).toBe(0);
+    sim.addAccount({ email: acc.email, refreshToken: acc.refreshToken, quota: { "gemini-3-flash": 0.75 } });
+    const r = await cli(["refresh", acc.email], { config, dataDir: d });
+    expect(r.code).toBe(0);
+    const [view] = await listJson(d);
+    expect(view!.state).toBe("disabled");
+    expect(view!.quota!["gemini-3-flash"]!.remainingFraction).toBe(0.75);
+  });
+
   test("by email and by id; unknown account exits 1", async () => {
     const d = freshDir();
     for (const a of good.slice(0, 2)) expect((await cli(["add", "--refresh-token", a.refreshToken], { config, dataDir: d })).code).toBe(0);
@@ -173,6 +186,23 @@ describe("import and export", () => {
     expect((await listJson(dst)).map((a) => a.email).sort()).toEqual(good.map((a) => a.email).sort());
     // importing the same file again updates
     expect(summary((await cli(["import", file], { config, dataDir: dst })).out)).toEqual([0, 3, 0]);
+  });
+
+  test("an export that cannot be written names the path given and leaves no copy of the tokens behind", async () => {
+    const src = freshDir();
+    await cli(["add", "--refresh-token", good[0]!.refreshToken], { config, dataDir: src });
+    const folder = join(src, "a-folder");
+    mkdirSync(folder);
+    const before = readdirSync(src).sort();
+    const intoFolder = await cli(["export", "--out", folder], { config, dataDir: src });
+    expect(intoFolder.code).toBe(1);
+    expect(intoFolder.err).toContain(`cannot write ${folder}: it is a folder`);
+    expect(readdirSync(src).sort()).toEqual(before); // no .tmp with refresh tokens in it
+    const missing = join(src, "no-such-folder", "x.json");
+    const r = await cli(["export", "--out", missing], { config, dataDir: src });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`cannot write ${missing}: its folder does not exist`);
+    expect(r.err).not.toContain(".tmp");
   });
 
   test("each format with a mix of good and bad tokens gives the right summary", async () => {
