@@ -66,7 +66,7 @@ export function parseFlags(cmd: string, args: string[], valued: string[], boolea
       flags.add(name);
     } else if (valued.includes(name)) {
       const v = eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (v === undefined || (eq < 0 && v.startsWith("--"))) throw new UsageError(`${cmd}: ${name} needs a value`);
+      if (v === undefined || v === "" || (eq < 0 && v.startsWith("--"))) throw new UsageError(`${cmd}: ${name} needs a value`);
       values[name] = v;
     } else throw new UsageError(`${cmd}: unknown flag ${name}`);
   }
@@ -133,7 +133,12 @@ const limitsOf = (values: Record<string, string>): LimitsInput =>
   Object.fromEntries(Object.entries(LIMIT_FLAGS).flatMap(([flag, field]) => (flag in values ? [[field, values[flag]]] : [])));
 
 const show = (v: number | null) => (v === null ? "-" : v.toLocaleString("en-US"));
-const when = (t: number | null) => (t === null ? "never" : new Date(t).toISOString().replace(".000Z", "Z"));
+/** an expiry for people: to the minute, UTC (a time stored before dates were checked may be past any date) */
+const when = (t: number | null) => {
+  if (t === null) return "never";
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? "after 9999" : `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+};
 const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
 
 export async function runKeys(args: string[], io: Io): Promise<number> {

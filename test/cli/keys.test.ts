@@ -1,6 +1,8 @@
 // `switchyard keys` and `switchyard usage` as people and scripts use them: the real CLI in a child
 // process on a temporary data dir.
 import { afterAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
 import { runCli } from "../helpers/cli";
 import { tempDir } from "../helpers/util";
 
@@ -31,6 +33,10 @@ test("create prints the key once; list shows no secret; update and revoke by nam
   expect(JSON.stringify(list)).not.toContain(key.key);
   expect(JSON.stringify(list)).not.toContain("hash");
 
+  // "none" (or 0) lifts a model list as it lifts a number
+  const unlisted = await cli("keys", "update", "team-a", "--models", "none", "--json");
+  expect(JSON.parse(unlisted.stdout)).toMatchObject({ name: "team-a", models: null });
+  expect((await cli("keys", "update", "team-a", "--models", "gemini-*")).code).toBe(0);
   const updated = await cli("keys", "update", "team-a", "--tpm", "1000", "--rpm", "none", "--json");
   expect(updated.code).toBe(0);
   expect(JSON.parse(updated.stdout)).toMatchObject({ id: key.id, name: "team-a", tpm: 1000, rpm: null, dailyTokens: 200000 });
@@ -65,10 +71,29 @@ test.each([
   [["usage", "--json", "extra"], 2, "extra"],
   [["usage", "--by", "week"], 2, "--by"],
   [["usage", "--since", "yesterday"], 2, "since"],
+  [["usage", "--since", "99999999999d"], 2, "since"],
+  [["usage", "--since", "7"], 2, "since"],
+  [["keys", "create", "--name", "t", "--expires", "99999999999d"], 2, "--expires"],
+  [["keys", "create", "--name", "t", "--expires", "2027-02-31"], 2, "--expires"],
+  [["keys", "create", "--name", "t", "--expires", "2020-01-01"], 2, "in the future"],
+  [["keys", "create", "--name", "t", "--models", ",,"], 2, "--models"],
+  [["keys", "create", "--name", "t", "--rpm", "0x10"], 2, "--rpm"],
+  [["keys", "create", "--name", "t", "--rpm="], 2, "--rpm needs a value"],
 ])("%j exits %d naming %s", async (args, code, named) => {
   const r = await cli(...args);
   expect(r.code).toBe(code);
   expect(r.stderr).toContain(named);
+});
+
+test("a key stored with an expiry past any date (before dates were checked) does not break the list", async () => {
+  expect((await cli("keys", "create", "--name", "far-off", "--expires", "30d")).code).toBe(0);
+  const db = new Database(join(d.dir, "state.db"));
+  db.run("UPDATE api_keys SET expires_at = 8640001795901584384 WHERE name = 'far-off'");
+  db.close();
+  const r = await cli("keys", "list");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/far-off.*after 9999/);
+  expect((await cli("keys", "revoke", "far-off")).code).toBe(0);
 });
 
 test("usage: an empty log is an empty list for scripts and a total row for people", async () => {
@@ -89,11 +114,27 @@ test.each([
   "keys create --help",
   "keys list -h",
   "usage --help",
+  "serve help",
+  "demo help",
+  "version help",
+  "models help",
+  "config help",
+  "service help",
+  "accounts help",
+  "keys help",
+  "usage help",
 ])("`switchyard %s` prints its own usage and exits 0", async (line) => {
   const args = line.split(" ");
   const r = await runCli(args);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain(`switchyard ${args[0]}`);
+});
+
+test("`accounts help` and `accounts --help` print the same text", async () => {
+  const [a, b] = await Promise.all([runCli(["accounts", "help"]), runCli(["accounts", "--help"])]);
+  expect(a.code).toBe(0);
+  expect(a.stdout).toBe(b.stdout);
+  expect(a.stdout).toContain("--timeout SECONDS");
 });
 
 test("help needs no configuration: `keys --help` with a broken config file still prints help", async () => {

@@ -28,6 +28,14 @@ describe("parseLimits", () => {
     [{ expires: "7d" }, { expiresAt: T0 + 7 * 86_400_000 }],
     [{ expires: "2027-01-01" }, { expiresAt: Date.UTC(2027, 0, 1) }],
     [{ expires: "never" }, { expiresAt: null }],
+    [{ expires: "2027-01-31T10:30:00Z" }, { expiresAt: Date.UTC(2027, 0, 31, 10, 30) }],
+    [{ models: "none" }, { models: null }],
+    [{ models: "0" }, { models: null }],
+    [{ models: [] }, { models: null }],
+    [
+      { rpm: "none", tpm: "00" },
+      { rpm: null, tpm: null },
+    ],
     [
       { dailyTokens: "1000", monthlyTokens: 5 },
       { dailyTokens: 1000, monthlyTokens: 5 },
@@ -42,6 +50,19 @@ describe("parseLimits", () => {
     [{ concurrency: 1.5 }, "concurrency"],
     [{ expires: "soon" }, "expires"],
     [{ models: "gemini 2" }, "models"],
+    [{ models: ",," }, "models"],
+    [{ models: [" "] }, "models"],
+    [{ rpm: "0x10" }, "rpm"],
+    [{ dailyTokens: "1e3" }, "dailyTokens"],
+    [{ rpm: " 5" }, "rpm"],
+    [{ rpm: "99999999999999999999" }, "rpm"],
+    [{ rpm: 2 ** 60 }, "rpm"],
+    [{ expires: "99999999999d" }, "expires"],
+    [{ expires: "2027-02-31" }, "expires"],
+    [{ expires: "7" }, "expires"],
+    [{ expires: "2027-01-31T25:00" }, "expires"],
+    [{ expires: "2020-01-01" }, "expires"],
+    [{ expires: "0d" }, "expires"],
   ] as const)("%j is refused naming %s", (input, field) => {
     expect(() => parseLimits(input as any, T0)).toThrow(field);
   });
@@ -50,6 +71,8 @@ describe("parseLimits", () => {
     expect(parseSince("24h", T0)).toBe(T0 - 86_400_000);
     expect(parseSince("2026-11-01", T0)).toBe(Date.UTC(2026, 10, 1));
     expect(() => parseSince("yesterday", T0)).toThrow("since");
+    // Date.parse would take these: the year 2001, March 3rd, a date past any Date
+    for (const bad of ["7", "1", "2026-02-31", "99999999999d", "2026-13-01"]) expect(() => parseSince(bad, T0)).toThrow("since");
   });
 });
 

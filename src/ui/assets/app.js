@@ -495,7 +495,7 @@ async function keys() {
         el("td", {}, el("code", {}, `${k.prefix}…`)),
         el("td", {}, k.models ? k.models.join(", ") : "any"),
         [k.rpm, k.tpm, k.concurrency, k.dailyTokens, k.monthlyTokens].map((v) => el("td", { class: "num" }, limit(v))),
-        el("td", {}, k.expiresAt ? new Date(k.expiresAt).toISOString().slice(0, 16).replace("T", " ") : "never"),
+        el("td", {}, k.expiresAt ? expiryText(k.expiresAt) : "never"),
         el("td", { class: "num" }, num(k.tokensToday)),
         el("td", {}, k.revokedAt ? el("span", { class: "badge disabled" }, "revoked") : el("span", { class: "badge active" }, "active")),
         el(
@@ -539,12 +539,21 @@ const LIMIT_FIELDS = [
   ["k-monthly", "monthlyTokens"],
 ];
 
+/** to the minute, UTC; a time stored before dates were checked may be past any date */
+function expiryText(t) {
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? "after 9999" : d.toISOString().slice(0, 16).replace("T", " ");
+}
+
 function editKey(k) {
   $("k-id").value = k.id;
   $("k-name").value = k.name;
   $("k-models").value = k.models ? k.models.join(", ") : "";
   for (const [id, f] of LIMIT_FIELDS) $(id).value = k[f] ?? "";
-  $("k-expires").value = k.expiresAt ? new Date(k.expiresAt).toISOString() : "";
+  const d = new Date(k.expiresAt ?? NaN);
+  $("k-expires").value = Number.isNaN(d.getTime()) ? "" : d.toISOString();
+  // sent only when changed: an expired key's other limits can still be edited
+  $("k-expires").dataset.was = $("k-expires").value;
   $("k-form-title").textContent = `Edit the key "${k.name}"`;
   $("k-submit").textContent = "Save";
   $("k-cancel").hidden = false;
@@ -569,6 +578,7 @@ function setupKeys() {
       models: $("k-models").value.trim() || null,
       expires: $("k-expires").value.trim() || null,
     };
+    if (id && $("k-expires").value === $("k-expires").dataset.was) delete body.expires;
     for (const [field, f] of LIMIT_FIELDS) body[f] = $(field).value === "" ? null : Number($(field).value);
     try {
       if (id) {
