@@ -10,11 +10,15 @@ import { COMMIT, VERSION } from "./version";
 
 /** `ownProcess`: the process runs the CLI itself (the entry below), so `serve` and `demo` may restart it in place */
 export async function main(argv: string[], opts: { ownProcess?: boolean } = {}): Promise<number> {
+  // where a usage error sends people: the command's help, or (an unknown command) the whole usage below
+  let seeAlso: string | undefined = "switchyard --help";
   try {
     const { command, rest, flags } = parseArgs(argv);
-    if (wantsHelp(rest) && command !== "keys" && command !== "usage") {
-      const help = helpFor(command, rest);
-      if (help) return (process.stdout.write(help), 0);
+    seeAlso = `switchyard ${command} --help`;
+    // `--help`, `-h` or `help` after any command: its own help, before any configuration is read
+    if (wantsHelp(rest) || rest[0] === "help") {
+      const text = (await ownHelp(command)) ?? helpFor(command, rest.slice(rest[0] === "help" ? 1 : 0));
+      if (text) return (process.stdout.write(text), 0);
     }
     switch (command) {
       case "serve":
@@ -36,16 +40,10 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
         return await (await import("./cli/accounts")).runAccounts(rest, await dataCommand(flags));
       case "models":
         return await (await import("./cli/models")).runModels(rest, await dataCommand(flags));
-      case "keys": {
-        const cli = await import("./cli/keys");
-        if (wantsHelp(rest)) return (process.stdout.write(cli.KEYS_HELP), 0);
-        return await cli.runKeys(rest, await dataCommand(flags));
-      }
-      case "usage": {
-        const cli = await import("./cli/usage");
-        if (wantsHelp(rest)) return (process.stdout.write(cli.USAGE_HELP), 0);
-        return await cli.runUsage(rest, await dataCommand(flags));
-      }
+      case "keys":
+        return await (await import("./cli/keys")).runKeys(rest, await dataCommand(flags));
+      case "usage":
+        return await (await import("./cli/usage")).runUsage(rest, await dataCommand(flags));
       case "config": {
         const { loadConfig } = await import("./config/load");
         return (await import("./cli/config")).runConfig(rest, () => loadConfig(flags), flags);
@@ -55,11 +53,14 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
         return await (await import("./ops/service")).runService(rest, { config: loaded.config, dataDir: loaded.dataDir, flags });
       }
       default:
+        seeAlso = undefined;
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`switchyard: ${e.message}\n\n${USAGE}`);
+      // the reason on one line; the whole usage only when the command itself is unknown
+      if (seeAlso) process.stderr.write(`switchyard: ${e.message}\n(see ${seeAlso})\n`);
+      else process.stderr.write(`switchyard: ${e.message}\n\n${USAGE}`);
       return 2;
     }
     if (e instanceof ConfigError) {
@@ -75,12 +76,23 @@ export async function main(argv: string[], opts: { ownProcess?: boolean } = {}):
   }
 }
 
+/** the commands with a help text of their own (the others' comes from the usage, helpFor) */
+async function ownHelp(command: string): Promise<string | undefined> {
+  if (command === "accounts") return (await import("./cli/accounts")).ACCOUNTS_USAGE;
+  if (command === "keys") return (await import("./cli/keys")).KEYS_HELP;
+  if (command === "usage") return (await import("./cli/usage")).USAGE_HELP;
+  return undefined;
+}
+
 /** what a command working on the data dir gets: the configuration, the data dir, a quiet logger on stderr */
 async function dataCommand(flags: Flags) {
   const [{ ensureDataDir, loadConfig }, { createLogger }] = await Promise.all([import("./config/load"), import("./core/log")]);
   const loaded = loadConfig(flags);
   ensureDataDir(loaded.dataDir);
-  const log = createLogger(flags.logLevel ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
+  // warnings only by default: config.json's level is the server's; a level asked for here (--log-level,
+  // SWITCHYARD_LOG_LEVEL) is the command's
+  const asked = flags.logLevel ?? process.env.SWITCHYARD_LOG_LEVEL;
+  const log = createLogger(asked ? loaded.config.log.level : "warn", (l) => process.stderr.write(l + "\n"));
   return { config: loaded.config, dataDir: loaded.dataDir, log };
 }
 

@@ -23,7 +23,9 @@ export interface AccountsEnv {
 
 export const ACCOUNTS_USAGE = `usage: switchyard accounts <command>
   add --refresh-token TOKEN    add/update one account (validates it upstream first; TOKEN "-" reads it from stdin)
-  login [--no-browser]         Google OAuth; prints a URL, accepts the pasted redirect URL or code
+  login [--no-browser] [--timeout SECONDS]
+                               Google OAuth; prints a URL, accepts the pasted redirect URL or code
+                               (gives up after --timeout, default 600)
   list [--json]                table: email, state, tier, project, quota, cooldowns
   remove EMAIL|ID
   enable EMAIL|ID

@@ -64,8 +64,10 @@ export function parseArgs(argv: string[]): Parsed {
     const name = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
     const key = GLOBAL[name];
     if (key) {
-      const value = eq > 0 && a.startsWith("--") ? a.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
+      const inline = eq > 0 && a.startsWith("--");
+      const value = inline ? a.slice(eq + 1) : argv[++i];
+      // `--data-dir --json` is a forgotten value, not a folder named --json
+      if (value === undefined || value === "" || (!inline && value.startsWith("--"))) throw new UsageError(`${name} needs a value`);
       flags[key] = value;
       continue;
     }

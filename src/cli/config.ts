@@ -3,7 +3,7 @@
 // can point an editor at).
 import { ConfigSchema } from "../config/schema";
 import { fromEnv, fromFlags, validateConfigFile, type Flags, type Loaded } from "../config/load";
-import { UsageError } from "./args";
+import { noExtraArgs, UsageError } from "./args";
 import { renderTable } from "./table";
 import { redactRedisUrl } from "../state/redis-url";
 
@@ -59,12 +59,14 @@ export function runConfig(args: string[], loaded: () => Loaded, flags: Flags, ou
     }
     case "validate": {
       if (rest.length > 1) throw new UsageError("config validate: at most one FILE");
+      if (rest[0]?.startsWith("-")) throw new UsageError(`config validate: unknown flag ${rest[0]}`);
       const path = rest[0] ?? loaded().configPath;
       validateConfigFile(path);
       out(`ok: ${path}\n`);
       return 0;
     }
     case "schema":
+      noExtraArgs("config schema", rest);
       out(
         JSON.stringify(
           {

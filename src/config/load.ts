@@ -36,7 +36,7 @@ const list = (s: string) =>
     .filter(Boolean);
 
 function intFrom(name: string, raw: string): number {
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: expected an integer, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: expected a whole number (0 or more), got "${raw}"`);
   return Number(raw);
 }
 
@@ -79,42 +79,47 @@ export function deepMerge(a: Json, b: Json): Json {
   return out;
 }
 
-/** Validate a raw object against the schema, filling defaults; the error names the key path. */
-export function validateConfig(raw: Json, source: string): Config {
+/** Validate a raw object against the schema, filling defaults; the error names the key path and where it was set. */
+export function validateConfig(raw: Json, source: string | ((key: string) => string)): Config {
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw)) as Json;
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) {
     const key = first.path.replace(/^\//, "").replace(/\//g, ".") || "(root)";
     const unknown = first.message.toLowerCase().includes("unexpected property") || first.message.includes("additional");
     const expected = unknown ? "unknown key" : (describeExpected(first.schema) ?? first.message.replace(/^Expected /, "expected "));
-    throw new ConfigError(`${source}: ${key}: ${expected}${unknown ? "" : `, got ${JSON.stringify(first.value)}`}`);
+    const from = typeof source === "string" ? source : source(key);
+    throw new ConfigError(`${from}: ${key}: ${expected}${unknown ? "" : `, got ${JSON.stringify(first.value)}`}`);
   }
   return withDefaults as Config;
 }
 
-const ENV_KEYS = [
-  "SWITCHYARD_HOST",
-  "SWITCHYARD_PORT",
-  "SWITCHYARD_API_KEY",
-  "SWITCHYARD_ADMIN_KEY",
-  "SWITCHYARD_AUTH_MODE",
-  "SWITCHYARD_UPSTREAM_ENDPOINTS",
-  "SWITCHYARD_OAUTH_TOKEN_URL",
-  "SWITCHYARD_USERINFO_URL",
-  "SWITCHYARD_CLIENT_VERSION",
-  "SWITCHYARD_VERSION_URL",
-  "SWITCHYARD_LOG_LEVEL",
-  "SWITCHYARD_LOG_FORMAT",
-  "SWITCHYARD_REDIS_URL",
-];
+/** where each setting given outside the file lands: an error on that key names the flag or variable */
+const ENV_PATHS: Record<string, string> = {
+  SWITCHYARD_HOST: "server.host",
+  SWITCHYARD_PORT: "server.port",
+  SWITCHYARD_API_KEY: "auth.apiKeys",
+  SWITCHYARD_ADMIN_KEY: "auth.adminKey",
+  SWITCHYARD_AUTH_MODE: "auth.mode",
+  SWITCHYARD_UPSTREAM_ENDPOINTS: "upstream.endpoints",
+  SWITCHYARD_OAUTH_TOKEN_URL: "upstream.oauthTokenUrl",
+  SWITCHYARD_USERINFO_URL: "upstream.userinfoUrl",
+  SWITCHYARD_CLIENT_VERSION: "upstream.clientVersion",
+  SWITCHYARD_VERSION_URL: "upstream.versionUrl",
+  SWITCHYARD_LOG_LEVEL: "log.level",
+  SWITCHYARD_LOG_FORMAT: "log.format",
+  SWITCHYARD_REDIS_URL: "state.redisUrl",
+};
+const FLAG_PATHS = { host: ["--host", "server.host"], port: ["--port", "server.port"], logLevel: ["--log-level", "log.level"] } as const;
 
-/** names what was set besides the file, so an error points at the right place */
-function sourceOf(flags: Flags, env: NodeJS.ProcessEnv): string {
-  const set = [
-    ...ENV_KEYS.filter((k) => env[k] !== undefined && env[k] !== ""),
-    ...(["host", "port", "logLevel"] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k === "logLevel" ? "log-level" : k}`),
-  ];
-  return set.length ? `configuration from ${set.join(", ")}` : "configuration";
+/** the flag or variable that set the key an error is about (flags win, as they do in the merge) */
+function sourceOf(flags: Flags, env: NodeJS.ProcessEnv): (key: string) => string {
+  return (key) => {
+    const on = (path: string) => key === path || key.startsWith(path + ".");
+    for (const [k, [flag, path]] of Object.entries(FLAG_PATHS))
+      if (flags[k as keyof typeof FLAG_PATHS] !== undefined && on(path)) return flag;
+    for (const [name, path] of Object.entries(ENV_PATHS)) if (env[name] && on(path)) return name;
+    return "configuration";
+  };
 }
 
 export interface Loaded {

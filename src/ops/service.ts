@@ -200,7 +200,7 @@ export async function runService(argv: string[], env: { config: Config; dataDir:
     if (o === "--user") user = true;
     else if (o === "--system") user = false;
     else if (o === "--print") print = true;
-    else throw new UsageError(`service: unknown flag ${o}`);
+    else throw new UsageError(`service: unknown ${o.startsWith("-") ? "flag" : "argument"} ${o}`);
   }
   const customDataDir = !user && env.flags.dataDir !== undefined;
   const dataDir = user || customDataDir ? resolve(env.dataDir) : "/var/lib/switchyard";

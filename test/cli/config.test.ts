@@ -48,3 +48,24 @@ test("schema: a JSON Schema that accepts the config above", async () => {
   expect(schema.properties.$schema).toEqual({ type: "string" });
   expect(schema.properties.server.properties.port.type).toBe("integer");
 });
+
+test.each([
+  [["config", "schema", "extra"], "config schema: unknown argument extra"],
+  [["config", "validate", "--bogus"], "config validate: unknown flag --bogus"],
+  [["service", "install", "--user", "--print", "extra"], "service: unknown argument extra"],
+])("%j exits 2 saying what it did not take", async (args, said) => {
+  const r = await runCli([...args, "--data-dir", d.dir]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(said);
+});
+
+test("a bad setting is blamed on the flag or variable that set it, not on every one given", async () => {
+  const env = { SWITCHYARD_UPSTREAM_ENDPOINTS: "http://127.0.0.1:9" };
+  const flag = await runCli(["serve", "--port", "99999", "--data-dir", d.dir], { env });
+  expect(flag.code).toBe(2);
+  expect(flag.stderr).toContain("invalid configuration: --port: server.port:");
+  expect(flag.stderr).not.toContain("SWITCHYARD_UPSTREAM_ENDPOINTS");
+  const variable = await runCli(["serve", "--data-dir", d.dir], { env: { ...env, SWITCHYARD_AUTH_MODE: "bogus" } });
+  expect(variable.code).toBe(2);
+  expect(variable.stderr).toContain("invalid configuration: SWITCHYARD_AUTH_MODE: auth.mode:");
+});

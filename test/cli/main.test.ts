@@ -41,6 +41,27 @@ test("accounts add / list --json / bad token / usage error through src/main.ts",
   expect(usage.stderr.split("\n")[0]).toBe("switchyard accounts remove: missing EMAIL|ID");
 });
 
+test("a data command logs warnings by default, and the level SWITCHYARD_LOG_LEVEL asks for", async () => {
+  const env = {
+    SWITCHYARD_UPSTREAM_ENDPOINTS: sim.url,
+    SWITCHYARD_OAUTH_TOKEN_URL: `${sim.url}/token`,
+    SWITCHYARD_USERINFO_URL: `${sim.url}/oauth2/v2/userinfo`,
+  };
+  // the quota read of a new account fails: a warning
+  const add = async (level?: string) => {
+    const acc = sim.addAccount();
+    sim.addFault({ kind: "internal_500", method: "fetchAvailableModels", email: acc.email });
+    const r = await runCli(["accounts", "add", "--refresh-token", acc.refreshToken, "--data-dir", dir.dir], {
+      env: level ? { ...env, SWITCHYARD_LOG_LEVEL: level } : env,
+    });
+    expect(r.code).toBe(0);
+    return r.stderr;
+  };
+  expect(await add()).toContain("could not read quota for a new account");
+  expect(await add("silent")).toBe("");
+  sim.clearFaults();
+});
+
 test("accounts login through src/main.ts reads the pasted redirect from the real stdin and exits", async () => {
   const configFile = `${dir.dir}/login-config.json`;
   await Bun.write(

@@ -42,9 +42,15 @@ describe("command line", () => {
     const r = await runCli(["serve", "--frob"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--frob");
+    // the reason on one line and where to read more, not the whole usage
+    expect(r.stderr).toBe("switchyard: serve: unknown flag --frob\n(see switchyard serve --help)\n");
     const r2 = await runCli(["serve", "--port"]);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toContain("--port needs a value");
+    // a global flag does not take the next flag as its value (no data dir named --json)
+    const r3 = await runCli(["accounts", "list", "--data-dir", "--json"]);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain("--data-dir needs a value");
   });
 
   test("an invalid config file exits 2 naming the key and what was expected", async () => {
