@@ -69,6 +69,9 @@ function parseJson(text: string, fallback: unknown): unknown {
 }
 
 const corrupt = (e: unknown) => /SQLITE_(CORRUPT|NOTADB)|malformed|not a database|file is encrypted/i.test(`${(e as any)?.code} ${e}`);
+const busy = (e: unknown) => /SQLITE_BUSY|database is locked/i.test(`${(e as any)?.code} ${e}`);
+/** how long opening waits for another process that holds the file (busy_timeout's 5 s) */
+const OPEN_WAIT_MS = 5000;
 const readOnly = (e: unknown) => /SQLITE_(CANTOPEN|READONLY|PERM|AUTH)|readonly|unable to open/i.test(`${(e as any)?.code} ${e}`);
 
 export interface OpenNotice {
@@ -121,7 +124,7 @@ export class SqliteState implements StateStore {
   static open(dir: string, onNotice: (n: OpenNotice) => void = () => {}): SqliteState {
     const path = join(dir, STATE_FILE);
     try {
-      return SqliteState.openAt(path);
+      return SqliteState.openWaiting(path);
     } catch (e) {
       if (corrupt(e)) {
         const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
@@ -142,6 +145,23 @@ export class SqliteState implements StateStore {
         const db = new Database(":memory:");
         db.exec(SCHEMA);
         return new SqliteState(path, db);
+      }
+    }
+  }
+
+  /**
+   * openAt, tried again while another process holds the file: setting the journal mode does not wait
+   * through busy_timeout, and a server and a CLI command opening at once after a crash (one recovering
+   * the write-ahead log) met "database is locked" (seen once in test/accounts/crash.test.ts)
+   */
+  private static openWaiting(path: string): SqliteState {
+    const end = Date.now() + OPEN_WAIT_MS;
+    for (;;) {
+      try {
+        return SqliteState.openAt(path);
+      } catch (e) {
+        if (!busy(e) || Date.now() > end) throw e;
+        Bun.sleepSync(20);
       }
     }
   }
