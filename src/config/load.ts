@@ -90,7 +90,22 @@ export function validateConfig(raw: Json, source: string | ((key: string) => str
     const from = typeof source === "string" ? source : source(key);
     throw new ConfigError(`${from}: ${key}: ${expected}${unknown ? "" : `, got ${JSON.stringify(first.value)}`}`);
   }
+  const host = (withDefaults as Config).server.host;
+  if (!listenable(host)) {
+    const from = typeof source === "string" ? source : source("server.host");
+    throw new ConfigError(`${from}: server.host: expected an IP address or a host name, got ${JSON.stringify(host)}`);
+  }
   return withDefaults as Config;
+}
+
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
+
+/** an address the listener can take: IPv4 with octets up to 255, IPv6 (its own check at listen), a host name */
+function listenable(host: string): boolean {
+  if (host.includes(":")) return true;
+  if (/^[\d.]+$/.test(host)) return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) && host.split(".").every((o) => Number(o) <= 255);
+  return HOST_NAME.test(host);
 }
 
 /** where each setting given outside the file lands: an error on that key names the flag or variable */

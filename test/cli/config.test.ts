@@ -68,4 +68,11 @@ test("a bad setting is blamed on the flag or variable that set it, not on every 
   const variable = await runCli(["serve", "--data-dir", d.dir], { env: { ...env, SWITCHYARD_AUTH_MODE: "bogus" } });
   expect(variable.code).toBe(2);
   expect(variable.stderr).toContain("invalid configuration: SWITCHYARD_AUTH_MODE: auth.mode:");
+  // an address no listener takes is a configuration error too, before a key is generated
+  const fresh = tempDir("config-host");
+  const host = await runCli(["serve", "--host", "999.1.1.1", "--data-dir", fresh.dir]);
+  expect(host.code).toBe(2);
+  expect(host.stderr).toContain('--host: server.host: expected an IP address or a host name, got "999.1.1.1"');
+  expect(host.stdout).not.toContain("sk-sy-");
+  fresh.cleanup();
 });
