@@ -30,8 +30,12 @@ export class SharedAccounts {
   private known = new Map<string, string>();
   private inflight = new Set<Promise<unknown>>();
   private applying = false;
-  /** changed here while Redis was away: pushed when it returns */
-  private owed = false;
+  /**
+   * accounts changed (or removed) here while Redis was away: pushed when it returns. Only these: the
+   * rest of the local copy may be stale (another instance removed or disabled an account meanwhile), and
+   * Redis's copy of it wins, as at a normal start.
+   */
+  private owed = new Set<string>();
 
   constructor(
     private redis: RedisState,
@@ -44,10 +48,9 @@ export class SharedAccounts {
   async open(): Promise<void> {
     const hash = this.redis.keyOf("accounts");
     const reply = this.redis.command("HGETALL", [hash]);
-    if (!reply) {
-      this.owed = true; // Redis away: serve the local copy, reconcile when it returns
-      this.snapshot();
-    } else await this.reconcile(hashOf(await reply));
+    if (!reply)
+      this.snapshot(); // Redis away: serve the local copy, reconcile when it returns
+    else await this.reconcile(hashOf(await reply));
     this.redis.onEvent("accounts", (p) => void this.applyRemote(p as AccountsChange));
     this.redis.onReconnect(async () => {
       const r = this.redis.command("HGETALL", [hash]);
@@ -85,14 +88,11 @@ export class SharedAccounts {
       sets.length ? this.redis.command("HSET", [hash, ...sets.flat()]) : Promise.resolve(),
       c.del?.length ? this.redis.command("HDEL", [hash, ...c.del]) : Promise.resolve(),
     ];
-    if (writes.some((w) => !w)) {
-      this.owed = true;
-      return;
-    }
-    const p = Promise.all(writes).then(
-      () => this.redis.publish("accounts", c),
-      () => (this.owed = true),
-    );
+    const owe = () => {
+      for (const id of [...sets.map(([id]) => id), ...(c.del ?? [])]) this.owed.add(id);
+    };
+    if (writes.some((w) => !w)) return owe();
+    const p = Promise.all(writes).then(() => this.redis.publish("accounts", c), owe);
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
   }
@@ -101,26 +101,30 @@ export class SharedAccounts {
     this.known = new Map(this.store.accounts().map((a) => [a.id, recordOf(a)]));
   }
 
-  /** Redis's accounts against the local ones: Redis wins, except that an empty Redis takes ours and what was changed here while Redis was away is pushed */
+  /**
+   * Redis's accounts against the local ones: Redis wins, except that an empty Redis takes all of ours,
+   * and the accounts changed or removed here while Redis was away are pushed
+   */
   private async reconcile(remote: Record<string, string>): Promise<void> {
-    if (!Object.keys(remote).length || this.owed) {
-      const mine = new Map(this.store.accounts().map((a) => [a.id, recordOf(a)]));
-      this.owed = false;
-      const set = Object.fromEntries([...mine].filter(([id, r]) => remote[id] !== r));
-      this.known = new Map(Object.entries(remote));
-      for (const [id, r] of Object.entries(set)) this.known.set(id, r);
-      if (Object.keys(set).length) this.send({ set });
-      await this.settle();
-      return;
+    const mine = new Map(this.store.accounts().map((a) => [a.id, recordOf(a)]));
+    const pushAll = !Object.keys(remote).length;
+    const owed = pushAll ? new Set(mine.keys()) : this.owed;
+    this.owed = new Set();
+    const set: Record<string, string> = {};
+    const del: string[] = [];
+    for (const id of owed) {
+      const r = mine.get(id);
+      if (r === undefined) {
+        if (id in remote) del.push(id);
+      } else if (remote[id] !== r) set[id] = r;
     }
-    this.known = new Map(Object.entries(remote));
-    await this.applyRemote({
-      set: remote,
-      del: this.store
-        .accounts()
-        .filter((a) => !(a.id in remote))
-        .map((a) => a.id),
-    });
+    // what Redis holds once ours is pushed; the local store takes the rest from it
+    const after = { ...remote, ...set };
+    for (const id of del) delete after[id];
+    this.known = new Map(Object.entries(after));
+    if (Object.keys(set).length || del.length) this.send({ set, del });
+    await this.applyRemote({ set: after, del: [...mine.keys()].filter((id) => !(id in after)) });
+    await this.settle();
   }
 
   /** another instance's change onto the local store (identity fields only: the changing state stays) */

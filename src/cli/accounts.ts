@@ -38,6 +38,9 @@ export const ACCOUNTS_USAGE = `usage: switchyard accounts <command>
 
 class Usage extends Error {}
 
+/** subcommands that change nothing: they answer from the local copy while Redis is unreachable */
+const READ_ONLY = new Set(["list", "export"]);
+
 /** Flags of one subcommand: `--name value`, `--name=value`, or boolean switches. */
 function parseSub(args: string[], valued: string[], switches: string[]) {
   const values: Record<string, string> = {};
@@ -106,6 +109,13 @@ export async function runAccounts(argv: string[], env: AccountsEnv): Promise<num
     pool = await openPool({ config: env.config, dataDir: env.dataDir, log: env.log, background: false });
   } catch (e) {
     err(`switchyard accounts: cannot open the account store in ${env.dataDir}: ${errText(e)}\n`);
+    return 1;
+  }
+  // with Redis configured the accounts live there: a change made while it is unreachable would be
+  // undone at the next start (Redis's copy wins), so none is made (as for keys)
+  if (pool.stateStatus() === "degraded" && !READ_ONLY.has(sub)) {
+    err(`switchyard accounts ${sub}: Redis (${pool.sharedState?.path}) is unreachable: the accounts are shared there, nothing was done\n`);
+    await pool.close().catch(() => {});
     return 1;
   }
   try {

@@ -646,6 +646,8 @@ export class RedisState implements StateStore {
   // ---- pub/sub ----
 
   private onMessage(text: string): void {
+    // closed: the subscription lingers for a moment (close lets written commands out), its news does not
+    if (this.closed) return;
     const m = parse<Change | undefined>(text, undefined);
     if (!m || m.w === this.writer) return;
     if (m.e !== undefined) {

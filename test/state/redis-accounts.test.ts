@@ -108,5 +108,15 @@ describe.skipIf(!!skip)("accounts in Redis", () => {
     expect(made.code).toBe(0);
     const secret = (JSON.parse(made.stdout) as { key: string }).key;
     await until(() => [a, b].every((s) => s.ctx.keys!.book.lookup(secret)?.rpm === 5), "the CLI's key on both", 3000);
+
+    // with Redis unreachable the CLI changes no account (Redis's copy would undo it at the next start);
+    // listing answers from the local copy
+    const away = { SWITCHYARD_REDIS_URL: "redis://127.0.0.1:9" };
+    const removed = await runCli(["accounts", "remove", "one@example.com", "--data-dir", cliDir], { env: away });
+    expect(removed.code).toBe(1);
+    expect(removed.stderr).toContain("is unreachable: the accounts are shared there, nothing was done");
+    const local = await runCli(["accounts", "list", "--json", "--data-dir", cliDir], { env: away });
+    expect(local.code).toBe(0);
+    expect((JSON.parse(local.stdout) as { email: string }[]).map((r) => r.email)).toContain("one@example.com");
   }, 30_000);
 });

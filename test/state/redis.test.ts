@@ -1,9 +1,13 @@
 // Shared state on Redis, end to end: a real redis-server, three real gateways over HTTP, one simulator.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { redisMissing, startRedis, type RedisServer } from "../helpers/redis";
-import { generate, startInstances, type Instances } from "../helpers/instances";
+import { generate, instanceConfig, startInstances, type Instances } from "../helpers/instances";
+import { startServer, type RunningServer } from "../../src/server/start";
+import { createLogger } from "../../src/core/log";
 import { until } from "../helpers/util";
 import { NO_LIMITS } from "../../src/keys/limits-input";
 import type { KeyLimits } from "../../src/state/keys";
@@ -330,6 +334,58 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     } finally {
       await p?.stop();
       if (down) await redis.start();
+    }
+  });
+
+  test("an instance started from a stale accounts.json while Redis is down takes Redis's accounts when it comes up", async () => {
+    const p = await pool(2, 3);
+    let late: RunningServer | undefined;
+    let down = false;
+    try {
+      const [a, b] = p.list;
+      const [x, y] = a!.server.pool.list().map((v) => v.email);
+      await b!.server.stop(); // b is off while the operator works on a
+      const stale = readFileSync(join(b!.dataDir, "accounts.json"), "utf8");
+      await a!.server.pool.remove(x!);
+      await a!.server.pool.setEnabled(y!, false);
+      const direct = new RedisClient(redis.url);
+      const inRedis = async () =>
+        Object.values((await direct.hgetall(`${p.prefix}accounts`)) as Record<string, string>)
+          .map((r) => `${JSON.parse(r).email} ${JSON.parse(r).state ?? "active"}`)
+          .sort();
+      try {
+        await until(async () => (await inRedis()).length === 2, "the removal in Redis", 3000);
+        const want = await inRedis();
+        expect(want).toContain(`${y} disabled`);
+        // b comes back from its old accounts.json (x still there, y active) before Redis does
+        await redis.stop();
+        down = true;
+        // a stopped instance hears nothing more (its subscription lingers a moment after close)
+        expect(readFileSync(join(b!.dataDir, "accounts.json"), "utf8")).toBe(stale);
+        late = await startServer({
+          config: instanceConfig(sim.url, redis.url, p.prefix, p.apiKey),
+          dataDir: b!.dataDir,
+          log: createLogger("silent"),
+        });
+        expect(late.pool.stateStatus()).toBe("degraded");
+        await redis.start();
+        down = false;
+        await until(() => late!.pool.stateStatus() === "shared", "connected", 5000);
+        const view = (s: RunningServer) =>
+          s.pool
+            .list()
+            .map((v) => `${v.email} ${v.state}`)
+            .sort();
+        await until(() => JSON.stringify(view(late!)) === JSON.stringify(want), "b takes Redis's accounts", 3000);
+        expect(await inRedis()).toEqual(want); // nothing of b's stale copy was pushed
+        expect(view(a!.server)).toEqual(want);
+      } finally {
+        direct.close();
+      }
+    } finally {
+      if (down) await redis.start();
+      await late?.stop();
+      await p.stop();
     }
   });
 
