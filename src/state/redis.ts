@@ -18,6 +18,33 @@ export interface RedisStateOptions {
   retryMs?: number;
   /** how long open waits for Redis before starting degraded (default 3000 ms) */
   connectTimeoutMs?: number;
+  /** how long a command may go unanswered before Redis counts as away (default 3000 ms) */
+  commandTimeoutMs?: number;
+}
+
+/**
+ * `client` with every command (send, publish) failing after `ms` unanswered, and `onStall` told of the
+ * first: a Redis that stops answering but keeps its socket open (paused, swapping, a dead peer behind a
+ * proxy) would otherwise hold every request that waits on it, while the socket says all is well.
+ */
+function stallGuard(client: RedisClient, ms: number, onStall: (e: Error) => void): RedisClient {
+  const guard =
+    <A extends unknown[]>(call: (...a: A) => Promise<any>, what: (...a: A) => string) =>
+    (...a: A): Promise<any> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const e = new Error(`Redis did not answer ${what(...a)} within ${ms} ms`);
+          reject(e);
+          onStall(e);
+        }, ms);
+        call(...a).then(
+          (v) => (clearTimeout(timer), resolve(v)),
+          (e) => (clearTimeout(timer), reject(e)),
+        );
+      });
+  client.send = guard(client.send.bind(client), (name: string, _args: string[]) => name);
+  client.publish = guard(client.publish.bind(client), (_channel: string, _message: string) => "PUBLISH");
+  return client;
 }
 
 /** one message on the changes channel: who wrote, and the new values */
@@ -492,7 +519,8 @@ export class RedisState implements StateStore {
 
   private async doConnect(): Promise<boolean> {
     const timeout = this.opts.connectTimeoutMs ?? 3000;
-    const cmd = new RedisClient(this.opts.url, clientOptions(timeout));
+    let lost = (_e: Error) => {};
+    const cmd = stallGuard(new RedisClient(this.opts.url, clientOptions(timeout)), this.opts.commandTimeoutMs ?? 3000, (e) => lost(e));
     const sub = new RedisClient(this.opts.url, clientOptions(timeout));
     try {
       await Promise.all([cmd.connect(), sub.connect()]);
@@ -500,7 +528,7 @@ export class RedisState implements StateStore {
       if (this.closed) throw new Error("closed");
       this.cmd = cmd;
       this.sub = sub;
-      const lost = (e: Error) => {
+      lost = (e: Error) => {
         if (this.cmd !== cmd) return;
         this.up = false;
         this.cmd = this.sub = undefined;

@@ -20,6 +20,9 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** start it again on the same port and directory */
   start(): Promise<void>;
+  /** freeze it (SIGSTOP): its sockets stay open, nothing answers; resume() thaws it */
+  pause(): void;
+  resume(): void;
   cleanup(): Promise<void>;
 }
 
@@ -57,6 +60,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
     }
   };
   const stop = async () => {
+    proc?.kill("SIGCONT"); // a paused server must hear the TERM
     proc?.kill("SIGTERM");
     await proc?.exited;
     proc = undefined;
@@ -67,6 +71,8 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
     port,
     stop,
     start,
+    pause: () => proc?.kill("SIGSTOP"),
+    resume: () => proc?.kill("SIGCONT"),
     async cleanup() {
       await stop();
       dir.cleanup();

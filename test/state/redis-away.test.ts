@@ -1,6 +1,7 @@
 // The shared state while Redis is away, at the level of its stores (the gateway's side is in
-// redis.test.ts): a report that needs Redis says so instead of leaving hours out, and keys a gateway
-// started with while Redis was down reach Redis when it comes up.
+// redis.test.ts): a report that needs Redis says so instead of leaving hours out, keys a gateway
+// started with while Redis was down reach Redis when it comes up, and a Redis that stops answering
+// without closing its socket counts as away instead of holding every caller.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { RedisClient } from "bun";
@@ -110,3 +111,27 @@ test.skipIf(!!skip)(
     }
   },
 );
+
+test.skipIf(!!skip)("a Redis that stops answering but keeps its socket open counts as away after the command timeout", async () => {
+  const state = await RedisState.open({
+    url: redis.url,
+    prefix: `away${crypto.randomUUID().slice(0, 8)}:`,
+    log: silentLogger(),
+    retryMs: 50,
+    commandTimeoutMs: 200,
+  });
+  try {
+    expect(await state.lease("t", 1000)).toBe("taken");
+    redis.pause();
+    // the token refresh's lease, a key's admission script: an answer (unavailable / local) instead of a hang
+    expect(await state.lease("t2", 1000)).toBe("unavailable"); // (it waited forever before)
+    expect(state.healthy).toBe(false);
+    expect(await state.lease("t3", 1000)).toBe("unavailable"); // at once now: Redis is away
+    redis.resume();
+    await until(() => state.healthy, "Redis answering again", 5000);
+    expect(await state.lease("t4", 1000)).toBe("taken");
+  } finally {
+    redis.resume();
+    state.close();
+  }
+});
