@@ -151,4 +151,18 @@ export class SqliteKeys implements KeyStore {
   dataVersion(): number {
     return this.s.version.get()!.data_version;
   }
+
+  /**
+   * these keys instead of the ones held (with Redis: the local copy of the shared keys, what an instance
+   * that starts while Redis is down serves). One transaction: readers see the old set or the new.
+   */
+  replaceAll(records: KeyRecord[]): void {
+    this.db.transaction(() => {
+      this.db.run("DELETE FROM api_keys");
+      for (const k of records) {
+        this.insert(k);
+        if (k.revokedAt !== null) this.revoke(k.id, k.revokedAt);
+      }
+    })();
+  }
 }

@@ -115,11 +115,24 @@ export class RedisKeys implements KeyStore {
   /** in-flight counts that could not be written (Redis away): written when it is back */
   private unsaid = new Map<string, { n: number; at: number }>();
 
-  private constructor(private redis: RedisState) {}
+  private constructor(
+    private redis: RedisState,
+    /** state.db's keys: the copy served when Redis is down at start, kept equal to Redis's */
+    private local: KeyStore & { replaceAll?(records: KeyRecord[]): void },
+  ) {}
+
+  /** Redis's keys as last known, into state.db (a failed write only costs the copy's freshness) */
+  private mirror(): void {
+    try {
+      this.local.replaceAll?.(this.list());
+    } catch {
+      // state.db busy or read-only: the next change tries again
+    }
+  }
 
   /** load the shared keys; the first instance on an empty Redis brings its state.db keys along */
   static async open(redis: RedisState, local: KeyStore, now = Date.now()): Promise<RedisKeys> {
-    const k = new RedisKeys(redis);
+    const k = new RedisKeys(redis, local);
     await k.load(local.list(), now).catch(() => {
       for (const r of local.list()) k.records.set(r.id, r); // Redis away at start: serve what state.db knows
     });
@@ -127,6 +140,7 @@ export class RedisKeys implements KeyStore {
       const r = p as KeyRecord;
       k.records.set(r.id, r);
       k.version++;
+      k.mirror();
     });
     redis.onEvent("keyuse", (p) => {
       const u = p as KeyUse;
@@ -167,6 +181,7 @@ export class RedisKeys implements KeyStore {
     }
     this.records = next;
     this.version++;
+    this.mirror();
     const fields = [`d:${dayOf(now)}`, `m:${monthOf(now)}`];
     await Promise.all(
       [...next.keys()].map(async (id) => {
@@ -283,6 +298,7 @@ export class RedisKeys implements KeyStore {
   private write(r: KeyRecord): void {
     this.records.set(r.id, r);
     this.version++;
+    this.mirror();
     const sent = this.redis.command("HSET", [this.redis.keyOf("keys"), r.id, JSON.stringify(r)]);
     if (!sent) {
       this.dirty.add(r.id);

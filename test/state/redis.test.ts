@@ -389,6 +389,34 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("a virtual key works on an instance that starts while Redis is down (state.db keeps a copy of the shared keys)", async () => {
+    const p = await pool(1, 1);
+    let late: RunningServer | undefined;
+    let down = false;
+    try {
+      const a = p.list[0]!;
+      const secret = await keyOnEvery(p, "kept", { rpm: 100 });
+      const later = a.server.ctx.keys!.book.create("made-later", { ...NO_LIMITS }).secret;
+      await a.server.stop();
+      await redis.stop();
+      down = true;
+      late = await startServer({
+        config: instanceConfig(sim.url, redis.url, p.prefix, p.apiKey),
+        dataDir: a.dataDir,
+        log: createLogger("silent"),
+      });
+      expect(late.pool.stateStatus()).toBe("degraded");
+      const inst = { url: late.url, dataDir: a.dataDir, server: late };
+      expect((await generate(inst, secret, "while Redis is down")).status).toBe(200);
+      expect((await generate(inst, later, "while Redis is down")).status).toBe(200);
+      expect((await generate(inst, "sk-sy-nobody-has-this-key-000000000000", "x")).status).toBe(401);
+    } finally {
+      if (down) await redis.start();
+      await late?.stop();
+      await p.stop();
+    }
+  });
+
   test("conversations bound while Redis was away keep their account on every instance once it is back", async () => {
     const p = await pool(2, 3);
     try {
