@@ -38,6 +38,9 @@ export async function eachLimited<T>(items: T[], limit: number, fn: (item: T) =>
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+const PROJECT_RETRY_MS = 60_000;
+const PROJECT_RETRY_MAX_MS = 30 * 60_000;
+
 export class Upkeep {
   constructor(
     private config: Config,
@@ -147,6 +150,34 @@ export class Upkeep {
       await this.tokens
         .refresh(a.id)
         .catch((e) => this.log.warn("background token refresh failed", { account: a.email, error: (e as Error).message }));
+    });
+  }
+
+  /** accounts with no project yet: when each is tried next, and the wait after that (doubling) */
+  private projectRetry = new Map<string, { at: number; waitMs: number }>();
+
+  /**
+   * Try again, with a growing wait (1 min doubling to 30), the accounts that have no project: one added
+   * while Google's project lookup failed can serve nothing until it has one, and nothing else would look
+   * again (the quota sweep skips them, nothing picks them). Run at start and with the token sweep.
+   */
+  async resolveMissingProjects(now = Date.now()): Promise<void> {
+    const missing = this.store.accounts().filter((a) => a.state === "active" && !a.projectId);
+    for (const id of this.projectRetry.keys()) if (!missing.some((a) => a.id === id)) this.projectRetry.delete(id);
+    const due = missing.filter((a) => (this.projectRetry.get(a.id)?.at ?? 0) <= now);
+    await eachLimited(due, CONCURRENCY, async (a) => {
+      try {
+        await this.refreshAccount(a.id);
+        this.projectRetry.delete(a.id);
+      } catch (e) {
+        const waitMs = Math.min(PROJECT_RETRY_MAX_MS, (this.projectRetry.get(a.id)?.waitMs ?? PROJECT_RETRY_MS / 2) * 2);
+        this.projectRetry.set(a.id, { at: now + waitMs, waitMs });
+        this.log.warn("account still has no project; trying again later", {
+          account: a.email,
+          error: (e as Error).message,
+          retryInSeconds: waitMs / 1000,
+        });
+      }
     });
   }
 

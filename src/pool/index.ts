@@ -245,7 +245,12 @@ export class Pool implements ModelSource {
       shared.onReconnect(adopt);
     }
     every(this.config.pool.flushIntervalSeconds * 1000, () => this.flushCounters());
-    every(this.opts.internal?.tokenSweepMs ?? 30_000, () => this.upkeep.refreshDueTokens());
+    every(this.opts.internal?.tokenSweepMs ?? 30_000, () =>
+      Promise.all([this.upkeep.refreshDueTokens(), this.upkeep.resolveMissingProjects(this.now())]),
+    );
+    // an account that was added without a project (Google's lookup failed then) is tried again at start
+    // (this runs once the state is loaded)
+    void this.upkeep.resolveMissingProjects(this.now()).catch(() => {});
     every(60_000, () => this.scheduler.sessions.prune(this.now()));
     if (this.config.pool.quotaRefreshMinutes > 0)
       every(this.config.pool.quotaRefreshMinutes * 60_000, () => this.upkeep.refreshStaleQuotas());

@@ -1,6 +1,7 @@
 // Background work never storms: start-up refreshes nothing (a token is refreshed when its account is
-// picked), sweeps keep a bounded number of upstream calls in flight, and due times are spread by a
-// per-account jitter so accounts added together do not all refresh together.
+// picked) but the accounts that have no project yet, sweeps keep a bounded number of upstream calls in
+// flight, and due times are spread by a per-account jitter so accounts added together do not all
+// refresh together.
 import { afterEach, expect, test } from "bun:test";
 import { AccountStore } from "../../src/accounts/store";
 import { jitterOf } from "../../src/accounts/upkeep";
@@ -8,7 +9,7 @@ import { openPool, type Pool } from "../../src/pool/index";
 import { silentLogger } from "../../src/core/log";
 import { startSimulator } from "../../src/simulator/index";
 import { simConfig, startRig } from "../helpers/pool";
-import { accountRecord, tempDir, userText } from "../helpers/util";
+import { accountRecord, tempDir, until, userText } from "../helpers/util";
 
 const M = "gemini-2.5-flash";
 const cleanups: (() => unknown)[] = [];
@@ -17,7 +18,12 @@ afterEach(async () => {
 });
 
 /** the pool's background sweeps, run once by hand (the timers would run them on their own) */
-const sweeps = (p: Pool) => (p as any).upkeep as { refreshDueTokens(): Promise<void>; refreshStaleQuotas(): Promise<void> };
+const sweeps = (p: Pool) =>
+  (p as any).upkeep as {
+    refreshDueTokens(): Promise<void>;
+    refreshStaleQuotas(): Promise<void>;
+    resolveMissingProjects(now: number): Promise<void>;
+  };
 
 test("start-up refreshes no token; a request refreshes only the account it picks; idle accounts are not swept", async () => {
   const sim = await startSimulator({ delays: false });
@@ -67,4 +73,45 @@ test("the token sweep keeps at most 4 calls in flight and spreads due times by a
   expect(js.every((j) => j >= 0 && j < 1)).toBe(true);
   expect(js.filter((j) => j < 0.5).length).toBeGreaterThan(400);
   expect(jitterOf("x")).toBe(jitterOf("x"));
+});
+
+test("an account added while Google's project lookup failed is tried again, with a growing wait, until it can serve; a start tries at once", async () => {
+  const sim = await startSimulator({ delays: false });
+  const { dir, cleanup } = tempDir("bg-project");
+  cleanups.push(cleanup, () => sim.stop());
+  let now = Date.UTC(2026, 10, 29, 12);
+  const pool = await openPool({ config: simConfig(sim), dataDir: dir, log: silentLogger(), background: true, now: () => now });
+  await pool.ready;
+  const acc = sim.addAccount({ email: "late-project@x.com" });
+  sim.addFault({ kind: "internal_500", method: "loadCodeAssist", times: 1 });
+  const { account } = await pool.addByRefreshToken(acc.refreshToken);
+  expect(account.projectId).toBeUndefined();
+  await expect(pool.gateway.generate({ model: M, request: userText("hi") })).rejects.toMatchObject({ status: 503 });
+  const lookups = () => sim.stats().loadCodeAssist ?? 0;
+  // the first try fails too: the next waits a minute
+  sim.addFault({ kind: "internal_500", method: "loadCodeAssist", times: 1 });
+  await sweeps(pool).resolveMissingProjects(now);
+  expect(pool.list()[0]!.projectId).toBeUndefined();
+  const tried = lookups();
+  now += 30_000;
+  await sweeps(pool).resolveMissingProjects(now);
+  expect(lookups()).toBe(tried); // not yet due
+  now += 30_000;
+  await sweeps(pool).resolveMissingProjects(now);
+  expect(pool.list()[0]!.projectId).toBe(acc.project);
+  expect((await pool.gateway.generate({ model: M, request: userText("hi") })).accountEmail).toBe(acc.email);
+  await pool.close();
+  cleanups.pop(); // (closed)
+
+  // an account stored without a project (a lookup that failed in an earlier run): the start tries it
+  const store = await AccountStore.open(dir);
+  await store.update((doc) => {
+    const a = doc.accounts.get(pool.list()[0]!.id)!;
+    a.projectId = undefined;
+  });
+  await store.close();
+  const again = await openPool({ config: simConfig(sim), dataDir: dir, log: silentLogger(), background: true, now: () => now });
+  cleanups.push(() => again.close());
+  await again.ready;
+  await until(() => again.list()[0]!.projectId === acc.project, "the project found at start", 3000);
 });
