@@ -251,6 +251,15 @@ export class Pool implements ModelSource {
     // an account that was added without a project (Google's lookup failed then) is tried again at start
     // (this runs once the state is loaded)
     void this.upkeep.resolveMissingProjects(this.now()).catch(() => {});
+    // no model list (a first start, a state.db rebuilt, Redis down at start): learn it now from one
+    // account, rather than map names by the built-in rules until the quota sweep, minutes away
+    if (!Object.keys(this.live.models()).length) {
+      const one = this.store.accounts().find((a) => a.state === "active" && a.projectId);
+      if (one)
+        void this.upkeep
+          .refreshQuota(one.id)
+          .catch((e) => this.log.warn("could not read the model list at start", { error: (e as Error).message }));
+    }
     every(60_000, () => this.scheduler.sessions.prune(this.now()));
     if (this.config.pool.quotaRefreshMinutes > 0)
       every(this.config.pool.quotaRefreshMinutes * 60_000, () => this.upkeep.refreshStaleQuotas());
