@@ -160,7 +160,8 @@ export class SqliteState implements StateStore {
       try {
         return SqliteState.openAt(path);
       } catch (e) {
-        if (!busy(e) || Date.now() > end) throw e;
+        if (!busy(e)) throw e;
+        if (Date.now() > end) throw new Error(`${path} is locked by another process (waited ${OPEN_WAIT_MS / 1000} s)`);
         Bun.sleepSync(20);
       }
     }
