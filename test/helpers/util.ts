@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Account } from "../../src/accounts/types";
+import type { UsageRecord } from "../../src/state/usage";
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 
@@ -36,5 +37,29 @@ export function accountRecord(email: string, extra: Partial<Account> = {}): Acco
     failures: 0,
     createdAt: Date.now(),
     ...extra,
+  };
+}
+
+/** one usage record of a served Gemini request at `at` (the fields a test cares about in `over`) */
+export function usageRecord(at: number, over: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    at,
+    keyId: null,
+    keyName: "config",
+    account: "a@x.com",
+    model: "gemini-2.5-flash",
+    upstreamModel: "gemini-2.5-flash",
+    protocol: "gemini",
+    route: "/v1beta/models/gemini-2.5-flash:generateContent",
+    status: 200,
+    errorClass: null,
+    input: 10,
+    output: 1,
+    thinking: 0,
+    cached: 0,
+    latencyMs: 1,
+    ttfbMs: null,
+    streamed: false,
+    ...over,
   };
 }

@@ -7,7 +7,7 @@ import { AccountStore } from "../../src/accounts/store";
 import { jitterOf } from "../../src/accounts/upkeep";
 import { openPool, type Pool } from "../../src/pool/index";
 import { silentLogger } from "../../src/core/log";
-import { startSimulator } from "../../src/simulator/index";
+import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { simConfig, startRig } from "../helpers/pool";
 import { accountRecord, tempDir, until, userText } from "../helpers/util";
 
@@ -25,18 +25,25 @@ const sweeps = (p: Pool) =>
     resolveMissingProjects(now: number): Promise<void>;
   };
 
-test("with no model list known, a start reads it from one account at once (one token, one model list)", async () => {
-  const sim = await startSimulator({ delays: false });
-  const { dir, cleanup } = tempDir("bg-models");
-  cleanups.push(cleanup, () => sim.stop());
+/** a data dir whose accounts.json holds `n` accounts the simulator knows, with their projects */
+async function seeded(sim: Simulator, n: number, name: string): Promise<string> {
+  const { dir, cleanup } = tempDir(`bg-${name}`);
+  cleanups.push(cleanup);
   const store = await AccountStore.open(dir);
   await store.update((doc) => {
-    for (let i = 0; i < 5; i++) {
-      const a = sim.addAccount({ email: `first${i}@x.com` });
+    for (let i = 0; i < n; i++) {
+      const a = sim.addAccount({ email: `${name}${i}@x.com` });
       doc.accounts.set(a.email, accountRecord(a.email, { refreshToken: a.refreshToken, projectId: a.project }));
     }
   });
   await store.close();
+  return dir;
+}
+
+test("with no model list known, a start reads it from one account at once (one token, one model list)", async () => {
+  const sim = await startSimulator({ delays: false });
+  cleanups.push(() => sim.stop());
+  const dir = await seeded(sim, 5, "first");
   const pool = await openPool({ config: simConfig(sim), dataDir: dir, log: silentLogger(), background: true });
   cleanups.push(() => pool.close());
   await pool.ready;
@@ -49,16 +56,8 @@ test("with no model list known, a start reads it from one account at once (one t
 
 test("start-up refreshes no token; a request refreshes only the account it picks; idle accounts are not swept", async () => {
   const sim = await startSimulator({ delays: false });
-  const { dir, cleanup } = tempDir("bg");
-  cleanups.push(cleanup, () => sim.stop());
-  const store = await AccountStore.open(dir);
-  await store.update((doc) => {
-    for (let i = 0; i < 30; i++) {
-      const a = sim.addAccount({ email: `idle${i}@x.com` });
-      doc.accounts.set(a.email, accountRecord(a.email, { refreshToken: a.refreshToken, projectId: a.project }));
-    }
-  });
-  await store.close();
+  cleanups.push(() => sim.stop());
+  const dir = await seeded(sim, 30, "idle");
   // an earlier run learned the model list (a start with none reads it: the test above)
   const earlier = await openPool({ config: simConfig(sim), dataDir: dir, log: silentLogger(), background: true });
   await earlier.ready;

@@ -12,9 +12,8 @@ import { SqliteKeys } from "../../src/state/keys";
 import { NO_LIMITS } from "../../src/keys/limits-input";
 import { ApiError } from "../../src/core/errors";
 import { silentLogger } from "../../src/core/log";
-import type { UsageRecord } from "../../src/state/usage";
 import { redisMissing, startRedis, type RedisServer } from "../helpers/redis";
-import { until } from "../helpers/util";
+import { until, usageRecord } from "../helpers/util";
 
 const skip = redisMissing();
 const HOUR = 3_600_000;
@@ -38,25 +37,7 @@ async function start() {
 
 const open = () => RedisState.open({ url: redis.url, prefix: `away${crypto.randomUUID().slice(0, 8)}:`, log: silentLogger(), retryMs: 50 });
 
-const record = (at: number): UsageRecord => ({
-  at,
-  keyId: null,
-  keyName: "config",
-  account: "a@x.com",
-  model: "gemini-2.5-flash",
-  upstreamModel: "gemini-2.5-flash",
-  protocol: "gemini",
-  route: "/v1beta/models/gemini-2.5-flash:generateContent",
-  status: 200,
-  errorClass: null,
-  input: 10,
-  output: 1,
-  thinking: 0,
-  cached: 0,
-  latencyMs: 1,
-  ttfbMs: null,
-  streamed: false,
-});
+const record = (at: number) => usageRecord(at);
 
 test.skipIf(!!skip)(
   "with Redis away, a report older than the mirror's 35 days is a 503 naming `since`, not a report missing hours",

@@ -9,9 +9,9 @@ import { RedisKeys } from "../../src/state/redis-keys";
 import { SqliteKeys } from "../../src/state/keys";
 import { NO_LIMITS } from "../../src/keys/limits-input";
 import { Database } from "bun:sqlite";
-import type { UsageRecord } from "../../src/state/usage";
 import { silentLogger } from "../../src/core/log";
 import { redisMissing, startRedis, type RedisServer } from "../helpers/redis";
+import { usageRecord } from "../helpers/util";
 
 const skip = redisMissing();
 const HOUR = 3_600_000;
@@ -24,25 +24,7 @@ afterAll(async () => {
   await redis?.cleanup();
 });
 
-const record = (at: number, input: number): UsageRecord => ({
-  at,
-  keyId: null,
-  keyName: "config",
-  account: "a@x.com",
-  model: "gemini-2.5-flash",
-  upstreamModel: "gemini-2.5-flash",
-  protocol: "gemini",
-  route: "/v1beta/models/gemini-2.5-flash:generateContent",
-  status: 200,
-  errorClass: null,
-  input,
-  output: 1,
-  thinking: 0,
-  cached: 0,
-  latencyMs: 1,
-  ttfbMs: null,
-  streamed: false,
-});
+const record = (at: number, input: number) => usageRecord(at, { input });
 
 test.skipIf(!!skip)("hours older than 35 days leave memory; a report that reaches them reads Redis and adds up the same", async () => {
   const T = Date.UTC(2026, 10, 29, 12);

@@ -35,6 +35,25 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     return secret;
   }
 
+  /** Redis stopped, then one more instance of pool `p` started on `dataDir`; `end` has Redis back and stops it */
+  async function startWhileDown(p: Instances, dataDir: string) {
+    await redis.stop();
+    let down = true;
+    const redisBack = async () => {
+      if (down) await redis.start();
+      down = false;
+    };
+    const server = await startServer({
+      config: instanceConfig(sim.url, redis.url, p.prefix, p.apiKey),
+      dataDir,
+      log: createLogger("silent"),
+    }).catch(async (e) => {
+      await redisBack();
+      throw e;
+    });
+    return { server, redisBack, end: async () => (await redisBack(), await server.stop()) };
+  }
+
   async function pool(n: number, accounts: number, config = {}, now?: () => number): Promise<Instances> {
     const accts = Array.from({ length: accounts }, () => sim.addAccount({ email: `u-${crypto.randomUUID().slice(0, 8)}@example.com` }));
     return startInstances(n, { sim, accounts: accts, redisUrl: redis.url, config, now });
@@ -339,8 +358,7 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
 
   test("an instance started from a stale accounts.json while Redis is down takes Redis's accounts when it comes up", async () => {
     const p = await pool(2, 3);
-    let late: RunningServer | undefined;
-    let down = false;
+    let late: Awaited<ReturnType<typeof startWhileDown>> | undefined;
     try {
       const [a, b] = p.list;
       const [x, y] = a!.server.pool.list().map((v) => v.email);
@@ -357,62 +375,47 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
         await until(async () => (await inRedis()).length === 2, "the removal in Redis", 3000);
         const want = await inRedis();
         expect(want).toContain(`${y} disabled`);
-        // b comes back from its old accounts.json (x still there, y active) before Redis does
-        await redis.stop();
-        down = true;
         // a stopped instance hears nothing more (its subscription lingers a moment after close)
         expect(readFileSync(join(b!.dataDir, "accounts.json"), "utf8")).toBe(stale);
-        late = await startServer({
-          config: instanceConfig(sim.url, redis.url, p.prefix, p.apiKey),
-          dataDir: b!.dataDir,
-          log: createLogger("silent"),
-        });
-        expect(late.pool.stateStatus()).toBe("degraded");
-        await redis.start();
-        down = false;
-        await until(() => late!.pool.stateStatus() === "shared", "connected", 5000);
+        // b comes back from its old accounts.json (x still there, y active) before Redis does
+        late = await startWhileDown(p, b!.dataDir);
+        const server = late.server;
+        expect(server.pool.stateStatus()).toBe("degraded");
+        await late.redisBack();
+        await until(() => server.pool.stateStatus() === "shared", "connected", 5000);
         const view = (s: RunningServer) =>
           s.pool
             .list()
             .map((v) => `${v.email} ${v.state}`)
             .sort();
-        await until(() => JSON.stringify(view(late!)) === JSON.stringify(want), "b takes Redis's accounts", 3000);
+        await until(() => JSON.stringify(view(server)) === JSON.stringify(want), "b takes Redis's accounts", 3000);
         expect(await inRedis()).toEqual(want); // nothing of b's stale copy was pushed
         expect(view(a!.server)).toEqual(want);
       } finally {
         direct.close();
       }
     } finally {
-      if (down) await redis.start();
-      await late?.stop();
+      await late?.end();
       await p.stop();
     }
   });
 
   test("a virtual key works on an instance that starts while Redis is down (state.db keeps a copy of the shared keys)", async () => {
     const p = await pool(1, 1);
-    let late: RunningServer | undefined;
-    let down = false;
+    let late: Awaited<ReturnType<typeof startWhileDown>> | undefined;
     try {
       const a = p.list[0]!;
       const secret = await keyOnEvery(p, "kept", { rpm: 100 });
       const later = a.server.ctx.keys!.book.create("made-later", { ...NO_LIMITS }).secret;
       await a.server.stop();
-      await redis.stop();
-      down = true;
-      late = await startServer({
-        config: instanceConfig(sim.url, redis.url, p.prefix, p.apiKey),
-        dataDir: a.dataDir,
-        log: createLogger("silent"),
-      });
-      expect(late.pool.stateStatus()).toBe("degraded");
-      const inst = { url: late.url, dataDir: a.dataDir, server: late };
+      late = await startWhileDown(p, a.dataDir);
+      expect(late.server.pool.stateStatus()).toBe("degraded");
+      const inst = { url: late.server.url, dataDir: a.dataDir, server: late.server };
       expect((await generate(inst, secret, "while Redis is down")).status).toBe(200);
       expect((await generate(inst, later, "while Redis is down")).status).toBe(200);
       expect((await generate(inst, "sk-sy-nobody-has-this-key-000000000000", "x")).status).toBe(401);
     } finally {
-      if (down) await redis.start();
-      await late?.stop();
+      await late?.end();
       await p.stop();
     }
   });

@@ -1,27 +1,19 @@
 // The live log's memory is fixed: the ring keeps the last RING records, the per-minute counts one hour.
 import { expect, test } from "bun:test";
 import { LiveLog, liveOf, RING } from "../../src/ui/live";
-import type { UsageRecord } from "../../src/keys/service";
+import { usageRecord } from "../helpers/util";
 
-const record = (at: number, status = 200, account: string | null = "a@example.com"): UsageRecord => ({
-  at,
-  keyId: "k1",
-  keyName: "ci",
-  account,
-  model: "gemini-2.5-flash",
-  upstreamModel: "gemini-2.5-flash",
-  protocol: "gemini",
-  route: "/v1beta/models/gemini-2.5-flash:generateContent",
-  status,
-  errorClass: status >= 400 ? "rate_limited" : null,
-  input: 2,
-  output: 3,
-  thinking: 0,
-  cached: 0,
-  latencyMs: 5,
-  ttfbMs: null,
-  streamed: false,
-});
+const record = (at: number, status = 200, account: string | null = "a@example.com") =>
+  usageRecord(at, {
+    keyId: "k1",
+    keyName: "ci",
+    account,
+    status,
+    errorClass: status >= 400 ? "rate_limited" : null,
+    input: 2,
+    output: 3,
+    latencyMs: 5,
+  });
 
 test("the ring is bounded and keeps the newest; watchers see each record", () => {
   let now = 1_000_000;
