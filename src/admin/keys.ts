@@ -26,7 +26,10 @@ const LimitsBody = {
   dailyTokens: Limit,
   monthlyTokens: Limit,
   expires: t.Optional(
-    t.Union([t.String(), t.Null()], { description: 'a date, or a duration from now (30d, 12h); "never" or null: never' }),
+    t.Union([t.String(), t.Null()], {
+      description:
+        'an ISO date or date-time in the future (2027-01-31), or a duration from now up to 100 years (30d, 12h); "never" or null: never',
+    }),
   ),
 };
 const Nullable = (s: ReturnType<typeof t.Integer>) => t.Union([s, t.Null()]);
