@@ -2,6 +2,7 @@
 // one parser for both doors. A bad value throws KeyError naming the field.
 import type { KeyLimits } from "../state/keys";
 import { KeyError } from "./book";
+import { globMatch } from "../core/glob";
 
 export interface LimitsInput {
   models?: string | string[] | null;
@@ -122,17 +123,10 @@ export const NO_LIMITS: KeyLimits = {
   expiresAt: null,
 };
 
-const compiled = new WeakMap<string[], RegExp[]>();
-
 /** `*` matches any run of characters; the match is on the whole name, case-insensitive */
 export function modelAllowed(patterns: string[] | null, model: string): boolean {
   if (!patterns) return true;
-  let res = compiled.get(patterns);
-  if (!res) {
-    res = patterns.map((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i"));
-    compiled.set(patterns, res);
-  }
   const name = model.startsWith("models/") ? model.slice("models/".length) : model;
-  for (const r of res) if (r.test(name)) return true;
+  for (const p of patterns) if (globMatch(p, name, true)) return true;
   return false;
 }

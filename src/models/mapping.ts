@@ -1,5 +1,6 @@
 // Alias tables: exact names and `*` wildcards, most specific first (the user's models.aliases and
 // the built-in last-resort table). ./resolve.ts decides the order of all the rules.
+import { globMatch } from "../core/glob";
 import { stripModelsPrefix } from "./names";
 
 /**
@@ -19,7 +20,6 @@ export const BUILTIN_ALIASES: Record<string, string> = {
 
 interface Wildcard {
   key: string;
-  re: RegExp;
   specificity: number;
   stars: number;
 }
@@ -34,7 +34,6 @@ function wildcards(aliases: Record<string, string>): Wildcard[] {
     .filter((k) => k.includes("*"))
     .map((key) => ({
       key,
-      re: new RegExp("^" + key.split("*").map(escapeRe).join(".*") + "$", "s"),
       specificity: key.replace(/\*/g, "").length,
       stars: key.split("*").length - 1,
     }))
@@ -44,11 +43,9 @@ function wildcards(aliases: Record<string, string>): Wildcard[] {
   return list;
 }
 
-const escapeRe = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-
 /** The alias target for `name` (case-sensitive): an exact key, else the most specific matching wildcard. */
 export function resolveAlias(name: string, aliases: Record<string, string>): string | undefined {
   if (Object.hasOwn(aliases, name)) return aliases[name];
-  for (const w of wildcards(aliases)) if (w.re.test(name)) return aliases[w.key];
+  for (const w of wildcards(aliases)) if (globMatch(w.key, name)) return aliases[w.key];
   return undefined;
 }
