@@ -15,6 +15,7 @@ import { EventLoopLag } from "../core/metrics";
 import { noteRequest, startIdleGc } from "./idle-gc";
 import { COMMIT, VERSION } from "../version";
 import { scopeOf, withScope, type RequestScope } from "../keys/scope";
+import { notePeer } from "../core/peer";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
   // normalize off: a wrong-typed field is a 400, never silently rewritten (Elysia turned {"m": 3} into {"m": {}})
@@ -73,11 +74,24 @@ function notFound(app: AnyElysia, method: string, path: string): ApiError {
 
 const SAFE_ID = /^[\w.\-:]{1,128}$/;
 
-const tooLarge = (what: string, max: number) =>
-  new ApiError(413, `${what}; the limit is ${max} bytes (server.maxBodyBytes)`, { param: "body", reason: "payload_too_large" });
+/**
+ * The dashboard's bodies (a key's limits, a refresh token, the sign-in key) are small, and /ui is open
+ * before its session check: without this cap anyone could make the server read and parse
+ * server.maxBodyBytes (100 MiB) at /ui/login.
+ */
+const UI_MAX_BODY_BYTES = 64 * 1024;
+
+/** a body limit and where it comes from (for the 413's message) */
+interface BodyLimit {
+  bytes: number;
+  name: string;
+}
+
+const tooLarge = (what: string, max: BodyLimit) =>
+  new ApiError(413, `${what}; the limit is ${max.bytes} bytes (${max.name})`, { param: "body", reason: "payload_too_large" });
 
 /** reads a body of unknown length, failing with 413 as soon as it passes `max` bytes */
-async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<ArrayBuffer> {
+async function readCapped(body: ReadableStream<Uint8Array>, max: BodyLimit): Promise<ArrayBuffer> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
@@ -85,9 +99,9 @@ async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promis
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > max) {
+    if (size > max.bytes) {
       void reader.cancel();
-      throw tooLarge(`request body is over ${max} bytes`, max);
+      throw tooLarge(`request body is over ${max.bytes} bytes`, max);
     }
     chunks.push(value);
   }
@@ -106,7 +120,7 @@ const tooDeep = (max: number) =>
  * Reads the body here (a chunked one under the size cap) and refuses JSON nested deeper than the limit
  * before anything parses or validates it: a small deep body would otherwise cost seconds of CPU.
  */
-async function withCheckedBody(req: Request, chunked: boolean, max: number, maxDepth: number, timeoutMs: number): Promise<Request> {
+async function withCheckedBody(req: Request, chunked: boolean, max: BodyLimit, maxDepth: number, timeoutMs: number): Promise<Request> {
   const multipart = (req.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/");
   // a client that stops sending its body must not hold the connection forever (the listener has no
   // idle timeout, for long streams): the body has this long to arrive
@@ -146,10 +160,11 @@ function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise
 /** The request handler behind Bun.serve. */
 export function createHandler(ctx: AppContext, app: AnyElysia) {
   const { config, metrics, log } = ctx;
-  const max = config.server.maxBodyBytes;
+  const apiLimit: BodyLimit = { bytes: config.server.maxBodyBytes, name: "server.maxBodyBytes" };
+  const uiLimit: BodyLimit = { bytes: Math.min(apiLimit.bytes, UI_MAX_BODY_BYTES), name: "the dashboard's" };
   const keys = ctx.keys;
   const identify = keys && ((k: string | undefined) => keys.identify(k));
-  return async function handle(req: Request): Promise<Response> {
+  return async function handle(req: Request, server?: { requestIP(req: Request): { address: string } | null }): Promise<Response> {
     const t0 = performance.now();
     noteRequest();
     let url: URL;
@@ -167,6 +182,9 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     }
     const path = url.pathname;
     const family = familyOf(path);
+    const max = path === "/ui" || path.startsWith("/ui/") ? uiLimit : apiLimit;
+    // the dashboard's sign-in throttle counts wrong keys per address
+    if (path === "/ui/login" && server) notePeer(req, server.requestIP(req)?.address ?? "");
     const given = req.headers.get("x-request-id");
     const requestId = given && SAFE_ID.test(given) ? given : crypto.randomUUID();
     // the UI loads its spec from the relative URL "swagger/json": a trailing slash breaks it
@@ -177,7 +195,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     let scope: RequestScope | undefined;
     try {
       const declared = req.headers.get("content-length");
-      if (declared !== null && Number(declared) > max) throw tooLarge(`request body is ${declared} bytes`, max);
+      if (declared !== null && Number(declared) > max.bytes) throw tooLarge(`request body is ${declared} bytes`, max);
       checkBrowser(config, req);
       const caller = checkAuth(config, req, url, identify);
       if (keys && family !== "plain" && req.method === "POST") scope = keys.begin(caller, family, path);

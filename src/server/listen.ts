@@ -15,7 +15,8 @@ export function listen(opts: {
   host: string;
   port: number;
   maxBodyBytes: number;
-  fetch: (req: Request) => Promise<Response>;
+  /** Bun passes itself as `server` (the peer's address: server.requestIP) */
+  fetch: (req: Request, server: Server<unknown>) => Promise<Response>;
   /** a failure the handler did not turn into an answer: logged with its cause */
   onError?: (e: unknown) => void;
 }): Listener {

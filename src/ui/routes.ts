@@ -4,6 +4,7 @@
 // in-process after the session check, so there is one implementation of every action.
 import { Elysia, t, type AnyElysia } from "elysia";
 import { ApiError } from "../core/errors";
+import { peerOf } from "../core/peer";
 import type { AppContext } from "../protocol/context";
 import type { Pool } from "../pool/index";
 import { dayStart } from "../keys/limiter";
@@ -145,7 +146,8 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
       .post(
         "/login",
         ({ body, request }) => {
-          const wait = throttle.wait();
+          const peer = peerOf(request) ?? "";
+          const wait = throttle.wait(peer);
           if (wait > 0)
             throw new ApiError(429, `too many wrong keys: try again in ${Math.ceil(wait / 1000)} s`, {
               reason: "rate_limited",
@@ -154,10 +156,10 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
           try {
             host.checkAdminKey(body.key.trim());
           } catch (e) {
-            if (e instanceof ApiError && e.reason !== "no_key_configured") throttle.failed();
+            if (e instanceof ApiError && e.reason !== "no_key_configured") throttle.failed(peer);
             throw e;
           }
-          throttle.succeeded();
+          throttle.succeeded(peer);
           const s = sessions.create();
           return json({ signedIn: true, expiresAt: new Date(s.expiresAt).toISOString() }, 200, {
             "set-cookie": cookie(request, s.id, SESSION_TTL_MS / 1000),

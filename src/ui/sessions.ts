@@ -44,34 +44,46 @@ const MAX_WAIT_MS = 60_000;
 /** a quiet spell this long forgets the failures */
 const FORGET_MS = 15 * 60_000;
 
+/** how many addresses the throttle remembers (the oldest goes first) */
+const MAX_PEERS = 1024;
+
 /**
- * Slows down guessing. The listener does not see the peer's address, so the count is global: a
- * guesser also delays the admin's own sign-in by at most a minute, never locks it out.
+ * Slows down guessing, per client address: a guesser elsewhere never delays the admin's sign-in. (A
+ * count shared by all let a guesser take every slot as its wait ended, and lock the admin out for as
+ * long as it kept guessing.) A guesser on the admin's own address (another program on the same machine)
+ * still delays it; the CLI and the admin API are not throttled.
  */
 export class SignInThrottle {
-  private failures = 0;
-  private last = 0;
-  private nextAt = 0;
+  private peers = new Map<string, { failures: number; last: number; nextAt: number }>();
 
   constructor(private now: () => number = Date.now) {}
 
-  /** ms until the next try is heard (0: now) */
-  wait(): number {
+  /** ms until `peer`'s next try is heard (0: now) */
+  wait(peer = ""): number {
+    const p = this.peers.get(peer);
+    if (!p) return 0;
     const now = this.now();
-    if (now - this.last > FORGET_MS) this.failures = 0;
-    return this.failures > FREE ? Math.max(0, this.nextAt - now) : 0;
+    if (now - p.last > FORGET_MS) {
+      this.peers.delete(peer);
+      return 0;
+    }
+    return p.failures > FREE ? Math.max(0, p.nextAt - now) : 0;
   }
 
-  failed(): void {
+  failed(peer = ""): void {
     const now = this.now();
-    if (now - this.last > FORGET_MS) this.failures = 0;
-    this.failures++;
-    this.last = now;
-    if (this.failures > FREE) this.nextAt = now + Math.min(MAX_WAIT_MS, 1000 * 2 ** (this.failures - FREE - 1));
+    let p = this.peers.get(peer);
+    if (!p || now - p.last > FORGET_MS) p = { failures: 0, last: now, nextAt: 0 };
+    this.peers.delete(peer); // re-inserted: the map's order is the order of last failure
+    p.failures++;
+    p.last = now;
+    if (p.failures > FREE) p.nextAt = now + Math.min(MAX_WAIT_MS, 1000 * 2 ** (p.failures - FREE - 1));
+    this.peers.set(peer, p);
+    if (this.peers.size > MAX_PEERS) this.peers.delete(this.peers.keys().next().value!);
   }
 
-  succeeded(): void {
-    this.failures = 0;
+  succeeded(peer = ""): void {
+    this.peers.delete(peer);
   }
 }
 

@@ -168,6 +168,12 @@ test("usage by hour, split by model, with every bucket of the range", async () =
 });
 
 // last: it leaves the throttle counting
+test("the dashboard takes small bodies only: a big one at the open sign-in is a 413 before it is read", async () => {
+  const res = await ui("/login", { method: "POST", body: JSON.stringify({ key: "x".repeat(1024 * 1024) }) });
+  expect(res.status).toBe(413);
+  expect(((await res.json()) as { error: { message: string } }).error.message).toContain("(the dashboard's)");
+});
+
 test("repeated wrong keys are slowed down: after three, a wait that even the right key must honour", async () => {
   for (let i = 0; i < 4; i++)
     expect((await ui("/login", { method: "POST", body: JSON.stringify({ key: `wrong-${i}` }) })).status).toBe(401);
@@ -190,6 +196,19 @@ describe("sessions and the throttle, on an injected clock", () => {
     expect(s.valid(ids[0])).toBe(false);
     expect(s.valid(ids[64])).toBe(true);
     expect(s.valid(undefined)).toBe(false);
+  });
+
+  test("each address has its own count: a guesser elsewhere never delays the admin's sign-in", () => {
+    let now = 0;
+    const t = new SignInThrottle(() => now);
+    for (let i = 0; i < 20; i++) {
+      now += t.wait("203.0.113.9"); // a guesser that retries the moment its wait ends
+      t.failed("203.0.113.9");
+    }
+    expect(t.wait("203.0.113.9")).toBe(60_000);
+    expect(t.wait("127.0.0.1")).toBe(0);
+    t.succeeded("127.0.0.1");
+    expect(t.wait("203.0.113.9")).toBe(60_000);
   });
 
   test("the wait doubles from 1 s up to 60 s, and a quiet quarter hour forgets", () => {
