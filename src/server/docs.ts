@@ -29,7 +29,7 @@ export function docs() {
     .get(
       "/swagger/assets/:file",
       ({ params, set }) => {
-        const a = ASSETS[params.file];
+        const a = Object.hasOwn(ASSETS, params.file) ? ASSETS[params.file] : undefined; // not __proto__, toString…
         if (!a) {
           set.status = 404;
           return { error: { message: `no asset ${params.file}`, code: "not_found" } };

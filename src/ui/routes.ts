@@ -136,7 +136,7 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
       .get(
         "/assets/:file",
         ({ params, request }) => {
-          const a = ASSETS[params.file];
+          const a = Object.hasOwn(ASSETS, params.file) ? ASSETS[params.file] : undefined; // not __proto__, toString…
           if (!a) throw new ApiError(404, `no asset ${params.file}`, { reason: "not_found" });
           if (!a.public) mustSignIn(request);
           return file(a.path, a.type);

@@ -26,6 +26,14 @@ describe("/swagger", () => {
     expect(html).toContain('"validatorUrl":"none"');
   });
 
+  test("an asset name that is a property of every object (__proto__, toString) is a 404, not a 500", async () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "nope.js"]) {
+      const r = await fetch(`${stack.url}/swagger/assets/${name}`);
+      expect(r.status, name).toBe(404);
+      await r.arrayBuffer();
+    }
+  });
+
   test("a trailing slash redirects to /swagger (the UI loads the spec relatively)", async () => {
     const r = await fetch(stack.url + "/swagger/", { redirect: "manual" });
     expect(r.status).toBe(301);

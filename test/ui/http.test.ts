@@ -168,6 +168,15 @@ test("usage by hour, split by model, with every bucket of the range", async () =
 });
 
 // last: it leaves the throttle counting
+test("an asset name that is a property of every object is a 404, not a 500", async () => {
+  const cookie = await signIn();
+  for (const name of ["__proto__", "constructor", "toString"]) {
+    const res = await ui(`/assets/${name}`, { cookie });
+    expect(res.status, name).toBe(404);
+    await res.arrayBuffer();
+  }
+});
+
 test("the dashboard takes small bodies only: a big one at the open sign-in is a 413 before it is read", async () => {
   const res = await ui("/login", { method: "POST", body: JSON.stringify({ key: "x".repeat(1024 * 1024) }) });
   expect(res.status).toBe(413);
