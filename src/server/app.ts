@@ -7,7 +7,8 @@ import type { AppContext } from "../protocol/context";
 import { ApiError, errorResponse, familyOf, toApiError } from "../core/errors";
 import { checkAuth } from "./auth";
 import { checkBrowser, jsonDepthOver } from "./guard";
-import { docs } from "./docs";
+import { docs, DOCS_HEADERS } from "./docs";
+import { SECURITY_HEADERS } from "../ui/routes";
 import { operationsRoutes } from "./health";
 import { validationToApiError } from "../core/validation";
 import { observeStream } from "../protocol/stream";
@@ -233,13 +234,13 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       metrics.ttfb.observe({ family }, ttfb / 1000);
     }
     const limits = scope?.admission?.headers;
+    // the pages' own headers on every answer under them, errors included (those come from onError)
+    const page = path === "/ui" || path.startsWith("/ui/") ? SECURITY_HEADERS : path.startsWith("/swagger") ? DOCS_HEADERS : undefined;
     try {
-      res.headers.set("x-request-id", requestId);
-      if (limits) for (const h in limits) res.headers.set(h, limits[h]!);
+      stamp(res, requestId, limits, page);
     } catch {
       res = new Response(res.body, res);
-      res.headers.set("x-request-id", requestId);
-      if (limits) for (const h in limits) res.headers.set(h, limits[h]!);
+      stamp(res, requestId, limits, page);
     }
     if (!streamed) {
       metrics.inflight.dec();
@@ -256,6 +257,13 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** the headers every answer gets here: its request id, a key's limits, a page's own (those it lacks) */
+function stamp(r: Response, requestId: string, limits?: Record<string, string>, page?: Record<string, string>): void {
+  r.headers.set("x-request-id", requestId);
+  if (limits) for (const h in limits) r.headers.set(h, limits[h]!);
+  if (page) for (const h in page) if (!r.headers.has(h)) r.headers.set(h, page[h]!);
+}
 
 /** work run after the current answers were written: one immediate per event-loop turn for all of them */
 let pending: (() => void)[] = [];

@@ -20,6 +20,14 @@ export const TAGS = [
   { name: "Operations", description: "Health, metrics, docs" },
 ];
 
+/** on every /swagger answer (src/server/app.ts): no other site may frame the page that holds a key */
+export const DOCS_HEADERS: Record<string, string> = {
+  "x-frame-options": "DENY",
+  "content-security-policy": "frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
 export function docs() {
   // the hook is local to this plugin: only the document's own route runs it
   return new Elysia({ name: "docs" })
@@ -48,7 +56,8 @@ export function docs() {
           theme: "/swagger/assets/swagger-ui.css",
           autoDarkMode: false,
           validatorUrl: "none",
-          persistAuthorization: true,
+          // off: Swagger UI would keep the key in localStorage, readable by any script of this origin
+          persistAuthorization: false,
         } as never,
         exclude: { paths: [/^\/swagger/] },
         documentation: {

@@ -89,6 +89,29 @@ test("every /ui answer carries the CSP (no external source, frame-ancestors 'non
   }
 });
 
+test("the page's headers are on its errors too (401, 403, 404, 400), and /swagger cannot be framed", async () => {
+  const cookie = await signIn();
+  const answers = [
+    await ui("/api/overview"), // 401: no session
+    await ui("/logout", { method: "POST", origin: "https://evil.example" }), // 403: another origin
+    await ui("/assets/nope.js", { cookie }), // 404
+    await ui("/login", { method: "POST", body: "{" }), // 400
+  ];
+  expect(answers.map((r) => r.status)).toEqual([401, 403, 404, 400]);
+  for (const res of answers) {
+    expect(res.headers.get("content-security-policy"), String(res.status)).toContain("frame-ancestors 'none'");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    await res.arrayBuffer();
+  }
+  for (const path of ["/swagger", "/swagger/json"]) {
+    const res = await fetch(stack.url + path);
+    expect(res.headers.get("x-frame-options"), path).toBe("DENY");
+    expect(res.headers.get("content-security-policy"), path).toContain("frame-ancestors 'none'");
+    await res.arrayBuffer();
+  }
+});
+
 test("state changes need this very origin: none or another is refused, even with a session", async () => {
   const cookie = await signIn();
   const email = stack.accounts[0]!.email;
