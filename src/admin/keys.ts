@@ -10,6 +10,9 @@ import { dayStart } from "../keys/limiter";
 import { NO_LIMITS, parseLimits, parseSince } from "../keys/limits-input";
 import type { Keys } from "../keys/service";
 
+/** ?key= is one of the ways to send the admin key (src/server/auth.ts): routes that check their query take it */
+export const KEY_QUERY = { key: t.Optional(t.String({ description: "the admin key, when it is not sent as a header" })) };
+
 const detail = (summary: string, description?: string) => ({ tags: ["Admin"], summary, description });
 
 // TypeBox's own Integer: Elysia's t.Integer also takes "10" and converts it, where a wrong-typed field is a 400
@@ -153,6 +156,7 @@ export function adminKeyRoutes(ctx: AppContext) {
         }),
       {
         query: t.Object({
+          ...KEY_QUERY,
           since: t.Optional(t.String({ description: "a duration back from now (30m, 24h, 7d) or a date; default 24h" })),
           by: t.Optional(t.Union([t.Literal("key"), t.Literal("account"), t.Literal("model"), t.Literal("day"), t.Literal("hour")])),
         }),

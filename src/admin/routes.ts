@@ -10,7 +10,7 @@ import { PoolError } from "../accounts/types";
 import { StorageError, toApiError } from "../core/errors";
 import { importTokens, parseImportText, safeReason } from "../accounts/import";
 import { CALLBACK_PATH, htmlPage, parsePastedInput, PendingLogins } from "../accounts/login";
-import { adminKeyRoutes } from "./keys";
+import { adminKeyRoutes, KEY_QUERY } from "./keys";
 
 const detail = (summary: string, description?: string) => ({ tags: ["Admin"], summary, description });
 
@@ -290,6 +290,7 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         ),
       {
         query: t.Object({
+          ...KEY_QUERY,
           offset: t.Optional(t.String({ pattern: "^[0-9]{1,9}$", description: "skip this many matching accounts (default 0)" })),
           limit: t.Optional(t.String({ pattern: "^[0-9]{1,9}$", description: "at most this many accounts (default: all)" })),
           q: t.Optional(t.String({ maxLength: 200, description: "only accounts whose email, name or state contains this (any case)" })),

@@ -28,6 +28,14 @@ describe("admin accounts", () => {
     expect((await admin("GET", "/admin/accounts", undefined, stack.apiKey)).status).toBe(401);
   });
 
+  test("?key= carries the admin key on every route, those that check their query included", async () => {
+    for (const path of ["/admin/accounts", "/admin/pool", "/admin/pool?limit=1", "/admin/usage", "/admin/keys"]) {
+      const res = await fetch(`${stack.url}${path}${path.includes("?") ? "&" : "?"}key=${encodeURIComponent(stack.adminKey)}`);
+      expect(res.status, path).toBe(200);
+      await res.arrayBuffer();
+    }
+  });
+
   test("list without secrets", async () => {
     const r = await admin("GET", "/admin/accounts");
     expect(r.status).toBe(200);
