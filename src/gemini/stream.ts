@@ -1,6 +1,7 @@
 // streamGenerateContent responses: SSE (`alt=sse`) or Google's incrementally written JSON array.
 import type { AppContext } from "../protocol/context";
-import type { ApiError } from "../core/errors";
+import { ApiError } from "../core/errors";
+import { answerFinished } from "../upstream/assemble";
 import { SSE_HEADERS, startReply } from "../protocol/stream";
 import type { GenerateArgs } from "../gateway/port";
 import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./request";
@@ -12,6 +13,7 @@ import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./request";
  */
 export async function streamResponse(ctx: AppContext, args: GenerateArgs, sse: boolean): Promise<Response> {
   let wrote = false;
+  let finished = false;
   return startReply({
     pending: ctx.gateway.stream(args),
     keepAliveMs: Math.max(1, ctx.config.server.keepAliveSeconds * 1000),
@@ -20,9 +22,14 @@ export async function streamResponse(ctx: AppContext, args: GenerateArgs, sse: b
       push: (chunk) => {
         const frame = sse ? sseData(chunk) : arrayFrame(chunk, !wrote);
         wrote = true;
+        finished ||= answerFinished(chunk);
         return frame;
       },
-      finish: () => "",
+      // upstream ended without a finish reason: cut short, which the client must hear (its final error event)
+      finish: () => {
+        if (!finished) throw new ApiError(502, "upstream stream ended before the answer was finished", { reason: "stream_truncated" });
+        return "";
+      },
     }),
     onError: (err: ApiError) => {
       ctx.log.warn("gemini stream failed after start", { status: err.status, error: err.message, model: args.model });

@@ -224,7 +224,14 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       metrics.inflight.dec();
       metrics.openStreams.dec();
       const ms = performance.now() - t0;
-      if (scope) ctx.keys!.end(scope, { status: failure?.status ?? status, latencyMs: ms, ttfbMs: ttfb, streamed: true }, failure?.reason);
+      // a stream the client left is recorded as a unary request the client left is: 499, cancelled
+      const left = !failure && stream === "cancelled";
+      if (scope)
+        ctx.keys!.end(
+          scope,
+          { status: left ? 499 : (failure?.status ?? status), latencyMs: ms, ttfbMs: ttfb, streamed: true },
+          left ? "cancelled" : failure?.reason,
+        );
       metrics.latency.observe({ family }, ms / 1000);
       const lvl = failure ? (failure.status >= 500 ? "error" : "warn") : level;
       log[lvl]("request", line(ms, { ttfbMs: round(ttfb), stream, error: failure?.message, errorStatus: failure?.status }));

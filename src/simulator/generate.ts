@@ -25,6 +25,8 @@ export interface GenerateOptions {
   stream: boolean;
   /** stream_cut fault: send the first chunk, then drop the connection */
   cut?: boolean;
+  /** stream_end fault: a stream ends cleanly after its first chunk, with no finish reason */
+  endEarly?: boolean;
   /** error_in_200 fault */
   errorIn200?: boolean;
 }
@@ -73,7 +75,8 @@ export function generate(call: Call, acc: AccountState, body: any, opts: Generat
     };
     return json({ response, traceId }, 200, headers);
   }
-  const chunks = streamChunks(reply, base, traceId);
+  let chunks = streamChunks(reply, base, traceId);
+  if (opts.endEarly) chunks = chunks.slice(0, 1).map(withoutFinish);
   // without ?alt=sse Google streams one JSON array of the same chunks
   if (call.url.searchParams.get("alt") !== "sse") return json(chunks, 200, headers);
   return sse(chunks.map(frame), call.state.delays ? CHUNK_GAP_MS : 0, opts.cut === true, headers);
@@ -121,4 +124,10 @@ export async function cutResponse(res: Response): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete("content-length");
   return new Response(body, { status: res.status, headers });
+}
+
+/** a stream chunk without its candidates' finish reasons (for the stream_end fault) */
+function withoutFinish(chunk: ReturnType<typeof streamChunks>[number]) {
+  const candidates = chunk.response.candidates.map(({ finishReason: _, ...c }) => c);
+  return { ...chunk, response: { ...chunk.response, candidates } };
 }

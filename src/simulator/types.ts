@@ -79,6 +79,8 @@ export const FAULT_KINDS = [
   "error_in_200",
   "html_200",
   "stream_cut",
+  /** a stream that ends cleanly after its first chunk, without a finish reason (cut short, politely) */
+  "stream_end",
   "delay",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];

@@ -67,11 +67,16 @@ export async function v1Method(call: Call, method: string): Promise<Response> {
   if (fault?.kind === "html_200") return new Response(PORTAL_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
   const stream = method === "streamGenerateContent";
   if (isGenerate) {
-    if (fault && fault.kind !== "stream_cut" && fault.kind !== "error_in_200")
+    if (fault && fault.kind !== "stream_cut" && fault.kind !== "error_in_200" && fault.kind !== "stream_end")
       throw faultError(fault, model, ca.validationUrl(call.state, acc.email));
     // SSE streams cut after their first frame; any other body is cut half way by the server
     if (fault?.kind === "stream_cut" && !(stream && call.url.searchParams.get("alt") === "sse")) call.cut = true;
-    return generate(call, acc, body, { stream, cut: fault?.kind === "stream_cut", errorIn200: fault?.kind === "error_in_200" });
+    return generate(call, acc, body, {
+      stream,
+      cut: fault?.kind === "stream_cut",
+      endEarly: fault?.kind === "stream_end",
+      errorIn200: fault?.kind === "error_in_200",
+    });
   }
   if (fault?.kind === "stream_cut") call.cut = true;
   else if (fault) throw faultError(fault, model, ca.validationUrl(call.state, acc.email));

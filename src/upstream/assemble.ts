@@ -92,3 +92,14 @@ export function assembleStream(chunks: GeminiResponse[]): GeminiResponse {
   for (const c of chunks) a.push(c);
   return a.result();
 }
+
+/**
+ * Whether an answer says it is complete: a candidate with a finish reason, or a prompt upstream
+ * blocked. A stream that ends cleanly without either was cut short (a dropped connection upstream
+ * closed politely) and must not pass for a whole answer.
+ */
+export function answerFinished(r: GeminiResponse | undefined): boolean {
+  if (!r) return false;
+  if ((r.promptFeedback as { blockReason?: string } | undefined)?.blockReason) return true;
+  return (r.candidates ?? []).some((c) => !!c.finishReason);
+}

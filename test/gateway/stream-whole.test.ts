@@ -32,7 +32,7 @@ describe("a unary answer through the stream call", () => {
     expect(stack.sim.requests({ method: "generateContent" })).toEqual([]);
   });
 
-  test.each(["stream_cut", "error_in_200", "html_200", "internal_500"] as const)(
+  test.each(["stream_cut", "stream_end", "error_in_200", "html_200", "internal_500"] as const)(
     "%s on the first account: rotated, and the client gets the other account's whole answer",
     async (kind) => {
       stack.sim.addFault({ kind, model: MODEL, method: "streamGenerateContent", times: 1 });
@@ -44,13 +44,16 @@ describe("a unary answer through the stream call", () => {
     },
   );
 
-  test("failing on every account: a 5xx in Gemini's error shape, never a partial answer", async () => {
-    stack.sim.addFault({ kind: "stream_cut", model: MODEL, method: "streamGenerateContent" });
-    const res = await post(stack, `/v1beta/models/${MODEL}:generateContent`, userText("cut everywhere"));
-    expect(res.status).toBeGreaterThanOrEqual(500);
-    const body = await res.json();
-    expect(body.candidates).toBeUndefined();
-    expect(body.error.status).toBeString();
-    expect(streamCalls().length).toBe(2);
-  });
+  test.each(["stream_cut", "stream_end"] as const)(
+    "%s on every account: a 5xx in Gemini's error shape, never a partial answer",
+    async (kind) => {
+      stack.sim.addFault({ kind, model: MODEL, method: "streamGenerateContent" });
+      const res = await post(stack, `/v1beta/models/${MODEL}:generateContent`, userText("cut everywhere"));
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      const body = await res.json();
+      expect(body.candidates).toBeUndefined();
+      expect(body.error.status).toBeString();
+      expect(streamCalls().length).toBe(2);
+    },
+  );
 });

@@ -164,14 +164,18 @@ describe.each(PROTOCOLS)("$name", (p) => {
     expect(p.errorShape(await res.json())).toBe(true);
   });
 
-  test("a failure after the first byte ends with the protocol's error frame, not a silent cut", async () => {
-    s.sim.addFault({ kind: "stream_cut", method: "streamGenerateContent", times: 1 });
-    const { res, frames } = await stream(p, "a longer answer, cut half way through by the network");
-    expect(res.status).toBe(200);
-    const at = frames.findIndex((f) => f.frame.kind === "error");
-    expect(at).toBeGreaterThan(0); // data frames had gone out before it
-    expect(frames.slice(0, at).some((f) => f.frame.kind === "text" || f.frame.kind === "other")).toBe(true);
-    expect(frames.slice(at + 1).every((f) => f.frame.kind === "done")).toBe(true); // it is the last word
-    expect(p.errorShape((frames[at]!.frame as { body: unknown }).body)).toBe(true);
-  });
+  test.each(["stream_cut", "stream_end"] as const)(
+    "%s after the first byte ends with the protocol's error frame, not a silent cut",
+    async (kind) => {
+      // stream_end: upstream closes cleanly, but before any finish reason — short, not finished
+      s.sim.addFault({ kind, method: "streamGenerateContent", times: 1 });
+      const { res, frames } = await stream(p, "a longer answer, cut half way through by the network");
+      expect(res.status).toBe(200);
+      const at = frames.findIndex((f) => f.frame.kind === "error");
+      expect(at).toBeGreaterThan(0); // data frames had gone out before it
+      expect(frames.slice(0, at).some((f) => f.frame.kind === "text" || f.frame.kind === "other")).toBe(true);
+      expect(frames.slice(at + 1).every((f) => f.frame.kind === "done")).toBe(true); // it is the last word
+      expect(p.errorShape((frames[at]!.frame as { body: unknown }).body)).toBe(true);
+    },
+  );
 });

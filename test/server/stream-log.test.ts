@@ -97,7 +97,9 @@ describe("stream request log lines", () => {
     expect(lines.filter((l) => l.requestId === "stream-completed")).toHaveLength(1);
   });
 
-  test("a stream the client cancels logs stream: cancelled", async () => {
+  test("a stream the client cancels logs stream: cancelled, and its usage record says 499 cancelled (as a unary one's does)", async () => {
+    const records: { status: number; errorClass: string | null }[] = [];
+    const stop = gateway.ctx.keys!.onRecord((r) => records.push({ status: r.status, errorClass: r.errorClass }));
     const abort = new AbortController();
     const res = await post(SSE_PATH, "stream-cancelled", userText(LONG), abort.signal);
     const reader = res.body!.getReader();
@@ -107,6 +109,8 @@ describe("stream request log lines", () => {
     const line = await requestLine("stream-cancelled");
     expect(line.stream).toBe("cancelled");
     expect(line.ms).toBeGreaterThanOrEqual(line.ttfbMs);
+    stop();
+    expect(records).toEqual([{ status: 499, errorClass: "cancelled" }]);
   });
 
   test("a failure after the first byte is logged with the request id", async () => {
