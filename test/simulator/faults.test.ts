@@ -133,13 +133,9 @@ describe("fault kinds on generation", () => {
 
   test("stream_end: the first chunk arrives and the stream ends cleanly, with no finish reason", async () => {
     sim.addFault({ kind: "stream_end", method: "streamGenerateContent", times: 1 });
-    const res = await fetch(`${sim.url}/v1internal:streamGenerateContent?alt=sse`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${tok}`, "content-type": "application/json" },
-      body: JSON.stringify(envelope(acc, { contents: [userText("a long enough prompt to stream")] })),
-    });
+    const res = await stream();
     expect(res.status).toBe(200);
-    const events = (await res.text()).split("\r\n\r\n").filter(Boolean);
+    const events = res.text.split("\r\n\r\n").filter(Boolean);
     expect(events).toHaveLength(1);
     const candidate = JSON.parse(events[0]!.slice(6)).response.candidates[0];
     expect(candidate.content.parts.length).toBeGreaterThan(0);
