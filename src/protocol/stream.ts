@@ -54,11 +54,14 @@ export function streamingResponse(opts: StreamOptions): Response {
     async pull(controller: ReadableStreamDirectController) {
       if (started) return;
       started = true;
-      const write = (s: string) => {
+      // a promise from write() means the client is not keeping up: the loop below waits for it before
+      // reading upstream again (without that, a slow reader made the gateway hold upstream's whole answer)
+      const write = (s: string): number | Promise<number> | undefined => {
         if (closed || !s) return;
         try {
-          controller.write(s);
+          const wrote = controller.write(s);
           void controller.flush();
+          return wrote;
         } catch {
           closed = true; // the client is gone; cancel() says so too
         }
@@ -69,8 +72,9 @@ export function streamingResponse(opts: StreamOptions): Response {
         for (;;) {
           const next = await it.next();
           if (next.done) break;
-          write(next.value);
+          const wrote = write(next.value);
           keepAlive?.touch();
+          if (typeof wrote === "object") await wrote.catch(() => {});
         }
         if (opts.suffix) write(opts.suffix);
       } catch (e) {
