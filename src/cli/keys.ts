@@ -109,9 +109,16 @@ export async function withKeys(
     sharedUsage,
   });
   try {
-    if (write && state.database.filename === ":memory:") {
-      process.stderr.write(`switchyard: ${state.path} cannot be written: the change would be lost, nothing was done\n`);
-      return 1;
+    if (state.database.filename === ":memory:") {
+      if (write) {
+        process.stderr.write(`switchyard: ${state.path} cannot be written: the change would be lost, nothing was done\n`);
+        return 1;
+      }
+      // an empty stand-in would answer "no keys" and zero usage as if they were true
+      if (!redis) {
+        process.stderr.write(`switchyard: ${state.path} cannot be read here: nothing to report\n`);
+        return 1;
+      }
     }
     return await fn(keys, out, (io.now ?? Date.now)());
   } catch (e) {
