@@ -53,6 +53,7 @@ function translatorOptions(body: MessagesRequest, p: Prepared, s: Served, id = r
     thinking: p.thinking,
     stopSequences: body.stop_sequences,
     tools: new Map((body.tools ?? []).map((tool) => [upstreamToolName(tool.name), { name: tool.name, schema: tool.input_schema }])),
+    oneToolCall: body.tool_choice?.disable_parallel_tool_use === true,
   };
 }
 

@@ -34,6 +34,12 @@ export interface TranslatorOptions {
   newToolId?: () => string;
   /** upstream function name → the client's tool name and input_schema (arguments get its types back) */
   tools?: ReadonlyMap<string, { name: string; schema: unknown }>;
+  /**
+   * tool_choice.disable_parallel_tool_use: at most one tool_use a turn. Google has no such switch, so
+   * calls after the first are dropped here (the client answers one, and the history it sends back
+   * holds one call and its result).
+   */
+  oneToolCall?: boolean;
 }
 
 export function mapUsage(u: GeminiUsage | undefined): Usage {
@@ -145,6 +151,7 @@ export class MessageTranslator {
       this.sign(tagSignature(this.opts.family, "part", sig), out);
     } else if (sig) callSig = tagSignature(this.opts.family, "part", sig);
     if (p.functionCall) {
+      if (this.opts.oneToolCall && this.sawTool) return;
       this.sawTool = true;
       const fc = p.functionCall;
       const tool = this.opts.tools?.get(fc.name);

@@ -307,6 +307,23 @@ describe("POST /v1/messages", () => {
     expect(res.content.find((b) => b.type === "tool_use")).toMatchObject({ name: "get_time" });
     expect(lastUpstream("generate").toolConfig).toEqual({ functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["get_time"] } });
   });
+
+  test("tool_choice.disable_parallel_tool_use: one tool_use a turn, stream or not (the model asked for two)", async () => {
+    const tools = [weather, { ...weather, name: "get_time" }];
+    const ask = (disable: boolean) => ({
+      model: "claude-sonnet-4-6",
+      max_tokens: 300,
+      tools,
+      tool_choice: { type: "auto" as const, disable_parallel_tool_use: disable },
+      messages: [{ role: "user" as const, content: "use get_weather and get_time" }],
+    });
+    const calls = (m: Anthropic.Message) => m.content.filter((b) => b.type === "tool_use").map((b) => (b as Anthropic.ToolUseBlock).name);
+    expect(calls(await client.messages.create(ask(false)))).toEqual(["get_weather", "get_time"]);
+    const one = await client.messages.create(ask(true));
+    expect(calls(one)).toEqual(["get_weather"]);
+    expect(one.stop_reason).toBe("tool_use");
+    expect(calls(await client.messages.stream(ask(true)).finalMessage())).toEqual(["get_weather"]);
+  });
 });
 
 describe("POST /v1/messages/count_tokens", () => {
