@@ -29,6 +29,7 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
     created: Math.floor(Date.now() / 1000),
     toolNames: mapped.toolNames,
     toolSchemas: mapped.toolSchemas,
+    answerSchema: mapped.answerSchema,
     memory,
     claude,
   };

@@ -33,6 +33,8 @@ export interface MappedChat {
   toolNames: Map<string, string>;
   /** client function name → its original parameters schema (to restore argument types in answers) */
   toolSchemas: Map<string, unknown>;
+  /** response_format's json_schema as the client wrote it (the answer's values get their types back) */
+  answerSchema?: unknown;
 }
 
 /** OpenAI reasoning_effort → thinking budget (tokens) */
@@ -267,7 +269,9 @@ export function toGeminiRequest(body: ChatRequest, opts: ChatMapOptions): Mapped
   const generationConfig = generationConfigFor(body, opts);
   if (Object.keys(generationConfig).length) request.generationConfig = generationConfig;
 
-  return { request, system: systemText || undefined, firstUserText, toolNames: names.toClient, toolSchemas };
+  const rf = body.response_format;
+  const answerSchema = rf?.type === "json_schema" ? rf.json_schema?.schema : undefined;
+  return { request, system: systemText || undefined, firstUserText, toolNames: names.toClient, toolSchemas, answerSchema };
 }
 
 function toolsFor(body: ChatRequest, names: ToolNames, schemas: Map<string, unknown>): Record<string, unknown>[] | undefined {

@@ -3,7 +3,7 @@
 // signatures in the memory handed in.
 import { ApiError } from "../core/errors";
 import { blockReason, isFiltered, tokenCounts } from "../protocol/answer";
-import { restoreArgTypes } from "../upstream/json-schema";
+import { restoreArgTypes, restoreJsonText } from "../upstream/json-schema";
 import { markdownImage } from "../protocol/media";
 import { randomId } from "../protocol/reply";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
@@ -30,6 +30,8 @@ export interface ResponseOptions {
   created: number;
   toolNames: Map<string, string>;
   toolSchemas: Map<string, unknown>;
+  /** the client's json_schema for the answer (upstream got a cleaned one: see restoreJsonText) */
+  answerSchema?: unknown;
   memory: ToolCallMemory;
   /** Claude: remember the signed thoughts of a turn that made tool calls */
   claude?: boolean;
@@ -119,6 +121,7 @@ export function toChatCompletion(resp: GeminiResponse, o: ResponseOptions) {
       if (piece !== undefined) content = appendText(content, piece, !!p.inlineData);
     }
     if (o.claude && toolCalls.length && thoughtSig) o.memory.remember(toolCalls[0]!.id, { thoughts: signedThought(reasoning, thoughtSig) });
+    if (content && o.answerSchema !== undefined) content = restoreJsonText(content, o.answerSchema);
     const message: Record<string, unknown> = { role: "assistant", content: content || (toolCalls.length ? null : "") };
     if (reasoning) message.reasoning_content = reasoning;
     if (toolCalls.length) message.tool_calls = toolCalls;

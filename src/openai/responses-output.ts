@@ -2,6 +2,7 @@
 // function_call) as they arrive, and says what changed; toResponse uses it for a whole answer,
 // ./responses-stream.ts turns the changes into the SSE event sequence.
 import { ApiError } from "../core/errors";
+import { restoreJsonText } from "../upstream/json-schema";
 import { blockReason, isFiltered } from "../protocol/answer";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
 import { partText, signedThought, toolCallOf, type ResponseOptions, type ToolCall } from "./response";
@@ -146,7 +147,9 @@ export class OutputBuilder {
       }
     } else if (item.type === "message") {
       item.status = status;
-      item.content = [{ type: "output_text", text: o.text, annotations: [], logprobs: [] }];
+      // the whole text is known here: the item (and response.output_text.done) carry the client's value types
+      const text = this.o.answerSchema === undefined ? o.text : restoreJsonText(o.text, this.o.answerSchema);
+      item.content = [{ type: "output_text", text, annotations: [], logprobs: [] }];
     }
     out.push({ kind: "done", index: o.index, item });
   }

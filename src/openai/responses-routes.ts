@@ -43,6 +43,7 @@ export async function handleResponses(
     created: base.created_at,
     toolNames: mapped.toolNames,
     toolSchemas: mapped.toolSchemas,
+    answerSchema: mapped.answerSchema,
     memory,
     claude,
     namespaces: prepared.namespaces,

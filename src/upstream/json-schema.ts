@@ -452,6 +452,23 @@ function recursiveStub(node: Schema, ref: string, ctx: Ctx, depth: number): Sche
  * Tool-call arguments from the model → the types the client's original schema declares. Cleaning turns
  * numeric and boolean enums into strings, so the model may answer "2" where the tool expects 2.
  */
+/**
+ * An answer written as JSON against the cleaned schema (response_format json_schema), with the client's
+ * value types back: the numbers of an enum, free-form objects. Text that is not JSON, or that needs
+ * nothing back, is returned as it came.
+ */
+export function restoreJsonText(text: string, schema: unknown): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const restored = restoreArgTypes(parsed, schema);
+  const out = JSON.stringify(restored);
+  return out === JSON.stringify(parsed) ? text : out;
+}
+
 export function restoreArgTypes(value: unknown, schema: unknown): unknown {
   if (!isObj(schema)) return value;
   return restore(value, schema, { root: schema, defs: collectDefs(schema) }, 0);

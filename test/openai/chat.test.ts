@@ -256,6 +256,35 @@ describe("POST /v1/chat/completions", () => {
     });
   });
 
+  test("json_schema with number enums: upstream gets text values, the client gets its own types back (chat and Responses)", async () => {
+    const schema = {
+      type: "object",
+      properties: {
+        level: { type: "integer", enum: [1, 2, 3] },
+        ratio: { type: "number", enum: [0.5, 1.5] },
+      },
+      required: ["level", "ratio"],
+      additionalProperties: false,
+    };
+    const chat = await client.chat.completions.create({
+      model: "gemini-3-flash",
+      messages: [{ role: "user", content: "rate it" }],
+      response_format: { type: "json_schema", json_schema: { name: "rating", strict: true, schema } },
+    });
+    const sent = lastSent().generationConfig.responseSchema;
+    expect(sent.properties.level).toMatchObject({ type: "string", enum: ["1", "2", "3"] });
+    const a = JSON.parse(chat.choices[0]!.message.content!);
+    expect(typeof a.level).toBe("number");
+    expect([0.5, 1.5]).toContain(a.ratio);
+    const r = await client.responses.create({
+      model: "gemini-3-flash",
+      input: "rate it",
+      text: { format: { type: "json_schema", name: "rating", strict: true, schema } },
+    });
+    const b = JSON.parse(r.output_text);
+    expect(typeof b.level).toBe("number");
+  });
+
   test("vision: a data-URI image reaches upstream as inlineData", async () => {
     await client.chat.completions.create({
       model: "gemini-2.5-flash",

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cleanSchema, GEMINI_SCHEMA_KEYS, restoreArgTypes } from "../../src/upstream/json-schema";
+import { cleanSchema, GEMINI_SCHEMA_KEYS, restoreArgTypes, restoreJsonText } from "../../src/upstream/json-schema";
 import { checkSchema, SUPPORTED_SCHEMA_KEYS } from "../../src/simulator/schema";
 
 const ALLOWED = new Set<string>(GEMINI_SCHEMA_KEYS);
@@ -529,5 +529,26 @@ describe("cleanSchema: a schema seen before is not cleaned again", () => {
     const a = cleanSchema(huge);
     expect(cleanSchema(huge)).not.toBe(a);
     expect(cleanSchema(huge)).toEqual(a);
+  });
+});
+
+describe("restoreJsonText (a json_schema answer, written against the cleaned schema)", () => {
+  const schema = {
+    type: "object",
+    properties: {
+      level: { type: "integer", enum: [1, 2, 3] },
+      extra: { type: "object", additionalProperties: { type: "string" } },
+      name: { type: "string" },
+    },
+  };
+  test.each([
+    ['{"level":"2","name":"x"}', '{"level":2,"name":"x"}'],
+    ['{"extra":"{\\"a\\":\\"b\\"}"}', '{"extra":{"a":"b"}}'],
+    // nothing to bring back: the model's own text, spacing and all
+    ['{ "name": "x" }', '{ "name": "x" }'],
+    ["not json at all", "not json at all"],
+    ["", ""],
+  ])("%s → %s", (text, want) => {
+    expect(restoreJsonText(text, schema)).toBe(want);
   });
 });
