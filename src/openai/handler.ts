@@ -30,6 +30,7 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
     toolNames: mapped.toolNames,
     toolSchemas: mapped.toolSchemas,
     answerSchema: mapped.answerSchema,
+    oneToolCall: body.parallel_tool_calls === false,
     memory,
     claude,
   };

@@ -32,6 +32,8 @@ export interface ResponseOptions {
   toolSchemas: Map<string, unknown>;
   /** the client's json_schema for the answer (upstream got a cleaned one: see restoreJsonText) */
   answerSchema?: unknown;
+  /** parallel_tool_calls: false — the first tool call of an answer only (Google has no such switch) */
+  oneToolCall?: boolean;
   memory: ToolCallMemory;
   /** Claude: remember the signed thoughts of a turn that made tool calls */
   claude?: boolean;
@@ -114,7 +116,7 @@ export function toChatCompletion(resp: GeminiResponse, o: ResponseOptions) {
       }
       const call = toolCallOf(p, o);
       if (call) {
-        toolCalls.push(call);
+        if (!o.oneToolCall || !toolCalls.length) toolCalls.push(call);
         continue;
       }
       const piece = partText(p);

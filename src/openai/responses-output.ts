@@ -84,6 +84,7 @@ export class OutputBuilder {
     }
     const call = toolCallOf(p, this.o);
     if (call) {
+      if (this.o.oneToolCall && this.sawCall) return;
       this.close(out, "completed");
       this.addCall(call, out);
       return;

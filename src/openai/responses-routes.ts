@@ -44,6 +44,7 @@ export async function handleResponses(
     toolNames: mapped.toolNames,
     toolSchemas: mapped.toolSchemas,
     answerSchema: mapped.answerSchema,
+    oneToolCall: body.parallel_tool_calls === false,
     memory,
     claude,
     namespaces: prepared.namespaces,

@@ -124,6 +124,7 @@ export const ChatRequest = t.Object(
     functions: t.Optional(t.Union([t.Array(FunctionDef), t.Null()])),
     function_call: t.Optional(t.Union([t.Literal("none"), t.Literal("auto"), t.Object({ name: t.String() }, open), t.Null()])),
     response_format: t.Optional(t.Union([ResponseFormat, t.Null()])),
+    parallel_tool_calls: t.Optional(t.Union([t.Boolean(), t.Null()])),
     user: t.Optional(t.String()),
     size: t.Optional(t.String({ description: "image models only: WxH or W:H → aspect ratio" })),
     quality: t.Optional(t.String({ description: "image models only: hd → 4K, medium → 2K" })),

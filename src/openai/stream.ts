@@ -74,6 +74,7 @@ export class ChatStreamMapper {
         }
         const call = toolCallOf(p, this.o);
         if (call) {
+          if (this.o.oneToolCall && st.toolCalls.length) continue;
           out.push(this.delta(index, { tool_calls: [{ index: st.toolCalls.length, ...call }] }));
           st.toolCalls.push(call.id);
           continue;

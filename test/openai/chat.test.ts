@@ -256,6 +256,36 @@ describe("POST /v1/chat/completions", () => {
     });
   });
 
+  test("parallel_tool_calls: false gives one tool call an answer — chat, chat streamed, Responses (the model made two)", async () => {
+    const time: OpenAI.ChatCompletionTool = { type: "function", function: { ...weather.function, name: "get_time" } };
+    const ask = (parallel: boolean) => ({
+      model: "gemini-3-flash",
+      messages: [{ role: "user" as const, content: "use get_weather and get_time" }],
+      tools: [weather, time],
+      parallel_tool_calls: parallel,
+    });
+    const names = (c: OpenAI.ChatCompletion) =>
+      (c.choices[0]!.message.tool_calls ?? []).map((t) => (t as { function: { name: string } }).function.name);
+    expect(names(await client.chat.completions.create(ask(true)))).toEqual(["get_weather", "get_time"]);
+    const one = await client.chat.completions.create(ask(false));
+    expect(names(one)).toEqual(["get_weather"]);
+    expect(one.choices[0]!.finish_reason).toBe("tool_calls");
+    const streamed = await client.chat.completions.stream(ask(false)).finalChatCompletion();
+    expect(names(streamed)).toEqual(["get_weather"]);
+    const r = await client.responses.create({
+      model: "gemini-3-flash",
+      input: "use get_weather and get_time",
+      tools: [weather, time].map((t) => ({
+        type: "function" as const,
+        name: t.function.name,
+        parameters: t.function.parameters!,
+        strict: false,
+      })),
+      parallel_tool_calls: false,
+    });
+    expect(r.output.filter((o) => o.type === "function_call").map((o) => (o as { name: string }).name)).toEqual(["get_weather"]);
+  });
+
   test("json_schema with number enums: upstream gets text values, the client gets its own types back (chat and Responses)", async () => {
     const schema = {
       type: "object",
