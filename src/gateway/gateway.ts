@@ -161,8 +161,13 @@ export class PoolGateway implements Gateway {
       ),
     );
     const { held, events, abort } = r.value;
+    // the prompt's tokens, for a stream the client ends before upstream's usage (it comes with the last
+    // chunk): without them a key's token limits never saw a prompt cut short (no signal: no admission)
+    const countPrompt =
+      meter &&
+      (() => this.countTokens({ ...args, upstreamModel: r.model, signal: undefined }).then((c) => ({ promptTokenCount: c.totalTokens })));
     return {
-      chunks: this.chunks(held, events, abort, r.account, r.model, args.model, args.signal, meter),
+      chunks: this.chunks(held, events, abort, r.account, r.model, args.model, args.signal, meter, countPrompt),
       accountId: r.account.id,
       accountEmail: r.account.email,
       mappedModel: r.model,
@@ -178,6 +183,7 @@ export class PoolGateway implements Gateway {
     requested: string,
     signal?: AbortSignal,
     meter?: MeterHandle,
+    countPrompt?: () => Promise<unknown>,
   ): AsyncGenerator<GeminiResponse> {
     const served = { requested, model, accountEmail: account.email };
     // a stream's usage is what its last chunk with usageMetadata said, also when the client cut it
@@ -190,6 +196,7 @@ export class PoolGateway implements Gateway {
     // a stream read to its end has nothing left to stop upstream (aborting it anyway made an error and
     // an abort event per stream)
     let ended = false;
+    let failed = false;
     try {
       for (const c of held) yield seen(unwrapResponse<GeminiResponse>(c));
       for (;;) {
@@ -198,6 +205,7 @@ export class PoolGateway implements Gateway {
           next = await events.next();
         } catch (e) {
           if (signal?.aborted || abort.signal.aborted) throw e; // the client left: nobody's fault
+          failed = true;
           const f = networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds });
           this.midStream(account, model, f);
           throw midStreamError(e, f, served);
@@ -207,6 +215,7 @@ export class PoolGateway implements Gateway {
           return;
         }
         if (isErrorEnvelope(next.value)) {
+          failed = true;
           const f = classify({ status: 200, body: next.value });
           this.midStream(account, model, f);
           throw clientError(f, Date.now(), served);
@@ -214,10 +223,25 @@ export class PoolGateway implements Gateway {
         yield seen(unwrapResponse<GeminiResponse>(next.value));
       }
     } finally {
-      meter?.answered(usage);
-      done?.();
+      // ended early by the client (it left, or a stop sequence matched) before any usage arrived
+      const early = !ended && !failed && usage === undefined && countPrompt !== undefined;
+      if (!early) {
+        meter?.answered(usage);
+        done?.();
+      }
       await events.return(undefined).catch(() => {});
       if (!ended) abort.abort();
+      // counted in the background: the client's stream does not wait, nor does the key's next request
+      // (its concurrency slot is free now); the usage record does (the hold)
+      if (early) {
+        meter?.freeSlot();
+        void countPrompt()
+          .then(
+            (u) => meter?.answered(u),
+            () => {},
+          )
+          .finally(() => done?.());
+      }
     }
   }
 

@@ -53,6 +53,8 @@ export interface MeterHandle {
   answered(usageMetadata: unknown): void;
   /** an upstream stream stays open past the answer's headers: call the result when it ends */
   holdStream(): () => void;
+  /** the key's hold on its concurrency ends now (the stream is over), while the usage record still waits */
+  freeSlot(): void;
 }
 
 export interface RequestMeter {

@@ -299,6 +299,12 @@ class ScopeMeter implements MeterHandle {
     s.cached += t.cached;
   }
 
+  freeSlot(): void {
+    // once: the record's own release finds nothing left to release
+    this.scope.admission?.release();
+    this.scope.admission = undefined;
+  }
+
   holdStream(): () => void {
     const scope = this.scope;
     scope.holds++;

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { startStack, type Stack } from "../helpers/stack";
+import { until } from "../helpers/util";
 import { readSignature, splitToolId, tagSignature } from "../../src/anthropic/signature";
 
 let stack: Stack;
@@ -292,8 +293,18 @@ describe("POST /v1/messages", () => {
       content: [{ type: "text", text: "Echo: hello " }],
     });
     // streaming stops reading upstream at the match, so only usage may differ
-    const streamed = await client.messages.stream(params).finalMessage();
-    expect({ ...withoutIds(streamed), usage: null }).toEqual({ ...withoutIds(plain), usage: null });
+    const records: { input: number; status: number }[] = [];
+    const stop = stack.ctx.keys!.onRecord((r) => records.push({ input: r.input, status: r.status }));
+    try {
+      const streamed = await client.messages.stream(params).finalMessage();
+      expect({ ...withoutIds(streamed), usage: null }).toEqual({ ...withoutIds(plain), usage: null });
+      // upstream's usage comes with its last chunk, never read here: the prompt is counted upstream for
+      // the usage log (and a key's token limits), after the client's stream ended
+      await until(() => records.length > 0, "the stream's usage record", 3000);
+      expect(records[0]!.input).toBe(plain.usage.input_tokens);
+    } finally {
+      stop();
+    }
   });
 
   test("tool_choice reaches upstream (tool → ANY with the name)", async () => {

@@ -11,6 +11,7 @@ import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { CHUNK_GAP_MS } from "../../src/simulator/generate";
 import { simConfig } from "../helpers/stack";
 import { until, userText } from "../helpers/util";
+import { NO_LIMITS } from "../../src/keys/limits-input";
 
 type Line = Record<string, any>;
 let sim: Simulator;
@@ -97,9 +98,9 @@ describe("stream request log lines", () => {
     expect(lines.filter((l) => l.requestId === "stream-completed")).toHaveLength(1);
   });
 
-  test("a stream the client cancels logs stream: cancelled, and its usage record says 499 cancelled (as a unary one's does)", async () => {
-    const records: { status: number; errorClass: string | null }[] = [];
-    const stop = gateway.ctx.keys!.onRecord((r) => records.push({ status: r.status, errorClass: r.errorClass }));
+  test("a stream the client cancels logs stream: cancelled; its usage record says 499 cancelled and charges the prompt", async () => {
+    const records: { status: number; errorClass: string | null; input: number }[] = [];
+    const stop = gateway.ctx.keys!.onRecord((r) => records.push({ status: r.status, errorClass: r.errorClass, input: r.input }));
     const abort = new AbortController();
     const res = await post(SSE_PATH, "stream-cancelled", userText(LONG), abort.signal);
     const reader = res.body!.getReader();
@@ -109,8 +110,41 @@ describe("stream request log lines", () => {
     const line = await requestLine("stream-cancelled");
     expect(line.stream).toBe("cancelled");
     expect(line.ms).toBeGreaterThanOrEqual(line.ttfbMs);
+    // the record waits for the prompt's count (upstream's usage never came: it is in the last chunk)
+    await until(() => records.length > 0, "the usage record", 3000);
     stop();
-    expect(records).toEqual([{ status: 499, errorClass: "cancelled" }]);
+    expect(records).toEqual([{ status: 499, errorClass: "cancelled", input: expect.any(Number) }]);
+    expect(records[0]!.input).toBeGreaterThan(0);
+  });
+
+  test("a key with concurrency 1 may send its next request at once after cancelling a stream: the prompt's count does not hold its slot", async () => {
+    const { secret } = gateway.ctx.keys!.book.create("one-at-a-time", { ...NO_LIMITS, concurrency: 1 });
+    sim.addFault({ kind: "delay", method: "countTokens", delayMs: 1500, times: 1 }); // a slow count
+    const records: number[] = [];
+    const stop = gateway.ctx.keys!.onRecord((r) => r.keyName === "one-at-a-time" && records.push(r.input));
+    const call = (requestId: string, signal?: AbortSignal) =>
+      fetch(gateway.url + SSE_PATH, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json", "x-request-id": requestId },
+        body: JSON.stringify(userText(LONG)),
+        signal,
+      });
+    try {
+      const abort = new AbortController();
+      const reader = (await call("one-cancelled", abort.signal)).body!.getReader();
+      await reader.read();
+      abort.abort();
+      await reader.read().catch(() => {});
+      await requestLine("one-cancelled"); // the stream is over for the gateway; the count takes 1.5 s more
+      expect(records).toEqual([]);
+      const next = await call("one-next");
+      expect(next.status).toBe(200);
+      await next.text();
+      await until(() => records.length === 2, "both records", 5000);
+      expect(records.every((n) => n > 0)).toBe(true);
+    } finally {
+      stop();
+    }
   });
 
   test("a failure after the first byte is logged with the request id", async () => {
