@@ -40,22 +40,34 @@ function intFrom(name: string, raw: string): number {
   return Number(raw);
 }
 
-/** env vars → a partial config object (docs/contract.md §3) */
+/**
+ * The environment variables (docs/contract.md §3): the key each sets, and how its text is read. One
+ * table for reading them and for naming the variable a bad value came from.
+ */
+const ENV: Record<string, { path: string; read?: (raw: string, name: string) => unknown; emptyCounts?: true }> = {
+  SWITCHYARD_HOST: { path: "server.host" },
+  SWITCHYARD_PORT: { path: "server.port", read: (raw, name) => intFrom(name, raw) },
+  SWITCHYARD_API_KEY: { path: "auth.apiKeys", read: list },
+  SWITCHYARD_ADMIN_KEY: { path: "auth.adminKey" },
+  SWITCHYARD_AUTH_MODE: { path: "auth.mode" },
+  SWITCHYARD_UPSTREAM_ENDPOINTS: { path: "upstream.endpoints", read: list },
+  SWITCHYARD_OAUTH_TOKEN_URL: { path: "upstream.oauthTokenUrl" },
+  SWITCHYARD_USERINFO_URL: { path: "upstream.userinfoUrl" },
+  SWITCHYARD_CLIENT_VERSION: { path: "upstream.clientVersion" },
+  // empty turns discovery off
+  SWITCHYARD_VERSION_URL: { path: "upstream.versionUrl", emptyCounts: true },
+  SWITCHYARD_LOG_LEVEL: { path: "log.level" },
+  SWITCHYARD_LOG_FORMAT: { path: "log.format" },
+  SWITCHYARD_REDIS_URL: { path: "state.redisUrl" },
+};
+
+const envSet = (env: NodeJS.ProcessEnv, name: string) => env[name] !== undefined && (env[name] !== "" || ENV[name]!.emptyCounts === true);
+
+/** env vars → a partial config object */
 export function fromEnv(env: NodeJS.ProcessEnv): Json {
   const o: Json = {};
-  if (env.SWITCHYARD_HOST) set(o, ["server", "host"], env.SWITCHYARD_HOST);
-  if (env.SWITCHYARD_PORT) set(o, ["server", "port"], intFrom("SWITCHYARD_PORT", env.SWITCHYARD_PORT));
-  if (env.SWITCHYARD_API_KEY) set(o, ["auth", "apiKeys"], list(env.SWITCHYARD_API_KEY));
-  if (env.SWITCHYARD_ADMIN_KEY) set(o, ["auth", "adminKey"], env.SWITCHYARD_ADMIN_KEY);
-  if (env.SWITCHYARD_AUTH_MODE) set(o, ["auth", "mode"], env.SWITCHYARD_AUTH_MODE);
-  if (env.SWITCHYARD_UPSTREAM_ENDPOINTS) set(o, ["upstream", "endpoints"], list(env.SWITCHYARD_UPSTREAM_ENDPOINTS));
-  if (env.SWITCHYARD_OAUTH_TOKEN_URL) set(o, ["upstream", "oauthTokenUrl"], env.SWITCHYARD_OAUTH_TOKEN_URL);
-  if (env.SWITCHYARD_USERINFO_URL) set(o, ["upstream", "userinfoUrl"], env.SWITCHYARD_USERINFO_URL);
-  if (env.SWITCHYARD_CLIENT_VERSION) set(o, ["upstream", "clientVersion"], env.SWITCHYARD_CLIENT_VERSION);
-  if (env.SWITCHYARD_VERSION_URL !== undefined) set(o, ["upstream", "versionUrl"], env.SWITCHYARD_VERSION_URL);
-  if (env.SWITCHYARD_LOG_LEVEL) set(o, ["log", "level"], env.SWITCHYARD_LOG_LEVEL);
-  if (env.SWITCHYARD_LOG_FORMAT) set(o, ["log", "format"], env.SWITCHYARD_LOG_FORMAT);
-  if (env.SWITCHYARD_REDIS_URL) set(o, ["state", "redisUrl"], env.SWITCHYARD_REDIS_URL);
+  for (const [name, e] of Object.entries(ENV))
+    if (envSet(env, name)) set(o, e.path.split("."), e.read ? e.read(env[name]!, name) : env[name]);
   return o;
 }
 
@@ -108,22 +120,6 @@ function listenable(host: string): boolean {
   return HOST_NAME.test(host);
 }
 
-/** where each setting given outside the file lands: an error on that key names the flag or variable */
-const ENV_PATHS: Record<string, string> = {
-  SWITCHYARD_HOST: "server.host",
-  SWITCHYARD_PORT: "server.port",
-  SWITCHYARD_API_KEY: "auth.apiKeys",
-  SWITCHYARD_ADMIN_KEY: "auth.adminKey",
-  SWITCHYARD_AUTH_MODE: "auth.mode",
-  SWITCHYARD_UPSTREAM_ENDPOINTS: "upstream.endpoints",
-  SWITCHYARD_OAUTH_TOKEN_URL: "upstream.oauthTokenUrl",
-  SWITCHYARD_USERINFO_URL: "upstream.userinfoUrl",
-  SWITCHYARD_CLIENT_VERSION: "upstream.clientVersion",
-  SWITCHYARD_VERSION_URL: "upstream.versionUrl",
-  SWITCHYARD_LOG_LEVEL: "log.level",
-  SWITCHYARD_LOG_FORMAT: "log.format",
-  SWITCHYARD_REDIS_URL: "state.redisUrl",
-};
 const FLAG_PATHS = { host: ["--host", "server.host"], port: ["--port", "server.port"], logLevel: ["--log-level", "log.level"] } as const;
 
 /** the flag or variable that set the key an error is about (flags win, as they do in the merge) */
@@ -132,7 +128,7 @@ function sourceOf(flags: Flags, env: NodeJS.ProcessEnv): (key: string) => string
     const on = (path: string) => key === path || key.startsWith(path + ".");
     for (const [k, [flag, path]] of Object.entries(FLAG_PATHS))
       if (flags[k as keyof typeof FLAG_PATHS] !== undefined && on(path)) return flag;
-    for (const [name, path] of Object.entries(ENV_PATHS)) if (env[name] && on(path)) return name;
+    for (const [name, e] of Object.entries(ENV)) if (envSet(env, name) && on(e.path)) return name;
     return "configuration";
   };
 }
