@@ -4,13 +4,10 @@
 
 /**
  * Whether `text` matches `pattern`, where `*` stands for any run of characters and every other
- * character for itself. Greedy with one backtrack point: at most pattern × text steps.
+ * character for itself (case included: a caller that ignores case lowers both). Greedy with one
+ * backtrack point: at most pattern × text steps.
  */
-export function globMatch(pattern: string, text: string, ignoreCase = false): boolean {
-  if (ignoreCase) {
-    pattern = pattern.toLowerCase();
-    text = text.toLowerCase();
-  }
+export function globMatch(pattern: string, text: string): boolean {
   let p = 0;
   let t = 0;
   let star = -1;

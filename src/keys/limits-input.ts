@@ -123,10 +123,15 @@ export const NO_LIMITS: KeyLimits = {
   expiresAt: null,
 };
 
+/** a key's patterns in lower case, once per list (a limited key's every request checks them) */
+const lowered = new WeakMap<string[], string[]>();
+
 /** `*` matches any run of characters; the match is on the whole name, case-insensitive */
 export function modelAllowed(patterns: string[] | null, model: string): boolean {
   if (!patterns) return true;
-  const name = model.startsWith("models/") ? model.slice("models/".length) : model;
-  for (const p of patterns) if (globMatch(p, name, true)) return true;
+  let lower = lowered.get(patterns);
+  if (!lower) lowered.set(patterns, (lower = patterns.map((p) => p.toLowerCase())));
+  const name = (model.startsWith("models/") ? model.slice("models/".length) : model).toLowerCase();
+  for (const p of lower) if (globMatch(p, name)) return true;
   return false;
 }

@@ -300,9 +300,7 @@ class ScopeMeter implements MeterHandle {
   }
 
   freeSlot(): void {
-    // once: the record's own release finds nothing left to release
-    this.scope.admission?.release();
-    this.scope.admission = undefined;
+    this.scope.admission?.release(); // once: the record's own release later does nothing more
   }
 
   holdStream(): () => void {
