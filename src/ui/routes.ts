@@ -74,17 +74,13 @@ export function bucketLabels(since: number, now: number, bucket: "hour" | "day")
   return out;
 }
 
-function withHeaders(res: Response, extra?: Record<string, string>): Response {
-  const out = new Response(res.body, res);
-  for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, ...extra })) out.headers.set(k, v);
-  return out;
-}
+// SECURITY_HEADERS go on every answer under /ui, errors included, where the server's handler stamps
+// its request id (src/server/app.ts): the routes here set only their own headers
 
-const file = (path: string, type: string, status = 200) =>
-  withHeaders(new Response(Bun.file(path), { status, headers: { "content-type": type } }));
+const file = (path: string, type: string, status = 200) => new Response(Bun.file(path), { status, headers: { "content-type": type } });
 
 const json = (body: unknown, status = 200, extra?: Record<string, string>) =>
-  withHeaders(new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }), extra);
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...extra } });
 
 /** a state-changing call must come from a page of this very origin (a missing Origin is refused too) */
 function checkOrigin(request: Request): void {
@@ -231,7 +227,7 @@ export function uiRoutes(ctx: AppContext, pool: Pool, host: UiHost) {
             headers: { "content-type": "application/json", host: request.headers.get("host") ?? url.host },
             body: body === undefined || body === null || body === "" ? undefined : JSON.stringify(body),
           });
-          return withHeaders(await host.app().handle(forwarded));
+          return host.app().handle(forwarded);
         },
         { detail: { hide: true } },
       )
@@ -270,5 +266,5 @@ function liveStream(live: LiveLog, stillSignedIn: () => boolean, signal: AbortSi
       stop();
     },
   });
-  return withHeaders(new Response(body, { headers: { "content-type": "text/event-stream; charset=utf-8", "x-accel-buffering": "no" } }));
+  return new Response(body, { headers: { "content-type": "text/event-stream; charset=utf-8", "x-accel-buffering": "no" } });
 }
