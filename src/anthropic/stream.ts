@@ -3,6 +3,7 @@
 // response is built from the same events (response.ts), so both paths agree by construction.
 import { ApiError } from "../core/errors";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
+import { UNFINISHED_ANSWER } from "../upstream/assemble";
 import { isFiltered, tokenCounts } from "../protocol/answer";
 import { restoreArgTypes } from "../upstream/json-schema";
 import { randomId } from "../protocol/reply";
@@ -110,8 +111,7 @@ export class MessageTranslator {
    * upstream) throws, so the client gets an error event rather than a silently short answer.
    */
   end(requireFinish = false): AnthropicEvent[] {
-    if (requireFinish && !this.finish && !this.done)
-      throw new ApiError(502, "upstream stream ended before the answer was finished", { reason: "stream_cut" });
+    if (requireFinish && !this.finish && !this.done) throw new ApiError(502, UNFINISHED_ANSWER, { reason: "stream_cut" });
     const out: AnthropicEvent[] = this.started ? [] : this.push({});
     this.flush(out);
     this.close(out);

@@ -2,7 +2,7 @@
 // that are not answers, and streams whose first chunks are read (and held back while they may be a
 // notice) so that a failure there can still rotate to another account. Whole answers for unary
 // requests that go upstream as streams are assembled here too.
-import { answerFinished, assembleStream, StreamAssembler } from "../upstream/assemble";
+import { answerFinished, assembleStream, StreamAssembler, UNFINISHED_ANSWER } from "../upstream/assemble";
 import { classify, networkFailure, type Failure } from "../upstream/classify";
 import type { Outcome, UpstreamClient } from "../upstream/client";
 import { mayBeNotice, noticeOf } from "../upstream/notices";
@@ -26,7 +26,6 @@ export function isErrorEnvelope(v: unknown): boolean {
 const assemble = (chunks: unknown[]) => assembleStream(chunks.map((c) => unwrapResponse<GeminiResponse>(c)));
 
 const EMPTY_STREAM = "upstream stream ended without any data";
-const UNFINISHED = "upstream stream ended before the answer was finished";
 
 /** a reply that is a service notice, as the failure it stands for */
 export function noticeFailure(resp: GeminiResponse): Failure | undefined {
@@ -133,6 +132,7 @@ export async function streamWhole(u: Upstream, body: unknown, token: string, sig
   const notice = noticeFailure(response);
   if (notice) return { ok: false, failure: notice, endpoint };
   // nothing has reached the client yet: a cut-short answer is a failure another account may retry
-  if (!answerFinished(response)) return { ok: false, failure: { class: "server_error", status: 502, message: UNFINISHED }, endpoint };
+  if (!answerFinished(response))
+    return { ok: false, failure: { class: "server_error", status: 502, message: UNFINISHED_ANSWER }, endpoint };
   return { ok: true, value: { response }, endpoint };
 }

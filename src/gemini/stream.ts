@@ -1,7 +1,7 @@
 // streamGenerateContent responses: SSE (`alt=sse`) or Google's incrementally written JSON array.
 import type { AppContext } from "../protocol/context";
 import { ApiError } from "../core/errors";
-import { answerFinished } from "../upstream/assemble";
+import { answerFinished, UNFINISHED_ANSWER } from "../upstream/assemble";
 import { SSE_HEADERS, startReply } from "../protocol/stream";
 import type { GenerateArgs } from "../gateway/port";
 import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./request";
@@ -27,7 +27,7 @@ export async function streamResponse(ctx: AppContext, args: GenerateArgs, sse: b
       },
       // upstream ended without a finish reason: cut short, which the client must hear (its final error event)
       finish: () => {
-        if (!finished) throw new ApiError(502, "upstream stream ended before the answer was finished", { reason: "stream_truncated" });
+        if (!finished) throw new ApiError(502, UNFINISHED_ANSWER, { reason: "stream_truncated" });
         return "";
       },
     }),

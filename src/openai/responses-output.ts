@@ -5,6 +5,7 @@ import { ApiError } from "../core/errors";
 import { restoreJsonText } from "../upstream/json-schema";
 import { blockReason, isFiltered } from "../protocol/answer";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
+import { UNFINISHED_ANSWER } from "../upstream/assemble";
 import { partText, signedThought, toolCallOf, type ResponseOptions, type ToolCall } from "./response";
 import {
   encodeThought,
@@ -176,8 +177,7 @@ export class OutputBuilder {
       return out;
     }
     if (!this.sawCandidate && !stream) throw new ApiError(502, "upstream returned no candidates", { reason: "empty_response" });
-    if (stream && !this.finishReason)
-      throw new ApiError(502, "upstream stream ended before the answer was finished", { reason: "stream_truncated" });
+    if (stream && !this.finishReason) throw new ApiError(502, UNFINISHED_ANSWER, { reason: "stream_truncated" });
     this.close(out, this.outcome().status === "incomplete" ? "incomplete" : "completed");
     return out;
   }

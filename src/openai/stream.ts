@@ -3,6 +3,7 @@
 import { ApiError } from "../core/errors";
 import { blockReason } from "../protocol/answer";
 import type { GeminiResponse, GeminiUsage } from "../upstream/types";
+import { UNFINISHED_ANSWER } from "../upstream/assemble";
 import { chatUsage, finishReason, partText, signedThought, toolCallOf, type ResponseOptions } from "./response";
 
 export interface ChunkOptions extends ResponseOptions {
@@ -100,8 +101,7 @@ export class ChatStreamMapper {
       out.push(this.delta(0, { refusal: `The prompt was blocked by the upstream safety filter (${this.blocked}).` }));
       out.push(this.chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: "content_filter" }]));
     } else {
-      if (!states.some(([, s]) => s.finish))
-        throw new ApiError(502, "upstream stream ended before the answer was finished", { reason: "stream_truncated" });
+      if (!states.some(([, s]) => s.finish)) throw new ApiError(502, UNFINISHED_ANSWER, { reason: "stream_truncated" });
       for (const [index, st] of states) {
         if (this.o.claude && st.toolCalls.length && st.thoughtSig)
           this.o.memory.remember(st.toolCalls[0]!, { thoughts: signedThought(st.reasoning, st.thoughtSig) });

@@ -93,6 +93,9 @@ export function assembleStream(chunks: GeminiResponse[]): GeminiResponse {
   return a.result();
 }
 
+/** what a client is told of an answer upstream ended without finishing (see answerFinished) */
+export const UNFINISHED_ANSWER = "upstream stream ended before the answer was finished";
+
 /**
  * Whether an answer says it is complete: a candidate with a finish reason, or a prompt upstream
  * blocked. A stream that ends cleanly without either was cut short (a dropped connection upstream
