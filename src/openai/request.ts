@@ -3,7 +3,7 @@
 // beforehand and handed in; local paths are never read.
 import { badRequest } from "../core/errors";
 import { SKIP_SIGNATURE, upstreamToolName } from "../protocol/function-calls";
-import { cleanSchema } from "../upstream/json-schema";
+import { cleanSchema, sendsValuesAsText } from "../upstream/json-schema";
 import { parseDataUri, type InlineData } from "../protocol/media";
 import type { RemoteSource } from "../protocol/remote";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
@@ -33,7 +33,10 @@ export interface MappedChat {
   toolNames: Map<string, string>;
   /** client function name → its original parameters schema (to restore argument types in answers) */
   toolSchemas: Map<string, unknown>;
-  /** response_format's json_schema as the client wrote it (the answer's values get their types back) */
+  /**
+   * response_format's json_schema as the client wrote it, when some of its values travel upstream as
+   * text: the answer's values get their types back
+   */
   answerSchema?: unknown;
 }
 
@@ -270,7 +273,9 @@ export function toGeminiRequest(body: ChatRequest, opts: ChatMapOptions): Mapped
   if (Object.keys(generationConfig).length) request.generationConfig = generationConfig;
 
   const rf = body.response_format;
-  const answerSchema = rf?.type === "json_schema" ? rf.json_schema?.schema : undefined;
+  // only a schema whose values partly travel as text needs the answer restored (and a stream held back)
+  const answerSchema =
+    rf?.type === "json_schema" && sendsValuesAsText(generationConfig.responseSchema) ? rf.json_schema?.schema : undefined;
   return { request, system: systemText || undefined, firstUserText, toolNames: names.toClient, toolSchemas, answerSchema };
 }
 

@@ -96,7 +96,8 @@ export class OutputBuilder {
     // an image gets its own paragraph (as in chat's appendText)
     if (p.inlineData && m.text && !m.text.endsWith("\n")) piece = "\n\n" + piece;
     m.text += piece;
-    out.push({ kind: "text", index: m.index, delta: piece });
+    // text whose values need restoring goes out whole when the item closes
+    if (this.o.answerSchema === undefined) out.push({ kind: "text", index: m.index, delta: piece });
   }
 
   private addCall(call: ToolCall, out: OutputChange[]) {
@@ -150,7 +151,11 @@ export class OutputBuilder {
     } else if (item.type === "message") {
       item.status = status;
       // the whole text is known here: the item (and response.output_text.done) carry the client's value types
-      const text = this.o.answerSchema === undefined ? o.text : restoreJsonText(o.text, this.o.answerSchema);
+      let text = o.text;
+      if (this.o.answerSchema !== undefined && text) {
+        text = restoreJsonText(text, this.o.answerSchema);
+        out.push({ kind: "text", index: o.index, delta: text });
+      }
       item.content = [{ type: "output_text", text, annotations: [], logprobs: [] }];
     }
     out.push({ kind: "done", index: o.index, item });

@@ -4,6 +4,7 @@ import { ApiError } from "../core/errors";
 import { blockReason } from "../protocol/answer";
 import type { GeminiResponse, GeminiUsage } from "../upstream/types";
 import { UNFINISHED_ANSWER } from "../upstream/assemble";
+import { restoreJsonText } from "../upstream/json-schema";
 import { chatUsage, finishReason, partText, signedThought, toolCallOf, type ResponseOptions } from "./response";
 
 export interface ChunkOptions extends ResponseOptions {
@@ -15,6 +16,8 @@ interface ChoiceState {
   toolCalls: string[];
   textEnd: string;
   reasoning: string;
+  /** the answer's text held back until it is whole, to restore the client's value types (answerSchema) */
+  held: string;
   thoughtSig?: string;
   finish?: string;
 }
@@ -42,7 +45,7 @@ export class ChatStreamMapper {
   private state(index: number, out: ChatChunk[]): ChoiceState {
     let st = this.choices.get(index);
     if (!st) {
-      st = { toolCalls: [], textEnd: "", reasoning: "" };
+      st = { toolCalls: [], textEnd: "", reasoning: "", held: "" };
       this.choices.set(index, st);
       out.push(this.delta(index, { role: "assistant", content: "" }));
     }
@@ -84,7 +87,8 @@ export class ChatStreamMapper {
         if (piece === undefined || piece === "") continue;
         if (p.inlineData && st.textEnd && !st.textEnd.endsWith("\n")) piece = "\n\n" + piece;
         st.textEnd = piece.slice(-2);
-        out.push(this.delta(index, { content: piece }));
+        if (this.o.answerSchema !== undefined) st.held += piece;
+        else out.push(this.delta(index, { content: piece }));
       }
       if (cand.finishReason) st.finish = cand.finishReason;
     });
@@ -105,6 +109,7 @@ export class ChatStreamMapper {
       for (const [index, st] of states) {
         if (this.o.claude && st.toolCalls.length && st.thoughtSig)
           this.o.memory.remember(st.toolCalls[0]!, { thoughts: signedThought(st.reasoning, st.thoughtSig) });
+        if (st.held) out.push(this.delta(index, { content: restoreJsonText(st.held, this.o.answerSchema) }));
         out.push(this.chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(st.finish, st.toolCalls.length > 0) }]));
       }
     }

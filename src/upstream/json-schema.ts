@@ -67,6 +67,8 @@ const MAX_REF_HOPS = 16;
 interface Ctx {
   root: unknown;
   defs: Map<string, unknown>;
+  /** cleaning only: set once some value of the client's schema has to travel as text */
+  asText?: { seen: boolean };
 }
 
 const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -108,12 +110,25 @@ export function cleanSchema(schema: unknown): Schema {
   return out;
 }
 
+/** cleaned schemas under which some of the client's values travel as text (see restoreJsonText) */
+const textValued = new WeakSet<object>();
+
+/**
+ * Whether an answer written against this cleaned schema needs restoreJsonText to match the client's
+ * schema: a stream must then hold the text back until it is whole.
+ */
+export function sendsValuesAsText(cleaned: unknown): boolean {
+  return isObj(cleaned) && textValued.has(cleaned);
+}
+
 function cleanNow(schema: Schema): Schema {
-  const ctx: Ctx = { root: schema, defs: collectDefs(schema) };
+  const ctx: Ctx = { root: schema, defs: collectDefs(schema), asText: { seen: false } };
   // a root without any shape (`{}`, only a description) is an argument object, not a scalar
   const root = SHAPE.some((k) => k in schema) ? schema : { ...schema, type: "object" };
-  const out = clean(root, ctx, ["#"], 0);
-  return Array.isArray(out.anyOf) ? mergeRootBranches(out) : out;
+  const cleaned = clean(root, ctx, ["#"], 0);
+  const out = Array.isArray(cleaned.anyOf) ? mergeRootBranches(cleaned) : cleaned;
+  if (ctx.asText!.seen) textValued.add(out);
+  return out;
 }
 
 /**
@@ -400,13 +415,17 @@ function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: str
   if (t === "object" && depth > 0 && Object.keys(properties ?? {}).length === 0) {
     t = "string";
     notes.push("a JSON object, written as a string");
+    if (ctx.asText) ctx.asText.seen = true;
   }
   let format: string | undefined;
   if (typeof node.format === "string") {
     if (FORMATS[t]?.has(node.format)) format = node.format;
     else notes.push(`format: ${node.format}`);
   }
-  if (stringified) notes.push("send the value as text");
+  if (stringified) {
+    notes.push("send the value as text");
+    if (ctx.asText) ctx.asText.seen = true;
+  }
 
   const r: Schema = { type: t };
   if (format) r.format = format;

@@ -313,6 +313,41 @@ describe("POST /v1/chat/completions", () => {
     });
     const b = JSON.parse(r.output_text);
     expect(typeof b.level).toBe("number");
+
+    // streamed: the text is held back until whole, so the deltas the SDK joins parse to the client's types
+    const chatStream = client.chat.completions.stream({
+      model: "gemini-3-flash",
+      messages: [{ role: "user", content: "rate it" }],
+      response_format: { type: "json_schema", json_schema: { name: "rating", strict: true, schema } },
+    });
+    let joined = "";
+    chatStream.on("content.delta", ({ delta }) => (joined += delta));
+    const c = JSON.parse((await chatStream.finalChatCompletion()).choices[0]!.message.content!);
+    expect(typeof c.level).toBe("number");
+    expect(JSON.parse(joined)).toEqual(c);
+    let deltas = "";
+    const rs = client.responses.stream({
+      model: "gemini-3-flash",
+      input: "rate it",
+      text: { format: { type: "json_schema", name: "rating", strict: true, schema } },
+    });
+    rs.on("response.output_text.delta", (e) => (deltas += e.delta));
+    const d = JSON.parse((await rs.finalResponse()).output_text);
+    expect(typeof d.level).toBe("number");
+    expect(JSON.parse(deltas)).toEqual(d);
+  });
+
+  test("json_schema whose values all travel as they are: the chat stream's text is not held back", async () => {
+    const schema = { type: "object", properties: { name: { type: "string" } }, required: ["name"] };
+    const chunks: string[] = [];
+    const s = client.chat.completions.stream({
+      model: "gemini-3-flash",
+      messages: [{ role: "user", content: "name it" }],
+      response_format: { type: "json_schema", json_schema: { name: "n", schema } },
+    });
+    s.on("content.delta", ({ delta }) => chunks.push(delta));
+    await s.finalChatCompletion();
+    expect(chunks.length).toBeGreaterThan(1);
   });
 
   test("vision: a data-URI image reaches upstream as inlineData", async () => {

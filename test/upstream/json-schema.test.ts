@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cleanSchema, GEMINI_SCHEMA_KEYS, restoreArgTypes, restoreJsonText } from "../../src/upstream/json-schema";
+import { cleanSchema, GEMINI_SCHEMA_KEYS, restoreArgTypes, restoreJsonText, sendsValuesAsText } from "../../src/upstream/json-schema";
 import { checkSchema, SUPPORTED_SCHEMA_KEYS } from "../../src/simulator/schema";
 
 const ALLOWED = new Set<string>(GEMINI_SCHEMA_KEYS);
@@ -550,5 +550,26 @@ describe("restoreJsonText (a json_schema answer, written against the cleaned sch
     ["", ""],
   ])("%s → %s", (text, want) => {
     expect(restoreJsonText(text, schema)).toBe(want);
+  });
+});
+
+describe("sendsValuesAsText (does an answer need restoreJsonText; a stream holds its text back if so)", () => {
+  test.each([
+    ["strings only", { type: "object", properties: { a: { type: "string", enum: ["x", "y"] } } }, false],
+    ["numbers and booleans", { type: "object", properties: { n: { type: "integer" }, b: { type: "boolean" } } }, false],
+    ["a number enum", { type: "object", properties: { n: { type: "integer", enum: [1, 2] } } }, true],
+    ["a boolean const", { type: "object", properties: { b: { const: true } } }, true],
+    ["a free-form object below the root", { type: "object", properties: { o: { type: "object" } } }, true],
+    ["deep in an array", { type: "object", properties: { l: { type: "array", items: { enum: [1, "a"] } } } }, true],
+    ["behind a $ref", { type: "object", properties: { r: { $ref: "#/$defs/N" } }, $defs: { N: { enum: [3] } } }, true],
+    ["a free-form root", { type: "object" }, false],
+  ])("%s", (_name, schema, want) => {
+    expect(sendsValuesAsText(cleanSchema(schema))).toBe(want);
+    // the cached result answers the same
+    expect(sendsValuesAsText(cleanSchema(structuredClone(schema)))).toBe(want);
+  });
+  test("anything but a cleaned schema: no", () => {
+    expect(sendsValuesAsText(undefined)).toBe(false);
+    expect(sendsValuesAsText({ type: "object", properties: { n: { enum: [1] } } })).toBe(false);
   });
 });
