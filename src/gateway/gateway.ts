@@ -353,6 +353,11 @@ export class PoolGateway implements Gateway {
       if (!account) break;
       tried.add(account.id);
       lastAccount = account;
+      // bound when chosen, not when served: new sessions arriving together then see each other's
+      // bindings and spread, instead of all taking the account with the fewest (a failure moves it on)
+      scheduler.bind(args.sessionKey, account.id, Date.now());
+      // the usage record and metrics name the account and model of the last attempt, served or not
+      meter?.routed(account.email, model);
       const sessionId = upstreamSessionId(args.sessionKey, account.id);
       let out: Outcome<T> | undefined;
       let token: string | undefined;
@@ -365,6 +370,9 @@ export class PoolGateway implements Gateway {
           last = tokenFailure(e);
           this.rt.metrics?.upstreamCalls.inc({ method: "token", outcome: last.class });
           this.rt.log.warn("could not get an access token", { account: account.email, model, message: last.message.slice(0, 300) });
+          // an account that cannot get a token must not stay first in line: a 5xx or network failure
+          // puts it last for a while, a refusal cools it (invalid_grant already disabled it)
+          this.rt.outcomes.failed(account, model, last);
           out = undefined;
           break;
         }
@@ -380,8 +388,6 @@ export class PoolGateway implements Gateway {
         settle();
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "ok" });
         this.rt.outcomes.served(account, model);
-        meter?.served(account.email, model);
-        scheduler.bind(args.sessionKey, account.id, Date.now());
         return { value: out.value, account, model };
       }
       const f = out.failure;

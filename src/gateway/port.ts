@@ -48,7 +48,8 @@ export interface CountResult extends Served {
 export interface MeterHandle {
   /** a promise when the caller's count is shared with other instances (Redis) */
   admit(model: string): Promise<void> | undefined;
-  served(account: string, upstreamModel: string): void;
+  /** the request went to this account and upstream model (each attempt: the last one is recorded) */
+  routed(account: string, upstreamModel: string): void;
   /** one upstream answer's usageMetadata */
   answered(usageMetadata: unknown): void;
   /** an upstream stream stays open past the answer's headers: call the result when it ends */

@@ -285,7 +285,7 @@ class ScopeMeter implements MeterHandle {
     else return (scope.admitting = a.then((x) => void (scope.admission = x)));
   }
 
-  served(account: string, upstreamModel: string): void {
+  routed(account: string, upstreamModel: string): void {
     this.scope.account = account;
     this.scope.upstreamModel = upstreamModel;
   }

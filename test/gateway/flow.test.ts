@@ -99,6 +99,18 @@ describe("tokens", () => {
     expect(added.account).toMatchObject({ id: a.id, state: "active" });
   });
 
+  test("an account whose token refresh fails goes last: new sessions are served by the healthy one at once", async () => {
+    const r = await rigWith([{ email: "a@x.com" }, { email: "b@x.com" }, { email: "c@x.com" }]);
+    for (const email of ["a@x.com", "b@x.com"]) {
+      r.sim.addFault({ kind: "internal_500", method: "token", email });
+      r.sim.expireTokens(email);
+    }
+    for (let i = 0; i < 6; i++) expect((await gen(r.pool, `s${i}`)).accountEmail).toBe("c@x.com");
+    // each failing account was asked for a token once, not once per new session
+    expect(r.sim.requests({ method: "token", email: "a@x.com" }).length).toBeLessThanOrEqual(1);
+    expect(r.sim.requests({ method: "token", email: "b@x.com" }).length).toBeLessThanOrEqual(1);
+  });
+
   test("tokens are refreshed ahead of expiry in the background", async () => {
     const r = await rigWith(
       [{ email: "a@x.com" }],
@@ -127,6 +139,17 @@ describe("modes", () => {
     expect(r.pool.poolView().accounts.map((a) => a.sessionBindings)).toEqual([1, 1, 1]);
   });
 
+  test("sticky: new sessions arriving together spread too (bound when their account is chosen)", async () => {
+    const r = await rigWith(emails.map((email) => ({ email })));
+    // a slow upstream keeps all twelve in flight at once
+    r.sim.addFault({ kind: "delay", delayMs: 200 });
+    const served = await Promise.all(Array.from({ length: 12 }, (_, i) => gen(r.pool, `burst-${i}`)));
+    const per = new Map<string, number>();
+    for (const x of served) per.set(x.accountEmail, (per.get(x.accountEmail) ?? 0) + 1);
+    expect([...per.values()]).toEqual([4, 4, 4]);
+    expect(r.pool.poolView().accounts.map((a) => a.sessionBindings)).toEqual([4, 4, 4]);
+  });
+
   test("sticky: a session moves when its account cools down", async () => {
     const r = await rigWith(emails.map((email) => ({ email })));
     const home = (await gen(r.pool, "s")).accountEmail;
@@ -147,7 +170,10 @@ describe("modes", () => {
     clock += 30_000;
     expect(r.pool.poolView().sessions).toBe(1);
     clock += 31_000; // a minute idle
-    expect(r.pool.poolView().sessions).toBe(0);
+    const view = r.pool.poolView();
+    expect(view.sessions).toBe(0);
+    // the per-account counts agree with the total
+    expect(view.accounts.map((a) => a.sessionBindings)).toEqual([0, 0, 0]);
   });
 
   test("sticky: the number of bindings is capped", async () => {
