@@ -286,9 +286,7 @@ export class Pool implements ModelSource {
   counts(): { total: number; available: number } {
     const now = Date.now();
     const all = this.store.accounts();
-    const available = all.filter(
-      (a) => a.state === "active" && a.projectId && !a.cooldowns.some((c) => c.model === "*" && c.until > now),
-    ).length;
+    const available = all.filter((a) => servesSomeModel(a, now)).length;
     return { total: all.length, available };
   }
 
@@ -383,13 +381,15 @@ export class Pool implements ModelSource {
       : all;
     const from = page.offset ?? 0;
     const shown = matching.slice(from, page.limit === undefined ? undefined : from + page.limit);
+    // pruned first, so the per-account counts and the total agree
+    const scheduling = this.schedulingView();
     return {
       accounts: shown.map((a) => ({
         ...viewOf(a, now, this.ledger.pending(a.id)),
         sessionBindings: this.scheduler.sessions.bindings(a.id),
       })),
       total: matching.length,
-      ...this.schedulingView(),
+      ...scheduling,
     };
   }
 
@@ -450,4 +450,14 @@ export class Pool implements ModelSource {
     const a = this.accounts.find(idOrEmail);
     return !!a && isEligible(a, model, Date.now());
   }
+}
+
+/**
+ * Eligible for at least one of the models it reported (quota or a cooldown for each of them counts):
+ * what /readyz and the pool gauge call available. Before it reported any, only account-wide blocks count.
+ */
+function servesSomeModel(a: Account, now: number): boolean {
+  const models = a.quota ? Object.keys(a.quota) : [];
+  if (models.length === 0) return isEligible(a, "*", now);
+  return models.some((m) => isEligible(a, m, now));
 }

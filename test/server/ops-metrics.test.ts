@@ -52,6 +52,25 @@ test("/readyz: 200 with an account that can serve, 503 without (authenticated li
   expect(await not.json()).toMatchObject({ status: "not_ready", reason: "no account can serve right now" });
   expect((await get("/healthz")).status).toBe(200);
   await stack.pool.setEnabled(stack.accounts[0]!.email, true);
+  expect((await get("/readyz")).status).toBe(200);
+
+  // out of quota for every model it serves: not ready either, though no cooldown is account-wide
+  const email = stack.accounts[0]!.email;
+  await stack.pool.refresh();
+  const models = Object.keys(stack.pool.get(email)!.quota ?? {});
+  expect(models.length).toBeGreaterThan(1);
+  stack.sim.addAccount({ email, quota: Object.fromEntries(models.map((m) => [m, 0])) });
+  await stack.pool.refresh();
+  const empty = await get("/readyz");
+  expect(empty.status).toBe(503);
+  expect(await empty.json()).toMatchObject({ accounts: { total: 1, available: 0 } });
+  expect(value(await scrape(), 'switchyard_pool_accounts{kind="available"}')).toBe(0);
+  // one model back: ready again
+  stack.sim.addAccount({ email, quota: { [models[0]!]: 0.5 } });
+  await stack.pool.refresh();
+  expect((await get("/readyz")).status).toBe(200);
+  stack.sim.addAccount({ email, quota: Object.fromEntries(models.map((m) => [m, 1])) });
+  await stack.pool.refresh();
 });
 
 test("after traffic on all three protocols: requests by protocol, model, account and status; tokens; per-account quota and state", async () => {
@@ -87,7 +106,10 @@ test("a rate-limited account: its cooldown with the seconds left and the reason"
     body,
   });
   expect(res.status).toBe(429);
-  const line = (await scrape()).split("\n").find((l) => l.startsWith("switchyard_account_cooldown_seconds{"));
+  const text = await scrape();
+  // a failed request is counted under the account and model it was tried on, not "-"
+  expect(text).toContain(`switchyard_requests_total{protocol="gemini",model="gemini-2.5-flash",account="${email}",status="429"} 1`);
+  const line = text.split("\n").find((l) => l.startsWith("switchyard_account_cooldown_seconds{"));
   expect(line).toMatch(
     new RegExp(`^switchyard_account_cooldown_seconds\\{account="${email.replace(".", "\\.")}",model="[^"]+",reason="[^"]+"\\} `),
   );
