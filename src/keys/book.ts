@@ -2,6 +2,7 @@
 // held in memory by hash for the request path, and re-read when another process (the CLI) changed them.
 import { randomBytes, sha256, sha256Hex } from "../core/hash";
 import type { KeyLimits, KeyRecord, KeyStore } from "../state/keys";
+import { ANONYMOUS, CONFIG_CALLER } from "./scope";
 
 export const KEY_PREFIX = "sk-sy-";
 
@@ -26,6 +27,7 @@ export class KeyError extends Error {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const RESERVED = new Set([CONFIG_CALLER.name, ANONYMOUS.name]);
 
 export function viewOfKey(k: KeyRecord): KeyView {
   const { hash: _hash, ...view } = k;
@@ -80,10 +82,17 @@ export class KeyBook {
     return crypto.timingSafeEqual(stored, digest) ? k : undefined;
   }
 
-  create(name: string, limits: KeyLimits): { key: KeyView; secret: string } {
+  /** a new key's name: well formed, not taken, and not a name usage already gives to callers without a key */
+  private checkName(name: string): void {
     if (!NAME.test(name))
       throw new KeyError("name must be 1–64 letters, digits, or . _ @ - (starting with a letter or digit)", 400, "name");
+    if (RESERVED.has(name.toLowerCase()))
+      throw new KeyError(`the name ${JSON.stringify(name)} is reserved (usage of configured keys and of keyless callers)`, 400, "name");
     if (this.find(name)) throw new KeyError(`a key named ${JSON.stringify(name)} exists already`, 409, "name");
+  }
+
+  create(name: string, limits: KeyLimits): { key: KeyView; secret: string } {
+    this.checkName(name);
     const secret = KEY_PREFIX + randomBytes(24).toString("base64url");
     const rec: KeyRecord = {
       id: crypto.randomUUID(),
@@ -101,10 +110,7 @@ export class KeyBook {
 
   update(idOrName: string, patch: Partial<KeyLimits> & { name?: string }): KeyView {
     const k = this.mustFind(idOrName);
-    if (patch.name !== undefined && patch.name !== k.name) {
-      if (!NAME.test(patch.name)) throw new KeyError("name must be 1–64 letters, digits, or . _ @ -", 400, "name");
-      if (this.find(patch.name)) throw new KeyError(`a key named ${JSON.stringify(patch.name)} exists already`, 409, "name");
-    }
+    if (patch.name !== undefined && patch.name !== k.name) this.checkName(patch.name);
     const next: KeyRecord = { ...k, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
     this.store.update(next);
     this.byHash.set(next.hash, next);

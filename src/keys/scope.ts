@@ -11,6 +11,10 @@ export interface Caller {
   name: string;
 }
 
+/** a key from the configuration, and no key: their usage is recorded under these names */
+export const CONFIG_CALLER: Caller = { name: "config" };
+export const ANONYMOUS: Caller = { name: "anonymous" };
+
 export interface Tokens {
   input: number;
   output: number;

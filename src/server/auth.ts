@@ -3,10 +3,7 @@
 import { sha256 } from "../core/hash";
 import type { Config } from "../config/schema";
 import { ApiError } from "../core/errors";
-import type { Caller } from "../keys/scope";
-
-const CONFIG_CALLER: Caller = { name: "config" };
-const ANONYMOUS: Caller = { name: "anonymous" };
+import { ANONYMOUS, CONFIG_CALLER, type Caller } from "../keys/scope";
 
 export type AuthMode = Config["auth"]["mode"];
 

@@ -88,6 +88,13 @@ test("errors: no admin key 401, an unknown key 404, a bad field 400 naming it", 
   const dup = await admin("/keys", { method: "POST", body: JSON.stringify({ name: "twice" }) });
   expect(dup.status).toBe(201);
   expect((await admin("/keys", { method: "POST", body: JSON.stringify({ name: "twice" }) })).status).toBe(409);
+  // the names usage gives configured keys and keyless callers: a key of that name would share their budget
+  for (const name of ["config", "anonymous", "Config"]) {
+    const reserved = await admin("/keys", { method: "POST", body: JSON.stringify({ name }) });
+    expect(reserved.status).toBe(400);
+    expect((await reserved.json()).error.message).toStartWith(`the name "${name}" is reserved`);
+  }
+  expect((await admin("/keys/twice", { method: "PATCH", body: JSON.stringify({ name: "config" }) })).status).toBe(400);
   expect((await admin("/usage?since=whenever")).status).toBe(400);
   const by = await admin("/usage?by=week");
   expect(by.status).toBe(400);
