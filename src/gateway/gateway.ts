@@ -4,6 +4,7 @@
 import type { Config } from "../config/schema";
 import { isImageModel, type ModelCatalog } from "../models/catalog";
 import { fitRequest } from "../models/fit";
+import type { Rule } from "../models/resolve";
 import type { ApiError } from "../core/errors";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
@@ -41,6 +42,9 @@ import type { TokenManager } from "../accounts/tokens";
 import type { Account } from "../accounts/types";
 
 /** What the dispatcher needs from the pool. */
+
+/** resolution rules that guess (a family's current model, the built-in table): see withAccount */
+const FUZZY_RULES = new Set<Rule>(["family", "builtin"]);
 export interface Runtime {
   config: Config;
   log: Logger;
@@ -119,11 +123,11 @@ export class PoolGateway implements Gateway {
     const meter = this.rt.meter?.current(args.signal);
     const r = await this.withAccount(args, meter, "generateContent", async (acc, token, model, sessionId, request) => {
       const body = buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId);
-      if (streamsForUnary(model)) return streamWhole(this.upstream, body, token, args.signal);
+      if (streamsForUnary(model)) return streamWhole(this.upstream, body, { model, request }, token, args.signal);
       const out = await this.rt.client.unary("generateContent", body, token, args.signal);
       if (!out.ok) return out;
       const resp = unwrapResponse<GeminiResponse>(out.value);
-      const bad = isGeminiResponse(resp) ? noticeFailure(resp) : notAnAnswer();
+      const bad = isGeminiResponse(resp) ? noticeFailure(resp, { model, request }) : notAnAnswer();
       return bad ? { ok: false, failure: bad, endpoint: out.endpoint } : out;
     });
     const response = unwrapResponse<GeminiResponse>(r.value);
@@ -156,6 +160,7 @@ export class PoolGateway implements Gateway {
       openStream(
         this.upstream,
         buildEnvelope(model, acc.projectId!, this.requestType(args, model), request, sessionId),
+        { model, request },
         token,
         args.signal,
       ),
@@ -322,12 +327,14 @@ export class PoolGateway implements Gateway {
    */
   private async withAccount<T>(args: GenerateArgs, meter: MeterHandle | undefined, method: string, call: Call<T>): Promise<Attempt<T>> {
     const { config, scheduler, tokens, catalog } = this.rt;
-    // the caller's limits come first: a key over its limit never touches an account
-    const admitting = meter?.admit(args.model);
-    if (admitting) await admitting;
     const loading = this.rt.pool.ready();
     if (loading) await loading;
-    let model = args.upstreamModel ?? catalog.resolve(args.model).model;
+    const resolved = catalog.resolve(args.model);
+    let model = args.upstreamModel ?? resolved.model;
+    // the caller's limits come first: a key over its limit never touches an account. A name that only a
+    // fuzzy rule maps must be allowed as what it reaches, too
+    const admitting = meter?.admit(args.model, FUZZY_RULES.has(resolved.rule) ? model : undefined);
+    if (admitting) await admitting;
     let request = this.fit(args.request, model);
     const models = new Set([model]);
     const tried = new Set<string>();

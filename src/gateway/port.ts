@@ -46,8 +46,11 @@ export interface CountResult extends Served {
  * the gateway only reports to it). `admit` throws ApiError (403, 429) when the caller may not start.
  */
 export interface MeterHandle {
-  /** a promise when the caller's count is shared with other instances (Redis) */
-  admit(model: string): Promise<void> | undefined;
+  /**
+   * the caller's limits for `model`; `reached` is the model a fuzzy rule made of it, which the caller's
+   * model list must allow too. A promise when the caller's count is shared with other instances (Redis)
+   */
+  admit(model: string, reached?: string): Promise<void> | undefined;
   /** the request went to this account and upstream model (each attempt: the last one is recorded) */
   routed(account: string, upstreamModel: string): void;
   /** one upstream answer's usageMetadata */

@@ -7,8 +7,9 @@ import { classify, networkFailure, type Failure } from "../upstream/classify";
 import type { Outcome, UpstreamClient } from "../upstream/client";
 import { mayBeNotice, noticeOf } from "../upstream/notices";
 import { sseEvents, sseJson, unwrapResponse } from "../upstream/sse";
-import type { GeminiResponse } from "../upstream/types";
+import type { GeminiRequest, GeminiResponse } from "../upstream/types";
 import { isClaudeModel, isImageModel } from "../models/catalog";
+import { namesModel } from "../models/resolve";
 import type { Logger } from "../core/log";
 
 /** what reading needs of the runtime */
@@ -27,11 +28,31 @@ const assemble = (chunks: unknown[]) => assembleStream(chunks.map((c) => unwrapR
 
 const EMPTY_STREAM = "upstream stream ended without any data";
 
-/** a reply that is a service notice, as the failure it stands for */
-export function noticeFailure(resp: GeminiResponse): Failure | undefined {
+/** what a reply is checked against: the model it was asked of, and the request that asked */
+export interface Asked {
+  model: string;
+  request: GeminiRequest;
+}
+
+/**
+ * A reply that is a service notice, as the failure it stands for. A model can be made to write such a
+ * sentence, and a retirement notice reroutes the model for every client, so it counts only when it names
+ * the model it came from and the request did not hold its words (a client asking for them gets them).
+ */
+export function noticeFailure(resp: GeminiResponse, asked: Asked): Failure | undefined {
   const n = noticeOf(resp);
   if (!n) return undefined;
+  if (n.kind === "model_retired" && !namesModel(n.subject, asked.model)) return undefined;
+  if (requestHolds(asked.request, n.phrase)) return undefined;
   return { class: n.kind, status: 200, message: n.text, ...(n.kind === "model_retired" && n.successor ? { successor: n.successor } : {}) };
+}
+
+/** whether the request's own text (system and turns) holds `phrase`, ignoring case and spacing */
+function requestHolds(request: GeminiRequest, phrase: string): boolean {
+  const squash = (s: string) => s.toLowerCase().replace(/\s+/g, " ");
+  const want = squash(phrase);
+  const parts = [...(request.systemInstruction?.parts ?? []), ...(request.contents ?? []).flatMap((c) => c.parts ?? [])];
+  return parts.some((p) => typeof p.text === "string" && squash(p.text).includes(want));
 }
 
 /** a GenerateContentResponse has candidates, or says why the prompt was blocked */
@@ -70,7 +91,7 @@ export interface Opened {
  * Open a stream and read its first chunk here, so a failure before anything reached the client can
  * still rotate. Chunks that may be a service notice are held back until the stream tells.
  */
-export async function openStream(u: Upstream, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<Opened>> {
+export async function openStream(u: Upstream, body: unknown, asked: Asked, token: string, signal?: AbortSignal): Promise<Outcome<Opened>> {
   const timeoutSeconds = u.timeoutSeconds;
   const opened = await u.client.stream("streamGenerateContent", body, token, signal);
   if (!opened.ok) return opened;
@@ -99,7 +120,7 @@ export async function openStream(u: Upstream, body: unknown, token: string, sign
     }
     if (next.done) {
       if (!held.length) return fail({ class: "server_error", status: 502, message: EMPTY_STREAM });
-      const notice = noticeFailure(assemble(held));
+      const notice = noticeFailure(assemble(held), asked);
       if (notice) return fail(notice);
       break;
     }
@@ -117,7 +138,13 @@ export async function openStream(u: Upstream, body: unknown, token: string, sign
  * assembled: failures anywhere in it can rotate, as nothing reached the client. A notice is checked on
  * the whole answer, as for a unary call.
  */
-export async function streamWhole(u: Upstream, body: unknown, token: string, signal?: AbortSignal): Promise<Outcome<unknown>> {
+export async function streamWhole(
+  u: Upstream,
+  body: unknown,
+  asked: Asked,
+  token: string,
+  signal?: AbortSignal,
+): Promise<Outcome<unknown>> {
   const got = await u.client.sseText("streamGenerateContent", body, token, signal);
   if (!got.ok) return got;
   const endpoint = got.endpoint;
@@ -129,7 +156,7 @@ export async function streamWhole(u: Upstream, body: unknown, token: string, sig
     asm.push(unwrapResponse<GeminiResponse>(c));
   }
   const response = asm.result();
-  const notice = noticeFailure(response);
+  const notice = noticeFailure(response, asked);
   if (notice) return { ok: false, failure: notice, endpoint };
   // nothing has reached the client yet: a cut-short answer is a failure another account may retry
   if (!answerFinished(response))

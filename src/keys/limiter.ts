@@ -173,10 +173,14 @@ export class Limiter {
     return m;
   }
 
-  /** Throws ApiError (403 / 429 with retryAfter) when `k` may not start a request for `model` now. */
-  admit(k: KeyRecord, model: string): Admission {
+  /**
+   * Throws ApiError (403 / 429 with retryAfter) when `k` may not start a request for `model` now.
+   * `reached`: the model a family rule or the built-in table makes of `model`, which the key's models
+   * must allow as well (else `gemini-*flash*` would reach Pro as `gemini-flash-pro`).
+   */
+  admit(k: KeyRecord, model: string, reached?: string): Admission {
     const now = this.now();
-    const m = this.check(k, model, now);
+    const m = this.check(k, model, now, reached);
     const started = k.rpm !== null ? m.starts.sum(now) : 0;
     if (k.rpm !== null && started >= k.rpm) throw rpmRefusal(k, now, m.starts.nextExpiry(now));
     return this.grant(k, m, now, started);
@@ -187,20 +191,20 @@ export class Limiter {
    * counts them, when there is such a place (a promise then). When that place cannot be reached, the
    * local windows and counts decide, as in admit().
    */
-  admitShared(k: KeyRecord, model: string): Admission | Promise<Admission> {
+  admitShared(k: KeyRecord, model: string, reached?: string): Admission | Promise<Admission> {
     const counts = this.counts;
-    if (!counts || (k.rpm === null && k.concurrency === null)) return this.admit(k, model);
+    if (!counts || (k.rpm === null && k.concurrency === null)) return this.admit(k, model, reached);
     const now = this.now();
-    const m = this.check(k, model, now);
+    const m = this.check(k, model, now, reached);
     m.inFlight++; // this request's place, held while the shared counts answer
     const asking = counts.admit(k.id, { now, rpm: k.rpm, concurrency: k.concurrency, held: m.inFlight });
     if (!asking) {
       m.inFlight--;
-      return this.admit(k, model);
+      return this.admit(k, model, reached);
     }
     return asking.then((r) => {
       m.inFlight--;
-      if (!r) return this.admit(k, model);
+      if (!r) return this.admit(k, model, reached);
       if (r.ok) return this.grant(k, m, now, r.started, false);
       this.sayHeld(k, m); // a count said meanwhile included this request's place
       throw r.over === "rpm" ? rpmRefusal(k, now, freedAt(r.oldestSecond)) : concurrencyRefusal(k, r.othersHeld + m.inFlight);
@@ -208,9 +212,15 @@ export class Limiter {
   }
 
   /** every limit but requests per minute; the key's meter */
-  private check(k: KeyRecord, model: string, now: number): Meter {
+  private check(k: KeyRecord, model: string, now: number, reached?: string): Meter {
     if (!modelAllowed(k.models, model))
       throw refused(403, "model_not_allowed", `the key "${k.name}" may not use the model ${model} (allowed: ${k.models!.join(", ")})`);
+    if (reached !== undefined && !modelAllowed(k.models, reached))
+      throw refused(
+        403,
+        "model_not_allowed",
+        `the key "${k.name}" may not use the model ${reached}, which ${model} means here (allowed: ${k.models!.join(", ")})`,
+      );
     const m = this.meter(k, now);
     if (k.tpm !== null && m.tokens.sum(now) >= k.tpm)
       throw refused(

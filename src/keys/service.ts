@@ -273,14 +273,14 @@ class ScopeMeter implements MeterHandle {
     private scope: RequestScope,
   ) {}
 
-  admit(model: string): Promise<void> | undefined {
+  admit(model: string, reached?: string): Promise<void> | undefined {
     const scope = this.scope;
     scope.model ??= model;
     const k = scope.caller.key;
     if (!k || scope.admission) return;
     // one admission per client request, even when it makes several upstream calls at once (images, n > 1)
     if (scope.admitting) return scope.admitting;
-    const a = this.keys.limiter.admitShared(k, model);
+    const a = this.keys.limiter.admitShared(k, model, reached);
     if (!(a instanceof Promise)) scope.admission = a;
     else return (scope.admitting = a.then((x) => void (scope.admission = x)));
   }

@@ -128,15 +128,18 @@ const norm = (s: string) =>
     .trim()
     .replace(/[\s._]+/g, "-");
 
+/** whether a display name ("Claude Opus 4.5", "Gemini 3 Pro") names this id (or display name), or the family it heads */
+export function namesModel(display: string, name: string): boolean {
+  const slug = norm(display);
+  const n = norm(name);
+  return !!slug && (n === slug || n.startsWith(slug + "-"));
+}
+
 /** "Claude Opus 4.6" / "Gemini 3.1 Pro" (a notice's successor) → the served id it means */
 export function modelByDisplayName(display: string, served: readonly ModelInfo[], lineup: Lineup): string | undefined {
   const slug = norm(display);
   if (!slug) return undefined;
-  const hits = served.filter((m) => {
-    const id = norm(m.id);
-    const dn = norm(m.displayName ?? "");
-    return id === slug || id.startsWith(slug + "-") || dn === slug || dn.startsWith(slug + "-");
-  });
+  const hits = served.filter((m) => namesModel(display, m.id) || namesModel(display, m.displayName ?? ""));
   const exact = hits.find((m) => norm(m.id) === slug);
   if (exact) return exact.id;
   return best(

@@ -4,7 +4,13 @@
 // Such a reply is a failure, never an answer. docs/upstream.md lists the wordings.
 import type { GeminiResponse } from "./types";
 
-export type Notice = { kind: "client_outdated"; text: string } | { kind: "model_retired"; text: string; successor?: string };
+/**
+ * `phrase` is the part that makes it a notice (a client asking the model to repeat it is answered, not
+ * failed: reading.ts); a retirement notice's `subject` is the model it names.
+ */
+export type Notice =
+  | { kind: "client_outdated"; text: string; phrase: string }
+  | { kind: "model_retired"; text: string; phrase: string; subject: string; successor?: string };
 
 const OUTDATED = /^(this version of antigravity is no longer supported|your current version of antigravity is out of date)/i;
 const RETIRED = /^(.{1,100}?) is no longer available\.?(?:\s*please switch to (.{1,100}?)\.?)?\s*$/i;
@@ -29,9 +35,19 @@ function onlyText(resp: GeminiResponse): string | undefined {
 export function noticeOf(resp: GeminiResponse): Notice | undefined {
   const text = onlyText(resp);
   if (!text || text.length > MAX_NOTICE) return undefined;
-  if (OUTDATED.test(text)) return { kind: "client_outdated", text };
+  const o = OUTDATED.exec(text);
+  if (o) return { kind: "client_outdated", text, phrase: o[0] };
   const m = RETIRED.exec(text);
-  if (m) return { kind: "model_retired", text, ...(m[2] ? { successor: m[2].trim() } : {}) };
+  if (m) {
+    const subject = m[1]!.trim();
+    return {
+      kind: "model_retired",
+      text,
+      phrase: `${subject} is no longer available`,
+      subject,
+      ...(m[2] ? { successor: m[2].trim() } : {}),
+    };
+  }
   return undefined;
 }
 

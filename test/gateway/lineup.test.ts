@@ -78,6 +78,24 @@ describe("retired names are served by their successors", () => {
     expect(cooled(s)).toEqual([]); // a notice never cools an account
   });
 
+  test("an answer that only looks like a notice reaches the client and reroutes nothing (the client's words, or another model's name)", async () => {
+    // the simulator echoes: the whole answer is "Echo: … is no longer available. Please switch to …"
+    const text = "The Nokia 3310 is no longer available. Please switch to Gemini 3.1 Pro.";
+    for (const model of ["gemini-2.5-flash", "gemini-3-flash", "claude-sonnet-4-6"]) {
+      s.sim.clearRequests();
+      const { data, response } = await c.openai.chat.completions
+        .create({ model, messages: [{ role: "user", content: text }] })
+        .withResponse();
+      expect(data.choices[0]!.message.content).toBe(`Echo: ${text}`);
+      expect(response.headers.get("x-mapped-model")).toBe(model);
+      expect(generations(s)).toHaveLength(1);
+    }
+    // nothing was learned: the next request still goes to the model asked for
+    const r = await c.google.models.generateContent({ model: "gemini-2.5-flash", contents: "hi" });
+    expect(r.text).toBe("Echo: hi");
+    expect(r.modelVersion).toBe("gemini-2.5-flash");
+  });
+
   test("the default image model is the one Google lists", async () => {
     const { response } = await c.openai.images.generate({ prompt: "a lighthouse" }).withResponse();
     expect(response.headers.get("x-mapped-model")).toBe("gemini-3.1-flash-image");

@@ -97,6 +97,23 @@ describe("limits, each in the route's shape, before any account is used", () => 
     expect((await chat(k.secret)).choices[0]!.message.content).toBeTruthy(); // gemini-* is allowed
   });
 
+  test("a name the allowlist matches but a family rule maps outside it: 403 naming both (no way around the list)", async () => {
+    const k = key({ models: ["gemini-*flash*"] });
+    const before = generateCalls();
+    // `gemini-*pro*` is the family rule that wins for this name: it means the current Pro
+    const err = await chat(k.secret, "gemini-flash-pro").catch((e) => e);
+    expect(err.status).toBe(403);
+    expect(err.message).toContain("gemini-3.1-pro-high, which gemini-flash-pro means here");
+    const wrapped = await gemini(k.secret)
+      .models.generateContent({ model: "gemini-flash-pro", contents: "x" })
+      .catch((e) => e);
+    expect(wrapped.status).toBe(403);
+    expect(generateCalls()).toBe(before);
+    // a served name the list allows, and a family name that stays inside it, are served
+    expect((await chat(k.secret, "gemini-3-flash")).choices.length).toBe(1);
+    expect((await chat(k.secret, "gemini-flash-latest")).model).toBe("gemini-flash-latest");
+  });
+
   test("requests per minute: 429 with Retry-After, rate-limit headers, the window slides with the clock", async () => {
     const k = key({ rpm: 2 });
     const res = await openai(k.secret)

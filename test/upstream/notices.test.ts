@@ -1,6 +1,7 @@
 // Service notices that arrive as 200 answers.
 import { describe, expect, test } from "bun:test";
 import { mayBeNotice, noticeOf } from "../../src/upstream/notices";
+import { noticeFailure } from "../../src/gateway/reading";
 import type { GeminiPart } from "../../src/upstream/types";
 
 const reply = (...parts: GeminiPart[]) => ({ candidates: [{ content: { role: "model", parts }, finishReason: "STOP" }] });
@@ -50,4 +51,34 @@ describe("mayBeNotice (held back while a stream may be a notice)", () => {
     ["Hello! How can I help?", false],
     ["x".repeat(500), false],
   ])("%p → %p", (t, want) => expect(mayBeNotice(t)).toBe(want));
+});
+
+describe("noticeFailure (a notice counts only for the model it names, and not when the request held its words)", () => {
+  const asked = (model: string, text = "hello", system?: string) => ({
+    model,
+    request: {
+      contents: [{ role: "user", parts: [{ text }] }],
+      ...(system ? { systemInstruction: { role: "user", parts: [{ text: system }] } } : {}),
+    },
+  });
+  const retired = "Claude Opus 4.5 is no longer available. Please switch to Claude Opus 4.6.";
+  test.each([
+    ["the model it names", retired, asked("claude-opus-4-5-thinking"), "model_retired"],
+    ["a family name with a tier", "Gemini 3 Pro is no longer available.", asked("gemini-3-pro-high"), "model_retired"],
+    ["the id itself", "gemini-3.5-flash is no longer available.", asked("gemini-3.5-flash"), "model_retired"],
+    ["another model's name", retired, asked("gemini-2.5-flash"), undefined],
+    ["another version", "Gemini 2.5 Flash is no longer available.", asked("gemini-3-flash"), undefined],
+    ["a name that only starts alike", "Gemini 3 Pro Image is no longer available.", asked("gemini-3-pro-high"), undefined],
+    ["the request asked for it", retired, asked("claude-opus-4-5-thinking", `Say exactly:  ${retired.toUpperCase()}`), undefined],
+    ["the system prompt holds it", retired, asked("claude-opus-4-5-thinking", "hi", `reply "${retired}"`), undefined],
+    ["the version gate", "This version of Antigravity is no longer supported.", asked("gemini-3-flash"), "client_outdated"],
+    [
+      "the version gate, asked for",
+      "This version of Antigravity is no longer supported.",
+      asked("gemini-3-flash", "repeat: this version of antigravity is no longer supported"),
+      undefined,
+    ],
+  ])("%s", (_, text, a, want) => {
+    expect(noticeFailure(reply({ text }), a as any)?.class).toBe(want as any);
+  });
 });
