@@ -16,8 +16,6 @@ export interface AnthropicPage {
   last_id: string | null;
 }
 
-export const isAnthropicClient = (h: Headers) => h.has("anthropic-version");
-
 /** `ids` in list order; display names from the catalogue, else the id */
 export function anthropicModels(ctx: AppContext, ids: string[], createdAt: string): AnthropicModel[] {
   return ids.map((id) => ({ type: "model", id, display_name: ctx.catalog.get(id)?.displayName ?? id, created_at: createdAt }));

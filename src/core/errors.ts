@@ -40,8 +40,21 @@ export class ApiError extends Error {
 export const badRequest = (message: string, param?: string) => new ApiError(400, message, { param, reason: "invalid_request" });
 
 /** Which protocol's error shape a path gets. */
-export function familyOf(path: string): Family {
+/** Google's SDKs send one of these headers, Anthropic's send anthropic-version (/v1/models serves all three) */
+export const isGoogleClient = (h: Headers) => h.has("x-goog-api-client") || h.has("x-goog-api-key");
+export const isAnthropicClient = (h: Headers) => h.has("anthropic-version");
+
+/**
+ * Whose error shape a request gets: by its path, and on /v1/models (shared by all three) by the headers
+ * only an SDK sends — Google's x-goog-api-client, Anthropic's anthropic-version. A bare x-goog-api-key
+ * is one of the four ways to send a key, so it leaves the route's OpenAI shape alone.
+ */
+export function familyOf(path: string, headers?: Headers): Family {
   if (path.startsWith("/v1beta/") || path === "/v1beta" || /^\/v1\/models\/[^/]+:/.test(path)) return "gemini";
+  if (headers && (path === "/v1/models" || path.startsWith("/v1/models/"))) {
+    if (headers.has("x-goog-api-client")) return "gemini";
+    if (isAnthropicClient(headers)) return "anthropic";
+  }
   if (path.startsWith("/v1/messages")) return "anthropic";
   if (path.startsWith("/v1/chat/") || path.startsWith("/v1/images/") || path === "/v1/models" || path.startsWith("/v1/models/"))
     return "openai";

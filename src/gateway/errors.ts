@@ -35,11 +35,10 @@ export function clientError(f: Failure, now = Date.now(), c: FailureContext = {}
   const base = { upstreamBody: f.body, reason: f.class, googleStatus: f.googleStatus, headers: failureHeaders(c) };
   switch (f.class) {
     case "not_found": {
-      // Gemini routes still get Google's own body (upstreamBody); the others get a hint what to send
-      const msg = c.model
-        ? `model "${c.requested ?? c.model}" is not served upstream (mapped to "${c.model}"); see GET /v1/models`
-        : f.message;
-      return new ApiError(404, msg, base);
+      // every protocol gets the model named (Google's own body says only "Requested entity was not found.")
+      if (!c.model) return new ApiError(404, f.message, base);
+      const msg = `model "${c.requested ?? c.model}" is not served upstream (mapped to "${c.model}"); see GET /v1/models`;
+      return new ApiError(404, msg, { ...base, upstreamBody: undefined, param: "model" });
     }
     case "invalid_request":
       return new ApiError(f.status >= 400 && f.status < 500 ? f.status : 400, f.message, base);

@@ -91,4 +91,3 @@ export function geminiModel(ctx: AppContext, id: string) {
 }
 
 /** Google's SDKs identify themselves (x-goog-api-client) or send their key as x-goog-api-key. */
-export const isGoogleClient = (h: Headers) => h.has("x-goog-api-client") || h.has("x-goog-api-key");

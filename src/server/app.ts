@@ -45,7 +45,7 @@ export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
       }
       const scope = scopeOf(request.signal);
       if (scope) scope.errorClass ??= err.reason;
-      return errorResponse(familyOf(path), err);
+      return errorResponse(familyOf(path, request.headers), err);
     })
     .use(docs())
     .use(operationsRoutes(ctx));
@@ -182,7 +182,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       );
     }
     const path = url.pathname;
-    const family = familyOf(path);
+    const family = familyOf(path, req.headers);
     const max = path === "/ui" || path.startsWith("/ui/") ? uiLimit : apiLimit;
     // the dashboard's sign-in throttle counts wrong keys per address
     if (path === "/ui/login" && server) notePeer(req, server.requestIP(req)?.address ?? "");

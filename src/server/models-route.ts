@@ -2,9 +2,9 @@
 // expects (Google's SDKs send x-goog-api-key or x-goog-api-client; Anthropic's send anthropic-version);
 // everyone else gets OpenAI's.
 import { Elysia, t } from "elysia";
-import { anthropicModels, anthropicPage, isAnthropicClient } from "../anthropic/models";
-import { ApiError, errorResponse } from "../core/errors";
-import { geminiModel, geminiModelList, isGoogleClient } from "../gemini/models";
+import { anthropicModels, anthropicPage } from "../anthropic/models";
+import { ApiError, isAnthropicClient, isGoogleClient } from "../core/errors";
+import { geminiModel, geminiModelList } from "../gemini/models";
 import { CREATED_AT, modelList } from "../openai/models";
 import type { AppContext } from "../protocol/context";
 
@@ -53,21 +53,13 @@ export function modelsRoute(ctx: AppContext) {
         ({ params, request }) => {
           if (isGoogleClient(request.headers)) return geminiModel(ctx, params.model);
           const m = modelList(ctx).data.find((x) => x.id === params.model);
-          if (isAnthropicClient(request.headers)) {
-            // the path is OpenAI's family, but an Anthropic SDK expects its own error shape
-            if (!m)
-              return errorResponse(
-                "anthropic",
-                new ApiError(404, `model ${params.model} does not exist; see GET /v1/models`, { reason: "model_not_found" }),
-              );
-            return anthropicModels(ctx, [m.id], CREATED_AT)[0];
-          }
+          // the error takes the client's shape (familyOf reads the same headers)
           if (!m)
             throw new ApiError(404, `model ${params.model} does not exist; see GET /v1/models`, {
               param: "model",
               reason: "model_not_found",
             });
-          return m;
+          return isAnthropicClient(request.headers) ? anthropicModels(ctx, [m.id], CREATED_AT)[0] : m;
         },
         { params: t.Object({ model: t.String() }), detail: detail("Retrieve a model", "One entry of GET /v1/models.") },
       )

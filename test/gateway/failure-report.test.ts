@@ -50,12 +50,12 @@ describe("a model upstream does not serve", () => {
     expect(r.headers.get("x-mapped-model")).toBe("claude-opus-4-6-thinking");
   });
 
-  test("Gemini: Google's own body is forwarded, the headers are set", async () => {
+  test("Gemini: Google's shape, naming the model; the headers are set", async () => {
     const r = await gemini("no-such-model-y");
     expect(r.status).toBe(404);
-    const body = (await r.json()) as { error: { status: string; message: string } };
-    expect(body.error.status).toBe("NOT_FOUND");
-    expect(body.error.message).not.toContain("GET /v1/models");
+    const body = (await r.json()) as { error: { code: number; status: string; message: string } };
+    expect(body.error).toMatchObject({ code: 404, status: "NOT_FOUND" });
+    expect(body.error.message).toContain('model "no-such-model-y" is not served upstream');
     expect(r.headers.get("x-mapped-model")).toBe("no-such-model-y");
     expect(r.headers.get("x-account-email")).toBe(U1);
   });

@@ -84,10 +84,12 @@ describe("clientError", () => {
     expect(e.options.headers).toEqual({ "x-mapped-model": "claude-opus-4-6-thinking", "x-account-email": "a@example.com" });
   });
 
-  test("the 404 keeps Google's body for Gemini routes", () => {
+  test("a 404 for a model names it in every protocol, Gemini's too (Google's body says only \"not found\")", () => {
     const body = { error: { code: 404, message: "Requested entity was not found.", status: "NOT_FOUND" } };
     const e = clientError(f({ class: "not_found", status: 404, message: "x", body }), Date.now(), served);
-    expect(e.options.upstreamBody).toEqual(body);
+    expect(e.options.upstreamBody).toBeUndefined();
+    expect(e.options.param).toBe("model");
+    expect(e.message).toContain(`"${served.model}"`);
   });
 
   test("without an account tried: only x-mapped-model", () => {

@@ -37,6 +37,21 @@ describe("@google/genai", () => {
     // an OpenAI client on the same route still gets OpenAI's list
     const openai = await (await fetch(stack.url + "/v1/models", { headers: { authorization: `Bearer ${stack.apiKey}` } })).json();
     expect(openai.object).toBe("list");
+    // and errors there come in Google's shape to a Google client: an unknown model, a bad page, a wrong key
+    const missing = await v1.models.get({ model: "nope" }).catch((e) => e);
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.message)).toMatchObject({ error: { code: 404, status: "NOT_FOUND" } });
+    for (const [url, key, code] of [
+      ["/v1/models?pageToken=%%%", stack.apiKey, 400],
+      ["/v1/models/nope", "wrong-key", 401],
+    ] as const) {
+      const res = await fetch(stack.url + url, { headers: { "x-goog-api-key": key, "x-goog-api-client": "google-genai-sdk/1" } });
+      expect(res.status).toBe(code);
+      expect((await res.json()).error).toMatchObject({ code, status: expect.any(String), message: expect.any(String) });
+    }
+    // a key sent as x-goog-api-key alone (curl) keeps the route's OpenAI shape
+    const plain = await fetch(stack.url + "/v1/models/nope", { headers: { "x-goog-api-key": "wrong-key" } });
+    expect((await plain.json()).error).toMatchObject({ type: expect.any(String), message: expect.any(String) });
   });
 
   test("generateContent returns the unwrapped response", async () => {
