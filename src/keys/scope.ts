@@ -53,6 +53,16 @@ export function withScope(req: Request, scope: RequestScope): void {
 
 export const scopeOf = (signal: AbortSignal | undefined): RequestScope | undefined => (signal ? scopes.get(signal) : undefined);
 
+/** the caller of a client request that has no scope (a GET or DELETE: nothing to meter, but owned things to find) */
+const callers = new WeakMap<AbortSignal, Caller>();
+
+export function withCaller(req: Request, caller: Caller): void {
+  callers.set(req.signal, caller);
+}
+
+export const callerOf = (signal: AbortSignal | undefined): Caller | undefined =>
+  signal ? (scopes.get(signal)?.caller ?? callers.get(signal)) : undefined;
+
 export const noTokens = (): Tokens => ({ input: 0, output: 0, thinking: 0, cached: 0 });
 
 /** Gemini's usageMetadata as our four counts (absent fields are 0) */

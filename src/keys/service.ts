@@ -13,7 +13,7 @@ import type { RedisUsage } from "../state/redis-usage";
 import { SqliteUsage, type UsageBy, type UsageRecord, type UsageRow } from "../state/usage";
 import { KEY_PREFIX, KeyBook } from "./book";
 import { HELD_REPEAT_MS, Limiter } from "./limiter";
-import { noTokens, scopeOf, tokensOf, type Caller, type RequestScope } from "./scope";
+import { ANONYMOUS, callerOf, noTokens, scopeOf, tokensOf, type Caller, type RequestScope } from "./scope";
 
 const FLUSH_MS = 1000;
 /** usage records per transaction: ~2 ms of work */
@@ -147,6 +147,15 @@ export class Keys implements RequestMeter {
   current(signal: AbortSignal | undefined): MeterHandle | undefined {
     const scope = scopeOf(signal);
     return scope && new ScopeMeter(this, scope);
+  }
+
+  /**
+   * Who owns what a request stores (a Responses answer): a virtual key by its id (a rename keeps it),
+   * else the caller's name — the configured keys share "config", callers without a key "anonymous".
+   */
+  ownerOf(signal: AbortSignal | undefined): string {
+    const caller = callerOf(signal);
+    return caller?.key ? `key:${caller.key.id}` : (caller?.name ?? ANONYMOUS.name);
   }
 
   // ---- the log ----

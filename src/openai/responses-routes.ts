@@ -26,7 +26,8 @@ export async function handleResponses(
   body: ResponsesRequest,
   request: Request,
 ): Promise<Response> {
-  const history = body.previous_response_id ? store.history(body.previous_response_id) : [];
+  const owner = ownerOf(ctx, request);
+  const history = body.previous_response_id ? store.history(body.previous_response_id, owner) : [];
   const prepared = prepareResponses(body, history);
 
   const requested = body.model;
@@ -53,8 +54,12 @@ export async function handleResponses(
   // the input's weight for the store: the body's declared length and the history's weight
   const declared = Number(request.headers.get("content-length") ?? NaN);
   const inputChars = declared > 0 ? declared + (body.previous_response_id ? store.weightOf(body.previous_response_id) : 0) : undefined;
+  /** stores the response when asked to; one too large to keep says so in its `store` field */
   const keep = (response: ResponseObject | undefined) => {
-    if (response && body.store !== false) store.put({ response, input: prepared.input }, inputChars);
+    if (!response || body.store === false) return;
+    if (store.put({ response, input: prepared.input }, { owner, inputChars, prev: body.previous_response_id ?? undefined })) return;
+    response.store = false;
+    ctx.log.warn("a response too large to keep was not stored", { id: response.id, chars: inputChars });
   };
 
   if (!body.stream) {
@@ -76,6 +81,8 @@ export async function handleResponses(
       finish: () => {
         const end = mapper.finish();
         keep(mapper.response);
+        // the last event's copy of the response says whether it was kept
+        if (mapper.response?.store === false) for (const e of end) if (isFinal(e)) e.response.store = false;
         return eventFrames(end);
       },
     }),
@@ -86,6 +93,11 @@ export async function handleResponses(
     headers: SSE_HEADERS,
   });
 }
+
+/** a stored response belongs to the key that made it: no other key can read, continue or delete it */
+const ownerOf = (ctx: AppContext, request: Request) => ctx.keys?.ownerOf(request.signal) ?? "anonymous";
+const isFinal = (e: { type: string; response?: unknown }): e is { type: string; response: ResponseObject } =>
+  (e.type === "response.completed" || e.type === "response.incomplete") && !!e.response;
 
 const IdParams = t.Object({ id: t.String({ description: "a response id (resp_…) this gateway returned" }) });
 const includeOf = (request: Request) => {
@@ -110,7 +122,7 @@ export function responsesRoutes(ctx: AppContext) {
           "of them; built-in OpenAI tools are a 400); tool_choice; text.format json_object / json_schema; reasoning.effort → " +
           "thinking budget; max_output_tokens, temperature, top_p. Streaming sends the Responses event sequence " +
           "(response.created … response.completed, response.failed after the first byte). store (default true) keeps the " +
-          "response in memory (1000 responses, 1 hour) for previous_response_id; Claude's signed thinking travels in " +
+          "response in memory (1000 responses, 1 hour), for the key that made it only, for previous_response_id; Claude's signed thinking travels in " +
           "reasoning.encrypted_content when include asks for it. X-Account-Email and X-Mapped-Model name the account and " +
           "upstream model; X-Session-Id pins a conversation.",
       ),
@@ -118,7 +130,7 @@ export function responsesRoutes(ctx: AppContext) {
     .get(
       "/v1/responses/:id",
       ({ params, request }) => {
-        const found = store.get(params.id);
+        const found = store.get(params.id, ownerOf(ctx, request));
         if (!found) throw notFound(params.id, "id");
         return clientView(found.response, includeOf(request));
       },
@@ -129,8 +141,8 @@ export function responsesRoutes(ctx: AppContext) {
     )
     .delete(
       "/v1/responses/:id",
-      ({ params }) => {
-        if (!store.delete(params.id)) throw notFound(params.id, "id");
+      ({ params, request }) => {
+        if (!store.delete(params.id, ownerOf(ctx, request))) throw notFound(params.id, "id");
         return { id: params.id, object: "response", deleted: true };
       },
       {

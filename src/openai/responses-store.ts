@@ -13,8 +13,17 @@ export interface StoredResponse {
 }
 
 interface Entry extends StoredResponse {
+  /** who stored it (see Keys.ownerOf): nobody else can read, continue or delete it */
+  owner: string;
   expiresAt: number;
   weight: number;
+  /** the entry it continued (previous_response_id), when that was stored */
+  prev?: string;
+  /**
+   * its weight is in the total: an entry's weight includes its history, so an entry another one
+   * continued stops counting while that one is kept (a chain holds what its last entry holds)
+   */
+  counted: boolean;
 }
 
 export interface StoreLimits {
@@ -23,6 +32,18 @@ export interface StoreLimits {
   /** characters of JSON held, all entries together */
   maxChars?: number;
   now?: () => number;
+}
+
+export interface PutOptions {
+  owner: string;
+  /**
+   * what its input weighs when the caller knows it already (the request body's length plus its
+   * history's weight, weightOf), instead of writing the whole input out as JSON again — for an agent's
+   * turn that was an eighth of the request's CPU
+   */
+  inputChars?: number;
+  /** the previous_response_id it continued */
+  prev?: string;
 }
 
 export class ResponseStore {
@@ -40,28 +61,28 @@ export class ResponseStore {
     this.now = limits.now ?? Date.now;
   }
 
-  /**
-   * Keep a response. `inputChars`: what its input weighs when the caller knows it already (the request
-   * body's length plus its history's weight), instead of writing the whole input out as JSON again —
-   * for an agent's turn that was an eighth of the request's CPU.
-   */
-  put(value: StoredResponse, inputChars?: number): void {
+  /** Keep a response; false when it is too large to keep (over a quarter of the cap, history included). */
+  put(value: StoredResponse, o: PutOptions): boolean {
     const id = value.response.id;
     const old = this.map.get(id);
     if (old) this.drop(id, old);
-    // an overcount where later entries share history with earlier ones (and the body holds more than
-    // the input): the safe direction
-    const weight = (inputChars ?? JSON.stringify(value.input).length) + JSON.stringify(value.response.output).length;
-    if (weight > this.maxChars / 4) return; // one huge conversation must not flush everything else
-    this.map.set(id, { ...value, expiresAt: this.now() + this.ttlMs, weight });
-    this.chars += weight;
+    // an overcount where the body holds more than the input: the safe direction
+    const weight = (o.inputChars ?? JSON.stringify(value.input).length) + JSON.stringify(value.response.output).length;
+    if (weight > this.maxChars / 4) return false; // one huge conversation must not flush everything else
+    const prev = o.prev !== undefined ? this.map.get(o.prev) : undefined;
+    if (prev?.counted && prev.owner === o.owner) this.count(prev, false);
+    const e: Entry = { ...value, owner: o.owner, expiresAt: this.now() + this.ttlMs, weight, counted: false };
+    if (prev && prev.owner === o.owner) e.prev = o.prev;
+    this.map.set(id, e);
+    this.count(e, true);
     this.evict();
+    return this.map.has(id);
   }
 
-  /** the stored response, refreshed as the most recently used; undefined when unknown or expired */
-  get(id: string): StoredResponse | undefined {
+  /** the stored response, refreshed as the most recently used; undefined when unknown, expired or another's */
+  get(id: string, owner: string): StoredResponse | undefined {
     const e = this.map.get(id);
-    if (!e) return undefined;
+    if (!e || e.owner !== owner) return undefined;
     if (e.expiresAt <= this.now()) {
       this.drop(id, e);
       return undefined;
@@ -71,16 +92,16 @@ export class ResponseStore {
     return { response: e.response, input: e.input };
   }
 
-  delete(id: string): boolean {
+  delete(id: string, owner: string): boolean {
     const e = this.map.get(id);
-    if (!e) return false;
+    if (!e || e.owner !== owner) return false;
     this.drop(id, e);
     return true;
   }
 
   /** the conversation so far for previous_response_id: its input, then its output; 404 when unknown */
-  history(id: string, param = "previous_response_id"): InputItem[] {
-    const found = this.get(id);
+  history(id: string, owner: string, param = "previous_response_id"): InputItem[] {
+    const found = this.get(id, owner);
     if (!found) throw notFound(id, param);
     return [...found.input, ...(found.response.output as InputItem[])];
   }
@@ -94,6 +115,11 @@ export class ResponseStore {
     return this.map.size;
   }
 
+  /** the characters counted, all entries together */
+  get weight(): number {
+    return this.chars;
+  }
+
   private evict() {
     const now = this.now();
     for (const [id, e] of this.map) {
@@ -103,9 +129,18 @@ export class ResponseStore {
     }
   }
 
+  private count(e: Entry, on: boolean) {
+    if (e.counted === on) return;
+    e.counted = on;
+    this.chars += on ? e.weight : -e.weight;
+  }
+
   private drop(id: string, e: Entry) {
     this.map.delete(id);
-    this.chars -= e.weight;
+    this.count(e, false);
+    // what it continued is held on its own again
+    const prev = e.prev !== undefined ? this.map.get(e.prev) : undefined;
+    if (prev) this.count(prev, true);
   }
 }
 

@@ -15,7 +15,7 @@ import { observeStream } from "../protocol/stream";
 import { EventLoopLag } from "../core/metrics";
 import { noteRequest, startIdleGc } from "./idle-gc";
 import { COMMIT, VERSION } from "../version";
-import { scopeOf, withScope, type RequestScope } from "../keys/scope";
+import { scopeOf, withCaller, withScope, type RequestScope } from "../keys/scope";
 import { notePeer } from "../core/peer";
 
 export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
@@ -36,7 +36,7 @@ export function buildApp(ctx: AppContext, plugins: AnyElysia[]): AnyElysia {
       const path = new URL(request.url).pathname;
       let err: ApiError;
       if (code === "VALIDATION") err = validationToApiError(error);
-      else if (code === "PARSE") err = new ApiError(400, "malformed JSON in the request body", { param: "body", reason: "malformed_json" });
+      else if (code === "PARSE") err = parseError(request);
       else if (code === "NOT_FOUND") err = notFound(app, request.method, path);
       else {
         err = toApiError(error);
@@ -203,6 +203,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       if (req.body)
         req = await withCheckedBody(req, declared === null, max, config.server.maxJsonDepth, config.server.bodyTimeoutSeconds * 1000);
       if (scope) withScope(req, scope);
+      else if (keys && family !== "plain") withCaller(req, caller);
       res = await app.handle(req);
     } catch (e) {
       const err = toApiError(e);
@@ -362,4 +363,11 @@ export function registerServerMetrics(ctx: AppContext): () => void {
     lag.stop();
     stopIdleGc();
   };
+}
+
+/** a body that did not parse, named by what it claimed to be */
+function parseError(request: Request): ApiError {
+  if (request.headers.get("content-type")?.toLowerCase().startsWith("multipart/"))
+    return new ApiError(400, "malformed multipart/form-data body", { param: "body", reason: "malformed_form" });
+  return new ApiError(400, "malformed JSON in the request body", { param: "body", reason: "malformed_json" });
 }

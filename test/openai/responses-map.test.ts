@@ -705,19 +705,20 @@ describe("store", () => {
     response: { ...toResponse(resp([{ text }]), base(), out()), id },
     input: [{ type: "message", role: "user", content: text }] as InputItem[],
   });
+  const me = { owner: "key:me" };
 
   test("history is the stored input, then its output", () => {
     const s = new ResponseStore();
     const r = stored("resp_a", "hello");
-    s.put(r);
-    expect(s.history("resp_a")).toEqual([...r.input, ...(r.response.output as never[])]);
+    expect(s.put(r, me)).toBe(true);
+    expect(s.history("resp_a", me.owner)).toEqual([...r.input, ...(r.response.output as never[])]);
   });
 
   test("an unknown id is a 404 naming the field", () => {
     const s = new ResponseStore();
     let err: ApiError | undefined;
     try {
-      s.history("resp_nope");
+      s.history("resp_nope", me.owner);
     } catch (e) {
       err = e as ApiError;
     }
@@ -727,53 +728,80 @@ describe("store", () => {
     expect(err?.reason).toBe("previous_response_not_found");
   });
 
+  test("another owner can neither read, continue nor delete it", () => {
+    const s = new ResponseStore();
+    s.put(stored("a"), me);
+    expect(s.get("a", "key:other")).toBeUndefined();
+    expect(() => s.history("a", "anonymous")).toThrow("not found");
+    expect(s.delete("a", "config")).toBe(false);
+    expect(s.get("a", me.owner)).toBeDefined();
+  });
+
   test("bounded by count, least recently used first", () => {
     const s = new ResponseStore({ maxEntries: 2 });
-    s.put(stored("a"));
-    s.put(stored("b"));
-    s.get("a"); // a is now the most recent
-    s.put(stored("c"));
-    expect([s.get("a"), s.get("b"), s.get("c")].map((x) => x?.response.id)).toEqual(["a", undefined, "c"]);
+    s.put(stored("a"), me);
+    s.put(stored("b"), me);
+    s.get("a", me.owner); // a is now the most recent
+    s.put(stored("c"), me);
+    expect([s.get("a", me.owner), s.get("b", me.owner), s.get("c", me.owner)].map((x) => x?.response.id)).toEqual(["a", undefined, "c"]);
     expect(s.size).toBe(2);
   });
 
   test("expires after its time", () => {
     let now = 0;
     const s = new ResponseStore({ ttlMs: 1000, now: () => now });
-    s.put(stored("a"));
+    s.put(stored("a"), me);
     now = 999;
-    expect(s.get("a")).toBeDefined();
+    expect(s.get("a", me.owner)).toBeDefined();
     now = 1000;
-    expect(s.get("a")).toBeUndefined();
+    expect(s.get("a", me.owner)).toBeUndefined();
     expect(s.size).toBe(0);
   });
 
-  test("bounded by characters; one entry larger than a quarter of the cap is not kept", () => {
+  test("bounded by characters; one entry larger than a quarter of the cap is not kept (put says so)", () => {
     const s = new ResponseStore({ maxChars: 4000 });
-    s.put(stored("big", "y".repeat(2000)));
-    expect(s.get("big")).toBeUndefined();
-    for (const id of ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]) s.put(stored(id, "z".repeat(300)));
+    expect(s.put(stored("big", "y".repeat(2000)), me)).toBe(false);
+    expect(s.get("big", me.owner)).toBeUndefined();
+    for (const id of ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]) s.put(stored(id, "z".repeat(300)), me);
     expect(s.size).toBeLessThan(10);
-    expect(s.get("j")).toBeDefined();
+    expect(s.get("j", me.owner)).toBeDefined();
   });
 
   test("a weight the caller knows counts instead of the input written out; a history's weight carries on", () => {
     const s = new ResponseStore({ maxChars: 4000 });
-    s.put(stored("told-big", "z"), 1500); // told: over a quarter of the cap, not kept
-    expect(s.get("told-big")).toBeUndefined();
-    s.put(stored("a", "z"), 200);
+    expect(s.put(stored("told-big", "z"), { ...me, inputChars: 1500 })).toBe(false); // over a quarter of the cap
+    s.put(stored("a", "z"), { ...me, inputChars: 200 });
     const a = s.weightOf("a");
     expect(a).toBeGreaterThanOrEqual(200);
     expect(s.weightOf("unknown")).toBe(0);
-    s.put(stored("b", "z"), 100 + a); // b's input is a's history plus its own body
+    s.put(stored("b", "z"), { ...me, inputChars: 100 + a, prev: "a" }); // b's input is a's history plus its own body
     expect(s.weightOf("b")).toBeGreaterThan(a + 100);
+  });
+
+  test("a conversation counts once, as its last turn: a long chain does not push out other callers' entries", () => {
+    const s = new ResponseStore({ maxChars: 100_000 });
+    s.put(stored("other"), { owner: "key:other" });
+    let prev: string | undefined;
+    for (let turn = 0; turn < 10; turn++) {
+      const id = `t${turn}`;
+      // each turn adds 2,000 characters to the history it continues
+      expect(s.put(stored(id), { ...me, inputChars: 2000 + (prev ? s.weightOf(prev) : 0), prev })).toBe(true);
+      prev = id;
+    }
+    // counted per turn, the chain would weigh 2,000 × (1 + … + 10) = 110,000: over the cap
+    expect(s.weight).toBe(s.weightOf("t9") + s.weightOf("other"));
+    expect(s.weight).toBeLessThan(30_000);
+    expect(s.get("other", "key:other")).toBeDefined();
+    // the last turn gone, the one before it holds the conversation again
+    s.delete("t9", me.owner);
+    expect(s.weight).toBe(s.weightOf("t8") + s.weightOf("other"));
   });
 
   test("delete", () => {
     const s = new ResponseStore();
-    s.put(stored("a"));
-    expect(s.delete("a")).toBe(true);
-    expect(s.delete("a")).toBe(false);
-    expect(s.get("a")).toBeUndefined();
+    s.put(stored("a"), me);
+    expect(s.delete("a", me.owner)).toBe(true);
+    expect(s.delete("a", me.owner)).toBe(false);
+    expect(s.get("a", me.owner)).toBeUndefined();
   });
 });
