@@ -1,5 +1,7 @@
 // Elysia's validation error → a short 400 naming the offending field (its own body is verbose and
 // never reaches a client).
+import { Value } from "@sinclair/typebox/value";
+import type { TSchema } from "@sinclair/typebox";
 import { ApiError } from "./errors";
 
 /** "/messages/0/content" → "messages[0].content" */
@@ -30,6 +32,7 @@ export function validationToApiError(error: unknown): ApiError {
     first = undefined;
   }
   const where = e.type && e.type !== "body" ? e.type : "";
+  first = intoUnion(first);
   let field = fieldName(first?.path ?? "");
   let message = first?.message ?? "invalid value";
   // a missing required property is reported on the parent: name the property itself
@@ -59,4 +62,24 @@ export function describeExpected(schema: unknown): string | undefined {
   if (parts.every((p) => "lit" in p)) return `expected one of: ${parts.map((p) => (p as { lit: string }).lit).join(", ")}`;
   const names = [...new Set(parts.map((p) => ("lit" in p ? p.lit : p.type)))];
   return `expected ${names.join(" or ")}`;
+}
+
+/**
+ * A union that failed on an object or array (`response_format`: an object or null) names the union's
+ * field only; the fault is deeper, in the one branch of the value's own kind. That branch's first error,
+ * with its full path, says where.
+ */
+function intoUnion(e: ValueErrorLike | undefined): ValueErrorLike | undefined {
+  const branches = (e?.schema as { anyOf?: unknown[] } | undefined)?.anyOf;
+  const v = e?.value;
+  if (!e || !Array.isArray(branches) || typeof v !== "object" || v === null) return e;
+  const kind = Array.isArray(v) ? "array" : "object";
+  const same = branches.filter((b) => (b as { type?: unknown }).type === kind);
+  if (same.length !== 1) return e;
+  try {
+    const inner = Value.Errors(same[0] as TSchema, v).First();
+    return inner ? intoUnion({ ...inner, path: (e.path ?? "") + inner.path }) : e;
+  } catch {
+    return e;
+  }
 }

@@ -30,6 +30,12 @@ const MIME: Record<AudioFormat, string> = {
   webm: "audio/webm",
 };
 
+/** the MIME type a format name goes upstream as (chat's input_audio.format); undefined for one OpenAI does not take */
+export function audioMimeOf(format: string): string | undefined {
+  const f = format.toLowerCase();
+  return Object.hasOwn(MIME, f) ? MIME[f as AudioFormat] : undefined;
+}
+
 /** content types clients and browsers declare for those formats */
 const DECLARED: Record<string, AudioFormat> = {
   "audio/flac": "flac",

@@ -4,7 +4,8 @@
 import { badRequest } from "../core/errors";
 import { SKIP_SIGNATURE, upstreamToolName } from "../protocol/function-calls";
 import { cleanSchema, sendsValuesAsText } from "../upstream/json-schema";
-import { parseDataUri, type InlineData } from "../protocol/media";
+import { isBase64, parseDataUri, type InlineData } from "../protocol/media";
+import { AUDIO_FORMATS, audioMimeOf } from "./audio";
 import type { RemoteSource } from "../protocol/remote";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
 import { imageConfigFor, type ImageModel } from "./images";
@@ -96,9 +97,14 @@ class ToolNames {
   }
 }
 
-function audioMime(format: string): string {
-  const f = format.toLowerCase();
-  return f === "mp3" ? "audio/mpeg" : f.includes("/") ? f : `audio/${f}`;
+/** chat's input_audio (base64 and a format name) → inlineData; a 400 naming the field when either is wrong */
+function audioPart(a: { data?: string; format: string } | undefined, param: string): GeminiPart {
+  if (!a?.data) throw badRequest(`${param}.data is required`, param);
+  const data = a.data.replace(/\s+/g, "");
+  if (!isBase64(data)) throw badRequest(`${param}.data must be base64`, `${param}.data`);
+  const mimeType = audioMimeOf(a.format);
+  if (!mimeType) throw badRequest(`${param}.format "${a.format}" is not one of ${AUDIO_FORMATS.join(", ")}`, `${param}.format`);
+  return { inlineData: { mimeType, data } };
 }
 
 function parseArgs(raw: string | undefined, param: string): Record<string, unknown> {
@@ -173,8 +179,7 @@ export function toGeminiRequest(body: ChatRequest, opts: ChatMapOptions): Mapped
           break;
         }
         case "input_audio":
-          if (!p.input_audio?.data) throw badRequest(`${param}.input_audio.data is required`, `${param}.input_audio`);
-          parts.push({ inlineData: { mimeType: audioMime(p.input_audio.format), data: p.input_audio.data } });
+          parts.push(audioPart(p.input_audio, `${param}.input_audio`));
           break;
         case "file":
           if (!p.file?.file_data) throw badRequest(`${param}.file.file_data is required (file ids are not supported)`, `${param}.file`);

@@ -70,7 +70,7 @@ const TextFormat = t.Object(
     type: t.Union([t.Literal("text"), t.Literal("json_object"), t.Literal("json_schema")]),
     name: t.Optional(t.String()),
     description: t.Optional(t.String()),
-    schema: t.Optional(t.Unknown()),
+    schema: t.Optional(t.Object({}, { ...open, description: "a JSON Schema (an object)" })),
     strict: t.Optional(t.Union([t.Boolean(), t.Null()])),
   },
   open,

@@ -83,7 +83,7 @@ const ResponseFormat = t.Object(
         {
           name: t.Optional(t.String()),
           description: t.Optional(t.String()),
-          schema: t.Optional(t.Unknown()),
+          schema: t.Optional(t.Object({}, { ...open, description: "a JSON Schema (an object)" })),
           strict: t.Optional(t.Union([t.Boolean(), t.Null()])),
         },
         open,

@@ -6,6 +6,9 @@ export interface InlineData {
   data: string;
 }
 
+/** base64 (or its URL-safe form) without whitespace */
+export const isBase64 = (s: string) => /^[A-Za-z0-9+/_-]*={0,2}$/.test(s);
+
 /** data:[mime][;base64],payload → inlineData; undefined when it is not a usable data URI */
 export function parseDataUri(uri: string): InlineData | undefined {
   const m = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(uri.trim());
@@ -15,7 +18,7 @@ export function parseDataUri(uri: string): InlineData | undefined {
   let data: string;
   if (base64) {
     data = m[3]!.replace(/\s+/g, "");
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(data)) return undefined;
+    if (!isBase64(data)) return undefined;
   } else {
     try {
       data = Buffer.from(decodeURIComponent(m[3]!)).toString("base64");

@@ -286,6 +286,16 @@ describe("refusals: 4xx in OpenAI's shape, naming the field, before any upstream
     expect(err.error.type).toBe("invalid_request_error");
   });
 
+  test("a broken multipart body → 400 saying so (not 'malformed JSON')", async () => {
+    const r = await fetch(stack.url + "/v1/audio/transcriptions", {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.apiKey}`, "content-type": "multipart/form-data; boundary=zzz" },
+      body: "garbage",
+    });
+    expect(r.status).toBe(400);
+    expectOpenAIError(await r.json(), "body", "malformed multipart/form-data body");
+  });
+
   test("a body without multipart (JSON) → 400 naming file", async () => {
     const r = await fetch(stack.url + "/v1/audio/transcriptions", {
       method: "POST",

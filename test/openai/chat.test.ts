@@ -254,6 +254,26 @@ describe("POST /v1/chat/completions", () => {
       properties: { name: { type: "string" }, age: { type: "integer", description: "(exclusiveMinimum: 0)" } },
       required: ["name", "age"],
     });
+
+    // a schema that is no object is refused, naming it (chat and Responses), before any upstream call
+    const before = stack.sim.requests().length;
+    for (const schema of ["abc", 42, [1]]) {
+      const chat = await client.chat.completions
+        .create({
+          model: "gemini-2.5-flash",
+          messages: [{ role: "user", content: "x" }],
+          response_format: { type: "json_schema", json_schema: { name: "n", schema: schema as never } },
+        })
+        .catch((e) => e);
+      expect(chat.status).toBe(400);
+      expect(chat.message).toContain("response_format.json_schema.schema");
+      const resp = await client.responses
+        .create({ model: "gemini-2.5-flash", input: "x", text: { format: { type: "json_schema", name: "n", schema: schema as never } } })
+        .catch((e) => e);
+      expect(resp.status).toBe(400);
+      expect(resp.message).toContain("text.format.schema");
+    }
+    expect(stack.sim.requests().length).toBe(before);
   });
 
   test("parallel_tool_calls: false gives one tool call an answer — chat, chat streamed, Responses (the model made two)", async () => {

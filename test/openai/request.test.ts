@@ -103,7 +103,7 @@ const ROWS: Row[] = [
         {
           role: "user",
           parts: [
-            { inlineData: { mimeType: "audio/mpeg", data: "AAAA" } },
+            { inlineData: { mimeType: "audio/mp3", data: "AAAA" } },
             { inlineData: { mimeType: "application/pdf", data: "JVBERi0=" } },
           ],
         },
@@ -442,6 +442,21 @@ describe("bad input → 400 naming the field", () => {
       "messages[0].content[0].image_url",
     ],
     ["unknown part type", { messages: [{ role: "user", content: [{ type: "video", text: "x" }] }] }, "messages[0].content[0].type"],
+    [
+      "input_audio that is not base64",
+      { messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "@@@not-base64", format: "wav" } }] }] },
+      "messages[0].content[0].input_audio.data",
+    ],
+    [
+      "input_audio in a format OpenAI does not take",
+      { messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "AAAA", format: "exe" } }] }] },
+      "messages[0].content[0].input_audio.format",
+    ],
+    [
+      "input_audio without data",
+      { messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "", format: "wav" } }] }] },
+      "messages[0].content[0].input_audio",
+    ],
     [
       "tool call arguments not JSON",
       {

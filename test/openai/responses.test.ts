@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { startStack, type Stack } from "../helpers/stack";
+import { NO_LIMITS } from "../../src/keys/limits-input";
 import { SKIP_SIGNATURE } from "../../src/protocol/function-calls";
 
 let stack: Stack;
@@ -219,6 +220,49 @@ describe("POST /v1/responses", () => {
     expect((await client.responses.retrieve(first.id)).output_text).toBe("Echo: my name is Ada");
     await client.responses.delete(first.id);
     expect(await client.responses.retrieve(first.id).catch((e) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  test("a stored response belongs to its key: another key can neither read, continue nor delete it", async () => {
+    const book = stack.ctx.keys!.book;
+    const as = (name: string) => new OpenAI({ apiKey: book.create(name, NO_LIMITS).secret, baseURL: stack.url + "/v1", maxRetries: 0 });
+    const alice = as("alice-responses");
+    const bob = as("bob-responses");
+    const mine = await alice.responses.create({ model: "gemini-2.5-flash", input: "alice's secret", instructions: "private" });
+    for (const other of [bob, client]) {
+      expect(await other.responses.retrieve(mine.id).catch((e) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+      const cont = await other.responses
+        .create({ model: "gemini-2.5-flash", input: "go on", previous_response_id: mine.id })
+        .catch((e) => e);
+      expect(cont).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(cont.param).toBe("previous_response_id");
+      expect(await other.responses.delete(mine.id).catch((e) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    }
+    expect((await alice.responses.retrieve(mine.id)).output_text).toBe("Echo: alice's secret");
+    const next = await alice.responses.create({ model: "gemini-2.5-flash", input: "go on", previous_response_id: mine.id });
+    expect(next.output_text).toBe("Echo: go on");
+  });
+
+  test("a response too large to keep says store: false, unary and streamed", async () => {
+    // a quarter of the store's 64 MiB cap, as text the simulator answers briefly
+    const big = "word ".repeat(3_500_000);
+    const r = await client.responses.create({ model: "gemini-2.5-flash", input: big });
+    expect((r as unknown as { store: boolean }).store).toBe(false);
+    expect(await client.responses.retrieve(r.id).catch((e) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    const s = client.responses.stream({ model: "gemini-2.5-flash", input: big });
+    expect(((await s.finalResponse()) as unknown as { store: boolean }).store).toBe(false);
+    const small = await client.responses.create({ model: "gemini-2.5-flash", input: "small" });
+    expect((small as unknown as { store: boolean }).store).toBe(true);
+  });
+
+  test("a bad value deep in an input item is named where it is, not as 'input'", async () => {
+    for (const [input, param] of [
+      [[{ type: "function_call_output", call_id: "c", output: { not: "a string" } }], "input[0].output"],
+      [[{ role: "user", content: [{ type: "input_text", text: 7 }] }], "input[0].content[0].text"],
+    ] as const) {
+      const err = await client.responses.create({ model: "gemini-2.5-flash", input: input as never }).catch((e) => e);
+      expect(err.status).toBe(400);
+      expect(err.param).toBe(param);
+    }
   });
 
   test("an unknown previous_response_id is a 404 in OpenAI's shape naming it", async () => {
