@@ -19,8 +19,8 @@ const detail = (summary: string, description?: string) => ({ tags: ["Admin"], su
 const Limit = t.Optional(t.Union([Type.Integer({ minimum: 0 }), t.Null()], { description: "0 or null: no limit" }));
 const LimitsBody = {
   models: t.Optional(
-    t.Union([t.Array(t.String()), t.String(), t.Null()], {
-      description: "model names with * wildcards (a list or a comma-separated string); null: any model",
+    t.Union([t.Array(t.String()), t.String(), t.Literal(0), t.Null()], {
+      description: "model names with * wildcards (a list or a comma-separated string); 0 or null: any model",
     }),
   ),
   rpm: Limit,
@@ -35,18 +35,19 @@ const LimitsBody = {
     }),
   ),
 };
-const Nullable = (s: ReturnType<typeof t.Integer>) => t.Union([s, t.Null()]);
+// TypeBox's integer, not Elysia's (which also takes "60" as text, and documents it so): this is an answer
+const Nullable = (s: ReturnType<typeof Type.Integer>) => t.Union([s, t.Null()]);
 const KeyView = t.Object(
   {
     id: t.String(),
     name: t.String(),
     prefix: t.String({ description: "the key's first characters, to recognise it" }),
     models: t.Union([t.Array(t.String()), t.Null()]),
-    rpm: Nullable(t.Integer()),
-    tpm: Nullable(t.Integer()),
-    concurrency: Nullable(t.Integer()),
-    dailyTokens: Nullable(t.Integer()),
-    monthlyTokens: Nullable(t.Integer()),
+    rpm: Nullable(Type.Integer()),
+    tpm: Nullable(Type.Integer()),
+    concurrency: Nullable(Type.Integer()),
+    dailyTokens: Nullable(Type.Integer()),
+    monthlyTokens: Nullable(Type.Integer()),
     expiresAt: t.Union([t.Number(), t.Null()], { description: "ms since epoch" }),
     createdAt: t.Number(),
     revokedAt: t.Union([t.Number(), t.Null()]),
@@ -119,6 +120,7 @@ export function adminKeyRoutes(ctx: AppContext) {
           return { key: secret, ...key };
         }),
       {
+        parse: "json",
         body: t.Object({ name: t.String({ minLength: 1, maxLength: 64 }), ...LimitsBody }),
         response: { 201: KeyCreated },
         detail: detail("Create a virtual key", "Answers with the new key (sk-sy-…) once: it is stored hashed and never shown again."),
@@ -130,6 +132,7 @@ export function adminKeyRoutes(ctx: AppContext) {
         guard(() => keys().book.update(params.id, { ...parseLimits(body, Date.now()), ...(body.name ? { name: body.name } : {}) })),
       {
         params: t.Object({ id: t.String({ minLength: 1, description: "key id or name" }) }),
+        parse: "json",
         body: t.Object({ name: t.Optional(t.String({ minLength: 1, maxLength: 64 })), ...LimitsBody }),
         response: KeyView,
         detail: detail("Change a virtual key", "Only the fields given change; 0 or null removes a limit."),

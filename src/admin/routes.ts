@@ -125,6 +125,7 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         }
       },
       {
+        parse: "json",
         body: t.Object({ refreshToken: t.String({ minLength: 1, description: "a Google OAuth refresh token (1//…)" }) }),
         response: {
           200: t.Object({ account: AccountView, created: t.Boolean() }),
@@ -149,6 +150,7 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         return { ...summary, format: parsed.format };
       },
       {
+        parse: "json",
         body: t.Object(
           {
             text: t.Optional(
@@ -227,6 +229,7 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         return pending.start(ctx.config.oauth, redirectUri, body?.loginHint);
       },
       {
+        parse: "json",
         body: t.Optional(
           t.Object(
             {
@@ -260,6 +263,7 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         return { account, created };
       },
       {
+        parse: "json",
         body: t.Object(
           {
             state: t.Optional(t.String({ description: "from /admin/oauth/start; may be left out when redirectUrl carries it" })),

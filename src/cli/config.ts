@@ -69,11 +69,11 @@ export function runConfig(args: string[], loaded: () => Loaded, flags: Flags, ou
       noExtraArgs("config schema", rest);
       out(
         JSON.stringify(
-          {
+          optionalEverywhere({
             $schema: "http://json-schema.org/draft-07/schema#",
             ...ConfigSchema,
             properties: { $schema: { type: "string" }, ...ConfigSchema.properties },
-          },
+          }),
           null,
           2,
         ) + "\n",
@@ -82,4 +82,16 @@ export function runConfig(args: string[], loaded: () => Loaded, flags: Flags, ou
     default:
       throw new UsageError(`config: expected show, validate or schema, got ${sub ?? "nothing"}`);
   }
+}
+
+/**
+ * The schema for an editor: every setting has a default, so a file may leave any of them out (the
+ * checked schema lists them as required because it checks the config after the defaults are filled in).
+ */
+function optionalEverywhere(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(optionalEverywhere);
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) if (k !== "required") out[k] = optionalEverywhere(v);
+  return out;
 }

@@ -5,7 +5,7 @@ import { KeyError } from "./book";
 import { globMatch } from "../core/glob";
 
 export interface LimitsInput {
-  models?: string | string[] | null;
+  models?: string | string[] | 0 | null;
   rpm?: number | string | null;
   tpm?: number | string | null;
   concurrency?: number | string | null;
@@ -103,8 +103,8 @@ export function parseLimits(input: LimitsInput, now: number): Partial<KeyLimits>
 }
 
 /** null = any model (none, 0, null, "" or []); a list that names nothing (",,") is a mistake */
-function modelsOf(v: string | string[] | null): string[] | null {
-  if (v === null || v === "" || v === "none" || v === "0" || (Array.isArray(v) && v.length === 0)) return null;
+function modelsOf(v: string | string[] | 0 | null): string[] | null {
+  if (v === null || v === 0 || v === "" || v === "none" || v === "0" || (Array.isArray(v) && v.length === 0)) return null;
   const models = (Array.isArray(v) ? v : v.split(",")).map((m) => String(m).trim()).filter(Boolean);
   if (!models.length) throw new KeyError(`models must name at least one model (none = any model), got ${JSON.stringify(v)}`, 400, "models");
   for (const m of models)

@@ -103,6 +103,7 @@ export function audioRoutes(ctx: AppContext) {
     "/v1/audio/transcriptions",
     ({ body, request }) => handleTranscription(ctx, body as TranscriptionBody, request.signal),
     {
+      parse: "formdata",
       body: TranscriptionRequest,
       detail: {
         tags: ["OpenAI"],

@@ -52,6 +52,7 @@ export function openaiRoutes(ctx: AppContext) {
       ),
     })
     .post("/v1/images/edits", ({ body, request }) => handleImageEdit(ctx, body as ImageEditBody, request.signal), {
+      parse: "formdata",
       body: ImageEditRequest,
       detail: detail("Edit images", "Multipart: image (one or more), prompt, optional mask; the images go to the model with the prompt."),
     });

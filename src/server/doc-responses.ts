@@ -102,6 +102,7 @@ export function completeResponses(doc: Doc): void {
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
       if (!op || typeof op !== "object" || !("operationId" in op)) continue;
+      tidyFileFields((op as { requestBody?: unknown }).requestBody);
       // the error shape is chosen by the request's path as the client sends it: a POST to a model is
       // a Gemini action (`{model}:generateContent`), also under /v1/models
       const name = ERROR_SCHEMA_NAMES[familyOf(path.replace("{model}", method === "post" ? "m:action" : "m"))];
@@ -119,3 +120,17 @@ export function completeResponses(doc: Doc): void {
 }
 
 const schemasOf = (m: Record<string, { schema: object }>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.schema]));
+
+/**
+ * Elysia marks its File schemas with `elysiaMeta` and a `default` naming the kind ("File", "Files"):
+ * neither is OpenAPI (the lint refuses the first), and the fields already say `format: binary`.
+ */
+function tidyFileFields(node: unknown): void {
+  if (!node || typeof node !== "object") return;
+  const o = node as Record<string, unknown>;
+  if ("elysiaMeta" in o || o.format === "binary") {
+    delete o.elysiaMeta;
+    if (o.default === "File" || o.default === "Files") delete o.default;
+  }
+  for (const v of Object.values(o)) tidyFileFields(v);
+}

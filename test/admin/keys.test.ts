@@ -66,6 +66,11 @@ test("create takes models as a list, renames by PATCH, and a revoked key stays l
   });
   expect(renamed.status).toBe(200);
   expect(await renamed.json()).toMatchObject({ id: k.id, name: "lister2", expiresAt: null, models: null, concurrency: 2 });
+  // 0 removes a model list as it removes a limit
+  await admin(`/keys/${k.id}`, { method: "PATCH", body: JSON.stringify({ models: ["gemini-*"] }) });
+  const zero = await admin(`/keys/${k.id}`, { method: "PATCH", body: JSON.stringify({ models: 0 }) });
+  expect(zero.status).toBe(200);
+  expect((await zero.json()).models).toBeNull();
   const gone = await admin("/keys/lister2", { method: "DELETE" });
   expect((await gone.json()).revokedAt).toBeGreaterThan(0);
   expect((await (await admin("/keys")).json()).find((x: any) => x.id === k.id)).toMatchObject({ name: "lister2" });

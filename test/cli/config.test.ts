@@ -47,6 +47,11 @@ test("schema: a JSON Schema that accepts the config above", async () => {
   expect(schema.type).toBe("object");
   expect(schema.properties.$schema).toEqual({ type: "string" });
   expect(schema.properties.server.properties.port.type).toBe("integer");
+  // every setting has a default: nothing is required, so the file serve writes (one section) passes an
+  // editor's check; unknown keys are still flagged
+  expect(r.stdout).not.toContain('"required"');
+  expect(schema.additionalProperties).toBe(false);
+  expect(schema.properties.server.additionalProperties).toBe(false);
 });
 
 test.each([

@@ -32,6 +32,7 @@ describe("parseLimits", () => {
     [{ models: "none" }, { models: null }],
     [{ models: "0" }, { models: null }],
     [{ models: [] }, { models: null }],
+    [{ models: 0 }, { models: null }],
     [
       { rpm: "none", tpm: "00" },
       { rpm: null, tpm: null },
