@@ -6,7 +6,7 @@ import type { AppContext } from "../protocol/context";
 import { errorBody, type ApiError } from "../core/errors";
 import { upstreamToolName } from "../protocol/function-calls";
 import { fetchRemote, type RemoteSource } from "../protocol/remote";
-import { randomId, servedHeaders } from "../protocol/reply";
+import { inFlightHeaders, randomId, servedHeaders } from "../protocol/reply";
 import { explicitSession, sessionFromConversation, sessionFromUser } from "../protocol/session";
 import { eventFrames, SSE_HEADERS, sseFrame, startReply } from "../protocol/stream";
 import type { Served } from "../gateway/port";
@@ -85,6 +85,7 @@ async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared
       return sseFrame(errorBody("anthropic", err), "error");
     },
     headers: SSE_HEADERS,
+    inFlight: () => inFlightHeaders(ctx, signal),
   });
 }
 

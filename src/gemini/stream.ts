@@ -3,6 +3,7 @@ import type { AppContext } from "../protocol/context";
 import { ApiError } from "../core/errors";
 import { answerFinished, UNFINISHED_ANSWER } from "../upstream/assemble";
 import { SSE_HEADERS, startReply } from "../protocol/stream";
+import { inFlightHeaders } from "../protocol/reply";
 import type { GenerateArgs } from "../gateway/port";
 import { arrayFrame, errorPayload, SSE_KEEPALIVE, sseData } from "./request";
 
@@ -41,5 +42,6 @@ export async function streamResponse(ctx: AppContext, args: GenerateArgs, sse: b
     latePrefix: sse ? SSE_KEEPALIVE : "[",
     suffix: sse ? undefined : "]",
     headers: { "content-type": sse ? SSE_HEADERS["content-type"] : "application/json; charset=utf-8" },
+    inFlight: () => inFlightHeaders(ctx, args.signal),
   });
 }

@@ -149,6 +149,12 @@ export class Keys implements RequestMeter {
     return scope && new ScopeMeter(this, scope);
   }
 
+  /** the account and upstream model the request is being tried on now (the gateway says each attempt) */
+  attemptOf(signal: AbortSignal | undefined): { accountEmail: string; mappedModel: string } | undefined {
+    const scope = scopeOf(signal);
+    return scope?.account && scope.upstreamModel ? { accountEmail: scope.account, mappedModel: scope.upstreamModel } : undefined;
+  }
+
   /**
    * Who owns what a request stores (a Responses answer): a virtual key by its id (a rename keeps it),
    * else the caller's name — the configured keys share "config", callers without a key "anonymous".

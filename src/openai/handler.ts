@@ -3,7 +3,7 @@ import type { AppContext } from "../protocol/context";
 import { errorBody } from "../core/errors";
 import { sseFrame, SSE_HEADERS, startReply } from "../protocol/stream";
 import { fetchRemote } from "../protocol/remote";
-import { servedHeaders } from "../protocol/reply";
+import { inFlightHeaders, servedHeaders } from "../protocol/reply";
 import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./request";
 import { newCompletionId, toChatCompletion } from "./response";
 import { ChatStreamMapper } from "./stream";
@@ -56,5 +56,6 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
       return sseFrame(errorBody("openai", err)) + DONE;
     },
     headers: SSE_HEADERS,
+    inFlight: () => inFlightHeaders(ctx, request.signal),
   });
 }

@@ -4,7 +4,7 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../protocol/context";
 import { fetchRemote } from "../protocol/remote";
-import { servedHeaders } from "../protocol/reply";
+import { inFlightHeaders, servedHeaders } from "../protocol/reply";
 import { eventFrames, SSE_HEADERS, startReply } from "../protocol/stream";
 import { callArgs, chooseModel } from "./model-choice";
 import { REMOTE_OFF } from "./request";
@@ -91,6 +91,7 @@ export async function handleResponses(
       return eventFrames(mapper.fail(err));
     },
     headers: SSE_HEADERS,
+    inFlight: () => inFlightHeaders(ctx, request.signal),
   });
 }
 

@@ -168,6 +168,8 @@ export interface ReplyOptions {
   latePrefix?: string;
   suffix?: string;
   headers: Record<string, string>;
+  /** the served-by headers of the attempt in flight, for a reply that starts before upstream answered */
+  inFlight?: () => Record<string, string>;
 }
 
 /**
@@ -187,7 +189,7 @@ export async function startReply(o: ReplyOptions): Promise<Response> {
     onError: o.onError,
     prefix: (early ? (o.prefix ?? "") : (o.latePrefix ?? o.prefix ?? "")) + (o.head ?? ""),
     suffix: o.suffix,
-    headers: { ...o.headers, ...(early ? servedHeaders(early) : {}) },
+    headers: { ...o.headers, ...(early ? servedHeaders(early) : o.inFlight?.()) },
   });
 }
 

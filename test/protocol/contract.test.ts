@@ -143,6 +143,9 @@ describe.each(PROTOCOLS)("$name", (p) => {
     const before = frames.slice(0, firstData);
     expect(before.some((f) => f.frame.kind === "keepalive" && !f.afterUpstream)).toBe(true);
     expect(answer).toBe(`Echo: slow ${p.name}`);
+    // the account and model being tried when the reply started, which then served it
+    expect(res.headers.get("x-account-email")).toBe(s.accounts[0]!.email);
+    expect(res.headers.get("x-mapped-model")).toBeTruthy();
   });
 
   test('the streamed answer is "Echo: <prompt>"', async () => {
