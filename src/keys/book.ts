@@ -43,6 +43,8 @@ export class KeyBook {
   constructor(
     private store: KeyStore,
     private now: () => number = Date.now,
+    /** a key changed its name: its usage so far goes with it (budgets are counted by name) */
+    private onRename: (from: string, to: string) => void = () => {},
   ) {
     this.reload();
   }
@@ -53,6 +55,17 @@ export class KeyBook {
     if (v === this.seen) return false;
     this.reload();
     return true;
+  }
+
+  /** a write that lost a race for its name (taken in between by another process) is a 409, not a 500 */
+  private write(run: () => void, name: string): void {
+    try {
+      run();
+    } catch (e) {
+      if (!/UNIQUE constraint failed: api_keys\.name/.test(String((e as Error)?.message))) throw e;
+      this.reload();
+      throw new KeyError(`a key named ${JSON.stringify(name)} exists already`, 409, "name");
+    }
   }
 
   private reload(): void {
@@ -84,6 +97,8 @@ export class KeyBook {
 
   /** a new key's name: well formed, not taken, and not a name usage already gives to callers without a key */
   private checkName(name: string): void {
+    // another process (the CLI) may have taken it since the last reload
+    this.reloadIfChanged();
     if (!NAME.test(name))
       throw new KeyError("name must be 1–64 letters, digits, or . _ @ - (starting with a letter or digit)", 400, "name");
     if (RESERVED.has(name.toLowerCase()))
@@ -103,7 +118,7 @@ export class KeyBook {
       createdAt: this.now(),
       revokedAt: null,
     };
-    this.store.insert(rec);
+    this.write(() => this.store.insert(rec), name);
     this.byHash.set(rec.hash, rec);
     return { key: viewOfKey(rec), secret };
   }
@@ -112,7 +127,8 @@ export class KeyBook {
     const k = this.mustFind(idOrName);
     if (patch.name !== undefined && patch.name !== k.name) this.checkName(patch.name);
     const next: KeyRecord = { ...k, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
-    this.store.update(next);
+    this.write(() => this.store.update(next), next.name);
+    if (next.name !== k.name) this.onRename(k.name, next.name);
     this.byHash.set(next.hash, next);
     return viewOfKey(next);
   }

@@ -106,14 +106,25 @@ function nextMonth(t: number): number {
 
 const secondsUntil = (t: number, now: number) => Math.max(1, Math.ceil((t - now) / 1000));
 
-function refused(status: 403 | 429, reason: string, message: string, retryAfter?: number): ApiError {
-  return new ApiError(status, message, { reason, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+function refused(status: 403 | 429, reason: string, message: string, retryAfter?: number, headers?: Record<string, string>): ApiError {
+  return new ApiError(status, message, { reason, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(headers ? { headers } : {}) });
 }
 
-const rpmRefusal = (k: KeyRecord, now: number, freed: number) =>
-  refused(429, "key_rpm_exceeded", `the key "${k.name}" is over its limit of ${k.rpm} requests per minute`, secondsUntil(freed, now));
-const concurrencyRefusal = (k: KeyRecord, inFlight: number) =>
-  refused(429, "key_concurrency_exceeded", `the key "${k.name}" has ${inFlight} requests in flight, its limit`, 1);
+/** a refusal of a per-minute limit carries the x-ratelimit-* headers of that limit, as an admission does (and OpenAI) */
+const minuteHeaders = (what: "requests" | "tokens", limit: number, wait: number) => ({
+  [`x-ratelimit-limit-${what}`]: String(limit),
+  [`x-ratelimit-remaining-${what}`]: "0",
+  [`x-ratelimit-reset-${what}`]: `${wait}s`,
+});
+
+const rpmRefusal = (k: KeyRecord, now: number, freed: number) => {
+  const wait = secondsUntil(freed, now);
+  const message = `the key "${k.name}" is over its limit of ${k.rpm} requests per minute`;
+  return refused(429, "key_rpm_exceeded", message, wait, minuteHeaders("requests", k.rpm!, wait));
+};
+// the limit, not a count: with shared state this instance's count includes requests still being admitted
+const concurrencyRefusal = (k: KeyRecord) =>
+  refused(429, "key_concurrency_exceeded", `the key "${k.name}" has ${k.concurrency} requests in flight, its limit`, 1);
 
 export class Limiter {
   private meters = new Map<string, Meter>();
@@ -207,7 +218,7 @@ export class Limiter {
       if (!r) return this.admit(k, model, reached);
       if (r.ok) return this.grant(k, m, now, r.started, false);
       this.sayHeld(k, m); // a count said meanwhile included this request's place
-      throw r.over === "rpm" ? rpmRefusal(k, now, freedAt(r.oldestSecond)) : concurrencyRefusal(k, r.othersHeld + m.inFlight);
+      throw r.over === "rpm" ? rpmRefusal(k, now, freedAt(r.oldestSecond)) : concurrencyRefusal(k);
     });
   }
 
@@ -222,14 +233,12 @@ export class Limiter {
         `the key "${k.name}" may not use the model ${reached}, which ${model} means here (allowed: ${k.models!.join(", ")})`,
       );
     const m = this.meter(k, now);
-    if (k.tpm !== null && m.tokens.sum(now) >= k.tpm)
-      throw refused(
-        429,
-        "key_tpm_exceeded",
-        `the key "${k.name}" is over its limit of ${k.tpm} tokens per minute`,
-        secondsUntil(m.tokens.nextExpiry(now), now),
-      );
-    if (k.concurrency !== null && m.inFlight >= k.concurrency) throw concurrencyRefusal(k, m.inFlight);
+    if (k.tpm !== null && m.tokens.sum(now) >= k.tpm) {
+      const wait = secondsUntil(m.tokens.nextExpiry(now), now);
+      const message = `the key "${k.name}" is over its limit of ${k.tpm} tokens per minute`;
+      throw refused(429, "key_tpm_exceeded", message, wait, minuteHeaders("tokens", k.tpm, wait));
+    }
+    if (k.concurrency !== null && m.inFlight >= k.concurrency) throw concurrencyRefusal(k);
     if (k.dailyTokens !== null && m.day.used >= k.dailyTokens) {
       const reset = m.day.end;
       throw refused(

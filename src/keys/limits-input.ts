@@ -41,7 +41,9 @@ export function parseDate(s: string): number | undefined {
   const day = new Date(Date.UTC(y, mo - 1, d));
   if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return undefined;
   if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return undefined;
-  const t = Date.parse(text.replace(" ", "T"));
+  // a time without a zone is UTC, as a date alone is (Date.parse would take the machine's zone)
+  const zoned = m[4] === undefined || /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text);
+  const t = Date.parse(text.replace(" ", "T") + (zoned ? "" : "Z"));
   return Number.isNaN(t) || t > LATEST ? undefined : t;
 }
 

@@ -54,10 +54,17 @@ export class Keys implements RequestMeter {
   constructor(private opts: KeysOptions) {
     this.now = opts.now ?? Date.now;
     const shared = opts.shared;
-    this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now);
     this.usage = new SqliteUsage(opts.db);
+    this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now, (from, to) => {
+      // the usage log, and what is not written yet: a renamed key keeps its budget, its old name starts empty
+      this.usage.renameKey(from, to);
+      for (const r of this.buffer) if (r.keyName === from) r.keyName = to;
+    });
     this.limiter = new Limiter(this.now, (name, since) => shared?.tokensSince(name, since) ?? this.tokensSince(name, since));
-    if (shared) shared.onUse(this.limiter.share((u) => shared.used(u), shared.counts));
+    if (shared) {
+      shared.onUse(this.limiter.share((u) => shared.used(u), shared.counts));
+      shared.onChange(() => this.book.reloadIfChanged());
+    }
     if (opts.registry) {
       this.tokensTotal = new Counter({
         name: "switchyard_tokens_total",

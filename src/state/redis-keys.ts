@@ -109,6 +109,7 @@ export class RedisKeys implements KeyStore {
   private totals = new Map<string, Map<string, number>>();
   private byName?: { version: number; map: Map<string, KeyRecord> };
   private useListeners: ((u: KeyUse) => void)[] = [];
+  private changeListeners: (() => void)[] = [];
   private inflight = new Set<Promise<unknown>>();
   /** this instance, in the keys' in-flight counts */
   private readonly self = crypto.randomUUID().slice(0, 12);
@@ -141,6 +142,7 @@ export class RedisKeys implements KeyStore {
       k.records.set(r.id, r);
       k.version++;
       k.mirror();
+      for (const fn of k.changeListeners) fn();
     });
     redis.onEvent("keyuse", (p) => {
       const u = p as KeyUse;
@@ -262,6 +264,11 @@ export class RedisKeys implements KeyStore {
     void sent.catch(() => {});
     if (n > 0) void this.redis.command("PEXPIRE", [key, String(HELD_LEASE_MS)])?.catch(() => {});
     return true;
+  }
+
+  /** another instance changed a key (a revocation takes effect here at once, not at the next reload) */
+  onChange(fn: () => void): void {
+    this.changeListeners.push(fn);
   }
 
   /** hear what the other instances' requests used */

@@ -187,6 +187,22 @@ export class SqliteUsage {
     })();
   }
 
+  /** a key's rows under its new name (the hourly totals added to any the new name has already) */
+  renameKey(from: string, to: string): void {
+    this.db.transaction(() => {
+      this.db.run("UPDATE usage SET key_name = ? WHERE key_name = ?", [to, from]);
+      this.db.run(
+        `INSERT INTO usage_hourly (hour, key_name, account, model, requests, errors, input, output, thinking, cached)
+         SELECT hour, ?, account, model, requests, errors, input, output, thinking, cached FROM usage_hourly WHERE key_name = ?
+         ON CONFLICT (hour, key_name, account, model) DO UPDATE SET requests = requests + excluded.requests,
+           errors = errors + excluded.errors, input = input + excluded.input, output = output + excluded.output,
+           thinking = thinking + excluded.thinking, cached = cached + excluded.cached`,
+        [to, from],
+      );
+      this.db.run("DELETE FROM usage_hourly WHERE key_name = ?", [from]);
+    })();
+  }
+
   /** tokens (input + output + thinking) per key name since `from` (rounded down to its hour) */
   tokensByKeySince(from: number): Map<string, number> {
     const out = new Map<string, number>();

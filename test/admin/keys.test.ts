@@ -150,4 +150,10 @@ test("a key the CLI creates on the server's data dir works without a restart", a
     body: JSON.stringify({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "hi" }] }),
   });
   expect(res.status).toBe(200);
+
+  // a name the CLI has just taken, before the server's next reload: 409, not a 500 from SQLite
+  expect((await runCli(["keys", "create", "--name", "cli-race", "--data-dir", stack.dataDir])).code).toBe(0);
+  const dup = await admin("/keys", { method: "POST", body: JSON.stringify({ name: "cli-race" }) });
+  expect(dup.status).toBe(409);
+  expect((await admin("/keys/from-cli", { method: "PATCH", body: JSON.stringify({ name: "cli-race" }) })).status).toBe(409);
 });

@@ -143,3 +143,18 @@ test("help needs no configuration: `keys --help` with a broken config file still
   expect(r.stdout).toContain("switchyard keys create");
   expect((await runCli(["usage", "--help", "--config", "/nonexistent/config.json"])).stdout).toContain("--by key|account|model|day|hour");
 });
+
+test("a date-time without a zone is UTC, as a date alone is, whatever the machine's zone", async () => {
+  const tokyo = { env: { TZ: "Asia/Tokyo" } };
+  const args = (name: string, expires: string) => ["keys", "create", "--name", name, "--expires", expires, "--json", "--data-dir", d.dir];
+  for (const [name, expires, want] of [
+    ["tz-naive", "2027-01-31T18:00", Date.UTC(2027, 0, 31, 18)],
+    ["tz-space", "2027-01-31 18:00:30", Date.UTC(2027, 0, 31, 18, 0, 30)],
+    ["tz-offset", "2027-01-31T18:00+09:00", Date.UTC(2027, 0, 31, 9)],
+    ["tz-date", "2027-01-31", Date.UTC(2027, 0, 31)],
+  ] as const) {
+    const r = await runCli(args(name, expires), tokyo);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).expiresAt).toBe(want);
+  }
+});

@@ -127,6 +127,10 @@ describe("limits, each in the route's shape, before any account is used", () => 
     expect(err.status).toBe(429);
     expect(err.headers.get("retry-after")).toBe("60");
     expect(err.message).toContain("2 requests per minute");
+    // the refusal says which limit, as OpenAI's does
+    expect(err.headers.get("x-ratelimit-limit-requests")).toBe("2");
+    expect(err.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    expect(err.headers.get("x-ratelimit-reset-requests")).toBe("60s");
     expect(generateCalls()).toBe(before);
     clock += 61_000;
     expect((await chat(k.secret)).choices.length).toBe(1);
@@ -215,13 +219,24 @@ test("with authentication off, a virtual key is still attributed and held to its
   }
 });
 
-test("a restart keeps the keys and the usage", async () => {
+test("a restart keeps the keys and the usage; a renamed key keeps its budget, and its old name starts empty", async () => {
   const k = key({ rpm: 100 });
   await chat(k.secret);
   const before = (await keys().report(0, "key")).find((r) => r.group === k.name)!;
+  // a daily budget spent, then the key renamed and a new key given the old name
+  const spent = keys().book.create("spender", { ...NO_LIMITS, dailyTokens: 1 }).secret;
+  await chat(spent);
+  expect((await chat(spent).catch((e) => e)).status).toBe(429);
+  keys().book.update("spender", { name: "spender-renamed" });
+  const fresh = keys().book.create("spender", { ...NO_LIMITS, dailyTokens: 100_000 }).secret;
   await stack.gateway.stop();
   const again = await startServer({ config: stack.ctx.config, dataDir: stack.dataDir, log: createLogger("silent"), now });
   try {
+    const at = (secret: string) => new OpenAI({ apiKey: secret, baseURL: again.url + "/v1", maxRetries: 0 });
+    const ask = (secret: string) =>
+      at(secret).chat.completions.create({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }] });
+    expect((await ask(spent).catch((e) => e)).status).toBe(429);
+    expect((await ask(fresh)).choices.length).toBe(1);
     const after = (await again.ctx.keys!.report(0, "key")).find((r) => r.group === k.name)!;
     expect(after).toEqual(before);
     const client = new OpenAI({ apiKey: k.secret, baseURL: again.url + "/v1", maxRetries: 0 });

@@ -196,6 +196,23 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("a key revoked on one instance is refused by the others as soon as they hear of it (not at their next reload)", async () => {
+    const p = await pool(2, 1);
+    try {
+      const secret = await keyOnEvery(p, "short-lived", {});
+      const [a, b] = p.list.map((i) => i.server.ctx.keys!.book);
+      const id = a!.lookup(secret)!.id;
+      a!.revoke(id);
+      // the moment b's shared copy has the revocation, its book has it too
+      const heard = () => (b as any).store.list().find((r: { id: string }) => r.id === id)?.revokedAt != null;
+      await until(heard, "the revocation to reach the other instance");
+      expect(b!.lookup(secret)?.revokedAt).not.toBeNull();
+      expect((await generate(p.list[1]!, secret, "after revoke")).status).toBe(401);
+    } finally {
+      await p.stop();
+    }
+  });
+
   test("the shared scripts run by their digest, and are sent again after Redis forgets them (SCRIPT FLUSH)", async () => {
     const p = await pool(2, 1);
     const cli = new RedisClient(redis.url);

@@ -190,6 +190,8 @@ test.skipIf(!present)(
     stack.ctx.keys!.book.create("lapsed", { ...NO_LIMITS, expiresAt: lapsedAt });
     await page.locator("tr[data-key='browser-key'] button:has-text('Revoke')").click();
     await page.locator("tr[data-key='browser-key'] .badge:has-text('revoked')").waitFor();
+    // past its expiry: said so (as `keys list` does), not "active"
+    expect(await page.locator("tr[data-key='lapsed'] .badge").textContent()).toBe("expired");
     // its other limits can still be edited: the unchanged expiry is not sent again
     await page.locator("tr[data-key='lapsed'] button:has-text('Edit')").click();
     await page.fill("#k-rpm", "30");

@@ -469,6 +469,13 @@ async function usage() {
 
 const limit = (v) => (v === null || v === undefined ? "–" : num(v));
 
+/** revoked, expired (as `keys list` says; Edit can give it a new expiry) or active */
+function keyState(k) {
+  if (k.revokedAt) return el("span", { class: "badge disabled" }, "revoked");
+  if (k.expiresAt && k.expiresAt <= Date.now()) return el("span", { class: "badge needs_verification" }, "expired");
+  return el("span", { class: "badge active" }, "active");
+}
+
 async function keys() {
   const list = await api("admin/keys");
   table(
@@ -497,7 +504,7 @@ async function keys() {
         [k.rpm, k.tpm, k.concurrency, k.dailyTokens, k.monthlyTokens].map((v) => el("td", { class: "num" }, limit(v))),
         el("td", {}, k.expiresAt ? expiryText(k.expiresAt) : "never"),
         el("td", { class: "num" }, num(k.tokensToday)),
-        el("td", {}, k.revokedAt ? el("span", { class: "badge disabled" }, "revoked") : el("span", { class: "badge active" }, "active")),
+        el("td", {}, keyState(k)),
         el(
           "td",
           {},
