@@ -42,7 +42,12 @@ export function claudeSchema(schema: unknown): Schema {
   return out;
 }
 
-/** `anyOf` → its first non-null branch, with the parent's own words kept; a null branch → nullable */
+/**
+ * `anyOf` → one schema, with the parent's own words kept; a null branch → nullable. Branches that are
+ * all enums → one enum; all objects → one object with every property (required: what all require);
+ * scalars of different kinds → text that says which (the answer gets the client's types back:
+ * restoreArgTypes); anything else → its first branch, the others said in words.
+ */
 function collapse(node: Schema): Schema {
   let s = node;
   let nullable = node.nullable === true;
@@ -50,7 +55,7 @@ function collapse(node: Schema): Schema {
     const { anyOf, ...parent } = s;
     const branches = (anyOf as unknown[]).filter(isObj);
     if (branches.some((b) => isNull(b) || b.nullable === true)) nullable = true;
-    const first = branches.find((b) => !isNull(b));
+    const first = oneOfBranches(branches.filter((b) => !isNull(b)));
     if (!first) {
       s = parent;
       break;
@@ -63,6 +68,39 @@ function collapse(node: Schema): Schema {
     s = merged;
   }
   return nullable ? { ...s, nullable: true } : s;
+}
+
+const SCALARS = new Set(["string", "integer", "number", "boolean"]);
+const kindOf = (b: Schema) => (typeof b.type === "string" ? b.type.toLowerCase() : Array.isArray(b.enum) ? "string" : undefined);
+const said = (b: Schema) =>
+  Array.isArray(b.enum) ? `one of: ${b.enum.map(brief).join(", ")}` : `a${/^[aeiou]/.test(kindOf(b) ?? "") ? "n" : ""} ${kindOf(b)}`;
+
+/** the one schema the non-null branches of an anyOf become (see collapse) */
+function oneOfBranches(rest: Schema[]): Schema | undefined {
+  if (rest.length <= 1) return rest[0];
+  if (rest.every((b) => Array.isArray(b.enum) && kindOf(b) === "string"))
+    return { ...rest[0], enum: [...new Set(rest.flatMap((b) => b.enum as unknown[]))] };
+  if (rest.every((b) => kindOf(b) === "object")) {
+    const properties: Schema = {};
+    for (const b of rest)
+      for (const [k, v] of Object.entries(isObj(b.properties) ? b.properties : {})) if (!Object.hasOwn(properties, k)) properties[k] = v;
+    const req = rest.map((b) => (Array.isArray(b.required) ? (b.required as unknown[]) : []));
+    const required = req[0]!.filter((k) => req.every((r) => r.includes(k)));
+    return {
+      type: "object",
+      properties,
+      ...(required.length ? { required } : {}),
+      description: joinText(...rest.map((b) => b.description)),
+    };
+  }
+  // scalars of several kinds travel as text: the string branch (its own limits kept, unless it is an enum
+  // that would shut the others out), the other kinds said in words
+  const base = rest.every((b) => SCALARS.has(kindOf(b) ?? ""))
+    ? (rest.find((b) => kindOf(b) === "string" && !Array.isArray(b.enum)) ?? { type: "string" })
+    : rest[0]!;
+  const others = rest.filter((b) => b !== base);
+  const words = others.map(said).join(", or ");
+  return { ...base, description: joinText(base.description, rest.includes(base) ? `(or ${words})` : `(${words})`) };
 }
 
 function reduce(input: Schema, depth: number): Schema {

@@ -73,6 +73,11 @@ interface Ctx {
 
 const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** `o[k] = v` that also works for a property named __proto__ (a tool may name one so) */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** schemas cleaned before, by their JSON text (every caller gets the same object: nobody changes it) */
 const cleaned = new Map<string, Schema>();
 /** a coding agent sends a few dozen tools on every turn; past this many the cache starts over */
@@ -142,10 +147,10 @@ function mergeRootBranches(s: Schema): Schema {
   const properties: Record<string, Schema> = {};
   for (const b of branches)
     for (const [k, v] of Object.entries((b.properties as Record<string, Schema>) ?? {})) {
-      const prev = properties[k];
-      if (!prev) properties[k] = v;
+      const prev = Object.hasOwn(properties, k) ? properties[k] : undefined;
+      if (!prev) setOwn(properties, k, v);
       else if (Array.isArray(prev.enum) && Array.isArray(v.enum))
-        properties[k] = { ...prev, enum: [...new Set([...prev.enum, ...v.enum])] };
+        setOwn(properties, k, { ...prev, enum: [...new Set([...prev.enum, ...v.enum])] });
     }
   const requireds = branches.map((b) => (Array.isArray(b.required) ? (b.required as string[]) : []));
   const required = requireds.reduce((acc, r) => acc.filter((x) => r.includes(x)));
@@ -230,7 +235,7 @@ function mergeRaw(a: Schema, b: Schema): Schema {
     if (!(k in out)) out[k] = v;
     else if (k === "properties" && isObj(out[k]) && isObj(v)) {
       const props: Schema = { ...(out[k] as Schema) };
-      for (const [name, ps] of Object.entries(v)) props[name] = name in props ? { allOf: [props[name], ps] } : ps;
+      for (const [name, ps] of Object.entries(v)) setOwn(props, name, Object.hasOwn(props, name) ? { allOf: [props[name], ps] } : ps);
       out[k] = props;
     } else if (k === "required" && Array.isArray(out[k]) && Array.isArray(v)) out[k] = [...new Set([...(out[k] as unknown[]), ...v])];
   }
@@ -375,7 +380,7 @@ function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: str
   let properties: Schema | undefined;
   if (isObj(node.properties)) {
     properties = {};
-    for (const [name, ps] of Object.entries(node.properties)) if (ps !== false) properties[name] = clean(ps, ctx, seen, depth + 1);
+    for (const [name, ps] of Object.entries(node.properties)) if (ps !== false) setOwn(properties, name, clean(ps, ctx, seen, depth + 1));
   }
   if (isObj(node.patternProperties)) notes.push("patternProperties: " + Object.keys(node.patternProperties).join(", "));
   if (isObj(node.additionalProperties) && !properties) {
@@ -441,11 +446,11 @@ function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: str
     const props = properties ?? {};
     r.properties = props;
     const req = Array.isArray(node.required)
-      ? [...new Set(node.required.filter((x): x is string => typeof x === "string" && x in props))]
+      ? [...new Set(node.required.filter((x): x is string => typeof x === "string" && Object.hasOwn(props, x)))]
       : [];
     if (req.length) r.required = req;
     if (Array.isArray(node.propertyOrdering)) {
-      const order = node.propertyOrdering.filter((p): p is string => typeof p === "string" && p in props);
+      const order = node.propertyOrdering.filter((p): p is string => typeof p === "string" && Object.hasOwn(props, p));
       if (order.length) r.propertyOrdering = order;
     }
   }
@@ -500,14 +505,7 @@ function restore(value: unknown, schema: unknown, ctx: Ctx, depth: number): unkn
   const s: Schema = Array.isArray(d.allOf) ? flattenAllOf(d, ctx, [], depth) : d;
   const types = Array.isArray(s.type) ? s.type : s.type !== undefined ? [s.type] : [];
   const branches = Array.isArray(s.anyOf) ? s.anyOf : Array.isArray(s.oneOf) ? s.oneOf : undefined;
-  if (branches) {
-    if (branches.some((b) => isObj(b) && fits(value, b))) return value;
-    for (const b of branches) {
-      const r = restore(value, b, ctx, depth + 1);
-      if (r !== value) return r;
-    }
-    return value;
-  }
+  if (branches) return restoreUnion(value, branches, ctx, depth);
   const enumVals = Array.isArray(s.enum) ? s.enum : "const" in s ? [s.const] : undefined;
   if (typeof value === "string") {
     if (enumVals && !enumVals.includes(value)) {
@@ -532,17 +530,62 @@ function restore(value: unknown, schema: unknown, ctx: Ctx, depth: number): unkn
   if ((typeof value === "number" || typeof value === "boolean") && types.length === 1 && types[0] === "string") return String(value);
   if (Array.isArray(value) && (isObj(s.items) || s.items === true)) return value.map((v) => restore(v, s.items, ctx, depth + 1));
   if (isObj(value) && isObj(s.properties)) {
-    const out: Schema = {};
-    for (const [k, v] of Object.entries(value)) out[k] = k in s.properties ? restore(v, s.properties[k], ctx, depth + 1) : v;
-    return out;
+    const props = s.properties;
+    // fromEntries and hasOwn: a property named __proto__ stays a property
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, Object.hasOwn(props, k) ? restore(v, props[k], ctx, depth + 1) : v]),
+    );
   }
   return value;
 }
 
-/** does the value already have a type this (raw) schema declares? */
+/**
+ * A value under anyOf / oneOf. A scalar the value already is (its kind, and its enum if it has one) stays;
+ * otherwise the first branch that gives it a type back wins. An object or array may need its insides
+ * restored: from the branch whose own enums and consts the restored value then matches (a discriminated
+ * union picks its member by them), else from the first branch of its kind.
+ */
+function restoreUnion(value: unknown, raw: unknown[], ctx: Ctx, depth: number): unknown {
+  const branches = raw.map((b) => derefTop(b, ctx).schema).filter(isObj);
+  const same = branches.filter((b) => fits(value, b));
+  if (typeof value !== "object" || value === null) {
+    if (same.length) return value;
+    for (const b of branches) {
+      const r = restore(value, b, ctx, depth + 1);
+      if (r !== value) return r;
+    }
+    return value;
+  }
+  let first: unknown;
+  for (const b of same) {
+    const r = restore(value, b, ctx, depth + 1);
+    if (matchesConstants(r, b, ctx)) return r;
+    first ??= r;
+  }
+  return first ?? value;
+}
+
+/** the object's properties that the schema pins to an enum or a const hold one of those values */
+function matchesConstants(value: unknown, s: Schema, ctx: Ctx): boolean {
+  if (!isObj(value) || !isObj(s.properties)) return true;
+  for (const [k, ps] of Object.entries(s.properties)) {
+    const p = derefTop(ps, ctx).schema;
+    if (!isObj(p) || !Object.hasOwn(value, k)) continue;
+    const allowed = Array.isArray(p.enum) ? p.enum : "const" in p ? [p.const] : undefined;
+    if (allowed && !allowed.includes(value[k])) return false;
+  }
+  return true;
+}
+
+/** does the value already have a type this (raw) schema declares, and a value of its enum or const if it has one? */
 function fits(value: unknown, s: Schema): boolean {
+  const allowed = Array.isArray(s.enum) ? s.enum : "const" in s ? [s.const] : undefined;
+  if (allowed) {
+    if (value === null || typeof value !== "object") return allowed.includes(value);
+    return allowed.some((v) => v !== null && typeof v === "object");
+  }
   const types = typeList(s);
-  if (types.length === 0) return !("$ref" in s) && !Array.isArray(s.enum);
+  if (types.length === 0) return !("$ref" in s);
   const kind = value === null ? "null" : Array.isArray(value) ? "array" : typeof value === "object" ? "object" : typeof value;
   if (kind === "number") return types.includes("number") || (types.includes("integer") && Number.isInteger(value));
   return types.includes(kind);

@@ -307,6 +307,49 @@ describe("POST /v1/messages", () => {
     }
   });
 
+  test("tool input under anyOf / oneOf keeps the client's types (an optional object, a number-or-keyword), Claude and Gemini", async () => {
+    const schema = {
+      type: "object" as const,
+      properties: {
+        opt: {
+          anyOf: [
+            {
+              type: "object",
+              properties: { level: { type: "integer", enum: [1, 2, 3] }, on: { type: "boolean", enum: [true] } },
+              required: ["level", "on"],
+            },
+            { type: "null" },
+          ],
+        },
+        either: {
+          anyOf: [
+            { type: "integer", enum: [10, 20] },
+            { type: "string", enum: ["auto"] },
+          ],
+        },
+      },
+      required: ["opt", "either"],
+    };
+    for (const model of ["claude-sonnet-4-6", "gemini-3-flash"]) {
+      const res = await client.messages.create({
+        model,
+        max_tokens: 300,
+        tools: [{ name: "configure", input_schema: schema }],
+        tool_choice: { type: "tool", name: "configure" },
+        messages: [{ role: "user", content: "go" }],
+      });
+      const input = (res.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock).input as any;
+      expect(typeof input.opt.level).toBe("number");
+      expect(input.opt.on).toBe(true);
+      expect([10, 20, "auto"]).toContain(input.either);
+      if (model.startsWith("claude")) {
+        // Claude gets one schema for the number-or-keyword: one enum of every value, not the integers alone
+        const sent = lastUpstream("generate").tools[0].functionDeclarations[0].parameters.properties.either;
+        expect(sent.enum).toEqual(["10", "20", "auto"]);
+      }
+    }
+  });
+
   test("tool_choice reaches upstream (tool → ANY with the name)", async () => {
     const res = await client.messages.create({
       model: "gemini-2.5-flash",
@@ -428,5 +471,16 @@ describe("Claude Code specifics", () => {
     const a = lastUpstream("generate").sessionId;
     await send("two, a different conversation start");
     expect(lastUpstream("generate").sessionId).toBe(a);
+    // an X-Session-Id header comes first, as for every protocol
+    await client.messages.create(
+      {
+        model: "claude-sonnet-4-6",
+        max_tokens: 50,
+        metadata: { user_id: "user_abc_session_1" },
+        messages: [{ role: "user", content: "three" }],
+      },
+      { headers: { "x-session-id": "pinned-elsewhere" } },
+    );
+    expect(lastUpstream("generate").sessionId).not.toBe(a);
   });
 });

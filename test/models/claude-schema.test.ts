@@ -57,9 +57,49 @@ describe("claudeSchema", () => {
       { type: "object", properties: { a: { type: "string" } }, required: ["a"] },
     ],
     [
-      "anyOf → first branch, parent's words first",
-      { description: "Either", anyOf: [{ type: "number", description: "a number", minimum: 0 }, { type: "string" }] },
-      { type: "number", description: "Either a number (minimum 0)" },
+      "scalars of several kinds → text, the string branch's limits kept, the others in words; parent's words first",
+      {
+        description: "Either",
+        anyOf: [
+          { type: "number", description: "a count", minimum: 0 },
+          { type: "string", maxLength: 9 },
+        ],
+      },
+      { type: "string", description: "Either (or a number) (maxLength 9)" },
+    ],
+    [
+      "an integer or a string enum → text saying both (an enum would shut the integers out)",
+      { anyOf: [{ type: "integer" }, { type: "string", enum: ["unlimited"] }] },
+      { type: "string", description: "(an integer, or one of: unlimited)" },
+    ],
+    [
+      "string enums and consts → one enum",
+      {
+        anyOf: [
+          { type: "string", enum: ["fast"] },
+          { type: "string", enum: ["slow", "fast"] },
+        ],
+      },
+      { type: "string", enum: ["fast", "slow"] },
+    ],
+    [
+      "object shapes → one object with every property; required: what all require",
+      {
+        anyOf: [
+          { type: "object", properties: { path: { type: "string" }, text: { type: "string" } }, required: ["path", "text"] },
+          { type: "object", properties: { path: { type: "string" }, delete: { type: "boolean" } }, required: ["path"] },
+        ],
+      },
+      {
+        type: "object",
+        properties: { path: { type: "string" }, text: { type: "string" }, delete: { type: "boolean" } },
+        required: ["path"],
+      },
+    ],
+    [
+      "anything else → the first branch, the others in words",
+      { anyOf: [{ type: "array", items: { type: "string" } }, { type: "string" }] },
+      { type: "array", items: { type: "string" }, description: "(or a string)" },
     ],
     [
       "a null branch → nullable",
@@ -68,8 +108,8 @@ describe("claudeSchema", () => {
     ],
     [
       "a nullable branch → nullable",
-      { anyOf: [{ type: "integer", nullable: true }, { type: "string" }] },
-      { type: "integer", nullable: true },
+      { anyOf: [{ type: "integer", nullable: true }, { type: "boolean" }] },
+      { type: "string", description: "(an integer, or a boolean)", nullable: true },
     ],
     ["nested anyOf collapses too", { anyOf: [{ anyOf: [{ type: "boolean" }] }] }, { type: "boolean" }],
     [
@@ -111,7 +151,7 @@ describe("claudeSchema", () => {
       properties: {
         when: { type: "string", description: "Start (format: date-time)", nullable: true },
         count: { type: "integer", description: "(minimum 1; maximum 10; default: 5)" },
-        tags: { type: "array", description: "(maxItems 4)", items: { type: "string", description: "(maxLength 20)" } },
+        tags: { type: "array", description: "(maxItems 4)", items: { type: "string", description: "(or an integer) (maxLength 20)" } },
         nested: {
           type: "object",
           properties: {

@@ -492,6 +492,92 @@ describe("restoreArgTypes", () => {
     ],
     ["anyOf integer|null", { type: "object", properties: { n: { anyOf: [{ type: "integer" }, { type: "null" }] } } }, { n: "7" }, { n: 7 }],
     ["non-numeric text kept", { type: "object", properties: { n: { type: "integer" } } }, { n: "many" }, { n: "many" }],
+    [
+      "an optional object (anyOf object | null): restored inside",
+      {
+        type: "object",
+        properties: {
+          opt: {
+            anyOf: [
+              { type: "object", properties: { level: { type: "integer", enum: [1, 2, 3] }, on: { type: "boolean", enum: [true] } } },
+              { type: "null" },
+            ],
+          },
+        },
+      },
+      { opt: { level: "1", on: "true" } },
+      { opt: { level: 1, on: true } },
+    ],
+    [
+      "a number enum or a string enum: the text of a number is the number",
+      {
+        type: "object",
+        properties: {
+          either: {
+            anyOf: [
+              { type: "integer", enum: [10, 20] },
+              { type: "string", enum: ["auto"] },
+            ],
+          },
+        },
+      },
+      { either: "10" },
+      { either: 10 },
+    ],
+    [
+      "… and the string the string enum holds stays",
+      {
+        type: "object",
+        properties: {
+          either: {
+            anyOf: [
+              { type: "integer", enum: [10, 20] },
+              { type: "string", enum: ["auto"] },
+            ],
+          },
+        },
+      },
+      { either: "auto" },
+      { either: "auto" },
+    ],
+    [
+      "a discriminated union picks its member by the discriminator",
+      {
+        type: "object",
+        properties: {
+          shape: {
+            oneOf: [
+              { type: "object", properties: { kind: { const: 1 }, r: { type: "number" } } },
+              { type: "object", properties: { kind: { const: 2 }, w: { type: "number" } } },
+            ],
+          },
+        },
+      },
+      { shape: { kind: "2", w: "3.5" } },
+      { shape: { kind: 2, w: 3.5 } },
+    ],
+    [
+      "an optional model behind a $ref (pydantic's Optional[Model])",
+      {
+        type: "object",
+        $defs: { M: { type: "object", properties: { n: { type: "integer" } } } },
+        properties: { m: { anyOf: [{ $ref: "#/$defs/M" }, { type: "null" }] } },
+      },
+      { m: { n: "4" } },
+      { m: { n: 4 } },
+    ],
+    [
+      "a const string before an object branch does not hide the object's insides",
+      { type: "object", properties: { v: { anyOf: [{ const: "auto" }, { type: "object", properties: { n: { type: "integer" } } }] } } },
+      { v: { n: "4" } },
+      { v: { n: 4 } },
+    ],
+    [
+      "a property named __proto__ stays a property",
+      { type: "object", properties: { ["__proto__"]: { type: "integer" }, b: { type: "integer" } } },
+      JSON.parse('{"__proto__": "1", "b": "2"}'),
+      JSON.parse('{"__proto__": 1, "b": 2}'),
+    ],
     ["unknown keys kept", { type: "object", properties: {} }, { extra: "1" }, { extra: "1" }],
     [
       "free-form object sent as JSON text → object",
@@ -572,4 +658,13 @@ describe("sendsValuesAsText (does an answer need restoreJsonText; a stream holds
     expect(sendsValuesAsText(undefined)).toBe(false);
     expect(sendsValuesAsText({ type: "object", properties: { n: { enum: [1] } } })).toBe(false);
   });
+});
+
+test("cleanSchema keeps a property named __proto__ (and its place in required)", () => {
+  const out = cleanSchema(
+    JSON.parse('{"type":"object","properties":{"__proto__":{"type":"integer"},"b":{"type":"string"}},"required":["__proto__"]}'),
+  );
+  expect(Object.hasOwn(out.properties as object, "__proto__")).toBe(true);
+  expect(JSON.stringify(out)).toContain('"__proto__":{"type":"integer"}');
+  expect(out.required).toEqual(["__proto__"]);
 });
