@@ -211,6 +211,9 @@ function toolResultParts(b: Block, path: string, ctx: BlockCtx): GeminiPart[] {
 function mediaParts(b: Block, path: string, remote: ReadonlyMap<string, InlineData> | undefined): GeminiPart[] {
   const src = b.source;
   if (!isObj(src) || !str(src.type)) throw badRequest(`${path}.source: required`, `${path}.source`);
+  // text and content sources are a document's only: an image names its allowed sources
+  if (b.type !== "document" && (src.type === "text" || src.type === "content"))
+    throw badRequest(`${path}.source.type: "${src.type}" is for documents; an ${b.type} takes base64 or url`, `${path}.source.type`);
   switch (src.type) {
     case "base64":
       if (!str(src.media_type) || !src.media_type) throw badRequest(`${path}.source.media_type: required`, `${path}.source.media_type`);
@@ -226,11 +229,10 @@ function mediaParts(b: Block, path: string, remote: ReadonlyMap<string, InlineDa
       return [{ inlineData: { ...media } }];
     }
     case "text":
-      if (b.type !== "document" || !str(src.data)) throw badRequest(`${path}.source.data: must be a string`, `${path}.source.data`);
+      if (!str(src.data)) throw badRequest(`${path}.source.data: must be a string`, `${path}.source.data`);
       return src.data ? [{ text: src.data }] : [];
     case "content":
-      if (b.type !== "document" || !Array.isArray(src.content))
-        throw badRequest(`${path}.source.content: must be an array`, `${path}.source.content`);
+      if (!Array.isArray(src.content)) throw badRequest(`${path}.source.content: must be an array`, `${path}.source.content`);
       return (src.content as Block[]).flatMap((c, k) => {
         if (isObj(c) && c.type === "text" && str(c.text)) return c.text ? [{ text: c.text }] : [];
         if (isObj(c) && c.type === "image") return mediaParts(c, `${path}.source.content[${k}]`, remote);

@@ -35,10 +35,10 @@ async function prepare(ctx: AppContext, body: AnyMessagesRequest, headers: Heade
   const family = familyOfModel(upstream);
   const remote = await fetchRemote(urlSources(body), ctx.config.openai, { signal, disabled: urlSourcesOff });
   const mapped = toGeminiRequest(body, { family, outputLimit: ctx.catalog.get(upstream)?.outputTokenLimit, remote });
+  // X-Session-Id when given, else Anthropic's metadata.user_id, else the conversation's start (README, Scheduling)
   const userId = (body as MessagesRequest).metadata?.user_id;
-  const sessionKey = userId
-    ? sessionFromUser(userId)
-    : (explicitSession(headers) ?? sessionFromConversation(mapped.systemText, mapped.firstUserText));
+  const sessionKey =
+    explicitSession(headers) ?? (userId ? sessionFromUser(userId) : sessionFromConversation(mapped.systemText, mapped.firstUserText));
   return { ...mapped, upstream, family, sessionKey };
 }
 

@@ -400,6 +400,11 @@ const cases: Case[] = [
     error: ["not valid base64", "messages[0].content[1].source.data"],
   },
   {
+    name: "an image with a document's text source is a 400 naming source.type",
+    body: base({ messages: [user([{ type: "image", source: { type: "text", data: "x" } }])] }),
+    error: ['"text" is for documents', "messages[0].content[0].source.type"],
+  },
+  {
     name: "tool_choice any → ANY",
     body: base({ tools: [weatherTool], tool_choice: { type: "any" }, messages: [user("x")] }),
     want: { toolConfig: { functionCallingConfig: { mode: "ANY" } } },
