@@ -74,7 +74,12 @@ async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared
       const tr = new MessageTranslator({ ...translatorOptions(body, p, res, id), started: true });
       return {
         push: (chunk) => eventFrames(tr.push(chunk)),
-        finish: () => eventFrames(tr.end(true)),
+        finish: async () => {
+          // a stop sequence ended it before upstream's usage came: counted upstream, so message_delta
+          // carries real counts (Claude Code keeps its context size by them)
+          if (tr.done && !tr.hasUsage && res.usageOfEarlyEnd) tr.usageIs(await res.usageOfEarlyEnd().catch(() => undefined));
+          return eventFrames(tr.end(true));
+        },
         get done() {
           return tr.done;
         },

@@ -92,6 +92,16 @@ export class MessageTranslator {
     return this.stopped !== undefined;
   }
 
+  /** upstream said what the answer used (it does with its last chunk) */
+  get hasUsage(): boolean {
+    return this.usage !== undefined;
+  }
+
+  /** what the answer used, counted another way (a stream a stop sequence ended before upstream said) */
+  usageIs(u: GeminiUsage | undefined): void {
+    this.usage ??= u;
+  }
+
   push(chunk: GeminiResponse): AnthropicEvent[] {
     const out: AnthropicEvent[] = [];
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;

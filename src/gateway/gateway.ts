@@ -33,7 +33,7 @@ import {
   retiredError,
   type FailureContext,
 } from "./errors";
-import type { GeminiRequest, GeminiResponse } from "../upstream/types";
+import type { GeminiRequest, GeminiResponse, GeminiUsage } from "../upstream/types";
 import type { CountResult, Gateway, GenerateArgs, MeterHandle, RequestMeter, StreamResult, UnaryResult } from "./port";
 import { OAuthError } from "../accounts/oauth";
 import type { Effect } from "../scheduling/policy";
@@ -166,13 +166,26 @@ export class PoolGateway implements Gateway {
       ),
     );
     const { held, events, abort } = r.value;
-    // the prompt's tokens, for a stream the client ends before upstream's usage (it comes with the last
-    // chunk): without them a key's token limits never saw a prompt cut short (no signal: no admission)
-    const countPrompt =
-      meter &&
-      (() => this.countTokens({ ...args, upstreamModel: r.model, signal: undefined }).then((c) => ({ promptTokenCount: c.totalTokens })));
+    // Upstream's usage comes with its last chunk. A stream ended before it (the client left, a stop
+    // sequence matched) is counted upstream instead: the prompt, and the answer's text so far. Without
+    // that a key's token limits never saw it, and the client's usage said 0. Counted once, on demand
+    // (no signal: no admission).
+    const answer: string[] = [];
+    let counted: Promise<GeminiUsage> | undefined;
+    const earlyUsage = () =>
+      (counted ??= (async () => {
+        const count = (request: GeminiRequest) =>
+          this.countTokens({ ...args, request, upstreamModel: r.model, signal: undefined }).then((c) => c.totalTokens);
+        const text = answer.join("");
+        const [prompt, output] = await Promise.all([
+          count(args.request),
+          text ? count({ contents: [{ role: "user", parts: [{ text }] }] }) : 0,
+        ]);
+        return { promptTokenCount: prompt, candidatesTokenCount: output, totalTokenCount: prompt + output };
+      })());
     return {
-      chunks: this.chunks(held, events, abort, r.account, r.model, args.model, args.signal, meter, countPrompt),
+      chunks: this.chunks(held, events, abort, r.account, r.model, args.model, answer, earlyUsage, args.signal, meter),
+      usageOfEarlyEnd: earlyUsage,
       accountId: r.account.id,
       accountEmail: r.account.email,
       mappedModel: r.model,
@@ -186,9 +199,11 @@ export class PoolGateway implements Gateway {
     account: Account,
     model: string,
     requested: string,
+    /** the text of the chunks handed on (what earlyUsage counts as the answer) */
+    answer: string[],
+    earlyUsage: () => Promise<GeminiUsage>,
     signal?: AbortSignal,
     meter?: MeterHandle,
-    countPrompt?: () => Promise<unknown>,
   ): AsyncGenerator<GeminiResponse> {
     const served = { requested, model, accountEmail: account.email };
     // a stream's usage is what its last chunk with usageMetadata said, also when the client cut it
@@ -196,6 +211,7 @@ export class PoolGateway implements Gateway {
     let usage: unknown;
     const seen = (c: GeminiResponse) => {
       if (c?.usageMetadata) usage = c.usageMetadata;
+      for (const p of c?.candidates?.[0]?.content?.parts ?? []) if (typeof p.text === "string") answer.push(p.text);
       return c;
     };
     // a stream read to its end has nothing left to stop upstream (aborting it anyway made an error and
@@ -229,7 +245,7 @@ export class PoolGateway implements Gateway {
       }
     } finally {
       // ended early by the client (it left, or a stop sequence matched) before any usage arrived
-      const early = !ended && !failed && usage === undefined && countPrompt !== undefined;
+      const early = !ended && !failed && usage === undefined && meter !== undefined;
       if (!early) {
         meter?.answered(usage);
         done?.();
@@ -239,8 +255,8 @@ export class PoolGateway implements Gateway {
       // counted in the background: the client's stream does not wait, nor does the key's next request
       // (its concurrency slot is free now); the usage record does (the hold)
       if (early) {
-        meter?.freeSlot();
-        void countPrompt()
+        meter!.freeSlot();
+        void earlyUsage()
           .then(
             (u) => meter?.answered(u),
             () => {},

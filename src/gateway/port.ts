@@ -1,6 +1,6 @@
 // The Gateway port: what a protocol route calls to reach Google. The routes depend on this interface,
 // not on the pool behind it (PoolGateway in ./gateway.ts implements it; route tests script it).
-import type { GeminiRequest, GeminiResponse } from "../upstream/types";
+import type { GeminiRequest, GeminiResponse, GeminiUsage } from "../upstream/types";
 
 export type RequestType = "agent" | "image_gen";
 
@@ -35,6 +35,11 @@ export interface StreamResult extends Served {
    * Breaking out of the loop (or the signal aborting) cancels the upstream request.
    */
   chunks: AsyncIterable<GeminiResponse>;
+  /**
+   * For a stream ended before upstream's usage came (it comes with the last chunk): the prompt and the
+   * answer handed on so far, counted upstream (once, however often asked)
+   */
+  usageOfEarlyEnd?: () => Promise<GeminiUsage>;
 }
 
 export interface CountResult extends Served {

@@ -202,8 +202,8 @@ async function* later(pending: Promise<StreamResult>, mapper: (res: StreamResult
 /** How a protocol turns the answer's chunks into its frames: text ready to write ("" for none). */
 export interface FrameMapper {
   push(chunk: GeminiResponse): string;
-  /** the last frames, once the chunks ended (or the mapper is done) */
-  finish(): string;
+  /** the last frames, once the chunks ended (or the mapper is done; it may then wait for a count) */
+  finish(): string | Promise<string>;
   /** the answer is complete before upstream's end (a stop sequence matched) */
   readonly done?: boolean;
 }
@@ -220,6 +220,6 @@ async function* mappedFrames(res: StreamResult, m: FrameMapper): AsyncGenerator<
     // leaving the loop cancels upstream (usage is what upstream reported so far)
     if (m.done) break;
   }
-  const last = m.finish();
+  const last = await m.finish();
   if (last) yield last;
 }

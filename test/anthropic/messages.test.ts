@@ -292,16 +292,22 @@ describe("POST /v1/messages", () => {
       stop_sequence: "world",
       content: [{ type: "text", text: "Echo: hello " }],
     });
-    // streaming stops reading upstream at the match, so only usage may differ
-    const records: { input: number; status: number }[] = [];
-    const stop = stack.ctx.keys!.onRecord((r) => records.push({ input: r.input, status: r.status }));
+    // streaming stops reading upstream at the match: the same answer
+    const records: { input: number; output: number; status: number }[] = [];
+    const stop = stack.ctx.keys!.onRecord((r) => records.push({ input: r.input, output: r.output, status: r.status }));
+    const counts = upstreamCalls("countTokens").length;
     try {
       const streamed = await client.messages.stream(params).finalMessage();
       expect({ ...withoutIds(streamed), usage: null }).toEqual({ ...withoutIds(plain), usage: null });
-      // upstream's usage comes with its last chunk, never read here: the prompt is counted upstream for
-      // the usage log (and a key's token limits), after the client's stream ended
+      // upstream's usage comes with its last chunk, never read here: the prompt and the answer so far are
+      // counted upstream, for the client's message_delta and for the usage log (and a key's token limits)
+      expect(streamed.usage.input_tokens).toBe(plain.usage.input_tokens);
+      expect(streamed.usage.output_tokens).toBeGreaterThan(0);
       await until(() => records.length > 0, "the stream's usage record", 3000);
       expect(records[0]!.input).toBe(plain.usage.input_tokens);
+      expect(records[0]!.output).toBe(streamed.usage.output_tokens);
+      // counted once for both: the prompt, and the answer
+      expect(upstreamCalls("countTokens").length - counts).toBe(2);
     } finally {
       stop();
     }
