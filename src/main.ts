@@ -96,8 +96,20 @@ async function dataCommand(flags: Flags) {
   return { config: loaded.config, dataDir: loaded.dataDir, log };
 }
 
+/** resolves once everything written to `s` is out (end() waits for it), or the reader is gone */
+function flushed(s: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    s.once("error", () => resolve());
+    s.end(() => resolve());
+  });
+}
+
 // no top-level await: the binary is compiled to bytecode, which needs a CommonJS-compatible entry
 if (import.meta.main) {
   restartEarly(process.argv.slice(2));
-  void main(process.argv.slice(2), { ownProcess: true }).then((code) => process.exit(code));
+  void main(process.argv.slice(2), { ownProcess: true }).then(async (code) => {
+    // what the command printed may still be on its way into a pipe: exiting now cut it at 64 KiB
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(code);
+  });
 }

@@ -116,3 +116,30 @@ test("accounts login --no-browser with stdin already closed fails at once instea
   expect(r.code).toBe(1);
   expect(r.stderr).toContain("login failed: the input closed before a redirect URL or code was pasted");
 });
+
+test("a large listing reaches a pipe whole before the process exits (it was cut at 64 KiB, exit 0)", async () => {
+  const { AccountStore } = await import("../../src/accounts/store");
+  const { accountRecord } = await import("../helpers/util");
+  const d = tempDir("pipe");
+  try {
+    const s = await AccountStore.open(d.dir);
+    await s.update((doc) => {
+      for (let i = 0; i < 3000; i++)
+        doc.accounts.set(`u${i}@x.com`, accountRecord(`u${i}@x.com`, { refreshToken: `1//tok-${i}`, projectId: `p${i}` }));
+    });
+    await s.close();
+    // through a shell pipe, as people back up their pool (`… | gpg`, `… | ssh host 'cat > f'`)
+    const sh = Bun.spawn(["sh", "-c", `"${process.execPath}" "${MAIN}" accounts list --json --data-dir "${d.dir}" | cat`], {
+      cwd: ROOT,
+      env: cleanEnv(),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const out = await new Response(sh.stdout).text();
+    expect(await sh.exited).toBe(0);
+    expect(out.length).toBeGreaterThan(256 * 1024);
+    expect(JSON.parse(out)).toHaveLength(3000);
+  } finally {
+    d.cleanup();
+  }
+});
