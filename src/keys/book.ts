@@ -3,6 +3,7 @@
 import { randomBytes, sha256, sha256Hex } from "../core/hash";
 import type { KeyLimits, KeyRecord, KeyStore } from "../state/keys";
 import { ANONYMOUS, CONFIG_CALLER } from "./scope";
+import { StorageError } from "../core/errors";
 
 export const KEY_PREFIX = "sk-sy-";
 
@@ -57,14 +58,20 @@ export class KeyBook {
     return true;
   }
 
-  /** a write that lost a race for its name (taken in between by another process) is a 409, not a 500 */
+  /**
+   * A write that lost a race for its name (taken in between by another process) is a 409; one the disk
+   * refused (full, read-only) is a StorageError (507 at the API) saying the change was not applied.
+   */
   private write(run: () => void, name: string): void {
     try {
       run();
     } catch (e) {
-      if (!/UNIQUE constraint failed: api_keys\.name/.test(String((e as Error)?.message))) throw e;
-      this.reload();
-      throw new KeyError(`a key named ${JSON.stringify(name)} exists already`, 409, "name");
+      const message = String((e as Error)?.message ?? e);
+      if (/UNIQUE constraint failed: api_keys\.name/.test(message)) {
+        this.reload();
+        throw new KeyError(`a key named ${JSON.stringify(name)} exists already`, 409, "name");
+      }
+      throw new StorageError(`could not save the key ${JSON.stringify(name)} (${message}); the change was not applied`);
     }
   }
 
@@ -137,7 +144,7 @@ export class KeyBook {
     const k = this.mustFind(idOrName);
     if (k.revokedAt === null) {
       const at = this.now();
-      this.store.revoke(k.id, at);
+      this.write(() => this.store.revoke(k.id, at), k.name);
       this.byHash.set(k.hash, { ...k, revokedAt: at });
     }
     return viewOfKey(this.byHash.get(k.hash)!);

@@ -40,18 +40,27 @@ class Window {
     this.value[i]! += n;
   }
 
+  /** a slot counts while its second is in the last minute — not after it: a clock set back leaves them */
+  private counts(i: number, from: number, to: number): boolean {
+    const sec = this.second[i]!;
+    return sec >= from && sec <= to;
+  }
+
   sum(now: number): number {
     const from = this.live(now);
+    const to = Math.floor(now / 1000);
     let total = 0;
-    for (let i = 0; i < SLOTS; i++) if (this.second[i]! >= from) total += this.value[i]!;
+    for (let i = 0; i < SLOTS; i++) if (this.counts(i, from, to)) total += this.value[i]!;
     return total;
   }
 
   /** when the oldest counted second leaves the window */
   nextExpiry(now: number): number {
     const from = this.live(now);
+    const to = Math.floor(now / 1000);
     let oldest = Infinity;
-    for (let i = 0; i < SLOTS; i++) if (this.second[i]! >= from && this.value[i]! > 0 && this.second[i]! < oldest) oldest = this.second[i]!;
+    for (let i = 0; i < SLOTS; i++)
+      if (this.counts(i, from, to) && this.value[i]! > 0 && this.second[i]! < oldest) oldest = this.second[i]!;
     return oldest === Infinity ? now : freedAt(oldest);
   }
 }

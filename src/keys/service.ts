@@ -4,7 +4,7 @@
 import type { Database } from "bun:sqlite";
 import { Counter, type Registry } from "../core/prom";
 import { ApiError } from "../core/errors";
-import type { Logger } from "../core/log";
+import { LogGate, type Logger } from "../core/log";
 import type { MeterHandle, RequestMeter } from "../gateway/port";
 import type { KeyRecord } from "../state/keys";
 import { SqliteKeys } from "../state/keys";
@@ -34,7 +34,12 @@ export interface KeysOptions {
   shared?: RedisKeys;
   /** several instances: the usage totals shared through Redis (reports show every instance's) */
   sharedUsage?: RedisUsage;
+  /** whether an upstream model id is one the catalogue knows (its metric series are labelled by it) */
+  knownModel?: (id: string) => boolean;
 }
+
+/** more upstream models than any lineup has had: a bound, not a limit anyone meets */
+const MAX_MODEL_LABELS = 200;
 
 export class Keys implements RequestMeter {
   readonly book: KeyBook;
@@ -50,6 +55,9 @@ export class Keys implements RequestMeter {
   private pruning = false;
   private closed = false;
   private listeners = new Set<(r: UsageRecord) => void>();
+  private writeLog = new LogGate(60_000);
+  /** upstream models labelled so far: the catalogue's, and any that answered (see modelLabel) */
+  private answeredModels = new Set<string>();
 
   constructor(private opts: KeysOptions) {
     this.now = opts.now ?? Date.now;
@@ -204,13 +212,27 @@ export class Keys implements RequestMeter {
       } catch {} // a watcher never breaks the log
     }
     if (!this.tokensTotal || !this.requestsTotal || !this.servedTotal) return;
-    const model = scope.upstreamModel ?? "-";
+    const model = this.modelLabel(scope.upstreamModel, e.status);
     const name = scope.caller.name;
     for (const d of DIRECTIONS) if (t[d]) this.tokensTotal.inc({ direction: d, model, key: name }, t[d]);
     this.requestsTotal.inc({ key: name, status: String(e.status) });
     const account = scope.account ?? "-";
     const served = { protocol: scope.protocol, model, account, status: String(e.status) };
     this.servedTotal.inc(served);
+  }
+
+  /**
+   * The model label of a request's series. A name neither the catalogue knows nor upstream ever answered
+   * (any string a client sends that resolves to nothing, each a 404) would add a series that never goes
+   * away: such requests count as "other", so the series stay as many as the models that exist.
+   */
+  private modelLabel(model: string | undefined, status: number): string {
+    if (model === undefined) return "-";
+    if (this.answeredModels.has(model)) return model;
+    const known = status < 400 || this.opts.knownModel?.(model);
+    if (!known || this.answeredModels.size >= MAX_MODEL_LABELS) return "other";
+    this.answeredModels.add(model);
+    return model;
   }
 
   /** the timer's flush: at most SLICE records per transaction, yielding between them (a busy second is thousands) */
@@ -220,14 +242,7 @@ export class Keys implements RequestMeter {
     try {
       while (this.buffer.length) {
         const slice = this.buffer.splice(0, SLICE);
-        try {
-          this.usage.append(slice);
-          this.opts.sharedUsage?.add(slice);
-        } catch (e) {
-          this.buffer = slice.concat(this.buffer).slice(-100_000); // kept for the next try, bounded
-          this.opts.log.error("could not write usage records", { error: (e as Error).message });
-          return;
-        }
+        if (!this.append(slice)) return;
         if (this.buffer.length) await new Promise<void>((r) => setImmediate(r));
       }
     } finally {
@@ -240,12 +255,19 @@ export class Keys implements RequestMeter {
     if (!this.buffer.length) return;
     const batch = this.buffer;
     this.buffer = [];
+    this.append(batch);
+  }
+
+  /** written, or kept for the next try (bounded) with a line at most once a minute (a full disk, a read-only dir) */
+  private append(batch: UsageRecord[]): boolean {
     try {
       this.usage.append(batch);
       this.opts.sharedUsage?.add(batch);
+      return true;
     } catch (e) {
-      this.buffer = batch.concat(this.buffer).slice(-100_000); // kept for the next try, bounded
-      this.opts.log.error("could not write usage records", { error: (e as Error).message });
+      this.buffer = batch.concat(this.buffer).slice(-100_000);
+      if (this.writeLog.open(this.now())) this.opts.log.error("could not write usage records", { error: (e as Error).message });
+      return false;
     }
   }
 

@@ -52,6 +52,7 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
     retentionDays: config.usage.retentionDays,
     registry: metrics.registry,
     now: opts.now,
+    knownModel: (id) => pool.catalog.get(id) !== undefined,
   }).start();
   pool.gateway.useMeter(keys);
   const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog: pool.catalog, pool, identity, log, metrics, keys };

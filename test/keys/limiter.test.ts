@@ -90,6 +90,17 @@ test.each([
 });
 
 describe("Limiter", () => {
+  test("a clock set back does not lock a key out for the size of the step", () => {
+    let now = T0;
+    const l = new Limiter(() => now);
+    const k = keyWith({ rpm: 2, tpm: 100 });
+    l.admit(k, "m").release();
+    l.admit(k, "m").release();
+    expect(() => l.admit(k, "m")).toThrow("requests per minute");
+    now -= 3_600_000; // NTP steps the clock back an hour
+    expect(() => l.admit(k, "m")).not.toThrow();
+  });
+
   test("requests per minute slide with the clock; Retry-After says when the oldest leaves", () => {
     let now = T0;
     const l = new Limiter(() => now);
@@ -260,4 +271,19 @@ describe("Limiter with shared counts (requests per minute and in flight, Redis)"
     expect(l.admitShared(keyWith({ id: "other", tpm: 5 }), "m") instanceof Promise).toBe(false);
     expect(log).toEqual([]);
   });
+});
+
+test("a key the disk refuses (read-only, full) is a StorageError saying the change was not applied, not an internal error", async () => {
+  const { Database } = await import("bun:sqlite");
+  const { SqliteKeys } = await import("../../src/state/keys");
+  const { KeyBook } = await import("../../src/keys/book");
+  const { StorageError } = await import("../../src/core/errors");
+  const db = new Database(":memory:");
+  const book = new KeyBook(new SqliteKeys(db));
+  const made = book.create("before", NO_LIMITS);
+  db.exec("PRAGMA query_only = 1");
+  expect(() => book.create("after", NO_LIMITS)).toThrow(StorageError);
+  expect(() => book.create("after", NO_LIMITS)).toThrow("the change was not applied");
+  expect(() => book.revoke(made.key.id)).toThrow(StorageError);
+  expect(book.list().map((k) => [k.name, k.revokedAt])).toEqual([["before", null]]);
 });

@@ -117,3 +117,14 @@ test("a rate-limited account: its cooldown with the seconds left and the reason"
   expect(left).toBeGreaterThan(0);
   expect(left).toBeLessThanOrEqual(60);
 });
+
+test('made-up model names add no series: they count as model="other"', async () => {
+  const h = { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" };
+  for (let i = 0; i < 20; i++) {
+    const body = JSON.stringify({ model: `no-such-model-${i}`, messages: [{ role: "user", content: "x" }] });
+    expect((await fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: h, body })).status).toBe(404);
+  }
+  const text = await scrape();
+  expect(text).not.toContain("no-such-model-");
+  expect(text).toMatch(/switchyard_requests_total\{protocol="openai",model="other",account="[^"]+",status="404"\} 20/);
+});
