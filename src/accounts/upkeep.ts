@@ -12,10 +12,12 @@ import { fetchQuota } from "./quota";
 import type { LiveState } from "./live";
 import type { AccountStore } from "./store";
 import type { TokenManager } from "./tokens";
-import { PoolError } from "./types";
+import { PoolError, type Account } from "./types";
 
 /** upstream calls a background sweep has in flight at most */
 const CONCURRENCY = 4;
+/** an account that served a request within this long (or two quota periods, if longer) is in use */
+const IN_USE_MS = 30 * 60_000;
 
 /** a stable spread in [0, 1) per account: background refreshes of accounts added together do not fall due together */
 export function jitterOf(id: string): number {
@@ -129,10 +131,15 @@ export class Upkeep {
     return errors;
   }
 
+  /** served a request lately: the only accounts the sweeps keep current (see inUse) */
+  private inUse(a: Account, now: number): boolean {
+    return now - (a.lastUsedAt ?? 0) < Math.max(IN_USE_MS, 2 * this.config.pool.quotaRefreshMinutes * 60_000);
+  }
+
   /**
    * Refresh cached tokens that expire within pool.tokenRefreshAheadSeconds (plus up to half of it, by a
-   * per-account jitter). Accounts without a live token (never used, or idle past expiry) are left to
-   * refresh on demand.
+   * per-account jitter), of accounts in use. The others — never used, or idle — are left to refresh on
+   * demand: refreshing every live token as it fell due kept a whole pool awake for good.
    */
   async refreshDueTokens(): Promise<void> {
     const now = Date.now();
@@ -144,6 +151,7 @@ export class Upkeep {
           a.state === "active" &&
           a.accessToken &&
           (a.accessTokenExpiresAt ?? 0) > now &&
+          this.inUse(a, now) &&
           this.tokens.due(a.id, now + jitterOf(a.id) * spread),
       );
     await eachLimited(due, CONCURRENCY, async (a) => {
@@ -182,17 +190,15 @@ export class Upkeep {
   }
 
   /**
-   * Re-read the quota of accounts in service (a live token, or used within two periods) whose data is
-   * older than pool.quotaRefreshMinutes. Idle accounts are not woken: that would refresh every token of
-   * a big pool at once.
+   * Re-read the quota of accounts in use whose data is older than pool.quotaRefreshMinutes. Idle accounts
+   * are not woken: that would refresh every token of a big pool at once (a live token alone does not
+   * make an account in use: the token sweep and this one kept each other going).
    */
   async refreshStaleQuotas(): Promise<void> {
     const now = Date.now();
     const period = this.config.pool.quotaRefreshMinutes * 60_000;
     const stale = this.store.accounts().filter((a) => {
-      if (a.state !== "active" || !a.projectId) return false;
-      const inService = (a.accessTokenExpiresAt ?? 0) > now || now - (a.lastUsedAt ?? 0) < 2 * period;
-      if (!inService) return false;
+      if (a.state !== "active" || !a.projectId || !this.inUse(a, now)) return false;
       const times = Object.values(a.quota ?? {}).map((q) => q.fetchedAt);
       const oldest = times.length ? Math.min(...times) : 0;
       return now - oldest >= period * 0.9; // a little early, so a timer tick never just misses it

@@ -118,6 +118,7 @@ describe("tokens", () => {
       { internal: { tokenSweepMs: 30 } },
       { tokenTtlSeconds: 2.3 },
     );
+    await gen(r.pool); // in use: only such accounts are kept current
     await r.reopen({}, { background: true });
     await until(() => (r.sim.stats().token ?? 0) >= 1, "a background refresh");
     r.sim.clearRequests();

@@ -116,6 +116,7 @@ describe("managing accounts", () => {
 describe("quota refresh and OAuth helpers", () => {
   test("quota is re-read every pool.quotaRefreshMinutes in the background", async () => {
     rig = await startRig([{ email: "a@x.com" }], { pool: { quotaRefreshMinutes: 0.003 } }); // 180 ms
+    await rig.pool.gateway.generate({ model: "gemini-2.5-flash", request: userText("hi") }); // in use: kept current
     rig.sim.addAccount({ email: "a@x.com", quota: { "gemini-2.5-flash": 0.1 } });
     await rig.reopen({}, { background: true });
     await until(() => rig!.pool.get("a@x.com")!.quota!["gemini-2.5-flash"]!.remainingFraction === 0.1, "the quota refresh");

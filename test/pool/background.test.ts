@@ -92,6 +92,8 @@ test("the token sweep keeps at most 4 calls in flight and spreads due times by a
   );
   cleanups.push(() => r.stop());
   r.sim.addFault({ kind: "delay", method: "token", delayMs: 20 });
+  // only accounts in use are kept current: these all served a request a minute ago
+  for (const a of r.pool.accountStates()) (a as { lastUsedAt?: number }).lastUsedAt = Date.now() - 60_000;
   await sweeps(r.pool).refreshDueTokens();
   const refreshed = r.sim.stats().token ?? 0;
   expect(r.sim.peaks().token).toBeLessThanOrEqual(4);
@@ -143,4 +145,28 @@ test("an account added while Google's project lookup failed is tried again, with
   cleanups.push(() => again.close());
   await again.ready;
   await until(() => again.list()[0]!.projectId === acc.project, "the project found at start", 3000);
+});
+
+test("accounts that served nothing lately are not kept awake: their tokens lapse and their quota is not re-read", async () => {
+  // every token due (refreshed up to an hour ahead); two accounts served a request, two never did
+  const r = await startRig(
+    ["busy1", "busy2", "idle1", "idle2"].map((n) => ({ email: `${n}@x.com` })),
+    { pool: { tokenRefreshAheadSeconds: 3599, quotaRefreshMinutes: 1 } },
+  );
+  cleanups.push(() => r.stop());
+  const now = Date.now();
+  for (const a of r.pool.accountStates() as readonly {
+    email: string;
+    lastUsedAt?: number;
+    quota?: Record<string, { fetchedAt: number }>;
+  }[]) {
+    if (a.email.startsWith("busy")) a.lastUsedAt = now - 60_000;
+    else a.lastUsedAt = now - 3 * 3_600_000;
+    for (const q of Object.values(a.quota ?? {})) q.fetchedAt = now - 10 * 60_000; // stale for a 1-minute period
+  }
+  r.sim.clearRequests();
+  await sweeps(r.pool).refreshDueTokens();
+  await sweeps(r.pool).refreshStaleQuotas();
+  const touched = new Set(r.sim.requests().map((x) => x.email));
+  expect([...touched].sort()).toEqual(["busy1@x.com", "busy2@x.com"]);
 });
