@@ -2,7 +2,7 @@
 // reads them on every request) and in the state store (state.db), written at once and only for the
 // account that changed. accounts.json is not touched here. Also the model catalogue Google reported
 // (models, lineup, learned forwards), which changes with every quota report.
-import type { Logger } from "../core/log";
+import { LogGate, type Logger } from "../core/log";
 import type { Lineup, ModelInfo } from "../models/catalog";
 import type { AccountRow, CounterDelta, Cooldown, QuotaEntry, StateStore } from "../state/types";
 import type { QuotaReport } from "./quota";
@@ -11,8 +11,6 @@ import type { Account } from "./types";
 
 /** rows per transaction when loading or flushing many: each slice keeps the event loop busy ~1–5 ms */
 const SLICE = 500;
-/** a failing state store is reported at most this often */
-const ERROR_LOG_MS = 60_000;
 
 const META_MODELS = "models";
 const META_LINEUP = "lineup";
@@ -42,7 +40,8 @@ export class LiveState {
   private catalog: { models: Record<string, ModelInfo>; lineup?: Lineup; learned: Record<string, string> };
   /** accounts written while a start-up load runs: their row on disk is older than memory */
   private touched: Set<string> | undefined;
-  private errorLoggedAt = 0;
+  /** a failing state store is reported once a minute */
+  private errorLog = new LogGate(60_000);
 
   constructor(
     private db: StateStore,
@@ -319,11 +318,8 @@ export class LiveState {
     try {
       return fn();
     } catch (e) {
-      const now = Date.now();
-      if (now - this.errorLoggedAt >= ERROR_LOG_MS) {
-        this.errorLoggedAt = now;
+      if (this.errorLog.open())
         this.log.error("could not use the state store; keeping the state in memory", { path: this.db.path, error: (e as Error).message });
-      }
       return undefined;
     }
   }

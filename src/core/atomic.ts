@@ -1,10 +1,11 @@
 // Crash-safe file replacement: temp file in the same folder, fsync, rename, fsync the folder.
 // (Bun.write is neither atomic nor fsynced; see docs/stack.md, "Persistence".)
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o600): void {
   const dir = dirname(path);
+  removeDeadTemps(dir, basename(path));
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
   let fd: number | undefined;
   try {
@@ -53,5 +54,38 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   writeFileAtomicSync(path, data, mode);
 }
 
-/** the temp-file pattern above, for start-up clean-up of files left by a crash */
+/** the temp-file pattern above */
 export const isAtomicTemp = (name: string, target: string) => name.startsWith(`.${target}.`) && name.endsWith(".tmp");
+
+/**
+ * Temp files of `target` left by a process that died mid-write (killed between open and rename): they
+ * may hold secrets (a generated key, an export), so the next write removes them. A live writer's are
+ * left alone: its pid is in the name.
+ */
+function removeDeadTemps(dir: string, target: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // the write reports the folder's problem
+  }
+  for (const name of names) {
+    if (!isAtomicTemp(name, target)) continue;
+    const pid = Number(name.slice(target.length + 2).split(".")[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      /* another cleaner was first */
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // there, but not ours
+  }
+}

@@ -136,3 +136,18 @@ export function createLogger(level: Level = "info", write: (line: string) => voi
 }
 
 export const silentLogger = (): Logger => createLogger("silent");
+
+/**
+ * A repeated line said at most once per `everyMs` (a failure that recurs every second is logged once a
+ * minute): `open()` is true when the line may go out, and starts the next wait.
+ */
+export class LogGate {
+  private at = -Infinity;
+  constructor(private readonly everyMs: number) {}
+
+  open(now = Date.now()): boolean {
+    if (now - this.at < this.everyMs) return false;
+    this.at = now;
+    return true;
+  }
+}

@@ -6,7 +6,7 @@ import { isImageModel, type ModelCatalog } from "../models/catalog";
 import { fitRequest } from "../models/fit";
 import type { Rule } from "../models/resolve";
 import type { ApiError } from "../core/errors";
-import type { Logger } from "../core/log";
+import { LogGate, type Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import { classify, networkFailure, type Failure } from "../upstream/classify";
 import type { Outcome, UpstreamClient } from "../upstream/client";
@@ -101,11 +101,9 @@ interface Attempt<T> {
 
 type Call<T> = (account: Account, token: string, model: string, sessionId: string, request: GeminiRequest) => Promise<Outcome<T>>;
 
-/** how often the client-outdated warning is logged at most */
-const OUTDATED_LOG_MS = 60_000;
-
 export class PoolGateway implements Gateway {
-  private outdatedLoggedAt = 0;
+  /** the client-outdated advice, once a minute */
+  private outdatedLog = new LogGate(60_000);
 
   private readonly upstream: Upstream;
   private readonly byId = (id: string) => this.rt.pool.byId(id);
@@ -324,9 +322,7 @@ export class PoolGateway implements Gateway {
 
   /** logs the client-outdated advice at most once a minute */
   private logOutdated(f: Failure, uaUsed: string) {
-    const now = Date.now();
-    if (now - this.outdatedLoggedAt < OUTDATED_LOG_MS) return;
-    this.outdatedLoggedAt = now;
+    if (!this.outdatedLog.open()) return;
     this.rt.log.error(
       "Google turned away our client version; set upstream.clientVersion / SWITCHYARD_CLIENT_VERSION to the current Antigravity version",
       {

@@ -24,7 +24,8 @@ export interface KeyRecord extends KeyLimits {
   revokedAt: number | null;
 }
 
-const SCHEMA = `
+/** the keys' table (exported for the salvage of a damaged state.db: sqlite.ts) */
+export const KEYS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
@@ -92,7 +93,7 @@ export class SqliteKeys implements KeyStore {
   private s;
 
   constructor(private db: Database) {
-    db.exec(SCHEMA);
+    db.exec(KEYS_SCHEMA);
     this.s = {
       all: db.query<Raw, []>("SELECT * FROM api_keys ORDER BY created_at, name"),
       insert: db.query(

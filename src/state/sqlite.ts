@@ -4,6 +4,8 @@
 // One row per account, written field by field as things change; no write ever touches other rows.
 // Other processes' writes are found through `seq` (a counter every write transaction bumps) and
 // `writer` (who wrote the row), checked only when SQLite's data_version says someone else committed.
+import { KEYS_SCHEMA } from "./keys";
+import { USAGE_SCHEMA } from "./usage";
 import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, existsSync, openSync, renameSync } from "node:fs";
 import { join } from "node:path";
@@ -129,11 +131,15 @@ export class SqliteState implements StateStore {
       if (corrupt(e)) {
         const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
         for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+        const state = SqliteState.openAt(path);
+        const saved = salvage(state.db, aside);
         onNotice({
           level: "error",
-          message: `${path} was unreadable (${(e as Error).message}); it was set aside as ${aside} and a new one created — accounts are unaffected; tokens, quota and counters are re-learned`,
+          message:
+            `${path} was unreadable (${(e as Error).message}); it was set aside as ${aside} and a new one created — accounts are ` +
+            `unaffected; tokens, quota and counters are re-learned; ${saved}`,
         });
-        return SqliteState.openAt(path);
+        return state;
       }
       if (!readOnly(e)) throw e;
       try {
@@ -344,4 +350,38 @@ export class SqliteState implements StateStore {
       /* closing twice */
     }
   }
+}
+
+/**
+ * What a damaged state.db still yields that nothing re-learns: the virtual keys (without them every
+ * client's key answers 401) and the usage log's hourly totals (the keys' budgets). Copied table by table
+ * as far as the damage allows; says what was saved.
+ */
+function salvage(db: Database, aside: string): string {
+  const out: string[] = [];
+  const copy = (table: string, schema: string, what: string) => {
+    try {
+      db.exec(schema);
+      const n = db.run(`INSERT OR IGNORE INTO main.${table} SELECT * FROM old.${table}`).changes;
+      out.push(`${n} ${what} recovered from it`);
+    } catch (e) {
+      out.push(`${what} could not be read from it (${(e as Error).message})`);
+    }
+  };
+  try {
+    db.run("ATTACH DATABASE ? AS old", [aside]);
+  } catch (e) {
+    return `virtual keys and the usage log could not be read from it (${(e as Error).message})`;
+  }
+  try {
+    copy("api_keys", KEYS_SCHEMA, "virtual keys");
+    copy("usage_hourly", USAGE_SCHEMA, "hours of usage totals");
+  } finally {
+    try {
+      db.run("DETACH DATABASE old");
+    } catch {
+      /* nothing attached */
+    }
+  }
+  return out.join("; ");
 }

@@ -43,7 +43,8 @@ export interface UsageRow {
 /** the tables below (state.db's start-up check leaves them out: they grow with traffic) */
 export const USAGE_TABLES: readonly string[] = ["usage", "usage_hourly"];
 
-const SCHEMA = `
+/** the usage tables (exported for the salvage of a damaged state.db: sqlite.ts) */
+export const USAGE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS usage (
   at INTEGER NOT NULL,
   key_id TEXT, key_name TEXT NOT NULL, account TEXT, model TEXT, upstream_model TEXT,
@@ -128,7 +129,7 @@ export class SqliteUsage {
   private tokensSince;
 
   constructor(private db: Database) {
-    db.exec(SCHEMA);
+    db.exec(USAGE_SCHEMA);
     this.insert = db.query(insertSql(1)) as unknown as ArrayRun;
     this.insertMany = db.query(insertSql(ROWS_PER_INSERT)) as unknown as ArrayRun;
     this.hourly = db.query(

@@ -4,7 +4,7 @@
 // `upstream.maxConcurrentRequests` calls are in flight; the rest wait for a slot in order (./limit.ts).
 import { classify, networkFailure, type Failure } from "./classify";
 import { Slots, type Release } from "./limit";
-import type { Logger } from "../core/log";
+import { LogGate, type Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 
 export interface ClientConfig {
@@ -132,7 +132,7 @@ export class UpstreamClient {
   /** the calls in flight and waiting (upstream.maxConcurrentRequests) */
   readonly slots: Slots;
   private fetchImpl: typeof fetch;
-  private waitLoggedAt = -Infinity;
+  private waitLog = new LogGate(WAIT_LOG_EVERY_MS);
   private waitsSinceLine = 0;
   private headerCache = new Map<string, { ua: string; accept: string; headers: Headers }[]>();
 
@@ -158,8 +158,7 @@ export class UpstreamClient {
   private queued() {
     this.opts.metrics?.upstreamWaits.inc();
     this.waitsSinceLine++;
-    const now = (this.opts.now ?? Date.now)();
-    if (now - this.waitLoggedAt < WAIT_LOG_EVERY_MS) return;
+    if (!this.waitLog.open((this.opts.now ?? Date.now)())) return;
     this.opts.log?.warn("upstream calls wait for a free slot", {
       maxConcurrentRequests: this.slots.max,
       inFlight: this.slots.inFlight,
@@ -167,7 +166,6 @@ export class UpstreamClient {
       waitsSinceLastLine: this.waitsSinceLine,
       setting: "upstream.maxConcurrentRequests",
     });
-    this.waitLoggedAt = now;
     this.waitsSinceLine = 0;
   }
 

@@ -23,3 +23,10 @@ test("a 5 MB field becomes a bounded one; nested values bound the line as a whol
   expect(lines[1]!.length).toBeLessThan(20_000);
   expect(lines[1]!.includes("\n")).toBe(false);
 });
+
+test("LogGate: a repeated line goes out at most once per period", () => {
+  const { LogGate } = require("../../src/core/log") as typeof import("../../src/core/log");
+  const gate = new LogGate(60_000);
+  const said = [0, 1_000, 59_999, 60_000, 61_000, 130_000].filter((t) => gate.open(t));
+  expect(said).toEqual([0, 60_000, 130_000]);
+});

@@ -5,6 +5,9 @@ import { Database } from "bun:sqlite";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteState, STATE_FILE, type OpenNotice } from "../../src/state/sqlite";
+import { SqliteKeys } from "../../src/state/keys";
+import { SqliteUsage } from "../../src/state/usage";
+import { NO_LIMITS } from "../../src/keys/limits-input";
 import type { AccountRow } from "../../src/state/types";
 import { runCli } from "../helpers/cli";
 import { tempDir } from "../helpers/util";
@@ -110,6 +113,52 @@ describe("state.db", () => {
     const notices: OpenNotice[] = [];
     const again = SqliteState.open(d, (n) => notices.push(n));
     expect(notices.map((n) => n.message)).toEqual([expect.stringMatching(/state\.db was unreadable [\s\S]*set aside/)]);
+    again.close();
+  });
+
+  test("a damaged state.db gives up what it still holds that nothing re-learns: the virtual keys, the usage totals", () => {
+    const d = dir();
+    const s = SqliteState.open(d);
+    const keys = new SqliteKeys(s.database);
+    const k = { id: "k1", name: "ci", prefix: "sk-sy-abcd", hash: "h".repeat(64), createdAt: 1, revokedAt: null, ...NO_LIMITS };
+    keys.insert(k);
+    new SqliteUsage(s.database).append([
+      {
+        at: 3_600_000,
+        keyId: "k1",
+        keyName: "ci",
+        account: "a@x.com",
+        model: "m",
+        upstreamModel: "m",
+        protocol: "openai",
+        route: "/v1/chat/completions",
+        status: 200,
+        input: 5,
+        output: 7,
+        thinking: 0,
+        cached: 0,
+        latencyMs: 1,
+        ttfbMs: null,
+        streamed: false,
+      } as any,
+    ]);
+    // then the accounts' rows, on the pages after the keys'
+    for (let i = 0; i < 400; i++) s.saveToken(`account-${i}`, "ya29." + "t".repeat(200), i);
+    s.close();
+    const path = join(d, STATE_FILE);
+    const db = new Database(path);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const size = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size;
+    const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
+    db.close();
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, size * Math.floor(pages / 2)); // the second half: account rows only
+    writeFileSync(path, bytes);
+    const notices: OpenNotice[] = [];
+    const again = SqliteState.open(d, (n) => notices.push(n));
+    expect(notices[0]!.message).toContain("1 virtual keys recovered from it");
+    expect(notices[0]!.message).toContain("1 hours of usage totals recovered from it");
+    expect(new SqliteKeys(again.database).list()).toEqual([k]);
     again.close();
   });
 
