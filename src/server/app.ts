@@ -181,6 +181,14 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
         }),
       );
     }
+    // Elysia finds the path by the first "/" from the 12th character on (it assumes a host of four or more
+    // characters), and keeps a "#" the URL parser drops: with `Host: a` and `/##/admin/…`, auth saw "/"
+    // while the router ran /admin/…. The router gets the same path as every check here.
+    const raw = req.url;
+    if (url.hash || raw.indexOf("/", 11) !== raw.indexOf("/", raw.indexOf("://") + 3)) {
+      if (url.hash) return errorResponse("plain", new ApiError(400, "the request target holds a '#'", { reason: "invalid_request" }));
+      req = new Request(`${SHORT_HOST_ORIGIN}${url.pathname}${url.search}`, req);
+    }
     const path = url.pathname;
     const family = familyOf(path, req.headers);
     const max = path === "/ui" || path.startsWith("/ui/") ? uiLimit : apiLimit;
@@ -364,6 +372,9 @@ export function registerServerMetrics(ctx: AppContext): () => void {
     stopIdleGc();
   };
 }
+
+/** the origin a request with a host shorter than Elysia assumes is handed on with (its Host header is kept) */
+const SHORT_HOST_ORIGIN = "http://short-host.invalid";
 
 /** a body that did not parse, named by what it claimed to be */
 function parseError(request: Request): ApiError {

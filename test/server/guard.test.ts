@@ -187,3 +187,51 @@ describe("raw HTTP edge cases", () => {
     expect(out).toContain("server.bodyTimeoutSeconds");
   });
 });
+
+describe("a short Host cannot move the router's path away from the one auth checked", () => {
+  let s: Stack;
+  beforeAll(async () => {
+    // any Host accepted (as with --host 0.0.0.0 and no list): the keys are the only guard
+    s = await startStack({ delays: false, authMode: "all_except_health", config: { server: { allowedHosts: ["*"] } } });
+  });
+  afterAll(() => s.stop());
+
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve) => {
+      let buf = "";
+      void Bun.connect({
+        hostname: "127.0.0.1",
+        port: Number(new URL(s.url).port),
+        socket: {
+          open: (sock) => void sock.write(bytes),
+          data: (_sock, d) => void (buf += new TextDecoder().decode(d)),
+          close: () => resolve(buf),
+          error: () => resolve(buf),
+        },
+      });
+    });
+
+  test.each([
+    ["a '#' padding the path, no key", "GET /##/admin/accounts/export", "a", ""],
+    ["a one-letter host, no key", "POST /xx/admin/keys", "a", ""],
+    ["a double slash with the client key", "GET //admin/accounts/export", "abc", "client"],
+    ["a padded path with the client key", "GET /xx/admin/keys", "a", "client"],
+  ])("%s: never the admin API", async (_name, line, host, who) => {
+    const key = who === "client" ? `Authorization: Bearer ${s.apiKey}\r\n` : "";
+    const body = line.startsWith("POST") ? '{"name":"minted"}' : "";
+    const out = await raw(
+      `${line} HTTP/1.1\r\nHost: ${host}\r\n${key}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    const status = Number(out.slice(9, 12));
+    expect([400, 401, 404]).toContain(status);
+    expect(out).not.toContain("refreshToken");
+    expect(out).not.toContain("sk-sy-");
+  });
+
+  test("an ordinary request with a short Host still works", async () => {
+    const out = await raw(`GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    expect(out).toStartWith("HTTP/1.1 200");
+    const admin = await raw(`GET /admin/keys HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${s.adminKey}\r\nConnection: close\r\n\r\n`);
+    expect(admin).toStartWith("HTTP/1.1 200");
+  });
+});
