@@ -299,7 +299,7 @@ const RANGE = new RegExp(String.raw`^[\[(]?\s*(${TS})\s*${ARROW}\s*(${TS})\s*[\]
 /** "[00:01] text": a start only (brackets required: a bare "10:30 is late" is words) */
 const START = new RegExp(String.raw`^[\[(]\s*(${TS})\s*[\])]${TAIL}`);
 /** "language: de" before the segments (a code, or one word such as "German") */
-const LANGUAGE = /^\W*language\s*:\s*\W*([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?|[A-Za-z]{4,20})\W*$/i;
+const LANGUAGE = /^\W*language\s*:\W*([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?|[A-Za-z]{4,20})\W*$/i;
 
 /** "01:02:03.5" → 3723.5; "2:03,25" → 123.25 */
 export function seconds(ts: string): number {

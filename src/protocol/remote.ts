@@ -66,9 +66,12 @@ export function isPrivateAddress(ip: string): boolean {
   return true; // not an address at all: refuse
 }
 
-/** every address the host resolves to must be public (checked again on each redirect) */
-async function checkDestination(u: URL, rules: RemoteRules, fail: (why: string) => ApiError): Promise<void> {
-  if (rules.remoteFetchPrivate) return;
+/**
+ * Every address the host resolves to must be public (checked again on each redirect); the one to
+ * connect to is returned, so the fetch goes where the check looked (undefined: private ones allowed).
+ */
+async function checkDestination(u: URL, rules: RemoteRules, fail: (why: string) => ApiError): Promise<string | undefined> {
+  if (rules.remoteFetchPrivate) return undefined;
   const host = u.hostname.replace(/^\[|\]$/g, "");
   let addresses: string[];
   try {
@@ -77,6 +80,23 @@ async function checkDestination(u: URL, rules: RemoteRules, fail: (why: string) 
     throw fail(REFUSED);
   }
   if (!addresses.length || addresses.some(isPrivateAddress)) throw fail(REFUSED);
+  return addresses[0];
+}
+
+/**
+ * The fetch of `u` at the address checked: a name that resolves to a public address for the check and to
+ * 127.0.0.1 a moment later (DNS rebinding, TTL 0) cannot send the fetch inside. The name still goes in
+ * the Host header and, for https, in SNI and the certificate check.
+ */
+export function pinnedFetch(
+  u: URL,
+  address: string,
+): { url: string; init: { headers: Record<string, string>; tls?: { serverName: string } } } {
+  const at = new URL(u.href);
+  at.hostname = isIP(address) === 6 ? `[${address}]` : address;
+  const name = u.hostname.replace(/^\[|\]$/g, "");
+  const tls = u.protocol === "https:" && !isIP(name) ? { tls: { serverName: name } } : {};
+  return { url: at.href, init: { headers: { host: u.host }, ...tls } };
 }
 
 /**
@@ -130,8 +150,9 @@ async function download(
   const max = rules.remoteImageMaxBytes;
   let res: Response;
   for (let hop = 0; ; hop++) {
-    await checkDestination(u, rules, fail);
-    res = await fetch(u.href, { signal, redirect: "manual" });
+    const address = await checkDestination(u, rules, fail);
+    const pinned = address === undefined ? { url: u.href, init: {} } : pinnedFetch(u, address);
+    res = await fetch(pinned.url, { ...pinned.init, signal, redirect: "manual" } as RequestInit);
     const location = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
     if (!location) break;
     await res.body?.cancel();

@@ -1,6 +1,10 @@
-// The listener: no port sharing (reusePort off), no idle timeout (long streams and slow upstreams
-// must survive; deadlines are ours), and a bounded graceful stop.
+// The listener: no port sharing (reusePort off), no idle timeout for a request (long streams and slow
+// upstreams must survive; deadlines are ours) but one for a connection between requests, and a bounded
+// graceful stop.
 import type { Server } from "bun";
+
+/** seconds a connection may sit idle between requests (Bun closes it within twice that) */
+const IDLE_SECONDS = 60;
 
 export class ListenError extends Error {}
 
@@ -19,19 +23,29 @@ export function listen(opts: {
   fetch: (req: Request, server: Server<unknown>) => Promise<Response>;
   /** a failure the handler did not turn into an answer: logged with its cause */
   onError?: (e: unknown) => void;
+  /** seconds a connection may sit idle between requests (tests shorten it) */
+  idleSeconds?: number;
 }): Listener {
   let server: Server<unknown>;
+  const idle = opts.idleSeconds ?? IDLE_SECONDS;
   try {
     server = Bun.serve({
       hostname: opts.host,
       port: opts.port,
       reusePort: false,
-      idleTimeout: 0,
+      // a connection idle between requests is closed (without it, idle keep-alive connections held their
+      // file descriptors until the process ran out); a request itself is never timed out (below)
+      idleTimeout: idle,
       development: false,
       // the handler enforces server.maxBodyBytes with a JSON 413 (declared lengths up front, chunked
       // bodies while reading); Bun's own cap would answer a bare 413 before the handler runs
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      fetch: opts.fetch,
+      // a request may wait minutes for Google (long thinking) with nothing to send: no idle limit while it
+      // is handled; once answered the limit is back (a stream sends keep-alives well within it)
+      fetch: (req, srv) => {
+        srv.timeout(req, 0);
+        return opts.fetch(req, srv).then((res) => (srv.timeout(req, idle), res));
+      },
       error: (e) => (
         opts.onError?.(e),
         new Response(JSON.stringify({ error: { message: "internal error", code: "internal" } }), {

@@ -76,6 +76,8 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
       maxBodyBytes: config.server.maxBodyBytes,
       fetch: createHandler(ctx, app),
       onError: (e) => log.error("a request failed outside the handler", { error: String((e as Error)?.stack ?? e) }),
+      // a stream is silent at most server.keepAliveSeconds: the idle limit stays well above it
+      idleSeconds: Math.min(255, Math.max(60, Math.ceil(config.server.keepAliveSeconds * 2))),
     });
   } catch (e) {
     stopMetrics();

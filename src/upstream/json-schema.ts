@@ -62,6 +62,8 @@ const LIMITS: Record<string, string[]> = {
 /** keywords that only make sense on an object (used to infer a missing type) */
 const OBJECT_HINTS = ["additionalProperties", "patternProperties", "propertyNames", "required", "minProperties", "maxProperties"];
 const MAX_DEPTH = 48;
+/** schema nodes one cleaning writes at most: far more than any real tool's, far less than a $ref bomb's */
+const MAX_NODES = 5_000;
 const MAX_REF_HOPS = 16;
 
 interface Ctx {
@@ -69,6 +71,8 @@ interface Ctx {
   defs: Map<string, unknown>;
   /** cleaning only: set once some value of the client's schema has to travel as text */
   asText?: { seen: boolean };
+  /** cleaning only: schema nodes still to be written (shared $refs expand in full each time they are used) */
+  budget?: { left: number };
 }
 
 const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -127,7 +131,7 @@ export function sendsValuesAsText(cleaned: unknown): boolean {
 }
 
 function cleanNow(schema: Schema): Schema {
-  const ctx: Ctx = { root: schema, defs: collectDefs(schema), asText: { seen: false } };
+  const ctx: Ctx = { root: schema, defs: collectDefs(schema), asText: { seen: false }, budget: { left: MAX_NODES } };
   // a root without any shape (`{}`, only a description) is an argument object, not a scalar
   const root = SHAPE.some((k) => k in schema) ? schema : { ...schema, type: "object" };
   const cleaned = clean(root, ctx, ["#"], 0);
@@ -284,6 +288,12 @@ const isNullSchema = (s: Schema) => {
 function clean(input: unknown, ctx: Ctx, seen: string[], depth: number): Schema {
   if (!isObj(input)) return { type: "string" }; // `true`: accept anything → the freest scalar
   if (depth > MAX_DEPTH) return { type: "string", description: "(schema nested too deeply; shape omitted)" };
+  // $defs that each use the next several times grow the cleaned schema exponentially (8 levels of 8 took
+  // a 2 KB request 30 s and 600 MB): past the budget a node is sent as JSON text, restored on the way back
+  if (ctx.budget && --ctx.budget.left < 0) {
+    if (ctx.asText) ctx.asText.seen = true;
+    return { type: "string", description: "(a JSON value: the schema is too large to send in full)" };
+  }
 
   const notes: string[] = [];
   let node: Schema = input;

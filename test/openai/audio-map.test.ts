@@ -376,6 +376,12 @@ describe("reading a timestamped answer", () => {
     ["a language line only (no speech)", "language: en", 3, [], "en"],
     ["a language line after the segments is words", "[00:00 --> 00:01] a\nlanguage: en", undefined, [seg(0, 1, "a language: en")]],
     ["language given as a name", "Language: German\n[00:00 --> 00:01] a", undefined, [seg(0, 1, "a")], "German"],
+    [
+      "language: then 40 KB of spaces and tabs (the pattern once took seconds of the server's thread on it)",
+      "language:" + " \t".repeat(20_000) + "!1",
+      undefined,
+      [seg(0, 0, "language:" + " \t".repeat(20_000) + "!1")],
+    ],
   ];
   for (const [what, text, duration, segments, language] of ROWS)
     test(what, () => {

@@ -2,7 +2,14 @@
 // the host. Every refusal is a 400 naming the client's field and saying why.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/core/errors";
-import { fetchRemote, isPrivateAddress, type RemoteKind, type RemoteRules, type RemoteSource } from "../../src/protocol/remote";
+import {
+  fetchRemote,
+  isPrivateAddress,
+  pinnedFetch,
+  type RemoteKind,
+  type RemoteRules,
+  type RemoteSource,
+} from "../../src/protocol/remote";
 
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 const CAP = 2000;
@@ -186,4 +193,56 @@ describe("the destination policy (openai.remoteFetchPrivate off, the default)", 
     expect([...messages][0]).toContain("only public http(s) addresses");
     expect(hits).toEqual([]); // not one connection reached the host
   });
+});
+
+describe("the fetch goes to the address the check looked at (no DNS rebinding between them)", () => {
+  test.each([
+    [
+      "http, a name",
+      "http://img.example:8080/a.png?x=1",
+      "93.184.216.34",
+      "http://93.184.216.34:8080/a.png?x=1",
+      "img.example:8080",
+      undefined,
+    ],
+    [
+      "https, a name: SNI and the certificate check keep the name",
+      "https://img.example/a.png",
+      "93.184.216.34",
+      "https://93.184.216.34/a.png",
+      "img.example",
+      "img.example",
+    ],
+    [
+      "an IPv6 address",
+      "https://img.example/a.png",
+      "2606:2800:220:1::1",
+      "https://[2606:2800:220:1::1]/a.png",
+      "img.example",
+      "img.example",
+    ],
+    [
+      "a literal address: no name to keep",
+      "https://93.184.216.34/a.png",
+      "93.184.216.34",
+      "https://93.184.216.34/a.png",
+      "93.184.216.34",
+      undefined,
+    ],
+  ])("%s", (_name, url, address, want, host, serverName) => {
+    const p = pinnedFetch(new URL(url), address);
+    expect(p.url).toBe(want);
+    expect(p.init.headers.host).toBe(host);
+    expect(p.init.tls?.serverName).toBe(serverName);
+  });
+});
+
+test("a pinned fetch reaches the address with the name in its Host header", async () => {
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => new Response(req.headers.get("host")) });
+  try {
+    const p = pinnedFetch(new URL(`http://img.example:${server.port}/a.png`), "127.0.0.1");
+    expect(await (await fetch(p.url, p.init)).text()).toBe(`img.example:${server.port}`);
+  } finally {
+    server.stop(true);
+  }
 });

@@ -23,3 +23,35 @@ test("a handler that throws: JSON 500 to the client, the cause to onError", asyn
     await l.stop(100);
   }
 });
+
+test("a connection idle between requests is closed; a request waiting on a slow upstream is not", { timeout: 15_000 }, async () => {
+  let answer!: () => void;
+  const upstream = new Promise<void>((r) => (answer = r));
+  const l = listen({
+    host: "127.0.0.1",
+    port: 0,
+    maxBodyBytes: 1024,
+    idleSeconds: 1,
+    fetch: async (req) => {
+      if (new URL(req.url).pathname === "/slow") await upstream; // answered when the idle connection is gone
+      return new Response("ok");
+    },
+  });
+  try {
+    const port = Number(new URL(l.url).port);
+    const slow = fetch(`${l.url}/slow`).then((r) => r.text());
+    // a keep-alive connection that made one request and then says nothing: the server closes it
+    await new Promise<void>((closed) => {
+      void Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: { open: (s) => void s.write("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"), data: () => {}, close: () => closed() },
+      });
+    });
+    // the slow request outlived that idle limit, and is answered
+    answer();
+    expect(await slow).toBe("ok");
+  } finally {
+    await l.stop(100);
+  }
+});

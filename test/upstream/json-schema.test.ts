@@ -668,3 +668,21 @@ test("cleanSchema keeps a property named __proto__ (and its place in required)",
   expect(JSON.stringify(out)).toContain('"__proto__":{"type":"integer"}');
   expect(out.required).toEqual(["__proto__"]);
 });
+
+test("a $ref bomb (each $def using the next eight times) is cut to a bounded schema, quickly, and marked as text", () => {
+  const defs: Record<string, unknown> = {};
+  for (let i = 0; i < 8; i++) {
+    const props: Record<string, unknown> = {};
+    for (let j = 0; j < 8; j++) props[`p${j}`] = i === 7 ? { type: "integer" } : { $ref: `#/$defs/D${i + 1}` };
+    defs[`D${i}`] = { type: "object", properties: props };
+  }
+  const schema = { type: "object", properties: { root: { $ref: "#/$defs/D0" } }, $defs: defs };
+  const out = cleanSchema(schema); // 8^8 nodes in full: this returned after 30 s and 600 MB
+  expect(JSON.stringify(out).length).toBeLessThan(500_000);
+  expect(JSON.stringify(out)).toContain("too large to send in full");
+  expect(sendsValuesAsText(out)).toBe(true);
+  // a value sent as JSON text where the schema was cut comes back as the object it is
+  const cut = '{"p0":{"p0":1}}';
+  const restored = restoreArgTypes({ root: { p0: { p0: { p0: { p0: { p0: { p0: cut } } } } } } }, schema) as any;
+  expect(restored.root.p0.p0.p0.p0.p0.p0).toEqual({ p0: { p0: 1 } });
+});
