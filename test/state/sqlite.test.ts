@@ -22,6 +22,25 @@ function dir(): string {
 
 const row = (over: Partial<AccountRow> = {}): AccountRow => ({ quota: null, cooldowns: [], requests: 0, failures: 0, ...over });
 
+/**
+ * Fills `s` with enough account rows that their table spans pages past the schema's, closes it, and
+ * overwrites the file from page `from(pages)` on; returns the page count.
+ */
+function damageAccounts(d: string, s: SqliteState, from: (pages: number) => number): number {
+  for (let i = 0; i < 400; i++) s.saveToken(`account-${i}`, "ya29." + "t".repeat(200), i);
+  s.close();
+  const path = join(d, STATE_FILE);
+  const db = new Database(path);
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
+  const size = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size;
+  db.close();
+  const bytes = readFileSync(path);
+  bytes.fill(0x5a, size * from(pages));
+  writeFileSync(path, bytes);
+  return pages;
+}
+
 describe("state.db", () => {
   test("created 0600 in WAL mode; each write touches one field of one row", () => {
     const d = dir();
@@ -95,21 +114,8 @@ describe("state.db", () => {
 
   test("damage inside the accounts' table (the header intact) is found at start too", () => {
     const d = dir();
-    const s = SqliteState.open(d);
-    // enough rows that the table spans pages past the schema's
-    for (let i = 0; i < 400; i++) s.saveToken(`account-${i}`, "ya29." + "t".repeat(200), i);
-    s.close();
-    const path = join(d, STATE_FILE);
-    const db = new Database(path);
-    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
-    const size = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size;
-    db.close();
-    expect(pages).toBeGreaterThan(3);
     // every page after the first (the header and the schema) overwritten
-    const bytes = readFileSync(path);
-    bytes.fill(0x5a, size);
-    writeFileSync(path, bytes);
+    expect(damageAccounts(d, SqliteState.open(d), () => 1)).toBeGreaterThan(3);
     const notices: OpenNotice[] = [];
     const again = SqliteState.open(d, (n) => notices.push(n));
     expect(notices.map((n) => n.message)).toEqual([expect.stringMatching(/state\.db was unreadable [\s\S]*set aside/)]);
@@ -142,18 +148,8 @@ describe("state.db", () => {
         streamed: false,
       } as any,
     ]);
-    // then the accounts' rows, on the pages after the keys'
-    for (let i = 0; i < 400; i++) s.saveToken(`account-${i}`, "ya29." + "t".repeat(200), i);
-    s.close();
-    const path = join(d, STATE_FILE);
-    const db = new Database(path);
-    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    const size = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size;
-    const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
-    db.close();
-    const bytes = readFileSync(path);
-    bytes.fill(0x5a, size * Math.floor(pages / 2)); // the second half: account rows only
-    writeFileSync(path, bytes);
+    // then the accounts' rows, on the pages after the keys': the second half overwritten holds only them
+    damageAccounts(d, s, (pages) => Math.floor(pages / 2));
     const notices: OpenNotice[] = [];
     const again = SqliteState.open(d, (n) => notices.push(n));
     expect(notices[0]!.message).toContain("1 virtual keys recovered from it");

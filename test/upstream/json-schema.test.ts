@@ -472,6 +472,19 @@ describe("cleanSchema: real schemas, exact", () => {
   });
 });
 
+/** a number of an enum, or a keyword */
+const EITHER = {
+  type: "object",
+  properties: {
+    either: {
+      anyOf: [
+        { type: "integer", enum: [10, 20] },
+        { type: "string", enum: ["auto"] },
+      ],
+    },
+  },
+};
+
 describe("restoreArgTypes", () => {
   const schema = MCP["pydantic FastMCP tool with $defs, recursion and Optional"];
   const rows: [string, unknown, unknown, unknown][] = [
@@ -508,38 +521,8 @@ describe("restoreArgTypes", () => {
       { opt: { level: "1", on: "true" } },
       { opt: { level: 1, on: true } },
     ],
-    [
-      "a number enum or a string enum: the text of a number is the number",
-      {
-        type: "object",
-        properties: {
-          either: {
-            anyOf: [
-              { type: "integer", enum: [10, 20] },
-              { type: "string", enum: ["auto"] },
-            ],
-          },
-        },
-      },
-      { either: "10" },
-      { either: 10 },
-    ],
-    [
-      "… and the string the string enum holds stays",
-      {
-        type: "object",
-        properties: {
-          either: {
-            anyOf: [
-              { type: "integer", enum: [10, 20] },
-              { type: "string", enum: ["auto"] },
-            ],
-          },
-        },
-      },
-      { either: "auto" },
-      { either: "auto" },
-    ],
+    ["a number enum or a string enum: the text of a number is the number", EITHER, { either: "10" }, { either: 10 }],
+    ["… and the string the string enum holds stays", EITHER, { either: "auto" }, { either: "auto" }],
     [
       "a discriminated union picks its member by the discriminator",
       {
