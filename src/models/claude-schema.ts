@@ -1,4 +1,6 @@
 // Tool schemas for Claude models served through Google: cleanSchema's output reduced to the keywords that route accepts.
+import { setOwn } from "../upstream/json-schema";
+
 type Schema = Record<string, unknown>;
 
 /** The schema keywords kept for Claude; everything else is dropped (constraints become description words). */
@@ -83,7 +85,8 @@ function oneOfBranches(rest: Schema[]): Schema | undefined {
   if (rest.every((b) => kindOf(b) === "object")) {
     const properties: Schema = {};
     for (const b of rest)
-      for (const [k, v] of Object.entries(isObj(b.properties) ? b.properties : {})) if (!Object.hasOwn(properties, k)) properties[k] = v;
+      for (const [k, v] of Object.entries(isObj(b.properties) ? b.properties : {}))
+        if (!Object.hasOwn(properties, k)) setOwn(properties, k, v);
     const req = rest.map((b) => (Array.isArray(b.required) ? (b.required as unknown[]) : []));
     const required = req[0]!.filter((k) => req.every((r) => r.includes(k)));
     return {
@@ -123,7 +126,7 @@ function reduce(input: Schema, depth: number): Schema {
   if (Array.isArray(node.enum)) r.enum = node.enum;
   if (isObj(node.properties)) {
     const props: Schema = {};
-    for (const [name, ps] of Object.entries(node.properties)) props[name] = child(ps, depth);
+    for (const [name, ps] of Object.entries(node.properties)) setOwn(props, name, child(ps, depth));
     r.properties = props;
   }
   if (Array.isArray(node.required)) r.required = node.required;

@@ -78,7 +78,7 @@ interface Ctx {
 const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** `o[k] = v` that also works for a property named __proto__ (a tool may name one so) */
-function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+export function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
@@ -247,12 +247,20 @@ function mergeRaw(a: Schema, b: Schema): Schema {
 }
 
 /** flatten an allOf (and the allOfs of its branches) into one raw schema */
-function flattenAllOf(node: Schema, ctx: Ctx, seen: string[], depth: number): Schema {
+/**
+ * allOf's branches merged into one schema. A $ref met again within the same merge adds nothing (allOf of a
+ * schema with itself is that schema): skipping it keeps `dN: allOf [dN+1, dN+1]` linear, where expanding
+ * every use doubled the work per level (20 levels took 6 s). Each branch also counts against the budget.
+ */
+function flattenAllOf(node: Schema, ctx: Ctx, seen: string[], depth: number, done: Set<string> = new Set()): Schema {
   let merged = omit(node, ["allOf"]);
   for (const branch of node.allOf as unknown[]) {
     const d = derefTop(branch, ctx);
-    if (d.cycle || d.refs.some((r) => seen.includes(r)) || !isObj(d.schema)) continue;
-    const b = Array.isArray(d.schema.allOf) && depth < MAX_DEPTH ? flattenAllOf(d.schema, ctx, [...seen, ...d.refs], depth + 1) : d.schema;
+    if (d.cycle || d.refs.some((r) => seen.includes(r) || done.has(r)) || !isObj(d.schema)) continue;
+    if (ctx.budget && --ctx.budget.left < 0) break;
+    for (const r of d.refs) done.add(r);
+    const b =
+      Array.isArray(d.schema.allOf) && depth < MAX_DEPTH ? flattenAllOf(d.schema, ctx, [...seen, ...d.refs], depth + 1, done) : d.schema;
     merged = mergeRaw(merged, b);
   }
   return merged;
@@ -566,23 +574,21 @@ function restoreUnion(value: unknown, raw: unknown[], ctx: Ctx, depth: number): 
     }
     return value;
   }
-  let first: unknown;
-  for (const b of same) {
-    const r = restore(value, b, ctx, depth + 1);
-    if (matchesConstants(r, b, ctx)) return r;
-    first ??= r;
-  }
-  return first ?? value;
+  // the member is chosen before restoring, by the value as it came (its discriminators as the model wrote
+  // them, text or not): restoring each member in turn to see which fits cost k^depth for a recursive union
+  const member = same.find((b) => matchesConstants(value, b, ctx)) ?? same[0];
+  return member ? restore(value, member, ctx, depth + 1) : value;
 }
 
-/** the object's properties that the schema pins to an enum or a const hold one of those values */
+/** the object's properties that the schema pins to an enum or a const hold one of those values (or its text) */
 function matchesConstants(value: unknown, s: Schema, ctx: Ctx): boolean {
   if (!isObj(value) || !isObj(s.properties)) return true;
   for (const [k, ps] of Object.entries(s.properties)) {
     const p = derefTop(ps, ctx).schema;
     if (!isObj(p) || !Object.hasOwn(value, k)) continue;
     const allowed = Array.isArray(p.enum) ? p.enum : "const" in p ? [p.const] : undefined;
-    if (allowed && !allowed.includes(value[k])) return false;
+    const v = value[k];
+    if (allowed && !allowed.includes(v) && !allowed.some((a) => typeof a !== "string" && brief(a) === v)) return false;
   }
   return true;
 }

@@ -188,3 +188,12 @@ test("claudeSchema: a schema that needs no reduction comes back as itself, and a
   expect(r).not.toBe(union);
   expect(claudeSchema(union)).toBe(r);
 });
+
+test("a property named __proto__ survives the reduction (and so does its place in required)", () => {
+  const cleaned = cleanSchema(
+    JSON.parse('{"type":"object","properties":{"__proto__":{"type":"integer"},"a":{"type":"string"}},"required":["__proto__","a"]}'),
+  );
+  const out = claudeSchema(cleaned);
+  expect(Object.keys(out.properties as object)).toEqual(["__proto__", "a"]);
+  expect(out.required).toEqual(["__proto__", "a"]);
+});

@@ -669,3 +669,35 @@ test("a $ref bomb (each $def using the next eight times) is cut to a bounded sch
   const restored = restoreArgTypes({ root: { p0: { p0: { p0: { p0: { p0: { p0: cut } } } } } } }, schema) as any;
   expect(restored.root.p0.p0.p0.p0.p0.p0).toEqual({ p0: { p0: 1 } });
 });
+
+test("a recursive discriminated union restores in one pass (each member tried in full was k^depth)", () => {
+  const ops = ["add", "sub", "mul", "div", "pow", "mod"];
+  const schema = {
+    type: "object",
+    properties: { expr: { $ref: "#/$defs/node" } },
+    $defs: {
+      node: {
+        anyOf: [
+          ...ops.map((op) => ({
+            type: "object",
+            properties: { op: { const: op }, left: { $ref: "#/$defs/node" }, right: { $ref: "#/$defs/node" } },
+          })),
+          { type: "object", properties: { op: { const: "lit" }, value: { type: "number" } } },
+        ],
+      },
+    },
+  };
+  const tree = (d: number, v: unknown): unknown =>
+    d === 0 ? { op: "lit", value: v } : { op: "mod", left: tree(d - 1, v), right: { op: "lit", value: v } };
+  // 14 levels: 7^14 member restorations before, one per node now
+  expect(restoreArgTypes({ expr: tree(14, "2") }, schema)).toEqual({ expr: tree(14, 2) });
+});
+
+test("an allOf $ref diamond (each $def all of the next, twice) merges in one pass: 40 levels were 2^40 merges", () => {
+  const $defs: Record<string, unknown> = {};
+  for (let i = 0; i < 40; i++) $defs[`d${i}`] = { allOf: [{ $ref: `#/$defs/d${i + 1}` }, { $ref: `#/$defs/d${i + 1}` }] };
+  $defs.d40 = { type: "object", properties: { x: { type: "integer", enum: [1, 2] } } };
+  const schema = { type: "object", properties: { p: { $ref: "#/$defs/d0" } }, $defs };
+  expect((cleanSchema(schema).properties as any).p).toMatchObject({ type: "object", properties: { x: { enum: ["1", "2"] } } });
+  expect(restoreArgTypes({ p: { x: "2" } }, schema)).toEqual({ p: { x: 2 } });
+});
