@@ -8,7 +8,7 @@ import { upstreamToolName } from "../protocol/function-calls";
 import { fetchRemote, type RemoteSource } from "../protocol/remote";
 import { inFlightHeaders, randomId, servedHeaders } from "../protocol/reply";
 import { explicitSession, sessionFromConversation, sessionFromUser } from "../protocol/session";
-import { eventFrames, SSE_HEADERS, sseFrame, startReply } from "../protocol/stream";
+import { eventFrames, SSE_HEADERS, sseFrame, startReply, within } from "../protocol/stream";
 import type { Served } from "../gateway/port";
 import { VERSION } from "../version";
 import { toGeminiRequest, urlSources, type Mapped } from "./request";
@@ -57,6 +57,9 @@ function translatorOptions(body: MessagesRequest, p: Prepared, s: Served, id = r
   };
 }
 
+/** how long a stream a stop sequence ended waits for its usage count before it ends without it */
+const EARLY_USAGE_WAIT_MS = 2_000;
+
 async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared, signal: AbortSignal): Promise<Response> {
   const keepAliveMs = Math.max(1, ctx.config.server.keepAliveSeconds * 1000);
   const pending = withSignatureRepair(p, repairLog(ctx, body.model), (request) =>
@@ -77,7 +80,9 @@ async function streamMessage(ctx: AppContext, body: MessagesRequest, p: Prepared
         finish: async () => {
           // a stop sequence ended it before upstream's usage came: counted upstream, so message_delta
           // carries real counts (Claude Code keeps its context size by them)
-          if (tr.done && !tr.hasUsage && res.usageOfEarlyEnd) tr.usageIs(await res.usageOfEarlyEnd().catch(() => undefined));
+          // (waited for at most EARLY_USAGE_WAIT_MS: the answer is complete, only its count is late)
+          if (tr.done && !tr.hasUsage && res.usageOfEarlyEnd)
+            tr.usageIs(await within(res.usageOfEarlyEnd(), EARLY_USAGE_WAIT_MS).catch(() => undefined));
           return eventFrames(tr.end(true));
         },
         get done() {

@@ -43,6 +43,9 @@ import type { Account } from "../accounts/types";
 
 /** What the dispatcher needs from the pool. */
 
+/** the question a retirement notice is checked with before its forwarding rule is kept (see confirmRetired) */
+const RETIREMENT_PROBE: GeminiRequest = { contents: [{ role: "user", parts: [{ text: "Reply with the word OK." }] }] };
+
 /** resolution rules that guess (a family's current model, the built-in table): see withAccount */
 const FUZZY_RULES = new Set<Rule>(["family", "builtin"]);
 export interface Runtime {
@@ -250,7 +253,8 @@ export class PoolGateway implements Gateway {
       }
       await events.return(undefined).catch(() => {});
       if (!ended) abort.abort();
-      // counted in the background: the client's stream does not wait, nor does the key's next request
+      // counted in the background: the client's stream does not wait (an Anthropic stream a stop sequence
+      // ended waits up to 2 s for it, to report it), nor does the key's next request
       // (its concurrency slot is free now); the usage record does (the hold)
       if (early) {
         meter!.freeSlot();
@@ -262,6 +266,15 @@ export class PoolGateway implements Gateway {
           .finally(() => done?.());
       }
     }
+  }
+
+  /** whether `model` answers a fixed question of ours with its retirement notice too */
+  private async confirmRetired(account: Account, token: string, model: string, sessionKey?: string): Promise<boolean> {
+    const body = buildEnvelope(model, account.projectId!, "agent", RETIREMENT_PROBE, upstreamSessionId(sessionKey, account.id));
+    const out = await this.rt.client.unary("generateContent", body, token).catch(() => undefined);
+    if (!out?.ok) return false;
+    const resp = unwrapResponse<GeminiResponse>(out.value);
+    return isGeminiResponse(resp) && noticeFailure(resp, { model, request: RETIREMENT_PROBE })?.class === "model_retired";
   }
 
   private requestType(args: GenerateArgs, model: string) {
@@ -428,7 +441,9 @@ export class PoolGateway implements Gateway {
         const next = f.successor ? catalog.successor(f.successor) : undefined;
         this.rt.log.warn("upstream model retired", { model, notice: f.message.slice(0, 200), successor: next ?? null });
         if (next && !models.has(next)) {
-          catalog.learnForward(model, next);
+          // this request goes on to the successor; every later one only if a question of our own meets
+          // the notice too (a model can be asked to write one: a client must not reroute everyone)
+          if (token !== undefined && (await this.confirmRetired(account, token, model, args.sessionKey))) catalog.learnForward(model, next);
           model = next;
           models.add(next);
           request = this.fit(args.request, model);
@@ -506,7 +521,10 @@ export class PoolGateway implements Gateway {
 
 function tokenFailure(e: unknown): Failure {
   if (e instanceof OAuthError) {
-    return { class: e.code === "network" || e.status >= 500 ? "network" : "unauthenticated", status: e.status, message: e.message };
+    // Google's token service busy, down or answering oddly says nothing about the account: it goes last
+    // for a while; a refusal of the token itself cools the account (invalid_grant has disabled it)
+    const transient = e.code === "network" || e.code === "bad_response" || e.status === 429 || e.status >= 500;
+    return { class: transient ? "network" : "unauthenticated", status: e.status, message: e.message };
   }
   return networkFailure(e);
 }

@@ -64,8 +64,10 @@ describe("retired names are served by their successors", () => {
     s.sim.clearRequests();
     const first = await c.google.models.generateContent({ model: "gemini-3-pro-high", contents: "retired pro" });
     expect(first.text).toBe("Echo: retired pro");
-    // the notice was an upstream 200, but never an answer: the successor served the client
-    expect(generations(s).map((r) => r.body.model)).toEqual(["gemini-3-pro-high", "gemini-3.1-pro-high"]);
+    // the notice was an upstream 200, but never an answer: the successor served the client, after one
+    // question of the gateway's own confirmed the notice (only then is the rule kept for everyone)
+    expect(generations(s).map((r) => r.body.model)).toEqual(["gemini-3-pro-high", "gemini-3-pro-high", "gemini-3.1-pro-high"]);
+    expect(generations(s)[1]!.body.request.contents[0].parts[0].text).toBe("Reply with the word OK.");
     s.sim.clearRequests();
     const res = await fetch(`${s.url}/v1beta/models/gemini-3-pro-high:generateContent`, {
       method: "POST",
@@ -99,6 +101,33 @@ describe("retired names are served by their successors", () => {
   test("the default image model is the one Google lists", async () => {
     const { response } = await c.openai.images.generate({ prompt: "a lighthouse" }).withResponse();
     expect(response.headers.get("x-mapped-model")).toBe("gemini-3.1-flash-image");
+  });
+});
+
+describe("a retirement notice is confirmed before its rule is kept", () => {
+  let s: Stack;
+  let c: ReturnType<typeof clients>;
+  beforeAll(async () => {
+    s = await startStack({ delays: false });
+    c = clients(s);
+  });
+  afterAll(() => s.stop());
+
+  test("a notice our own question does not meet teaches nothing: this request goes to the successor, the next meets the notice again", async () => {
+    // the confirming question (a plain generateContent) fails once: unconfirmed
+    s.sim.addFault({ kind: "internal_500", method: "generateContent", model: "gemini-3-pro-high", times: 1 });
+    s.sim.clearRequests();
+    const first = await c.google.models.generateContent({ model: "gemini-3-pro-high", contents: "one" });
+    expect(first.text).toBe("Echo: one");
+    const successor = first.modelVersion!;
+    expect(successor).not.toBe("gemini-3-pro-high");
+    s.sim.clearRequests();
+    await c.google.models.generateContent({ model: "gemini-3-pro-high", contents: "two" });
+    // not learned: the retired id is asked first again, and this time the question confirms it
+    expect(generations(s).map((r) => r.body.model)).toEqual(["gemini-3-pro-high", "gemini-3-pro-high", successor]);
+    s.sim.clearRequests();
+    await c.google.models.generateContent({ model: "gemini-3-pro-high", contents: "three" });
+    expect(generations(s).map((r) => r.body.model)).toEqual([successor]);
   });
 });
 
