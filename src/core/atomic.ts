@@ -1,6 +1,6 @@
 // Crash-safe file replacement: temp file in the same folder, fsync, rename, fsync the folder.
 // (Bun.write is neither atomic nor fsynced; see docs/stack.md, "Persistence".)
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o600): void {
@@ -69,17 +69,25 @@ function removeDeadTemps(dir: string, target: string): void {
   } catch {
     return; // the write reports the folder's problem
   }
+  const now = Date.now();
   for (const name of names) {
     if (!isAtomicTemp(name, target)) continue;
     const pid = Number(name.slice(target.length + 2).split(".")[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
     try {
-      unlinkSync(join(dir, name));
+      const age = now - statSync(join(dir, name)).mtimeMs;
+      // a pid may be reused (pid 1 in a container) or be another namespace's: age decides in the end
+      const dead = age > DEAD_AFTER_MS && (!Number.isInteger(pid) || (pid !== process.pid && !alive(pid)));
+      if (dead || age > ABANDONED_AFTER_MS) unlinkSync(join(dir, name));
     } catch {
-      /* another cleaner was first */
+      /* gone already, or another cleaner was first */
     }
   }
 }
+
+/** a temp file this old whose writer is gone is left over (a write takes milliseconds) */
+const DEAD_AFTER_MS = 60_000;
+/** a temp file this old is left over whoever wrote it */
+const ABANDONED_AFTER_MS = 3_600_000;
 
 function alive(pid: number): boolean {
   try {

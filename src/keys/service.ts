@@ -13,7 +13,7 @@ import type { RedisUsage } from "../state/redis-usage";
 import { SqliteUsage, type UsageBy, type UsageRecord, type UsageRow } from "../state/usage";
 import { KEY_PREFIX, KeyBook } from "./book";
 import { HELD_REPEAT_MS, Limiter } from "./limiter";
-import { ANONYMOUS, callerOf, noTokens, scopeOf, tokensOf, type Caller, type RequestScope } from "./scope";
+import { ANONYMOUS, CONFIG_CALLER, callerOf, noTokens, scopeOf, tokensOf, type Caller, type RequestScope } from "./scope";
 
 const FLUSH_MS = 1000;
 /** usage records per transaction: ~2 ms of work */
@@ -64,7 +64,9 @@ export class Keys implements RequestMeter {
     const shared = opts.shared;
     this.usage = new SqliteUsage(opts.db);
     this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now, (from, to) => {
-      // the usage log, and what is not written yet: a renamed key keeps its budget, its old name starts empty
+      // the usage log, and what is not written yet: a renamed key keeps its budget, its old name starts
+      // empty — but a key from before the names were reserved leaves "config" / "anonymous" their usage
+      if (from === CONFIG_CALLER.name || from === ANONYMOUS.name) return;
       this.usage.renameKey(from, to);
       for (const r of this.buffer) if (r.keyName === from) r.keyName = to;
     });

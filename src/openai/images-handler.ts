@@ -100,7 +100,14 @@ export function imageModelFor(ctx: AppContext, requested: string | undefined): I
   return model;
 }
 
+/** the SDKs' image streams (partial images as SSE) are not offered: said, rather than a JSON answer their reader would drop */
+function refuseStream(stream: unknown): void {
+  if (stream === true || stream === "true")
+    throw badRequest("stream is not supported for images: ask without stream (the answer comes whole)", "stream");
+}
+
 export function handleImageGeneration(ctx: AppContext, body: ImagesRequest, signal: AbortSignal): Promise<Response> {
+  refuseStream((body as { stream?: unknown }).stream);
   const model = imageModelFor(ctx, body.model);
   const cfg = imageConfigFor(model, { size: body.size ?? undefined, quality: body.quality ?? undefined, image_size: body.image_size });
   return run(ctx, model.model, imageRequest(body.prompt, cfg), countOf(body.n), body.response_format ?? "b64_json", signal);
@@ -132,6 +139,7 @@ const MASK_NOTE =
   "The last image is a mask for the edit: change only the areas where the mask is transparent (or white) and keep everything else as it is.";
 
 export async function handleImageEdit(ctx: AppContext, body: ImageEditBody, signal: AbortSignal): Promise<Response> {
+  refuseStream((body as { stream?: unknown }).stream);
   const files = [...(body.image ?? []), ...(body["image[]"] ?? [])];
   if (!files.length) throw badRequest("image is required: one or more image files (multipart field image or image[])", "image");
   if (files.length > 16) throw badRequest("at most 16 images per edit", "image");

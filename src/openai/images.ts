@@ -37,10 +37,10 @@ export function aspectRatioFromSize(size: string | undefined): string | undefine
   return nearestRatio(w, h);
 }
 
-/** OpenAI `quality` → imageSize: hd → 4K, medium → 2K, anything else → upstream default */
+/** OpenAI `quality` → imageSize: hd or high → 4K, medium → 2K, anything else → upstream default */
 export function imageSizeFromQuality(quality: string | undefined): string | undefined {
   const q = quality?.trim().toLowerCase();
-  if (q === "hd") return "4K";
+  if (q === "hd" || q === "high") return "4K"; // dall-e-3's and gpt-image-1's words for the best
   if (q === "medium") return "2K";
   return undefined;
 }

@@ -313,7 +313,13 @@ function toolsFor(body: ChatRequest, names: ToolNames, schemas: Map<string, unkn
 
 function toolConfigFor(body: ChatRequest, names: ToolNames, hasFunctions: boolean): Record<string, unknown> | undefined {
   const choice = body.tool_choice ?? body.function_call ?? undefined;
-  if (!hasFunctions || choice === undefined) return undefined;
+  if (choice === undefined) return undefined;
+  if (!hasFunctions) {
+    // "none" and "auto" mean nothing without tools; a call demanded of no function is the client's mistake
+    if (choice === "none" || choice === "auto") return undefined;
+    const param = body.tool_choice ? "tool_choice" : "function_call";
+    throw badRequest(`${param} asks for a function call, but no function tools are declared`, param);
+  }
   if (choice === "none") return { functionCallingConfig: { mode: "NONE" } };
   if (choice === "auto") return { functionCallingConfig: { mode: "AUTO" } };
   if (choice === "required") return { functionCallingConfig: { mode: "ANY" } };

@@ -47,7 +47,7 @@ export function openaiRoutes(ctx: AppContext) {
       detail: detail(
         "Generate images",
         "OpenAI Images on Gemini image models. size WxH → nearest aspect ratio (1:1 16:9 9:16 4:3 3:4 3:2 2:3 5:4 4:5 21:9) " +
-          "or a literal W:H; quality hd → 4K, medium → 2K; model suffixes like -16x9 or -4k; n parallel calls; " +
+          "or a literal W:H; quality hd or high → 4K, medium → 2K; model suffixes like -16x9 or -4k; n parallel calls; " +
           "response_format url gives a data: URI. X-Account-Email lists the accounts used.",
       ),
     })

@@ -127,7 +127,7 @@ export const ChatRequest = t.Object(
     parallel_tool_calls: t.Optional(t.Union([t.Boolean(), t.Null()])),
     user: t.Optional(t.String()),
     size: t.Optional(t.String({ description: "image models only: WxH or W:H → aspect ratio" })),
-    quality: t.Optional(t.String({ description: "image models only: hd → 4K, medium → 2K" })),
+    quality: t.Optional(t.String({ description: "image models only: hd or high → 4K, medium → 2K" })),
   },
   {
     ...open,
@@ -153,7 +153,7 @@ export const ImagesRequest = t.Object(
         t.Null(),
       ]),
     ),
-    quality: t.Optional(t.Union([t.String({ description: "hd → 4K, medium → 2K, other → upstream default" }), t.Null()])),
+    quality: t.Optional(t.Union([t.String({ description: "hd or high → 4K, medium → 2K, other → upstream default" }), t.Null()])),
     image_size: t.Optional(t.String({ description: "1K | 2K | 4K (wins over quality)" })),
     style: t.Optional(t.Union([t.String(), t.Null()])),
     response_format: t.Optional(t.Union([t.Literal("b64_json"), t.Literal("url"), t.Null()])),

@@ -167,6 +167,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
   const identify = keys && ((k: string | undefined) => keys.identify(k));
   return async function handle(req: Request, server?: { requestIP(req: Request): { address: string } | null }): Promise<Response> {
     const t0 = performance.now();
+    const received = req;
     noteRequest();
     let url: URL;
     try {
@@ -193,7 +194,8 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     const family = familyOf(path, req.headers);
     const max = path === "/ui" || path.startsWith("/ui/") ? uiLimit : apiLimit;
     // the dashboard's sign-in throttle counts wrong keys per address
-    if (path === "/ui/login" && server) notePeer(req, server.requestIP(req)?.address ?? "");
+    // Bun knows the peer of the request it handed us only (not of one rebuilt for a short host)
+    if (path === "/ui/login" && server) notePeer(req, server.requestIP(received)?.address ?? "");
     const given = req.headers.get("x-request-id");
     const requestId = given && SAFE_ID.test(given) ? given : crypto.randomUUID();
     // the UI loads its spec from the relative URL "swagger/json": a trailing slash breaks it

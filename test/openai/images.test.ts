@@ -60,6 +60,7 @@ describe("POST /v1/images/generations", () => {
 
   const QUALITIES: [string, string | undefined][] = [
     ["hd", "4K"],
+    ["high", "4K"], // gpt-image-1's best: not smaller than its medium
     ["medium", "2K"],
     ["standard", undefined],
     ["low", undefined],
@@ -70,6 +71,12 @@ describe("POST /v1/images/generations", () => {
       await client.images.generate({ prompt, quality: quality as any, size: "1024x1024" });
       expect(received(prompt)[0]!.body.request.generationConfig.imageConfig.imageSize).toBe(imageSize);
     });
+
+  test("stream: true is a 400 naming stream (the SDK's stream reader would drop a JSON answer without a word)", async () => {
+    const err = await client.images.generate({ prompt: uniquePrompt("stream"), stream: true } as any).catch((e) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err.error.param).toBe("stream");
+  });
 
   test("no size and no quality → no imageConfig (upstream default)", async () => {
     const prompt = uniquePrompt("plain");

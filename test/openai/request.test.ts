@@ -275,7 +275,7 @@ const ROWS: Row[] = [
     { tools: [{ type: "web_search" }, { type: "function", function: { name: "f" } }] },
     { contents: [user("hi")], tools: [{ functionDeclarations: [{ name: "f" }] }] },
   ],
-  ["tool_choice without tools is ignored", { tool_choice: "required" }, { contents: [user("hi")] }],
+  ["tool_choice auto or none without tools is ignored", { tool_choice: "auto" }, { contents: [user("hi")] }],
   [
     "image model: no tools, system folded into the prompt, imageConfig from suffix and size",
     {
@@ -474,6 +474,8 @@ describe("bad input → 400 naming the field", () => {
       "tool_choice.function.name",
     ],
     ["nothing to send", { messages: [{ role: "user", content: "" }] }, "messages"],
+    ["a named tool_choice with no function tools", { tool_choice: { type: "function", function: { name: "zzz" } } }, "tool_choice"],
+    ["tool_choice required with only a search tool", { tools: [{ type: "web_search" }], tool_choice: "required" }, "tool_choice"],
   ];
   for (const [name, body, param] of rows)
     test(name, () => {
