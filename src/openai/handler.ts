@@ -31,6 +31,7 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
     toolSchemas: mapped.toolSchemas,
     answerSchema: mapped.answerSchema,
     oneToolCall: body.parallel_tool_calls === false,
+    legacyFunctions: !!body.functions?.length && !body.tools?.length,
     memory,
     claude,
   };

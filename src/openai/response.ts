@@ -34,6 +34,11 @@ export interface ResponseOptions {
   answerSchema?: unknown;
   /** parallel_tool_calls: false — the first tool call of an answer only (Google has no such switch) */
   oneToolCall?: boolean;
+  /**
+   * the request declared `functions` (the API before tools): its one call is answered as
+   * message.function_call with finish_reason "function_call", as such clients read it
+   */
+  legacyFunctions?: boolean;
   memory: ToolCallMemory;
   /** Claude: remember the signed thoughts of a turn that made tool calls */
   claude?: boolean;
@@ -43,9 +48,13 @@ export interface ResponseOptions {
 export const newCallId = () => randomId("call_");
 export const newCompletionId = () => randomId("chatcmpl-", 32);
 
-/** Gemini finishReason → OpenAI finish_reason (a tool call always wins) */
-export function finishReason(reason: string | undefined, sawToolCall: boolean): "stop" | "length" | "tool_calls" | "content_filter" {
-  if (sawToolCall) return "tool_calls";
+/** Gemini finishReason → OpenAI finish_reason (a tool call always wins; a legacy function call says so) */
+export function finishReason(
+  reason: string | undefined,
+  sawToolCall: boolean,
+  legacy = false,
+): "stop" | "length" | "tool_calls" | "function_call" | "content_filter" {
+  if (sawToolCall) return legacy ? "function_call" : "tool_calls";
   if (reason === "MAX_TOKENS") return "length";
   if (isFiltered(reason)) return "content_filter";
   return "stop";
@@ -116,7 +125,7 @@ export function toChatCompletion(resp: GeminiResponse, o: ResponseOptions) {
       }
       const call = toolCallOf(p, o);
       if (call) {
-        if (!o.oneToolCall || !toolCalls.length) toolCalls.push(call);
+        if ((!o.oneToolCall && !o.legacyFunctions) || !toolCalls.length) toolCalls.push(call);
         continue;
       }
       const piece = partText(p);
@@ -126,9 +135,11 @@ export function toChatCompletion(resp: GeminiResponse, o: ResponseOptions) {
     if (content && o.answerSchema !== undefined) content = restoreJsonText(content, o.answerSchema);
     const message: Record<string, unknown> = { role: "assistant", content: content || (toolCalls.length ? null : "") };
     if (reasoning) message.reasoning_content = reasoning;
-    if (toolCalls.length) message.tool_calls = toolCalls;
+    if (toolCalls.length && o.legacyFunctions) message.function_call = toolCalls[0]!.function;
+    else if (toolCalls.length) message.tool_calls = toolCalls;
     message.refusal = null;
-    return { index: c.index ?? i, message, logprobs: null, finish_reason: finishReason(c.finishReason, toolCalls.length > 0) };
+    const finish = finishReason(c.finishReason, toolCalls.length > 0, o.legacyFunctions);
+    return { index: c.index ?? i, message, logprobs: null, finish_reason: finish };
   });
   if (!choices.length) {
     choices.push({

@@ -78,8 +78,11 @@ export class ChatStreamMapper {
         }
         const call = toolCallOf(p, this.o);
         if (call) {
-          if (this.o.oneToolCall && st.toolCalls.length) continue;
-          out.push(this.delta(index, { tool_calls: [{ index: st.toolCalls.length, ...call }] }));
+          if ((this.o.oneToolCall || this.o.legacyFunctions) && st.toolCalls.length) continue;
+          const delta = this.o.legacyFunctions
+            ? { function_call: call.function }
+            : { tool_calls: [{ index: st.toolCalls.length, ...call }] };
+          out.push(this.delta(index, delta));
           st.toolCalls.push(call.id);
           continue;
         }
@@ -110,7 +113,8 @@ export class ChatStreamMapper {
         if (this.o.claude && st.toolCalls.length && st.thoughtSig)
           this.o.memory.remember(st.toolCalls[0]!, { thoughts: signedThought(st.reasoning, st.thoughtSig) });
         if (st.held) out.push(this.delta(index, { content: restoreJsonText(st.held, this.o.answerSchema) }));
-        out.push(this.chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(st.finish, st.toolCalls.length > 0) }]));
+        const finish = finishReason(st.finish, st.toolCalls.length > 0, this.o.legacyFunctions);
+        out.push(this.chunk([{ index, delta: {}, logprobs: null, finish_reason: finish }]));
       }
     }
     if (this.o.includeUsage) out.push({ ...this.chunk([]), usage: chatUsage(this.usage) });

@@ -370,6 +370,34 @@ describe("POST /v1/chat/completions", () => {
     expect(chunks.length).toBeGreaterThan(1);
   });
 
+  test("the functions API (before tools): the call comes back as message.function_call, finish_reason function_call, streamed or not", async () => {
+    const fn = (weather as { function: OpenAI.FunctionDefinition }).function;
+    const ask = {
+      model: "gemini-3-flash",
+      messages: [{ role: "user" as const, content: "use get_weather for Paris" }],
+      functions: [fn],
+      function_call: { name: "get_weather" },
+    };
+    const one = await client.chat.completions.create(ask);
+    expect(one.choices[0]!.finish_reason).toBe("function_call");
+    expect(one.choices[0]!.message.function_call?.name).toBe("get_weather");
+    expect(one.choices[0]!.message.tool_calls).toBeUndefined();
+    const streamed = await client.chat.completions.stream(ask).finalChatCompletion();
+    expect(streamed.choices[0]!.finish_reason).toBe("function_call");
+    expect(streamed.choices[0]!.message.function_call?.name).toBe("get_weather");
+    // and the next turn, in the same API, goes on
+    const next = await client.chat.completions.create({
+      ...ask,
+      function_call: "auto",
+      messages: [
+        ...ask.messages,
+        { role: "assistant", content: null, function_call: one.choices[0]!.message.function_call! },
+        { role: "function", name: "get_weather", content: '{"temp":21}' },
+      ],
+    });
+    expect(next.choices[0]!.message.content).toBeTruthy();
+  });
+
   test("vision: a data-URI image reaches upstream as inlineData", async () => {
     await client.chat.completions.create({
       model: "gemini-2.5-flash",
