@@ -218,7 +218,6 @@ export class PoolGateway implements Gateway {
     // a stream read to its end has nothing left to stop upstream (aborting it anyway made an error and
     // an abort event per stream)
     let ended = false;
-    let failed = false;
     try {
       for (const c of held) yield seen(unwrapResponse<GeminiResponse>(c));
       for (;;) {
@@ -227,7 +226,6 @@ export class PoolGateway implements Gateway {
           next = await events.next();
         } catch (e) {
           if (signal?.aborted || abort.signal.aborted) throw e; // the client left: nobody's fault
-          failed = true;
           const f = networkFailure(e, { timeoutSeconds: this.rt.config.upstream.requestTimeoutSeconds });
           this.midStream(account, model, f);
           throw midStreamError(e, f, served);
@@ -237,7 +235,6 @@ export class PoolGateway implements Gateway {
           return;
         }
         if (isErrorEnvelope(next.value)) {
-          failed = true;
           const f = classify({ status: 200, body: next.value });
           this.midStream(account, model, f);
           throw clientError(f, Date.now(), served);
@@ -245,8 +242,9 @@ export class PoolGateway implements Gateway {
         yield seen(unwrapResponse<GeminiResponse>(next.value));
       }
     } finally {
-      // ended early by the client (it left, or a stop sequence matched) before any usage arrived
-      const early = !ended && !failed && usage === undefined && meter !== undefined;
+      // ended before any usage arrived: the client left, a stop sequence matched, or upstream broke off
+      // after the first byte (the client got part of an answer: it is charged as one)
+      const early = !ended && usage === undefined && meter !== undefined;
       if (!early) {
         meter?.answered(usage);
         done?.();

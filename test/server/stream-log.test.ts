@@ -147,8 +147,10 @@ describe("stream request log lines", () => {
     }
   });
 
-  test("a failure after the first byte is logged with the request id", async () => {
+  test("a failure after the first byte is logged with the request id, and the part the client got is charged", async () => {
     sim.addFault({ kind: "stream_cut", method: "streamGenerateContent", times: 1 });
+    const records: { input: number; output: number; status: number }[] = [];
+    const stopRecords = gateway.ctx.keys!.onRecord((r) => records.push({ input: r.input, output: r.output, status: r.status }));
     const res = await post(SSE_PATH, "stream-failed", userText(LONG));
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('"error"'); // the stream's final error frame
@@ -157,6 +159,11 @@ describe("stream request log lines", () => {
     expect(line.errorStatus).toBeGreaterThanOrEqual(500);
     expect(line.error).toBeString();
     expect(["warn", "error"]).toContain(line.level);
+    // upstream's usage never came (it comes with the last chunk): the prompt and the part sent are counted
+    await until(() => records.length > 0, "the stream's usage record", 5000);
+    stopRecords();
+    expect(records[0]!.input).toBeGreaterThan(0);
+    expect(records[0]!.output).toBeGreaterThan(0);
   });
 
   test("the JSON array stream is logged at its end too", async () => {
