@@ -105,28 +105,26 @@ describe("retired names are served by their successors", () => {
 });
 
 describe("a retirement notice is confirmed before its rule is kept", () => {
+  // a stack of its own: the block above has learned gemini-3-pro-high's rule already
   let s: Stack;
-  let c: ReturnType<typeof clients>;
-  beforeAll(async () => {
-    s = await startStack({ delays: false });
-    c = clients(s);
-  });
+  beforeAll(async () => void (s = await startStack({ delays: false })));
   afterAll(() => s.stop());
+  const ask = (text: string) => clients(s).google.models.generateContent({ model: "gemini-3-pro-high", contents: text });
 
   test("a notice our own question does not meet teaches nothing: this request goes to the successor, the next meets the notice again", async () => {
     // the confirming question (a plain generateContent) fails once: unconfirmed
     s.sim.addFault({ kind: "internal_500", method: "generateContent", model: "gemini-3-pro-high", times: 1 });
     s.sim.clearRequests();
-    const first = await c.google.models.generateContent({ model: "gemini-3-pro-high", contents: "one" });
+    const first = await ask("one");
     expect(first.text).toBe("Echo: one");
     const successor = first.modelVersion!;
     expect(successor).not.toBe("gemini-3-pro-high");
     s.sim.clearRequests();
-    await c.google.models.generateContent({ model: "gemini-3-pro-high", contents: "two" });
+    await ask("two");
     // not learned: the retired id is asked first again, and this time the question confirms it
     expect(generations(s).map((r) => r.body.model)).toEqual(["gemini-3-pro-high", "gemini-3-pro-high", successor]);
     s.sim.clearRequests();
-    await c.google.models.generateContent({ model: "gemini-3-pro-high", contents: "three" });
+    await ask("three");
     expect(generations(s).map((r) => r.body.model)).toEqual([successor]);
   });
 });
