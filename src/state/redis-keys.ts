@@ -149,23 +149,25 @@ export class RedisKeys implements KeyStore {
       if (u.kind === "tokens") k.addTotal(u.id, u.n, u.at);
       for (const fn of k.useListeners) fn(u);
     });
-    // Redis away at start: state.db's keys were never offered to it; at the first connection they go
-    // to an empty Redis as they would have at start (a Redis that has keys wins, as it would have)
-    let seedOwed = !redis.healthy;
+    // at every (re)connection our keys are offered to a Redis that has none — one reached for the first
+    // time (Redis was away at start), or one restarted without its data — and a Redis that has keys wins
     redis.onReconnect(async () => {
       // counts in flight that changed while Redis was away (a request that ended meanwhile still counted there)
       for (const [id, h] of k.unsaid) if (k.sayHeld(id, h.n, h.at)) k.unsaid.delete(id);
-      await k.load(seedOwed ? k.list() : [], Date.now());
-      seedOwed = false;
+      await k.load(k.list(), Date.now());
     });
     return k;
   }
 
   private async load(seed: KeyRecord[], now: number): Promise<void> {
     const keysHash = this.redis.keyOf("keys");
+    // what changed here while Redis was away goes to Redis, and is told to the others (who loaded
+    // before it arrived would keep their copy: a key revoked here stayed live there)
     for (const id of this.dirty) {
       const r = this.records.get(id);
-      if (r) await this.redis.command("HSET", [keysHash, id, JSON.stringify(r)]);
+      if (!r) continue;
+      await this.redis.command("HSET", [keysHash, id, JSON.stringify(r)]);
+      this.redis.publish("keys", r);
     }
     this.dirty.clear();
     let stored = hashOf(await this.redis.command("HGETALL", [keysHash]));

@@ -3,6 +3,8 @@
 import { spawn, type Subprocess } from "bun";
 import { freePort } from "./cli";
 import { tempDir } from "./util";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 
 export const REDIS_BIN = Bun.which("redis-server");
 
@@ -20,6 +22,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** start it again on the same port and directory */
   start(): Promise<void>;
+  /** remove its data files (while stopped): the next start() is a Redis that lost everything */
+  wipe(): void;
   /** freeze it (SIGSTOP): its sockets stay open, nothing answers; resume() thaws it */
   pause(): void;
   resume(): void;
@@ -71,6 +75,9 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
     port,
     stop,
     start,
+    wipe: () => {
+      for (const f of readdirSync(dir.dir)) rmSync(join(dir.dir, f), { recursive: true, force: true });
+    },
     pause: () => proc?.kill("SIGSTOP"),
     resume: () => proc?.kill("SIGCONT"),
     async cleanup() {

@@ -490,6 +490,40 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   }, 15_000);
 
+  test("a Redis that comes back empty gets the keys back from the instances (it lost them on every instance, state.db's copy too)", async () => {
+    const p = await pool(2, 1);
+    try {
+      const secret = await keyOnEvery(p, "survivor", {});
+      const [a, b] = p.list;
+      await redis.stop();
+      redis.wipe();
+      await redis.start();
+      await until(async () => a!.server.pool.stateStatus() === "shared" && b!.server.pool.stateStatus() === "shared", "reconnected", 5000);
+      await until(async () => (await generate(b!, secret, "after the wipe")).status === 200, "the key served again", 5000);
+      expect((await generate(a!, secret, "and here")).status).toBe(200);
+      expect(b!.server.ctx.keys!.book.list().map((k) => k.name)).toContain("survivor");
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("a key revoked while Redis was away is revoked on every instance once it is back", async () => {
+    const p = await pool(2, 1);
+    try {
+      const secret = await keyOnEvery(p, "revoked-apart", {});
+      const [a, b] = p.list;
+      await redis.stop();
+      a!.server.ctx.keys!.book.revoke("revoked-apart");
+      await redis.start();
+      await until(async () => a!.server.pool.stateStatus() === "shared" && b!.server.pool.stateStatus() === "shared", "reconnected", 5000);
+      // told, not just written: the other instance may have read Redis before the revocation reached it
+      await until(() => b!.server.ctx.keys!.book.lookup(secret)?.revokedAt != null, "the revocation on the other instance", 5000);
+      expect((await generate(b!, secret, "after")).status).toBe(401);
+    } finally {
+      await p.stop();
+    }
+  });
+
   test("a Redis restart loses nothing written before it", async () => {
     const p = await pool(2, 1);
     try {
