@@ -383,9 +383,7 @@ export class PoolGateway implements Gateway {
       if (!account) break;
       tried.add(account.id);
       lastAccount = account;
-      // bound when chosen, not when served: new sessions arriving together then see each other's
-      // bindings and spread, instead of all taking the account with the fewest (a failure moves it on)
-      scheduler.bind(args.sessionKey, account.id, Date.now());
+      scheduler.bindIfNew(args.sessionKey, account.id, Date.now());
       // the usage record and metrics name the account and model of the last attempt, served or not
       meter?.routed(account.email, model);
       const sessionId = upstreamSessionId(args.sessionKey, account.id);
@@ -418,6 +416,7 @@ export class PoolGateway implements Gateway {
         settle();
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "ok" });
         this.rt.outcomes.served(account, model);
+        scheduler.bind(args.sessionKey, account.id, Date.now());
         return { value: out.value, account, model };
       }
       const f = out.failure;

@@ -99,6 +99,16 @@ export class Scheduler {
     if (this.mode === "sticky" && sessionKey !== undefined) this.sessions.bind(sessionKey, accountId, now);
   }
 
+  /**
+   * A new session is bound as soon as its account is chosen, so new sessions arriving together see each
+   * other and spread; a session bound already moves only once another account serves it (bind), so a
+   * request the client got wrong leaves it where it was.
+   */
+  bindIfNew(sessionKey: string | undefined, accountId: string, now: number): void {
+    if (this.mode === "sticky" && sessionKey !== undefined && this.sessions.get(sessionKey, now) === undefined)
+      this.sessions.bind(sessionKey, accountId, now);
+  }
+
   private roundRobin({ accounts, model, now, exclude, accept }: PickRequest): Account | undefined {
     const n = accounts.length;
     const start = this.cursor % n;

@@ -151,6 +151,15 @@ describe("modes", () => {
     expect(r.pool.poolView().accounts.map((a) => a.sessionBindings)).toEqual([4, 4, 4]);
   });
 
+  test("sticky: a request the client got wrong (400 from two accounts) leaves its session where it was", async () => {
+    const r = await rigWith(emails.map((email) => ({ email })));
+    const home = (await gen(r.pool, "s")).accountEmail;
+    r.sim.addFault({ kind: "bad_request_400", times: 2 });
+    const err = await gen(r.pool, "s").catch((e) => e);
+    expect(err.status).toBe(400);
+    expect((await gen(r.pool, "s")).accountEmail).toBe(home);
+  });
+
   test("sticky: a session moves when its account cools down", async () => {
     const r = await rigWith(emails.map((email) => ({ email })));
     const home = (await gen(r.pool, "s")).accountEmail;
