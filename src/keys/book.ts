@@ -132,6 +132,8 @@ export class KeyBook {
 
   update(idOrName: string, patch: Partial<KeyLimits> & { name?: string }): KeyView {
     const k = this.mustFind(idOrName);
+    // a revoked key answers 401 for good: changing it would only look as if it did something
+    if (k.revokedAt !== null) throw new KeyError(`the key ${JSON.stringify(k.name)} is revoked: there is nothing to change`, 409);
     if (patch.name !== undefined && patch.name !== k.name) this.checkName(patch.name);
     const next: KeyRecord = { ...k, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
     this.write(() => this.store.update(next), next.name);

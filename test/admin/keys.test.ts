@@ -73,6 +73,10 @@ test("create takes models as a list, renames by PATCH, and a revoked key stays l
   expect((await zero.json()).models).toBeNull();
   const gone = await admin("/keys/lister2", { method: "DELETE" });
   expect((await gone.json()).revokedAt).toBeGreaterThan(0);
+  // a revoked key is not changed any more (an edit form left open must not look as if it saved)
+  const late = await admin("/keys/lister2", { method: "PATCH", body: JSON.stringify({ rpm: 5 }) });
+  expect(late.status).toBe(409);
+  expect((await late.json()).error.message).toContain("revoked");
   expect((await (await admin("/keys")).json()).find((x: any) => x.id === k.id)).toMatchObject({ name: "lister2" });
 });
 

@@ -143,6 +143,10 @@ test.skipIf(!present)(
     await ada.locator("button:has-text('Enable')").click();
     await ada.locator(".badge.active").waitFor();
     expect(stack.pool.get("ada@example.com")!.state).toBe("active");
+    // a refresh Google refuses says so, with its reason (it said "refresh done")
+    stack.sim.addFault({ kind: "internal_500", method: "fetchAvailableModels", email: "ada@example.com", times: 2 });
+    await ada.locator("button:has-text('Refresh now')").click();
+    await page.waitForSelector("#acc-msg:has-text('ada@example.com: refresh failed')");
 
     // add an account by pasting its refresh token
     const added = stack.sim.addAccount({ email: "hedy@example.com", name: "Hedy" });
@@ -179,7 +183,12 @@ test.skipIf(!present)(
     expect(secret).toStartWith("sk-sy-");
     await page.waitForSelector("tr[data-key='browser-key']");
     await ask("gemini-2.5-flash", secret); // the new key works at once
+    // a limit that is no plain whole number is refused, naming the field, before anything is sent
     await page.fill("#k-name", "ci");
+    await page.fill("#k-rpm", "1e3");
+    await page.click("#k-submit");
+    await page.waitForSelector("#k-msg:has-text('Requests / min: a whole number')");
+    await page.fill("#k-rpm", "");
     await page.click("#k-submit");
     await page.waitForSelector("tr[data-key='ci']");
     await shot("keys");

@@ -243,7 +243,11 @@ async function accountAction(a, action) {
     if (action === "remove") {
       if (!confirm(`Remove ${a.email} from the pool? Its refresh token is deleted.`)) return;
       await api(`admin/accounts/${encodeURIComponent(a.id)}`, { method: "DELETE" });
-    } else await api(`admin/accounts/${encodeURIComponent(a.id)}/${action}`, { method: "POST" });
+    } else {
+      const res = await api(`admin/accounts/${encodeURIComponent(a.id)}/${action}`, { method: "POST" });
+      // a refresh answers 200 with its own outcome: a failed one says so, with Google's reason
+      if (res?.result?.ok === false) throw new Error(res.result.error ?? "not refreshed");
+    }
     msg.textContent = `${a.email}: ${action} done`;
   } catch (e) {
     msg.textContent = `${a.email}: ${action} failed: ${e.message}`;
@@ -586,7 +590,17 @@ function setupKeys() {
       expires: $("k-expires").value.trim() || null,
     };
     if (id && $("k-expires").value === $("k-expires").dataset.was) delete body.expires;
-    for (const [field, f] of LIMIT_FIELDS) body[f] = $(field).value === "" ? null : Number($(field).value);
+    // digits only, as the CLI takes them (Number() read 1e3 as 1000, and rounded past 2^53 without a word)
+    for (const [field, f] of LIMIT_FIELDS) {
+      const typed = $(field).value.trim();
+      const n = Number(typed);
+      if (typed !== "" && (!/^\d+$/.test(typed) || !Number.isSafeInteger(n))) {
+        $("k-msg").textContent = `${$(field).labels?.[0]?.textContent?.trim() || f}: a whole number of at most ${Number.MAX_SAFE_INTEGER} is needed, got ${typed}`;
+        $(field).focus();
+        return;
+      }
+      body[f] = typed === "" ? null : n;
+    }
     try {
       if (id) {
         await api(`admin/keys/${encodeURIComponent(id)}`, { method: "PATCH", body });
@@ -666,17 +680,20 @@ function startLive() {
     }
     // the other pages follow a new request within a second
     clearTimeout(refreshSoon);
-    refreshSoon = setTimeout(() => current !== "live" && load(current), 1000);
+    refreshSoon = setTimeout(() => current !== "live" && document.visibilityState !== "hidden" && load(current), 1000);
   });
   es.onerror = () => {
     $("live-state").textContent = "reconnecting…";
+    // the browser gives up on an answer that is no stream (a 401 once the session ended): a data call
+    // then tells, and a signed-out one returns to the sign-in form
+    if (es.readyState === EventSource.CLOSED) void api("admin/pool?limit=1").catch(() => {});
   };
   return es;
 }
 
 // ---- pages ----
 
-const PAGES = { overview: [overview, 5000], accounts: [accounts, 5000], usage: [usage, 30000], keys: [keys, 0], live: [null, 0] };
+const PAGES = { overview: [overview, 5000], accounts: [accounts, 5000], usage: [usage, 30000], keys: [keys, 10000], live: [null, 0] };
 let current = "";
 let timer;
 
