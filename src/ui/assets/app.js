@@ -482,6 +482,8 @@ function keyState(k) {
 
 async function keys() {
   const list = await api("admin/keys");
+  // the table is rebuilt (every 10 s, and after each request): the focused button keeps the focus
+  const focused = document.activeElement && document.activeElement.dataset.focus;
   table(
     $("keys-table"),
     [
@@ -515,13 +517,14 @@ async function keys() {
           k.revokedAt
             ? ""
             : [
-                el("button", { type: "button", onclick: () => editKey(k) }, "Edit"),
+                el("button", { type: "button", "data-focus": `${k.id}:edit`, onclick: () => editKey(k) }, "Edit"),
                 " ",
                 el(
                   "button",
                   {
                     type: "button",
                     class: "danger",
+                    "data-focus": `${k.id}:revoke`,
                     onclick: async () => {
                       if (!confirm(`Revoke the key "${k.name}"? Clients using it get 401 from now on.`)) return;
                       try {
@@ -540,6 +543,7 @@ async function keys() {
       ),
     ),
   );
+  if (focused) document.querySelector(`[data-focus="${CSS.escape(focused)}"]`)?.focus();
 }
 
 const LIMIT_FIELDS = [
@@ -595,7 +599,8 @@ function setupKeys() {
       const typed = $(field).value.trim();
       const n = Number(typed);
       if (typed !== "" && (!/^\d+$/.test(typed) || !Number.isSafeInteger(n))) {
-        $("k-msg").textContent = `${$(field).labels?.[0]?.textContent?.trim() || f}: a whole number of at most ${Number.MAX_SAFE_INTEGER} is needed, got ${typed}`;
+        $("k-msg").textContent =
+          `${$(field).labels?.[0]?.textContent?.trim() || f}: a whole number of at most ${Number.MAX_SAFE_INTEGER} is needed, got ${typed}`;
         $(field).focus();
         return;
       }
