@@ -110,6 +110,8 @@ export class RedisKeys implements KeyStore {
   private byName?: { version: number; map: Map<string, KeyRecord> };
   private useListeners: ((u: KeyUse) => void)[] = [];
   private changeListeners: (() => void)[] = [];
+  /** key id → shared total field (d:<day>, m:<month>) → tokens Redis has not taken yet */
+  private owed = new Map<string, Map<string, number>>();
   private inflight = new Set<Promise<unknown>>();
   /** this instance, in the keys' in-flight counts */
   private readonly self = crypto.randomUUID().slice(0, 12);
@@ -154,6 +156,7 @@ export class RedisKeys implements KeyStore {
     redis.onReconnect(async () => {
       // counts in flight that changed while Redis was away (a request that ended meanwhile still counted there)
       for (const [id, h] of k.unsaid) if (k.sayHeld(id, h.n, h.at)) k.unsaid.delete(id);
+      k.payOwed();
       await k.load(k.list(), Date.now());
     });
     return k;
@@ -227,10 +230,32 @@ export class RedisKeys implements KeyStore {
     this.redis.publish("keyuse", u);
     if (u.kind !== "tokens") return;
     this.addTotal(u.id, u.n, u.at);
-    const key = this.redis.keyOf(`keyuse:${u.id}`);
-    void this.redis.command("HINCRBY", [key, `d:${dayOf(u.at)}`, String(u.n)])?.catch(() => {});
-    void this.redis.command("HINCRBY", [key, `m:${monthOf(u.at)}`, String(u.n)])?.catch(() => {});
+    for (const field of [`d:${dayOf(u.at)}`, `m:${monthOf(u.at)}`]) this.addShared(u.id, field, u.n);
+  }
+
+  /**
+   * Tokens into the shared day and month totals. What Redis could not take (away, or the command failed)
+   * is owed and added when it is back: the reload at reconnection would otherwise replace this
+   * instance's totals with Redis's lower ones, and a key overspent its budget by what the outage used.
+   */
+  private addShared(id: string, field: string, n: number): void {
+    const key = this.redis.keyOf(`keyuse:${id}`);
+    const owe = () => {
+      const fields = this.owed.get(id) ?? new Map<string, number>();
+      fields.set(field, (fields.get(field) ?? 0) + n);
+      this.owed.set(id, fields);
+    };
+    const sent = this.redis.command("HINCRBY", [key, field, String(n)]);
+    if (!sent) return owe();
+    void sent.catch(owe);
     void this.redis.command("EXPIRE", [key, String(40 * 86_400)])?.catch(() => {});
+  }
+
+  /** the tokens owed since Redis went away (see addShared); sent ahead of the reload's reads, on the same connection */
+  private payOwed(): void {
+    const owed = this.owed;
+    this.owed = new Map();
+    for (const [id, fields] of owed) for (const [field, n] of fields) this.addShared(id, field, n);
   }
 
   /** the requests per minute and in flight every instance checks and counts here (Limiter.share) */

@@ -524,6 +524,29 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("tokens a key used while Redis was away count against its shared budget once it is back", async () => {
+    const p = await pool(2, 1);
+    try {
+      const secret = await keyOnEvery(p, "spent-apart", { dailyTokens: 1_000_000 });
+      const [a] = p.list;
+      const id = a!.server.ctx.keys!.book.lookup(secret)!.id;
+      const shared = a!.server.pool.sharedState!;
+      const today = `d:${Math.floor(Date.now() / 86_400_000) * 86_400_000}`;
+      const usedInRedis = async () => Number((await shared.command("HGET", [shared.keyOf(`keyuse:${id}`), today])) ?? 0);
+      expect((await generate(a!, secret, "before")).status).toBe(200);
+      await until(async () => (await usedInRedis()) > 0, "the first tokens in Redis");
+      const before = await usedInRedis();
+      await redis.stop();
+      for (let i = 0; i < 3; i++) expect((await generate(a!, secret, `apart ${i}`)).status).toBe(200);
+      await redis.start();
+      await until(async () => a!.server.pool.stateStatus() === "shared", "reconnected", 5000);
+      // the outage's tokens reached Redis: the other instances' budgets see them
+      await until(async () => (await usedInRedis()) > before * 3, "the outage's tokens in Redis", 5000);
+    } finally {
+      await p.stop();
+    }
+  });
+
   test("a Redis restart loses nothing written before it", async () => {
     const p = await pool(2, 1);
     try {
