@@ -230,7 +230,10 @@ export class RedisKeys implements KeyStore {
     this.redis.publish("keyuse", u);
     if (u.kind !== "tokens") return;
     this.addTotal(u.id, u.n, u.at);
-    for (const field of [`d:${dayOf(u.at)}`, `m:${monthOf(u.at)}`]) this.addShared(u.id, field, u.n);
+    this.addShared(u.id, [
+      [`d:${dayOf(u.at)}`, u.n],
+      [`m:${monthOf(u.at)}`, u.n],
+    ]);
   }
 
   /**
@@ -238,24 +241,32 @@ export class RedisKeys implements KeyStore {
    * is owed and added when it is back: the reload at reconnection would otherwise replace this
    * instance's totals with Redis's lower ones, and a key overspent its budget by what the outage used.
    */
-  private addShared(id: string, field: string, n: number): void {
+  private addShared(id: string, adds: Iterable<[field: string, n: number]>): void {
     const key = this.redis.keyOf(`keyuse:${id}`);
-    const owe = () => {
-      const fields = this.owed.get(id) ?? new Map<string, number>();
-      fields.set(field, (fields.get(field) ?? 0) + n);
-      this.owed.set(id, fields);
-    };
-    const sent = this.redis.command("HINCRBY", [key, field, String(n)]);
-    if (!sent) return owe();
-    void sent.catch(owe);
-    void this.redis.command("EXPIRE", [key, String(40 * 86_400)])?.catch(() => {});
+    let sentAny = false;
+    for (const [field, n] of adds) {
+      const owe = () => {
+        const fields = this.owed.get(id) ?? new Map<string, number>();
+        fields.set(field, (fields.get(field) ?? 0) + n);
+        this.owed.set(id, fields);
+      };
+      const sent = this.redis.command("HINCRBY", [key, field, String(n)]);
+      if (!sent) {
+        owe();
+        continue;
+      }
+      sentAny = true;
+      void sent.catch(owe);
+    }
+    // one expiry a use, for both totals
+    if (sentAny) void this.redis.command("EXPIRE", [key, String(40 * 86_400)])?.catch(() => {});
   }
 
   /** the tokens owed since Redis went away (see addShared); sent ahead of the reload's reads, on the same connection */
   private payOwed(): void {
     const owed = this.owed;
     this.owed = new Map();
-    for (const [id, fields] of owed) for (const [field, n] of fields) this.addShared(id, field, n);
+    for (const [id, fields] of owed) this.addShared(id, fields);
   }
 
   /** the requests per minute and in flight every instance checks and counts here (Limiter.share) */
