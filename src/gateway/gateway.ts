@@ -41,13 +41,13 @@ import { explainNoAccount, isEligible, type Scheduler } from "../scheduling/sche
 import type { TokenManager } from "../accounts/tokens";
 import type { Account } from "../accounts/types";
 
-/** What the dispatcher needs from the pool. */
-
 /** the question a retirement notice is checked with before its forwarding rule is kept (see confirmRetired) */
 const RETIREMENT_PROBE: GeminiRequest = { contents: [{ role: "user", parts: [{ text: "Reply with the word OK." }] }] };
 
 /** resolution rules that guess (a family's current model, the built-in table): see withAccount */
 const FUZZY_RULES = new Set<Rule>(["family", "builtin"]);
+
+/** What the dispatcher needs from the pool. */
 export interface Runtime {
   config: Config;
   log: Logger;
@@ -168,7 +168,7 @@ export class PoolGateway implements Gateway {
     );
     const { held, events, abort } = r.value;
     // Upstream's usage comes with its last chunk. A stream ended before it (the client left, a stop
-    // sequence matched) is counted upstream instead: the prompt, and the answer's text so far. Without
+    // sequence matched, upstream broke off) is counted upstream instead: the prompt, and the answer's text so far. Without
     // that a key's token limits never saw it, and the client's usage said 0. Counted once, on demand
     // (no signal: no admission).
     const answer: string[] = [];

@@ -123,8 +123,8 @@ const tooDeep = (max: number) =>
  */
 async function withCheckedBody(req: Request, chunked: boolean, max: BodyLimit, maxDepth: number, timeoutMs: number): Promise<Request> {
   const multipart = (req.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/");
-  // a client that stops sending its body must not hold the connection forever (the listener has no
-  // idle timeout, for long streams): the body has this long to arrive
+  // a client that stops sending its body must not hold the connection forever (the listener puts no
+  // idle limit on a request being handled, for long streams): the body has this long to arrive
   const late = () => {
     void req.body?.cancel().catch(() => {});
     return new ApiError(408, `the request body did not arrive within ${timeoutMs / 1000} s (server.bodyTimeoutSeconds)`, {
