@@ -30,6 +30,9 @@ export class KeyError extends Error {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 const RESERVED = new Set([CONFIG_CALLER.name, ANONYMOUS.name]);
 
+/** usage's names for configured keys and keyless callers: no virtual key may take one */
+export const isReservedName = (name: string) => RESERVED.has(name.toLowerCase());
+
 export function viewOfKey(k: KeyRecord): KeyView {
   const { hash: _hash, ...view } = k;
   return view;
@@ -108,7 +111,7 @@ export class KeyBook {
     this.reloadIfChanged();
     if (!NAME.test(name))
       throw new KeyError("name must be 1–64 letters, digits, or . _ @ - (starting with a letter or digit)", 400, "name");
-    if (RESERVED.has(name.toLowerCase()))
+    if (isReservedName(name))
       throw new KeyError(`the name ${JSON.stringify(name)} is reserved (usage of configured keys and of keyless callers)`, 400, "name");
     if (this.find(name)) throw new KeyError(`a key named ${JSON.stringify(name)} exists already`, 409, "name");
   }

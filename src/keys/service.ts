@@ -11,9 +11,9 @@ import { SqliteKeys } from "../state/keys";
 import type { RedisKeys } from "../state/redis-keys";
 import type { RedisUsage } from "../state/redis-usage";
 import { SqliteUsage, type UsageBy, type UsageRecord, type UsageRow } from "../state/usage";
-import { KEY_PREFIX, KeyBook } from "./book";
+import { isReservedName, KEY_PREFIX, KeyBook } from "./book";
 import { HELD_REPEAT_MS, Limiter } from "./limiter";
-import { ANONYMOUS, CONFIG_CALLER, callerOf, noTokens, scopeOf, tokensOf, type Caller, type RequestScope } from "./scope";
+import { ANONYMOUS, callerOf, noTokens, scopeOf, tokensOf, type Caller, type RequestScope } from "./scope";
 
 const FLUSH_MS = 1000;
 /** usage records per transaction: ~2 ms of work */
@@ -57,7 +57,7 @@ export class Keys implements RequestMeter {
   private listeners = new Set<(r: UsageRecord) => void>();
   private writeLog = new LogGate(60_000);
   /** upstream models labelled so far: the catalogue's, and any that answered (see modelLabel) */
-  private answeredModels = new Set<string>();
+  private labelledModels = new Set<string>();
 
   constructor(private opts: KeysOptions) {
     this.now = opts.now ?? Date.now;
@@ -66,7 +66,7 @@ export class Keys implements RequestMeter {
     this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now, (from, to) => {
       // the usage log, and what is not written yet: a renamed key keeps its budget, its old name starts
       // empty — but a key from before the names were reserved leaves "config" / "anonymous" their usage
-      if (from === CONFIG_CALLER.name || from === ANONYMOUS.name) return;
+      if (isReservedName(from)) return;
       this.usage.renameKey(from, to);
       for (const r of this.buffer) if (r.keyName === from) r.keyName = to;
     });
@@ -230,10 +230,10 @@ export class Keys implements RequestMeter {
    */
   private modelLabel(model: string | undefined, status: number): string {
     if (model === undefined) return "-";
-    if (this.answeredModels.has(model)) return model;
+    if (this.labelledModels.has(model)) return model;
     const known = status < 400 || this.opts.knownModel?.(model);
-    if (!known || this.answeredModels.size >= MAX_MODEL_LABELS) return "other";
-    this.answeredModels.add(model);
+    if (!known || this.labelledModels.size >= MAX_MODEL_LABELS) return "other";
+    this.labelledModels.add(model);
     return model;
   }
 

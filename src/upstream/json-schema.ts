@@ -77,6 +77,14 @@ interface Ctx {
 
 const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** cleaning: some value of the client's schema travels as text (the answer needs restoreJsonText) */
+const markAsText = (ctx: Ctx) => {
+  if (ctx.asText) ctx.asText.seen = true;
+};
+
+/** cleaning: one more node written; true once the budget is spent */
+const overBudget = (ctx: Ctx) => ctx.budget !== undefined && --ctx.budget.left < 0;
+
 /** `o[k] = v` that also works for a property named __proto__ (a tool may name one so) */
 export function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -257,7 +265,7 @@ function flattenAllOf(node: Schema, ctx: Ctx, seen: string[], depth: number, don
   for (const branch of node.allOf as unknown[]) {
     const d = derefTop(branch, ctx);
     if (d.cycle || d.refs.some((r) => seen.includes(r) || done.has(r)) || !isObj(d.schema)) continue;
-    if (ctx.budget && --ctx.budget.left < 0) break;
+    if (overBudget(ctx)) break;
     for (const r of d.refs) done.add(r);
     const b =
       Array.isArray(d.schema.allOf) && depth < MAX_DEPTH ? flattenAllOf(d.schema, ctx, [...seen, ...d.refs], depth + 1, done) : d.schema;
@@ -298,8 +306,8 @@ function clean(input: unknown, ctx: Ctx, seen: string[], depth: number): Schema 
   if (depth > MAX_DEPTH) return { type: "string", description: "(schema nested too deeply; shape omitted)" };
   // $defs that each use the next several times grow the cleaned schema exponentially (8 levels of 8 took
   // a 2 KB request 30 s and 600 MB): past the budget a node is sent as JSON text, restored on the way back
-  if (ctx.budget && --ctx.budget.left < 0) {
-    if (ctx.asText) ctx.asText.seen = true;
+  if (overBudget(ctx)) {
+    markAsText(ctx);
     return { type: "string", description: "(a JSON value: the schema is too large to send in full)" };
   }
 
@@ -438,7 +446,7 @@ function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: str
   if (t === "object" && depth > 0 && Object.keys(properties ?? {}).length === 0) {
     t = "string";
     notes.push("a JSON object, written as a string");
-    if (ctx.asText) ctx.asText.seen = true;
+    markAsText(ctx);
   }
   let format: string | undefined;
   if (typeof node.format === "string") {
@@ -447,7 +455,7 @@ function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: str
   }
   if (stringified) {
     notes.push("send the value as text");
-    if (ctx.asText) ctx.asText.seen = true;
+    markAsText(ctx);
   }
 
   const r: Schema = { type: t };
