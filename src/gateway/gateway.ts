@@ -383,7 +383,7 @@ export class PoolGateway implements Gateway {
       if (!account) break;
       tried.add(account.id);
       lastAccount = account;
-      scheduler.bindIfNew(args.sessionKey, account.id, Date.now());
+      const boundTo = scheduler.bindIfNew(args.sessionKey, account.id, Date.now());
       // the usage record and metrics name the account and model of the last attempt, served or not
       meter?.routed(account.email, model);
       const sessionId = upstreamSessionId(args.sessionKey, account.id);
@@ -416,7 +416,7 @@ export class PoolGateway implements Gateway {
         settle();
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "ok" });
         this.rt.outcomes.served(account, model);
-        scheduler.bind(args.sessionKey, account.id, Date.now());
+        scheduler.bind(args.sessionKey, account.id, Date.now(), boundTo);
         return { value: out.value, account, model };
       }
       const f = out.failure;

@@ -232,7 +232,7 @@ export class Pool implements ModelSource {
       });
       const sessions = this.scheduler.sessions;
       const ttlMs = this.config.scheduling.sessionTtlMinutes * 60_000;
-      sessions.onBind = (key, id, at) => shared.shareSession(key, id, at, ttlMs);
+      sessions.onBind = (key, id, at, fresh) => shared.shareSession(key, id, at, ttlMs, fresh);
       shared.onSession((key, id, at) => {
         if (this.store.get(id)) sessions.applyRemote(key, id, at);
       });

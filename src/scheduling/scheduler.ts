@@ -94,19 +94,29 @@ export class Scheduler {
     return this.roundRobin(req);
   }
 
-  /** record that `key` was served by `accountId` (sticky mode) */
-  bind(sessionKey: string | undefined, accountId: string, now: number): void {
-    if (this.mode === "sticky" && sessionKey !== undefined) this.sessions.bind(sessionKey, accountId, now);
+  /**
+   * Record that `key` was served by `accountId` (sticky mode). `from` is the binding the request saw
+   * when its account was chosen: if the binding changed meanwhile (another request of the session
+   * moved it, or another instance bound it first), that one stands.
+   */
+  bind(sessionKey: string | undefined, accountId: string, now: number, from?: string): void {
+    if (this.mode !== "sticky" || sessionKey === undefined) return;
+    const current = from === undefined ? undefined : this.sessions.get(sessionKey, now);
+    if (current !== undefined && current !== from) return;
+    this.sessions.bind(sessionKey, accountId, now);
   }
 
   /**
    * A new session is bound as soon as its account is chosen, so new sessions arriving together see each
    * other and spread; a session bound already moves only once another account serves it (bind), so a
-   * request the client got wrong leaves it where it was.
+   * request the client got wrong leaves it where it was. Returns the binding now (for `bind`'s `from`).
    */
-  bindIfNew(sessionKey: string | undefined, accountId: string, now: number): void {
-    if (this.mode === "sticky" && sessionKey !== undefined && this.sessions.get(sessionKey, now) === undefined)
-      this.sessions.bind(sessionKey, accountId, now);
+  bindIfNew(sessionKey: string | undefined, accountId: string, now: number): string | undefined {
+    if (this.mode !== "sticky" || sessionKey === undefined) return undefined;
+    const current = this.sessions.get(sessionKey, now);
+    if (current !== undefined) return current;
+    this.sessions.bind(sessionKey, accountId, now);
+    return accountId;
   }
 
   private roundRobin({ accounts, model, now, exclude, accept }: PickRequest): Account | undefined {

@@ -9,8 +9,11 @@ export class SessionTable {
   private perAccount = new Map<string, number>();
   /** told every time an account's binding count changes (the scheduler's index) */
   onCount: ((id: string, n: number) => void) | undefined;
-  /** told when a binding is made or moves, and on use at most every quarter TTL (shared state tells the other instances) */
-  onBind: ((key: string, id: string, at: number) => void) | undefined;
+  /**
+   * told when a binding is made (`fresh`: the key had none) or moves, and on use at most every quarter
+   * TTL (shared state tells the other instances; a fresh one only if no instance bound the key first)
+   */
+  onBind: ((key: string, id: string, at: number, fresh: boolean) => void) | undefined;
   private told = new Map<string, number>();
 
   constructor(
@@ -40,7 +43,7 @@ export class SessionTable {
         // the usual case, once per request: fresher and last in line, and no count changes
         old.at = now;
         this.map.set(key, old);
-        if (this.onBind && now - (this.told.get(key) ?? 0) >= this.ttlMs / 4) this.tell(key, id, now);
+        if (this.onBind && now - (this.told.get(key) ?? 0) >= this.ttlMs / 4) this.tell(key, id, now, false);
         return;
       }
       this.dec(old.id);
@@ -50,7 +53,7 @@ export class SessionTable {
     this.perAccount.set(id, n);
     this.onCount?.(id, n);
     while (this.map.size > this.max) this.delete(this.map.keys().next().value!);
-    if (this.onBind) this.tell(key, id, now);
+    if (this.onBind) this.tell(key, id, now, !old);
   }
 
   /** a binding another instance made (not told back) */
@@ -67,10 +70,10 @@ export class SessionTable {
     }
   }
 
-  private tell(key: string, id: string, now: number): void {
+  private tell(key: string, id: string, now: number, fresh: boolean): void {
     this.told.set(key, now);
     if (this.told.size > this.max * 2) for (const k of this.told.keys()) if (!this.map.has(k)) this.told.delete(k);
-    this.onBind!(key, id, now);
+    this.onBind!(key, id, now, fresh);
   }
 
   delete(key: string): void {

@@ -404,8 +404,13 @@ export class RedisState implements StateStore {
     }
   }
 
-  /** a session binding for every instance; Redis keeps it for `ttlMs` after its last use */
-  shareSession(key: string, id: string, at: number, ttlMs: number): void {
+  /**
+   * A session binding for every instance; Redis keeps it for `ttlMs` after its last use. A `fresh` one
+   * (the conversation's first turn here) is set only if no instance bound the conversation first (SET
+   * NX): two instances taking first turns at once would otherwise each adopt the other's and stay split.
+   * The loser takes the winner's binding.
+   */
+  shareSession(key: string, id: string, at: number, ttlMs: number, fresh = false): void {
     if (!this.up) {
       // local meanwhile; offered to the others when Redis is back (a binding one of them made first wins)
       this.pendingSessions.delete(key);
@@ -413,9 +418,26 @@ export class RedisState implements StateStore {
       if (this.pendingSessions.size > MAX_PENDING_SESSIONS) this.pendingSessions.delete(this.pendingSessions.keys().next().value!);
       return;
     }
+    const cmd = this.cmd;
+    if (fresh && cmd) {
+      void this.claimSession(cmd, key, { id, at, ttlMs }).catch(() => {});
+      return;
+    }
     const v = JSON.stringify({ a: id, t: at });
     const args = [this.k(`sess:${key}`), v, ...(ttlMs > 0 ? ["PX", String(Math.round(ttlMs))] : [])];
     this.run([["SET", args]], this.message({ s: key, a: id, t: at }), () => {});
+  }
+
+  /** SET NX a binding and announce it, or take the binding another instance made first */
+  private async claimSession(cmd: RedisClient, key: string, b: { id: string; at: number; ttlMs: number }): Promise<void> {
+    const px = b.ttlMs > 0 ? ["PX", String(Math.round(b.ttlMs))] : [];
+    const set = await cmd.send("SET", [this.k(`sess:${key}`), JSON.stringify({ a: b.id, t: b.at }), "NX", ...px]);
+    if (set === "OK") {
+      await cmd.publish(this.k("changes"), this.message({ s: key, a: b.id, t: b.at }));
+      return;
+    }
+    const theirs = parse<{ a?: string; t?: number } | undefined>(await cmd.send("GET", [this.k(`sess:${key}`)]), undefined);
+    if (!this.closed && theirs?.a && theirs.t && theirs.a !== b.id) for (const fn of this.sessionListeners) fn(key, theirs.a, theirs.t);
   }
 
   /** tell every other instance about something (a topic of its own: key definitions, key counters) */
@@ -599,13 +621,7 @@ export class RedisState implements StateStore {
    * re-reads the bindings after every reconnect).
    */
   private async pushSessions(cmd: RedisClient, sessions: Map<string, { id: string; at: number; ttlMs: number }>): Promise<void> {
-    await Promise.all(
-      [...sessions].map(async ([key, b]) => {
-        const px = b.ttlMs > 0 ? ["PX", String(Math.round(b.ttlMs))] : [];
-        const set = await cmd.send("SET", [this.k(`sess:${key}`), JSON.stringify({ a: b.id, t: b.at }), "NX", ...px]);
-        if (set === "OK") await cmd.publish(this.k("changes"), this.message({ s: key, a: b.id, t: b.at }));
-      }),
-    );
+    await Promise.all([...sessions].map(([key, b]) => this.claimSession(cmd, key, b)));
   }
 
   private async push(

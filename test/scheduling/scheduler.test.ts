@@ -92,6 +92,20 @@ describe("sticky", () => {
     expect(s.pick({ accounts, model: M, now: NOW + 10_000, sessionKey: "s" })!.id).toBe("b");
   });
 
+  test("a served request moves its session only from the binding it saw; a binding made meanwhile stands", () => {
+    const s = new Scheduler("sticky", 60_000, 100);
+    // two requests of one session saw it on "a"; the first was served by "b", the second by "c"
+    expect(s.bindIfNew("s", "a", NOW)).toBe("a");
+    expect(s.bindIfNew("s", "z", NOW)).toBe("a");
+    s.bind("s", "b", NOW, "a");
+    s.bind("s", "c", NOW, "a");
+    expect(s.sessions.get("s", NOW)).toBe("b");
+    // a binding another instance made first (taken while the request was under way) stands too
+    s.sessions.applyRemote("t", "x", NOW);
+    s.bind("t", "y", NOW, "y");
+    expect(s.sessions.get("t", NOW)).toBe("x");
+  });
+
   test("bindings expire after the idle TTL", () => {
     const t = new SessionTable(60_000, 100);
     t.bind("s", "a", NOW);

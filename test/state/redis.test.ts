@@ -165,6 +165,32 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("two instances taking a conversation's first turn at the same moment agree on one account", async () => {
+    const p = await pool(2, 2, { scheduling: { mode: "sticky" } });
+    try {
+      // each instance meets the conversations in the other order, all at once: alone, each would bind
+      // every one to the other account than its peer did
+      const turns = [0, 1, 2, 3].map((c) => [`race ${c}: hello`]);
+      const first = await Promise.all([
+        ...turns.map((t) => generate(p.list[0]!, p.apiKey, t)),
+        ...turns.toReversed().map((t) => generate(p.list[1]!, p.apiKey, t)),
+      ]);
+      expect(first.map((r) => r.status)).toEqual(first.map(() => 200));
+      const counts = (i: number) => JSON.stringify(p.list[i]!.server.pool.poolView().accounts.map((a) => [a.email, a.sessionBindings]));
+      await until(
+        () => p.list.every((i) => i.server.pool.poolView().sessions === turns.length) && counts(0) === counts(1),
+        "bindings settled",
+      );
+      for (const [c, t] of turns.entries()) {
+        t.push("answer", "follow-up");
+        const next = await Promise.all([generate(p.list[0]!, p.apiKey, t), generate(p.list[1]!, p.apiKey, t)]);
+        expect(new Set(next.map((r) => r.headers.get("x-account-email"))).size, `conversation ${c}`).toBe(1);
+      }
+    } finally {
+      await p.stop();
+    }
+  });
+
   test("a key with rpm 60 gets 60 requests a minute across all three instances together, in turn or at once", async () => {
     let clock = Date.UTC(2026, 10, 29, 12, 0, 0);
     const p = await pool(3, 2, {}, () => clock);
