@@ -28,6 +28,8 @@ export function listen(opts: {
 }): Listener {
   let server: Server<unknown>;
   const idle = opts.idleSeconds ?? IDLE_SECONDS;
+  // says the idle limit, so a client does not reuse a connection the server is about to close
+  const keepAlive = `timeout=${idle}`;
   try {
     server = Bun.serve({
       hostname: opts.host,
@@ -44,7 +46,7 @@ export function listen(opts: {
       // is handled; once answered the limit is back (a stream sends keep-alives well within it)
       fetch: (req, srv) => {
         srv.timeout(req, 0);
-        return opts.fetch(req, srv).then((res) => (srv.timeout(req, idle), res));
+        return opts.fetch(req, srv).then((res) => (srv.timeout(req, idle), res.headers.set("keep-alive", keepAlive), res));
       },
       error: (e) => (
         opts.onError?.(e),

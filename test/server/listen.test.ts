@@ -39,6 +39,8 @@ test("a connection idle between requests is closed; a request waiting on a slow 
   });
   try {
     const port = Number(new URL(l.url).port);
+    // the limit is announced, so clients drop an idle connection before the server does
+    expect((await fetch(`${l.url}/fast`)).headers.get("keep-alive")).toBe("timeout=1");
     const slow = fetch(`${l.url}/slow`).then((r) => r.text());
     // a keep-alive connection that made one request and then says nothing: the server closes it
     await new Promise<void>((closed) => {
