@@ -86,11 +86,12 @@ export function checkAuth(
   // admin-authenticated /admin/oauth/start is the credential there.
   if (path === "/oauth-callback") return ANONYMOUS;
   const mode = effectiveMode(config);
+  // health and docs need no key here: a stale key a probe still sends is no reason to call the gateway down
+  if (mode !== "strict" && (HEALTH.has(path) || isDocs(path))) return ANONYMOUS;
   // a virtual key (revoked or expired: 401 here) wherever a key is accepted
   const virtual = identify(key);
   if (virtual) return virtual;
   if (mode === "off") return key && config.auth.apiKeys.length && keyMatches(key, config.auth.apiKeys) ? CONFIG_CALLER : ANONYMOUS;
-  if (mode === "all_except_health" && (HEALTH.has(path) || isDocs(path))) return ANONYMOUS;
   const keys = config.auth.apiKeys;
   if (keys.length === 0)
     throw new ApiError(401, "authentication is on but no API key is configured: set SWITCHYARD_API_KEY or auth.apiKeys in config.json", {

@@ -209,6 +209,10 @@ test("with authentication off, a virtual key is still attributed and held to its
     expect((await call(k)).status).toBe(200);
     expect((await call(k)).status).toBe(429);
     expect((await call()).status).toBe(200);
+    // health and docs ask no key: one a probe sends is not checked, counted or held to its limits
+    open.ctx.keys!.book.revoke("open-key");
+    for (const path of ["/healthz", "/readyz", "/swagger/json"])
+      expect((await fetch(`${open.url}${path}`, { headers: { authorization: `Bearer ${k}` } })).status, path).toBe(200);
     const groups = (await open.ctx.keys!.report(0, "key")).map((r) => [r.group, r.requests, r.errors]);
     expect(groups).toEqual([
       ["anonymous", 1, 0],
