@@ -43,6 +43,8 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 800 },
+    // half an hour off UTC: a chart labelled in UTC cannot pass for local time
+    timezoneId: "Asia/Kolkata",
     args: [
       "--headless",
       "--no-sandbox",
@@ -252,12 +254,23 @@ test.skipIf(!present)(
     await page.waitForSelector("#ov-serving .badge.serving");
     await page.waitForSelector("#ov-models td:has-text('gemini-3-flash')");
     expect(await page.textContent("#ov-cards")).toContain("4 / 4");
+    // the per-minute chart speaks the browser's time, as the live log does
+    const minutes = await page.locator("#ov-minutes rect title").allTextContents();
+    const local = (t: number) => new Date(t).toLocaleTimeString("en-GB", { timeZone: "Asia/Kolkata", hour: "2-digit", minute: "2-digit" });
+    const recent = new Set(Array.from({ length: 10 }, (_, i) => local(Date.now() - i * 60_000)));
+    expect(
+      minutes.some((t) => recent.has(t.slice(0, 5))),
+      minutes.join(),
+    ).toBe(true);
     await shot("overview");
 
     // on a phone the accounts page is one column
     await page.setViewportSize({ width: 390, height: 844 });
     await page.click("a[href='#accounts']");
     await page.waitForSelector("article[data-email='ada@example.com']");
+    // "last used" keeps ageing between changes (the page's ticker, not a new fetch)
+    const usedText = await page.locator("article [data-since]").first().textContent();
+    await page.waitForFunction((was) => document.querySelector("article [data-since]")?.textContent !== was, usedText);
     const box = (await page.locator("article[data-email='ada@example.com']").boundingBox())!;
     expect(box.width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(SHOTS, "accounts-phone.png") });

@@ -22,9 +22,8 @@ const fmt = new Intl.NumberFormat();
 const num = (n) => fmt.format(n || 0);
 const time = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
 
-function ago(iso) {
-  if (!iso) return "never";
-  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+function ago(ms) {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
   return s < 60
     ? `${s}s ago`
     : s < 3600
@@ -47,9 +46,26 @@ function span(ms) {
 const countdown = (iso, prefix) =>
   el("span", { "data-until": Date.parse(iso), "data-prefix": prefix }, `${prefix}${span(Date.parse(iso) - Date.now())}`);
 
+/** "3m ago" that the 1 s ticker keeps current */
+const since = (iso, prefix) =>
+  iso ? el("span", { "data-since": Date.parse(iso), "data-prefix": prefix }, `${prefix}${ago(Date.parse(iso))}`) : `${prefix}never`;
+
 function tick() {
   for (const n of document.querySelectorAll("[data-until]")) n.textContent = n.dataset.prefix + span(Number(n.dataset.until) - Date.now());
+  for (const n of document.querySelectorAll("[data-since]")) n.textContent = n.dataset.prefix + ago(Number(n.dataset.since));
 }
+
+/**
+ * A chart's bucket in the browser's time zone, as the rest of the page: minutes and hours by their local
+ * time (with the date when the chart spans days); a day bucket is a UTC day, named by its date.
+ */
+function bucketName(label, spansDays) {
+  if (label.length === 10) return label.slice(5);
+  const d = new Date(label);
+  const hm = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+  return spansDays ? `${d.toLocaleDateString([], { month: "2-digit", day: "2-digit" })} ${hm}` : hm;
+}
+const spanDays = (labels) => labels.length > 1 && Date.parse(labels[labels.length - 1]) - Date.parse(labels[0]) >= 86_400_000;
 
 async function api(path, opts = {}) {
   const res = await fetch(`/ui/api/${path}`, {
@@ -136,7 +152,7 @@ function barChart(node, labels, series, opts = {}) {
         y: y(base + v),
         height: Math.max(1, y(base) - y(base + v)),
       });
-      r.append(el("svg:title", {}, `${label} · ${s.name}: ${num(v)}`));
+      r.append(el("svg:title", {}, `${opts.full ? opts.full(label) : label} · ${s.name}: ${num(v)}`));
       svg.append(r);
       base += v;
     });
@@ -172,7 +188,7 @@ async function overview() {
       { name: "ok", values: o.perMinute.map((m) => m.requests - m.errors) },
       { name: "errors", values: o.perMinute.map((m) => m.errors), cls: "err" },
     ],
-    { title: "requests per minute", height: 160, short: (l) => l.slice(11, 16) },
+    { title: "requests per minute", height: 160, short: (l) => bucketName(l, false), full: (l) => bucketName(l, false) },
   );
   const serving = o.serving.map((s) => el("span", { class: "badge serving" }, `${s.account} · ${s.requests}`));
   $("ov-serving").replaceChildren(
@@ -294,13 +310,13 @@ async function accounts(force) {
           [
             a.tier && `tier ${a.tier}`,
             a.projectId ? `project ${a.projectId}` : "no project yet",
-            `last used ${ago(a.lastUsedAt)}`,
+            since(a.lastUsedAt, "last used "),
             `${num(a.requests)} requests`,
             `${num(a.failures)} failures`,
             `${a.sessionBindings} sessions`,
           ]
             .filter(Boolean)
-            .join(" · "),
+            .flatMap((x, i) => (i ? [" · ", x] : [x])),
         ),
         a.disabledReason ? el("p", { class: "error" }, `why: ${a.disabledReason}`) : null,
         a.verificationUrl
@@ -359,7 +375,11 @@ function setupAccounts() {
     $("acc-msg").textContent = "refreshing…";
     try {
       const r = await api("admin/accounts/refresh", { method: "POST" });
-      $("acc-msg").textContent = r.results.map((x) => `${x.email}: ${x.ok ? "ok" : x.error}`).join("; ") || "no accounts";
+      // a count, then only the failures by name: a pool of fifty is not one line of fifty "ok"s
+      const failed = r.results.filter((x) => !x.ok);
+      $("acc-msg").textContent = r.results.length
+        ? [`${r.results.length - failed.length} of ${r.results.length} refreshed`, ...failed.map((x) => `${x.email}: ${x.error}`)].join("; ")
+        : "no accounts";
     } catch (e) {
       $("acc-msg").textContent = e.message;
     }
@@ -422,15 +442,17 @@ async function usage() {
       for (const r of u.rows) if (r.split === g && at.has(r.group)) values[at.get(r.group)] += value(r);
       return { name: g, values };
     });
-  const short = (l) => (u.bucket === "hour" ? l.slice(11, 16) : l.slice(5));
+  const days = spanDays(u.buckets);
+  const short = (l) => bucketName(l, days);
+  const full = (l) => (l.length === 10 ? `${l} (UTC)` : bucketName(l, true));
   const tokens = (r) => r.input + r.output + r.thinking;
   barChart(
     $("u-req-chart"),
     u.buckets,
     series((r) => r.requests),
-    { title: `requests by ${u.bucket}`, short },
+    { title: `requests by ${u.bucket}`, short, full },
   );
-  barChart($("u-tok-chart"), u.buckets, series(tokens), { title: `tokens by ${u.bucket}`, short });
+  barChart($("u-tok-chart"), u.buckets, series(tokens), { title: `tokens by ${u.bucket}`, short, full });
   const sum = (g) =>
     u.rows
       .filter((r) => r.split === g)
