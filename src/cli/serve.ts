@@ -38,7 +38,12 @@ export async function serve(flags: Flags, opts: ServeOptions = {}): Promise<numb
 /** resolves with the exit code after a graceful, bounded shutdown on SIGTERM or SIGINT (1 when state could not be saved) */
 export function untilSignal(gw: RunningServer, log: Pick<Logger, "info" | "error">, onStop?: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
+    let signalled = false;
     const stop = async (signal: string) => {
+      // a second Ctrl-C: close what is still open now, but still save the last usage and counters (the
+      // default action would kill the process before they reach state.db)
+      if (signalled) return (log.info("closing open requests now", { signal }), void gw.stop(true));
+      signalled = true;
       log.info("shutting down", { signal });
       let code = 0;
       try {
@@ -51,8 +56,8 @@ export function untilSignal(gw: RunningServer, log: Pick<Logger, "info" | "error
       await onStop?.();
       resolve(code);
     };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
     // SIGHUP would end the process without a graceful stop (a closed terminal, `kill -HUP` from habit):
     // the configuration is read at start only, so the signal is acknowledged and ignored
     process.on("SIGHUP", () => log.info("SIGHUP ignored: restart switchyard to apply a changed configuration"));

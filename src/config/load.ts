@@ -163,8 +163,19 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env, o
 export async function generateApiKey(loaded: Loaded): Promise<string> {
   const key = "sk-sy-" + randomBytes(24).toString("hex");
   const next = deepMerge(loaded.fileRaw, { auth: { ...(loaded.fileRaw.auth ?? {}), apiKeys: [key] } });
-  await writeFileAtomic(loaded.configPath, JSON.stringify(next, null, 2) + "\n", 0o600);
-  chmodSync(loaded.configPath, 0o600);
+  try {
+    await writeFileAtomic(loaded.configPath, JSON.stringify(next, null, 2) + "\n", 0o600);
+    chmodSync(loaded.configPath, 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // a configuration error (exit 2), not a crash a service manager would restart forever: a read-only
+    // --config (/etc under systemd's ProtectSystem) cannot take the key
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS")
+      throw new ConfigError(
+        `no API key is configured and ${loaded.configPath} cannot store one (${code}): set SWITCHYARD_API_KEY (for a service, in its env file) or auth.apiKeys in that file`,
+      );
+    throw e;
+  }
   loaded.fileRaw = next;
   loaded.config.auth.apiKeys = [key];
   return key;

@@ -1,6 +1,6 @@
 // `switchyard service install|uninstall [--user|--system] [--print]`: a systemd unit (Linux) or a
 // launchd plist (macOS) that runs `switchyard serve`. Pure renderers + a thin file writer.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Config } from "../config/schema";
@@ -38,6 +38,18 @@ export function systemdWord(s: string): string {
 const systemdPath = (s: string) => s.replace(/%/g, "%%");
 
 /**
+ * One `Environment=` assignment: specifiers expand there but variables do not (`$` stays as it is),
+ * and an assignment holding spaces, quotes or backslashes goes in double quotes with `"` and `\` escaped.
+ */
+export function systemdEnv(name: string, value: string): string {
+  const a = `${name}=${value.replace(/%/g, "%%")}`;
+  return `Environment=${/^[\w@%+=:,./$-]+$/.test(a) ? a : `"${a.replace(/(["\\])/g, "\\$1")}"`}`;
+}
+
+/** the system user a system service with a data dir of its own runs as (systemd's dynamic users own only StateDirectory) */
+export const SERVICE_USER = "switchyard";
+
+/**
  * What brings `systemd-analyze security` under 2.0 for the system unit while Bun still runs: every syscall
  * the binary makes is in @system-service, it needs no capabilities, devices or namespaces, and only
  * IPv4/IPv6/Unix sockets. Not MemoryDenyWriteExecute: it would turn off Bun's JIT.
@@ -73,11 +85,13 @@ SystemCallErrorNumber=EPERM
 UMask=0077`;
 
 export function systemdUnit(spec: ServiceSpec): string {
-  // a system service runs as a throwaway user owning only its state directory
+  // a system service runs as a throwaway user owning only its state directory; with a data dir of its
+  // own, as a system user `install` makes the owner of that directory (a dynamic user could not enter it)
+  const env = systemdEnv("SWITCHYARD_DATA_DIR", spec.dataDir);
   const state = spec.user
-    ? `Environment=${systemdWord(`SWITCHYARD_DATA_DIR=${spec.dataDir}`)}`
+    ? env
     : spec.customDataDir
-      ? `DynamicUser=yes\nEnvironment=${systemdWord(`SWITCHYARD_DATA_DIR=${spec.dataDir}`)}\nReadWritePaths=${systemdPath(spec.dataDir)}`
+      ? `User=${SERVICE_USER}\nGroup=${SERVICE_USER}\n${env}\nReadWritePaths=${systemdPath(spec.dataDir)}`
       : "DynamicUser=yes\nStateDirectory=switchyard\nStateDirectoryMode=0700";
   // ProtectHome=yes would hide a program that lives under /home or /root (a clone, ~/.local/bin)
   const underHome = spec.exec.some((p) => p.startsWith("/home/") || p.startsWith("/root/"));
@@ -225,9 +239,50 @@ export async function runService(argv: string[], env: { config: Config; dataDir:
   if (print) return (process.stdout.write(t.content), 0);
   // the unit names the data dir: it must exist before the service starts (0700, as serve makes it)
   if (user || customDataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (customDataDir && process.platform !== "darwin") {
+    const owner = serviceUser();
+    chownTree(dataDir, owner.uid, owner.gid);
+    process.stdout.write(`${dataDir} belongs to the system user ${SERVICE_USER} (uid ${owner.uid}), which the service runs as\n`);
+  }
   mkdirSync(dirname(t.path), { recursive: true });
   if (t.logDir) mkdirSync(t.logDir, { recursive: true });
   writeFileAtomicSync(t.path, t.content, 0o644);
   process.stdout.write(`wrote ${t.path}\nnext:\n${t.next.map((n) => "  " + n).join("\n")}\n`);
   return 0;
+}
+
+/** the service's system user, made if missing (useradd, no login, no home of its own) */
+function serviceUser(): { uid: number; gid: number } {
+  const look = () => {
+    const r = Bun.spawnSync(["getent", "passwd", SERVICE_USER], { stdout: "pipe", stderr: "ignore" });
+    const f = r.exitCode === 0 ? r.stdout.toString().split(":") : [];
+    return f.length > 3 ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined;
+  };
+  const found = look();
+  if (found) return found;
+  const shell = ["/usr/sbin/nologin", "/sbin/nologin"].find((p) => existsSync(p)) ?? "/bin/false";
+  let why = "";
+  try {
+    const r = Bun.spawnSync(
+      ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", shell, SERVICE_USER],
+      {
+        stdout: "ignore",
+        stderr: "pipe",
+      },
+    );
+    why = r.exitCode === 0 ? "" : r.stderr.toString().trim() || `exit ${r.exitCode}`;
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  const made = look();
+  if (!made)
+    throw new Error(`could not create the system user ${SERVICE_USER} (useradd: ${why || "not found"}); create it and run install again`);
+  return made;
+}
+
+/** hand a data dir, and what it holds already, to the service's user */
+function chownTree(dir: string, uid: number, gid: number): void {
+  chownSync(dir, uid, gid);
+  chmodSync(dir, 0o700);
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) lchownSync(join(dir, name), uid, gid);
 }

@@ -11,8 +11,8 @@ export class ListenError extends Error {}
 export interface Listener {
   server: Server<unknown>;
   url: string;
-  /** stop accepting, let open requests finish for up to graceMs, then close the rest */
-  stop(graceMs: number): Promise<void>;
+  /** stop accepting, let open requests finish for up to graceMs (or until `cut`), then close the rest */
+  stop(graceMs: number, cut?: Promise<void>): Promise<void>;
 }
 
 export function listen(opts: {
@@ -66,9 +66,13 @@ export function listen(opts: {
   return {
     server,
     url: `http://${host}:${server.port}`,
-    async stop(graceMs: number) {
+    async stop(graceMs: number, cut?: Promise<void>) {
       const graceful = server.stop(false);
-      const timedOut = await Promise.race([graceful.then(() => false), Bun.sleep(graceMs).then(() => true)]);
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        Bun.sleep(graceMs).then(() => true),
+        ...(cut ? [cut.then(() => true)] : []),
+      ]);
       if (timedOut) await server.stop(true);
     },
   };

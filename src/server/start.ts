@@ -26,8 +26,11 @@ export interface RunningServer {
   pool: Pool;
   listener: Listener;
   url: string;
-  /** graceful: stop accepting, finish requests up to server.shutdownGraceSeconds, flush the pool */
-  stop(): Promise<void>;
+  /**
+   * graceful: stop accepting, finish requests up to server.shutdownGraceSeconds, flush the pool; `now`
+   * (again, during that wait) closes what is still open at once, and still flushes
+   */
+  stop(now?: boolean): Promise<void>;
 }
 
 export async function startServer(opts: { config: Config; dataDir: string; log: Logger; now?: () => number }): Promise<RunningServer> {
@@ -87,16 +90,19 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
     throw e;
   }
   let stopping: Promise<void> | undefined;
+  let hurry = () => {};
+  const hurried = new Promise<void>((r) => (hurry = r));
   return {
     ctx,
     pool,
     listener,
     url: listener.url,
-    stop() {
+    stop(now = false) {
+      if (now) hurry();
       stopping ??= (async () => {
         identity.stop();
         stopMetrics();
-        await listener.stop(config.server.shutdownGraceSeconds * 1000);
+        await listener.stop(config.server.shutdownGraceSeconds * 1000, hurried);
         keys.close(); // the last usage records, before state.db closes
         await pool.close();
       })();

@@ -106,4 +106,17 @@ describe("data dir", () => {
     expect(saved).toEqual({ log: { level: "warn" }, auth: { apiKeys: [key] } });
     expect(loadConfig({ dataDir: d }, {}).config.auth.apiKeys).toEqual([key]);
   });
+
+  // sysfs takes no new files, not even from root: a --config a service cannot write (/etc under ProtectSystem)
+  test.skipIf(process.platform !== "linux")(
+    "a config file that cannot take the key is a configuration error naming the way out",
+    async () => {
+      const loaded = loadConfig({ dataDir: dir() }, {});
+      loaded.configPath = "/sys/switchyard-test-config.json";
+      const e = await generateApiKey(loaded).catch((e) => e);
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toContain("SWITCHYARD_API_KEY");
+      expect(e.message).toContain("/sys/switchyard-test-config.json");
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { launchdPlist, systemdUnit, systemdWord } from "../../src/ops/service";
+import { launchdPlist, systemdEnv, systemdUnit, systemdWord } from "../../src/ops/service";
 import { runCli } from "../helpers/cli";
 
 const spec = { exec: ["/usr/local/bin/switchyard"], dataDir: "/home/u/.switchyard", user: true };
@@ -72,6 +72,17 @@ describe("what install keeps", () => {
     expect(systemdWord(word)).toBe(out);
   });
 
+  test.each([
+    ["/srv/sy", "Environment=SWITCHYARD_DATA_DIR=/srv/sy"],
+    // no variables are expanded in Environment=: a doubled `$` would reach the program doubled
+    ["/srv/cost$center/sy", "Environment=SWITCHYARD_DATA_DIR=/srv/cost$center/sy"],
+    ["/srv/100%/sy", "Environment=SWITCHYARD_DATA_DIR=/srv/100%%/sy"],
+    ["/srv/a b", 'Environment="SWITCHYARD_DATA_DIR=/srv/a b"'],
+    ['/srv/q"x\\y', 'Environment="SWITCHYARD_DATA_DIR=/srv/q\\"x\\\\y"'],
+  ])("Environment= for the data dir %s → %s", (dir, out) => {
+    expect(systemdEnv("SWITCHYARD_DATA_DIR", dir)).toBe(out);
+  });
+
   test("serve's flags and a system --data-dir are kept", async () => {
     const cfgDir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-cfg-");
     await Bun.write(`${cfgDir}/config.json`, "{}");
@@ -93,6 +104,9 @@ describe("what install keeps", () => {
     expect(custom.stdout).toContain("Environment=SWITCHYARD_DATA_DIR=/srv/switchyard");
     expect(custom.stdout).toContain("ReadWritePaths=/srv/switchyard");
     expect(custom.stdout).not.toContain("StateDirectory=");
+    // a dynamic user owns only a StateDirectory: a data dir of its own goes to a system user install makes its owner
+    expect(custom.stdout).not.toContain("DynamicUser=");
+    expect(custom.stdout).toContain("User=switchyard\nGroup=switchyard\n");
   });
 });
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanEnv, freePort, MAIN, ROOT, runCli, waitForHealth } from "../helpers/cli";
 import { startSimulator, type Simulator } from "../../src/simulator/index";
+import { until } from "../helpers/util";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "switchyard-proc-"));
 
@@ -195,6 +196,46 @@ describe("graceful shutdown", () => {
     expect(await p.exited).toBe(0);
     sim.clearFaults();
   });
+
+  test("a second Ctrl-C during the wait closes the slow request at once, and the usage of those answered is still saved", async () => {
+    const d = tmp();
+    const port = await freePort();
+    const account = sim.addAccount({ email: "twice@example.com" });
+    const env = simEnv(sim);
+    expect((await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env })).code).toBe(0);
+    writeFileSync(join(d, "config.json"), JSON.stringify({ server: { shutdownGraceSeconds: 120 } }));
+    const p = spawnServe(["--data-dir", d, "--port", String(port), "--log-level", "info"], env);
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHealth(base);
+    const ask = () =>
+      fetch(`${base}/v1beta/models/gemini-2.5-flash:generateContent`, {
+        method: "POST",
+        headers: { "x-goog-api-key": "k", "content-type": "application/json" },
+        body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hello" }] }] }),
+      });
+    for (let i = 0; i < 3; i++) expect((await ask()).status).toBe(200);
+    sim.addFault({ kind: "delay", delayMs: 60_000, method: "generateContent" });
+    const slow = ask().catch((e) => e);
+    await until(() => (sim.inFlight().generateContent ?? 0) > 0, "the slow request upstream");
+    p.kill("SIGINT");
+    // the second only once the first arrived (two pending signals of one kind are delivered once)
+    const reader = p.stdout.getReader();
+    let out = "";
+    while (!out.includes("shutting down")) {
+      const r = await reader.read();
+      if (r.done) break;
+      out += new TextDecoder().decode(r.value);
+    }
+    reader.releaseLock();
+    p.kill("SIGINT");
+    // the grace (120 s) is not waited out: the second signal cuts it
+    expect(await Promise.race([p.exited, Bun.sleep(15_000).then(() => "still waiting")])).toBe(0);
+    await slow;
+    sim.clearFaults();
+    const usage = await runCli(["usage", "--json", "--data-dir", d], { env });
+    const rows = JSON.parse(usage.stdout) as { requests: number }[];
+    expect(rows.reduce((n, r) => n + r.requests, 0)).toBeGreaterThanOrEqual(3);
+  }, 30_000);
 
   test("SIGTERM after a change could not be saved: exit 1, and it says so", async () => {
     const d = tmp();
