@@ -3,8 +3,9 @@
 // model could not verify (see signature.ts).
 import { badRequest } from "../core/errors";
 import { SKIP_SIGNATURE, upstreamToolName } from "../protocol/function-calls";
-import { parseDataUri, type InlineData } from "../protocol/media";
+import { parseDataUri, textParts, type InlineData } from "../protocol/media";
 import type { RemoteSource } from "../protocol/remote";
+import { cleanSchema, sendsValuesAsText } from "../upstream/json-schema";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
 import type { AnyMessagesRequest } from "./schemas";
 import { readSignature, splitToolId, type Family } from "./signature";
@@ -25,12 +26,14 @@ export interface Mapped {
   /** joined system text and first user text: the conversation fingerprint for sticky sessions */
   systemText?: string;
   firstUserText?: string;
+  /** the client's structured-output schema when upstream got values of it as text (see restoreJsonText) */
+  answerSchema?: unknown;
 }
 
 type Block = { type: string; [k: string]: unknown };
 
 /** adaptive thinking has no budget of its own: effort picks one */
-export const EFFORT_BUDGET: Record<string, number> = { low: 8192, medium: 16384, high: 24576, max: 32768 };
+export const EFFORT_BUDGET: Record<string, number> = { low: 8192, medium: 16384, high: 24576, xhigh: 28672, max: 32768 };
 const DEFAULT_LIMIT = 65536;
 
 const str = (v: unknown): v is string => typeof v === "string";
@@ -49,9 +52,26 @@ export function toGeminiRequest(body: AnyMessagesRequest, opts: MapOptions): Map
   if (toolConfig) request.toolConfig = toolConfig;
 
   const gen = generationConfig(body, opts, thinking);
+  const schema = outputSchema(body);
+  if (schema) {
+    gen.responseMimeType = "application/json";
+    gen.responseSchema = cleanSchema(schema);
+  }
   if (Object.keys(gen).length) request.generationConfig = gen;
 
-  return { request, thinking, systemText, firstUserText: firstUserText(body) };
+  const answerSchema = schema && sendsValuesAsText(gen.responseSchema) ? schema : undefined;
+  return { request, thinking, systemText, firstUserText: firstUserText(body), answerSchema };
+}
+
+/** structured outputs: `output_config.format` (or the beta's top-level `output_format`) → the answer's JSON schema */
+function outputSchema(body: AnyMessagesRequest): Record<string, unknown> | undefined {
+  const given = (body.output_config as { format?: unknown } | undefined)?.format;
+  const [f, path] =
+    given !== undefined ? [given, "output_config.format"] : [(body as { output_format?: unknown }).output_format, "output_format"];
+  if (f === undefined || f === null) return undefined;
+  if (!isObj(f) || f.type !== "json_schema") throw badRequest(`${path}.type: only "json_schema" is supported`, `${path}.type`);
+  if (!isObj(f.schema)) throw badRequest(`${path}.schema: must be a JSON schema object`, `${path}.schema`);
+  return f.schema;
 }
 
 function mapSystem(system: AnyMessagesRequest["system"]): string | undefined {
@@ -140,7 +160,8 @@ function mapBlocks(blocks: Block[], at: string, role: "user" | "model", ctx: Blo
     switch (b.type) {
       case "text":
         if (!str(b.text)) throw badRequest(`${path}.text: must be a string`, `${path}.text`);
-        if (b.text) push({ text: b.text });
+        // an image this gateway answered (markdown with a data: URI) goes back as the image it was
+        if (b.text) for (const p of role === "model" ? textParts(b.text) : [{ text: b.text }]) push(p);
         return;
       case "image":
       case "document":

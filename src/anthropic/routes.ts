@@ -52,6 +52,7 @@ function translatorOptions(body: MessagesRequest, p: Prepared, s: Served, id = r
     family: familyOfModel(s.mappedModel),
     thinking: p.thinking,
     stopSequences: body.stop_sequences,
+    answerSchema: p.answerSchema,
     tools: new Map((body.tools ?? []).map((tool) => [upstreamToolName(tool.name), { name: tool.name, schema: tool.input_schema }])),
     oneToolCall: body.tool_choice?.disable_parallel_tool_use === true,
   };

@@ -5,7 +5,7 @@ import { ApiError } from "../core/errors";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
 import { UNFINISHED_ANSWER } from "../upstream/assemble";
 import { isFiltered, tokenCounts } from "../protocol/answer";
-import { restoreArgTypes } from "../upstream/json-schema";
+import { restoreArgTypes, restoreJsonText } from "../upstream/json-schema";
 import { randomId } from "../protocol/reply";
 import { markdownImage } from "../protocol/media";
 import { signToolId, tagSignature, type Family } from "./signature";
@@ -33,6 +33,8 @@ export interface TranslatorOptions {
   /** the request's stop sequences (matched here, see text()) */
   stopSequences?: string[];
   newToolId?: () => string;
+  /** structured output whose values upstream sent as text: the answer is held back and sent whole, restored */
+  answerSchema?: unknown;
   /** upstream function name → the client's tool name and input_schema (arguments get its types back) */
   tools?: ReadonlyMap<string, { name: string; schema: unknown }>;
   /**
@@ -75,6 +77,10 @@ export class MessageTranslator {
   private started = false;
   private index = -1;
   private open: { type: string; signed: boolean } | undefined;
+  /** the JSON answer held back (answerSchema) */
+  private answer = "";
+  /** the last character of the text sent (an image after text starts a paragraph) */
+  private textEnd = "";
   private sawTool = false;
   private finish: string | undefined;
   private usage: GeminiUsage | undefined;
@@ -123,6 +129,8 @@ export class MessageTranslator {
   end(requireFinish = false): AnthropicEvent[] {
     if (requireFinish && !this.finish && !this.done) throw new ApiError(502, UNFINISHED_ANSWER, { reason: "stream_cut" });
     const out: AnthropicEvent[] = this.started ? [] : this.push({});
+    if (this.answer) this.text(restoreJsonText(this.answer, this.opts.answerSchema), out);
+    this.answer = "";
     this.flush(out);
     this.close(out);
     const stop = this.stopReason();
@@ -172,8 +180,16 @@ export class MessageTranslator {
       this.close(out);
       return;
     }
-    if (p.inlineData?.data) return this.emitText(markdownImage(p.inlineData.mimeType, p.inlineData.data), out);
-    if (typeof p.text === "string" && p.text) this.text(p.text, out);
+    if (p.inlineData?.data) {
+      // text held back for a stop sequence goes first; the image gets its own paragraph
+      this.flush(out);
+      const md = markdownImage(p.inlineData.mimeType, p.inlineData.data);
+      return this.emitText(this.open?.type === "text" && !this.textEnd.endsWith("\n") ? `\n\n${md}` : md, out);
+    }
+    if (typeof p.text === "string" && p.text) {
+      if (this.opts.answerSchema !== undefined) this.answer += p.text;
+      else this.text(p.text, out);
+    }
   }
 
   /**
@@ -213,6 +229,7 @@ export class MessageTranslator {
   private emitText(text: string, out: AnthropicEvent[]) {
     if (!text) return;
     if (this.open?.type !== "text") this.start(out, { type: "text", text: "" });
+    this.textEnd = text.slice(-1);
     out.push(this.delta({ type: "text_delta", text }));
   }
 

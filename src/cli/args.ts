@@ -7,7 +7,8 @@ export const USAGE = `usage: switchyard [command] [flags]
 
 commands:
   serve                                   run the gateway (default command)
-  demo                                    run the gateway against the built-in upstream simulator
+  demo                                    run the gateway against the built-in upstream simulator, with a
+                                          demo account in a temporary data dir (never Redis or Google)
   accounts add --refresh-token TOKEN      add/update one account (validates it upstream first)
   accounts login [--no-browser]           Google OAuth; prints a URL, accepts the pasted redirect URL or code
   accounts list [--json]                  table: email, state, tier, project, quota, cooldowns
@@ -101,10 +102,17 @@ export function helpFor(command: string, rest: string[]): string | undefined {
     }
     return out;
   };
-  const sub = rest.find((a) => !a.startsWith("-"));
+  const sub = rest.find((a) => !a.startsWith("-") && a !== "help");
   const found = (sub && pick(`${command} ${sub}`).length ? pick(`${command} ${sub}`) : pick(command)).join("\n");
   if (!found) return undefined;
-  return `usage: switchyard ${command}${sub ? ` ${sub}` : ""} [flags]\n\n${found}\n\n${lines.slice(lines.indexOf("global flags:")).join("\n")}`;
+  const globals = lines.slice(lines.indexOf("global flags:"));
+  // the demo never reads $SWITCHYARD_DATA_DIR or $STATE_DIRECTORY (src/cli/demo.ts)
+  if (command === "demo") globals[globals.findIndex((l) => l.startsWith("  --data-dir"))] = DEMO_DATA_DIR;
+  return `usage: switchyard ${command}${sub ? ` ${sub}` : ""} [flags]\n\n${found}\n\n${globals.join("\n")}`;
 }
 
-export const wantsHelp = (rest: string[]) => rest.includes("--help") || rest.includes("-h");
+const DEMO_DATA_DIR = `  --data-dir DIR      data directory (default: a temporary one, removed on exit; DIR must be new,
+                      empty, or an earlier demo's: one holding other accounts is refused)`;
+
+/** `--help`, `-h` or `help` anywhere after the command (as a flag's value too: `--name=help` names a key "help") */
+export const wantsHelp = (rest: string[]) => rest.includes("--help") || rest.includes("-h") || rest.includes("help");

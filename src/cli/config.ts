@@ -7,27 +7,35 @@ import { noExtraArgs, UsageError } from "./args";
 import { renderTable } from "./table";
 import { redactRedisUrl } from "../state/redis-url";
 
-const SECRET = /(apiKeys|adminKey|Secret|password)$/i;
+/** the keys holding secrets (auth.apiKeys, auth.adminKey, oauth.clientSecret) */
+const SECRET = /^(apiKeys|adminKey|clientSecret)$/;
+/** a prefix of a secret shown only when the rest still hides it: a short key shown by its first 6 characters is half shown */
+const PREFIX_FROM = 20;
 
 type Json = Record<string, any>;
 
-/** dotted path → leaf value */
-function leaves(o: Json, prefix = ""): [string, unknown][] {
+/**
+ * key path → leaf value. Paths are arrays: a model alias may contain dots (`gpt-4.1*`), so a dotted
+ * string could not be split back into its keys.
+ */
+function leaves(o: Json, prefix: string[] = []): [string[], unknown][] {
   return Object.entries(o).flatMap(([k, v]) =>
     v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length
-      ? leaves(v, `${prefix}${k}.`)
-      : [[`${prefix}${k}`, v] as [string, unknown]],
+      ? leaves(v, [...prefix, k])
+      : [[[...prefix, k], v] as [string[], unknown]],
   );
 }
 
-const has = (o: Json, path: string) =>
-  path.split(".").reduce<any>((x, k) => (x && typeof x === "object" && k in x ? x[k] : undefined), o) !== undefined;
+const has = (o: Json, path: string[]) =>
+  path.reduce<any>((x, k) => (x && typeof x === "object" && Object.hasOwn(x, k) ? x[k] : undefined), o) !== undefined;
 
-function mask(key: string, v: unknown): unknown {
-  if (key === "state.redisUrl" && typeof v === "string") return redactRedisUrl(v);
-  if (!SECRET.test(key)) return v;
-  if (Array.isArray(v)) return v.map((x) => (typeof x === "string" && x ? `${x.slice(0, 6)}…` : x));
-  return typeof v === "string" && v ? `${v.slice(0, 6)}…` : v;
+const hide = (s: unknown) => (typeof s === "string" && s ? (s.length >= PREFIX_FROM ? `${s.slice(0, 6)}…` : "***") : s);
+
+function mask(path: string[], v: unknown): unknown {
+  if (path.length !== 2) return v; // the secrets are all section.key: an alias named "password" is no secret
+  if (path[0] === "state" && path[1] === "redisUrl" && typeof v === "string") return redactRedisUrl(v);
+  if (!SECRET.test(path[1]!)) return v;
+  return Array.isArray(v) ? v.map(hide) : hide(v);
 }
 
 export function runConfig(args: string[], loaded: () => Loaded, flags: Flags, out = (s: string) => void process.stdout.write(s)): number {
@@ -40,10 +48,10 @@ export function runConfig(args: string[], loaded: () => Loaded, flags: Flags, ou
       const l = loaded();
       const env = fromEnv(process.env);
       const fl = fromFlags(flags);
-      const rows = leaves(l.config as unknown as Json).map(([key, value]) => ({
-        key,
-        value: mask(key, value),
-        source: has(fl, key) ? "flag" : has(env, key) ? "environment" : has(l.fileRaw, key) ? l.configPath : "default",
+      const rows = leaves(l.config as unknown as Json).map(([path, value]) => ({
+        key: path.join("."),
+        value: mask(path, value),
+        source: has(fl, path) ? "flag" : has(env, path) ? "environment" : has(l.fileRaw, path) ? l.configPath : "default",
       }));
       if (json) out(JSON.stringify({ configPath: l.configPath, dataDir: l.dataDir, settings: rows }, null, 2) + "\n");
       else {

@@ -28,9 +28,14 @@ export interface Flags {
 }
 
 export function resolveDataDir(flags: Flags, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = flags.dataDir ?? env.SWITCHYARD_DATA_DIR ?? env.STATE_DIRECTORY?.split(":")[0] ?? join(homedir(), ".switchyard");
+  // an empty variable (a blank line in an env file) is unset: "" would make the current directory the data dir
+  const fromEnv = env.SWITCHYARD_DATA_DIR || env.STATE_DIRECTORY?.split(":")[0] || undefined;
+  const dir = flags.dataDir ?? (fromEnv !== undefined ? expandHome(fromEnv) : join(homedir(), ".switchyard"));
   return resolve(dir);
 }
+
+/** `~` and `~/…` as a shell would expand them: env files and service managers do not */
+const expandHome = (p: string): string => (p === "~" ? homedir() : p.startsWith("~/") ? join(homedir(), p.slice(2)) : p);
 
 /** config.json's path: --config, else in the data dir */
 export const configPathOf = (flags: Flags, dataDir: string): string => resolve(flags.config ?? join(dataDir, "config.json"));

@@ -18,6 +18,8 @@ export { DEFAULT_MAX_CONCURRENT_REQUESTS, MAX_CONCURRENT_REQUESTS };
 
 const strict = { additionalProperties: false } as const;
 
+// Every duration has a ceiling: timers take at most 2^31-1 ms (~24.8 days) and fire after 1 ms beyond it.
+
 export const ConfigSchema = T.Object(
   {
     server: T.Object(
@@ -27,9 +29,9 @@ export const ConfigSchema = T.Object(
         maxBodyBytes: T.Integer({ default: 100 * 1024 * 1024, minimum: 1024 }),
         shutdownGraceSeconds: T.Number({ default: 10, minimum: 0, maximum: 600 }),
         /** a stream quiet for this long gets a keep-alive (SSE comment, Anthropic ping) */
-        keepAliveSeconds: T.Number({ default: 15, minimum: 0.05 }),
+        keepAliveSeconds: T.Number({ default: 15, minimum: 0.05, maximum: 3600 }),
         /** a request body must arrive within this long (a stalled upload otherwise holds its connection) */
-        bodyTimeoutSeconds: T.Number({ default: 60, minimum: 0.05 }),
+        bodyTimeoutSeconds: T.Number({ default: 60, minimum: 0.05, maximum: 3600 }),
         /** JSON bodies nesting deeper are refused before any parsing (a deep body is cheap to send, costly to read) */
         maxJsonDepth: T.Integer({ default: 128, minimum: 8, maximum: 10000 }),
         /** web origins allowed to call the gateway from a browser (besides its own); "*" = any */
@@ -53,7 +55,7 @@ export const ConfigSchema = T.Object(
         oauthTokenUrl: T.String({ default: "https://oauth2.googleapis.com/token", pattern: "^https?://" }),
         userinfoUrl: T.String({ default: "https://www.googleapis.com/oauth2/v2/userinfo", pattern: "^https?://" }),
         /** deadline for one upstream call (a whole unary answer, or the gap between stream chunks) */
-        requestTimeoutSeconds: T.Number({ default: 600, minimum: 1 }),
+        requestTimeoutSeconds: T.Number({ default: 600, minimum: 1, maximum: 86400 }),
         /** User-Agent template: {version}, {os}, {arch} */
         userAgent: T.String({ default: DEFAULT_USER_AGENT, minLength: 1 }),
         /** a fixed client version: nothing is looked up */
@@ -90,18 +92,21 @@ export const ConfigSchema = T.Object(
     ),
     pool: T.Object(
       {
-        quotaRefreshMinutes: T.Number({ default: 10, minimum: 0 }),
-        /** refresh access tokens this long before they expire */
-        tokenRefreshAheadSeconds: T.Number({ default: 300, minimum: 0 }),
+        quotaRefreshMinutes: T.Number({ default: 10, minimum: 0, maximum: 10080 }),
+        /**
+         * refresh access tokens this long before they expire; tokens live 3600 s and the sweep adds up to
+         * half of this by jitter, so 1800 still leaves a fresh token 15 minutes of use
+         */
+        tokenRefreshAheadSeconds: T.Number({ default: 300, minimum: 0, maximum: 1800 }),
         /** how often hot counters (last used, request counts) are written to the store */
-        flushIntervalSeconds: T.Number({ default: 5, minimum: 0.1 }),
+        flushIntervalSeconds: T.Number({ default: 5, minimum: 0.1, maximum: 3600 }),
       },
       { ...strict, default: {} },
     ),
     scheduling: T.Object(
       {
         mode: T.Union([T.Literal("sticky"), T.Literal("round-robin"), T.Literal("quota-first")], { default: "sticky" }),
-        sessionTtlMinutes: T.Number({ default: 60, minimum: 0 }),
+        sessionTtlMinutes: T.Number({ default: 60, minimum: 0, maximum: 10080 }),
         maxSessions: T.Integer({ default: 10000, minimum: 1 }),
         maxAttempts: T.Integer({ default: 3, minimum: 1, maximum: 10 }),
       },
@@ -128,7 +133,7 @@ export const ConfigSchema = T.Object(
     usage: T.Object(
       {
         /** one row per request is kept this long in state.db; hourly totals are kept for good */
-        retentionDays: T.Number({ default: 30, minimum: 0 }),
+        retentionDays: T.Number({ default: 30, minimum: 0, maximum: 36500 }),
       },
       { ...strict, default: {} },
     ),
@@ -136,7 +141,7 @@ export const ConfigSchema = T.Object(
       {
         fetchRemoteImages: T.Boolean({ default: false }),
         remoteImageMaxBytes: T.Integer({ default: 20 * 1024 * 1024, minimum: 1 }),
-        remoteImageTimeoutMs: T.Integer({ default: 10000, minimum: 1 }),
+        remoteImageTimeoutMs: T.Integer({ default: 10000, minimum: 1, maximum: 600000 }),
         /** also fetch from loopback, private, link-local and ULA addresses (a trusted LAN); off: public only */
         remoteFetchPrivate: T.Boolean({ default: false }),
         /** the Gemini model behind OpenAI's transcription names (whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe) */

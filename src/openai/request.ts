@@ -4,7 +4,7 @@
 import { badRequest } from "../core/errors";
 import { SKIP_SIGNATURE, upstreamToolName } from "../protocol/function-calls";
 import { cleanSchema, sendsValuesAsText } from "../upstream/json-schema";
-import { isBase64, parseDataUri, type InlineData } from "../protocol/media";
+import { isBase64, parseDataUri, textParts, type InlineData } from "../protocol/media";
 import { AUDIO_FORMATS, audioMimeOf } from "./audio";
 import type { RemoteSource } from "../protocol/remote";
 import type { GeminiContent, GeminiPart, GeminiRequest } from "../upstream/types";
@@ -64,25 +64,6 @@ export function remoteImageSources(body: ChatRequest): RemoteSource[] {
     });
   });
   return out;
-}
-
-const MD_IMAGE = /!\[[^\]]*\]\((data:[^)\s]+)\)/g;
-
-/** text with markdown data-URI images (as this gateway returns them) → text and inlineData parts */
-export function textParts(text: string): GeminiPart[] {
-  const out: GeminiPart[] = [];
-  let last = 0;
-  for (const m of text.matchAll(MD_IMAGE)) {
-    const img = parseDataUri(m[1]!);
-    if (!img) continue;
-    const before = text.slice(last, m.index);
-    if (before.trim()) out.push({ text: before });
-    out.push({ inlineData: img });
-    last = m.index! + m[0].length;
-  }
-  const rest = text.slice(last);
-  if (rest && (rest.trim() || out.length === 0)) out.push({ text: rest });
-  return out.filter((p) => p.inlineData || (p.text ?? "") !== "");
 }
 
 /** the request's function names both ways (the response maps upstream's names back) */

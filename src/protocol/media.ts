@@ -35,6 +35,28 @@ export const dataUri = (mimeType: string, data: string) => `data:${mimeType || "
 /** an image inside a text answer: markdown with a data: URI (clients render it; replayed, it is an image again) */
 export const markdownImage = (mimeType: string, data: string) => `![image](${dataUri(mimeType, data)})`;
 
+/** a part of upstream's content: text, or an image */
+export type TextOrImage = { text: string; inlineData?: undefined } | { inlineData: InlineData; text?: undefined };
+
+const MD_IMAGE = /!\[[^\]]*\]\((data:[^)\s]+)\)/g;
+
+/** text with markdown data-URI images (as this gateway returns them) → text and inlineData parts, as upstream takes them */
+export function textParts(text: string): TextOrImage[] {
+  const out: TextOrImage[] = [];
+  let last = 0;
+  for (const m of text.matchAll(MD_IMAGE)) {
+    const img = parseDataUri(m[1]!);
+    if (!img) continue;
+    const before = text.slice(last, m.index);
+    if (before.trim()) out.push({ text: before });
+    out.push({ inlineData: img });
+    last = m.index! + m[0].length;
+  }
+  const rest = text.slice(last);
+  if (rest && (rest.trim() || out.length === 0)) out.push({ text: rest });
+  return out.filter((p) => p.inlineData || (p.text ?? "") !== "");
+}
+
 /** PNG, JPEG, GIF or WebP by their magic bytes */
 export function sniffImageType(b: Uint8Array): string | undefined {
   if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "image/png";

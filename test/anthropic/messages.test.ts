@@ -2,6 +2,7 @@
 // the upstream simulator (test/helpers/stack.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
+import { jsonSchemaOutputFormat } from "@anthropic-ai/sdk/helpers/json-schema";
 import { startStack, type Stack } from "../helpers/stack";
 import { until } from "../helpers/util";
 import { readSignature, splitToolId, tagSignature } from "../../src/anthropic/signature";
@@ -255,6 +256,67 @@ describe("POST /v1/messages", () => {
       type: "error",
       error: { type: "invalid_request_error", message: expect.stringContaining("messages[0].content[1].source") },
     });
+  });
+
+  test("an image model's answer: the image in its own paragraph, and back upstream as an image on the next turn", async () => {
+    const first = await client.messages.create({
+      model: "gemini-3.1-flash-image",
+      max_tokens: 256,
+      messages: [{ role: "user", content: "a red kite" }],
+    });
+    const text = first.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+    expect(text).toMatch(/!\[image\]\(data:image\/png;base64,iVBORw0KGgo[^)]+\)/);
+    const at = text.indexOf("![image]");
+    if (at > 0) expect(text.slice(0, at)).toMatch(/\n$/);
+    const streamed = await client.messages
+      .stream({ model: "gemini-3.1-flash-image", max_tokens: 256, messages: [{ role: "user", content: "a red kite" }] })
+      .finalMessage();
+    expect(streamed.content.map((b) => (b.type === "text" ? b.text : "")).join("")).toBe(text);
+    await client.messages.create({
+      model: "gemini-3.1-flash-image",
+      max_tokens: 256,
+      messages: [
+        { role: "user", content: "a red kite" },
+        { role: "assistant", content: first.content.filter((b) => b.type === "text") as Anthropic.TextBlockParam[] },
+        { role: "user", content: "make it blue" },
+      ],
+    });
+    const model = lastUpstream("generate").contents[1];
+    expect(model.role).toBe("model");
+    const image = model.parts.find((p: any) => p.inlineData);
+    expect(image.inlineData.mimeType).toBe("image/png");
+    expect(JSON.stringify(model.parts.filter((p: any) => p.text))).not.toContain("base64");
+  });
+
+  test("structured outputs (output_config.format): a JSON answer of the schema, parsed by the SDK, stream or not; values sent as text come back typed", async () => {
+    const format = jsonSchemaOutputFormat({
+      type: "object",
+      properties: { name: { type: "string" }, age: { type: "integer" }, size: { type: "number", enum: [1, 2.5] } },
+      required: ["name", "age", "size"],
+      additionalProperties: false,
+    });
+    for (const model of ["claude-sonnet-4-6", "gemini-3-flash"]) {
+      const params = { model, max_tokens: 256, messages: [{ role: "user" as const, content: "a person" }], output_config: { format } };
+      const parsed = await client.messages.parse(params);
+      expect(typeof parsed.parsed_output!.name).toBe("string");
+      expect(Number.isInteger(parsed.parsed_output!.age)).toBe(true);
+      expect([1, 2.5]).toContain(parsed.parsed_output!.size);
+      const sent = lastUpstream("generate").generationConfig;
+      expect(sent.responseMimeType).toBe("application/json");
+      expect(sent.responseSchema.properties.name).toEqual({ type: "string" });
+      const streamed = await client.messages.stream(params).finalMessage();
+      expect(JSON.parse((streamed.content[0] as Anthropic.TextBlock).text)).toEqual(parsed.parsed_output);
+    }
+    const bad = await client.messages
+      .create({
+        model: "gemini-3-flash",
+        max_tokens: 10,
+        messages: [{ role: "user", content: "x" }],
+        output_config: { format: { type: "xml" } },
+      } as any)
+      .catch((e) => e);
+    expect(bad.status).toBe(400);
+    expect(bad.message).toContain("output_config.format.type");
   });
 
   test("a base64 image whose data is not base64 is a 400 naming source.data, and nothing is sent upstream", async () => {

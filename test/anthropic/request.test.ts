@@ -521,6 +521,26 @@ const cases: Case[] = [
     want: { generationConfig: { maxOutputTokens: 64000, thinkingConfig: { includeThoughts: true, thinkingBudget: 8192 } } },
   },
   {
+    name: "adaptive thinking at effort xhigh: between high and max",
+    body: base({ max_tokens: 64000, thinking: { type: "adaptive" }, output_config: { effort: "xhigh" }, messages: [user("x")] }),
+    opts: claude,
+    want: { generationConfig: { maxOutputTokens: 64000, thinkingConfig: { includeThoughts: true, thinkingBudget: 28672 } } },
+  },
+  {
+    name: "output_format (the structured-outputs beta's field) asks upstream for JSON of the schema",
+    body: base({
+      output_format: { type: "json_schema", schema: { type: "object", properties: { a: { type: "string" } } } },
+      messages: [user("x")],
+    }),
+    want: {
+      generationConfig: {
+        maxOutputTokens: 1000,
+        responseMimeType: "application/json",
+        responseSchema: { type: "object", properties: { a: { type: "string" } } },
+      },
+    },
+  },
+  {
     name: "thinking disabled: no thinkingConfig",
     body: base({ thinking: { type: "disabled" }, messages: [user("x")] }),
     absent: ["generationConfig.thinkingConfig"],

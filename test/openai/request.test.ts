@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { remoteImageSources, textParts, toGeminiRequest, type ChatMapOptions } from "../../src/openai/request";
+import { remoteImageSources, toGeminiRequest, type ChatMapOptions } from "../../src/openai/request";
+import { textParts } from "../../src/protocol/media";
 import { parseImageModel } from "../../src/openai/images";
 import type { ChatRequest } from "../../src/openai/schemas";
 import { ToolCallMemory } from "../../src/openai/tool-memory";
