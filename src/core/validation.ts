@@ -65,16 +65,16 @@ export function describeExpected(schema: unknown): string | undefined {
 }
 
 /**
- * A union that failed on an object or array (`response_format`: an object or null) names the union's
- * field only; the fault is deeper, in the one branch of the value's own kind. That branch's first error,
- * with its full path, says where.
+ * A union that failed names the union's field only ("integer or null"); the fault is in the one branch of
+ * the value's own kind (`response_format`: the object's inner field; `max_tokens: -5`: the integer's
+ * minimum). That branch's first error, with its full path, says where and what.
  */
 function intoUnion(e: ValueErrorLike | undefined): ValueErrorLike | undefined {
   const branches = (e?.schema as { anyOf?: unknown[] } | undefined)?.anyOf;
   const v = e?.value;
-  if (!e || !Array.isArray(branches) || typeof v !== "object" || v === null) return e;
-  const kind = Array.isArray(v) ? "array" : "object";
-  const same = branches.filter((b) => (b as { type?: unknown }).type === kind);
+  if (!e || !Array.isArray(branches) || v === null || v === undefined) return e;
+  const kinds = kindsOf(v);
+  const same = branches.filter((b) => kinds.includes((b as { type?: unknown }).type as string));
   if (same.length !== 1) return e;
   try {
     const inner = Value.Errors(same[0] as TSchema, v).First();
@@ -82,4 +82,11 @@ function intoUnion(e: ValueErrorLike | undefined): ValueErrorLike | undefined {
   } catch {
     return e;
   }
+}
+
+/** the schema types a value could belong to (a whole number is an integer and a number) */
+function kindsOf(v: unknown): string[] {
+  if (Array.isArray(v)) return ["array"];
+  if (typeof v === "number") return Number.isInteger(v) ? ["integer", "number"] : ["number"];
+  return [typeof v];
 }

@@ -59,6 +59,30 @@ describe("bad input → 400 invalid_request_error naming the field", () => {
       expect(r.json.error.param).toBe(param);
     });
 
+  // a nullable number out of range says the limit it broke, not "expected integer or null" (it is an integer)
+  test.each([
+    [
+      "/v1/chat/completions",
+      { model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }], max_tokens: -5 },
+      "max_tokens",
+      /greater or equal to 1/,
+    ],
+    [
+      "/v1/chat/completions",
+      { model: "gemini-2.5-flash", messages: [{ role: "user", content: "x" }], temperature: 5 },
+      "temperature",
+      /less or equal to 2/,
+    ],
+    ["/v1/images/generations", { prompt: "x", n: 11 }, "n", /less or equal to 10/],
+    ["/v1/responses", { model: "gemini-2.5-flash", input: "x", max_output_tokens: -1 }, "max_output_tokens", /greater or equal/],
+  ])("%s: %o → 400 naming the limit", async (path, body, param, why) => {
+    const r = await post(path, JSON.stringify(body));
+    expect(r.status).toBe(400);
+    expect(r.json.error.param).toBe(param);
+    expect(r.json.error.message).toMatch(why);
+    expect(r.json.error.message).not.toContain("or null");
+  });
+
   test("the SDK sees a BadRequestError with the param", async () => {
     const err = await client.chat.completions.create({ model: "gemini-2.5-flash" } as any).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
