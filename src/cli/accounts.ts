@@ -4,7 +4,7 @@ import type { Config } from "../config/schema";
 import type { Logger } from "../core/log";
 import { openPool, type Pool } from "../pool/index";
 import type { AccountView } from "../accounts/types";
-import { importTokens, ImportSourceError, readImportSource, type ImportSummary } from "../accounts/import";
+import { importTokens, ImportSourceError, parseImportText, readImportSource, type ImportSummary } from "../accounts/import";
 import { LOGIN_TIMEOUT_MS, runLogin, tryOpenBrowser } from "../accounts/login";
 import { writeFileAtomicSync } from "../core/atomic";
 import { accountsTable } from "./table";
@@ -25,18 +25,22 @@ export const ACCOUNTS_USAGE = `usage: switchyard accounts <command>
   add --refresh-token TOKEN    add/update one account (validates it upstream first; TOKEN "-" reads it from stdin)
   login [--no-browser] [--timeout SECONDS]
                                Google OAuth; prints a URL, accepts the pasted redirect URL or code
-                               (gives up after --timeout, default 600)
+                               (gives up after --timeout, 1 to 86400, default 600)
   list [--json]                table: email, state, tier, project, quota, cooldowns
   remove EMAIL|ID
   enable EMAIL|ID
   disable EMAIL|ID
   import PATH                  our export, an Antigravity-Manager data dir or accounts/*.json,
                                a JSON array of {refresh_token|refreshToken}, or text holding tokens
+                               (PATH "-" reads a file's content from stdin)
   export [--out FILE]          JSON with refresh tokens (file mode 0600); stdout without --out
   refresh [EMAIL|ID]           refresh tokens, project and quota now (all accounts without an argument)
 `;
 
 class Usage extends Error {}
+
+/** `login --timeout`: a day at most */
+const MAX_LOGIN_TIMEOUT_S = 86400;
 
 /** subcommands that change nothing: they answer from the local copy while Redis is unreachable */
 const READ_ONLY = new Set(["list", "export"]);
@@ -183,8 +187,11 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
     case "login": {
       const { values, on, positional } = parseSub(args, ["timeout"], ["no-browser"]);
       exactly(positional, 0, "");
-      const timeoutS = values.timeout === undefined ? LOGIN_TIMEOUT_MS / 1000 : Number(values.timeout);
-      if (!(timeoutS > 0)) throw new Usage(`--timeout expects seconds > 0, got "${values.timeout}"`);
+      // plain digits: Number() also takes 1e3, 0x10 and Infinity, and a timer past 2^31-1 ms fires at once
+      const raw = values.timeout;
+      const timeoutS = raw === undefined ? LOGIN_TIMEOUT_MS / 1000 : /^\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!(timeoutS >= 1 && timeoutS <= MAX_LOGIN_TIMEOUT_S))
+        throw new Usage(`--timeout expects whole seconds from 1 to ${MAX_LOGIN_TIMEOUT_S}, got "${raw}"`);
       return async (pool) => {
         try {
           const { account, created } = await runLogin({
@@ -243,20 +250,22 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
       const { positional } = parseSub(args, [], []);
       exactly(positional, 1, "PATH");
       const path = positional[0]!;
+      // "-" is stdin, as for `add --refresh-token -`: any format but a folder
+      const from = path === "-" ? "stdin" : path;
       return async (pool) => {
         let parsed;
         try {
-          parsed = await readImportSource(path);
+          parsed = path === "-" ? parseImportText(await readAll(io.stdin())) : await readImportSource(path);
         } catch (e) {
           if (e instanceof ImportSourceError) return (io.err(`${e.message}\n`), 1);
           throw e;
         }
         if (parsed.tokens.length === 0) {
-          io.err(`no refresh tokens found in ${path}\n`);
+          io.err(`no refresh tokens found in ${from}\n`);
           return 1;
         }
         io.err(
-          `found ${parsed.tokens.length} refresh token${parsed.tokens.length === 1 ? "" : "s"} in ${path} (${parsed.format}); validating each with Google…\n`,
+          `found ${parsed.tokens.length} refresh token${parsed.tokens.length === 1 ? "" : "s"} in ${from} (${parsed.format}); validating each with Google…\n`,
         );
         const summary = await importTokens(pool, parsed.tokens, (i, n, r) =>
           io.err(`[${i}/${n}] #${r.index} ${r.token}${r.email ? ` ${r.email}` : ""}: ${r.status}${r.reason ? ` (${r.reason})` : ""}\n`),

@@ -7,8 +7,8 @@ export const USAGE = `usage: switchyard [command] [flags]
 
 commands:
   serve                                   run the gateway (default command)
-  demo                                    run the gateway against the built-in upstream simulator, with a
-                                          demo account in a temporary data dir (never Redis or Google)
+  demo                                    run the gateway against the built-in upstream simulator with a demo
+                                          account, in a temporary data dir (never Redis, never Google)
   accounts add --refresh-token TOKEN      add/update one account (validates it upstream first)
   accounts login [--no-browser]           Google OAuth; prints a URL, accepts the pasted redirect URL or code
   accounts list [--json]                  table: email, state, tier, project, quota, cooldowns
@@ -16,6 +16,7 @@ commands:
   accounts enable|disable EMAIL|ID
   accounts import PATH                    our export, an Antigravity-Manager data dir or accounts/*.json,
                                           a JSON array of {refresh_token|refreshToken}, or text holding tokens
+                                          (PATH "-": stdin)
   accounts export [--out FILE]            JSON with refresh tokens (file mode 0600)
   accounts refresh [EMAIL|ID]             refresh tokens, project and quota now
   models [--json]                         the models Google serves the pool today, and forwarding rules
@@ -107,12 +108,15 @@ export function helpFor(command: string, rest: string[]): string | undefined {
   if (!found) return undefined;
   const globals = lines.slice(lines.indexOf("global flags:"));
   // the demo never reads $SWITCHYARD_DATA_DIR or $STATE_DIRECTORY (src/cli/demo.ts)
-  if (command === "demo") globals[globals.findIndex((l) => l.startsWith("  --data-dir"))] = DEMO_DATA_DIR;
+  if (command === "demo") globals.splice(globals.findIndex((l) => l.startsWith("  --data-dir")), 2, ...DEMO_FILES);
   return `usage: switchyard ${command}${sub ? ` ${sub}` : ""} [flags]\n\n${found}\n\n${globals.join("\n")}`;
 }
 
-const DEMO_DATA_DIR = `  --data-dir DIR      data directory (default: a temporary one, removed on exit; DIR must be new,
-                      empty, or an earlier demo's: one holding other accounts is refused)`;
+const DEMO_FILES = [
+  "  --data-dir DIR      data directory (default: a temporary one, removed on exit; not $SWITCHYARD_DATA_DIR).",
+  "                      DIR must be new, empty or an earlier demo's: one holding other accounts is refused",
+  "  --config FILE       config file (default: DATA_DIR/config.json with --data-dir, else none)",
+];
 
 /** `--help`, `-h` or `help` anywhere after the command (as a flag's value too: `--name=help` names a key "help") */
 export const wantsHelp = (rest: string[]) => rest.includes("--help") || rest.includes("-h") || rest.includes("help");

@@ -1,38 +1,98 @@
 // `switchyard demo`: the gateway against the built-in upstream simulator with one demo account.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ensureDataDir, loadConfig, validateConfig, type Flags } from "../config/load";
+import { join, resolve } from "node:path";
+import { ensureDataDir, loadConfig, validateConfig, type Flags, type Loaded } from "../config/load";
 import { createLogger, printStdout } from "../core/log";
 import { randomBytes } from "../core/hash";
+import { parseStore } from "../accounts/store-format";
+import { STORE_FILE } from "../accounts/store";
+import { UsageError } from "./args";
 import { untilSignal, type ServeOptions } from "./serve";
 import { restartWithStartupEnv } from "./startup-env";
 
+export const DEMO_EMAIL = "demo@switchyard.local";
+
+/**
+ * The variables the demo does not read: those that would take it to shared state (Redis, where it would
+ * refresh the real pool's tokens against its fake Google, which disables them, and add its fake account)
+ * or choose its data dir, and those it sets itself (its fake Google, its key).
+ */
+const NOT_FOR_THE_DEMO = [
+  "SWITCHYARD_REDIS_URL",
+  "SWITCHYARD_REDIS_PASSWORD",
+  "SWITCHYARD_DATA_DIR",
+  "STATE_DIRECTORY",
+  "SWITCHYARD_UPSTREAM_ENDPOINTS",
+  "SWITCHYARD_OAUTH_TOKEN_URL",
+  "SWITCHYARD_USERINFO_URL",
+  "SWITCHYARD_VERSION_URL",
+  "SWITCHYARD_API_KEY",
+  "SWITCHYARD_AUTH_MODE",
+];
+
+export const demoEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(env).filter(([k]) => !NOT_FOR_THE_DEMO.includes(k)));
+
+/** A --data-dir whose accounts.json holds a real pool is refused: the demo would disable its accounts. */
+export function checkDemoDataDir(dir: string): void {
+  const file = join(dir, STORE_FILE);
+  if (!existsSync(file)) return;
+  let emails: string[];
+  try {
+    emails = [...parseStore(readFileSync(file, "utf8")).accounts.values()].map((a) => a.email);
+  } catch (e) {
+    throw new UsageError(`demo: --data-dir ${dir}: ${file} cannot be read (${(e as Error).message}); the demo needs a new or empty data dir`);
+  }
+  const others = emails.filter((e) => e !== DEMO_EMAIL);
+  if (others.length)
+    throw new UsageError(
+      `demo: --data-dir ${dir} holds ${others.length} account${others.length === 1 ? "" : "s"} (${others[0]}${others.length > 1 ? ", …" : ""}); ` +
+        "the demo would refresh them against its fake Google, which disables them: give it a new or empty directory, or no --data-dir (a temporary one)",
+    );
+}
+
+/** the demo's configuration: its fake Google, its key, and never Redis (from the environment or a config file) */
+export function demoConfig(flags: Flags, dataDir: string, simUrl: string, key: string, env: NodeJS.ProcessEnv = process.env): Loaded {
+  const loaded = loadConfig({ ...flags, dataDir }, demoEnv(env), {
+    auth: { mode: "all_except_health", apiKeys: [key] },
+    upstream: {
+      endpoints: [simUrl],
+      oauthTokenUrl: `${simUrl}/token`,
+      userinfoUrl: `${simUrl}/oauth2/v2/userinfo`,
+      // the simulator's copy of Antigravity's updater
+      versionUrl: `${simUrl}/api/update/{target}/stable/latest`,
+    },
+    oauth: { authUrl: `${simUrl}/o/oauth2/v2/auth` },
+  });
+  delete loaded.config.state.redisUrl;
+  return loaded;
+}
+
 export async function demo(flags: Flags, opts: ServeOptions = {}): Promise<number> {
+  // before anything is started or written
+  if (flags.dataDir) checkDemoDataDir(resolve(flags.dataDir));
   if (opts.ownProcess) {
     // before the simulator and the temporary data dir exist (see restartWithStartupEnv); the demo reads a
     // config file only from --config or --data-dir
-    const early = flags.config || flags.dataDir ? loadConfig(flags).config : validateConfig({}, "configuration");
+    const early = flags.config || flags.dataDir ? loadConfig(flags, demoEnv(process.env)).config : validateConfig({}, "configuration");
     restartWithStartupEnv(early.upstream.maxConcurrentRequests, createLogger(early.log.level));
   }
   // loaded only now: the process may have replaced itself above
   const [{ startServer }, { startSimulator }] = await Promise.all([import("../server/start"), import("../simulator/index")]);
   const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), "switchyard-demo-"));
-  const dataDir = flags.dataDir ?? tempDir!;
+  const dataDir = flags.dataDir ? resolve(flags.dataDir) : tempDir!;
   ensureDataDir(dataDir);
   const sim = await startSimulator({ port: 0, hostname: "127.0.0.1" });
   const key = "sk-demo-" + randomBytes(12).toString("hex");
-  const loaded = loadConfig({ ...flags, dataDir, config: flags.config }, process.env, {
-    auth: { mode: "all_except_health", apiKeys: [key] },
-    upstream: {
-      endpoints: [sim.url],
-      oauthTokenUrl: `${sim.url}/token`,
-      userinfoUrl: `${sim.url}/oauth2/v2/userinfo`,
-      // the simulator's copy of Antigravity's updater
-      versionUrl: `${sim.url}/api/update/{target}/stable/latest`,
-    },
-    oauth: { authUrl: `${sim.url}/o/oauth2/v2/auth` },
-  });
+  let loaded: Loaded;
+  try {
+    loaded = demoConfig(flags, dataDir, sim.url, key);
+  } catch (e) {
+    await sim.stop();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    throw e;
+  }
   const log = createLogger(loaded.config.log.level, undefined, loaded.config.log.format);
   let gw;
   try {
@@ -42,7 +102,7 @@ export async function demo(flags: Flags, opts: ServeOptions = {}): Promise<numbe
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     throw e;
   }
-  const account = sim.addAccount({ email: "demo@switchyard.local", name: "Demo Account" });
+  const account = sim.addAccount({ email: DEMO_EMAIL, name: "Demo Account" });
   await gw.pool.addByRefreshToken(account.refreshToken);
   printStdout(demoBanner(gw.url, key, sim.url, dataDir));
   return untilSignal(gw, log, async () => {

@@ -12,7 +12,7 @@ import { KeyError, type KeyView } from "../keys/book";
 import { dayStart } from "../keys/limiter";
 import { NO_LIMITS, parseLimits, type LimitsInput } from "../keys/limits-input";
 import { Keys } from "../keys/service";
-import { UsageError } from "./args";
+import { UsageError, wantsHelp } from "./args";
 import { renderTable } from "./table";
 
 export const KEYS_HELP = `usage:
@@ -46,7 +46,8 @@ export interface Io {
   now?: () => number;
 }
 
-export const isHelp = (args: string[]) => args.includes("--help") || args.includes("-h");
+/** `--help`, `-h` or `help` after the subcommand too (`keys create help`), as after every command */
+export const isHelp = wantsHelp;
 
 /** flags with values (--x v or --x=v), booleans, and positionals; an unknown flag is a usage error naming it */
 export function parseFlags(cmd: string, args: string[], valued: string[], booleans: string[]) {
@@ -150,7 +151,7 @@ const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
 
 export async function runKeys(args: string[], io: Io): Promise<number> {
   const sub = args[0];
-  if (sub === undefined || sub.startsWith("-") || sub === "help" || isHelp(args)) {
+  if (sub === undefined || sub.startsWith("-") || isHelp(args)) {
     if (sub === undefined || (sub.startsWith("-") && !isHelp(args))) {
       process.stderr.write(`switchyard: keys: name a subcommand (create, list, update, revoke)\n\n${KEYS_HELP}`);
       return 2;

@@ -20,7 +20,7 @@ const BY: UsageBy[] = ["key", "account", "model", "day", "hour"];
 type Totals = Omit<UsageRow, "group">;
 
 export async function runUsage(args: string[], io: Io): Promise<number> {
-  if (args[0] === "help" || isHelp(args)) {
+  if (isHelp(args)) {
     (io.out ?? ((s) => process.stdout.write(s)))(USAGE_HELP);
     return 0;
   }

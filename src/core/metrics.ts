@@ -26,7 +26,10 @@ function processMetrics(registry: Registry) {
     collect() {
       const m = process.memoryUsage();
       this.set({ kind: "used" }, m.heapUsed);
-      this.set({ kind: "total" }, m.heapTotal);
+      // Bun's heapTotal can trail heapUsed (large objects live outside the blocks it counts); a total
+      // below what is used would read as nonsense on a dashboard (bun:jsc's heapStats is exact but walks
+      // the heap: tens of ms a scrape)
+      this.set({ kind: "total" }, Math.max(m.heapTotal, m.heapUsed));
     },
   });
   // a counter (it only grows, and has no set): each scrape adds what was used since the last

@@ -175,8 +175,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
       url = new URL(req.url);
     } catch {
       // HTTP/1.0 without a Host, or a request target that is not a path
-      return errorResponse(
-        "plain",
+      return early(
         new ApiError(400, "the request has no Host header or no valid target (CONNECT is not served: this is not a proxy)", {
           reason: "invalid_request",
         }),
@@ -187,7 +186,7 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     // while the router ran /admin/…. The router gets the same path as every check here.
     const raw = req.url;
     if (url.hash || raw.indexOf("/", 11) !== raw.indexOf("/", raw.indexOf("://") + 3)) {
-      if (url.hash) return errorResponse("plain", new ApiError(400, "the request target holds a '#'", { reason: "invalid_request" }));
+      if (url.hash) return early(new ApiError(400, "the request target holds a '#'", { reason: "invalid_request" }));
       req = new Request(`${SHORT_HOST_ORIGIN}${url.pathname}${url.search}`, req);
     }
     const path = url.pathname;
@@ -199,7 +198,8 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
     const given = req.headers.get("x-request-id");
     const requestId = given && SAFE_ID.test(given) ? given : crypto.randomUUID();
     // the UI loads its spec from the relative URL "swagger/json": a trailing slash breaks it
-    if (path === "/swagger/") return new Response(null, { status: 301, headers: { location: `/swagger${url.search}` } });
+    if (path === "/swagger/")
+      return new Response(null, { status: 301, headers: { location: `/swagger${url.search}`, "x-request-id": requestId } });
     metrics.inflight.inc();
     let res: Response;
     // a client request (not health, docs, admin): who made it and what it used, for limits and the usage log
@@ -275,6 +275,13 @@ export function createHandler(ctx: AppContext, app: AnyElysia) {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** a request refused before it is known enough to be logged: still an answer with a request id */
+function early(e: ApiError): Response {
+  const r = errorResponse("plain", e);
+  r.headers.set("x-request-id", crypto.randomUUID());
+  return r;
+}
 
 /** the headers every answer gets here: its request id, a key's limits, a page's own (those it lacks) */
 function stamp(r: Response, requestId: string, limits?: Record<string, string>, page?: Record<string, string>): void {

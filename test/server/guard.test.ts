@@ -177,6 +177,8 @@ describe("raw HTTP edge cases", () => {
       const out = await raw(head, 500);
       expect(out).toStartWith("HTTP/1.1 400");
       expect(out).toContain('"error"');
+      // every answer carries a request id, these too
+      expect(out).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
     }
   });
 
