@@ -21,7 +21,15 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
   const { upstream, image, claude, thinkingModel } = choice;
 
   const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
-  const mapped = toGeminiRequest(body, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
+  const mapped = toGeminiRequest(body, {
+    upstreamModel: upstream,
+    thinkingModel,
+    claude,
+    image,
+    memory,
+    fetched,
+    maxJsonDepth: ctx.config.server.maxJsonDepth,
+  });
   const args = callArgs(choice, mapped, request);
   const base = {
     id: newCompletionId(),

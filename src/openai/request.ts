@@ -1,7 +1,8 @@
 // OpenAI Chat Completions request → Gemini GenerateContentRequest. Pure apart from reading the tool-call
 // memory (signatures upstream attached to earlier tool calls). Remote images are fetched by the route
 // beforehand and handed in; local paths are never read.
-import { badRequest } from "../core/errors";
+import { ApiError, badRequest } from "../core/errors";
+import { jsonDepthOver } from "../core/validation";
 import { SKIP_SIGNATURE, upstreamToolName } from "../protocol/function-calls";
 import { cleanSchema, sendsValuesAsText } from "../upstream/json-schema";
 import { isBase64, parseDataUri, textParts, type InlineData } from "../protocol/media";
@@ -23,6 +24,8 @@ export interface ChatMapOptions {
   memory: ToolCallMemory;
   /** remote image_url values the route fetched already */
   fetched?: Map<string, InlineData>;
+  /** server.maxJsonDepth, for the JSON a tool call's `arguments` string holds (the body's check skips strings) */
+  maxJsonDepth?: number;
 }
 
 export interface MappedChat {
@@ -88,8 +91,13 @@ function audioPart(a: { data?: string; format: string } | undefined, param: stri
   return { inlineData: { mimeType, data } };
 }
 
-function parseArgs(raw: string | undefined, param: string): Record<string, unknown> {
+/** server.maxJsonDepth's default, for callers that give none */
+const DEFAULT_MAX_DEPTH = 128;
+
+function parseArgs(raw: string | undefined, param: string, maxDepth: number): Record<string, unknown> {
   if (raw === undefined || raw.trim() === "") return {};
+  if (jsonDepthOver(raw, maxDepth))
+    throw new ApiError(400, `${param} nests deeper than ${maxDepth} levels (server.maxJsonDepth)`, { param, reason: "json_too_deep" });
   let v: unknown;
   try {
     v = JSON.parse(raw);
@@ -220,7 +228,7 @@ export function toGeminiRequest(body: ChatRequest, opts: ChatMapOptions): Mapped
       const part: GeminiPart = {
         functionCall: {
           name: names.get(name),
-          args: parseArgs(c.function.arguments, `${at}.tool_calls[${j}].function.arguments`),
+          args: parseArgs(c.function.arguments, `${at}.tool_calls[${j}].function.arguments`, opts.maxJsonDepth ?? DEFAULT_MAX_DEPTH),
           ...(id ? { id } : {}),
         },
       };

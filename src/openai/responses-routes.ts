@@ -35,7 +35,15 @@ export async function handleResponses(
   const { upstream, image, claude, thinkingModel } = choice;
 
   const fetched = await fetchRemote(prepared.remote, ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
-  const mapped = toGemini(prepared, { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched });
+  const mapped = toGemini(prepared, {
+    upstreamModel: upstream,
+    thinkingModel,
+    claude,
+    image,
+    memory,
+    fetched,
+    maxJsonDepth: ctx.config.server.maxJsonDepth,
+  });
   const args = callArgs(choice, mapped, request);
   const base = responseBase(body);
   const out: OutputOptions = {

@@ -80,36 +80,3 @@ export function checkBrowser(config: Config, req: Request): void {
     );
   }
 }
-
-const OPEN = 0x5b; // [
-const OPEN_OBJ = 0x7b; // {
-const CLOSE = 0x5d;
-const CLOSE_OBJ = 0x7d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/**
- * how deep the JSON text nests (arrays and objects), stopping as soon as it passes `max`. Linear, no
- * recursion. A string is skipped to its closing quote with indexOf (an agent's request is mostly text:
- * a character-by-character loop took as long as JSON.parse on a 276 KB body, this a tenth of it).
- */
-export function jsonDepthOver(text: string, max: number): boolean {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      // the closing quote: the next one not escaped, i.e. not after an odd run of backslashes
-      for (;;) {
-        const q = text.indexOf('"', i + 1);
-        if (q < 0) return false; // never closed: the parser refuses it
-        let k = q - 1;
-        while (k > i && text.charCodeAt(k) === BACKSLASH) k--;
-        i = q;
-        if ((q - 1 - k) % 2 === 0) break;
-      }
-    } else if (c === OPEN || c === OPEN_OBJ) {
-      if (++depth > max) return true;
-    } else if (c === CLOSE || c === CLOSE_OBJ) depth--;
-  }
-  return false;
-}

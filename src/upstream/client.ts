@@ -234,11 +234,12 @@ export class UpstreamClient {
     read: (res: Response, endpoint: string) => Promise<Outcome<T>>,
     signal?: AbortSignal,
   ): Promise<Outcome<T>> {
+    // written before a slot is taken: should it throw, no slot is left held
+    const json = body === undefined ? undefined : JSON.stringify(body);
     const release = this.slots.take(signal) ?? (await this.slots.acquire(signal));
     const started = performance.now();
     // a stream's latency is to its headers (the metric's meaning), also when its body is read here
     let headersAt: number | undefined;
-    const json = body === undefined ? undefined : JSON.stringify(body);
     try {
       return await this.tryEndpoints(async (endpoint) => {
         // the deadline covers the answer's body too
@@ -278,10 +279,10 @@ export class UpstreamClient {
     token: string,
     signal?: AbortSignal,
   ): Promise<Outcome<{ response: Response; abort: AbortController; release: Release }>> {
+    const json = JSON.stringify(body); // before the slot, as in call()
     const release = this.slots.take(signal) ?? (await this.slots.acquire(signal));
     const started = performance.now();
     let handedOver = false;
-    const json = JSON.stringify(body);
     try {
       return await this.tryEndpoints(async (endpoint) => {
         // follows the client's signal until the stream ends (the listener goes with the request)

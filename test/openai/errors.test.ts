@@ -83,6 +83,36 @@ describe("bad input → 400 invalid_request_error naming the field", () => {
     expect(r.json.error.message).not.toContain("or null");
   });
 
+  // the body's depth check skips strings: the JSON inside a tool call's arguments is checked on its own
+  test.each([
+    ["/v1/chat/completions", "messages[1].tool_calls[0].function.arguments"],
+    ["/v1/responses", "input[1].arguments"],
+  ])("%s: arguments nesting past server.maxJsonDepth → 400 naming them, not a 500", async (path, param) => {
+    const args = '{"a":' + "[".repeat(60_000) + "]".repeat(60_000) + "}";
+    const body =
+      path === "/v1/responses"
+        ? {
+            model: "gemini-2.5-flash",
+            input: [
+              { role: "user", content: "x" },
+              { type: "function_call", call_id: "c1", name: "f", arguments: args },
+              { type: "function_call_output", call_id: "c1", output: "ok" },
+            ],
+          }
+        : {
+            model: "gemini-2.5-flash",
+            messages: [
+              { role: "user", content: "x" },
+              { role: "assistant", tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: args } }] },
+              { role: "tool", tool_call_id: "c1", content: "ok" },
+            ],
+          };
+    const r = await post(path, JSON.stringify(body));
+    expect(r.status).toBe(400);
+    expect(r.json.error.param).toBe(param);
+    expect(r.json.error.code).toBe("json_too_deep");
+  });
+
   test("the SDK sees a BadRequestError with the param", async () => {
     const err = await client.chat.completions.create({ model: "gemini-2.5-flash" } as any).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);

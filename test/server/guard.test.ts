@@ -3,7 +3,8 @@
 // (the default on loopback), spoken to over HTTP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { validateConfig } from "../../src/config/load";
-import { hostAllowed, hostName, jsonDepthOver, originAllowed } from "../../src/server/guard";
+import { hostAllowed, hostName, originAllowed } from "../../src/server/guard";
+import { jsonDepthOver } from "../../src/core/validation";
 import { startStack, type Stack } from "../helpers/stack";
 
 const cfg = (server: Record<string, unknown> = {}) => validateConfig({ server: { host: "127.0.0.1", ...server } }, "test");

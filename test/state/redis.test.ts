@@ -9,6 +9,7 @@ import { generate, instanceConfig, startInstances, type Instances } from "../hel
 import { startServer, type RunningServer } from "../../src/server/start";
 import { createLogger } from "../../src/core/log";
 import { until } from "../helpers/util";
+import { sessionFromConversation } from "../../src/protocol/session";
 import { NO_LIMITS } from "../../src/keys/limits-input";
 import type { KeyLimits } from "../../src/state/keys";
 
@@ -176,10 +177,12 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
         ...turns.toReversed().map((t) => generate(p.list[1]!, p.apiKey, t)),
       ]);
       expect(first.map((r) => r.status)).toEqual(first.map(() => 200));
-      const counts = (i: number) => JSON.stringify(p.list[i]!.server.pool.poolView().accounts.map((a) => [a.email, a.sessionBindings]));
+      // each instance's own binding of each conversation (the scheduler is the pool's, not public)
+      const keys = turns.map((t) => sessionFromConversation(undefined, t[0]));
+      const bound = (i: number) => keys.map((k) => (p.list[i]!.server.pool as any).scheduler.sessions.get(k, Date.now()));
       await until(
-        () => p.list.every((i) => i.server.pool.poolView().sessions === turns.length) && counts(0) === counts(1),
-        "bindings settled",
+        () => JSON.stringify(bound(0)) === JSON.stringify(bound(1)) && !bound(0).includes(undefined),
+        "one binding per conversation",
       );
       for (const [c, t] of turns.entries()) {
         t.push("answer", "follow-up");

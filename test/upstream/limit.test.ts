@@ -263,6 +263,18 @@ describe("UpstreamClient slots", () => {
     expect(c.slots.inFlight).toBe(0);
   });
 
+  test("a body that cannot be written (too deep, a cycle) takes no slot, unary or stream", async () => {
+    const up = fakeUpstream();
+    const { c } = client(1, up.impl);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const call of [() => c.unary("countTokens", cyclic, "t"), () => c.stream("streamGenerateContent", cyclic, "t")]) {
+      expect(await call().catch((e) => e)).toBeInstanceOf(TypeError);
+      expect(c.slots.inFlight).toBe(0);
+    }
+    expect(up.calls.length).toBe(0);
+  });
+
   test("a call whose client leaves while it waits never reaches upstream", async () => {
     const up = fakeUpstream();
     const { c, metrics } = client(1, up.impl);
