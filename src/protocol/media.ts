@@ -38,23 +38,62 @@ export const markdownImage = (mimeType: string, data: string) => `![image](${dat
 /** a part of upstream's content: text, or an image */
 export type TextOrImage = { text: string; inlineData?: undefined } | { inlineData: InlineData; text?: undefined };
 
-const MD_IMAGE = /!\[[^\]]*\]\((data:[^)\s]+)\)/g;
-
-/** text with markdown data-URI images (as this gateway returns them) → text and inlineData parts, as upstream takes them */
+/**
+ * text with markdown data-URI images (as this gateway returns them: `![alt](data:…)`) → text and
+ * inlineData parts, as upstream takes them. Linear: every search moves forward only and remembers what it
+ * found (a regex retried from every "![" rescanned the rest of the text each time: seconds for 200 KB of "![").
+ */
 export function textParts(text: string): TextOrImage[] {
   const out: TextOrImage[] = [];
+  const nextOpen = finder(text, (t, at) => t.indexOf("![", at));
+  const nextLink = finder(text, (t, at) => t.indexOf("](", at));
+  const nextBracket = finder(text, (t, at) => t.indexOf("]", at));
+  const nextEnd = finder(text, uriEnd);
   let last = 0;
-  for (const m of text.matchAll(MD_IMAGE)) {
-    const img = parseDataUri(m[1]!);
-    if (!img) continue;
-    const before = text.slice(last, m.index);
+  let from = 0;
+  for (;;) {
+    const open = nextOpen(from);
+    const close = open < 0 ? -1 : nextLink(open + 2);
+    if (close < 0) break;
+    // the alt text holds no "]": an earlier "]" means this "![" opens no image
+    const bracket = nextBracket(open + 2);
+    if (bracket < close) {
+      from = bracket + 1;
+      continue;
+    }
+    const end = nextEnd(close + 2);
+    const uri = end < 0 ? "" : text.slice(close + 2, end);
+    const img = end >= 0 && text.charCodeAt(end) === 0x29 && uri.startsWith("data:") ? parseDataUri(uri) : undefined;
+    if (!img) {
+      from = close + 2;
+      continue;
+    }
+    const before = text.slice(last, open);
     if (before.trim()) out.push({ text: before });
     out.push({ inlineData: img });
-    last = m.index! + m[0].length;
+    last = from = end + 1;
   }
   const rest = text.slice(last);
   if (rest && (rest.trim() || out.length === 0)) out.push({ text: rest });
   return out.filter((p) => p.inlineData || (p.text ?? "") !== "");
+}
+
+/**
+ * `search(text, at)` (the first match at or after `at`, -1 for none) for positions that only grow: a
+ * match still ahead is reused, so each search covers a stretch of the text once.
+ */
+function finder(text: string, search: (text: string, at: number) => number): (at: number) => number {
+  let found = -2;
+  return (at) => (found === -1 || found >= at ? found : (found = search(text, at)));
+}
+
+/** where a markdown link's target ends: its ")" or the first white space; -1 at the end of the text */
+function uriEnd(text: string, at: number): number {
+  for (let i = at; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x29 || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0c || c === 0x0b) return i;
+  }
+  return -1;
 }
 
 /** PNG, JPEG, GIF or WebP by their magic bytes */

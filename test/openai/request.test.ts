@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { remoteImageSources, toGeminiRequest, type ChatMapOptions } from "../../src/openai/request";
-import { textParts } from "../../src/protocol/media";
 import { parseImageModel } from "../../src/openai/images";
 import type { ChatRequest } from "../../src/openai/schemas";
 import { ToolCallMemory } from "../../src/openai/tool-memory";
@@ -490,13 +489,6 @@ describe("bad input → 400 naming the field", () => {
       expect((err as ApiError).status).toBe(400);
       expect((err as ApiError).param).toBe(param);
     });
-});
-
-describe("helpers", () => {
-  test("textParts keeps plain text whole", () => {
-    expect(textParts("a ![x](http://not-data) b")).toEqual([{ text: "a ![x](http://not-data) b" }]);
-    expect(textParts("")).toEqual([]);
-  });
 });
 
 describe("remote sources the route fetches (when openai.fetchRemoteImages is on)", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { dataUri, markdownImage, parseDataUri, sniffImageType } from "../../src/protocol/media";
+import { dataUri, markdownImage, parseDataUri, sniffImageType, textParts } from "../../src/protocol/media";
 
 const PNG = "iVBORw0KGgo=";
 
@@ -25,5 +25,34 @@ describe("media", () => {
     expect(sniffImageType(Buffer.from("GIF89a"))).toBe("image/gif");
     expect(sniffImageType(Buffer.from("RIFF\0\0\0\0WEBP"))).toBe("image/webp");
     expect(sniffImageType(Buffer.from("<html>"))).toBeUndefined();
+  });
+});
+
+describe("textParts: markdown data-URI images in text → image parts", () => {
+  const img = { inlineData: { mimeType: "image/png", data: PNG } };
+  const md = `![image](data:image/png;base64,${PNG})`;
+  test.each([
+    ["plain text", "a b", [{ text: "a b" }]],
+    ["empty", "", []],
+    ["an http link stays text", "a ![x](http://not-data) b", [{ text: "a ![x](http://not-data) b" }]],
+    ["an image alone", md, [img]],
+    ["text, image, text", `Here:\n\n${md}\nthere`, [{ text: "Here:\n\n" }, img, { text: "\nthere" }]],
+    ["two images, any alt text", `${md}![a b](data:image/png;base64,${PNG})`, [img, img]],
+    ["no closing parenthesis: text", `x ![i](data:image/png;base64,${PNG}`, [{ text: `x ![i](data:image/png;base64,${PNG}` }]],
+    ["white space ends the target: text", `![i](data:image/png;base64,${PNG} x)`, [{ text: `![i](data:image/png;base64,${PNG} x)` }]],
+    ["a bad data URI stays text", "![i](data:image/png;base64,$$)", [{ text: "![i](data:image/png;base64,$$)" }]],
+    ["a bracket in the alt text: no image there, the next one found", `![a]b](data:x) ${md}`, [{ text: "![a]b](data:x) " }, img]],
+  ])("%s", (_name, text, want) => {
+    expect(textParts(text)).toEqual(want as never);
+  });
+
+  // each would take seconds if every "![" rescanned the rest of the text (a regex did): a frozen gateway
+  test.each([
+    ["![ ×200k", "![".repeat(200_000)],
+    ["![image](data: ×40k", "![image](data:".repeat(40_000)],
+    ["![] ×100k, then a link", "![]".repeat(100_000) + "](x)"],
+    ["![](a ×60k", "![](a".repeat(60_000)],
+  ])("linear on %s", (_name, text) => {
+    expect(textParts(text)).toEqual([{ text }]);
   });
 });
