@@ -103,12 +103,19 @@ export function helpFor(command: string, rest: string[]): string | undefined {
     }
     return out;
   };
-  const sub = rest.find((a) => !a.startsWith("-") && a !== "help");
-  const found = (sub && pick(`${command} ${sub}`).length ? pick(`${command} ${sub}`) : pick(command)).join("\n");
+  const word = rest.find((a) => !a.startsWith("-") && a !== "help");
+  // only a subcommand the usage lists (`config show`) goes in the title, not any other word
+  const sub = word && pick(`${command} ${word}`).length ? word : undefined;
+  const found = (sub ? pick(`${command} ${sub}`) : pick(command)).join("\n");
   if (!found) return undefined;
   const globals = lines.slice(lines.indexOf("global flags:"));
   // the demo never reads $SWITCHYARD_DATA_DIR or $STATE_DIRECTORY (src/cli/demo.ts)
-  if (command === "demo") globals.splice(globals.findIndex((l) => l.startsWith("  --data-dir")), 2, ...DEMO_FILES);
+  if (command === "demo")
+    globals.splice(
+      globals.findIndex((l) => l.startsWith("  --data-dir")),
+      2,
+      ...DEMO_FILES,
+    );
   return `usage: switchyard ${command}${sub ? ` ${sub}` : ""} [flags]\n\n${found}\n\n${globals.join("\n")}`;
 }
 
@@ -118,5 +125,5 @@ const DEMO_FILES = [
   "  --config FILE       config file (default: DATA_DIR/config.json with --data-dir, else none)",
 ];
 
-/** `--help`, `-h` or `help` anywhere after the command (as a flag's value too: `--name=help` names a key "help") */
+/** `--help`, `-h` or `help` anywhere after the command or its subcommand (`--name=help` is still a name) */
 export const wantsHelp = (rest: string[]) => rest.includes("--help") || rest.includes("-h") || rest.includes("help");

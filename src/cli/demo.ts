@@ -42,7 +42,9 @@ export function checkDemoDataDir(dir: string): void {
   try {
     emails = [...parseStore(readFileSync(file, "utf8")).accounts.values()].map((a) => a.email);
   } catch (e) {
-    throw new UsageError(`demo: --data-dir ${dir}: ${file} cannot be read (${(e as Error).message}); the demo needs a new or empty data dir`);
+    throw new UsageError(
+      `demo: --data-dir ${dir}: ${file} cannot be read (${(e as Error).message}); the demo needs a new or empty data dir`,
+    );
   }
   const others = emails.filter((e) => e !== DEMO_EMAIL);
   if (others.length)

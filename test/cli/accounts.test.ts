@@ -109,6 +109,21 @@ describe("add and list", () => {
   });
 });
 
+test("login --timeout takes whole seconds from 1 to a day: 1e3, 0x10, Infinity and a timer's overflow are usage errors", async () => {
+  const d = freshDir();
+  for (const t of ["1e3", "0x10", "Infinity", "0", "-5", "1.5", " 60", "86401", "3000000"]) {
+    const r = await cli(["login", "--no-browser", "--timeout", t], { config, dataDir: d });
+    expect(r.code).toBe(2);
+    expect(r.err.split("\n")[0]).toBe(`switchyard accounts login: --timeout expects whole seconds from 1 to 86400, got "${t}"`);
+  }
+  // in range: the login starts (and ends at once: nothing can be pasted)
+  for (const t of ["1", "86400"]) {
+    const r = await cli(["login", "--no-browser", `--timeout=${t}`], { config, dataDir: d });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("login failed: the input closed");
+  }
+});
+
 describe("remove, enable, disable, refresh", () => {
   test("refresh reads a disabled account's quota too: it was asked for", async () => {
     const d = freshDir();
@@ -240,6 +255,29 @@ describe("import and export", () => {
       expect(r.out + r.err).not.toContain(revoked.refreshToken);
     }
     expect((await listJson(d)).map((a) => a.email).sort()).toEqual(good.map((a) => a.email).sort());
+  });
+
+  test("import - reads stdin, in any format a file may have", async () => {
+    const d = freshDir();
+    const stdin = (text: string) =>
+      (async function* () {
+        yield text.slice(0, 10);
+        yield text.slice(10);
+      })();
+    const text = await cli(["import", "-"], { config, dataDir: d, stdin: stdin(`old notes: ${good[0]!.refreshToken}\n`) });
+    expect(text.err).not.toContain("cannot read");
+    expect(text.code).toBe(0);
+    expect(summary(text.out)).toEqual([1, 0, 0]);
+    expect(text.err).toContain("found 1 refresh token in stdin (text)");
+    const array = JSON.stringify([{ refresh_token: good[1]!.refreshToken }, { refreshToken: good[0]!.refreshToken }]);
+    const json = await cli(["import", "-"], { config, dataDir: d, stdin: stdin(array) });
+    expect(json.code).toBe(0);
+    expect(summary(json.out)).toEqual([1, 1, 0]);
+    expect(json.out).toContain("format json");
+    expect(await cli(["import", "-"], { config, dataDir: d, stdin: stdin("nothing here") })).toMatchObject({
+      code: 1,
+      err: expect.stringContaining("no refresh tokens found in stdin"),
+    });
   });
 
   test("nothing importable exits 1", async () => {

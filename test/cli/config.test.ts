@@ -81,3 +81,31 @@ test("a bad setting is blamed on the flag or variable that set it, not on every 
   expect(host.stdout).not.toContain("sk-sy-");
   fresh.cleanup();
 });
+
+test("show: an alias with dots in its name is credited to the file; a short key is hidden whole, a long one by its first characters", async () => {
+  const c = tempDir("config-show");
+  try {
+    writeFileSync(
+      join(c.dir, "config.json"),
+      JSON.stringify({
+        auth: { apiKeys: ["sk-one", "sk-sy-0123456789abcdef0123"], adminKey: "adm-short" },
+        models: { aliases: { "gpt-4.1*": "gemini-3.1-pro-high", "claude-3-5-haiku*": "gemini-3-flash" } },
+      }),
+    );
+    const r = await runCli(["config", "show", "--json", "--data-dir", c.dir]);
+    expect(r.code).toBe(0);
+    const rows = Object.fromEntries(JSON.parse(r.stdout).settings.map((x: any) => [x.key, x]));
+    const file = join(c.dir, "config.json");
+    expect(rows["models.aliases.gpt-4.1*"]).toEqual({ key: "models.aliases.gpt-4.1*", value: "gemini-3.1-pro-high", source: file });
+    expect(rows["models.aliases.claude-3-5-haiku*"]).toMatchObject({ source: file });
+    expect(rows["auth.apiKeys"].value).toEqual(["***", "sk-sy-…"]);
+    expect(rows["auth.adminKey"].value).toBe("***");
+    expect(r.stdout).not.toContain("sk-one");
+    expect(r.stdout).not.toContain("adm-short");
+    const table = await runCli(["config", "show", "--data-dir", c.dir]);
+    expect(table.stdout).not.toContain("sk-one");
+    expect(table.stdout).toMatch(/models\.aliases\.gpt-4\.1\*\s+"gemini-3\.1-pro-high"\s+\S*config\.json/);
+  } finally {
+    c.cleanup();
+  }
+});

@@ -123,6 +123,16 @@ test.each([
   "accounts help",
   "keys help",
   "usage help",
+  // after a subcommand, and after its flags, as after `accounts add`
+  "keys create help",
+  "keys list help",
+  "keys list --json help",
+  "config show help",
+  "config validate help",
+  "usage --json help",
+  "models --json help",
+  "service install help",
+  "accounts add help",
 ])("`switchyard %s` prints its own usage and exits 0", async (line) => {
   const args = line.split(" ");
   const r = await runCli(args);

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync, statSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, writeFileSync, statSync, readFileSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, generateApiKey, loadConfig, resolveDataDir } from "../../src/config/load";
+import { runCli } from "../helpers/cli";
 
 const dir = () => mkdtempSync(join(tmpdir(), "switchyard-cfg-"));
 
@@ -93,6 +94,36 @@ describe("data dir", () => {
     expect(resolveDataDir({}, { STATE_DIRECTORY: "/b" })).toBe("/b");
     expect(resolveDataDir({}, {})).toMatch(/\.switchyard$/);
     expect(resolveDataDir({ dataDir: "/c" }, { SWITCHYARD_DATA_DIR: "/a" })).toBe("/c");
+  });
+
+  test("an empty variable is unset, as the other variables are: it made the current directory the data dir", () => {
+    const home = join(homedir(), ".switchyard");
+    expect(resolveDataDir({}, { SWITCHYARD_DATA_DIR: "" })).toBe(home);
+    expect(resolveDataDir({}, { SWITCHYARD_DATA_DIR: "", STATE_DIRECTORY: "/b" })).toBe("/b");
+    expect(resolveDataDir({}, { STATE_DIRECTORY: "" })).toBe(home);
+    expect(resolveDataDir({}, { STATE_DIRECTORY: ":/b" })).toBe(home);
+    expect(resolveDataDir({}, { SWITCHYARD_DATA_DIR: "", STATE_DIRECTORY: "" })).toBe(home);
+  });
+
+  test("a leading ~ or ~/ in the variables is the home directory (no folder named ~)", () => {
+    expect(resolveDataDir({}, { SWITCHYARD_DATA_DIR: "~" })).toBe(homedir());
+    expect(resolveDataDir({}, { SWITCHYARD_DATA_DIR: "~/.sy-test" })).toBe(join(homedir(), ".sy-test"));
+    expect(resolveDataDir({}, { STATE_DIRECTORY: "~/state:/other" })).toBe(join(homedir(), "state"));
+    // only a leading one, as a shell expands it
+    expect(resolveDataDir({}, { SWITCHYARD_DATA_DIR: "/srv/~/x" })).toBe("/srv/~/x");
+  });
+
+  test("through the CLI: SWITCHYARD_DATA_DIR= leaves the current directory alone", async () => {
+    const home = dir();
+    try {
+      const r = await runCli(["config", "show", "--json"], { env: { SWITCHYARD_DATA_DIR: "", HOME: home } });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).dataDir).toBe(join(home, ".switchyard"));
+      const tilde = await runCli(["config", "show", "--json"], { env: { SWITCHYARD_DATA_DIR: "~/sy", HOME: home } });
+      expect(JSON.parse(tilde.stdout).dataDir).toBe(join(home, "sy"));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   test("a generated key is stored in config.json with mode 0600", async () => {
