@@ -1,5 +1,5 @@
 // Tool schemas for Claude models served through Google: cleanSchema's output reduced to the keywords that route accepts.
-import { setOwn } from "../upstream/json-schema";
+import { inEvery, setOwn } from "../upstream/json-schema";
 
 type Schema = Record<string, unknown>;
 
@@ -87,8 +87,7 @@ function oneOfBranches(rest: Schema[]): Schema | undefined {
     for (const b of rest)
       for (const [k, v] of Object.entries(isObj(b.properties) ? b.properties : {}))
         if (!Object.hasOwn(properties, k)) setOwn(properties, k, v);
-    const req = rest.map((b) => (Array.isArray(b.required) ? (b.required as unknown[]) : []));
-    const required = req[0]!.filter((k) => req.every((r) => r.includes(k)));
+    const required = inEvery(rest.map((b) => (Array.isArray(b.required) ? (b.required as unknown[]) : [])));
     return {
       type: "object",
       properties,

@@ -157,15 +157,21 @@ function mergeRootBranches(s: Schema): Schema {
   const branches = (s.anyOf as Schema[]).filter((b) => b.type === "object");
   if (branches.length !== (s.anyOf as Schema[]).length) return s;
   const properties: Record<string, Schema> = {};
+  // same-named enums are united in sets, and written once: rebuilding them per branch was quadratic
+  const enums = new Map<string, Set<unknown>>();
   for (const b of branches)
     for (const [k, v] of Object.entries((b.properties as Record<string, Schema>) ?? {})) {
       const prev = Object.hasOwn(properties, k) ? properties[k] : undefined;
       if (!prev) setOwn(properties, k, v);
-      else if (Array.isArray(prev.enum) && Array.isArray(v.enum))
-        setOwn(properties, k, { ...prev, enum: [...new Set([...prev.enum, ...v.enum])] });
+      else if (Array.isArray(prev.enum) && Array.isArray(v.enum)) {
+        let set = enums.get(k);
+        if (!set) enums.set(k, (set = new Set(prev.enum)));
+        for (const e of v.enum) set.add(e);
+      }
     }
+  for (const [k, set] of enums) setOwn(properties, k, { ...properties[k], enum: [...set] });
   const requireds = branches.map((b) => (Array.isArray(b.required) ? (b.required as string[]) : []));
-  const required = requireds.reduce((acc, r) => acc.filter((x) => r.includes(x)));
+  const required = inEvery(requireds);
   const shapes = branches.map((b, i) => (requireds[i]!.length ? requireds[i]! : Object.keys(b.properties ?? {})).join(" + ")).join(" | ");
   const r: Schema = { type: "object" };
   if (s.title) r.title = s.title;
@@ -174,6 +180,12 @@ function mergeRootBranches(s: Schema): Schema {
   r.properties = properties;
   if (required.length) r.required = required;
   return r;
+}
+
+/** the names every list holds, in the first list's order (sets: a list against a list was quadratic) */
+export function inEvery<T>(lists: T[][]): T[] {
+  const sets = lists.slice(1).map((l) => new Set(l));
+  return [...new Set(lists[0] ?? [])].filter((x) => sets.every((s) => s.has(x)));
 }
 
 /** `$defs` / `definitions` at every level, by pointer and by bare name (the first one wins). */
@@ -242,26 +254,16 @@ function omit(s: Schema, keys: string[]): Schema {
 
 /** allOf semantics, approximately: union of properties and required, otherwise the first value wins */
 function mergeRaw(a: Schema, b: Schema): Schema {
-  const out: Schema = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    if (!(k in out)) out[k] = v;
-    else if (k === "properties" && isObj(out[k]) && isObj(v)) {
-      const props: Schema = { ...(out[k] as Schema) };
-      for (const [name, ps] of Object.entries(v)) setOwn(props, name, Object.hasOwn(props, name) ? { allOf: [props[name], ps] } : ps);
-      out[k] = props;
-    } else if (k === "required" && Array.isArray(out[k]) && Array.isArray(v)) out[k] = [...new Set([...(out[k] as unknown[]), ...v])];
-  }
-  return out;
+  return new AllOfMerge({ ...a }).add(b).result();
 }
 
-/** flatten an allOf (and the allOfs of its branches) into one raw schema */
 /**
  * allOf's branches merged into one schema. A $ref met again within the same merge adds nothing (allOf of a
  * schema with itself is that schema): skipping it keeps `dN: allOf [dN+1, dN+1]` linear, where expanding
  * every use doubled the work per level (20 levels took 6 s). Each branch also counts against the budget.
  */
 function flattenAllOf(node: Schema, ctx: Ctx, seen: string[], depth: number, done: Set<string> = new Set()): Schema {
-  let merged = omit(node, ["allOf"]);
+  const merged = new AllOfMerge(omit(node, ["allOf"]));
   for (const branch of node.allOf as unknown[]) {
     const d = derefTop(branch, ctx);
     if (d.cycle || d.refs.some((r) => seen.includes(r) || done.has(r)) || !isObj(d.schema)) continue;
@@ -269,9 +271,51 @@ function flattenAllOf(node: Schema, ctx: Ctx, seen: string[], depth: number, don
     for (const r of d.refs) done.add(r);
     const b =
       Array.isArray(d.schema.allOf) && depth < MAX_DEPTH ? flattenAllOf(d.schema, ctx, [...seen, ...d.refs], depth + 1, done) : d.schema;
-    merged = mergeRaw(merged, b);
+    merged.add(b);
   }
-  return merged;
+  return merged.result();
+}
+
+/**
+ * mergeRaw's rule, one branch at a time into `out` (which it owns): each branch is read once. Copying
+ * everything merged so far for every branch was quadratic (5,000 one-property branches: 2 s of the thread).
+ */
+class AllOfMerge {
+  private props: Schema | undefined;
+  private required: Set<unknown> | undefined;
+  /** a property several branches define: one allOf of them all, grown in place */
+  private joined = new WeakSet<object>();
+
+  constructor(private out: Schema) {}
+
+  add(b: Schema): this {
+    const out = this.out;
+    for (const [k, v] of Object.entries(b)) {
+      if (!(k in out)) out[k] = v;
+      else if (k === "properties" && isObj(out[k]) && isObj(v)) {
+        const props = (this.props ??= out.properties = { ...(out.properties as Schema) });
+        for (const [name, ps] of Object.entries(v)) {
+          const prev = Object.hasOwn(props, name) ? props[name] : undefined;
+          if (prev === undefined) setOwn(props, name, ps);
+          else if (this.joined.has(prev as object)) ((prev as Schema).allOf as unknown[]).push(ps);
+          else {
+            const all = { allOf: [prev, ps] };
+            this.joined.add(all);
+            setOwn(props, name, all);
+          }
+        }
+      } else if (k === "required" && Array.isArray(out[k]) && Array.isArray(v)) {
+        const req = (this.required ??= new Set(out.required as unknown[]));
+        for (const r of v) req.add(r);
+      }
+    }
+    return this;
+  }
+
+  result(): Schema {
+    if (this.required) this.out.required = [...this.required];
+    return this.out;
+  }
 }
 
 function brief(v: unknown): string {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { cleanSchema, GEMINI_SCHEMA_KEYS, restoreArgTypes, restoreJsonText, sendsValuesAsText } from "../../src/upstream/json-schema";
 import { checkSchema, SUPPORTED_SCHEMA_KEYS } from "../../src/simulator/schema";
+import { claudeSchema } from "../../src/models/claude-schema";
 
 const ALLOWED = new Set<string>(GEMINI_SCHEMA_KEYS);
 const DRAFT7 = "http://json-schema.org/draft-07/schema#";
@@ -700,4 +701,43 @@ test("an allOf $ref diamond (each $def all of the next, twice) merges in one pas
   const schema = { type: "object", properties: { p: { $ref: "#/$defs/d0" } }, $defs };
   expect((cleanSchema(schema).properties as any).p).toMatchObject({ type: "object", properties: { x: { enum: ["1", "2"] } } });
   expect(restoreArgTypes({ p: { x: "2" } }, schema)).toEqual({ p: { x: 2 } });
+});
+
+// Each held the server's thread for seconds when every branch copied what was merged before it.
+describe("cleanSchema: many branches cost their size, not its square", () => {
+  const props = (n: number, prefix: string) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, { type: "string" }]));
+  const names = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+  test("allOf of 5,000 branches of four properties: every property and every requirement kept", () => {
+    const allOf = Array.from({ length: 5000 }, (_, i) => ({
+      properties: Object.fromEntries([0, 1, 2, 3].map((j) => [`p${i}_${j}`, { type: "integer" }])),
+      required: [`p${i}_0`],
+    }));
+    const out = cleanSchema({ type: "object", allOf }) as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(out.properties).length).toBeGreaterThan(19_000); // the node budget may stop short of all
+    expect(out.required.length * 4).toBe(Object.keys(out.properties).length);
+  });
+
+  test("a property many allOf branches define is one allOf of them all, not a chain", () => {
+    const allOf = Array.from({ length: 50 }, (_, i) => ({ properties: { a: { description: `d${i}` } } }));
+    const out = cleanSchema({ type: "object", allOf }) as { properties: { a: Record<string, unknown> } };
+    expect(JSON.stringify(out.properties.a).length).toBeLessThan(50 * 40);
+  });
+
+  test("a root anyOf of two objects with many required properties: the shared ones stay required", () => {
+    const a = { type: "object", properties: props(2000, "k"), required: names(2000, "k") };
+    const b = { type: "object", properties: props(2000, "k"), required: names(1000, "k").reverse() };
+    const out = cleanSchema({ anyOf: [a, b] }) as { required: string[] };
+    expect(out.required).toEqual(names(1000, "k"));
+    // past the node budget it travels as it came (restored from text), after a linear look: it took seconds
+    const big = { type: "object", properties: props(40_000, "k"), required: names(40_000, "k") };
+    expect(JSON.stringify(cleanSchema({ anyOf: [big, { ...big, required: names(40_000, "k").reverse() }] }))).toContain('"k39999"');
+  });
+
+  test("Claude's reduction of a union of objects with 40,000 required properties each", () => {
+    const a = { type: "object", properties: props(40_000, "k"), required: names(40_000, "k") };
+    const out = claudeSchema({ type: "object", properties: { x: { anyOf: [a, { ...a, required: names(20_000, "k") }] } } }) as any;
+    expect(out.properties.x.required.length).toBe(20_000);
+  });
 });
