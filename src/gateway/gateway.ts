@@ -176,7 +176,7 @@ export class PoolGateway implements Gateway {
     const earlyUsage = () =>
       (counted ??= (async () => {
         const count = (request: GeminiRequest) =>
-          this.countTokens({ ...args, request, upstreamModel: r.model, signal: undefined }).then((c) => c.totalTokens);
+          this.countTokens({ ...args, request, upstreamModel: r.model, signal: undefined, own: true }).then((c) => c.totalTokens);
         const text = answer.join("");
         const [prompt, output] = await Promise.all([
           count(args.request),
@@ -295,11 +295,14 @@ export class PoolGateway implements Gateway {
   }
 
   /**
-   * A failure after the client got bytes: counted and logged, but the account is not cooled — it was
-   * answering (one that fails before the first byte is cooled in the rotation loop).
+   * A failure after the client got bytes: too late to try another account for this request, but booked
+   * like any failure, so the next one goes elsewhere (a cut connection puts the account last for a
+   * while; an error Google sent mid-stream, a quota one say, has its usual effect). A conversation's
+   * retries otherwise kept going to the account that broke them.
    */
   private midStream(account: Account, model: string, f: Failure) {
     this.rt.metrics?.upstreamCalls.inc({ method: "streamGenerateContent", outcome: f.class });
+    this.rt.outcomes.failed(account, model, f);
     this.rt.log.warn("upstream stream failed after the first byte", {
       account: account.email,
       model,
@@ -383,7 +386,7 @@ export class PoolGateway implements Gateway {
       if (!account) break;
       tried.add(account.id);
       lastAccount = account;
-      const boundTo = scheduler.bindIfNew(args.sessionKey, account.id, Date.now());
+      const boundTo = args.own ? undefined : scheduler.bindIfNew(args.sessionKey, account.id, Date.now());
       // the usage record and metrics name the account and model of the last attempt, served or not
       meter?.routed(account.email, model);
       const sessionId = upstreamSessionId(args.sessionKey, account.id);
@@ -415,8 +418,10 @@ export class PoolGateway implements Gateway {
       if (out.ok) {
         settle();
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "ok" });
-        this.rt.outcomes.served(account, model);
-        scheduler.bind(args.sessionKey, account.id, Date.now(), boundTo);
+        if (!args.own) {
+          this.rt.outcomes.served(account, model);
+          scheduler.bind(args.sessionKey, account.id, Date.now(), boundTo);
+        }
         return { value: out.value, account, model };
       }
       const f = out.failure;

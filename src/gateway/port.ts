@@ -16,6 +16,11 @@ export interface GenerateArgs {
   signal?: AbortSignal;
   /** default: "image_gen" for image models, else "agent" */
   requestType?: RequestType;
+  /**
+   * the gateway's own call (the count of a stream that ended early), not a client's request: it binds no
+   * session and does not count as the account serving (which would clear a penalty just earned)
+   */
+  own?: boolean;
 }
 
 export interface Served {

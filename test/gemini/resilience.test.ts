@@ -135,6 +135,26 @@ describe("a stream cut after the first byte", () => {
     expect(last.error.message).toBeString();
   });
 
+  test("a conversation's next turn goes to another account: the one that broke is booked as failing (its early count is no 'served')", async () => {
+    const ask = () =>
+      post(stack, "/v1beta/models/gemini-2.5-flash-lite:streamGenerateContent?alt=sse", userText("a long story, please"), {
+        "x-session-id": "cut-conversation",
+      });
+    const first = await ask();
+    await first.text();
+    const broken = first.headers.get("x-account-email")!;
+    stack.sim.addFault({ kind: "stream_cut", method: "streamGenerateContent", email: broken, times: 5 });
+    const cut = await ask();
+    expect(cut.headers.get("x-account-email")).toBe(broken);
+    expect(sseData(await cut.text()).at(-1).error).toBeDefined();
+    // the count of the cut answer runs on after the client got its error: the next turn waits for none of it
+    const next = await ask();
+    expect(next.headers.get("x-account-email")).not.toBe(broken);
+    expect(sseData(await next.text()).at(-1).error).toBeUndefined();
+    const pool = stack.pool.poolView().accounts.find((a) => a.email === broken)!;
+    expect(pool.failures).toBeGreaterThan(0);
+  });
+
   test("the JSON array still closes, its last element the error", async () => {
     stack.sim.addFault({ kind: "stream_cut", method: "streamGenerateContent", times: 1 });
     const res = await post(stack, "/v1beta/models/gemini-2.5-flash:streamGenerateContent", userText("this answer will be cut short"));
