@@ -336,7 +336,9 @@ export class UpstreamClient {
           endpoint,
         };
       }
-      if (last.ok || !NEXT_ENDPOINT.has(last.failure.class)) return last;
+      // a call that waited out its deadline goes to the next account, not the next endpoint: each endpoint
+      // would make the client wait the whole deadline again (three times ten minutes with the defaults)
+      if (last.ok || !NEXT_ENDPOINT.has(last.failure.class) || last.failure.reason === "timeout") return last;
     }
     return last!;
   }

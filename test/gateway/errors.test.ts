@@ -258,6 +258,25 @@ describe("endpoints", () => {
     }
   });
 
+  test("a call that waited out its deadline goes to the next account, not to the next endpoint (each would wait it again)", async () => {
+    const hang = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Promise<Response>(() => {}) });
+    try {
+      rig = await startRig([{ email: A }, { email: B }]);
+      await rig.reopen({
+        upstream: {
+          endpoints: [`http://127.0.0.1:${hang.port}`, `http://127.0.0.1:${hang.port}`, rig.sim.url],
+          requestTimeoutSeconds: 0.2,
+        },
+      });
+      const err = await generate(rig).catch((e) => e);
+      // both accounts tried once each on the hanging first endpoint: two deadlines, not six
+      expect(err.status).toBe(504);
+      expect(calls(rig, A) + calls(rig, B)).toBe(0);
+    } finally {
+      hang.stop(true);
+    }
+  });
+
   test("a 429 does not move to the next endpoint", async () => {
     rig = await startRig([{ email: A }]);
     await rig.reopen({ upstream: { endpoints: [rig.sim.url, rig.sim.url] } });
