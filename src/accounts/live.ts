@@ -154,10 +154,15 @@ export class LiveState {
     this.wrote(id, () => this.db.saveQuota(id, quota));
   }
 
-  /** cool `model` ("*" = the whole account) until `until`, replacing an earlier cooldown for it; expired ones go */
+  /**
+   * cool `model` ("*" = the whole account) until `until`, replacing an earlier cooldown for it unless that
+   * one ends later (the answer of a request already in flight when the account was cooled must not cut a
+   * quota cooldown of an hour to a rate limit's second); expired ones go
+   */
   setCooldown(id: string, cd: Cooldown, now = Date.now()): void {
     const a = this.store?.get(id);
     if (!a) return;
+    if (a.cooldowns.some((c) => c.model === cd.model && c.until >= cd.until)) return;
     a.cooldowns = [...a.cooldowns.filter((c) => c.until > now && c.model !== cd.model), cd];
     this.wrote(id, () => this.db.saveCooldowns(id, a.cooldowns));
   }

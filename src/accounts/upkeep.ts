@@ -82,6 +82,10 @@ export class Upkeep {
     if (!r.ok) throw new PoolError(`fetchAvailableModels: ${r.failure.message}`);
     if (!this.store.get(id)) return;
     this.live.applyReport(id, r.report);
+    // someone asked: a model Google now reports quota left for is not held back by an old quota cooldown
+    // (one from the backoff without a reset time can outlast the real reset by hours)
+    const q = r.report.quota;
+    if (asked) this.live.clearCooldowns(id, (c) => c.reason === "quota_exhausted" && (q[c.model]?.remainingFraction ?? 0) > 0);
     this.onQuota(id);
   }
 

@@ -86,6 +86,38 @@ describe("admin accounts", () => {
     expect((await admin("POST", "/admin/accounts/nobody@example.com/enable")).status).toBe(404);
   });
 
+  test("'refresh now' lifts a quota cooldown for a model Google reports quota for again (no waiting out a stale reset)", async () => {
+    const acc = stack.sim.addAccount({ email: "reset@example.com" });
+    const { json } = await admin("POST", "/admin/accounts", { refreshToken: acc.refreshToken });
+    const id = json.account.id as string;
+    const ask = (model: string) =>
+      fetch(`${stack.url}/v1beta/models/${model}:generateContent`, {
+        method: "POST",
+        headers: { "x-goog-api-key": stack.apiKey, "content-type": "application/json" },
+        body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+      });
+    // every account out of quota for one model (reset in an hour), rate-limited for another
+    stack.sim.addFault({ kind: "quota_exhausted", model: "gemini-2.5-flash-lite", resetSeconds: 3600 });
+    stack.sim.addFault({ kind: "rate_limited", model: "gemini-2.5-pro", resetSeconds: 60 });
+    expect((await ask("gemini-2.5-flash-lite")).status).toBe(429);
+    expect((await ask("gemini-2.5-pro")).status).toBe(429);
+    stack.sim.clearFaults();
+    const cooldowns = async (email: string) =>
+      (await admin("GET", "/admin/pool")).json.accounts
+        .find((a: { email: string }) => a.email === email)
+        .cooldowns.map((c: { model: string }) => c.model);
+    expect(await cooldowns("reset@example.com")).toEqual(["gemini-2.5-flash-lite", "gemini-2.5-pro"]);
+    expect((await admin("POST", `/admin/accounts/${id}/refresh`)).json.result.ok).toBe(true);
+    // Google reports quota left: the quota cooldown goes; a rate limit is not about quota: kept; the
+    // account nobody refreshed keeps its own
+    expect(await cooldowns("reset@example.com")).toEqual(["gemini-2.5-pro"]);
+    expect(await cooldowns("first@example.com")).toContain("gemini-2.5-flash-lite");
+    const served = await ask("gemini-2.5-flash-lite");
+    expect(served.status).toBe(200);
+    expect(served.headers.get("x-account-email")).toBe("reset@example.com");
+    await admin("DELETE", `/admin/accounts/${id}`);
+  });
+
   test("import text or tokens → summary; export is no-store and round-trips", async () => {
     const a = stack.sim.addAccount({ email: "imp1@example.com" });
     const b = stack.sim.addAccount({ email: "imp2@example.com" });

@@ -2,6 +2,7 @@
 // model 404 that says what to do, and transport failures in plain words (no runtime internals).
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { startStack, type Stack } from "../helpers/stack";
+import { until } from "../helpers/util";
 
 const U1 = "user1@example.com";
 let st: Stack;
@@ -105,5 +106,22 @@ describe("transport failures in plain words", () => {
     const text = await r.text();
     expect(text).toContain("upstream stream interrupted: connection reset by upstream");
     expect(text).not.toMatch(RUNTIME_TEXT);
+  });
+});
+
+describe("cooldowns", () => {
+  test("a shorter cooldown from an answer already in flight does not cut a longer one", async () => {
+    // the first call waits upstream, then says "rate limited for 1 s"; meanwhile the second learns the
+    // quota is gone for an hour
+    st.sim.addFault({ kind: "delay", delayMs: 500, times: 1 });
+    st.sim.addFault({ kind: "rate_limited", resetSeconds: 1, times: 1 });
+    st.sim.addFault({ kind: "quota_exhausted", resetSeconds: 3600, times: 1 });
+    const first = gemini("gemini-2.5-flash-lite");
+    await until(() => (st.sim.inFlight().generateContent ?? 0) > 0, "the first call upstream");
+    expect((await gemini("gemini-2.5-flash-lite")).status).toBe(429);
+    expect((await first).status).toBe(429);
+    const cd = st.pool.get(U1)!.cooldowns.find((c) => c.model === "gemini-2.5-flash-lite")!;
+    expect(cd.reason).toBe("quota_exhausted");
+    expect(Date.parse(cd.until) - Date.now()).toBeGreaterThan(3000_000);
   });
 });
