@@ -94,20 +94,24 @@ export function requestRefusedError(f: Failure, c: FailureContext): ApiError {
 
 /** no account can take the request: 429 when one comes back later (Retry-After), else 503 */
 export function noAccountError(why: NoAccount, c: FailureContext): ApiError {
-  return new ApiError(why.retryAfter !== undefined ? 429 : 503, why.message, {
+  // waiting on Google's capacity is Google overloaded (503, as when the attempts meet it), not a used-up pool
+  return new ApiError(why.retryAfter !== undefined && !why.capacity ? 429 : 503, why.message, {
     retryAfter: why.retryAfter,
     reason: why.reason,
     headers: failureHeaders(c),
   });
 }
 
-/** the attempts ran out while accounts were still eligible: the last failure, with a retry right away */
+/**
+ * the attempts ran out while accounts were still eligible: the last failure, with a retry right away
+ * (others may serve) — unless Google is out of capacity for the model, which no other account changes
+ */
 export function attemptsError(last: Failure, tried: number, c: FailureContext, now = Date.now()): ApiError {
   const err = clientError(last, now, c);
   if (err.retryAfter === undefined) return err;
   return new ApiError(err.status, `${tried} accounts tried for ${c.model}; the last said: ${last.message}`, {
     ...err.options,
-    retryAfter: 1,
+    retryAfter: last.class === "capacity" ? err.retryAfter : 1,
   });
 }
 

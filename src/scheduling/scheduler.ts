@@ -213,6 +213,8 @@ export interface NoAccount {
   reason: string;
   /** seconds until the soonest account comes back; absent when none will by itself */
   retryAfter?: number;
+  /** every account waits on Google's capacity for the model: Google is overloaded, not the pool used up */
+  capacity?: boolean;
 }
 
 const human = (reason: string) => reason.replace(/_/g, " ");
@@ -255,6 +257,7 @@ export function explainNoAccount(accounts: readonly Account[], model: string, no
     reason: "no_account_available",
     retryAfter: secs,
     message: `${all} ${state} for ${model} ${why}; soonest reset in ${secs} s`,
+    ...(single && waiting.has("capacity") ? { capacity: true } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // the client error each failure class becomes.
 import { describe, expect, test } from "bun:test";
 import { networkFailure, type Failure } from "../../src/upstream/classify";
-import { clientError } from "../../src/gateway/errors";
+import { attemptsError, clientError, noAccountError } from "../../src/gateway/errors";
 
 const bunError = (code: string, message: string) => Object.assign(new TypeError(message), { code });
 const RUNTIME_TEXT = /TypeError|TimeoutError|DOMException|verbose|fetch\(\)|Error:/;
@@ -95,5 +95,23 @@ describe("clientError", () => {
   test("without an account tried: only x-mapped-model", () => {
     const e = clientError(f({ class: "not_found", status: 404 }), Date.now(), { model: "m" });
     expect(e.options.headers).toEqual({ "x-mapped-model": "m" });
+  });
+});
+
+describe("when the attempts or the accounts run out", () => {
+  const ctx = { model: "gemini-3-flash", requested: "gemini-3-flash" };
+  test("the attempts ran out: retry at once (others may serve), but Google's own delay when it is out of capacity", () => {
+    const rate = attemptsError({ class: "rate_limited", status: 429, message: "slow down", delayMs: 30_000 }, 3, ctx);
+    expect([rate.status, rate.retryAfter]).toEqual([429, 1]);
+    const capacity = attemptsError({ class: "capacity", status: 503, message: "no capacity", delayMs: 40_000 }, 3, ctx);
+    expect([capacity.status, capacity.retryAfter]).toEqual([503, 40]);
+  });
+
+  test("every account waiting: 429 for a used-up pool, 503 when all wait on Google's capacity, 503 with no retry when none will come back", () => {
+    const used = noAccountError({ message: "m", reason: "no_account_available", retryAfter: 60 }, ctx);
+    expect([used.status, used.retryAfter]).toEqual([429, 60]);
+    const overloaded = noAccountError({ message: "m", reason: "no_account_available", retryAfter: 40, capacity: true }, ctx);
+    expect([overloaded.status, overloaded.retryAfter]).toEqual([503, 40]);
+    expect(noAccountError({ message: "m", reason: "no_usable_account" }, ctx).status).toBe(503);
   });
 });
