@@ -420,7 +420,8 @@ export class PoolGateway implements Gateway {
         this.rt.metrics?.upstreamCalls.inc({ method, outcome: "ok" });
         if (!args.own) {
           this.rt.outcomes.served(account, model);
-          scheduler.bind(args.sessionKey, account.id, Date.now(), boundTo);
+          // an account removed or disabled while the call ran keeps no sessions (they were let go then)
+          if (this.rt.pool.byId(account.id)?.state === "active") scheduler.bind(args.sessionKey, account.id, Date.now(), boundTo);
         }
         return { value: out.value, account, model };
       }

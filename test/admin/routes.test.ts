@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startStack, type Stack } from "../helpers/stack";
 import { cli } from "../helpers/accounts";
+import { until } from "../helpers/util";
 
 let stack: Stack;
 const BOGUS = "1//0gBogusTokenNobodyIssued_abcdefghijklmnop";
@@ -115,6 +116,28 @@ describe("admin accounts", () => {
     const served = await ask("gemini-2.5-flash-lite");
     expect(served.status).toBe(200);
     expect(served.headers.get("x-account-email")).toBe("reset@example.com");
+    await admin("DELETE", `/admin/accounts/${id}`);
+  });
+
+  test("an account disabled while a request on it runs keeps no session once the request ends", async () => {
+    const acc = stack.sim.addAccount({ email: "midway@example.com" });
+    const { json } = await admin("POST", "/admin/accounts", { refreshToken: acc.refreshToken });
+    const id = json.account.id as string;
+    // the other accounts out of the way for this model, so the session lands here
+    for (const a of stack.pool.list()) if (a.id !== id) await admin("POST", `/admin/accounts/${a.id}/disable`);
+    stack.sim.addFault({ kind: "delay", delayMs: 300, email: "midway@example.com", times: 1 });
+    const running = fetch(`${stack.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: "POST",
+      headers: { "x-goog-api-key": stack.apiKey, "content-type": "application/json", "x-session-id": "midway-session" },
+      body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+    });
+    await until(() => (stack.sim.inFlight().generateContent ?? 0) > 0, "the call upstream");
+    await admin("POST", `/admin/accounts/${id}/disable`);
+    expect((await running).status).toBe(200);
+    const view = (await admin("GET", "/admin/pool")).json;
+    expect(view.accounts.find((a: { email: string }) => a.email === "midway@example.com").sessionBindings).toBe(0);
+    expect(view.sessions).toBe(view.accounts.reduce((n: number, a: { sessionBindings: number }) => n + a.sessionBindings, 0));
+    for (const a of stack.pool.list()) await admin("POST", `/admin/accounts/${a.id}/enable`);
     await admin("DELETE", `/admin/accounts/${id}`);
   });
 
