@@ -25,7 +25,7 @@ export const ACCOUNTS_USAGE = `usage: switchyard accounts <command>
   add --refresh-token TOKEN    add/update one account (validates it upstream first; TOKEN "-" reads it from stdin)
   login [--no-browser] [--timeout SECONDS]
                                Google OAuth; prints a URL, accepts the pasted redirect URL or code
-                               (gives up after --timeout, 1 to 86400, default 600)
+                               (gives up after --timeout seconds, 0.1 to 86400, default 600)
   list [--json]                table: email, state, tier, project, quota, cooldowns
   remove EMAIL|ID
   enable EMAIL|ID
@@ -189,9 +189,9 @@ function plan(sub: string, args: string[], io: Io): (pool: Pool) => Promise<numb
       exactly(positional, 0, "");
       // plain digits: Number() also takes 1e3, 0x10 and Infinity, and a timer past 2^31-1 ms fires at once
       const raw = values.timeout;
-      const timeoutS = raw === undefined ? LOGIN_TIMEOUT_MS / 1000 : /^\d+$/.test(raw) ? Number(raw) : NaN;
-      if (!(timeoutS >= 1 && timeoutS <= MAX_LOGIN_TIMEOUT_S))
-        throw new Usage(`--timeout expects whole seconds from 1 to ${MAX_LOGIN_TIMEOUT_S}, got "${raw}"`);
+      const timeoutS = raw === undefined ? LOGIN_TIMEOUT_MS / 1000 : /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+      if (!(timeoutS >= 0.1 && timeoutS <= MAX_LOGIN_TIMEOUT_S))
+        throw new Usage(`--timeout expects seconds from 0.1 to ${MAX_LOGIN_TIMEOUT_S}, got "${raw}"`);
       return async (pool) => {
         try {
           const { account, created } = await runLogin({
