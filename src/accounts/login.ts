@@ -352,8 +352,19 @@ interface Pending {
   expiresAt: number;
 }
 
+/** how a login issued here ended: the account it added, or why not */
+export type LoginOutcome = { ok: true; email: string; created: boolean } | { ok: false; error: string };
+
+export type LoginStatus =
+  | { status: "pending"; expiresAt: string }
+  | ({ status: "done" } & { email: string; created: boolean })
+  | { status: "failed"; error: string }
+  | { status: "unknown" };
+
 export class PendingLogins {
   private byState = new Map<string, Pending>();
+  /** logins that ended, for whoever started them to ask (kept as long as a login may wait, as many) */
+  private ended = new Map<string, { at: number; outcome: LoginOutcome }>();
   constructor(
     private ttlMs = LOGIN_TIMEOUT_MS,
     private max = 32,
@@ -380,6 +391,24 @@ export class PendingLogins {
     const p = this.byState.get(state);
     this.byState.delete(state);
     return p && p.expiresAt > now ? p : undefined;
+  }
+
+  /** record how a login taken from here ended (only states issued here: take() said so) */
+  finished(state: string, outcome: LoginOutcome, now = Date.now()): void {
+    this.ended.delete(state);
+    this.ended.set(state, { at: now, outcome });
+    while (this.ended.size > this.max) this.ended.delete(this.ended.keys().next().value!);
+  }
+
+  /** where the login of `state` is: waiting for Google's redirect, done, failed, or not known here */
+  status(state: string, now = Date.now()): LoginStatus {
+    const p = this.byState.get(state);
+    if (p && p.expiresAt > now) return { status: "pending", expiresAt: new Date(p.expiresAt).toISOString() };
+    const e = this.ended.get(state);
+    if (!e || now - e.at > this.ttlMs) return { status: "unknown" };
+    return e.outcome.ok
+      ? { status: "done", email: e.outcome.email, created: e.outcome.created }
+      : { status: "failed", error: e.outcome.error };
   }
 
   /** the state of the only live login, when there is exactly one (a pasted bare code carries none) */

@@ -82,10 +82,8 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
   // header) is right both on this machine and through an `ssh -L` tunnel.
   const defaultRedirect = (request: Request) => `http://127.0.0.1:${new URL(request.url).port || ctx.config.server.port}${CALLBACK_PATH}`;
 
-  /** exchange a pending login's code and add the account */
-  const complete = async (state: string, code: string) => {
-    const login = pending.take(state);
-    if (!login) throw badRequest("unknown or expired login state; start again with POST /admin/oauth/start", "state");
+  /** exchange a login's code (PKCE) and add the account */
+  const exchangeAndAdd = async (login: { redirectUri: string; verifier: string }, code: string) => {
     let refreshToken: string | undefined;
     try {
       refreshToken = (await exchangeCode(ctx.config, code, login.redirectUri, login.verifier)).refreshToken;
@@ -102,6 +100,20 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
       return await pool.addByRefreshToken(refreshToken);
     } catch (e) {
       throw addError(e, refreshToken);
+    }
+  };
+
+  /** exchange a pending login's code and add the account; the outcome is kept for /admin/oauth/status */
+  const complete = async (state: string, code: string) => {
+    const login = pending.take(state);
+    if (!login) throw badRequest("unknown or expired login state; start again with POST /admin/oauth/start", "state");
+    try {
+      const r = await exchangeAndAdd(login, code);
+      pending.finished(state, { ok: true, email: r.account.email, created: r.created });
+      return r;
+    } catch (e) {
+      pending.finished(state, { ok: false, error: e instanceof ApiError ? e.message : "internal error" });
+      throw e;
     }
   };
 
@@ -282,6 +294,20 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         detail: detail("Finish a Google login", "Exchanges the code (PKCE), then adds the account like POST /admin/accounts."),
       },
     )
+    .get("/oauth/status", ({ query }) => pending.status(query.state), {
+      query: t.Object({ ...KEY_QUERY, state: t.String({ minLength: 1, description: "from /admin/oauth/start" }) }),
+      response: t.Object({
+        status: t.Union([t.Literal("pending"), t.Literal("done"), t.Literal("failed"), t.Literal("unknown")]),
+        expiresAt: t.Optional(t.String()),
+        email: t.Optional(t.String()),
+        created: t.Optional(t.Boolean()),
+        error: t.Optional(t.String()),
+      }),
+      detail: detail(
+        "Where a Google login stands",
+        "pending (waiting for Google's redirect), done (the account added or updated), failed (why), or unknown (expired, or never started here). A login finished by the browser's redirect to /oauth-callback is seen here too; outcomes are kept 10 minutes.",
+      ),
+    })
     .get(
       "/pool",
       ({ query }) =>

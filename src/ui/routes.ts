@@ -52,7 +52,7 @@ const ASSETS: Record<string, { path: string; type: string; public: boolean }> = 
 
 /** the admin routes the page may call (method, path under /admin/); never the export, which holds secrets */
 const FORWARDED: [string, RegExp][] = [
-  ["GET", /^(accounts|pool|keys|usage)$/],
+  ["GET", /^(accounts|pool|keys|usage|oauth\/status)$/],
   ["POST", /^(accounts|accounts\/refresh|keys|oauth\/start|oauth\/complete)$/],
   ["POST", /^accounts\/[^/]+\/(enable|disable|refresh)$/],
   ["DELETE", /^(accounts|keys)\/[^/]+$/],

@@ -212,6 +212,29 @@ describe("admin oauth", () => {
     expect(ok.status).toBe(200); // first@ was already there: updated
     expect(ok.json).toMatchObject({ created: false, account: { email: "first@example.com" } });
   });
+
+  test("status: pending until the browser's redirect reaches /oauth-callback, then done (or failed, with why); unknown states say so", async () => {
+    const status = async (state: string) => (await admin("GET", `/admin/oauth/status?state=${encodeURIComponent(state)}`)).json;
+    const start = await admin("POST", "/admin/oauth/start", {});
+    expect(await status(start.json.state)).toEqual({ status: "pending", expiresAt: start.json.expiresAt });
+    // the browser on this machine follows Google's redirect to the gateway: the login ends there
+    const page = await fetch(await browser(start.json.url, "first@example.com"));
+    expect(await page.text()).toContain("Account first@example.com updated");
+    expect(await status(start.json.state)).toEqual({ status: "done", email: "first@example.com", created: false });
+
+    const refused = await admin("POST", "/admin/oauth/start", {});
+    const cb = new URL(await browser(refused.json.url, "first@example.com"));
+    cb.searchParams.set("code", "4/0not-a-real-code");
+    expect((await fetch(cb)).status).toBe(400);
+    expect(await status(refused.json.state)).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("Google refused the authorization code"),
+    });
+
+    expect(await status("never-issued")).toEqual({ status: "unknown" });
+    expect((await admin("GET", "/admin/oauth/status")).status).toBe(400);
+    expect((await admin("GET", `/admin/oauth/status?state=${start.json.state}`, undefined, null)).status).toBe(401);
+  });
 });
 
 describe("admin pool", () => {

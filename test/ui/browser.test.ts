@@ -174,6 +174,18 @@ test.skipIf(!present)(
     await page.click("#acc-oauth button[type=submit]");
     await page.waitForSelector("#acc-msg:has-text('ada@example.com updated')");
 
+    // and from a browser on this machine: Google's redirect reaches the gateway's /oauth-callback in the
+    // sign-in tab, and this page notices by itself (nothing to paste)
+    await context.unroute(`${stack.sim.url}/o/oauth2/**`);
+    await page.evaluate(() => (document.getElementById("acc-msg")!.textContent = ""));
+    const signIn = context.waitForEvent("page");
+    await page.click("#oauth-start");
+    const tab = await signIn;
+    await tab.waitForSelector("text=/Account ada@example.com updated/");
+    await tab.close();
+    await page.waitForSelector("#acc-msg:has-text('ada@example.com updated')");
+    expect(await page.textContent("#oauth-link")).toBe("");
+
     // keys: create (shown once), then revoke
     await page.click("a[href='#keys']");
     await page.fill("#k-name", "browser-key");

@@ -378,7 +378,9 @@ function setupAccounts() {
       // a count, then only the failures by name: a pool of fifty is not one line of fifty "ok"s
       const failed = r.results.filter((x) => !x.ok);
       $("acc-msg").textContent = r.results.length
-        ? [`${r.results.length - failed.length} of ${r.results.length} refreshed`, ...failed.map((x) => `${x.email}: ${x.error}`)].join("; ")
+        ? [`${r.results.length - failed.length} of ${r.results.length} refreshed`, ...failed.map((x) => `${x.email}: ${x.error}`)].join(
+            "; ",
+          )
         : "no accounts";
     } catch (e) {
       $("acc-msg").textContent = e.message;
@@ -407,6 +409,7 @@ function setupAccounts() {
         ` (expires ${time(Date.parse(r.expiresAt))})`,
       );
       window.open(r.url, "_blank", "noopener");
+      watchLogin(r.state);
     } catch (e) {
       $("acc-msg").textContent = e.message;
     }
@@ -418,14 +421,42 @@ function setupAccounts() {
         method: "POST",
         body: { redirectUrl: $("oauth-url").value, ...(oauthState ? { state: oauthState } : {}) },
       });
-      $("acc-msg").textContent = `${r.account.email} ${r.created ? "added" : "updated"}`;
-      $("oauth-url").value = "";
-      $("oauth-link").textContent = "";
+      loginEnded(`${r.account.email} ${r.created ? "added" : "updated"}`);
     } catch (err) {
       $("acc-msg").textContent = err.message;
     }
     await accounts(true);
   });
+}
+
+/** a login finished elsewhere: its message, the panel emptied */
+function loginEnded(message) {
+  oauthState = "";
+  $("acc-msg").textContent = message;
+  $("oauth-url").value = "";
+  $("oauth-link").textContent = "";
+}
+
+/**
+ * When Google's redirect reaches this gateway (/oauth-callback, the browser on this machine), the login
+ * ends in that tab: ask every 2 s how it stands, so this page says so too (nothing to paste then).
+ */
+async function watchLogin(state) {
+  while (oauthState === state) {
+    await new Promise((r) => setTimeout(r, 2000));
+    if (oauthState !== state) return;
+    let s;
+    try {
+      s = await api(`admin/oauth/status?state=${encodeURIComponent(state)}`);
+    } catch {
+      continue;
+    }
+    if (oauthState !== state || s.status === "pending") continue;
+    if (s.status === "done") loginEnded(`${s.email} ${s.created ? "added" : "updated"}`);
+    else if (s.status === "failed") loginEnded(`sign-in failed: ${s.error}`);
+    else loginEnded("the sign-in expired: start again");
+    await accounts(true);
+  }
 }
 
 // ---- usage ----
