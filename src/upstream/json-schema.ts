@@ -65,14 +65,21 @@ const MAX_DEPTH = 48;
 /** schema nodes one cleaning writes at most: far more than any real tool's, far less than a $ref bomb's */
 const MAX_NODES = 5_000;
 const MAX_REF_HOPS = 16;
+/**
+ * characters of text (descriptions, titles, enums, defaults, examples) one cleaning writes at most: this
+ * many, or four times the schema's own text if more. A $ref expands its target's text at every use: a
+ * 58 KB tool whose 30 KB description 1,000 properties point at became a 30 MB schema (and a 30 MB upstream
+ * body) within the node budget.
+ */
+const MIN_TEXT_BUDGET = 64 * 1024;
 
 interface Ctx {
   root: unknown;
   defs: Map<string, unknown>;
   /** cleaning only: set once some value of the client's schema has to travel as text */
   asText?: { seen: boolean };
-  /** cleaning only: schema nodes still to be written (shared $refs expand in full each time they are used) */
-  budget?: { left: number };
+  /** cleaning only: schema nodes and characters of text still to be written (shared $refs expand in full each time they are used) */
+  budget?: { left: number; chars: number };
 }
 
 const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -82,8 +89,21 @@ const markAsText = (ctx: Ctx) => {
   if (ctx.asText) ctx.asText.seen = true;
 };
 
-/** cleaning: one more node written; true once the budget is spent */
-const overBudget = (ctx: Ctx) => ctx.budget !== undefined && --ctx.budget.left < 0;
+/** cleaning: one more node written; true once the budget (nodes or text) is spent */
+const overBudget = (ctx: Ctx) => ctx.budget !== undefined && (--ctx.budget.left < 0 || ctx.budget.chars < 0);
+
+/** cleaning: the text a written node carries, charged to the budget; returns the node */
+function charged(ctx: Ctx, r: Schema): Schema {
+  if (!ctx.budget) return r;
+  let n = 0;
+  for (const k of ["description", "title", "default", "example"]) {
+    const v = r[k];
+    if (v !== undefined) n += typeof v === "string" ? v.length : (JSON.stringify(v)?.length ?? 0);
+  }
+  if (Array.isArray(r.enum)) for (const v of r.enum) n += typeof v === "string" ? v.length : 8;
+  ctx.budget.chars -= n;
+  return r;
+}
 
 /** `o[k] = v` that also works for a property named __proto__ (a tool may name one so) */
 export function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
@@ -115,14 +135,17 @@ export function cleanSchema(schema: unknown): Schema {
   const key = JSON.stringify(schema);
   let out = cleaned.get(key);
   if (!out) {
-    out = cleanNow(JSON.parse(key) as Schema);
+    const made = cleanNow(JSON.parse(key) as Schema, key.length);
+    out = made.out;
+    // what is kept is weighed by the schema's text and the text its result wrote
+    const weight = key.length + made.textWritten;
     if (key.length > MAX_KEPT_SCHEMA) return out;
-    if (cleaned.size >= MAX_CLEANED || cleanedChars + key.length > MAX_CLEANED_CHARS) {
+    if (cleaned.size >= MAX_CLEANED || cleanedChars + weight > MAX_CLEANED_CHARS) {
       cleaned.clear();
       cleanedChars = 0;
     }
     cleaned.set(key, out);
-    cleanedChars += key.length;
+    cleanedChars += weight;
   }
   return out;
 }
@@ -138,14 +161,15 @@ export function sendsValuesAsText(cleaned: unknown): boolean {
   return isObj(cleaned) && textValued.has(cleaned);
 }
 
-function cleanNow(schema: Schema): Schema {
-  const ctx: Ctx = { root: schema, defs: collectDefs(schema), asText: { seen: false }, budget: { left: MAX_NODES } };
+function cleanNow(schema: Schema, size: number): { out: Schema; textWritten: number } {
+  const chars = Math.max(MIN_TEXT_BUDGET, 4 * size);
+  const ctx: Ctx = { root: schema, defs: collectDefs(schema), asText: { seen: false }, budget: { left: MAX_NODES, chars } };
   // a root without any shape (`{}`, only a description) is an argument object, not a scalar
   const root = SHAPE.some((k) => k in schema) ? schema : { ...schema, type: "object" };
   const cleaned = clean(root, ctx, ["#"], 0);
   const out = Array.isArray(cleaned.anyOf) ? mergeRootBranches(cleaned) : cleaned;
   if (ctx.asText!.seen) textValued.add(out);
-  return out;
+  return { out, textWritten: chars - ctx.budget!.chars };
 }
 
 /**
@@ -368,7 +392,6 @@ function clean(input: unknown, ctx: Ctx, seen: string[], depth: number): Schema 
   if (Array.isArray(node.allOf)) node = flattenAllOf(node, ctx, seen, depth);
 
   const alt = alternatives(node, ctx, seen, depth, notes);
-  if (alt.branches.length === 1) return single(alt.branches[0]!, node, notes, alt.nullable);
   if (alt.branches.length > 1) {
     const r: Schema = { anyOf: alt.branches };
     if (typeof node.title === "string") r.title = node.title;
@@ -376,8 +399,9 @@ function clean(input: unknown, ctx: Ctx, seen: string[], depth: number): Schema 
     if (description) r.description = description;
     if (alt.nullable) r.nullable = true;
     if (node.default !== undefined) r.default = node.default;
-    return r;
+    return charged(ctx, r);
   }
+  if (alt.branches.length === 1) return charged(ctx, single(alt.branches[0]!, node, notes, alt.nullable));
   return plain(node, ctx, seen, depth, notes, alt.nullable);
 }
 
@@ -527,7 +551,7 @@ function plain(node: Schema, ctx: Ctx, seen: string[], depth: number, notes: str
   if (t === "array") r.items = items ?? { type: "string" };
   for (const k of LIMITS[t] ?? []) if (typeof node[k] === "number" && Number.isFinite(node[k])) r[k] = node[k];
   if (t === "string" && typeof node.pattern === "string") r.pattern = node.pattern;
-  return r;
+  return charged(ctx, r);
 }
 
 /** a reference back into itself: keep the type and say so, instead of expanding forever */

@@ -741,3 +741,30 @@ describe("cleanSchema: many branches cost their size, not its square", () => {
     expect(out.properties.x.required.length).toBe(20_000);
   });
 });
+
+describe("cleanSchema: the text a $ref repeats is budgeted", () => {
+  test("1,000 uses of a 30 KB description: a few times the schema's size, the rest sent as text (was 30 MB)", () => {
+    const properties = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`p${i}`, { $ref: "#/$defs/D" }]));
+    const schema = { type: "object", properties, $defs: { D: { type: "string", format: "odd", description: "x".repeat(30_000) } } };
+    const size = JSON.stringify(schema).length;
+    const out = cleanSchema(schema);
+    expect(JSON.stringify(out).length).toBeLessThan(4 * size + 64 * 1024 + 40_000);
+    expect(sendsValuesAsText(out)).toBe(true);
+    // the first uses keep their words
+    expect((out as any).properties.p0.description).toStartWith("xxxx");
+  });
+
+  test("an ordinary pydantic-style schema with shared $defs is untouched by the budget", () => {
+    const defs = {
+      Item: {
+        type: "object",
+        description: "An item in the order. ".repeat(20),
+        properties: { sku: { type: "string" }, qty: { type: "integer" } },
+      },
+    };
+    const properties = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`line${i}`, { $ref: "#/$defs/Item" }]));
+    const out = cleanSchema({ type: "object", properties, $defs: defs });
+    expect(sendsValuesAsText(out)).toBe(false);
+    expect(Object.values((out as any).properties).every((p: any) => p.properties.qty.type === "integer")).toBe(true);
+  });
+});
