@@ -46,9 +46,57 @@ export interface PutOptions {
   prev?: string;
 }
 
+/** the fields of an input item and of a content part the mapper reads: all a stored item keeps */
+const ITEM_FIELDS = [
+  "type",
+  "id",
+  "role",
+  "content",
+  "status",
+  "call_id",
+  "name",
+  "namespace",
+  "arguments",
+  "output",
+  "summary",
+  "encrypted_content",
+];
+const PART_FIELDS = ["type", "text", "refusal", "image_url", "file_id", "file_data", "file_url", "filename", "detail", "input_audio"];
+/** items already reduced to those fields (a chain's history is shared by its entries, reduced once) */
+const reduced = new WeakSet<object>();
+
+/**
+ * The item as it is kept: the known fields only. The store weighs an entry by its JSON text, and a
+ * field nobody reads can hold what is 3 characters of JSON and 75 bytes in memory (`{}`): four requests
+ * of 16 MB of `"pad":[{},{},…]` held 1.6 GB.
+ */
+function keepable(item: InputItem): InputItem {
+  if (reduced.has(item)) return item;
+  const out = pick(item, ITEM_FIELDS) as InputItem;
+  for (const k of ["content", "output"] as const)
+    if (Array.isArray(out[k])) (out as Record<string, unknown>)[k] = (out[k] as object[]).map(part);
+  if (Array.isArray(out.summary)) out.summary = out.summary.map((x) => pick(x, ["type", "text"]) as { text: string });
+  reduced.add(out);
+  return out;
+}
+
+function part(p: object): object {
+  const out = pick(p, PART_FIELDS) as { input_audio?: object };
+  if (out.input_audio && typeof out.input_audio === "object") out.input_audio = pick(out.input_audio, ["data", "format"]);
+  return out;
+}
+
+function pick(o: object, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if ((o as Record<string, unknown>)[k] !== undefined) out[k] = (o as Record<string, unknown>)[k];
+  return out;
+}
+
 export class ResponseStore {
   private map = new Map<string, Entry>();
   private chars = 0;
+  /** drops what expired while nobody asks (set while anything is kept) */
+  private sweeper: ReturnType<typeof setTimeout> | undefined;
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly maxChars: number;
@@ -71,12 +119,34 @@ export class ResponseStore {
     if (weight > this.maxChars / 4) return false; // one huge conversation must not flush everything else
     const prev = o.prev !== undefined ? this.map.get(o.prev) : undefined;
     if (prev?.counted && prev.owner === o.owner) this.count(prev, false);
-    const e: Entry = { ...value, owner: o.owner, expiresAt: this.now() + this.ttlMs, weight, counted: false };
+    const e: Entry = {
+      response: value.response,
+      input: value.input.map(keepable),
+      owner: o.owner,
+      expiresAt: this.now() + this.ttlMs,
+      weight,
+      counted: false,
+    };
     if (prev && prev.owner === o.owner) e.prev = o.prev;
     this.map.set(id, e);
     this.count(e, true);
     this.evict();
+    this.sweepLater();
     return this.map.has(id);
+  }
+
+  /** a quiet gateway gives expired responses back too (evict runs at each put otherwise) */
+  private sweepLater() {
+    if (this.sweeper || this.map.size === 0) return;
+    this.sweeper = setTimeout(
+      () => {
+        this.sweeper = undefined;
+        this.evict();
+        this.sweepLater();
+      },
+      Math.min(this.ttlMs, 60_000),
+    );
+    this.sweeper.unref?.();
   }
 
   /** the stored response, refreshed as the most recently used; undefined when unknown, expired or another's */

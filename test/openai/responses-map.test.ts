@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { ResponseStream } from "openai/lib/responses/ResponseStream";
 import { Stream } from "openai/streaming";
 import { ApiError } from "../../src/core/errors";
+import { until } from "../helpers/util";
 import { EFFORT_BUDGET, type ChatMapOptions } from "../../src/openai/request";
 import { clientView, decodeThought, encodeThought, responseBase } from "../../src/openai/responses";
 import { prepareResponses, toGeminiFromResponses } from "../../src/openai/responses-input";
@@ -712,6 +713,31 @@ describe("store", () => {
     const r = stored("resp_a", "hello");
     expect(s.put(r, me)).toBe(true);
     expect(s.history("resp_a", me.owner)).toEqual([...r.input, ...(r.response.output as never[])]);
+  });
+
+  test("a stored item keeps the fields the mapper reads, nothing a client padded it with", () => {
+    const s = new ResponseStore();
+    const padded = {
+      type: "message",
+      role: "user",
+      pad: Array.from({ length: 1000 }, () => ({})),
+      content: [{ type: "input_text", text: "hi", pad: [[], []] }],
+    } as unknown as InputItem;
+    const r = { ...stored("resp_p"), input: [padded] };
+    expect(s.put(r, me)).toBe(true);
+    expect(s.history("resp_p", me.owner)[0]).toEqual({
+      type: "message",
+      role: "user",
+      content: [{ type: "input_text", text: "hi" }],
+    } as never);
+  });
+
+  test("what expired goes while nobody asks", async () => {
+    const s = new ResponseStore({ ttlMs: 20 });
+    s.put(stored("resp_q"), me);
+    expect(s.size).toBe(1);
+    await until(() => s.size === 0, "the sweep");
+    expect(s.weight).toBe(0);
   });
 
   test("an unknown id is a 404 naming the field", () => {
