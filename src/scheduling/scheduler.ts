@@ -58,6 +58,9 @@ export interface PickRequest {
   generation?: number;
 }
 
+/** quota-first indexes kept (a pool serves a few dozen models; rebuilding one is a sort of the accounts) */
+const MAX_QUOTA_INDEXES = 64;
+
 export class Scheduler {
   readonly sessions: SessionTable;
   private cursor = 0;
@@ -158,10 +161,11 @@ export class Scheduler {
     if (req.generation === undefined) return this.quotaFirstScan(req);
     const map = this.accountsOf(req, req.generation);
     let idx = this.quotaIndex.get(req.model);
-    if (!idx || idx.generation !== req.generation) {
-      idx = new QuotaIndex(req.generation, req.model, [...map.values()]);
-      this.quotaIndex.set(req.model, idx);
-    }
+    if (idx) this.quotaIndex.delete(req.model); // last in line: the least recently used goes first
+    if (!idx || idx.generation !== req.generation) idx = new QuotaIndex(req.generation, req.model, [...map.values()]);
+    this.quotaIndex.set(req.model, idx);
+    // one index per model name asked for: made-up names would add one each (O(accounts) apiece) for good
+    if (this.quotaIndex.size > MAX_QUOTA_INDEXES) this.quotaIndex.delete(this.quotaIndex.keys().next().value!);
     return idx.pick(usableFor(req));
   }
 

@@ -183,6 +183,16 @@ describe("quota-first", () => {
     b.quota = q(0.8);
     expect(s.pick({ accounts: [a, b], model: M, now: NOW, generation: 2 })!.id).toBe("b");
   });
+
+  test("indexes are kept for the models in use, not one per name ever asked for", () => {
+    const s = new Scheduler("quota-first", 0, 10);
+    const accounts = [acc("a"), acc("b")];
+    for (let i = 0; i < 10_000; i++) s.pick({ accounts, model: `made-up-${i}`, now: NOW, generation: 1 });
+    s.pick({ accounts, model: M, now: NOW, generation: 1 });
+    const kept = (s as unknown as { quotaIndex: Map<string, unknown> }).quotaIndex;
+    expect(kept.size).toBeLessThanOrEqual(64);
+    expect(kept.has(M)).toBe(true);
+  });
 });
 
 describe("explainNoAccount", () => {
