@@ -40,6 +40,8 @@ export interface KeysOptions {
 
 /** more upstream models than any lineup has had: a bound, not a limit anyone meets */
 const MAX_MODEL_LABELS = 200;
+/** characters of a request's path a usage record keeps */
+const MAX_ROUTE_CHARS = 200;
 
 export class Keys implements RequestMeter {
   readonly book: KeyBook;
@@ -144,6 +146,8 @@ export class Keys implements RequestMeter {
   }
 
   begin(caller: Caller, protocol: string, route: string): RequestScope {
+    // the path as sent, kept 30 days: a 16 KB path made up by a client is not kept whole
+    if (route.length > MAX_ROUTE_CHARS) route = route.slice(0, MAX_ROUTE_CHARS);
     return { caller, protocol, route, at: this.now(), tokens: noTokens(), holds: 1 };
   }
 
@@ -196,7 +200,7 @@ export class Keys implements RequestMeter {
       keyId: k?.id ?? null,
       keyName: scope.caller.name,
       account: scope.account ?? null,
-      model: scope.model ?? null,
+      model: this.recordedModel(scope.model, scope.upstreamModel, e.status),
       upstreamModel: scope.upstreamModel ?? null,
       protocol: scope.protocol,
       route: scope.route,
@@ -221,6 +225,17 @@ export class Keys implements RequestMeter {
     const account = scope.account ?? "-";
     const served = { protocol: scope.protocol, model, account, status: String(e.status) };
     this.servedTotal.inc(served);
+  }
+
+  /**
+   * The model name a usage record keeps: as the client asked, except a failed request's name no model
+   * answers to, which is "other" (as in the metrics): the hourly totals are kept for good, and one row per
+   * made-up name would grow them by every such request.
+   */
+  private recordedModel(model: string | undefined, upstream: string | undefined, status: number): string | null {
+    if (model === undefined) return null;
+    if (status < 400 || this.opts.knownModel === undefined || this.opts.knownModel(upstream ?? model)) return model;
+    return "other";
   }
 
   /**

@@ -10,6 +10,8 @@ import type { Account } from "../accounts/types";
 
 /** consecutive failures of one class older than this no longer grow the backoff */
 const STRIKE_RESET_MS = 2 * 3_600_000;
+/** model×class strikes kept per account: a name per request (made-up models, each a 404) must not add one for good */
+const MAX_STRIKES = 64;
 
 export interface Hot {
   requests: number;
@@ -64,7 +66,9 @@ export class Ledger {
     if (!mine) this.strikes.set(a.id, (mine = new Map()));
     const prev = mine.get(key);
     const n = prev && now - prev.at < STRIKE_RESET_MS ? prev.n + 1 : 1;
+    mine.delete(key); // last in line: the map's order is the order of the last failure
     mine.set(key, { n, at: now });
+    if (mine.size > MAX_STRIKES) mine.delete(mine.keys().next().value!);
     const effect = effectOf(f, n, now);
     if (effect.accountFault) this.hotOf(a.id).failures++;
     if (effect.penalty) a.penaltyUntil = effect.penalty.until; // the scheduler sees it at once; never persisted

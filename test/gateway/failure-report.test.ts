@@ -125,3 +125,11 @@ describe("cooldowns", () => {
     expect(Date.parse(cd.until) - Date.now()).toBeGreaterThan(3000_000);
   });
 });
+
+test("failures by model name are remembered for a bounded number of names (made-up names, each a 404, added one apiece)", async () => {
+  for (let i = 0; i < 100; i++) expect((await gemini(`gemini-made-up-${i}`)).status).toBe(404);
+  const strikes = (st.pool as unknown as { ledger: { strikes: Map<string, Map<string, unknown>> } }).ledger.strikes;
+  const mine = strikes.get(st.pool.get(U1)!.id)!;
+  expect(mine.size).toBeLessThanOrEqual(64);
+  expect([...mine.keys()].at(-1)).toStartWith("gemini-made-up-99|");
+});

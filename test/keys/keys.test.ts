@@ -34,6 +34,12 @@ const anthropic = (secret: string) => new Anthropic({ apiKey: secret, baseURL: s
 const gemini = (secret: string) => new GoogleGenAI({ apiKey: secret, httpOptions: { baseUrl: stack.url } });
 const chat = (secret: string, model = "gemini-2.5-flash") =>
   openai(secret).chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] });
+const chatAs = (secret: string, model: string) =>
+  fetch(`${stack.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+  });
 
 describe("usage accounting", () => {
   test("all three SDKs with one virtual key, streamed and not: the totals equal what upstream reported", async () => {
@@ -72,6 +78,29 @@ describe("usage accounting", () => {
     const metrics = await (await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).text();
     expect(metrics).toMatch(new RegExp(`switchyard_tokens_total\\{direction="input",model="gemini-2.5-flash",key="${k.name}"\\} \\d+`));
     expect(metrics).toContain(`switchyard_key_requests_total{key="${k.name}",status="200"} 6`);
+  });
+
+  test("what a failed request's record keeps: a made-up model name is 'other', a made-up path is cut to 200 characters", async () => {
+    const k = key();
+    const seen: { model: string | null; route: string; status: number }[] = [];
+    const stop = keys().onRecord((r) => seen.push(r));
+    try {
+      const made = `gemini-${"z".repeat(150)}-${crypto.randomUUID()}`;
+      expect((await chatAs(k.secret, made)).status).toBe(404);
+      expect((await chatAs(k.secret, "gemini-2.5-flash")).status).toBe(200);
+      const long = await fetch(`${stack.url}/v1/${"p".repeat(8000)}`, { method: "POST", headers: { authorization: `Bearer ${k.secret}` } });
+      expect(long.status).toBe(404);
+      await until(() => seen.length === 3, "the records");
+      expect(seen.map((r) => [r.model, r.status])).toEqual([
+        ["other", 404],
+        ["gemini-2.5-flash", 200],
+        [null, 404],
+      ]);
+      expect(seen[2]!.route.length).toBe(200);
+      expect((await keys().report(0, "model")).some((r) => r.group === made)).toBe(false);
+    } finally {
+      stop();
+    }
   });
 
   test("a configured key is attributed to config; every record names protocol, route, account and models", async () => {
