@@ -610,6 +610,11 @@ export class RedisState implements StateStore {
       for (const id of removed) this.removed.add(id);
       for (const k of dirtyMeta) this.dirtyMeta.add(k);
       for (const [k, b] of sessions) if (!this.pendingSessions.has(k)) this.pendingSessions.set(k, b);
+      // those kept and those made meanwhile together: the cap still holds (the oldest go)
+      for (const k of this.pendingSessions.keys()) {
+        if (this.pendingSessions.size <= MAX_PENDING_SESSIONS) break;
+        this.pendingSessions.delete(k);
+      }
       throw e;
     }
     await this.reloadAll(cmd);
