@@ -59,6 +59,15 @@ export function clientError(f: Failure, now = Date.now(), c: FailureContext = {}
   }
 }
 
+/** a 403 no other account could tell apart from the request's own doing: nobody disabled (502: not the client's key) */
+export function forbiddenRequestError(f: Failure, c: FailureContext): ApiError {
+  return new ApiError(
+    502,
+    `Google refused this request for ${c.model ?? "the model"} (403: ${f.message}); another account was refused alike or none could tell, so no account was disabled`,
+    { reason: "request_forbidden", headers: failureHeaders(c) },
+  );
+}
+
 /** Google turned away our client version (docs/upstream.md, "Service notices") */
 export function outdatedError(f: Failure, userAgent: string, c: FailureContext): ApiError {
   return new ApiError(

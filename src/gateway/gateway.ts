@@ -29,6 +29,7 @@ import {
   midStreamError,
   noAccountError,
   outdatedError,
+  forbiddenRequestError,
   requestRefusedError,
   retiredError,
   type FailureContext,
@@ -82,6 +83,12 @@ export interface Outcomes {
 
 /** a 400 may be about the account (its project, its region), not the request: another account tells */
 const ambiguous400 = (f: Failure) => f.class === "invalid_request" && f.status === 400 && !/signature/i.test(f.message);
+/**
+ * a lasting 403 that does not name the account (terms of service) may be about the model or the request
+ * ("no valid license of this product" for one model): another account tells, before anyone is disabled
+ */
+const ambiguous403 = (f: Failure) => f.class === "forbidden" && f.permanent === true && !ACCOUNT_403.test(f.message);
+const ACCOUNT_403 = /terms of service|\btos\b|violat|suspend|abuse/i;
 /** what a deferred failure means once the next account did not repeat it */
 const asAccounts = (f: Failure): Failure => (f.class === "invalid_request" ? { ...f, class: "account_rejected" } : f);
 
@@ -460,7 +467,17 @@ export class PoolGateway implements Gateway {
         this.report(account, model, method, { ...f, class: "model_not_served" }, "next account");
         continue;
       }
-      if (detailFree429(f) || ambiguous400(f)) {
+      if (detailFree429(f) || ambiguous400(f) || ambiguous403(f)) {
+        if (deferred && ambiguous403(deferred.failure) && ambiguous403(f)) {
+          // two accounts refused it alike: about the model or the request, so nobody is disabled
+          deferred = undefined;
+          this.rt.metrics?.upstreamCalls.inc({ method, outcome: f.class });
+          this.rt.log.warn("a 403 followed the request to a second account: not disabling either", {
+            model,
+            message: f.message.slice(0, 300),
+          });
+          throw forbiddenRequestError(f, ctx(account));
+        }
         if (deferred?.failure.class === "invalid_request" && f.class === "invalid_request") {
           // two accounts refused it alike: the request is wrong, and no account is to blame
           deferred = undefined;
@@ -489,6 +506,11 @@ export class PoolGateway implements Gateway {
       // no other account could tell: the client gets the 400, and the account is not blamed
       this.rt.metrics?.upstreamCalls.inc({ method, outcome: "invalid_request" });
       throw clientError(deferred.failure, Date.now(), ctx(deferred.account));
+    }
+    if (deferred && ambiguous403(deferred.failure)) {
+      // the same for a 403 (a pool of one must not lose its only account over one model)
+      this.rt.metrics?.upstreamCalls.inc({ method, outcome: deferred.failure.class });
+      throw forbiddenRequestError(deferred.failure, ctx(deferred.account));
     }
     settle();
     throw this.exhausted(model, last, tried.size, ctx(lastAccount));

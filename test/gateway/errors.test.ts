@@ -106,6 +106,25 @@ describe("error classes (account a fails, b is healthy)", () => {
     expect(a.disabledAt).toBeDefined();
   });
 
+  test("a 403 every account gives for one model (not the account's doing): nobody is disabled; the client gets a 502 saying so", async () => {
+    const r = await twoAccounts();
+    r.sim.addFault({ kind: "permission_403", model: M });
+    const err = await generate(r).catch((e) => e);
+    expect(err.status).toBe(502);
+    expect(err.reason).toBe("request_forbidden");
+    expect(err.message).toContain("no account was disabled");
+    expect([r.pool.get(A)!.state, r.pool.get(B)!.state]).toEqual(["active", "active"]);
+    r.sim.clearFaults();
+    expect((await generate(r, "gemini-2.5-pro")).accountEmail).toBeDefined();
+  });
+
+  test("a pool of one loses no account over a 403 nobody else could tell apart", async () => {
+    rig = await startRig([{ email: A }]);
+    rig.sim.addFault({ kind: "permission_403", email: A });
+    expect((await generate(rig).catch((e) => e)).reason).toBe("request_forbidden");
+    expect(rig.pool.get(A)!.state).toBe("active");
+  });
+
   test("403 VALIDATION_REQUIRED: a needs verification, with the link", async () => {
     const r = await twoAccounts();
     const res = await failingA(r, { kind: "validation_403" });
