@@ -4,7 +4,7 @@
 import { ApiError } from "../core/errors";
 import type { GeminiPart, GeminiResponse, GeminiUsage } from "../upstream/types";
 import { UNFINISHED_ANSWER } from "../upstream/assemble";
-import { isFiltered, tokenCounts } from "../protocol/answer";
+import { blockReason, isFiltered, tokenCounts } from "../protocol/answer";
 import { restoreArgTypes, restoreJsonText } from "../upstream/json-schema";
 import { randomId } from "../protocol/reply";
 import { markdownImage } from "../protocol/media";
@@ -116,6 +116,8 @@ export class MessageTranslator {
       out.push(messageStart(this.opts.id, this.opts.model, mapUsage(this.usage)));
     }
     if (this.done) return out;
+    // a prompt upstream refused has no candidate: a refusal (as content_filter is in the OpenAI routes)
+    if (blockReason(chunk)) this.finish ??= "PROHIBITED_CONTENT";
     const cand = chunk.candidates?.[0];
     for (const part of cand?.content?.parts ?? []) if (!this.done) this.part(part, out);
     if (cand?.finishReason) this.finish = cand.finishReason;

@@ -70,9 +70,9 @@ const cases: Case[] = [
     want: { stop_reason: "stop_sequence", stop_sequence: "STOP", content: [{ type: "text", text: "Echo: hello " }] },
   },
   {
-    name: "no candidates (blocked prompt) → empty content",
+    name: "no candidates (a blocked prompt) → empty content, stop_reason refusal (as content_filter in the OpenAI routes)",
     response: { promptFeedback: { blockReason: "SAFETY" } },
-    want: { content: [], stop_reason: "end_turn" },
+    want: { content: [], stop_reason: "refusal" },
   },
 ];
 

@@ -300,6 +300,13 @@ describe("MessageTranslator", () => {
     expect(() => tr.end(true)).toThrow("ended before the answer was finished");
   });
 
+  test("a stream whose prompt upstream blocked ends as a refusal, not as a cut stream", () => {
+    const tr = new MessageTranslator({ id: "m", model: "x", family: "gemini", started: true });
+    tr.push({ promptFeedback: { blockReason: "PROHIBITED_CONTENT" } } as GeminiResponse);
+    const last = tr.end(true);
+    expect(last.find((e) => e.type === "message_delta")).toMatchObject({ delta: { stop_reason: "refusal" } });
+  });
+
   test("tool arguments get the client's declared types back", () => {
     const tr = new MessageTranslator({
       id: "m",
