@@ -16,6 +16,7 @@ import { buildEnvelope, countTokensBody, upstreamSessionId } from "../upstream/w
 import {
   isErrorEnvelope,
   isGeminiResponse,
+  answerFailure,
   notAnAnswer,
   noticeFailure,
   openStream,
@@ -135,7 +136,7 @@ export class PoolGateway implements Gateway {
       const out = await this.rt.client.unary("generateContent", body, token, args.signal);
       if (!out.ok) return out;
       const resp = unwrapResponse<GeminiResponse>(out.value);
-      const bad = isGeminiResponse(resp) ? noticeFailure(resp, { model, request }) : notAnAnswer();
+      const bad = isGeminiResponse(resp) ? answerFailure(resp, { model, request }) : notAnAnswer();
       return bad ? { ok: false, failure: bad, endpoint: out.endpoint } : out;
     });
     const response = unwrapResponse<GeminiResponse>(r.value);

@@ -47,6 +47,35 @@ export function noticeFailure(resp: GeminiResponse, asked: Asked): Failure | und
   return { class: n.kind, status: 200, message: n.text, ...(n.kind === "model_retired" && n.successor ? { successor: n.successor } : {}) };
 }
 
+/**
+ * An answer that is a model's slip, not an answer: no text, call or image, ended with a finish reason
+ * that says the model broke off (a function call it could not write, say). Passed on it was an empty
+ * "stop" a coding agent takes for the end of its turn; another account (or a second try) usually gets
+ * a real answer, so it fails like a 5xx before anything reached the client.
+ */
+export function brokenAnswer(resp: GeminiResponse): Failure | undefined {
+  const c = resp.candidates?.[0];
+  const reason = c?.finishReason;
+  if (!reason || !BROKEN_FINISH.has(reason)) return undefined;
+  const said = (c.content?.parts ?? []).some(
+    (p) => (typeof p.text === "string" && p.text !== "" && !p.thought) || p.functionCall || p.inlineData,
+  );
+  if (said) return undefined;
+  const why = typeof c.finishMessage === "string" && c.finishMessage ? `: ${c.finishMessage.slice(0, 300)}` : "";
+  return { class: "server_error", status: 502, message: `upstream ended the answer with ${reason}${why}` };
+}
+
+const BROKEN_FINISH = new Set([
+  "MALFORMED_FUNCTION_CALL",
+  "UNEXPECTED_TOOL_CALL",
+  "TOO_MANY_TOOL_CALLS",
+  "OTHER",
+  "FINISH_REASON_UNSPECIFIED",
+]);
+
+/** what a whole answer read before the client got anything fails as, if it fails: a notice, or a slip */
+export const answerFailure = (resp: GeminiResponse, asked: Asked): Failure | undefined => noticeFailure(resp, asked) ?? brokenAnswer(resp);
+
 /** whether the request's own text (system and turns) holds `phrase`, ignoring case and spacing */
 function requestHolds(request: GeminiRequest, phrase: string): boolean {
   const squash = (s: string) => s.toLowerCase().replace(/\s+/g, " ");
@@ -120,7 +149,7 @@ export async function openStream(u: Upstream, body: unknown, asked: Asked, token
     }
     if (next.done) {
       if (!held.length) return fail({ class: "server_error", status: 502, message: EMPTY_STREAM });
-      const notice = noticeFailure(assemble(held), asked);
+      const notice = answerFailure(assemble(held), asked);
       if (notice) return fail(notice);
       break;
     }
@@ -156,7 +185,7 @@ export async function streamWhole(
     asm.push(unwrapResponse<GeminiResponse>(c));
   }
   const response = asm.result();
-  const notice = noticeFailure(response, asked);
+  const notice = answerFailure(response, asked);
   if (notice) return { ok: false, failure: notice, endpoint };
   // nothing has reached the client yet: a cut-short answer is a failure another account may retry
   if (!answerFinished(response))

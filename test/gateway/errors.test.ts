@@ -296,6 +296,43 @@ describe("endpoints", () => {
     }
   });
 
+  test("an empty answer the model broke off (MALFORMED_FUNCTION_CALL) is retried, unary and through the stream call", async () => {
+    // the first generation call of each kind gets the slip; the rest reach the simulator
+    const slipped = new Set<string>();
+    const slip = {
+      response: { candidates: [{ finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: "Malformed function call: print(x" }] },
+    };
+    const front = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const url = new URL(req.url);
+        const method = url.pathname.split(":")[1]!;
+        if ((method === "generateContent" || method === "streamGenerateContent") && !slipped.has(method)) {
+          slipped.add(method);
+          return method === "generateContent"
+            ? Response.json(slip)
+            : new Response(`data: ${JSON.stringify(slip)}\r\n\r\n`, { headers: { "content-type": "text/event-stream" } });
+        }
+        const headers = new Headers(req.headers);
+        headers.delete("host");
+        return fetch(rig.sim.url + url.pathname + url.search, { method: req.method, headers, body: await req.arrayBuffer() });
+      },
+    });
+    try {
+      rig = await startRig([{ email: A }, { email: B }]);
+      await rig.reopen({ upstream: { endpoints: [`http://127.0.0.1:${front.port}`] } });
+      expect((await generate(rig)).response.candidates![0]!.content!.parts![0]!.text).toContain("hello");
+      const s = await rig.pool.gateway.stream({ model: M, request: userText("hello") });
+      let text = "";
+      for await (const c of s.chunks) text += c.candidates?.[0]?.content?.parts?.map((p) => p.text ?? "").join("") ?? "";
+      expect(text).toContain("hello");
+      expect([...slipped].sort()).toEqual(["generateContent", "streamGenerateContent"]);
+    } finally {
+      front.stop(true);
+    }
+  });
+
   test("a 429 does not move to the next endpoint", async () => {
     rig = await startRig([{ email: A }]);
     await rig.reopen({ upstream: { endpoints: [rig.sim.url, rig.sim.url] } });
