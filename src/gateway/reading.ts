@@ -84,6 +84,18 @@ function requestHolds(request: GeminiRequest, phrase: string): boolean {
   return parts.some((p) => typeof p.text === "string" && squash(p.text).includes(want));
 }
 
+/** a body without events that is Google's error (`{"error":…}`, or one in a list): the failure it names */
+function errorInBody(text: string): Failure | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const e = Array.isArray(body) ? body[0] : body;
+  return isErrorEnvelope(e) ? classify({ status: 200, body: e }) : undefined;
+}
+
 /** a GenerateContentResponse has candidates, or says why the prompt was blocked */
 export const isGeminiResponse = (r: unknown): r is GeminiResponse =>
   !!r && typeof r === "object" && (Array.isArray((r as GeminiResponse).candidates) || !!(r as GeminiResponse).promptFeedback);
@@ -125,6 +137,12 @@ export async function openStream(u: Upstream, body: unknown, asked: Asked, token
   const opened = await u.client.stream("streamGenerateContent", body, token, signal);
   if (!opened.ok) return opened;
   const { response, abort, release } = opened.value;
+  // a 200 that is one JSON error, not events (a front end answering for the stream call): the error it is
+  if (/json/i.test(response.headers.get("content-type") ?? "")) {
+    const text = await response.text().catch(() => "");
+    release();
+    return { ok: false, failure: errorInBody(text) ?? { class: "server_error", status: 502, message: EMPTY_STREAM } };
+  }
   const events = sseEvents(response.body!, {
     idleTimeoutMs: timeoutSeconds * 1000,
     signal,
@@ -178,7 +196,8 @@ export async function streamWhole(
   if (!got.ok) return got;
   const endpoint = got.endpoint;
   const chunks = sseJson(got.value, () => u.log.debug("skipped a malformed upstream event"));
-  if (!chunks.length) return { ok: false, failure: { class: "server_error", status: 502, message: EMPTY_STREAM }, endpoint };
+  if (!chunks.length)
+    return { ok: false, failure: errorInBody(got.value) ?? { class: "server_error", status: 502, message: EMPTY_STREAM }, endpoint };
   const asm = new StreamAssembler();
   for (const c of chunks) {
     if (isErrorEnvelope(c)) return { ok: false, failure: classify({ status: 200, body: c }), endpoint };

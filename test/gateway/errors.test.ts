@@ -316,7 +316,7 @@ describe("endpoints", () => {
         }
         const headers = new Headers(req.headers);
         headers.delete("host");
-        return fetch(rig.sim.url + url.pathname + url.search, { method: req.method, headers, body: await req.arrayBuffer() });
+        return fetch(rig!.sim.url + url.pathname + url.search, { method: req.method, headers, body: await req.arrayBuffer() });
       },
     });
     try {
@@ -328,6 +328,51 @@ describe("endpoints", () => {
       for await (const c of s.chunks) text += c.candidates?.[0]?.content?.parts?.map((p) => p.text ?? "").join("") ?? "";
       expect(text).toContain("hello");
       expect([...slipped].sort()).toEqual(["generateContent", "streamGenerateContent"]);
+    } finally {
+      front.stop(true);
+    }
+  });
+
+  test("a 200 on the stream call that is one JSON error (no events) is that error: the account cools, the next serves", async () => {
+    const quota = {
+      error: {
+        code: 429,
+        message: "Quota exhausted.",
+        status: "RESOURCE_EXHAUSTED",
+        details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "QUOTA_EXHAUSTED", metadata: { quotaResetDelay: "2h" } }],
+      },
+    };
+    // the first stream call for each model gets the JSON error; the rest reach the simulator
+    const refused = new Set<string>();
+    const front = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const url = new URL(req.url);
+        const body = await req.text();
+        const model = (JSON.parse(body || "{}") as { model?: string }).model ?? "";
+        if (url.pathname.endsWith(":streamGenerateContent") && !refused.has(model)) {
+          refused.add(model);
+          return Response.json(quota);
+        }
+        const headers = new Headers(req.headers);
+        headers.delete("host");
+        return fetch(rig!.sim.url + url.pathname + url.search, { method: req.method, headers, body });
+      },
+    });
+    try {
+      rig = await startRig([{ email: A }, { email: B }]);
+      await rig.reopen({ upstream: { endpoints: [`http://127.0.0.1:${front.port}`] } });
+      const cooled = (model: string) =>
+        rig!.pool
+          .list()
+          .filter((a) => a.cooldowns.some((c) => c.model === model && c.reason === "quota_exhausted"))
+          .map((a) => a.email);
+      const s = await rig.pool.gateway.stream({ model: M, request: userText("hello") });
+      expect(cooled(M)).toEqual([s.accountEmail === A ? B : A]);
+      // the same through the stream call a whole answer takes (Gemini 3)
+      const whole = await rig.pool.gateway.generate({ model: "gemini-3-flash", request: userText("hello") });
+      expect(cooled("gemini-3-flash")).toEqual([whole.accountEmail === A ? B : A]);
     } finally {
       front.stop(true);
     }
