@@ -154,7 +154,8 @@ export function classify(reply: UpstreamReply, now = Date.now()): Failure {
     // a detail-free 429 ("Resource has been exhausted") is usually short-lived
     return f(wait !== undefined && wait > RATE_LIMIT_MAX_MS ? "quota_exhausted" : "rate_limited", d);
   }
-  if (status >= 500) return f("server_error", delayOf(e, reply, now));
+  // 499 CANCELLED is Google giving up on its side (Gemini CLI retries it like a 5xx), not the client's request
+  if (status >= 500 || status === 499) return f("server_error", delayOf(e, reply, now));
   if (status >= 400) return f("invalid_request");
   return f("server_error");
 }

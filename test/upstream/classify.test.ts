@@ -185,6 +185,12 @@ const ROWS: Row[] = [
     permanent: false,
   },
   { name: "403 without Google's body is transient", status: 403, body: "Forbidden", cls: "forbidden", permanent: false },
+  {
+    name: "499 CANCELLED is upstream giving up: a 5xx to retry elsewhere, not the client's 4xx",
+    status: 499,
+    body: { error: { code: 499, message: "The operation was cancelled.", status: "CANCELLED" } },
+    cls: "server_error",
+  },
   { name: "404 model", status: 404, body: gerr(404, "NOT_FOUND", "Requested entity was not found."), cls: "not_found" },
   { name: "404 of an endpoint (not Google's body)", status: 404, body: "Not Found", cls: "server_error" },
   {
