@@ -46,6 +46,9 @@ const SETUP_USER_AGENT = "google-api-nodejs-client/9.15.1";
 export type Outcome<T> = { ok: true; value: T; endpoint: string } | { ok: false; failure: Failure; endpoint?: string };
 
 const NEXT_ENDPOINT = new Set(["server_error", "network"]);
+/** how long an endpoint that waited out a deadline is tried last */
+const SLOW_ENDPOINT_MS = 5 * 60_000;
+const GENERATION = new Set(["generateContent", "streamGenerateContent"]);
 const SSE = "text/event-stream";
 
 function parseBody(text: string): unknown {
@@ -135,6 +138,8 @@ export class UpstreamClient {
   private waitLog = new LogGate(WAIT_LOG_EVERY_MS);
   private waitsSinceLine = 0;
   private headerCache = new Map<string, { ua: string; accept: string; headers: Headers }[]>();
+  /** endpoints that waited out a deadline lately: tried after the others until then */
+  private slowUntil = new Map<string, number>();
 
   constructor(
     private cfg: ClientConfig,
@@ -241,24 +246,28 @@ export class UpstreamClient {
     // a stream's latency is to its headers (the metric's meaning), also when its body is read here
     let headersAt: number | undefined;
     try {
-      return await this.tryEndpoints(async (endpoint) => {
-        // the deadline covers the answer's body too
-        const abort = new CallAbort(signal, this.timeoutMs);
-        try {
-          const res = await this.fetchImpl(`${endpoint}/${path}`, {
-            method: verb,
-            headers: this.headers(token, accept, method),
-            body: json,
-            signal: abort.signal,
-            redirect: "manual",
-            timeout: false,
-          } as RequestInit);
-          if (accept === SSE) headersAt = performance.now();
-          return await read(res, endpoint);
-        } finally {
-          abort.end();
-        }
-      }, signal);
+      return await this.tryEndpoints(
+        method,
+        async (endpoint) => {
+          // the deadline covers the answer's body too
+          const abort = new CallAbort(signal, this.timeoutMs);
+          try {
+            const res = await this.fetchImpl(`${endpoint}/${path}`, {
+              method: verb,
+              headers: this.headers(token, accept, method),
+              body: json,
+              signal: abort.signal,
+              redirect: "manual",
+              timeout: false,
+            } as RequestInit);
+            if (accept === SSE) headersAt = performance.now();
+            return await read(res, endpoint);
+          } finally {
+            abort.end();
+          }
+        },
+        signal,
+      );
     } finally {
       release();
       this.took(method, started, headersAt);
@@ -284,33 +293,37 @@ export class UpstreamClient {
     const started = performance.now();
     let handedOver = false;
     try {
-      return await this.tryEndpoints(async (endpoint) => {
-        // follows the client's signal until the stream ends (the listener goes with the request)
-        const call = new CallAbort(signal, this.timeoutMs);
-        const abort = call.ctl;
-        const sig = abort.signal;
-        try {
-          const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
-            method: "POST",
-            headers: this.headers(token, SSE, method),
-            body: json,
-            signal: sig,
-            redirect: "manual",
-            timeout: false,
-          } as RequestInit);
-          if (res.ok && res.body) {
-            sig.addEventListener("abort", release, { once: true });
-            if (sig.aborted) release();
-            handedOver = true;
-            return { ok: true, value: { response: res, abort, release }, endpoint };
+      return await this.tryEndpoints(
+        method,
+        async (endpoint) => {
+          // follows the client's signal until the stream ends (the listener goes with the request)
+          const call = new CallAbort(signal, this.timeoutMs);
+          const abort = call.ctl;
+          const sig = abort.signal;
+          try {
+            const res = await this.fetchImpl(`${endpoint}/v1internal:${method}?alt=sse`, {
+              method: "POST",
+              headers: this.headers(token, SSE, method),
+              body: json,
+              signal: sig,
+              redirect: "manual",
+              timeout: false,
+            } as RequestInit);
+            if (res.ok && res.body) {
+              sig.addEventListener("abort", release, { once: true });
+              if (sig.aborted) release();
+              handedOver = true;
+              return { ok: true, value: { response: res, abort, release }, endpoint };
+            }
+            const parsed = parseBody(await res.text());
+            return { ok: false, failure: classify({ status: res.ok ? 502 : res.status, body: parsed, headers: res.headers }), endpoint };
+          } finally {
+            if (handedOver) call.clearDeadline();
+            else call.end();
           }
-          const parsed = parseBody(await res.text());
-          return { ok: false, failure: classify({ status: res.ok ? 502 : res.status, body: parsed, headers: res.headers }), endpoint };
-        } finally {
-          if (handedOver) call.clearDeadline();
-          else call.end();
-        }
-      }, signal);
+        },
+        signal,
+      );
     } finally {
       // anything but a stream handed to the caller (a failure, an error, the signal) frees the slot here
       if (!handedOver) release();
@@ -323,9 +336,20 @@ export class UpstreamClient {
     this.opts.metrics?.upstreamLatency.observe({ method }, (end - started) / 1000);
   }
 
-  private async tryEndpoints<T>(attempt: (endpoint: string) => Promise<Outcome<T>>, signal?: AbortSignal): Promise<Outcome<T>> {
+  /**
+   * The endpoints in order, those that waited out a deadline lately last. A generation call that waited
+   * out its deadline goes to the next account, not the next endpoint (each endpoint would make the client
+   * wait the whole deadline again: three times ten minutes with the defaults), and the endpoint that hung
+   * goes last for a while, so a black-holed first endpoint costs one deadline, not every call. Other calls
+   * (project setup, quota) go on to the next endpoint at once.
+   */
+  private async tryEndpoints<T>(
+    method: string,
+    attempt: (endpoint: string) => Promise<Outcome<T>>,
+    signal?: AbortSignal,
+  ): Promise<Outcome<T>> {
     let last: Outcome<T> | undefined;
-    for (const endpoint of this.cfg.endpoints) {
+    for (const endpoint of this.endpointOrder()) {
       try {
         last = await attempt(endpoint);
       } catch (e) {
@@ -336,10 +360,24 @@ export class UpstreamClient {
           endpoint,
         };
       }
-      // a call that waited out its deadline goes to the next account, not the next endpoint: each endpoint
-      // would make the client wait the whole deadline again (three times ten minutes with the defaults)
-      if (last.ok || !NEXT_ENDPOINT.has(last.failure.class) || last.failure.reason === "timeout") return last;
+      if (last.ok) {
+        if (this.slowUntil.size) this.slowUntil.delete(endpoint);
+        return last;
+      }
+      if (!NEXT_ENDPOINT.has(last.failure.class)) return last;
+      if (last.failure.reason === "timeout") {
+        this.slowUntil.set(endpoint, (this.opts.now ?? Date.now)() + SLOW_ENDPOINT_MS);
+        if (GENERATION.has(method)) return last;
+      }
     }
     return last!;
+  }
+
+  private endpointOrder(): string[] {
+    const all = this.cfg.endpoints;
+    if (this.slowUntil.size === 0) return all;
+    const now = (this.opts.now ?? Date.now)();
+    const slow = (e: string) => (this.slowUntil.get(e) ?? 0) > now;
+    return [...all.filter((e) => !slow(e)), ...all.filter(slow)];
   }
 }
