@@ -17,6 +17,7 @@ import {
   isErrorEnvelope,
   isGeminiResponse,
   answerFailure,
+  brokenAnswer,
   notAnAnswer,
   noticeFailure,
   openStream,
@@ -218,9 +219,14 @@ export class PoolGateway implements Gateway {
     // a stream's usage is what its last chunk with usageMetadata said, also when the client cut it
     const done = meter?.holdStream();
     let usage: unknown;
+    // something besides thoughts went out: an answer the model broke off after it is the answer it is
+    let said = false;
     const seen = (c: GeminiResponse) => {
       if (c?.usageMetadata) usage = c.usageMetadata;
-      for (const p of c?.candidates?.[0]?.content?.parts ?? []) if (typeof p.text === "string") answer.push(p.text);
+      for (const p of c?.candidates?.[0]?.content?.parts ?? []) {
+        if (typeof p.text === "string") answer.push(p.text);
+        if (!said && ((p.text && !p.thought) || p.functionCall || p.inlineData)) said = true;
+      }
       return c;
     };
     // a stream read to its end has nothing left to stop upstream (aborting it anyway made an error and
@@ -247,7 +253,14 @@ export class PoolGateway implements Gateway {
           this.midStream(account, model, f);
           throw clientError(f, Date.now(), served);
         }
-        yield seen(unwrapResponse<GeminiResponse>(next.value));
+        const chunk = unwrapResponse<GeminiResponse>(next.value);
+        // only thoughts so far, then the model broke off: an error event (clients retry it), not an empty stop
+        const slip = said ? undefined : brokenAnswer(chunk);
+        if (slip) {
+          this.midStream(account, model, slip);
+          throw midStreamError(new Error(slip.message), slip, served);
+        }
+        yield seen(chunk);
       }
     } finally {
       // ended before any usage arrived: the client left, a stop sequence matched, or upstream broke off

@@ -346,6 +346,33 @@ describe("endpoints", () => {
     }
   });
 
+  test("a stream that sent only thoughts, then broke off (MALFORMED_FUNCTION_CALL): an error at its end, not an empty stop", async () => {
+    const thought = { response: { candidates: [{ content: { role: "model", parts: [{ text: "let me think", thought: true }] } }] } };
+    const slip = { response: { candidates: [{ finishReason: "MALFORMED_FUNCTION_CALL" }] } };
+    const front = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () =>
+        new Response(`data: ${JSON.stringify(thought)}\r\n\r\ndata: ${JSON.stringify(slip)}\r\n\r\n`, {
+          headers: { "content-type": "text/event-stream" },
+        }),
+    });
+    try {
+      rig = await startRig([{ email: A }]);
+      await rig.reopen({ upstream: { endpoints: [`http://127.0.0.1:${front.port}`, rig.sim.url] } });
+      const s = await rig.pool.gateway.stream({ model: M, request: userText("hello") });
+      const got: unknown[] = [];
+      const err = await (async () => {
+        for await (const c of s.chunks) got.push(c);
+      })().catch((e) => e);
+      expect(got.length).toBe(1); // the thought went out
+      expect(err.status).toBe(502);
+      expect(err.message).toContain("MALFORMED_FUNCTION_CALL");
+    } finally {
+      front.stop(true);
+    }
+  });
+
   test("a 200 on the stream call that is one JSON error (no events) is that error: the account cools, the next serves", async () => {
     const quota = {
       error: {
