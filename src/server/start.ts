@@ -55,7 +55,14 @@ export async function startServer(opts: { config: Config; dataDir: string; log: 
     retentionDays: config.usage.retentionDays,
     registry: metrics.registry,
     now: opts.now,
-    knownModel: (id) => pool.catalog.get(id) !== undefined,
+    // a name reaching a model the catalogue has (an alias, a family name, a dated id) is a known one
+    knownModel: (id) => {
+      try {
+        return pool.catalog.get(pool.catalog.resolve(id).model) !== undefined;
+      } catch {
+        return false;
+      }
+    },
   }).start();
   pool.gateway.useMeter(keys);
   const ctx: AppContext = { config, dataDir, gateway: pool.gateway, catalog: pool.catalog, pool, identity, log, metrics, keys };

@@ -90,11 +90,17 @@ describe("usage accounting", () => {
       expect((await chatAs(k.secret, "gemini-2.5-flash")).status).toBe(200);
       const long = await fetch(`${stack.url}/v1/${"p".repeat(8000)}`, { method: "POST", headers: { authorization: `Bearer ${k.secret}` } });
       expect(long.status).toBe(404);
-      await until(() => seen.length === 3, "the records");
+      // a name that reaches a served model keeps its name when the request fails (here: the key's limit)
+      const limited = key({ rpm: 1 });
+      expect((await chatAs(limited.secret, "claude-sonnet-4-5-20250929")).status).toBe(200);
+      expect((await chatAs(limited.secret, "claude-sonnet-4-5-20250929")).status).toBe(429);
+      await until(() => seen.length === 5, "the records");
       expect(seen.map((r) => [r.model, r.status])).toEqual([
         ["other", 404],
         ["gemini-2.5-flash", 200],
         [null, 404],
+        ["claude-sonnet-4-5-20250929", 200],
+        ["claude-sonnet-4-5-20250929", 429],
       ]);
       expect(seen[2]!.route.length).toBe(200);
       expect((await keys().report(0, "model")).some((r) => r.group === made)).toBe(false);
