@@ -346,7 +346,12 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
       const url = `http://x/?${new URLSearchParams(query as Record<string, string>)}`;
       const parsed = parsePastedInput(url);
       try {
-        if ("error" in parsed) throw badRequest(parsed.error, "code");
+        if ("error" in parsed) {
+          // a sign-in cancelled or refused in the browser ends its login (the dashboard asks how it ended)
+          const state = (query as { state?: string }).state;
+          if (state && pending.take(state)) pending.finished(state, { ok: false, error: parsed.error });
+          throw badRequest(parsed.error, "code");
+        }
         if (!parsed.state) throw badRequest("the redirect has no state", "state");
         const { account, created } = await complete(parsed.state, parsed.code);
         return htmlPage(200, `Account ${account.email} ${created ? "added" : "updated"}. You can close this tab.`);

@@ -64,7 +64,8 @@ export function forbiddenRequestError(f: Failure, c: FailureContext): ApiError {
   return new ApiError(
     502,
     `Google refused this request for ${c.model ?? "the model"} (403: ${f.message}); another account was refused alike or none could tell, so no account was disabled`,
-    { reason: "request_forbidden", headers: failureHeaders(c) },
+    // the OpenAI and Anthropic SDKs (and Claude Code) retry a 502 unless told: the same 403 would follow
+    { reason: "request_forbidden", headers: { ...failureHeaders(c), "x-should-retry": "false" } },
   );
 }
 

@@ -240,6 +240,7 @@ export async function runService(argv: string[], env: { config: Config; dataDir:
   // the unit names the data dir: it must exist before the service starts (0700, as serve makes it)
   if (user || customDataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (customDataDir && process.platform !== "darwin") {
+    ownDirOnly(dataDir);
     const owner = serviceUser();
     chownTree(dataDir, owner.uid, owner.gid);
     process.stdout.write(`${dataDir} belongs to the system user ${SERVICE_USER} (uid ${owner.uid}), which the service runs as\n`);
@@ -278,6 +279,18 @@ function serviceUser(): { uid: number; gid: number } {
   if (!made)
     throw new Error(`could not create the system user ${SERVICE_USER} (useradd: ${why || "not found"}); create it and run install again`);
   return made;
+}
+
+/** what a data dir of Switchyard's holds (its files, their backups, set-aside copies, temporaries and locks) */
+const OWN_FILE = /^\.?(config\.json|accounts\.json|state\.db)|\.(lock|tmp|bak)$/;
+
+/** a data dir handed to the service's user must be Switchyard's alone (not a home directory, not /var/lib) */
+function ownDirOnly(dir: string): void {
+  const foreign = (readdirSync(dir) as string[]).filter((n) => !OWN_FILE.test(n));
+  if (foreign.length)
+    throw new UsageError(
+      `service: ${dir} holds files that are not Switchyard's (${foreign.slice(0, 3).join(", ")}): give the service a directory of its own`,
+    );
 }
 
 /** hand a data dir, and what it holds already, to the service's user */

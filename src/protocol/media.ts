@@ -44,6 +44,8 @@ export type TextOrImage = { text: string; inlineData?: undefined } | { inlineDat
  * found (a regex retried from every "![" rescanned the rest of the text each time: seconds for 200 KB of "![").
  */
 export function textParts(text: string): TextOrImage[] {
+  // most text holds no image: one search, no scanners (an agent's history has hundreds of such blocks)
+  if (!text.includes("](data:")) return text ? [{ text }] : [];
   const out: TextOrImage[] = [];
   const nextOpen = finder(text, (t, at) => t.indexOf("![", at));
   const nextLink = finder(text, (t, at) => t.indexOf("](", at));

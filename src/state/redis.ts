@@ -609,12 +609,17 @@ export class RedisState implements StateStore {
       for (const d of pending.values()) this.addPending(d);
       for (const id of removed) this.removed.add(id);
       for (const k of dirtyMeta) this.dirtyMeta.add(k);
-      for (const [k, b] of sessions) if (!this.pendingSessions.has(k)) this.pendingSessions.set(k, b);
-      // those kept and those made meanwhile together: the cap still holds (the oldest go)
-      for (const k of this.pendingSessions.keys()) {
-        if (this.pendingSessions.size <= MAX_PENDING_SESSIONS) break;
-        this.pendingSessions.delete(k);
+      // those kept, then those made meanwhile (newer: later in line), under the cap (the oldest go)
+      const merged = new Map(sessions);
+      for (const [k, b] of this.pendingSessions) {
+        merged.delete(k);
+        merged.set(k, b);
       }
+      for (const k of merged.keys()) {
+        if (merged.size <= MAX_PENDING_SESSIONS) break;
+        merged.delete(k);
+      }
+      this.pendingSessions = merged;
       throw e;
     }
     await this.reloadAll(cmd);

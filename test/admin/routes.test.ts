@@ -231,6 +231,12 @@ describe("admin oauth", () => {
       error: expect.stringContaining("Google refused the authorization code"),
     });
 
+    const cancelled = await admin("POST", "/admin/oauth/start", {});
+    const back = new URL((await admin("POST", "/admin/oauth/start", {})).json.redirectUri);
+    back.search = new URLSearchParams({ error: "access_denied", state: cancelled.json.state }).toString();
+    expect((await fetch(back)).status).toBe(400);
+    expect(await status(cancelled.json.state)).toMatchObject({ status: "failed", error: expect.stringContaining("cancelled") });
+
     expect(await status("never-issued")).toEqual({ status: "unknown" });
     expect((await admin("GET", "/admin/oauth/status")).status).toBe(400);
     expect((await admin("GET", `/admin/oauth/status?state=${start.json.state}`, undefined, null)).status).toBe(401);

@@ -113,6 +113,7 @@ describe("error classes (account a fails, b is healthy)", () => {
     expect(err.status).toBe(502);
     expect(err.reason).toBe("request_forbidden");
     expect(err.message).toContain("no account was disabled");
+    expect(err.options.headers["x-should-retry"]).toBe("false");
     expect([r.pool.get(A)!.state, r.pool.get(B)!.state]).toEqual(["active", "active"]);
     r.sim.clearFaults();
     expect((await generate(r, "gemini-2.5-pro")).accountEmail).toBeDefined();

@@ -110,6 +110,18 @@ describe("what install keeps", () => {
   });
 });
 
+test.skipIf(process.platform === "darwin")(
+  "`install --system --data-dir` refuses a directory holding files that are not Switchyard's (it would hand them to the service's user)",
+  async () => {
+    const dir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-home-");
+    await Bun.write(`${dir}/notes.txt`, "mine");
+    await Bun.write(`${dir}/config.json`, "{}");
+    const r = await runCli(["service", "install", "--system", "--data-dir", dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("not Switchyard's (notes.txt)");
+  },
+);
+
 describe("systemd-analyze (when installed)", () => {
   const analyze = Bun.which("systemd-analyze");
   test.skipIf(!analyze)("the system unit passes `systemd-analyze verify`", async () => {

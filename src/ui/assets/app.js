@@ -409,7 +409,7 @@ function setupAccounts() {
         ` (expires ${time(Date.parse(r.expiresAt))})`,
       );
       window.open(r.url, "_blank", "noopener");
-      watchLogin(r.state);
+      watchLogin(r.state, Date.parse(r.expiresAt));
     } catch (e) {
       $("acc-msg").textContent = e.message;
     }
@@ -441,10 +441,12 @@ function loginEnded(message) {
  * When Google's redirect reaches this gateway (/oauth-callback, the browser on this machine), the login
  * ends in that tab: ask every 2 s how it stands, so this page says so too (nothing to paste then).
  */
-async function watchLogin(state) {
+async function watchLogin(state, expiresAt) {
   while (oauthState === state) {
     await new Promise((r) => setTimeout(r, 2000));
     if (oauthState !== state) return;
+    // asked no longer than the login lives (the API may refuse meanwhile: a session that ended, say)
+    if (Date.now() > expiresAt + 5000) return loginEnded("the sign-in expired: start again");
     let s;
     try {
       s = await api(`admin/oauth/status?state=${encodeURIComponent(state)}`);
