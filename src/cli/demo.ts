@@ -1,4 +1,5 @@
 // `switchyard demo`: the gateway against the built-in upstream simulator with one demo account.
+import { simulatorSettings } from "../simulator/settings";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -58,14 +59,7 @@ export function checkDemoDataDir(dir: string): void {
 export function demoConfig(flags: Flags, dataDir: string, simUrl: string, key: string, env: NodeJS.ProcessEnv = process.env): Loaded {
   const loaded = loadConfig({ ...flags, dataDir }, demoEnv(env), {
     auth: { mode: "all_except_health", apiKeys: [key] },
-    upstream: {
-      endpoints: [simUrl],
-      oauthTokenUrl: `${simUrl}/token`,
-      userinfoUrl: `${simUrl}/oauth2/v2/userinfo`,
-      // the simulator's copy of Antigravity's updater
-      versionUrl: `${simUrl}/api/update/{target}/stable/latest`,
-    },
-    oauth: { authUrl: `${simUrl}/o/oauth2/v2/auth` },
+    ...simulatorSettings(simUrl),
   });
   delete loaded.config.state.redisUrl;
   return loaded;

@@ -7,7 +7,7 @@ import { inFlightHeaders, servedHeaders } from "../protocol/reply";
 import { REMOTE_OFF, remoteImageSources, toGeminiRequest } from "./request";
 import { newCompletionId, toChatCompletion } from "./response";
 import { ChatStreamMapper } from "./stream";
-import { callArgs, chooseModel } from "./model-choice";
+import { callArgs, chooseModel, mapOptions } from "./model-choice";
 import type { ChatRequest } from "./schemas";
 import type { ToolCallMemory } from "./tool-memory";
 
@@ -18,18 +18,10 @@ const chunkFrames = (chunks: unknown[]) => chunks.map((c) => sseFrame(c)).join("
 export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: ChatRequest, request: Request): Promise<Response> {
   const requested = body.model;
   const choice = chooseModel(ctx.catalog, requested);
-  const { upstream, image, claude, thinkingModel } = choice;
+  const { image, claude } = choice;
 
   const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
-  const mapped = toGeminiRequest(body, {
-    upstreamModel: upstream,
-    thinkingModel,
-    claude,
-    image,
-    memory,
-    fetched,
-    maxJsonDepth: ctx.config.server.maxJsonDepth,
-  });
+  const mapped = toGeminiRequest(body, mapOptions(choice, memory, fetched, ctx.config.server.maxJsonDepth));
   const args = callArgs(choice, mapped, request);
   const base = {
     id: newCompletionId(),

@@ -2,7 +2,9 @@
 import { isClaudeModel, isImageModel, type ModelCatalog } from "../models/catalog";
 import { explicitSession, sessionFromConversation } from "../protocol/session";
 import { parseImageModel, type ImageModel } from "./images";
-import type { MappedChat } from "./request";
+import type { ChatMapOptions, MappedChat } from "./request";
+import type { ToolCallMemory } from "./tool-memory";
+import type { InlineData } from "../protocol/media";
 
 export interface ModelChoice {
   /** the name the client asked for, without image options */
@@ -36,4 +38,15 @@ export function callArgs(choice: ModelChoice, mapped: MappedChat, request: Reque
     signal: request.signal,
     requestType: choice.image ? ("image_gen" as const) : undefined,
   };
+}
+
+/** how the chosen model's request is mapped (chat and Responses alike) */
+export function mapOptions(
+  choice: ModelChoice,
+  memory: ToolCallMemory,
+  fetched: Map<string, InlineData> | undefined,
+  maxJsonDepth: number,
+): ChatMapOptions {
+  const { upstream, image, claude, thinkingModel } = choice;
+  return { upstreamModel: upstream, thinkingModel, claude, image, memory, fetched, maxJsonDepth };
 }

@@ -6,7 +6,7 @@ import type { AppContext } from "../protocol/context";
 import { fetchRemote } from "../protocol/remote";
 import { inFlightHeaders, servedHeaders } from "../protocol/reply";
 import { eventFrames, SSE_HEADERS, startReply } from "../protocol/stream";
-import { callArgs, chooseModel } from "./model-choice";
+import { callArgs, chooseModel, mapOptions } from "./model-choice";
 import { REMOTE_OFF } from "./request";
 import { clientView, responseBase, type ResponseObject } from "./responses";
 import { prepareResponses, toGemini } from "./responses-input";
@@ -32,18 +32,10 @@ export async function handleResponses(
 
   const requested = body.model;
   const choice = chooseModel(ctx.catalog, requested);
-  const { upstream, image, claude, thinkingModel } = choice;
+  const { image, claude } = choice;
 
   const fetched = await fetchRemote(prepared.remote, ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
-  const mapped = toGemini(prepared, {
-    upstreamModel: upstream,
-    thinkingModel,
-    claude,
-    image,
-    memory,
-    fetched,
-    maxJsonDepth: ctx.config.server.maxJsonDepth,
-  });
+  const mapped = toGemini(prepared, mapOptions(choice, memory, fetched, ctx.config.server.maxJsonDepth));
   const args = callArgs(choice, mapped, request);
   const base = responseBase(body);
   const out: OutputOptions = {

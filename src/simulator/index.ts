@@ -46,6 +46,7 @@ export type {
 export { FAULT_KINDS } from "./types";
 export { SUPPORTED_SCHEMA_KEYS } from "./schema";
 export { countTokens } from "./tokens";
+export { simulatorSettings } from "./settings";
 export { SIM_MODELS } from "./models";
 export { DEPRECATED_MODEL_IDS, LISTED_RETIRED, RECOMMENDED, RETIRED_MODELS, type RetiredModel } from "./lineup";
 export { AGENT_SDK_IDENTITY, DEFAULT_LATEST_VERSION, GATE_NOTICES } from "./gate";

@@ -6,7 +6,7 @@ import type { Config } from "../../src/config/schema";
 import { deepMerge, validateConfig } from "../../src/config/load";
 import { createLogger, type Level } from "../../src/core/log";
 import { startServer, type RunningServer } from "../../src/server/start";
-import { startSimulator, type Simulator, type SimAccount, type SimAccountSpec } from "../../src/simulator/index";
+import { simulatorSettings, startSimulator, type Simulator, type SimAccount, type SimAccountSpec } from "../../src/simulator/index";
 import type { AppContext } from "../../src/protocol/context";
 import type { Pool } from "../../src/pool/index";
 import type { DeepPartial } from "./util";
@@ -36,17 +36,8 @@ export interface Stack {
 
 const rand = () => Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex");
 
-export function simConfig(simUrl: string) {
-  return {
-    upstream: {
-      endpoints: [simUrl],
-      oauthTokenUrl: `${simUrl}/token`,
-      userinfoUrl: `${simUrl}/oauth2/v2/userinfo`,
-      versionUrl: `${simUrl}/api/update/{target}/stable/latest`,
-    },
-    oauth: { authUrl: `${simUrl}/o/oauth2/v2/auth` },
-  };
-}
+/** settings that point a gateway at the simulator (the demo's own) */
+export const simConfig = simulatorSettings;
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sim = await startSimulator({ port: 0, hostname: "127.0.0.1", delays: opts.delays });
