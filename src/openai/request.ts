@@ -96,7 +96,7 @@ const DEFAULT_MAX_DEPTH = 128;
 
 function parseArgs(raw: string | undefined, param: string, maxDepth: number): Record<string, unknown> {
   if (raw === undefined || raw.trim() === "") return {};
-  if (jsonDepthOver(raw, maxDepth))
+  if (raw.length > maxDepth && jsonDepthOver(raw, maxDepth))
     throw new ApiError(400, `${param} nests deeper than ${maxDepth} levels (server.maxJsonDepth)`, { param, reason: "json_too_deep" });
   let v: unknown;
   try {
