@@ -40,6 +40,7 @@ export function viewOfKey(k: KeyRecord): KeyView {
 
 export class KeyBook {
   private byHash = new Map<string, KeyRecord>();
+  private byId = new Map<string, KeyRecord>();
   /** each record's digest as bytes, for the constant-time comparison (decoded once, not per request) */
   private digests = new WeakMap<KeyRecord, Uint8Array>();
   private seen = -1;
@@ -80,7 +81,26 @@ export class KeyBook {
 
   private reload(): void {
     this.seen = this.store.dataVersion();
-    this.byHash = new Map(this.store.list().map((k) => [k.hash, k]));
+    const before = this.byId;
+    const list = this.store.list();
+    this.byHash = new Map(list.map((k) => [k.hash, k]));
+    this.byId = new Map(list.map((k) => [k.id, k]));
+    // renamed by another process (the CLI, another instance): what this one holds or writes under the
+    // old name goes with the key too
+    for (const k of list) {
+      const was = before.get(k.id);
+      if (was && was.name !== k.name) this.onRename(was.name, k.name);
+    }
+  }
+
+  /** a key's name now (a request that began before a rename ends under the new one) */
+  nameOf(id: string): string | undefined {
+    return this.byId.get(id)?.name;
+  }
+
+  private keep(k: KeyRecord): void {
+    this.byHash.set(k.hash, k);
+    this.byId.set(k.id, k);
   }
 
   list(): KeyView[] {
@@ -129,11 +149,13 @@ export class KeyBook {
       revokedAt: null,
     };
     this.write(() => this.store.insert(rec), name);
-    this.byHash.set(rec.hash, rec);
+    this.keep(rec);
     return { key: viewOfKey(rec), secret };
   }
 
   update(idOrName: string, patch: Partial<KeyLimits> & { name?: string }): KeyView {
+    // the record as it is now: another process may have changed it since the last reload (every field is written)
+    this.reloadIfChanged();
     const k = this.mustFind(idOrName);
     // a revoked key answers 401 for good: changing it would only look as if it did something
     if (k.revokedAt !== null) throw new KeyError(`the key ${JSON.stringify(k.name)} is revoked: there is nothing to change`, 409);
@@ -141,16 +163,17 @@ export class KeyBook {
     const next: KeyRecord = { ...k, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
     this.write(() => this.store.update(next), next.name);
     if (next.name !== k.name) this.onRename(k.name, next.name);
-    this.byHash.set(next.hash, next);
+    this.keep(next);
     return viewOfKey(next);
   }
 
   revoke(idOrName: string): KeyView {
+    this.reloadIfChanged();
     const k = this.mustFind(idOrName);
     if (k.revokedAt === null) {
       const at = this.now();
       this.write(() => this.store.revoke(k.id, at), k.name);
-      this.byHash.set(k.hash, { ...k, revokedAt: at });
+      this.keep({ ...k, revokedAt: at });
     }
     return viewOfKey(this.byHash.get(k.hash)!);
   }

@@ -195,10 +195,12 @@ export class Keys implements RequestMeter {
     const k = scope.caller.key;
     if (k) this.limiter.charge(k, t.input + t.output + t.thinking);
     const e = scope.end;
+    // the key's name now: a request that began before a rename ends under the new one (budgets go by name)
+    const keyName = k ? (this.book.nameOf(k.id) ?? scope.caller.name) : scope.caller.name;
     const record: UsageRecord = {
       at: scope.at,
       keyId: k?.id ?? null,
-      keyName: scope.caller.name,
+      keyName,
       account: scope.account ?? null,
       model: this.recordedModel(scope.model, scope.upstreamModel, e.status),
       upstreamModel: scope.upstreamModel ?? null,
@@ -219,9 +221,8 @@ export class Keys implements RequestMeter {
     }
     if (!this.tokensTotal || !this.requestsTotal || !this.servedTotal) return;
     const model = this.modelLabel(scope.upstreamModel, e.status);
-    const name = scope.caller.name;
-    for (const d of DIRECTIONS) if (t[d]) this.tokensTotal.inc({ direction: d, model, key: name }, t[d]);
-    this.requestsTotal.inc({ key: name, status: String(e.status) });
+    for (const d of DIRECTIONS) if (t[d]) this.tokensTotal.inc({ direction: d, model, key: keyName }, t[d]);
+    this.requestsTotal.inc({ key: keyName, status: String(e.status) });
     const account = scope.account ?? "-";
     const served = { protocol: scope.protocol, model, account, status: String(e.status) };
     this.servedTotal.inc(served);

@@ -109,6 +109,22 @@ describe("usage accounting", () => {
     }
   });
 
+  test("a key renamed while its request is in flight: the request is recorded under the new name, and a new key under the old name starts empty", async () => {
+    const k = key();
+    const before = stack.sim.inFlight().generateContent ?? 0;
+    stack.sim.addFault({ kind: "delay", delayMs: 300, method: "generateContent", times: 1 });
+    const running = chat(k.secret);
+    await until(() => (stack.sim.inFlight().generateContent ?? 0) > before, "the call upstream");
+    const renamed = `${k.name}-renamed`;
+    keys().book.update(k.name, { name: renamed });
+    await running;
+    const rows = await keys().report(0, "key");
+    expect(rows.find((r) => r.group === renamed)?.requests).toBe(1);
+    expect(rows.find((r) => r.group === k.name)).toBeUndefined();
+    const fresh = keys().book.create(k.name, { ...NO_LIMITS, dailyTokens: 40 }).secret;
+    expect((await chatAs(fresh, "gemini-2.5-flash")).status).toBe(200);
+  });
+
   test("a configured key is attributed to config; every record names protocol, route, account and models", async () => {
     await chat(stack.apiKey);
     const row = (await keys().report(0, "key")).find((r) => r.group === "config");

@@ -287,3 +287,32 @@ test("a key the disk refuses (read-only, full) is a StorageError saying the chan
   expect(() => book.revoke(made.key.id)).toThrow(StorageError);
   expect(book.list().map((k) => [k.name, k.revokedAt])).toEqual([["before", null]]);
 });
+
+test("two processes on one state.db: a change the other made is the base of this one's (none undone); its rename renames what this one holds", async () => {
+  const { Database } = await import("bun:sqlite");
+  const { SqliteKeys } = await import("../../src/state/keys");
+  const { KeyBook } = await import("../../src/keys/book");
+  const { mkdtempSync } = await import("node:fs");
+  const path = `${mkdtempSync("/tmp/switchyard-keys-")}/state.db`;
+  const renamed: [string, string][] = [];
+  const server = new KeyBook(new SqliteKeys(new Database(path)), Date.now, (from, to) => renamed.push([from, to]));
+  const cli = new KeyBook(new SqliteKeys(new Database(path)));
+  const k = server.create("k1", NO_LIMITS).key;
+  cli.reloadIfChanged();
+  cli.update(k.id, { rpm: 10 });
+  // the server, before its next reload, patches another field: the CLI's rpm stays
+  server.update(k.id, { concurrency: 3 });
+  cli.reloadIfChanged();
+  expect(cli.find(k.id)).toMatchObject({ rpm: 10, concurrency: 3 });
+  // a revocation the CLI made is not undone either: the server sees it at once (409 on a change)
+  cli.revoke(k.id);
+  expect(() => server.update(k.id, { rpm: 5 })).toThrow("revoked");
+  // a rename elsewhere: the server's hook renames what it holds under the old name
+  const k2 = server.create("k2", NO_LIMITS).key;
+  cli.reloadIfChanged();
+  cli.update(k2.id, { name: "k3" });
+  expect(server.nameOf(k2.id)).toBe("k2");
+  server.reloadIfChanged();
+  expect(server.nameOf(k2.id)).toBe("k3");
+  expect(renamed).toEqual([["k2", "k3"]]);
+});
