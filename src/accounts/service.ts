@@ -129,7 +129,10 @@ export class AccountService {
     });
     if (enabled) this.live.clearCooldowns(id, (c) => c.model === "*");
     if (!enabled) this.events.left(id, { removed: false });
-    return this.get(id)!;
+    // another process (the CLI) may have removed it since this one last read the file
+    const view = this.get(id);
+    if (!view) throw new PoolError(`no account ${JSON.stringify(idOrEmail)}: it was removed meanwhile`);
+    return view;
   }
 
   /** refresh token, project and quota now (one account or all) */

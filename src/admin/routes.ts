@@ -82,6 +82,16 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
   // header) is right both on this machine and through an `ssh -L` tunnel.
   const defaultRedirect = (request: Request) => `http://127.0.0.1:${new URL(request.url).port || ctx.config.server.port}${CALLBACK_PATH}`;
 
+  /** enable or disable; an account the CLI removed meanwhile is a 404 like one never there */
+  const toggle = async (id: string, enabled: boolean) => {
+    try {
+      return await pool.setEnabled(mustGet(id).id, enabled);
+    } catch (e) {
+      if (e instanceof PoolError) throw new ApiError(404, `no account matches "${id}"`, { param: "id", reason: "not_found" });
+      throw e;
+    }
+  };
+
   /** exchange a login's code (PKCE) and add the account */
   const exchangeAndAdd = async (login: { redirectUri: string; verifier: string }, code: string) => {
     let refreshToken: string | undefined;
@@ -211,12 +221,12 @@ export function adminRoutes(ctx: AppContext, pool: Pool) {
         detail: detail("Remove an account"),
       },
     )
-    .post("/accounts/:id/enable", async ({ params }) => pool.setEnabled(mustGet(params.id).id, true), {
+    .post("/accounts/:id/enable", async ({ params }) => toggle(params.id, true), {
       params: IdParam,
       response: AccountView,
       detail: detail("Enable an account", "Also clears a disabled state set after invalid_grant or a 403."),
     })
-    .post("/accounts/:id/disable", async ({ params }) => pool.setEnabled(mustGet(params.id).id, false), {
+    .post("/accounts/:id/disable", async ({ params }) => toggle(params.id, false), {
       params: IdParam,
       response: AccountView,
       detail: detail("Disable an account", "It is never picked until enabled again."),

@@ -345,6 +345,16 @@ describe("CLI and server on one data dir", () => {
     expect((await cli(["disable", "from-cli@example.com"], opts)).code).toBe(0);
     expect(await seen((a) => a.email === "from-cli@example.com" && a.state === "disabled")).toBe(true);
   });
+
+  test("an account the CLI just removed: enabling it through the API is a 404, not a client error about the answer", async () => {
+    const acc = stack.sim.addAccount({ email: "gone-by-cli@example.com" });
+    expect((await admin("POST", "/admin/accounts", { refreshToken: acc.refreshToken })).status).toBe(201);
+    expect((await cli(["remove", "gone-by-cli@example.com"], { config: stack.ctx.config, dataDir: stack.dataDir })).code).toBe(0);
+    // at once, before the server's watch of the file saw it
+    const r = await admin("POST", "/admin/accounts/gone-by-cli@example.com/enable");
+    expect(r.status).toBe(404);
+    expect(r.json.error.message).toContain("no account matches");
+  });
 });
 
 describe("when the store cannot be written", () => {
