@@ -25,6 +25,8 @@ interface ValueErrorLike {
 
 export function validationToApiError(error: unknown): ApiError {
   const e = error as { type?: string; all?: ValueErrorLike[]; valueError?: ValueErrorLike };
+  // an answer of ours that does not fit its documented shape is our fault, never the client's
+  if (e.type === "response") return new ApiError(500, "internal error", { reason: "internal" });
   let first: ValueErrorLike | undefined;
   try {
     first = e.valueError ?? e.all?.[0];
