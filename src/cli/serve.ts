@@ -15,7 +15,7 @@ export async function serve(flags: Flags, opts: ServeOptions = {}): Promise<numb
   const loaded = loadConfig(flags);
   const log = createLogger(loaded.config.log.level, undefined, loaded.config.log.format);
   // first, before anything was written, fetched or listened on: this may restart the process in place
-  if (opts.ownProcess) restartWithStartupEnv(loaded.config.upstream.maxConcurrentRequests, log);
+  if (opts.ownProcess) restartWithStartupEnv(loaded.config.upstream.maxConcurrentRequests, log, loaded.configPath);
   ensureDataDir(loaded.dataDir);
   if (loaded.config.auth.apiKeys.length === 0) {
     const key = await generateApiKey(loaded);

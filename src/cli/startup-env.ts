@@ -1,6 +1,7 @@
 // The environment Bun and JavaScriptCore read only at start-up (the fetch cap, the heap sizing, the JIT
 // tier), and the in-place restart that sets it for `serve` and `demo` (docs/upstream.md, "Concurrent
 // upstream calls"). Loaded by the CLI's entry before anything else: it imports nothing heavy.
+import { statSync } from "node:fs";
 import { parseArgs, wantsHelp } from "./args";
 import {
   configPathOf,
@@ -51,7 +52,16 @@ let capWarned = false;
  * server runs under Bun's cap. The CLI's entry tries it first, before the program is loaded
  * (restartEarly); this is the check once the configuration is read, and the one that warns.
  */
-export function restartWithStartupEnv(limit: number, log: Pick<Logger, "warn">): void {
+/** a restarted process reads the configuration again: a pipe (`<(sops -d …)`, /dev/stdin) is read once */
+export function readableAgain(configPath: string): boolean {
+  try {
+    return statSync(configPath).isFile();
+  } catch {
+    return true; // none there: nothing to read again
+  }
+}
+
+export function restartWithStartupEnv(limit: number, log: Pick<Logger, "warn">, configPath?: string): void {
   const { wanted, have, need } = startupEnv(limit);
   if (Object.keys(wanted).length === 0) return;
   const warn = (why: string) => {
@@ -67,6 +77,8 @@ export function restartWithStartupEnv(limit: number, log: Pick<Logger, "warn">):
   // the loop guard: this process is already the replacement (and the need changed, or Bun ignored the value)
   if (process.env[REEXEC_MARK]) return warn("the restarted process still has the lower limit");
   if (typeof process.execve !== "function") return warn("process.execve is not available in this Bun");
+  if (configPath !== undefined && !readableAgain(configPath))
+    return warn(`the configuration (${configPath}) is not a file a restart could read again`);
   try {
     replaceWith(wanted);
   } catch (e) {
@@ -88,7 +100,10 @@ export function restartEarly(argv: string[]): void {
     const { command, flags, rest } = parseArgs(argv);
     if ((command !== "serve" && command !== "demo") || wantsHelp(rest)) return;
     // the demo reads a config file only from --config or --data-dir
-    const file = command === "demo" && !flags.config && !flags.dataDir ? {} : readConfigFile(configPathOf(flags, resolveDataDir(flags)));
+    const path = command === "demo" && !flags.config && !flags.dataDir ? undefined : configPathOf(flags, resolveDataDir(flags));
+    // a pipe read here would be empty for the configuration's own read (and for the restarted process)
+    if (path !== undefined && !readableAgain(path)) return;
+    const file = path === undefined ? {} : readConfigFile(path);
     const v = settingsOf(file).upstream?.maxConcurrentRequests;
     limit = Number.isInteger(v) && v >= 1 && v <= MAX_CONCURRENT_REQUESTS ? v : DEFAULT_MAX_CONCURRENT_REQUESTS;
   } catch {

@@ -196,4 +196,32 @@ describe.skipIf(!onLinux)("serve and Bun's fetch cap", () => {
       t.cleanup();
     }
   });
+
+  test("a configuration from a pipe (/dev/stdin, <(sops -d …)) is read once: no restart that would find it empty", async () => {
+    const t = tempDir("fetch-cap-pipe");
+    const port = await freePort();
+    const { BUN_CONFIG_MAX_HTTP_REQUESTS: _, BUN_JSC_forceRAMSize: __, BUN_JSC_useFTLJIT: ___, ...base } = cleanEnv();
+    // a named pipe, as <(…) gives (Bun's own stdin "pipe" is a socket, which /dev/stdin cannot open)
+    const fifo = join(t.dir, "config.fifo");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const proc = Bun.spawn([process.execPath, MAIN, "serve", "--data-dir", t.dir, "--port", String(port), "--config", fifo], {
+      cwd: ROOT,
+      env: base,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    await (await import("node:fs/promises")).writeFile(fifo, JSON.stringify({ auth: { apiKeys: ["k-from-a-pipe"] } }));
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}`);
+      const models = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: "Bearer k-from-a-pipe" } });
+      expect(models.status).toBe(200);
+      expect(environOf(proc.pid).SWITCHYARD_FETCH_CAP_REEXEC).toBeUndefined();
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+      expect(await new Response(proc.stdout).text()).toContain("not a file a restart could read again");
+    } finally {
+      proc.kill("SIGKILL");
+      t.cleanup();
+    }
+  }, 30_000);
 });
