@@ -5,7 +5,10 @@ import pkg from "../package.json" with { type: "json" };
 const commit = (() => {
   try {
     const r = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { stderr: "ignore" });
-    return r.exitCode === 0 ? r.stdout.toString().trim() : "unknown";
+    if (r.exitCode !== 0) return "unknown";
+    // a build from a tree with changes says so: the commit alone would name code it is not
+    const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { stderr: "ignore" }).stdout.toString().trim();
+    return r.stdout.toString().trim() + (dirty ? "-dirty" : "");
   } catch {
     return "unknown";
   }

@@ -1,5 +1,6 @@
 // `switchyard demo`: the gateway against the built-in upstream simulator with one demo account.
 import { simulatorSettings } from "../simulator/settings";
+import { foreignFiles } from "../config/files";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -35,8 +36,16 @@ const NOT_FOR_THE_DEMO = [
 export const demoEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
   Object.fromEntries(Object.entries(env).filter(([k]) => !NOT_FOR_THE_DEMO.includes(k)));
 
-/** A --data-dir whose accounts.json holds a real pool is refused: the demo would disable its accounts. */
+/**
+ * A --data-dir whose accounts.json holds a real pool is refused: the demo would disable its accounts. So
+ * is one holding anything else (a home directory, /etc): the demo would make it 0700 and write into it.
+ */
 export function checkDemoDataDir(dir: string): void {
+  const foreign = foreignFiles(dir);
+  if (foreign.length)
+    throw new UsageError(
+      `demo: --data-dir ${dir} holds files that are not Switchyard's (${foreign.slice(0, 3).join(", ")}): give it a new or empty directory, or no --data-dir (a temporary one)`,
+    );
   const file = join(dir, STORE_FILE);
   if (!existsSync(file)) return;
   let emails: string[];

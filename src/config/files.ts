@@ -2,7 +2,7 @@
 // config.json read as JSON, and the bounds of upstream.maxConcurrentRequests. No schema here
 // (src/config/load.ts checks it): the CLI's entry reads these before the rest of the program is loaded
 // (src/cli/startup-env.ts).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,12 +30,21 @@ export interface Flags {
 export function resolveDataDir(flags: Flags, env: NodeJS.ProcessEnv = process.env): string {
   // an empty variable (a blank line in an env file) is unset: "" would make the current directory the data dir
   const fromEnv = env.SWITCHYARD_DATA_DIR || env.STATE_DIRECTORY?.split(":")[0] || undefined;
-  const dir = flags.dataDir ?? (fromEnv !== undefined ? expandHome(fromEnv) : join(homedir(), ".switchyard"));
+  const dir = flags.dataDir ?? (fromEnv !== undefined ? expandHome(fromEnv) : join(home(), ".switchyard"));
   return resolve(dir);
 }
 
 /** `~` and `~/…` as a shell would expand them: env files and service managers do not */
-const expandHome = (p: string): string => (p === "~" ? homedir() : p.startsWith("~/") ? join(homedir(), p.slice(2)) : p);
+const expandHome = (p: string): string => (p === "~" ? home() : p.startsWith("~/") ? join(home(), p.slice(2)) : p);
+
+/** the home directory; a user without one (a container's `--user N`) is told what to set instead */
+function home(): string {
+  try {
+    return homedir();
+  } catch {
+    throw new ConfigError("there is no home directory for the default data dir: set SWITCHYARD_DATA_DIR or --data-dir");
+  }
+}
 
 /** config.json's path: --config, else in the data dir */
 export const configPathOf = (flags: Flags, dataDir: string): string => resolve(flags.config ?? join(dataDir, "config.json"));
@@ -59,3 +68,15 @@ export const settingsOf = (raw: Json): Json => {
   const { $schema: _schema, ...rest } = raw;
   return rest;
 };
+
+/** what a data dir of Switchyard's holds (its files, their backups, set-aside copies, temporaries and locks) */
+const OWN_FILE = /^\.?(config\.json|accounts\.json|state\.db)|\.(lock|tmp|bak)$/;
+
+/** the names in `dir` that are not Switchyard's (a directory that holds them is someone else's) */
+export function foreignFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => !OWN_FILE.test(n));
+  } catch {
+    return []; // not there (yet)
+  }
+}

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Config } from "../config/schema";
 import type { Flags } from "../config/load";
+import { foreignFiles } from "../config/files";
 import { UsageError } from "../cli/args";
 import { writeFileAtomicSync } from "../core/atomic";
 
@@ -281,12 +282,9 @@ function serviceUser(): { uid: number; gid: number } {
   return made;
 }
 
-/** what a data dir of Switchyard's holds (its files, their backups, set-aside copies, temporaries and locks) */
-const OWN_FILE = /^\.?(config\.json|accounts\.json|state\.db)|\.(lock|tmp|bak)$/;
-
 /** a data dir handed to the service's user must be Switchyard's alone (not a home directory, not /var/lib) */
 function ownDirOnly(dir: string): void {
-  const foreign = (readdirSync(dir) as string[]).filter((n) => !OWN_FILE.test(n));
+  const foreign = foreignFiles(dir);
   if (foreign.length)
     throw new UsageError(
       `service: ${dir} holds files that are not Switchyard's (${foreign.slice(0, 3).join(", ")}): give the service a directory of its own`,

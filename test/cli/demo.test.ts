@@ -52,6 +52,11 @@ describe("the demo's data dir", () => {
     expect(() => checkDemoDataDir(demoOnly)).not.toThrow();
     writeFileSync(join(fresh.dir, "accounts.json"), "{ not json");
     expect(() => checkDemoDataDir(fresh.dir)).toThrow(UsageError);
+    // a directory holding anything else is someone's (the demo would make it 0700 and write into it)
+    const theirs = tempDir("demo-theirs");
+    cleanups.push(theirs.cleanup);
+    writeFileSync(join(theirs.dir, "README.txt"), "mine");
+    expect(() => checkDemoDataDir(theirs.dir)).toThrow("not Switchyard's (README.txt)");
   });
 
   test("--help tells the data dir the demo uses, not $SWITCHYARD_DATA_DIR", async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, statSync, readFileSync, rmSync } from "node
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, generateApiKey, loadConfig, resolveDataDir } from "../../src/config/load";
-import { runCli } from "../helpers/cli";
+import { cleanEnv, MAIN, ROOT, runCli } from "../helpers/cli";
 
 const dir = () => mkdtempSync(join(tmpdir(), "switchyard-cfg-"));
 
@@ -150,4 +150,19 @@ describe("data dir", () => {
       expect(e.message).toContain("/sys/switchyard-test-config.json");
     },
   );
+});
+
+// a container run with --user N has no home and no passwd entry: the default data dir cannot be found
+test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("no home directory: exit 2 naming what to set, not a runtime error", () => {
+  const env = { ...cleanEnv() };
+  delete env.HOME;
+  const r = Bun.spawnSync(
+    ["setpriv", "--reuid", "12345", "--regid", "12345", "--clear-groups", process.execPath, MAIN, "accounts", "list"],
+    {
+      cwd: ROOT,
+      env,
+    },
+  );
+  expect(r.exitCode).toBe(2);
+  expect(r.stderr.toString()).toContain("set SWITCHYARD_DATA_DIR or --data-dir");
 });
