@@ -15,7 +15,16 @@ export interface ApiErrorOptions {
   /** the original Google error body, forwarded as-is on Gemini routes when present */
   upstreamBody?: unknown;
   headers?: Record<string, string>;
+  /**
+   * why a 429/503 is waiting, in Google's words: the Gemini shape then carries Google's ErrorInfo and
+   * RetryInfo (Gemini CLI tells a quota it stops on from a rate limit it waits out only by them), and a
+   * long quota wait is OpenAI's `insufficient_quota` (Codex waits out any other 429, for hours)
+   */
+  waitReason?: "QUOTA_EXHAUSTED" | "RATE_LIMIT_EXCEEDED" | "MODEL_CAPACITY_EXHAUSTED";
 }
+
+/** past this wait a quota 429 on the OpenAI routes says insufficient_quota: clients stop instead of sleeping through it */
+const LONG_QUOTA_WAIT_S = 60;
 
 export class ApiError extends Error {
   readonly status: number;
@@ -121,10 +130,23 @@ export function errorBody(family: Family, err: ApiError): unknown {
     case "gemini": {
       const up = err.options.upstreamBody as { error?: { code?: number } } | undefined;
       if (up && typeof up === "object" && up.error && typeof up.error === "object" && up.error.code === err.status) return up;
-      return { error: { code: err.status, message: err.message, status: err.options.googleStatus ?? googleStatusOf(err.status) } };
+      const body = { code: err.status, message: err.message, status: err.options.googleStatus ?? googleStatusOf(err.status) };
+      const why = err.options.waitReason;
+      if (!why) return { error: body };
+      const details: unknown[] = [
+        { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: why, domain: "cloudcode-pa.googleapis.com" },
+      ];
+      if (err.retryAfter !== undefined)
+        details.push({ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${Math.max(1, Math.ceil(err.retryAfter))}s` });
+      return { error: { ...body, details } };
     }
-    case "openai":
-      return { error: { message: err.message, type: openaiType(err.status), param: err.param ?? null, code: err.options.reason ?? null } };
+    case "openai": {
+      const quota = err.options.waitReason === "QUOTA_EXHAUSTED" && (err.retryAfter ?? 0) > LONG_QUOTA_WAIT_S;
+      const type = quota ? "insufficient_quota" : openaiType(err.status);
+      return {
+        error: { message: err.message, type, param: err.param ?? null, code: quota ? "insufficient_quota" : (err.options.reason ?? null) },
+      };
+    }
     case "anthropic":
       return { type: "error", error: { type: anthropicType(err.status), message: err.message } };
     default:

@@ -1,7 +1,7 @@
 // The one place that decides what a client gets for an upstream failure: status, message, Retry-After
 // and the served-by headers. The rotation loop (./gateway.ts) decides *whether* to answer; this file
 // decides *what*. Protocol routes render the ApiError in their own shape.
-import { ApiError } from "../core/errors";
+import { ApiError, type ApiErrorOptions } from "../core/errors";
 import type { NoAccount } from "../scheduling/scheduler";
 import { resetOf } from "../scheduling/policy";
 import type { Failure } from "../upstream/classify";
@@ -30,6 +30,13 @@ export function failureHeaders(c: FailureContext): Record<string, string> | unde
   return Object.keys(h).length ? h : undefined;
 }
 
+/** a cooldown's reason in Google's words (the Gemini shape's ErrorInfo) */
+const WAIT_REASONS: Record<string, ApiErrorOptions["waitReason"]> = {
+  quota_exhausted: "QUOTA_EXHAUSTED",
+  rate_limited: "RATE_LIMIT_EXCEEDED",
+  capacity: "MODEL_CAPACITY_EXHAUSTED",
+};
+
 /** The client-facing error for an upstream failure we are not retrying. */
 export function clientError(f: Failure, now = Date.now(), c: FailureContext = {}): ApiError {
   const base = { upstreamBody: f.body, reason: f.class, googleStatus: f.googleStatus, headers: failureHeaders(c) };
@@ -44,9 +51,9 @@ export function clientError(f: Failure, now = Date.now(), c: FailureContext = {}
       return new ApiError(f.status >= 400 && f.status < 500 ? f.status : 400, f.message, base);
     case "quota_exhausted":
     case "rate_limited":
-      return new ApiError(429, f.message, { ...base, retryAfter: retryAfterOf(f, now) ?? 1 });
+      return new ApiError(429, f.message, { ...base, retryAfter: retryAfterOf(f, now) ?? 1, waitReason: WAIT_REASONS[f.class] });
     case "capacity":
-      return new ApiError(503, f.message, { ...base, retryAfter: retryAfterOf(f, now) ?? 5 });
+      return new ApiError(503, f.message, { ...base, retryAfter: retryAfterOf(f, now) ?? 5, waitReason: WAIT_REASONS.capacity });
     case "server_error":
       return new ApiError(f.status >= 500 && f.status < 600 ? f.status : 502, f.message, base);
     case "network":
@@ -106,6 +113,7 @@ export function requestRefusedError(f: Failure, c: FailureContext): ApiError {
 export function noAccountError(why: NoAccount, c: FailureContext): ApiError {
   // waiting on Google's capacity is Google overloaded (503, as when the attempts meet it), not a used-up pool
   return new ApiError(why.retryAfter !== undefined && !why.capacity ? 429 : 503, why.message, {
+    waitReason: why.retryAfter === undefined ? undefined : WAIT_REASONS[why.waitingFor ?? ""],
     retryAfter: why.retryAfter,
     reason: why.reason,
     headers: failureHeaders(c),

@@ -219,6 +219,8 @@ export interface NoAccount {
   retryAfter?: number;
   /** every account waits on Google's capacity for the model: Google is overloaded, not the pool used up */
   capacity?: boolean;
+  /** what every waiting account waits for, when it is one thing (a cooldown's reason) */
+  waitingFor?: string;
 }
 
 const human = (reason: string) => reason.replace(/_/g, " ");
@@ -262,6 +264,7 @@ export function explainNoAccount(accounts: readonly Account[], model: string, no
     retryAfter: secs,
     message: `${all} ${state} for ${model} ${why}; soonest reset in ${secs} s`,
     ...(single && waiting.has("capacity") ? { capacity: true } : {}),
+    ...(single ? { waitingFor: [...waiting.keys()][0]!.replace(/ /g, "_") } : {}),
   };
 }
 

@@ -102,8 +102,10 @@ test("the everyone-cooling 429 in the OpenAI and Anthropic shapes", async () => 
   });
   expect(openai.status).toBe(429);
   expect(Number(openai.headers.get("retry-after"))).toBeGreaterThan(100);
+  // two minutes of quota gone: insufficient_quota, so clients that wait out a rate limit stop (Codex)
   expect(((await openai.json()) as any).error).toMatchObject({
-    type: "rate_limit_error",
+    type: "insufficient_quota",
+    code: "insufficient_quota",
     message: expect.stringContaining("out of quota for claude-sonnet-4-6"),
   });
   const anthropic = await fetch(`${st.url}/v1/messages`, {

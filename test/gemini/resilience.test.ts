@@ -79,6 +79,15 @@ describe("rotation before the first byte", () => {
     const err = (await res.json()).error;
     expect(err.code).toBe(429);
     expect(err.status).toBe("RESOURCE_EXHAUSTED");
+    // and once the pool knows (no upstream call): Google's details still say it is quota, and for how long
+    // (Gemini CLI stops on a quota and waits out a rate limit only by them)
+    const again = await post(stack, "/v1beta/models/gemini-3.8-flash-low:generateContent", userText("x"));
+    expect(again.status).toBe(429);
+    const { details } = (await again.json()).error;
+    expect(details).toEqual([
+      { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "QUOTA_EXHAUSTED", domain: "cloudcode-pa.googleapis.com" },
+      { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${again.headers.get("retry-after")}s` },
+    ]);
   });
 });
 

@@ -171,7 +171,14 @@ describe("auth", () => {
 });
 
 describe("every account cooling down", () => {
-  test("429 rate_limit_error with Retry-After, for chat (unary and stream) and images", async () => {
+  test("429 with Retry-After, for chat (unary and stream) and images; a quota gone for long is insufficient_quota (clients stop), a short limit rate_limit_error", async () => {
+    stack.sim.addFault({ kind: "rate_limited", resetSeconds: 2, times: 2 });
+    const limited = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "gemini-2.5-flash-lite", messages: [{ role: "user", content: "x" }] }),
+    );
+    expect(limited.status).toBe(429);
+    expect(limited.json.error.type).toBe("rate_limit_error");
     stack.sim.addFault({ kind: "quota_exhausted", resetSeconds: 600 });
     const chat = await post(
       "/v1/chat/completions",
@@ -179,7 +186,7 @@ describe("every account cooling down", () => {
     );
     expect(chat.status).toBe(429);
     expectOpenAIShape(chat.json);
-    expect(chat.json.error.type).toBe("rate_limit_error");
+    expect(chat.json.error).toMatchObject({ type: "insufficient_quota", code: "insufficient_quota" });
     expect(Number(chat.headers.get("retry-after"))).toBeGreaterThan(0);
 
     const stream = await post(
