@@ -22,7 +22,7 @@ export async function handleChat(ctx: AppContext, memory: ToolCallMemory, body: 
 
   const fetched = await fetchRemote(remoteImageSources(body), ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGeminiRequest(body, mapOptions(choice, memory, fetched, ctx.config.server.maxJsonDepth));
-  const args = callArgs(choice, mapped, request);
+  const args = callArgs(choice, mapped, request, (body as { prompt_cache_key?: unknown }).prompt_cache_key);
   const base = {
     id: newCompletionId(),
     model: requested,

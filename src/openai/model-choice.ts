@@ -1,6 +1,6 @@
 // Which upstream model a chat or Responses request means, and how it is called: one decision for both.
 import { isClaudeModel, isImageModel, type ModelCatalog } from "../models/catalog";
-import { explicitSession, sessionFromConversation } from "../protocol/session";
+import { explicitSession, sessionFromCacheKey, sessionFromConversation } from "../protocol/session";
 import { parseImageModel, type ImageModel } from "./images";
 import type { ChatMapOptions, MappedChat } from "./request";
 import type { ToolCallMemory } from "./tool-memory";
@@ -28,13 +28,19 @@ export function chooseModel(catalog: ModelCatalog, requested: string): ModelChoi
   return { clientModel, upstream, image, claude, thinkingModel };
 }
 
-/** the gateway call for a mapped request: the model names, and the session (X-Session-Id or the conversation's fingerprint) */
-export function callArgs(choice: ModelChoice, mapped: MappedChat, request: Request) {
+/**
+ * the gateway call for a mapped request: the model names, and the session (X-Session-Id, else the
+ * body's prompt_cache_key, else the conversation's fingerprint)
+ */
+export function callArgs(choice: ModelChoice, mapped: MappedChat, request: Request, promptCacheKey?: unknown) {
   return {
     model: choice.clientModel,
     upstreamModel: choice.upstream,
     request: mapped.request,
-    sessionKey: explicitSession(request.headers) ?? sessionFromConversation(mapped.system, mapped.firstUserText),
+    sessionKey:
+      explicitSession(request.headers) ??
+      sessionFromCacheKey(promptCacheKey) ??
+      sessionFromConversation(mapped.system, mapped.firstUserText),
     signal: request.signal,
     requestType: choice.image ? ("image_gen" as const) : undefined,
   };

@@ -36,7 +36,7 @@ export async function handleResponses(
 
   const fetched = await fetchRemote(prepared.remote, ctx.config.openai, { signal: request.signal, disabled: () => REMOTE_OFF });
   const mapped = toGemini(prepared, mapOptions(choice, memory, fetched, ctx.config.server.maxJsonDepth));
-  const args = callArgs(choice, mapped, request);
+  const args = callArgs(choice, mapped, request, (body as { prompt_cache_key?: unknown }).prompt_cache_key);
   const base = responseBase(body);
   const out: OutputOptions = {
     id: base.id,

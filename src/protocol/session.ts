@@ -9,6 +9,15 @@ export function explicitSession(headers: Headers): string | undefined {
   return v ? v.slice(0, MAX_ID) : undefined;
 }
 
+/**
+ * OpenAI's `prompt_cache_key` (a client's name for a conversation's shared prefix; Codex sends its thread
+ * id there), hashed like a user id. Codex's first user message is its environment (directory, date), the
+ * same for every conversation started there: without this they all fell on one account.
+ */
+export function sessionFromCacheKey(key: unknown): string | undefined {
+  return typeof key === "string" && key.trim() ? "pck-" + sha256Hex(key).slice(0, 32) : undefined;
+}
+
 /** A client's own user id (Anthropic metadata.user_id), hashed: it may be an email and must not show up as a key. */
 export function sessionFromUser(userId: string): string {
   return "user-" + sha256Hex(userId).slice(0, 32);

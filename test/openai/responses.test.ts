@@ -427,3 +427,30 @@ describe("Google slow to open the stream", () => {
     }
   });
 });
+
+test("Codex-shaped conversations (the same environment message first, their own prompt_cache_key) spread over the accounts", async () => {
+  const pool = await startStack({ accounts: 3, delays: false });
+  try {
+    const c = new OpenAI({ apiKey: pool.apiKey, baseURL: `${pool.url}/v1`, maxRetries: 0 });
+    const env = "<environment_context>\n  <cwd>/workspace</cwd>\n  <current_date>2026-11-30</current_date>\n</environment_context>";
+    const served = new Set<string | null>();
+    for (let i = 0; i < 3; i++) {
+      const { response } = await c.responses
+        .create({
+          model: "gemini-2.5-flash",
+          instructions: "You are Codex.",
+          input: [
+            { role: "user", content: [{ type: "input_text", text: env }] },
+            { role: "user", content: [{ type: "input_text", text: `task ${i}` }] },
+          ],
+          store: false,
+          prompt_cache_key: crypto.randomUUID(),
+        } as never)
+        .withResponse();
+      served.add(response.headers.get("x-account-email"));
+    }
+    expect(served.size).toBe(3);
+  } finally {
+    await pool.stop();
+  }
+});
