@@ -35,6 +35,8 @@ type Block = { type: string; [k: string]: unknown };
 /** adaptive thinking has no budget of its own: effort picks one */
 export const EFFORT_BUDGET: Record<string, number> = { low: 8192, medium: 16384, high: 24576, xhigh: 28672, max: 32768 };
 const DEFAULT_LIMIT = 65536;
+/** the smallest thinking budget Claude accepts; adaptive thinking squeezed below it thinks not at all */
+const MIN_ADAPTIVE_BUDGET = 1024;
 
 const str = (v: unknown): v is string => typeof v === "string";
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
@@ -299,6 +301,12 @@ function generationConfig(body: AnyMessagesRequest, opts: MapOptions, thinking: 
     // upstream rejects maxOutputTokens <= thinkingBudget: keep room for the answer
     budget = Math.min(budget, limit - 1024);
     const max = (gen.maxOutputTokens as number | undefined) ?? limit;
+    if (t.type === "adaptive" && max <= budget) {
+      // the gateway chose this budget, not the client: its max_tokens stays the cap on everything, the
+      // budget takes half of it (no thinking when that is under what a model accepts)
+      budget = Math.floor(max / 2);
+      if (budget < MIN_ADAPTIVE_BUDGET) return gen;
+    }
     gen.maxOutputTokens = max > budget ? max : Math.min(budget + 8192, limit);
     gen.thinkingConfig = { includeThoughts: true, thinkingBudget: budget };
   }

@@ -521,6 +521,19 @@ const cases: Case[] = [
     want: { generationConfig: { maxOutputTokens: 64000, thinkingConfig: { includeThoughts: true, thinkingBudget: 8192 } } },
   },
   {
+    name: "adaptive thinking within a small max_tokens: the client's cap stays, the budget takes half of it",
+    body: base({ max_tokens: 4000, thinking: { type: "adaptive" }, output_config: { effort: "high" }, messages: [user("x")] }),
+    opts: claude,
+    want: { generationConfig: { maxOutputTokens: 4000, thinkingConfig: { includeThoughts: true, thinkingBudget: 2000 } } },
+  },
+  {
+    name: "adaptive thinking with max_tokens too small to think in: no thinking, the cap kept",
+    body: base({ max_tokens: 40, thinking: { type: "adaptive" }, output_config: { effort: "high" }, messages: [user("x")] }),
+    opts: claude,
+    want: { generationConfig: { maxOutputTokens: 40 } },
+    absent: ["generationConfig.thinkingConfig"],
+  },
+  {
     name: "adaptive thinking at effort xhigh: between high and max",
     body: base({ max_tokens: 64000, thinking: { type: "adaptive" }, output_config: { effort: "xhigh" }, messages: [user("x")] }),
     opts: claude,
