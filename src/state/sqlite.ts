@@ -213,31 +213,37 @@ export class SqliteState implements StateStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET access_token = excluded.access_token, token_expires_at = excluded.token_expires_at,
            quota = excluded.quota, cooldowns = excluded.cooldowns, requests = excluded.requests, failures = excluded.failures,
-           last_used_at = excluded.last_used_at, seq = excluded.seq, writer = excluded.writer`,
+           last_used_at = excluded.last_used_at, seq = excluded.seq,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
       ),
       token: db.query(
         `INSERT INTO account_state (id, access_token, token_expires_at, seq, writer) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET access_token = excluded.access_token, token_expires_at = excluded.token_expires_at,
-           seq = excluded.seq, writer = excluded.writer`,
+           seq = excluded.seq,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
       ),
       quota: db.query(
         `INSERT INTO account_state (id, quota, seq, writer) VALUES (?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET quota = excluded.quota, seq = excluded.seq, writer = excluded.writer`,
+         ON CONFLICT(id) DO UPDATE SET quota = excluded.quota, seq = excluded.seq,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
       ),
       cooldowns: db.query(
         `INSERT INTO account_state (id, cooldowns, seq, writer) VALUES (?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET cooldowns = excluded.cooldowns, seq = excluded.seq, writer = excluded.writer`,
+         ON CONFLICT(id) DO UPDATE SET cooldowns = excluded.cooldowns, seq = excluded.seq,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
       ),
       counters: db.query(
         `INSERT INTO account_state (id, requests, failures, last_used_at, seq, writer) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET requests = requests + excluded.requests, failures = failures + excluded.failures,
-           last_used_at = max(coalesce(last_used_at, 0), coalesce(excluded.last_used_at, 0)), seq = excluded.seq, writer = excluded.writer`,
+           last_used_at = max(coalesce(last_used_at, 0), coalesce(excluded.last_used_at, 0)), seq = excluded.seq,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
       ),
       remove: db.query("DELETE FROM account_state WHERE id = ?"),
       getMeta: db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?"),
       setMeta: db.query(
         `INSERT INTO meta (key, value, seq, writer) VALUES (?, ?, ?, ?)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value, seq = excluded.seq, writer = excluded.writer`,
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value, seq = excluded.seq,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
       ),
     };
   }
@@ -286,26 +292,27 @@ export class SqliteState implements StateStore {
           r.lastUsedAt ?? null,
           seq,
           this.writer,
+          this.lastSeq,
         );
     });
   }
 
   saveToken(id: string, token: string | undefined, expiresAt: number | undefined): void {
-    this.write((seq) => this.s.token.run(id, token ?? null, expiresAt ?? null, seq, this.writer));
+    this.write((seq) => this.s.token.run(id, token ?? null, expiresAt ?? null, seq, this.writer, this.lastSeq));
   }
 
   saveQuota(id: string, quota: Record<string, QuotaEntry> | null): void {
-    this.write((seq) => this.s.quota.run(id, quota === null ? null : JSON.stringify(quota), seq, this.writer));
+    this.write((seq) => this.s.quota.run(id, quota === null ? null : JSON.stringify(quota), seq, this.writer, this.lastSeq));
   }
 
   saveCooldowns(id: string, cooldowns: Cooldown[]): void {
-    this.write((seq) => this.s.cooldowns.run(id, JSON.stringify(cooldowns), seq, this.writer));
+    this.write((seq) => this.s.cooldowns.run(id, JSON.stringify(cooldowns), seq, this.writer, this.lastSeq));
   }
 
   addCounters(deltas: CounterDelta[]): void {
     if (!deltas.length) return;
     this.write((seq) => {
-      for (const d of deltas) this.s.counters.run(d.id, d.requests, d.failures, d.lastUsedAt ?? null, seq, this.writer);
+      for (const d of deltas) this.s.counters.run(d.id, d.requests, d.failures, d.lastUsedAt ?? null, seq, this.writer, this.lastSeq);
     });
   }
 
@@ -319,7 +326,7 @@ export class SqliteState implements StateStore {
   }
 
   setMeta(key: string, value: unknown): void {
-    this.write((seq) => this.s.setMeta.run(key, JSON.stringify(value), seq, this.writer));
+    this.write((seq) => this.s.setMeta.run(key, JSON.stringify(value), seq, this.writer, this.lastSeq));
   }
 
   othersChanges(): { rows: Map<string, AccountRow>; meta: boolean } | undefined {

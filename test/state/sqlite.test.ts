@@ -79,6 +79,26 @@ describe("state.db", () => {
     b.close();
   });
 
+  test("a row another connection changed is not taken over by this one's write before it looked: the change still reaches it", () => {
+    const d = dir();
+    const [server, cli] = [SqliteState.open(d), SqliteState.open(d)];
+    server.saveCooldowns("x", [{ model: "m", until: Date.now() + 3_600_000, reason: "quota_exhausted" }]);
+    cli.othersChanges();
+    // the CLI lifts the cooldown; the server, before its next look, adds its counters to the same row
+    cli.saveCooldowns("x", []);
+    cli.setMeta("models", { m: 1 });
+    server.addCounters([{ id: "x", requests: 1, failures: 0 }]);
+    server.setMeta("models", { m: 2 });
+    const seen = server.othersChanges()!;
+    expect(seen.rows.get("x")).toMatchObject({ cooldowns: [], requests: 1 });
+    expect(seen.meta).toBe(true);
+    // once it looked, its own writes are its own again
+    server.addCounters([{ id: "x", requests: 1, failures: 0 }]);
+    expect(server.othersChanges()).toBeUndefined();
+    server.close();
+    cli.close();
+  });
+
   test("othersChanges: nothing until another connection commits, then only its rows and meta", () => {
     const d = dir();
     const [a, b] = [SqliteState.open(d), SqliteState.open(d)];
