@@ -176,6 +176,8 @@ export class LiveState {
 
   /** counters gathered since the last flush: state.db adds them (in slices), memory follows */
   async addCounters(deltas: CounterDelta[]): Promise<void> {
+    // an account removed while its requests were in flight gets no row back
+    if (this.store) deltas = deltas.filter((d) => this.store!.get(d.id));
     for (let i = 0; i < deltas.length; i += SLICE) {
       const slice = deltas.slice(i, i + SLICE);
       this.guard(() => this.db.addCounters(slice));

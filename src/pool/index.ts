@@ -14,6 +14,7 @@ import { PoolGateway } from "../gateway/gateway";
 import { Ledger } from "../scheduling/ledger";
 import { Scheduler, isEligible } from "../scheduling/scheduler";
 import { AccountStore } from "../accounts/store";
+import type { StoreDoc } from "../accounts/store-format";
 import { LiveState } from "../accounts/live";
 import { SqliteState } from "../state/sqlite";
 import { RedisState } from "../state/redis";
@@ -72,7 +73,7 @@ export async function openPool(opts: PoolOptions): Promise<Pool> {
       onExternalChange: (next, previous) => {
         live.onReplace(next, previous);
         accountsSync?.localChanged();
-        pool?.onExternalChange();
+        pool?.onExternalChange(next, previous);
       },
       onUpdate: () => accountsSync?.localChanged(),
       onLegacy: (doc) => live.importLegacy(doc),
@@ -431,8 +432,18 @@ export class Pool implements ModelSource {
     return this.gen;
   }
 
-  /** @internal the store was replaced by what another process wrote (LiveState carried the state over) */
-  onExternalChange() {
+  /**
+   * @internal the store was replaced by what another process wrote (LiveState carried the state over).
+   * An account that left (removed, disabled, to verify) keeps no sessions, as when this process did it.
+   */
+  onExternalChange(next?: StoreDoc, previous?: StoreDoc) {
+    if (next && previous)
+      for (const [id, was] of previous.accounts) {
+        const now = next.accounts.get(id);
+        if (now?.state === "active" || was.state !== "active") continue;
+        this.scheduler.sessions.unbindAccount(id);
+        if (!now) this.ledger.forget(id);
+      }
     this.changed();
   }
 

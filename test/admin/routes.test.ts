@@ -346,6 +346,40 @@ describe("CLI and server on one data dir", () => {
     expect(await seen((a) => a.email === "from-cli@example.com" && a.state === "disabled")).toBe(true);
   });
 
+  test("an account the CLI disabled or removed keeps no sessions in the running server", async () => {
+    const opts = { config: stack.ctx.config, dataDir: stack.dataDir };
+    const others = stack.pool.list().filter((a) => a.state === "active");
+    for (const a of others) await admin("POST", `/admin/accounts/${a.id}/disable`);
+    try {
+      for (const email of ["left-a@example.com", "left-b@example.com"]) {
+        const acc = stack.sim.addAccount({ email });
+        expect((await admin("POST", "/admin/accounts", { refreshToken: acc.refreshToken })).status).toBe(201);
+        const r = await fetch(`${stack.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+          method: "POST",
+          headers: { "x-goog-api-key": stack.apiKey, "content-type": "application/json", "x-session-id": `s-${email}` },
+          body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+        });
+        expect(r.headers.get("x-account-email")).toBe(email);
+        expect((await cli([email === "left-a@example.com" ? "disable" : "remove", email], opts)).code).toBe(0);
+        const view = async () =>
+          (await admin("GET", "/admin/pool")).json as {
+            sessions: number;
+            accounts: { email: string; state: string; sessionBindings: number }[];
+          };
+        await until(async () => {
+          const v = await view();
+          const a = v.accounts.find((x) => x.email === email);
+          return a ? a.state === "disabled" : true;
+        }, "the server to see the CLI's change");
+        const v = await view();
+        expect(v.accounts.find((x) => x.email === email)?.sessionBindings ?? 0).toBe(0);
+        expect(v.sessions).toBe(v.accounts.reduce((n, a) => n + a.sessionBindings, 0));
+      }
+    } finally {
+      for (const a of others) await admin("POST", `/admin/accounts/${a.id}/enable`);
+    }
+  });
+
   test("an account the CLI just removed: enabling it through the API is a 404, not a client error about the answer", async () => {
     const acc = stack.sim.addAccount({ email: "gone-by-cli@example.com" });
     expect((await admin("POST", "/admin/accounts", { refreshToken: acc.refreshToken })).status).toBe(201);
