@@ -1,6 +1,6 @@
 // `switchyard service install|uninstall [--user|--system] [--print]`: a systemd unit (Linux) or a
 // launchd plist (macOS) that runs `switchyard serve`. Pure renderers + a thin file writer.
-import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Config } from "../config/schema";
@@ -23,7 +23,22 @@ export interface ServiceSpec {
 /** the command that runs this very program: the compiled binary, or bun + src/main.ts */
 export function selfCommand(): string[] {
   const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/");
-  return compiled ? [process.execPath] : [process.execPath, resolve(Bun.main)];
+  return compiled ? [invokedPath(process.argv0, process.execPath)] : [process.execPath, resolve(Bun.main)];
+}
+
+/**
+ * The binary as it was invoked (a symlink on PATH, `/usr/local/bin/switchyard -> …/0.1.0/switchyard`)
+ * when that leads to this very file: an upgrade that re-points the link then reaches the service too.
+ * Otherwise the file itself.
+ */
+export function invokedPath(argv0: string, execPath: string): string {
+  try {
+    const candidate = argv0.includes("/") ? resolve(argv0) : Bun.which(argv0);
+    if (candidate && realpathSync(candidate) === realpathSync(execPath)) return candidate;
+  } catch {
+    // not a path we can follow: the file itself
+  }
+  return execPath;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { launchdPlist, systemdEnv, systemdUnit, systemdWord } from "../../src/ops/service";
+import { invokedPath, launchdPlist, systemdEnv, systemdUnit, systemdWord } from "../../src/ops/service";
 import { runCli } from "../helpers/cli";
 
 const spec = { exec: ["/usr/local/bin/switchyard"], dataDir: "/home/u/.switchyard", user: true };
@@ -121,6 +121,17 @@ test.skipIf(process.platform === "darwin")(
     expect(r.stderr).toContain("not Switchyard's (notes.txt)");
   },
 );
+
+test("the unit names the binary as it was invoked when that is a link to it (an upgrade re-points the link), else the file", async () => {
+  const { mkdtempSync, symlinkSync, writeFileSync } = await import("node:fs");
+  const d = mkdtempSync("/tmp/switchyard-link-");
+  writeFileSync(`${d}/switchyard-0.1.0`, "binary");
+  symlinkSync(`${d}/switchyard-0.1.0`, `${d}/switchyard`);
+  writeFileSync(`${d}/other`, "another");
+  expect(invokedPath(`${d}/switchyard`, `${d}/switchyard-0.1.0`)).toBe(`${d}/switchyard`);
+  expect(invokedPath(`${d}/other`, `${d}/switchyard-0.1.0`)).toBe(`${d}/switchyard-0.1.0`);
+  expect(invokedPath("no-such-command-anywhere", `${d}/switchyard-0.1.0`)).toBe(`${d}/switchyard-0.1.0`);
+});
 
 describe("systemd-analyze (when installed)", () => {
   const analyze = Bun.which("systemd-analyze");
