@@ -85,6 +85,8 @@ export function checkAuth(
   // A browser redirect cannot carry a key; the single-use, unguessable `state` issued by the
   // admin-authenticated /admin/oauth/start is the credential there.
   if (path === "/oauth-callback") return ANONYMOUS;
+  // Swagger UI's own script and style (public files of swagger-ui-dist): a browser cannot attach a key to them
+  if (path.startsWith("/swagger/assets/")) return ANONYMOUS;
   const mode = effectiveMode(config);
   // health and docs need no key here: a stale key a probe still sends is no reason to call the gateway down
   if (mode !== "strict" && (HEALTH.has(path) || isDocs(path))) return ANONYMOUS;

@@ -45,6 +45,12 @@ for (const mode of MODES) {
       expect((await get(stack, "/health")).status).toBe(mode === "strict" ? 401 : 200);
     });
 
+    test("Swagger UI's own script and style load without a key (a browser cannot attach one to them); the document needs one with strict", async () => {
+      expect((await get(stack, "/swagger/assets/swagger-ui-bundle.js")).status).toBe(200);
+      expect((await get(stack, "/swagger/assets/swagger-ui.css")).status).toBe(200);
+      expect((await get(stack, "/swagger/json")).status).toBe(mode === "strict" ? 401 : 200);
+    });
+
     test("admin always needs the admin key, never an API key when an admin key is set", async () => {
       expect((await get(stack, "/admin/accounts")).status).toBe(401);
       expect((await get(stack, "/admin/accounts", CARRIERS["Authorization: Bearer"], "first-key")).status).toBe(401);
