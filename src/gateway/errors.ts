@@ -111,8 +111,9 @@ export function requestRefusedError(f: Failure, c: FailureContext): ApiError {
 
 /** no account can take the request: 429 when one comes back later (Retry-After), else 503 */
 export function noAccountError(why: NoAccount, c: FailureContext): ApiError {
-  // waiting on Google's capacity is Google overloaded (503, as when the attempts meet it), not a used-up pool
-  return new ApiError(why.retryAfter !== undefined && !why.capacity ? 429 : 503, why.message, {
+  // every account cooling is a 429 with the soonest reset (the contract), whatever it waits for: the
+  // reason goes in the protocol's own terms (waitReason), capacity included
+  return new ApiError(why.retryAfter !== undefined ? 429 : 503, why.message, {
     waitReason: why.retryAfter === undefined ? undefined : WAIT_REASONS[why.waitingFor ?? ""],
     retryAfter: why.retryAfter,
     reason: why.reason,

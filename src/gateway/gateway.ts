@@ -86,7 +86,7 @@ export interface Outcomes {
 /** a 400 may be about the account (its project, its region), not the request: another account tells */
 const ambiguous400 = (f: Failure) => f.class === "invalid_request" && f.status === 400 && !/signature/i.test(f.message);
 /**
- * a lasting 403 that does not name the account (terms of service) may be about the model or the request
+ * a lasting 403 that does not name the account (unlike terms of service) may be about the model or the request
  * ("no valid license of this product" for one model): another account tells, before anyone is disabled
  */
 const ambiguous403 = (f: Failure) => f.class === "forbidden" && f.permanent === true && !ACCOUNT_403.test(f.message);

@@ -217,8 +217,6 @@ export interface NoAccount {
   reason: string;
   /** seconds until the soonest account comes back; absent when none will by itself */
   retryAfter?: number;
-  /** every account waits on Google's capacity for the model: Google is overloaded, not the pool used up */
-  capacity?: boolean;
   /** what every waiting account waits for, when it is one thing (a cooldown's reason) */
   waitingFor?: string;
 }
@@ -263,8 +261,8 @@ export function explainNoAccount(accounts: readonly Account[], model: string, no
     reason: "no_account_available",
     retryAfter: secs,
     message: `${all} ${state} for ${model} ${why}; soonest reset in ${secs} s`,
-    ...(single && waiting.has("capacity") ? { capacity: true } : {}),
-    ...(single ? { waitingFor: [...waiting.keys()][0]!.replace(/ /g, "_") } : {}),
+    // what the accounts that will come back wait for, when it is one thing (disabled ones aside)
+    ...(waiting.size === 1 ? { waitingFor: [...waiting.keys()][0]!.replace(/ /g, "_") } : {}),
   };
 }
 

@@ -142,12 +142,12 @@ describe("error shapes", () => {
     }
   });
 
-  test("no upstream capacity: 503 overloaded with Google's delay as retry-after (the SDKs and Claude Code retry it), whatever the pool's size", async () => {
+  test("no upstream capacity on the only account: the pool answers 429 with retry-after (every account cooling, as the contract says; Claude Code retries it)", async () => {
     stack.sim.addFault({ kind: "capacity_503", model: "gemini-3.1-pro-low", resetSeconds: 30 });
     try {
       const err = (await ask("gemini-3.1-pro-low")) as InstanceType<typeof Anthropic.APIError>;
-      expect(err.status).toBe(503);
-      expect(err.error).toMatchObject({ type: "error", error: { type: "overloaded_error" } });
+      expect(err.status).toBe(429);
+      expect(err.error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
       expect(Number(err.headers?.get("retry-after"))).toBeGreaterThan(20);
     } finally {
       stack.sim.clearFaults();

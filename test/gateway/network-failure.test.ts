@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { networkFailure, type Failure } from "../../src/upstream/classify";
 import { attemptsError, clientError, noAccountError } from "../../src/gateway/errors";
+import { explainNoAccount } from "../../src/scheduling/scheduler";
 
 const bunError = (code: string, message: string) => Object.assign(new TypeError(message), { code });
 const RUNTIME_TEXT = /TypeError|TimeoutError|DOMException|verbose|fetch\(\)|Error:/;
@@ -107,11 +108,21 @@ describe("when the attempts or the accounts run out", () => {
     expect([capacity.status, capacity.retryAfter]).toEqual([503, 40]);
   });
 
-  test("every account waiting: 429 for a used-up pool, 503 when all wait on Google's capacity, 503 with no retry when none will come back", () => {
-    const used = noAccountError({ message: "m", reason: "no_account_available", retryAfter: 60 }, ctx);
-    expect([used.status, used.retryAfter]).toEqual([429, 60]);
-    const overloaded = noAccountError({ message: "m", reason: "no_account_available", retryAfter: 40, capacity: true }, ctx);
-    expect([overloaded.status, overloaded.retryAfter]).toEqual([503, 40]);
+  test("every account waiting: 429 with the soonest reset whatever it waits for (capacity too, named in waitReason); 503 with no retry when none will come back", () => {
+    const used = noAccountError({ message: "m", reason: "no_account_available", retryAfter: 60, waitingFor: "quota_exhausted" }, ctx);
+    expect([used.status, used.retryAfter, used.options.waitReason]).toEqual([429, 60, "QUOTA_EXHAUSTED"]);
+    const overloaded = noAccountError({ message: "m", reason: "no_account_available", retryAfter: 40, waitingFor: "capacity" }, ctx);
+    expect([overloaded.status, overloaded.retryAfter, overloaded.options.waitReason]).toEqual([429, 40, "MODEL_CAPACITY_EXHAUSTED"]);
     expect(noAccountError({ message: "m", reason: "no_usable_account" }, ctx).status).toBe(503);
+  });
+
+  test("what the waiting accounts wait for is named also when some accounts are disabled", () => {
+    const now = Date.now();
+    const base = { refreshToken: "x", projectId: "p", requests: 0, failures: 0, createdAt: now, quota: null };
+    const accounts = [
+      { ...base, id: "a", email: "a@x", state: "active", cooldowns: [{ model: "m", until: now + 3_600_000, reason: "quota_exhausted" }] },
+      { ...base, id: "b", email: "b@x", state: "disabled", cooldowns: [] },
+    ] as never[];
+    expect(explainNoAccount(accounts, "m", now)).toMatchObject({ retryAfter: 3600, waitingFor: "quota_exhausted" });
   });
 });
