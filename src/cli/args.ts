@@ -125,5 +125,16 @@ const DEMO_FILES = [
   "  --config FILE       config file (default: DATA_DIR/config.json with --data-dir, else none)",
 ];
 
-/** `--help`, `-h` or `help` anywhere after the command or its subcommand (`--name=help` is still a name) */
-export const wantsHelp = (rest: string[]) => rest.includes("--help") || rest.includes("-h") || rest.includes("help");
+/** the flags that take no value: after one of them a bare `help` is a request for help */
+const SWITCHES = new Set(["--json", "--no-browser", "--print", "--user", "--system", "--help", "-h", "--version"]);
+
+/**
+ * `--help`, `-h` or `help` anywhere after the command or its subcommand. A `help` that is a flag's value
+ * (`keys create --name help`, `--name=help`) is that value, not a request for help.
+ */
+export const wantsHelp = (rest: string[]) =>
+  rest.includes("--help") ||
+  rest.includes("-h") ||
+  rest.some(
+    (a, i) => a === "help" && !(i > 0 && rest[i - 1]!.startsWith("-") && !rest[i - 1]!.includes("=") && !SWITCHES.has(rest[i - 1]!)),
+  );

@@ -140,6 +140,19 @@ test.each([
   expect(r.stdout).toContain(`switchyard ${args[0]}`);
 });
 
+test("a flag's value that is the word help is that value, not a request for help", async () => {
+  const d = tempDir("keys-help-name");
+  try {
+    const r = await runCli(["keys", "create", "--name", "help", "--data-dir", d.dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("help");
+    const list = await runCli(["keys", "list", "--json", "--data-dir", d.dir]);
+    expect(JSON.parse(list.stdout).map((k: { name: string }) => k.name)).toEqual(["help"]);
+  } finally {
+    d.cleanup();
+  }
+});
+
 test("`accounts help` and `accounts --help` print the same text", async () => {
   const [a, b] = await Promise.all([runCli(["accounts", "help"]), runCli(["accounts", "--help"])]);
   expect(a.code).toBe(0);
