@@ -3,7 +3,9 @@
 // before the call returns (a SIGKILL loses nothing committed; only a power cut can lose the last few).
 // One row per account, written field by field as things change; no write ever touches other rows.
 // Other processes' writes are found through `seq` (a counter every write transaction bumps) and
-// `writer` (who wrote the row), checked only when SQLite's data_version says someone else committed.
+// `writer` (who wrote the row), checked only when SQLite's data_version says someone else committed. A
+// write to a row another process changed since this one last looked marks it `*`, nobody's: both
+// processes then read it again (taking it over hid the other's change from it for good).
 import { KEYS_SCHEMA } from "./keys";
 import { USAGE_SCHEMA } from "./usage";
 import { Database } from "bun:sqlite";
@@ -214,36 +216,36 @@ export class SqliteState implements StateStore {
          ON CONFLICT(id) DO UPDATE SET access_token = excluded.access_token, token_expires_at = excluded.token_expires_at,
            quota = excluded.quota, cooldowns = excluded.cooldowns, requests = excluded.requests, failures = excluded.failures,
            last_used_at = excluded.last_used_at, seq = excluded.seq,
-           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN '*' ELSE excluded.writer END`,
       ),
       token: db.query(
         `INSERT INTO account_state (id, access_token, token_expires_at, seq, writer) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET access_token = excluded.access_token, token_expires_at = excluded.token_expires_at,
            seq = excluded.seq,
-           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN '*' ELSE excluded.writer END`,
       ),
       quota: db.query(
         `INSERT INTO account_state (id, quota, seq, writer) VALUES (?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET quota = excluded.quota, seq = excluded.seq,
-           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN '*' ELSE excluded.writer END`,
       ),
       cooldowns: db.query(
         `INSERT INTO account_state (id, cooldowns, seq, writer) VALUES (?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET cooldowns = excluded.cooldowns, seq = excluded.seq,
-           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN '*' ELSE excluded.writer END`,
       ),
       counters: db.query(
         `INSERT INTO account_state (id, requests, failures, last_used_at, seq, writer) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET requests = requests + excluded.requests, failures = failures + excluded.failures,
            last_used_at = max(coalesce(last_used_at, 0), coalesce(excluded.last_used_at, 0)), seq = excluded.seq,
-           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN '*' ELSE excluded.writer END`,
       ),
       remove: db.query("DELETE FROM account_state WHERE id = ?"),
       getMeta: db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?"),
       setMeta: db.query(
         `INSERT INTO meta (key, value, seq, writer) VALUES (?, ?, ?, ?)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value, seq = excluded.seq,
-           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN writer ELSE excluded.writer END`,
+           writer = CASE WHEN writer <> excluded.writer AND seq > ? THEN '*' ELSE excluded.writer END`,
       ),
     };
   }

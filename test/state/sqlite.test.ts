@@ -95,6 +95,10 @@ describe("state.db", () => {
     // once it looked, its own writes are its own again
     server.addCounters([{ id: "x", requests: 1, failures: 0 }]);
     expect(server.othersChanges()).toBeUndefined();
+    // the mirror: the server writes, then a process that has not looked since (the CLI) writes the row
+    server.saveCooldowns("y", [{ model: "m", until: Date.now() + 3_600_000, reason: "quota_exhausted" }]);
+    cli.saveCooldowns("y", []);
+    expect(server.othersChanges()!.rows.get("y")).toMatchObject({ cooldowns: [] });
     server.close();
     cli.close();
   });
