@@ -23,8 +23,12 @@ export interface ApiErrorOptions {
   waitReason?: "QUOTA_EXHAUSTED" | "RATE_LIMIT_EXCEEDED" | "MODEL_CAPACITY_EXHAUSTED";
 }
 
-/** past this wait a quota 429 on the OpenAI routes says insufficient_quota: clients stop instead of sleeping through it */
-const LONG_QUOTA_WAIT_S = 60;
+/**
+ * past this wait a quota 429 is final for the client (OpenAI's insufficient_quota, Google's QUOTA_EXHAUSTED:
+ * clients stop instead of sleeping through it); a shorter one is worth waiting out (a rate limit to them;
+ * Gemini CLI retries delays up to five minutes)
+ */
+const LONG_QUOTA_WAIT_S = 300;
 
 export class ApiError extends Error {
   readonly status: number;
@@ -131,8 +135,9 @@ export function errorBody(family: Family, err: ApiError): unknown {
       const up = err.options.upstreamBody as { error?: { code?: number } } | undefined;
       if (up && typeof up === "object" && up.error && typeof up.error === "object" && up.error.code === err.status) return up;
       const body = { code: err.status, message: err.message, status: err.options.googleStatus ?? googleStatusOf(err.status) };
-      const why = err.options.waitReason;
-      if (!why) return { error: body };
+      const said = err.options.waitReason;
+      if (!said) return { error: body };
+      const why = said === "QUOTA_EXHAUSTED" && (err.retryAfter ?? Infinity) <= LONG_QUOTA_WAIT_S ? "RATE_LIMIT_EXCEEDED" : said;
       const details: unknown[] = [
         { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: why, domain: "cloudcode-pa.googleapis.com" },
       ];

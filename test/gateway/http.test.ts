@@ -94,7 +94,7 @@ test("an account disabled from the CLI stops serving without a restart", async (
 });
 
 test("the everyone-cooling 429 in the OpenAI and Anthropic shapes", async () => {
-  for (const email of [U1, U2]) st.sim.addFault({ kind: "quota_exhausted", email, model: "claude-sonnet-4-6", resetSeconds: 120 });
+  for (const email of [U1, U2]) st.sim.addFault({ kind: "quota_exhausted", email, model: "claude-sonnet-4-6", resetSeconds: 1200 });
   const openai = await fetch(`${st.url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${st.apiKey}`, "content-type": "application/json" },
@@ -102,7 +102,7 @@ test("the everyone-cooling 429 in the OpenAI and Anthropic shapes", async () => 
   });
   expect(openai.status).toBe(429);
   expect(Number(openai.headers.get("retry-after"))).toBeGreaterThan(100);
-  // two minutes of quota gone: insufficient_quota, so clients that wait out a rate limit stop (Codex)
+  // twenty minutes of quota gone: insufficient_quota, so clients that wait out a rate limit stop (Codex)
   expect(((await openai.json()) as any).error).toMatchObject({
     type: "insufficient_quota",
     code: "insufficient_quota",

@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { networkFailure, type Failure } from "../../src/upstream/classify";
 import { attemptsError, clientError, noAccountError } from "../../src/gateway/errors";
 import { explainNoAccount } from "../../src/scheduling/scheduler";
+import { errorBody } from "../../src/core/errors";
 
 const bunError = (code: string, message: string) => Object.assign(new TypeError(message), { code });
 const RUNTIME_TEXT = /TypeError|TimeoutError|DOMException|verbose|fetch\(\)|Error:/;
@@ -125,4 +126,18 @@ describe("when the attempts or the accounts run out", () => {
     ] as never[];
     expect(explainNoAccount(accounts, "m", now)).toMatchObject({ retryAfter: 3600, waitingFor: "quota_exhausted" });
   });
+});
+
+test.each([
+  [20, "RATE_LIMIT_EXCEEDED", "rate_limit_error"],
+  [300, "RATE_LIMIT_EXCEEDED", "rate_limit_error"],
+  [600, "QUOTA_EXHAUSTED", "insufficient_quota"],
+])("a pool out of quota for %i s: final to clients only past five minutes (Google: %s; OpenAI: %s)", (secs, google, openai) => {
+  const err = noAccountError(
+    { message: "m", reason: "no_account_available", retryAfter: secs, waitingFor: "quota_exhausted" },
+    { model: "m" },
+  );
+  const g = errorBody("gemini", err) as { error: { details: { reason?: string; retryDelay?: string }[] } };
+  expect(g.error.details.map((d) => d.reason ?? d.retryDelay)).toEqual([google, `${secs}s`]);
+  expect((errorBody("openai", err) as { error: { type: string } }).error.type).toBe(openai);
 });

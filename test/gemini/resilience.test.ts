@@ -72,7 +72,7 @@ describe("rotation before the first byte", () => {
   });
 
   test("when every account is exhausted: 429 RESOURCE_EXHAUSTED with Retry-After, in Gemini's shape", async () => {
-    stack.sim.addFault({ kind: "quota_exhausted", model: "gemini-3.8-flash-low", resetSeconds: 120 });
+    stack.sim.addFault({ kind: "quota_exhausted", model: "gemini-3.8-flash-low", resetSeconds: 1200 });
     const res = await post(stack, "/v1beta/models/gemini-3.8-flash-low:streamGenerateContent?alt=sse", userText("x"));
     expect(res.status).toBe(429);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
