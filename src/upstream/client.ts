@@ -340,8 +340,9 @@ export class UpstreamClient {
    * The endpoints in order, those that waited out a deadline lately last. A generation call that waited
    * out its deadline goes to the next account, not the next endpoint (each endpoint would make the client
    * wait the whole deadline again: three times ten minutes with the defaults), and the endpoint that hung
-   * goes last for a while, so a black-holed first endpoint costs one deadline, not every call. Other calls
-   * (project setup, quota) go on to the next endpoint at once.
+   * goes last for a while, so a black-holed first endpoint costs one deadline, not every call; when its
+   * time is up one call tries it again while the others keep it last. Other calls (project setup, quota)
+   * go on to the next endpoint at once.
    */
   private async tryEndpoints<T>(
     method: string,
@@ -366,7 +367,7 @@ export class UpstreamClient {
       }
       if (!NEXT_ENDPOINT.has(last.failure.class)) return last;
       if (last.failure.reason === "timeout") {
-        this.slowUntil.set(endpoint, (this.opts.now ?? Date.now)() + SLOW_ENDPOINT_MS);
+        this.slowUntil.set(endpoint, (this.opts.now ?? Date.now)() + Math.max(SLOW_ENDPOINT_MS, this.timeoutMs));
         if (GENERATION.has(method)) return last;
       }
     }
@@ -377,7 +378,19 @@ export class UpstreamClient {
     const all = this.cfg.endpoints;
     if (this.slowUntil.size === 0) return all;
     const now = (this.opts.now ?? Date.now)();
-    const slow = (e: string) => (this.slowUntil.get(e) ?? 0) > now;
-    return [...all.filter((e) => !slow(e)), ...all.filter(slow)];
+    const fast: string[] = [];
+    const slow: string[] = [];
+    for (const e of all) {
+      const until = this.slowUntil.get(e);
+      if (until === undefined) fast.push(e);
+      else if (until > now) slow.push(e);
+      else {
+        // its time is up: this call tries it first, the others keep it last until this one has an answer
+        // (all of them trying it at once would each wait a deadline again if it still hangs)
+        this.slowUntil.set(e, now + this.timeoutMs);
+        fast.push(e);
+      }
+    }
+    return slow.length || fast.length !== all.length ? [...fast, ...slow] : all;
   }
 }

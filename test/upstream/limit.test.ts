@@ -350,3 +350,30 @@ describe("UpstreamClient slots", () => {
     expect(c.slots.inFlight).toBe(0);
   });
 });
+
+test("an endpoint that hung goes last; when its time is up one call tries it again, not every call at once", async () => {
+  let now = 0;
+  const tried: string[] = [];
+  const impl = ((url: string, init: RequestInit) => {
+    const host = new URL(url).host;
+    tried.push(host);
+    if (host === "hang.test")
+      return new Promise<Response>((_, reject) =>
+        init.signal!.addEventListener("abort", () => reject(new DOMException("t", "TimeoutError"))),
+      );
+    return Promise.resolve(new Response('{"totalTokens":1}', { status: 200, headers: { "content-type": "application/json" } }));
+  }) as unknown as typeof fetch;
+  const c = new UpstreamClient(
+    { endpoints: ["http://hang.test", "http://ok.test"], requestTimeoutSeconds: 0.05 },
+    { userAgent: "antigravity/9.9.9 test" },
+    { fetch: impl, now: () => now },
+  );
+  const gen = () => c.unary("generateContent", {}, "t");
+  expect((await gen()).ok).toBe(false); // waited out on the hanging one: the next account's turn
+  for (let i = 0; i < 3; i++) expect((await gen()).ok).toBe(true);
+  expect(tried.filter((h) => h === "hang.test").length).toBe(1);
+  now += 10 * 60_000; // the mark ran out: three calls at once, one of them probes
+  const three = await Promise.all([gen(), gen(), gen()]);
+  expect(three.filter((r) => r.ok).length).toBe(2);
+  expect(tried.filter((h) => h === "hang.test").length).toBe(2);
+});
