@@ -14,7 +14,6 @@ import { PoolGateway } from "../gateway/gateway";
 import { Ledger } from "../scheduling/ledger";
 import { Scheduler, isEligible } from "../scheduling/scheduler";
 import { AccountStore } from "../accounts/store";
-import type { StoreDoc } from "../accounts/store-format";
 import { LiveState } from "../accounts/live";
 import { SqliteState } from "../state/sqlite";
 import { RedisState } from "../state/redis";
@@ -73,7 +72,7 @@ export async function openPool(opts: PoolOptions): Promise<Pool> {
       onExternalChange: (next, previous) => {
         live.onReplace(next, previous);
         accountsSync?.localChanged();
-        pool?.onExternalChange(next, previous);
+        pool?.onExternalChange();
       },
       onUpdate: () => accountsSync?.localChanged(),
       onLegacy: (doc) => live.importLegacy(doc),
@@ -433,17 +432,16 @@ export class Pool implements ModelSource {
   }
 
   /**
-   * @internal the store was replaced by what another process wrote (LiveState carried the state over).
-   * An account that left (removed, disabled, to verify) keeps no sessions, as when this process did it.
+   * @internal the accounts changed elsewhere: another process wrote accounts.json (LiveState carried the
+   * state over) or another instance wrote Redis. An account that left (removed, disabled, to verify)
+   * keeps no sessions here either, as when this process did it, and a removed one no counters.
    */
-  onExternalChange(next?: StoreDoc, previous?: StoreDoc) {
-    if (next && previous)
-      for (const [id, was] of previous.accounts) {
-        const now = next.accounts.get(id);
-        if (now?.state === "active" || was.state !== "active") continue;
-        this.scheduler.sessions.unbindAccount(id);
-        if (!now) this.ledger.forget(id);
-      }
+  onExternalChange() {
+    for (const id of this.scheduler.sessions.boundAccounts()) {
+      const a = this.store.get(id);
+      if (a?.state !== "active") this.scheduler.sessions.unbindAccount(id);
+    }
+    this.ledger.forgetMissing((id) => this.store.get(id) !== undefined);
     this.changed();
   }
 

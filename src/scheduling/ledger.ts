@@ -37,6 +37,11 @@ export class Ledger {
     return this.hot.get(id);
   }
 
+  /** drop what is kept for accounts that are gone (removed elsewhere: no hook ran here) */
+  forgetMissing(exists: (id: string) => boolean): void {
+    for (const id of new Set([...this.hot.keys(), ...this.strikes.keys()])) if (!exists(id)) this.forget(id);
+  }
+
   forget(id: string): void {
     this.hot.delete(id);
     this.strikes.delete(id);

@@ -87,6 +87,11 @@ export class SessionTable {
     return this.perAccount.get(id) ?? 0;
   }
 
+  /** the accounts that hold bindings (a copy: unbinding one while walking them is fine) */
+  boundAccounts(): string[] {
+    return [...this.perAccount.keys()];
+  }
+
   /** drop idle bindings (oldest first, so this stops at the first live one) */
   prune(now: number): void {
     if (this.ttlMs <= 0) return;

@@ -194,6 +194,21 @@ describe.skipIf(!!skip)("shared state on Redis", () => {
     }
   });
 
+  test("an account another instance disabled keeps no sessions here either", async () => {
+    const p = await pool(2, 2, { scheduling: { mode: "sticky" } });
+    try {
+      for (let c = 0; c < 4; c++) expect((await generate(p.list[1]!, p.apiKey, `kept ${c}`)).status).toBe(200);
+      const view = (i: number) => p.list[i]!.server.pool.poolView();
+      const busy = view(1).accounts.find((a) => a.sessionBindings > 0)!;
+      await p.list[0]!.server.pool.setEnabled(busy.id, false);
+      await until(() => view(1).accounts.find((a) => a.id === busy.id)?.state === "disabled", "the disable on the other instance");
+      await until(() => view(1).accounts.find((a) => a.id === busy.id)!.sessionBindings === 0, "its sessions let go");
+      expect(view(1).sessions).toBe(view(1).accounts.reduce((n, a) => n + a.sessionBindings, 0));
+    } finally {
+      await p.stop();
+    }
+  });
+
   test("a key with rpm 60 gets 60 requests a minute across all three instances together, in turn or at once", async () => {
     let clock = Date.UTC(2026, 10, 29, 12, 0, 0);
     const p = await pool(3, 2, {}, () => clock);
