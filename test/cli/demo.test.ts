@@ -8,7 +8,7 @@ import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { AccountStore } from "../../src/accounts/store";
 import { checkDemoDataDir, DEMO_EMAIL, demoConfig } from "../../src/cli/demo";
 import { UsageError } from "../../src/cli/args";
-import { cleanEnv, MAIN, ROOT, runCli } from "../helpers/cli";
+import { cleanEnv, MAIN, outputUntil, ROOT, runCli } from "../helpers/cli";
 import { accountRecord, tempDir } from "../helpers/util";
 import { redisMissing, startRedis, type RedisServer } from "../helpers/redis";
 
@@ -124,14 +124,7 @@ describe.skipIf(!!redisMissing())("with a Redis pool in the environment", () => 
     });
     const killer = setTimeout(() => p.kill("SIGKILL"), 20000);
     try {
-      let out = "";
-      const reader = p.stdout.getReader();
-      while (!out.includes("Press Ctrl-C")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += new TextDecoder().decode(value);
-      }
-      reader.releaseLock();
+      const out = await outputUntil(p.stdout, "Press Ctrl-C");
       const base = /base URL\s+(\S+)/.exec(out)?.[1];
       const key = /API key\s+(\S+)/.exec(out)?.[1];
       expect(base).toBeDefined();

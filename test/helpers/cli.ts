@@ -56,3 +56,16 @@ export async function waitForHealth(url: string, timeoutMs = 15000): Promise<voi
   }
   throw new Error(`no /healthz at ${url} within ${timeoutMs} ms`);
 }
+
+/** what a process wrote to `stream` until `text` appears (or it ends) */
+export async function outputUntil(stream: ReadableStream<Uint8Array>, text: string): Promise<string> {
+  const reader = stream.getReader();
+  let out = "";
+  while (!out.includes(text)) {
+    const r = await reader.read();
+    if (r.done) break;
+    out += new TextDecoder().decode(r.value);
+  }
+  reader.releaseLock();
+  return out;
+}

@@ -1,7 +1,7 @@
 // `switchyard demo` as a newcomer runs it: the banner's key and examples work, Ctrl-C exits cleanly.
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { cleanEnv, freePort, MAIN, ROOT, waitForHealth } from "../helpers/cli";
+import { cleanEnv, freePort, MAIN, outputUntil, ROOT, waitForHealth } from "../helpers/cli";
 
 test("demo serves all three protocols with the printed key and cleans up on SIGINT", async () => {
   const port = await freePort();
@@ -15,14 +15,7 @@ test("demo serves all three protocols with the printed key and cleans up on SIGI
   try {
     await waitForHealth(base);
     // the banner is printed once the demo account is in
-    const reader = p.stdout.getReader();
-    let out = "";
-    while (!out.includes("Press Ctrl-C")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
-    reader.releaseLock();
+    const out = await outputUntil(p.stdout, "Press Ctrl-C");
     const key = /API key\s+(\S+)/.exec(out)?.[1];
     const dataDir = /data dir\s+(\S+)/.exec(out)?.[1];
     expect(key).toMatch(/^sk-demo-/);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanEnv, freePort, MAIN, ROOT, runCli, waitForHealth } from "../helpers/cli";
+import { cleanEnv, freePort, MAIN, outputUntil, ROOT, runCli, waitForHealth } from "../helpers/cli";
 import { startSimulator, type Simulator } from "../../src/simulator/index";
 import { until } from "../helpers/util";
 
@@ -158,15 +158,7 @@ describe("graceful shutdown", () => {
     const base = `http://127.0.0.1:${port}`;
     await waitForHealth(base);
     p.kill("SIGHUP");
-    const reader = p.stdout.getReader();
-    let out = "";
-    while (!out.includes("SIGHUP ignored")) {
-      const r = await reader.read();
-      if (r.done) break;
-      out += new TextDecoder().decode(r.value);
-    }
-    reader.releaseLock();
-    expect(out).toContain("SIGHUP ignored");
+    expect(await outputUntil(p.stdout, "SIGHUP ignored")).toContain("SIGHUP ignored");
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     p.kill("SIGTERM");
     expect(await p.exited).toBe(0);
@@ -219,14 +211,7 @@ describe("graceful shutdown", () => {
     await until(() => (sim.inFlight().generateContent ?? 0) > 0, "the slow request upstream");
     p.kill("SIGINT");
     // the second only once the first arrived (two pending signals of one kind are delivered once)
-    const reader = p.stdout.getReader();
-    let out = "";
-    while (!out.includes("shutting down")) {
-      const r = await reader.read();
-      if (r.done) break;
-      out += new TextDecoder().decode(r.value);
-    }
-    reader.releaseLock();
+    await outputUntil(p.stdout, "shutting down");
     p.kill("SIGINT");
     // the grace (120 s) is not waited out: the second signal cuts it
     expect(await Promise.race([p.exited, Bun.sleep(15_000).then(() => "still waiting")])).toBe(0);
