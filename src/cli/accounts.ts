@@ -8,6 +8,7 @@ import { importTokens, ImportSourceError, parseImportText, readImportSource, typ
 import { LOGIN_TIMEOUT_MS, runLogin, tryOpenBrowser } from "../accounts/login";
 import { writeFileAtomicSync } from "../core/atomic";
 import { accountsTable } from "./table";
+import { wantsHelp } from "./args";
 
 export interface AccountsEnv {
   config: Config;
@@ -92,7 +93,7 @@ export async function runAccounts(argv: string[], env: AccountsEnv): Promise<num
   const stdin = () => env.stdin ?? processStdin();
   const [sub, ...args] = argv;
   const help = (a: string) => a === "help" || a === "--help" || a === "-h";
-  if (!sub || help(sub) || args.some(help)) {
+  if (!sub || help(sub) || wantsHelp(args)) {
     (sub ? out : err)(ACCOUNTS_USAGE);
     return sub ? 0 : 2;
   }

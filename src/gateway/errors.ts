@@ -128,9 +128,13 @@ export function noAccountError(why: NoAccount, c: FailureContext): ApiError {
 export function attemptsError(last: Failure, tried: number, c: FailureContext, now = Date.now()): ApiError {
   const err = clientError(last, now, c);
   if (err.retryAfter === undefined) return err;
+  const capacity = last.class === "capacity";
   return new ApiError(err.status, `${tried} accounts tried for ${c.model}; the last said: ${last.message}`, {
     ...err.options,
-    retryAfter: last.class === "capacity" ? err.retryAfter : 1,
+    // others may serve at once: our own short wait, not Google's body (its QUOTA_EXHAUSTED would be final
+    // to Gemini CLI); capacity keeps Google's 503 and its delay
+    upstreamBody: capacity ? err.options.upstreamBody : undefined,
+    retryAfter: capacity ? err.retryAfter : 1,
   });
 }
 

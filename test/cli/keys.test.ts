@@ -148,6 +148,12 @@ test("a flag's value that is the word help is that value, not a request for help
     expect(r.stdout).toContain("help");
     const list = await runCli(["keys", "list", "--json", "--data-dir", d.dir]);
     expect(JSON.parse(list.stdout).map((k: { name: string }) => k.name)).toEqual(["help"]);
+    // accounts too: an export to a file named help is an export
+    const exported = await runCli(["accounts", "export", "--out", `${d.dir}/help`, "--data-dir", d.dir]);
+    expect(exported.stdout).not.toContain("usage:");
+    const asValue = await runCli(["accounts", "login", "--no-browser", "--timeout", "help", "--data-dir", d.dir]);
+    expect(asValue.code).toBe(2);
+    expect(asValue.stderr).toContain('--timeout expects seconds from 0.1 to 86400, got "help"');
   } finally {
     d.cleanup();
   }

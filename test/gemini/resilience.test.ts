@@ -71,6 +71,17 @@ describe("rotation before the first byte", () => {
     expect(emails.size).toBe(1);
   });
 
+  test("the attempts ran out on quota 429s while an account is still free: a short wait, not Google's final QUOTA_EXHAUSTED", async () => {
+    stack.sim.addFault({ kind: "quota_exhausted", model: "gemini-2.5-flash-thinking", resetSeconds: 3600, times: 3 });
+    const res = await post(stack, "/v1beta/models/gemini-2.5-flash-thinking:generateContent", userText("x"));
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("1");
+    const { details } = (await res.json()).error;
+    expect(details.map((d: { reason?: string; retryDelay?: string }) => d.reason ?? d.retryDelay)).toEqual(["RATE_LIMIT_EXCEEDED", "1s"]);
+    // and it was right: the next request is served
+    expect((await post(stack, "/v1beta/models/gemini-2.5-flash-thinking:generateContent", userText("x"))).status).toBe(200);
+  });
+
   test("when every account is exhausted: 429 RESOURCE_EXHAUSTED with Retry-After, in Gemini's shape", async () => {
     stack.sim.addFault({ kind: "quota_exhausted", model: "gemini-3.8-flash-low", resetSeconds: 1200 });
     const res = await post(stack, "/v1beta/models/gemini-3.8-flash-low:streamGenerateContent?alt=sse", userText("x"));
