@@ -92,13 +92,21 @@ const PROTOCOLS: Protocol[] = [
 ];
 
 let s: Stack;
+/** the same, with keep-alives after 5 s: a failure "before the stream started" must not depend on the machine answering within 50 ms */
+let patient: Stack;
 beforeAll(async () => {
   s = await startStack({ accounts: 1, delays: false, config: { server: { keepAliveSeconds: 0.05 } } });
+  patient = await startStack({ accounts: 1, delays: false, config: { server: { keepAliveSeconds: 5 } } });
 });
-afterAll(() => s.stop());
+afterAll(async () => {
+  await s.stop();
+  await patient.stop();
+});
 beforeEach(() => {
-  s.sim.clearFaults();
-  s.sim.clearRequests();
+  for (const x of [s, patient]) {
+    x.sim.clearFaults();
+    x.sim.clearRequests();
+  }
 });
 
 const QUOTA_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-3-flash"];
@@ -159,10 +167,10 @@ describe.each(PROTOCOLS)("$name", (p) => {
   test("a failure before the stream started keeps its HTTP status and the protocol's error shape", async () => {
     // a model of its own per protocol: the cooldown a 429 causes must not answer the next row's request
     const model = QUOTA_MODELS[PROTOCOLS.indexOf(p)]!;
-    s.sim.addFault({ kind: "quota_exhausted", model, times: 1, resetSeconds: 60 });
-    const res = await p.request(s, "doomed", model);
+    patient.sim.addFault({ kind: "quota_exhausted", model, times: 1, resetSeconds: 60 });
+    const res = await p.request(patient, "doomed", model);
     expect(res.status).toBe(429);
-    expect(s.sim.requests({ method: "streamGenerateContent" }).map((r) => r.status)).toEqual([429]); // Google's own answer
+    expect(patient.sim.requests({ method: "streamGenerateContent" }).map((r) => r.status)).toEqual([429]); // Google's own answer
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(p.errorShape(await res.json())).toBe(true);
   });
