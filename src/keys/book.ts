@@ -48,8 +48,11 @@ export class KeyBook {
   constructor(
     private store: KeyStore,
     private now: () => number = Date.now,
-    /** a key changed its name: its usage so far goes with it (budgets are counted by name) */
-    private onRename: (from: string, to: string) => void = () => {},
+    /**
+     * a key changed its name: its usage so far goes with it (budgets are counted by name). `elsewhere`:
+     * another process renamed it, and renamed the usage it shares with this one already
+     */
+    private onRename: (from: string, to: string, id: string, elsewhere: boolean) => void = () => {},
   ) {
     this.reload();
   }
@@ -89,7 +92,7 @@ export class KeyBook {
     // old name goes with the key too
     for (const k of list) {
       const was = before.get(k.id);
-      if (was && was.name !== k.name) this.onRename(was.name, k.name);
+      if (was && was.name !== k.name) this.onRename(was.name, k.name, k.id, true);
     }
   }
 
@@ -162,7 +165,7 @@ export class KeyBook {
     if (patch.name !== undefined && patch.name !== k.name) this.checkName(patch.name);
     const next: KeyRecord = { ...k, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
     this.write(() => this.store.update(next), next.name);
-    if (next.name !== k.name) this.onRename(k.name, next.name);
+    if (next.name !== k.name) this.onRename(k.name, next.name, k.id, false);
     this.keep(next);
     return viewOfKey(next);
   }

@@ -65,12 +65,15 @@ export class Keys implements RequestMeter {
     this.now = opts.now ?? Date.now;
     const shared = opts.shared;
     this.usage = new SqliteUsage(opts.db);
-    this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now, (from, to) => {
+    this.book = new KeyBook(shared ?? new SqliteKeys(opts.db), this.now, (from, to, id, elsewhere) => {
       // the usage log, and what is not written yet: a renamed key keeps its budget, its old name starts
       // empty — but a key from before the names were reserved leaves "config" / "anonymous" their usage
       if (isReservedName(from)) return;
-      this.usage.renameKey(from, to);
-      for (const r of this.buffer) if (r.keyName === from) r.keyName = to;
+      // renamed by another process (the CLI): it renamed the usage on disk already, and the old name may
+      // be another key's by now — only what this process wrote since under the old name goes, by key id
+      if (elsewhere) this.usage.renameKeyRows(id, from, to);
+      else this.usage.renameKey(from, to);
+      for (const r of this.buffer) if (r.keyId === id) r.keyName = to;
     });
     this.limiter = new Limiter(this.now, (name, since) => shared?.tokensSince(name, since) ?? this.tokensSince(name, since));
     if (shared) {

@@ -204,6 +204,15 @@ export class SqliteUsage {
     })();
   }
 
+  /**
+   * One key's own rows written under its old name (by its id: the name may be another key's now). The
+   * hourly totals, kept by name, are left: the rename that reached this process late covers at most the
+   * second before it saw the change.
+   */
+  renameKeyRows(id: string, from: string, to: string): void {
+    this.db.run("UPDATE usage SET key_name = ? WHERE key_id = ? AND key_name = ?", [to, id, from]);
+  }
+
   /** tokens (input + output + thinking) per key name since `from` (rounded down to its hour) */
   tokensByKeySince(from: number): Map<string, number> {
     const out = new Map<string, number>();

@@ -11,6 +11,7 @@ import { NO_LIMITS } from "../../src/keys/limits-input";
 import type { KeyLimits } from "../../src/state/keys";
 import { startStack, type Stack } from "../helpers/stack";
 import { until } from "../helpers/util";
+import { runCli } from "../helpers/cli";
 
 let stack: Stack;
 let clock = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -123,6 +124,23 @@ describe("usage accounting", () => {
     expect(rows.find((r) => r.group === k.name)).toBeUndefined();
     const fresh = keys().book.create(k.name, { ...NO_LIMITS, dailyTokens: 40 }).secret;
     expect((await chatAs(fresh, "gemini-2.5-flash")).status).toBe(200);
+  });
+
+  test("names swapped by the CLI while the server runs: each key keeps its own usage (the server does not rename what the CLI renamed)", async () => {
+    const a = key();
+    const g = key();
+    for (let i = 0; i < 2; i++) expect((await chatAs(a.secret, "gemini-2.5-flash")).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await chatAs(g.secret, "gemini-2.5-flash")).status).toBe(200);
+    keys().flush();
+    const moved = `${a.name}-moved`;
+    const cli = (...args: string[]) =>
+      runCli(["keys", ...args, "--data-dir", stack.dataDir], { env: { SWITCHYARD_API_KEY: stack.apiKey } });
+    expect((await cli("update", a.name, "--name", moved)).code).toBe(0);
+    expect((await cli("update", g.name, "--name", a.name)).code).toBe(0);
+    await until(() => keys().book.nameOf(keys().book.find(moved)?.id ?? "") === moved, "the server's reload");
+    const rows = await keys().report(0, "key");
+    expect(rows.find((r) => r.group === moved)?.requests).toBe(2);
+    expect(rows.find((r) => r.group === a.name)?.requests).toBe(3);
   });
 
   test("a configured key is attributed to config; every record names protocol, route, account and models", async () => {
