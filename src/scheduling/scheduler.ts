@@ -217,7 +217,7 @@ export interface NoAccount {
   reason: string;
   /** seconds until the soonest account comes back; absent when none will by itself */
   retryAfter?: number;
-  /** what every waiting account waits for, when it is one thing (a cooldown's reason) */
+  /** what the account that comes back first waits for (a cooldown's reason) */
   waitingFor?: string;
 }
 
@@ -235,6 +235,8 @@ export function explainNoAccount(accounts: readonly Account[], model: string, no
   const waiting = new Map<string, number>();
   const unusable = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  /** what the account that comes back first waits for (the wait Retry-After names) */
+  let soonestFor: string | undefined;
   for (const a of accounts) {
     if (a.state === "disabled") bump(unusable, "disabled");
     else if (a.state === "needs_verification") bump(unusable, "need verification");
@@ -242,9 +244,11 @@ export function explainNoAccount(accounts: readonly Account[], model: string, no
     else {
       const until = blockedUntil(a, model, now);
       if (until > now) {
-        soonest = Math.min(soonest, until);
         const cd = a.cooldowns.find((c) => c.until === until && (c.model === "*" || c.model === model));
-        bump(waiting, cd ? human(cd.reason) : "quota exhausted");
+        const reason = cd?.reason ?? "quota_exhausted";
+        if (until < soonest) soonestFor = reason;
+        soonest = Math.min(soonest, until);
+        bump(waiting, human(reason));
       } else bump(waiting, "busy"); // eligible now (only possible when all were tried already)
     }
   }
@@ -261,8 +265,8 @@ export function explainNoAccount(accounts: readonly Account[], model: string, no
     reason: "no_account_available",
     retryAfter: secs,
     message: `${all} ${state} for ${model} ${why}; soonest reset in ${secs} s`,
-    // what the accounts that will come back wait for, when it is one thing (disabled ones aside)
-    ...(waiting.size === 1 ? { waitingFor: [...waiting.keys()][0]!.replace(/ /g, "_") } : {}),
+    // what the soonest account waits for: the wait Retry-After names, in the client's terms
+    ...(soonestFor ? { waitingFor: soonestFor } : {}),
   };
 }
 

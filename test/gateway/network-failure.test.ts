@@ -125,6 +125,12 @@ describe("when the attempts or the accounts run out", () => {
       { ...base, id: "b", email: "b@x", state: "disabled", cooldowns: [] },
     ] as never[];
     expect(explainNoAccount(accounts, "m", now)).toMatchObject({ retryAfter: 3600, waitingFor: "quota_exhausted" });
+    // waiting for different things: what the first to come back waits for (the wait Retry-After names)
+    const mixed = [
+      { ...base, id: "a", email: "a@x", state: "active", cooldowns: [{ model: "m", until: now + 3_600_000, reason: "quota_exhausted" }] },
+      { ...base, id: "c", email: "c@x", state: "active", cooldowns: [{ model: "m", until: now + 2_000, reason: "rate_limited" }] },
+    ] as never[];
+    expect(explainNoAccount(mixed, "m", now)).toMatchObject({ retryAfter: 2, waitingFor: "rate_limited" });
   });
 });
 
