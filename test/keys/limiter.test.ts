@@ -292,8 +292,8 @@ test("two processes on one state.db: a change the other made is the base of this
   const { Database } = await import("bun:sqlite");
   const { SqliteKeys } = await import("../../src/state/keys");
   const { KeyBook } = await import("../../src/keys/book");
-  const { mkdtempSync } = await import("node:fs");
-  const path = `${mkdtempSync("/tmp/switchyard-keys-")}/state.db`;
+  const { tempDir } = await import("../helpers/util");
+  const path = `${tempDir("keys").dir}/state.db`;
   const renamed: [string, string][] = [];
   const server = new KeyBook(new SqliteKeys(new Database(path)), Date.now, (from, to) => renamed.push([from, to]));
   const cli = new KeyBook(new SqliteKeys(new Database(path)));

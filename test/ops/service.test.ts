@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { invokedPath, launchdPlist, systemdEnv, systemdUnit, systemdWord } from "../../src/ops/service";
 import { runCli } from "../helpers/cli";
+import { tempDir } from "../helpers/util";
 
 const spec = { exec: ["/usr/local/bin/switchyard"], dataDir: "/home/u/.switchyard", user: true };
 
@@ -84,7 +85,7 @@ describe("what install keeps", () => {
   });
 
   test("serve's flags and a system --data-dir are kept", async () => {
-    const cfgDir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-cfg-");
+    const cfgDir = tempDir("cfg").dir;
     await Bun.write(`${cfgDir}/config.json`, "{}");
     const r = await runCli([
       "service",
@@ -113,7 +114,7 @@ describe("what install keeps", () => {
 test.skipIf(process.platform === "darwin")(
   "`install --system --data-dir` refuses a directory holding files that are not Switchyard's (it would hand them to the service's user)",
   async () => {
-    const dir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-home-");
+    const dir = tempDir("home").dir;
     await Bun.write(`${dir}/notes.txt`, "mine");
     await Bun.write(`${dir}/config.json`, "{}");
     const r = await runCli(["service", "install", "--system", "--data-dir", dir]);
@@ -123,8 +124,8 @@ test.skipIf(process.platform === "darwin")(
 );
 
 test("the unit names the binary as it was invoked when that is a link to it (an upgrade re-points the link), else the file", async () => {
-  const { mkdtempSync, symlinkSync, writeFileSync } = await import("node:fs");
-  const d = mkdtempSync("/tmp/switchyard-link-");
+  const { symlinkSync, writeFileSync } = await import("node:fs");
+  const d = tempDir("link").dir;
   writeFileSync(`${d}/switchyard-0.1.0`, "binary");
   symlinkSync(`${d}/switchyard-0.1.0`, `${d}/switchyard`);
   writeFileSync(`${d}/other`, "another");
@@ -136,7 +137,7 @@ test("the unit names the binary as it was invoked when that is a link to it (an 
 describe("systemd-analyze (when installed)", () => {
   const analyze = Bun.which("systemd-analyze");
   test.skipIf(!analyze)("the system unit passes `systemd-analyze verify`", async () => {
-    const dir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-unit-");
+    const dir = tempDir("unit").dir;
     const path = `${dir}/switchyard.service`;
     await Bun.write(path, systemdUnit({ exec: [process.execPath], dataDir: "/var/lib/switchyard", user: false }));
     const r = Bun.spawnSync([analyze!, "verify", path]);
@@ -145,7 +146,7 @@ describe("systemd-analyze (when installed)", () => {
   });
 
   test.skipIf(!analyze)("the system unit's exposure in `systemd-analyze security` is at most 2.0", async () => {
-    const dir = (await import("node:fs")).mkdtempSync("/tmp/switchyard-unit-");
+    const dir = tempDir("unit").dir;
     const path = `${dir}/switchyard.service`;
     await Bun.write(path, systemdUnit({ exec: [process.execPath], dataDir: "/var/lib/switchyard", user: false }));
     const r = Bun.spawnSync([analyze!, "security", "--offline=true", path]);
