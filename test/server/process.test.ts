@@ -164,13 +164,18 @@ describe("graceful shutdown", () => {
     expect(await p.exited).toBe(0);
   });
 
-  test("SIGTERM lets a slow request finish, then exits 0", async () => {
+  /** a data dir holding one simulator account, added by the CLI, and a free port for its server */
+  async function dataDirWith(email: string) {
     const d = tmp();
     const port = await freePort();
-    const account = sim.addAccount({ email: "slow@example.com" });
+    const account = sim.addAccount({ email });
     const env = simEnv(sim);
-    const add = await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env });
-    expect(add.code).toBe(0);
+    expect((await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env })).code).toBe(0);
+    return { d, port, env };
+  }
+
+  test("SIGTERM lets a slow request finish, then exits 0", async () => {
+    const { d, port, env } = await dataDirWith("slow@example.com");
     const p = spawnServe(["--data-dir", d, "--port", String(port)], env);
     const base = `http://127.0.0.1:${port}`;
     await waitForHealth(base);
@@ -190,11 +195,7 @@ describe("graceful shutdown", () => {
   });
 
   test("a second Ctrl-C during the wait closes the slow request at once, and the usage of those answered is still saved", async () => {
-    const d = tmp();
-    const port = await freePort();
-    const account = sim.addAccount({ email: "twice@example.com" });
-    const env = simEnv(sim);
-    expect((await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env })).code).toBe(0);
+    const { d, port, env } = await dataDirWith("twice@example.com");
     writeFileSync(join(d, "config.json"), JSON.stringify({ server: { shutdownGraceSeconds: 120 } }));
     const p = spawnServe(["--data-dir", d, "--port", String(port), "--log-level", "info"], env);
     const base = `http://127.0.0.1:${port}`;
@@ -223,11 +224,7 @@ describe("graceful shutdown", () => {
   }, 30_000);
 
   test("SIGTERM after a change could not be saved: exit 1, and it says so", async () => {
-    const d = tmp();
-    const port = await freePort();
-    const account = sim.addAccount({ email: "unsaved@example.com" });
-    const env = simEnv(sim);
-    expect((await runCli(["accounts", "add", "--refresh-token", account.refreshToken, "--data-dir", d], { env })).code).toBe(0);
+    const { d, port, env } = await dataDirWith("unsaved@example.com");
     const p = spawnServe(["--data-dir", d, "--port", String(port)], env);
     const base = `http://127.0.0.1:${port}`;
     await waitForHealth(base);
